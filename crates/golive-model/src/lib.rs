@@ -1,0 +1,31 @@
+//! # golive-model
+//!
+//! The event model of Go-Live Ledger: the JSON wire envelope a trust publishes, the typed data of
+//! each incident kind, validation with errors that name the field and the reason, the canonical
+//! bytes of an event and the hash chain over them.
+//!
+//! **Invariant:** this crate does no IO and knows nothing of NATS or sled. Everything that crosses
+//! a process boundary enters through [`decode`] (JSON bytes -> validated [`Envelope`]) and leaves
+//! through [`Envelope::canonical_bytes`] (the exact bytes that are hashed, exported and audited).
+//!
+//! Design decision: the canonical form is compact JSON in a fixed field order, produced from the
+//! typed, validated envelope. Any language can re-hash an exported record without knowing bincode,
+//! and two publishers that format the same event differently still produce the same canonical bytes.
+
+mod canonical;
+mod decode;
+mod envelope;
+mod error;
+mod kinds;
+mod types;
+mod validate;
+
+pub use canonical::{ChainHash, GENESIS_HASH, chain_hash};
+pub use decode::{MESSAGE_BYTES_MAX, decode, decode_str};
+pub use envelope::{Envelope, SCHEMA_VERSION, Source, SourceType, Status};
+pub use error::{DecodeError, Reason};
+pub use kinds::*;
+pub use types::{
+    CollectorId, EventId, OdsCode, PatientRef, Pence, Period, format_time, looks_like_nhs_number,
+};
+pub use validate::limits;

@@ -1,0 +1,280 @@
+//! Newtypes for distinct meanings: event ids, ODS codes, collector ids, pseudonymous patient
+//! references, money in pence, months. Values built by [`crate::decode`] have been validated.
+
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The UUID a publisher gives an event. The ledger deduplicates by it forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventId(pub uuid::Uuid);
+
+impl EventId {
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(uuid::Uuid::from_bytes(bytes))
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// NHS ODS organisation code of a trust, e.g. `RAL`, `RNJ`, `R1H`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OdsCode(String);
+
+impl OdsCode {
+    /// Parses an ODS code: 3 to 5 upper-case ASCII letters or digits, the first a letter.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = (3..=5).contains(&s.len())
+            && s.as_bytes()[0].is_ascii_uppercase()
+            && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        ok.then(|| Self(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OdsCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Name of a collector (one feed at one trust), e.g. `ral-pas`. Its `collector_seq` increases.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CollectorId(pub String);
+
+impl CollectorId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CollectorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Pseudonymous patient reference assigned by the trust's collector. Never an NHS number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PatientRef(pub String);
+
+impl PatientRef {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PatientRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// True when `s` is 10 digits (spaces or hyphens allowed between them) whose last digit is the
+/// NHS number's modulus-11 check digit.
+pub fn looks_like_nhs_number(s: &str) -> bool {
+    let digits: Vec<u32> = s
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .map(|c| c.to_digit(10))
+        .collect::<Option<Vec<u32>>>()
+        .unwrap_or_default();
+    if digits.len() != 10 {
+        return false;
+    }
+    let sum: u32 = digits[..9]
+        .iter()
+        .enumerate()
+        .map(|(i, d)| d * (10 - i as u32))
+        .sum();
+    let check = 11 - (sum % 11);
+    let check = if check == 11 { 0 } else { check };
+    check != 10 && check == digits[9]
+}
+
+/// Money as a whole number of pence. Never a float. Amounts in events are never negative.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Pence(pub i64);
+
+impl Pence {
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Pence {
+    /// Pounds with thousands separators, e.g. `£1,234,567.89`; negatives as `-£12.00`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = self.0;
+        let sign = if v < 0 { "-" } else { "" };
+        let abs = v.unsigned_abs();
+        let pounds = (abs / 100).to_string();
+        let mut grouped = String::new();
+        for (i, c) in pounds.chars().enumerate() {
+            if i > 0 && (pounds.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        write!(f, "{sign}£{grouped}.{:02}", abs % 100)
+    }
+}
+
+/// A calendar month, written `YYYY-MM` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Period {
+    pub year: u16,
+    pub month: u8,
+}
+
+impl Period {
+    pub fn parse(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() != 7 || b[4] != b'-' {
+            return None;
+        }
+        let year: u16 = s[..4].parse().ok()?;
+        let month: u8 = s[5..].parse().ok()?;
+        ((1900..=2200).contains(&year) && (1..=12).contains(&month)).then_some(Self { year, month })
+    }
+
+    /// The month in which `t` falls.
+    pub fn of(t: DateTime<Utc>) -> Self {
+        use chrono::Datelike;
+        Self {
+            year: t.year().clamp(0, u16::MAX as i32) as u16,
+            month: t.month() as u8,
+        }
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+impl Serialize for Period {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Period {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
+        Period::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{s}` is not a month in the form YYYY-MM"))
+        })
+    }
+}
+
+/// Formats a time as RFC 3339 in UTC with `Z`, keeping sub-second digits only when present.
+pub fn format_time(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Serde helpers for UTC times: RFC 3339 with `Z` or `+00:00` only.
+pub(crate) mod utc {
+    use super::*;
+
+    pub fn parse(s: &str) -> Result<DateTime<Utc>, String> {
+        let t = DateTime::parse_from_rfc3339(s)
+            .map_err(|_| format!("`{s}` is not an RFC 3339 time (e.g. 2008-06-15T09:00:00Z)"))?;
+        if t.offset().local_minus_utc() != 0 {
+            return Err(format!("`{s}` is not UTC: write times with `Z`"));
+        }
+        Ok(t.with_timezone(&Utc))
+    }
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_time(t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
+        parse(&s).map_err(serde::de::Error::custom)
+    }
+
+    pub mod option {
+        use super::*;
+        pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.serialize_str(&format_time(t)),
+                None => s.serialize_none(),
+            }
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+            let s = Option::<std::borrow::Cow<str>>::deserialize(d)?;
+            s.map(|s| parse(&s).map_err(serde::de::Error::custom))
+                .transpose()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nhs_number_check_digit_is_recognised() {
+        // 943 476 5919 is the NHS's published example of a valid number.
+        assert!(looks_like_nhs_number("9434765919"));
+        assert!(looks_like_nhs_number("943 476 5919"));
+        assert!(!looks_like_nhs_number("9434765918"));
+        assert!(!looks_like_nhs_number("P-000123"));
+        assert!(!looks_like_nhs_number("12345"));
+    }
+
+    #[test]
+    fn ods_codes_are_upper_case_alphanumeric_from_a_letter() {
+        assert!(OdsCode::parse("RAL").is_some());
+        assert!(OdsCode::parse("R1H").is_some());
+        assert!(OdsCode::parse("???").is_none());
+        assert!(OdsCode::parse("ral").is_none());
+        assert!(OdsCode::parse("1AB").is_none());
+        assert!(OdsCode::parse("RALXYZ").is_none());
+    }
+
+    #[test]
+    fn pence_display_groups_pounds() {
+        assert_eq!(Pence(720_000_000).to_string(), "£7,200,000.00");
+        assert_eq!(Pence(5).to_string(), "£0.05");
+        assert_eq!(Pence(-1234).to_string(), "-£12.34");
+    }
+
+    #[test]
+    fn period_parses_only_real_months() {
+        assert_eq!(Period::parse("2008-11").unwrap().to_string(), "2008-11");
+        assert!(Period::parse("2008-13").is_none());
+        assert!(Period::parse("2008-1").is_none());
+        assert!(Period::parse("08-11-01").is_none());
+    }
+
+    #[test]
+    fn utc_times_only() {
+        assert!(utc::parse("2008-06-15T09:00:00Z").is_ok());
+        assert!(utc::parse("2008-06-15T09:00:00+00:00").is_ok());
+        assert!(utc::parse("2008-06-15T09:00:00+01:00").is_err());
+        assert!(utc::parse("15/06/2008").is_err());
+    }
+}

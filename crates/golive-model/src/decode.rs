@@ -13,32 +13,42 @@ use crate::types::{CollectorId, EventId, OdsCode, utc};
 /// Largest message accepted, in bytes. Real events are a few hundred bytes.
 pub const MESSAGE_BYTES_MAX: usize = 64 * 1024;
 
+/// The envelope as it arrives. Required fields are `Option` here so that the first problem
+/// reported follows the field order of the envelope (a bad `event_id` is named before a missing
+/// `collector`), rather than serde's order of discovery.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Wire<'a> {
-    #[serde(borrow)]
-    event_id: Cow<'a, str>,
-    #[serde(borrow)]
-    trust: Cow<'a, str>,
+    #[serde(default, borrow)]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    trust: Option<Cow<'a, str>>,
     #[serde(default)]
     site: Option<String>,
-    collector: String,
-    collector_seq: u64,
-    #[serde(borrow)]
-    occurred_at: Cow<'a, str>,
-    #[serde(borrow)]
-    recorded_at: Cow<'a, str>,
-    schema: u64,
-    #[serde(borrow)]
-    kind: Cow<'a, str>,
-    #[serde(borrow)]
-    data: &'a RawValue,
+    #[serde(default)]
+    collector: Option<String>,
+    #[serde(default)]
+    collector_seq: Option<u64>,
+    #[serde(default, borrow)]
+    occurred_at: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    recorded_at: Option<Cow<'a, str>>,
+    #[serde(default)]
+    schema: Option<u64>,
+    #[serde(default, borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    data: Option<&'a RawValue>,
     #[serde(default)]
     source: Option<Source>,
     #[serde(default)]
     status: Option<Status>,
     #[serde(default, borrow)]
     supersedes: Option<Cow<'a, str>>,
+}
+
+fn required<T>(field: &str, v: Option<T>) -> Result<T, DecodeError> {
+    v.ok_or_else(|| DecodeError::new(field, Reason::Missing))
 }
 
 /// Decodes and validates one event from JSON bytes.
@@ -62,23 +72,32 @@ pub fn decode_str(text: &str) -> Result<Envelope, DecodeError> {
         }));
     }
     let mut de = serde_json::Deserializer::from_str(text);
-    let wire: Wire = serde_path_to_error::deserialize(&mut de).map_err(|e| serde_error("", e))?;
-    de.end().map_err(|e| {
-        DecodeError::whole(Reason::Syntax(strip_position(&e.to_string())))
-    })?;
+    let wire: Wire =
+        serde_path_to_error::deserialize(&mut de).map_err(|e| serde_error("", text, e))?;
+    de.end()
+        .map_err(|e| DecodeError::whole(Reason::Syntax(strip_position(&e.to_string()))))?;
 
-    let event_id = parse_uuid("event_id", &wire.event_id)?;
-    let trust = OdsCode::parse(&wire.trust)
-        .ok_or_else(|| DecodeError::new("trust", Reason::BadOdsCode(wire.trust.to_string())))?;
-    let occurred_at = parse_time("occurred_at", &wire.occurred_at)?;
-    let recorded_at = parse_time("recorded_at", &wire.recorded_at)?;
-    if wire.schema != u64::from(SCHEMA_VERSION) {
-        return Err(DecodeError::new("schema", Reason::UnsupportedSchema(wire.schema)));
+    let event_id = parse_uuid("event_id", &required("event_id", wire.event_id)?)?;
+    let trust_text = required("trust", wire.trust)?;
+    let trust = OdsCode::parse(&trust_text)
+        .ok_or_else(|| DecodeError::new("trust", Reason::BadOdsCode(trust_text.to_string())))?;
+    let collector = required("collector", wire.collector)?;
+    let collector_seq = required("collector_seq", wire.collector_seq)?;
+    let occurred_at = parse_time("occurred_at", &required("occurred_at", wire.occurred_at)?)?;
+    let recorded_at = parse_time("recorded_at", &required("recorded_at", wire.recorded_at)?)?;
+    let schema = required("schema", wire.schema)?;
+    if schema != u64::from(SCHEMA_VERSION) {
+        return Err(DecodeError::new("schema", Reason::UnsupportedSchema(schema)));
     }
-    let kind = Kind::parse(&wire.kind).ok_or_else(|| {
-        DecodeError::new("kind", Reason::UnknownKind(wire.kind.to_string(), Kind::NAMES.trim_end()))
+    let kind_text = required("kind", wire.kind)?;
+    let kind = Kind::parse(&kind_text).ok_or_else(|| {
+        DecodeError::new(
+            "kind",
+            Reason::UnknownKind(kind_text.to_string(), Kind::NAMES.trim_end()),
+        )
     })?;
-    let body = EventBody::from_data(kind, wire.data).map_err(|e| serde_error("data", e))?;
+    let data = required("data", wire.data)?;
+    let body = EventBody::from_data(kind, data).map_err(|e| serde_error("data", data.get(), e))?;
     let supersedes = wire
         .supersedes
         .as_deref()
@@ -88,8 +107,8 @@ pub fn decode_str(text: &str) -> Result<Envelope, DecodeError> {
         event_id,
         trust,
         site: wire.site,
-        collector: CollectorId(wire.collector),
-        collector_seq: wire.collector_seq,
+        collector: CollectorId(collector),
+        collector_seq,
         occurred_at,
         recorded_at,
         schema: SCHEMA_VERSION,
@@ -119,13 +138,28 @@ fn parse_time(field: &str, s: &str) -> Result<chrono::DateTime<chrono::Utc>, Dec
     })
 }
 
-/// Turns a serde error into a field path and a typed reason.
-fn serde_error(prefix: &str, e: serde_path_to_error::Error<serde_json::Error>) -> DecodeError {
+/// Turns a serde error into a field path and a typed reason. `source` is the JSON text that was
+/// being read.
+fn serde_error(
+    prefix: &str,
+    source: &str,
+    e: serde_path_to_error::Error<serde_json::Error>,
+) -> DecodeError {
+    // Input that is not well-formed JSON is a syntax error of the message, whatever serde met
+    // first (it reports a type error before reaching a broken or truncated part). `data` was
+    // already read as well-formed JSON, so only the whole message needs the check.
+    if prefix.is_empty()
+        && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(source)
+    {
+        return DecodeError::whole(Reason::Syntax(strip_position(&e.to_string())));
+    }
     let path = e.path().to_string();
     let path = if path == "." || path.is_empty() {
         prefix.to_owned()
     } else if prefix.is_empty() {
         path
+    } else if path.starts_with('[') {
+        format!("{prefix}{path}")
     } else {
         format!("{prefix}.{path}")
     };
@@ -142,23 +176,63 @@ fn serde_error(prefix: &str, e: serde_path_to_error::Error<serde_json::Error>) -
         inner.classify(),
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof
     ) {
-        return DecodeError::whole(Reason::Syntax(msg));
+        // The JSON is well-formed (checked above), but serde_json also reports a wrong-typed
+        // enum value (`"status": 5`) as a syntax error ("expected value"): a bad field value.
+        let field = if path.is_empty() {
+            "(message)".to_owned()
+        } else {
+            path
+        };
+        return DecodeError::new(
+            field,
+            Reason::Malformed(format!(
+                "invalid type: {msg} (one of the names this field allows)"
+            )),
+        );
     }
-    for (prefix, reason) in [
-        ("missing field `", Reason::Missing),
-        ("unknown field `", Reason::UnknownField),
-        ("duplicate field `", Reason::DuplicateField),
+    // The path of an unknown field already ends with the field's own name; the path of a
+    // missing or duplicate field is that of the enclosing object.
+    for (prefix, reason, name_in_path) in [
+        ("missing field `", Reason::Missing, false),
+        ("unknown field `", Reason::UnknownField, true),
+        ("duplicate field `", Reason::DuplicateField, false),
     ] {
         if let Some(rest) = msg.strip_prefix(prefix) {
             let name = rest.split('`').next().unwrap_or("");
-            return DecodeError::new(join(name), reason);
+            let field = if name_in_path && (path == name || path.ends_with(&format!(".{name}"))) {
+                path
+            } else {
+                join(name)
+            };
+            return DecodeError::new(field, reason);
         }
     }
-    let field = if path.is_empty() { "(message)".to_owned() } else { path };
+    let field = if path.is_empty() {
+        "(message)".to_owned()
+    } else {
+        path
+    };
     if field.ends_with("amount_pence") {
         return DecodeError::new(field, Reason::BadPence(msg));
     }
+    if let Some(reason) = custom_reason(&msg) {
+        return DecodeError::new(field, reason);
+    }
     DecodeError::new(field, Reason::Malformed(msg))
+}
+
+/// Months and times inside `data` are checked by the custom deserialisers in `types.rs`; their
+/// messages (kept in step with those) map back to the typed reasons the top-level fields get.
+fn custom_reason(msg: &str) -> Option<Reason> {
+    let rest = msg.strip_prefix('`')?;
+    let value = |suffix: &str| rest.strip_suffix(suffix).map(str::to_owned);
+    if let Some(v) = value("` is not a month in the form YYYY-MM") {
+        return Some(Reason::BadPeriod(v));
+    }
+    if let Some(v) = value("` is not UTC: write times with `Z`") {
+        return Some(Reason::NotUtc(v));
+    }
+    value("` is not an RFC 3339 time (e.g. 2008-06-15T09:00:00Z)").map(Reason::BadTime)
 }
 
 /// serde_json appends " at line L column C"; the field path says more than the position.

@@ -22,7 +22,9 @@ pub enum Reason {
     UnknownKind(String, &'static str),
     #[error("unsupported schema version {0}; this ledger reads schema 1")]
     UnsupportedSchema(u64),
-    #[error("`{0}` is not an ODS code (3 to 5 upper-case letters or digits, starting with a letter)")]
+    #[error(
+        "`{0}` is not an ODS code (3 to 5 upper-case letters or digits, starting with a letter)"
+    )]
     BadOdsCode(String),
     #[error("`{0}` is not a UUID")]
     BadUuid(String),
@@ -47,7 +49,7 @@ pub enum Reason {
     #[error("list has {len} items; the limit is {max}")]
     TooManyItems { len: usize, max: usize },
     #[error(
-        "looks like an NHS number; publish a pseudonymous reference (letters, digits, `-`, `_`, `:`), never an NHS number"
+        "looks like an NHS number; publish a pseudonymous reference (letters, digits, `-`, `_`, `.`, `:`), never an NHS number"
     )]
     LooksLikeNhsNumber,
     #[error("`{0}` has characters other than letters, digits, `-`, `_`, `.`, `:`")]

@@ -36,7 +36,8 @@ impl OdsCode {
     pub fn parse(s: &str) -> Option<Self> {
         let ok = (3..=5).contains(&s.len())
             && s.as_bytes()[0].is_ascii_uppercase()
-            && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         ok.then(|| Self(s.to_owned()))
     }
     pub fn as_str(&self) -> &str {
@@ -128,7 +129,7 @@ impl fmt::Display for Pence {
         let pounds = (abs / 100).to_string();
         let mut grouped = String::new();
         for (i, c) in pounds.chars().enumerate() {
-            if i > 0 && (pounds.len() - i) % 3 == 0 {
+            if i > 0 && (pounds.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);
@@ -215,7 +216,10 @@ pub(crate) mod utc {
 
     pub mod option {
         use super::*;
-        pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(
+            t: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
             match t {
                 Some(t) => s.serialize_str(&format_time(t)),
                 None => s.serialize_none(),

@@ -53,7 +53,10 @@ fn pence(field: &str, p: Pence) -> Result<(), DecodeError> {
         return Err(DecodeError::new(field, Reason::NegativePence(p.0)));
     }
     if p.0 > PENCE_MAX {
-        return Err(DecodeError::new(field, Reason::PenceOverLimit(p.0, PENCE_MAX)));
+        return Err(DecodeError::new(
+            field,
+            Reason::PenceOverLimit(p.0, PENCE_MAX),
+        ));
     }
     Ok(())
 }

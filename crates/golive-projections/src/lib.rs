@@ -1,1 +1,468 @@
-//! placeholder
+//! # golive-projections
+//!
+//! Pure folds of the Go-Live Ledger's event log into what analysts ask about: lost patients
+//! (open and traced cases, waiting-list discrepancies, harm reviews, reporting suspensions),
+//! money (extra cost, income at risk and recovered, contract penalties, per category and month),
+//! rollout (status per trust and per programme, history, go-live, anomalies), outages and safety
+//! incidents, deferred features, and early warnings computed from all of these.
+//!
+//! **Invariant:** this crate does no IO. Time comes only from events: "now" is the projection's
+//! `as_at`, the latest `occurred_at` folded in, never the clock. [`Projections::apply`] cannot
+//! fail and holds no business validation: an event reaches it only after the ledger has
+//! validated and appended it.
+//!
+//! ## Main design decision: keep each event's fact, derive the answers
+//!
+//! A projection keeps, per trust, the small fact each event contributed (a patient lost on a
+//! pathway, a status change, a waiting-list report, ...) in a timeline sorted by
+//! `(occurred_at, seq)`, and computes current states (open cases, current status, latest report,
+//! anomalies, weekly series) from those facts when asked. Only plain sums (money and harm-review
+//! totals) are kept as running totals. This makes two things exact and simple:
+//!
+//! - **Corrections.** Removing an event's contribution is deleting its fact (or subtracting
+//!   its amount); every derived answer is then what it would have been had the event never
+//!   been applied.
+//! - **Order.** Because facts are ordered by event time, a late report lands where it
+//!   happened; ties are broken by `seq`, whose relative order within a trust the ledger keeps
+//!   whatever the interleaving of trusts. So the per-trust views do not depend on how the
+//!   events of different trusts were interleaved.
+//!
+//! The cost is that a query walks the facts of the trusts it covers (linear in their events),
+//! which is cheap at the scale of go-live incident reporting (thousands to hundreds of
+//! thousands of events), and that the state holds one small record per event.
+//!
+//! ## Corrections: what "remove the contribution" means, per kind
+//!
+//! [`Projections::apply`] takes the event that `event.supersedes` names. Its contribution is
+//! removed from the trust (and, for programme-scope rollout, the programme) it was recorded
+//! under, then the new event is applied as any other. Per kind of the superseded event:
+//!
+//! | kind | removal |
+//! | --- | --- |
+//! | `patient_lost`, `patient_traced` | the fact leaves that patient's timeline; the patient's cases are recomputed, so a case disappears, or reopens if the removed event was the trace that closed it; days to trace, counts by outcome and harm, and the weekly series follow |
+//! | `waiting_list_discrepancy` | the report leaves the pathway's timeline; the previous report (if any) becomes the latest again |
+//! | `harm_review` | its cases and harm counts are subtracted from the totals, and the review count drops by one |
+//! | `reporting_suspended`, `reporting_resumed` | the change leaves the history; the current suspensions are recomputed |
+//! | `extra_cost`, `income_at_risk`, `income_recovered`, `contract_penalty` | its amount is subtracted from the same trust, month and category (or commissioner) it was added to; sums that reach zero are dropped |
+//! | `rollout_status` | the entry leaves the trust's (or programme's) history; status, release, supplier, go-live date, days since go-live and anomalies are recomputed |
+//! | `outage`, `safety_incident` | the report leaves the timeline; the outage or incident is recomputed from its remaining reports (an incident closed by the removed report is open again) |
+//! | `feature_deferred` | the feature leaves the list |
+//!
+//! Limitations, each deliberate:
+//! - An event is removed at most once: the ids of superseded events are remembered, so a second
+//!   correction of the same event removes nothing more (it is still applied as a new event).
+//!   A chain (C supersedes B, which superseded A) removes B, and A stays removed.
+//! - `superseded` is trusted only when its `event_id` is the one `event.supersedes` names (a
+//!   mismatch is a caller bug: it panics in debug builds and is ignored in release builds).
+//!   When `event.supersedes` names an event the caller could not find, pass `None`: the event
+//!   is then applied as new and nothing is removed.
+//! - `as_at` and `last_seq` are never lowered by a correction (they are high-water marks of
+//!   what has been folded in), and a trust once seen stays in [`Projections::trusts`].
+//! - Money sums saturate at the `i64` limits; removal is exact unless a sum saturated, which
+//!   would take about nine million events of the largest allowed amount (£10bn).
+//!
+//! ## Checkpoints
+//!
+//! [`Projections::to_snapshot`] writes versioned JSON. JSON rather than bincode because the
+//! model's enums are then stored by name (a reordering of variants cannot silently change the
+//! meaning of a stored checkpoint) and no serde attribute of a model type can break the format.
+//! A snapshot of another version is refused with [`SnapshotError`], and the caller replays from
+//! the log: checkpoints are caches of the log, never the truth.
+
+mod deferred;
+mod error;
+mod incidents;
+mod lost;
+mod money;
+mod rollout;
+mod timeline;
+mod warnings;
+mod week;
+
+// Lets the shared test kit name this crate the same way inside and outside it.
+#[cfg(test)]
+extern crate self as golive_projections;
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use golive_model::{Envelope, EventBody, EventId, OdsCode, RolloutScope};
+use serde::{Deserialize, Serialize};
+
+pub use deferred::{DeferredFeature, DeferredTotals, DeferredView, TrustDeferred};
+pub use error::{RulesError, SnapshotError};
+pub use incidents::{
+    IncidentItem, IncidentsTotals, IncidentsView, OutageItem, OutageSummary, SafetySummary,
+    TrustIncidents,
+};
+pub use lost::{
+    DaysToTrace, HarmReviewTotals, LostPatientsTotals, LostPatientsView, OpenCase, ReportingChange,
+    ReportingChangeKind, ReportingView, Suspension, TracedSummary, TrustLostPatients,
+    WaitingListFigures, WaitingListTotals, WeekCount,
+};
+pub use money::{MoneyFigures, MoneyView, TrustMoney, UNSPECIFIED};
+pub use rollout::{
+    Anomaly, ProgrammeChange, ProgrammeRollout, RolloutChange, RolloutTotals, RolloutView,
+    TrustRollout,
+};
+pub use warnings::{
+    GROWTH_WEEKS_MAX, RULE_INCOME_AT_RISK, RULE_NET_COST, RULE_OPEN_LOST_GROWTH,
+    RULE_PROGRAMME_SITES_HALTING, RULE_REPORTING_SUSPENDED, RULE_SERIOUS_INCIDENT, Severity,
+    TRUST_RULES, TrustWarnings, Warning, WarningRules, WarningsTotals, WarningsView,
+};
+pub use week::WEEKLY_SERIES_WEEKS_MAX;
+
+use deferred::DeferredFact;
+use incidents::IncidentsState;
+use lost::LostState;
+use money::{Direction, MoneyState};
+use rollout::{ProgrammeFact, RolloutFact};
+use timeline::Timeline;
+
+/// The `format` field of a snapshot.
+pub const SNAPSHOT_FORMAT: &str = "golive-projections";
+/// The snapshot version this build writes and reads. Bump it whenever the state changes shape
+/// or meaning.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+/// Everything folded in about one trust.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct TrustState {
+    lost: LostState,
+    money: MoneyState,
+    rollout: Timeline<RolloutFact>,
+    incidents: IncidentsState,
+    deferred: Timeline<DeferredFact>,
+}
+
+/// All projections, folded from the log one event at a time.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Projections {
+    /// Highest `seq` folded in.
+    last_seq: u64,
+    /// Number of events folded in (lets `seq` 0 be a valid first sequence).
+    events_applied: u64,
+    /// Latest `occurred_at` folded in: the projection's "now".
+    as_at: Option<DateTime<Utc>>,
+    trusts: BTreeMap<OdsCode, TrustState>,
+    /// Programme-scope rollout statuses, by programme name.
+    programmes: BTreeMap<String, Timeline<ProgrammeFact>>,
+    /// Events whose contribution has been removed by a correction.
+    retracted: BTreeSet<EventId>,
+}
+
+#[derive(Serialize)]
+struct SnapshotOut<'a> {
+    format: &'static str,
+    version: u32,
+    last_seq: u64,
+    projections: &'a Projections,
+}
+
+#[derive(Deserialize)]
+struct SnapshotIn<'a> {
+    format: String,
+    version: u32,
+    last_seq: u64,
+    #[serde(borrow)]
+    projections: &'a serde_json::value::RawValue,
+}
+
+impl Projections {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Folds in the event at ledger sequence `seq`.
+    ///
+    /// `superseded` is the earlier event that `event.supersedes` names (the caller looks it up
+    /// in the log): its contribution is removed first, then `event` is applied. See the crate
+    /// documentation for what removal means per kind.
+    ///
+    /// Idempotent by sequence: an event whose `seq` is not above [`Self::last_seq`] has already
+    /// been folded in and is ignored, so a replay that overlaps a checkpoint counts nothing
+    /// twice. Cannot fail and does no validation.
+    pub fn apply(&mut self, seq: u64, event: &Envelope, superseded: Option<&Envelope>) {
+        if self.events_applied > 0 && seq <= self.last_seq {
+            return;
+        }
+        self.events_applied = self.events_applied.saturating_add(1);
+        self.last_seq = seq;
+        self.as_at = Some(
+            self.as_at
+                .map_or(event.occurred_at, |t| t.max(event.occurred_at)),
+        );
+        if let Some(old) = superseded {
+            debug_assert_eq!(
+                event.supersedes,
+                Some(old.event_id),
+                "`superseded` must be the event that `event.supersedes` names"
+            );
+            if event.supersedes == Some(old.event_id) && self.retracted.insert(old.event_id) {
+                self.remove(old);
+            }
+        }
+        self.add(seq, event);
+    }
+
+    fn add(&mut self, seq: u64, e: &Envelope) {
+        let (at, id) = (e.occurred_at, e.event_id);
+        if let EventBody::RolloutStatus(d) = &e.body
+            && d.scope == RolloutScope::Programme
+        {
+            self.programmes
+                .entry(d.programme.clone())
+                .or_default()
+                .insert(
+                    at,
+                    seq,
+                    id,
+                    ProgrammeFact {
+                        trust: e.trust.clone(),
+                        supplier: d.supplier.clone(),
+                        release: d.release.clone(),
+                        status: d.status,
+                        reason: d.reason.clone(),
+                    },
+                );
+            // The reporting trust is still a trust seen.
+            self.trusts.entry(e.trust.clone()).or_default();
+            return;
+        }
+        let t = self.trusts.entry(e.trust.clone()).or_default();
+        match &e.body {
+            EventBody::PatientLost(_)
+            | EventBody::PatientTraced(_)
+            | EventBody::WaitingListDiscrepancy(_)
+            | EventBody::HarmReview(_)
+            | EventBody::ReportingSuspended(_)
+            | EventBody::ReportingResumed(_) => t.lost.add(seq, at, id, &e.body),
+            EventBody::ExtraCost(_)
+            | EventBody::IncomeAtRisk(_)
+            | EventBody::IncomeRecovered(_)
+            | EventBody::ContractPenalty(_) => t.money.change(at, &e.body, Direction::Add),
+            EventBody::RolloutStatus(d) => t.rollout.insert(
+                at,
+                seq,
+                id,
+                RolloutFact {
+                    programme: d.programme.clone(),
+                    supplier: d.supplier.clone(),
+                    release: d.release.clone(),
+                    status: d.status,
+                    reason: d.reason.clone(),
+                },
+            ),
+            EventBody::Outage(_) | EventBody::SafetyIncident(_) => {
+                t.incidents.add(seq, at, id, &e.body)
+            }
+            EventBody::FeatureDeferred(d) => t.deferred.insert(
+                at,
+                seq,
+                id,
+                DeferredFact {
+                    feature: d.feature.clone(),
+                    promised_for: d.promised_for.clone(),
+                    reason: d.reason.clone(),
+                },
+            ),
+        }
+    }
+
+    fn remove(&mut self, e: &Envelope) {
+        let (at, id) = (e.occurred_at, e.event_id);
+        if let EventBody::RolloutStatus(d) = &e.body
+            && d.scope == RolloutScope::Programme
+        {
+            if let Some(tl) = self.programmes.get_mut(&d.programme) {
+                tl.remove(at, id);
+                if tl.is_empty() {
+                    self.programmes.remove(&d.programme);
+                }
+            }
+            return;
+        }
+        let Some(t) = self.trusts.get_mut(&e.trust) else {
+            return;
+        };
+        match &e.body {
+            EventBody::PatientLost(_)
+            | EventBody::PatientTraced(_)
+            | EventBody::WaitingListDiscrepancy(_)
+            | EventBody::HarmReview(_)
+            | EventBody::ReportingSuspended(_)
+            | EventBody::ReportingResumed(_) => t.lost.remove(at, id, &e.body),
+            EventBody::ExtraCost(_)
+            | EventBody::IncomeAtRisk(_)
+            | EventBody::IncomeRecovered(_)
+            | EventBody::ContractPenalty(_) => t.money.change(at, &e.body, Direction::Remove),
+            EventBody::RolloutStatus(_) => {
+                t.rollout.remove(at, id);
+            }
+            EventBody::Outage(_) | EventBody::SafetyIncident(_) => {
+                t.incidents.remove(at, id, &e.body)
+            }
+            EventBody::FeatureDeferred(_) => {
+                t.deferred.remove(at, id);
+            }
+        }
+    }
+
+    /// Highest ledger sequence folded in (0 before any).
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// Latest `occurred_at` folded in: the time every "days since" is measured to.
+    pub fn as_at(&self) -> Option<DateTime<Utc>> {
+        self.as_at
+    }
+
+    /// Number of events folded in.
+    pub fn events_applied(&self) -> u64 {
+        self.events_applied
+    }
+
+    /// Every trust seen, in code order.
+    pub fn trusts(&self) -> Vec<OdsCode> {
+        self.trusts.keys().cloned().collect()
+    }
+
+    /// The trusts a view covers: one (if seen) or all.
+    fn selected<'a>(
+        &'a self,
+        trust: Option<&'a OdsCode>,
+    ) -> impl Iterator<Item = (&'a OdsCode, &'a TrustState)> + Clone {
+        self.trusts
+            .iter()
+            .filter(move |(code, _)| trust.is_none_or(|t| t == *code))
+    }
+
+    pub fn lost_patients(&self, trust: Option<&OdsCode>) -> LostPatientsView {
+        lost::view(
+            self.selected(trust).map(|(c, t)| (c.as_str(), &t.lost)),
+            self.as_at,
+        )
+    }
+
+    pub fn money(&self, trust: Option<&OdsCode>) -> MoneyView {
+        money::view(self.selected(trust).map(|(c, t)| (c.as_str(), &t.money)))
+    }
+
+    /// Per-trust rollout, plus the programmes that concern the trusts covered: with a trust,
+    /// the programmes its events name; without, every programme.
+    pub fn rollout(&self, trust: Option<&OdsCode>) -> RolloutView {
+        rollout::view(
+            self.selected(trust).map(|(c, t)| (c, &t.rollout)),
+            self.trusts.iter().map(|(c, t)| (c, &t.rollout)),
+            &self.programmes,
+            trust.is_some(),
+            self.as_at,
+        )
+    }
+
+    pub fn incidents(&self, trust: Option<&OdsCode>) -> IncidentsView {
+        incidents::view(
+            self.selected(trust)
+                .map(|(c, t)| (c.as_str(), &t.incidents)),
+        )
+    }
+
+    pub fn deferred_features(&self, trust: Option<&OdsCode>) -> DeferredView {
+        deferred::view(self.selected(trust).map(|(c, t)| (c.as_str(), &t.deferred)))
+    }
+
+    /// Fired rules per trust, and programme-level warnings. The programme rule always looks at
+    /// every trust (it is about the programme), but only programmes of the covered trusts are
+    /// shown when `trust` is given.
+    pub fn warnings(&self, rules: &WarningRules, trust: Option<&OdsCode>) -> WarningsView {
+        let mut all = BTreeMap::new();
+        for (code, t) in &self.trusts {
+            let (lost, _) = lost::trust_view(&t.lost, self.as_at);
+            let facts = warnings::TrustFacts {
+                rollout: &rollout::trust_view(&t.rollout, self.as_at),
+                money: &money::trust_view(&t.money),
+                lost: &lost,
+                incidents: &incidents::trust_view(&t.incidents),
+            };
+            all.insert(code.to_string(), warnings::evaluate_trust(rules, &facts));
+        }
+        let mut programmes = warnings::evaluate_programmes(rules, &all);
+        let mut trusts = all;
+        if let Some(t) = trust {
+            trusts.retain(|code, _| code == t.as_str());
+            let mine: BTreeSet<&str> = trusts
+                .values()
+                .filter_map(|w| w.programme.as_deref())
+                .collect();
+            programmes.retain(|p, _| mine.contains(p.as_str()));
+        }
+        let mut total = WarningsTotals::default();
+        for (code, w) in &trusts {
+            total.trusts += 1;
+            total.trusts_with_warnings += u64::from(!w.warnings.is_empty());
+            total.warnings += w.warnings.len() as u64;
+            total.critical += w
+                .warnings
+                .iter()
+                .filter(|x| x.severity == Severity::Critical)
+                .count() as u64;
+            if w.halt_recommended {
+                total.halt_recommended.push(code.clone());
+            }
+        }
+        total.programme_warnings = programmes.values().map(|v| v.len() as u64).sum();
+        WarningsView {
+            as_at: self.as_at,
+            rules: rules.clone(),
+            trusts,
+            programmes,
+            total,
+        }
+    }
+
+    /// A versioned JSON snapshot for checkpoints: `{"format", "version", "last_seq",
+    /// "projections"}`. Deterministic: equal projections give equal bytes.
+    pub fn to_snapshot(&self) -> Vec<u8> {
+        // Plain data with string map keys cannot fail to serialise; if it did, no checkpoint
+        // could ever be trusted, so this is a programmer error.
+        serde_json::to_vec(&SnapshotOut {
+            format: SNAPSHOT_FORMAT,
+            version: SNAPSHOT_VERSION,
+            last_seq: self.last_seq,
+            projections: self,
+        })
+        .expect("projections always serialise")
+    }
+
+    /// Reads a snapshot written by [`Self::to_snapshot`] of the same [`SNAPSHOT_VERSION`].
+    pub fn from_snapshot(bytes: &[u8]) -> Result<Self, SnapshotError> {
+        let outer: SnapshotIn<'_> = serde_json::from_slice(bytes)
+            .map_err(|e| SnapshotError::NotASnapshot(e.to_string()))?;
+        if outer.format != SNAPSHOT_FORMAT {
+            return Err(SnapshotError::NotASnapshot(format!(
+                "format is `{}`, expected `{SNAPSHOT_FORMAT}`",
+                outer.format
+            )));
+        }
+        if outer.version != SNAPSHOT_VERSION {
+            return Err(SnapshotError::UnsupportedVersion {
+                found: outer.version,
+                expected: SNAPSHOT_VERSION,
+            });
+        }
+        let p: Projections = serde_json::from_str(outer.projections.get())
+            .map_err(|e| SnapshotError::Corrupt(e.to_string()))?;
+        if p.last_seq != outer.last_seq {
+            return Err(SnapshotError::Corrupt(format!(
+                "header says last_seq {} but the state says {}",
+                outer.last_seq, p.last_seq
+            )));
+        }
+        Ok(p)
+    }
+}

@@ -1,1 +1,429 @@
-fn main() {}
+//! `golive`: the one command of Go-Live Ledger. Thin glue over the library crates.
+
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use golive::config::Config;
+use golive::render;
+use golive::simulate::{SimParams, Simulation};
+use golive_ledger::{IngestSummary, Ledger, LineSource, ingest_lines, projections_at};
+use golive_model::OdsCode;
+use golive_store::Store;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Exit code when some input lines were rejected (they are in the dead letters).
+const EXIT_REJECTED: u8 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "golive",
+    version,
+    about = "Go-Live Ledger: the harm of an electronic-record go-live, as an auditable ledger",
+    long_about = "Go-Live Ledger records every incident of an electronic patient record go-live \
+(lost patients, extra costs, lost income, rollout pauses) as an immutable, hash-chained event, \
+and folds the history into projections that analysts can query, also as of any past point.\n\n\
+Configuration: flags win over environment variables, which win over the TOML config file \
+(--config, GOLIVE_CONFIG, or ~/.config/golive/config.toml if it exists), which wins over defaults."
+)]
+struct Cli {
+    /// Ledger directory (sled store). Default: the per-user data dir, e.g. ~/.local/share/golive
+    #[arg(long, global = true, env = "GOLIVE_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// TOML config file (keys: data, [ledger], [warnings]; see README)
+    #[arg(long, global = true, env = "GOLIVE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log filter for the tracing logs on stderr, e.g. `info`, `golive_ledger=debug`
+    #[arg(
+        long,
+        global = true,
+        env = "GOLIVE_LOG",
+        default_value = "warn,golive_ledger::ingest=error"
+    )]
+    log: String,
+    /// Log format on stderr
+    #[arg(long, global = true, env = "GOLIVE_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a deterministic simulated multi-trust rollout as JSONL (same seed, same bytes)
+    Simulate {
+        /// Seed of the random generator
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of trusts (real London ODS codes first)
+        #[arg(long, default_value_t = 5)]
+        trusts: usize,
+        /// Number of events
+        #[arg(long, default_value_t = 1_000)]
+        events: u64,
+        /// Output file (default: stdout)
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Append events from a JSONL file (or `-` for stdin) to the ledger; bad lines go to the
+    /// dead letters with their line number and reason, every other line is appended. Exits 3 when
+    /// some lines were rejected.
+    Ingest {
+        /// JSONL file, or `-` for stdin
+        input: String,
+    },
+    /// Query a projection, at the head or as of an earlier sequence
+    Query {
+        /// lost-patients, money, rollout, warnings, deferred, incidents or trusts
+        what: QueryWhat,
+        /// Only this trust (ODS code, e.g. RAL)
+        #[arg(long)]
+        trust: Option<String>,
+        /// Answer as the ledger stood right after this sequence number
+        #[arg(long, value_name = "SEQ")]
+        as_of_seq: Option<u64>,
+        /// JSON for scripts instead of tables
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild every projection from the log (replacing checkpoints), with a progress bar
+    Replay,
+    /// List rejected messages with their origin, field and reason
+    DeadLetters {
+        /// JSON lines instead of a table
+        #[arg(long)]
+        json: bool,
+        /// Show at most this many (newest last)
+        #[arg(long, default_value_t = 1_000)]
+        limit: usize,
+    },
+    /// The ledger's head (sequence and chain hash), counts and size on disk
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Walk the whole hash chain and report the first bad record, if any
+    Verify,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum QueryWhat {
+    LostPatients,
+    Money,
+    Rollout,
+    Warnings,
+    Deferred,
+    Incidents,
+    Trusts,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.log, cli.log_format);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            // `golive query ... | head` closes the pipe early: that is not an error.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(filter: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref(), cli.data)?;
+    match cli.command {
+        Command::Simulate {
+            seed,
+            trusts,
+            events,
+            out,
+        } => simulate(seed, trusts, events, out),
+        Command::Ingest { input } => ingest(&config, &input),
+        Command::Query {
+            what,
+            trust,
+            as_of_seq,
+            json,
+        } => query(&config, what, trust, as_of_seq, json),
+        Command::Replay => replay(&config),
+        Command::DeadLetters { json, limit } => dead_letters(&config, json, limit),
+        Command::Status { json } => status(&config, json),
+        Command::Verify => verify(&config),
+    }
+}
+
+fn simulate(seed: u64, trusts: usize, events: u64, out: Option<PathBuf>) -> Result<ExitCode> {
+    anyhow::ensure!(
+        (1..=1_000).contains(&trusts),
+        "--trusts must be between 1 and 1000"
+    );
+    let sink: Box<dyn Write> = match &out {
+        Some(p) => Box::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut w = BufWriter::new(sink);
+    for e in Simulation::new(SimParams::new(seed, trusts, events)) {
+        w.write_all(&e.canonical_bytes())?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+    if let Some(p) = out {
+        eprintln!("wrote {events} events for {trusts} trusts to {}", p.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_ledger(config: &Config) -> Result<Ledger> {
+    Ledger::open(&config.data_dir, config.ledger)
+        .with_context(|| format!("cannot open the ledger in {}", config.data_dir.display()))
+}
+
+fn open_store(config: &Config) -> Result<Store> {
+    Store::open(&config.data_dir)
+        .with_context(|| format!("cannot open the ledger in {}", config.data_dir.display()))
+}
+
+fn progress_bar(len: Option<u64>, what: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = match len {
+        Some(n) => ProgressBar::new(n),
+        None => ProgressBar::new_spinner(),
+    };
+    let style = ProgressStyle::with_template(&format!(
+        "{what} {{bar:40}} {{pos}}/{{len}} ({{per_sec}}, eta {{eta}})"
+    ))
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+fn ingest(config: &Config, input: &str) -> Result<ExitCode> {
+    let mut ledger = open_ledger(config)?;
+    let (reader, source, len): (Box<dyn BufRead>, LineSource, Option<u64>) = if input == "-" {
+        (
+            Box::new(BufReader::new(std::io::stdin().lock())),
+            LineSource::Stdin,
+            None,
+        )
+    } else {
+        let f = std::fs::File::open(input).with_context(|| format!("cannot open {input}"))?;
+        let len = f.metadata().ok().map(|m| m.len());
+        (
+            Box::new(BufReader::with_capacity(1 << 20, f)),
+            LineSource::File(input.to_owned()),
+            len,
+        )
+    };
+    let bar = progress_bar(len, "ingest (bytes)");
+    let summary = ingest_lines(
+        &mut ledger,
+        reader,
+        &source,
+        config.batch_events_max,
+        &mut |s: &IngestSummary| bar.set_position(s.bytes_read),
+    )?;
+    bar.finish_and_clear();
+    for r in &summary.rejections {
+        eprintln!(
+            "line {}: {}: {} (dead letter {})",
+            r.line,
+            r.field.as_deref().unwrap_or("(message)"),
+            r.reason,
+            r.dead_letter_id
+        );
+    }
+    if summary.rejected as usize > summary.rejections.len() {
+        eprintln!(
+            "... {} more rejected lines: see `golive dead-letters`",
+            summary.rejected as usize - summary.rejections.len()
+        );
+    }
+    println!(
+        "ingested {input}: {} lines, {} appended, {} duplicates skipped, {} rejected to dead letters; head seq {} hash {}",
+        summary.lines - summary.blank,
+        summary.appended,
+        summary.duplicates,
+        summary.rejected,
+        summary.head_seq,
+        summary.head_hash
+    );
+    Ok(if summary.rejected > 0 {
+        ExitCode::from(EXIT_REJECTED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn query(
+    config: &Config,
+    what: QueryWhat,
+    trust: Option<String>,
+    as_of_seq: Option<u64>,
+    json: bool,
+) -> Result<ExitCode> {
+    let store = open_store(config)?;
+    let trust = trust
+        .map(|t| {
+            OdsCode::parse(&t).with_context(|| {
+                format!("--trust {t}: not an ODS code (3 to 5 upper-case letters or digits, e.g. RAL)")
+            })
+        })
+        .transpose()?;
+    let seq = as_of_seq.unwrap_or_else(|| store.head().seq);
+    let p = projections_at(&store, seq, &mut |_, _| {})?;
+    if let Some(t) = &trust
+        && !p.trusts().contains(t)
+    {
+        anyhow::bail!("trust {t} has no events in this ledger (as of seq {seq})");
+    }
+    let t = trust.as_ref();
+    let out = match (what, json) {
+        (QueryWhat::LostPatients, true) => render::json(&p.lost_patients(t)),
+        (QueryWhat::LostPatients, false) => render::lost_patients(&p.lost_patients(t)),
+        (QueryWhat::Money, true) => render::json(&p.money(t)),
+        (QueryWhat::Money, false) => render::money(&p.money(t)),
+        (QueryWhat::Rollout, true) => render::json(&p.rollout(t)),
+        (QueryWhat::Rollout, false) => render::rollout(&p.rollout(t)),
+        (QueryWhat::Warnings, true) => render::json(&p.warnings(&config.rules, t)),
+        (QueryWhat::Warnings, false) => render::warnings(&p.warnings(&config.rules, t)),
+        (QueryWhat::Deferred, true) => render::json(&p.deferred_features(t)),
+        (QueryWhat::Deferred, false) => render::deferred(&p.deferred_features(t)),
+        (QueryWhat::Incidents, true) => render::json(&p.incidents(t)),
+        (QueryWhat::Incidents, false) => render::incidents(&p.incidents(t)),
+        (QueryWhat::Trusts, true) => render::json(&p.trusts()),
+        (QueryWhat::Trusts, false) => p
+            .trusts()
+            .iter()
+            .map(|t| format!("{t}\n"))
+            .collect::<String>(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    if !json {
+        writeln!(stdout, "as of seq {seq}")?;
+    }
+    stdout.write_all(out.as_bytes())?;
+    if !out.ends_with('\n') {
+        writeln!(stdout)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn replay(config: &Config) -> Result<ExitCode> {
+    let mut ledger = open_ledger(config)?;
+    let head = ledger.head().seq;
+    let bar = progress_bar(Some(head), "replay");
+    let started = std::time::Instant::now();
+    ledger.rebuild(&mut |done, _| bar.set_position(done))?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "replayed {head} records into every projection in {secs:.2} s ({:.0} events/s); head hash {}",
+        head as f64 / secs.max(1e-9),
+        hex::encode(ledger.head().hash)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dead_letters(config: &Config, json: bool, limit: usize) -> Result<ExitCode> {
+    let store = open_store(config)?;
+    let total = store.dead_letter_count();
+    let skip = (total as usize).saturating_sub(limit);
+    let mut stdout = std::io::stdout().lock();
+    if !json {
+        writeln!(stdout, "{total} dead letters")?;
+    }
+    for d in store.dead_letters().skip(skip) {
+        let d = d?;
+        if json {
+            let v = serde_json::json!({
+                "id": d.id,
+                "received_at": golive_model::format_time(&d.received_at),
+                "origin": d.origin,
+                "field": d.field,
+                "reason": d.reason,
+                "raw": String::from_utf8_lossy(&d.raw),
+            });
+            writeln!(stdout, "{v}")?;
+        } else {
+            writeln!(
+                stdout,
+                "#{} {} {}: {}: {}\n    {}",
+                d.id,
+                golive_model::format_time(&d.received_at),
+                d.origin,
+                d.field.as_deref().unwrap_or("(message)"),
+                d.reason,
+                render::truncate(&String::from_utf8_lossy(&d.raw), 200)
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(config: &Config, json: bool) -> Result<ExitCode> {
+    let store = open_store(config)?;
+    let head = store.head();
+    let v = serde_json::json!({
+        "data_dir": config.data_dir.display().to_string(),
+        "head_seq": head.seq,
+        "head_hash": hex::encode(head.hash),
+        "dead_letters": store.dead_letter_count(),
+        "collectors": store.collectors()?.into_iter().map(|(c, s)| (c.0, s)).collect::<std::collections::BTreeMap<_, _>>(),
+        "bytes_on_disk": store.size_on_disk()?,
+    });
+    if json {
+        println!("{v}");
+    } else {
+        println!("ledger      {}", config.data_dir.display());
+        println!("head seq    {}", head.seq);
+        println!("head hash   {}", hex::encode(head.hash));
+        println!("dead letters {}", store.dead_letter_count());
+        println!("on disk     {} bytes", store.size_on_disk()?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(config: &Config) -> Result<ExitCode> {
+    let store = open_store(config)?;
+    match store.verify_chain() {
+        Ok(head) => {
+            println!("OK head seq {} hash {}", head.seq, hex::encode(head.hash));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("TAMPERED: {e}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! The store plus its live projections, checkpoints and as-of answers.
+
+use std::path::Path;
+
+use golive_model::Envelope;
+use golive_projections::Projections;
+use golive_store::{Head, Incoming, Outcome, Store, StoreError};
+
+/// Tuning of a [`Ledger`].
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerOptions {
+    /// A projection checkpoint is written after this many appended events.
+    pub checkpoint_every_events: u64,
+    /// How many checkpoints to keep (oldest pruned first); they serve as-of queries.
+    pub checkpoints_kept_max: usize,
+}
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        Self {
+            checkpoint_every_events: 10_000,
+            checkpoints_kept_max: 256,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("sequence {asked} is beyond the ledger's head ({head})")]
+    BeyondHead { asked: u64, head: u64 },
+    #[error(
+        "record {seq} supersedes event {target}, which is not in the log: the store is inconsistent; run `golive replay` after restoring from a backup"
+    )]
+    MissingSuperseded { seq: u64, target: String },
+    #[error("could not read the input: {0}")]
+    Read(String),
+}
+
+/// Called during long replays with (records done, records in total).
+pub type ReplayProgress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// The ledger: the durable log and the projections folded from it.
+pub struct Ledger {
+    store: Store,
+    live: Projections,
+    options: LedgerOptions,
+    last_checkpoint_seq: u64,
+}
+
+impl Ledger {
+    /// Opens (or creates) the ledger in `dir` and brings the projections up to the head from the
+    /// latest readable checkpoint.
+    pub fn open(dir: &Path, options: LedgerOptions) -> Result<Self, LedgerError> {
+        let store = Store::open(dir)?;
+        let head = store.head().seq;
+        let live = projections_at(&store, head, &mut |_, _| {})?;
+        let last_checkpoint_seq = store
+            .checkpoint_at_or_before(head)?
+            .map(|(seq, _)| seq)
+            .unwrap_or(0);
+        Ok(Self {
+            store,
+            live,
+            options,
+            last_checkpoint_seq,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn head(&self) -> Head {
+        self.store.head()
+    }
+
+    /// The projections at the head.
+    pub fn projections(&self) -> &Projections {
+        &self.live
+    }
+
+    /// Appends a batch durably (one store transaction, flushed), then folds what was appended
+    /// into the live projections. Duplicates and rejected corrections are reported, not applied.
+    pub fn append(&mut self, batch: Vec<Incoming>) -> Result<Vec<Outcome>, LedgerError> {
+        let envelopes: Vec<Envelope> = batch.iter().map(|i| i.envelope.clone()).collect();
+        let outcomes = self.store.append_batch(batch)?;
+        for (envelope, outcome) in envelopes.iter().zip(&outcomes) {
+            if let Outcome::Appended { seq } = outcome {
+                let superseded = superseded_of(&self.store, *seq, envelope)?;
+                self.live.apply(*seq, envelope, superseded.as_ref());
+            }
+        }
+        let head = self.store.head().seq;
+        if head >= self.last_checkpoint_seq + self.options.checkpoint_every_events {
+            self.checkpoint()?;
+        }
+        Ok(outcomes)
+    }
+
+    /// Writes a checkpoint of the live projections at the head now.
+    pub fn checkpoint(&mut self) -> Result<(), LedgerError> {
+        let seq = self.live.last_seq();
+        if seq == 0 || seq == self.last_checkpoint_seq {
+            return Ok(());
+        }
+        self.store.put_checkpoint(seq, &self.live.to_snapshot())?;
+        self.store
+            .prune_checkpoints(self.options.checkpoints_kept_max)?;
+        self.last_checkpoint_seq = seq;
+        tracing::debug!(seq, "projection checkpoint written");
+        Ok(())
+    }
+
+    /// The projections as they were right after record `seq` was appended: the nearest checkpoint
+    /// at or before `seq`, plus a replay of the records after it.
+    pub fn as_of(&self, seq: u64) -> Result<Projections, LedgerError> {
+        let head = self.store.head().seq;
+        if seq > head {
+            return Err(LedgerError::BeyondHead { asked: seq, head });
+        }
+        if seq == self.live.last_seq() {
+            return Ok(self.live.clone());
+        }
+        projections_at(&self.store, seq, &mut |_, _| {})
+    }
+
+    /// Rebuilds the projections from the first record, replacing every checkpoint.
+    pub fn rebuild(&mut self, progress: ReplayProgress<'_>) -> Result<(), LedgerError> {
+        self.store.prune_checkpoints(0)?;
+        let head = self.store.head().seq;
+        let mut p = Projections::new();
+        let every = self.options.checkpoint_every_events.max(1);
+        let mut done = 0;
+        for record in self.store.iter_from(1) {
+            let record = record?;
+            let superseded = superseded_of(&self.store, record.seq, &record.envelope)?;
+            p.apply(record.seq, &record.envelope, superseded.as_ref());
+            done += 1;
+            if record.seq % every == 0 {
+                self.store.put_checkpoint(record.seq, &p.to_snapshot())?;
+            }
+            if done % 4096 == 0 {
+                progress(done, head);
+            }
+        }
+        progress(done, head);
+        self.live = p;
+        self.last_checkpoint_seq = 0;
+        self.checkpoint()?;
+        self.store.flush()?;
+        Ok(())
+    }
+}
+
+/// Projections up to `to_seq` from the nearest readable checkpoint at or before it, plus replay.
+pub fn projections_at(
+    store: &Store,
+    to_seq: u64,
+    progress: ReplayProgress<'_>,
+) -> Result<Projections, LedgerError> {
+    let head = store.head().seq;
+    if to_seq > head {
+        return Err(LedgerError::BeyondHead { asked: to_seq, head });
+    }
+    let mut p = match store.checkpoint_at_or_before(to_seq)? {
+        Some((seq, bytes)) => match Projections::from_snapshot(&bytes) {
+            Ok(p) if p.last_seq() == seq => p,
+            Ok(_) | Err(_) => {
+                tracing::warn!(seq, "projection checkpoint unreadable; replaying the log from the start");
+                Projections::new()
+            }
+        },
+        None => Projections::new(),
+    };
+    let from = p.last_seq() + 1;
+    let total = to_seq.saturating_sub(p.last_seq());
+    let mut done = 0;
+    if from <= to_seq {
+        for record in store.range(from, to_seq) {
+            let record = record?;
+            let superseded = superseded_of(store, record.seq, &record.envelope)?;
+            p.apply(record.seq, &record.envelope, superseded.as_ref());
+            done += 1;
+            if done % 4096 == 0 {
+                progress(done, total);
+            }
+        }
+    }
+    progress(done, total);
+    Ok(p)
+}
+
+/// The earlier event a correction replaces, read from the log.
+fn superseded_of(store: &Store, seq: u64, e: &Envelope) -> Result<Option<Envelope>, LedgerError> {
+    let Some(target) = e.supersedes else {
+        return Ok(None);
+    };
+    let missing = || LedgerError::MissingSuperseded {
+        seq,
+        target: target.to_string(),
+    };
+    let target_seq = store.seq_of(&target)?.ok_or_else(missing)?;
+    let record = store.get(target_seq)?.ok_or_else(missing)?;
+    Ok(Some(record.envelope))
+}

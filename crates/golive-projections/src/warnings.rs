@@ -1,0 +1,403 @@
+//! Early-warning rules: thresholds read from TOML, evaluated over the other projections.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use golive_model::{Harm, Pence, Period, RolloutState};
+use serde::{Deserialize, Serialize};
+
+use crate::error::RulesError;
+use crate::incidents::TrustIncidents;
+use crate::lost::TrustLostPatients;
+use crate::money::{MoneyFigures, TrustMoney};
+use crate::rollout::TrustRollout;
+
+/// Net cost (extra + at risk - recovered + penalties) at or above the threshold.
+pub const RULE_NET_COST: &str = "net_cost";
+/// Income still at risk (at risk - recovered) at or above the threshold.
+pub const RULE_INCOME_AT_RISK: &str = "income_at_risk";
+/// Open lost patients grew week on week for N consecutive weeks, up to the current week.
+pub const RULE_OPEN_LOST_GROWTH: &str = "open_lost_growth";
+/// An open serious incident at the minimum harm or worse.
+pub const RULE_SERIOUS_INCIDENT: &str = "serious_incident";
+/// A live trust has a dataset's reporting suspended.
+pub const RULE_REPORTING_SUSPENDED: &str = "reporting_suspended";
+/// Programme level: several live trusts of one programme are halt-recommended at once.
+pub const RULE_PROGRAMME_SITES_HALTING: &str = "programme_sites_halting";
+
+/// The per-trust rules, in the order they are reported.
+pub const TRUST_RULES: &[&str] = &[
+    RULE_NET_COST,
+    RULE_INCOME_AT_RISK,
+    RULE_OPEN_LOST_GROWTH,
+    RULE_SERIOUS_INCIDENT,
+    RULE_REPORTING_SUSPENDED,
+];
+
+/// Largest `open_lost_growth_weeks`: a year.
+pub const GROWTH_WEEKS_MAX: u32 = 52;
+
+/// Thresholds of the early-warning rules. Every field has a default, so an empty TOML
+/// document gives [`WarningRules::default`]; unknown fields are refused (a typo would
+/// otherwise silently leave a default in force).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WarningRules {
+    /// `net_cost` fires at or above this. Default £1m.
+    pub net_cost_threshold_pence: i64,
+    /// `income_at_risk` fires when income at risk less income recovered is at or above
+    /// this. Default £500k.
+    pub income_at_risk_threshold_pence: i64,
+    /// `open_lost_growth` fires after this many consecutive weekly increases; 0 turns it off.
+    pub open_lost_growth_weeks: u32,
+    /// `serious_incident` fires for an open serious incident at this harm or worse.
+    pub serious_incident_min_harm: Harm,
+    /// Whether `reporting_suspended` fires (for live trusts only).
+    pub reporting_suspension_is_warning: bool,
+    /// `programme_sites_halting` fires when at least this many live trusts of one programme are
+    /// halt-recommended; 0 turns it off. Default 2.
+    pub programme_halt_min_trusts: u32,
+    /// The rules that make a trust "halt recommended". Default: every per-trust rule.
+    pub halt_on: Vec<String>,
+}
+
+impl Default for WarningRules {
+    fn default() -> Self {
+        Self {
+            net_cost_threshold_pence: 100_000_000,
+            income_at_risk_threshold_pence: 50_000_000,
+            open_lost_growth_weeks: 2,
+            serious_incident_min_harm: Harm::Moderate,
+            reporting_suspension_is_warning: true,
+            programme_halt_min_trusts: 2,
+            halt_on: TRUST_RULES.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+}
+
+impl WarningRules {
+    /// Parses rules from a TOML document and checks them.
+    pub fn from_toml(text: &str) -> Result<Self, RulesError> {
+        let rules: WarningRules =
+            toml::from_str(text).map_err(|e| RulesError::Toml(e.to_string()))?;
+        rules.validate()?;
+        Ok(rules)
+    }
+
+    /// Checks ranges and rule names.
+    pub fn validate(&self) -> Result<(), RulesError> {
+        for (field, v) in [
+            ("net_cost_threshold_pence", self.net_cost_threshold_pence),
+            (
+                "income_at_risk_threshold_pence",
+                self.income_at_risk_threshold_pence,
+            ),
+        ] {
+            if v < 1 {
+                return Err(RulesError::OutOfRange {
+                    field,
+                    expected: "at least 1 pence",
+                    got: v,
+                });
+            }
+        }
+        if self.open_lost_growth_weeks > GROWTH_WEEKS_MAX {
+            return Err(RulesError::OutOfRange {
+                field: "open_lost_growth_weeks",
+                expected: "0 (off) to 52",
+                got: i64::from(self.open_lost_growth_weeks),
+            });
+        }
+        for id in &self.halt_on {
+            if !TRUST_RULES.contains(&id.as_str()) {
+                return Err(RulesError::UnknownRule {
+                    rule: id.clone(),
+                    known: TRUST_RULES.join(", "),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn halts_on(&self, rule: &str) -> bool {
+        self.halt_on.iter().any(|r| r == rule)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Warning,
+    Critical,
+}
+
+/// A rule that fired.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Warning {
+    /// The rule id, e.g. `net_cost`.
+    pub id: String,
+    pub severity: Severity,
+    /// For a person, with the figures behind it.
+    pub message: String,
+    /// Since when the condition holds, as far as the events tell.
+    pub since: Option<DateTime<Utc>>,
+    /// Whether this rule is one of `halt_on`.
+    pub halt: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrustWarnings {
+    pub live: bool,
+    pub programme: Option<String>,
+    pub status: Option<RolloutState>,
+    pub warnings: Vec<Warning>,
+    pub halt_recommended: bool,
+    /// Messages of the fired `halt_on` rules.
+    pub halt_reasons: Vec<String>,
+    /// Earliest `since` of the fired `halt_on` rules.
+    pub halt_since: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WarningsTotals {
+    pub trusts: u64,
+    pub trusts_with_warnings: u64,
+    pub warnings: u64,
+    pub critical: u64,
+    /// Trusts (of those included) with a halt recommended.
+    pub halt_recommended: Vec<String>,
+    pub programme_warnings: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WarningsView {
+    pub as_at: Option<DateTime<Utc>>,
+    pub rules: WarningRules,
+    pub trusts: BTreeMap<String, TrustWarnings>,
+    /// Programme-level warnings, only for programmes with one.
+    pub programmes: BTreeMap<String, Vec<Warning>>,
+    pub total: WarningsTotals,
+}
+
+/// What the rules read about one trust.
+pub(crate) struct TrustFacts<'a> {
+    pub rollout: &'a TrustRollout,
+    pub money: &'a TrustMoney,
+    pub lost: &'a TrustLostPatients,
+    pub incidents: &'a TrustIncidents,
+}
+
+fn month_start(p: Period) -> Option<DateTime<Utc>> {
+    NaiveDate::from_ymd_opt(i32::from(p.year), u32::from(p.month), 1)
+        .map(|d| d.and_time(NaiveTime::MIN).and_utc())
+}
+
+/// The start of the month from which the running total has stayed at or above `threshold`.
+fn crossed_since(
+    by_month: &BTreeMap<Period, MoneyFigures>,
+    value: impl Fn(&MoneyFigures) -> i64,
+    threshold: i64,
+) -> Option<DateTime<Utc>> {
+    let mut running = 0i64;
+    let mut since = None;
+    for (p, f) in by_month {
+        running = running.saturating_add(value(f));
+        if running >= threshold {
+            since.get_or_insert(*p);
+        } else {
+            since = None;
+        }
+    }
+    since.and_then(month_start)
+}
+
+fn day(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+pub(crate) fn evaluate_trust(rules: &WarningRules, f: &TrustFacts<'_>) -> TrustWarnings {
+    let mut warnings = Vec::new();
+    let mut fire = |id: &str, severity, message: String, since| {
+        warnings.push(Warning {
+            id: id.to_owned(),
+            severity,
+            message,
+            since,
+            halt: rules.halts_on(id),
+        })
+    };
+
+    let m = &f.money.total;
+    if m.net_cost_pence >= rules.net_cost_threshold_pence {
+        fire(
+            RULE_NET_COST,
+            Severity::Warning,
+            format!(
+                "net cost {} is at or above the threshold of {} (extra cost {}, income at risk {}, recovered {}, penalties {})",
+                Pence(m.net_cost_pence),
+                Pence(rules.net_cost_threshold_pence),
+                Pence(m.extra_cost_pence),
+                Pence(m.income_at_risk_pence),
+                Pence(m.income_recovered_pence),
+                Pence(m.contract_penalty_pence),
+            ),
+            crossed_since(
+                &f.money.by_month,
+                |x| x.net_cost_pence,
+                rules.net_cost_threshold_pence,
+            ),
+        );
+    }
+    let outstanding = m.income_outstanding_pence();
+    if outstanding >= rules.income_at_risk_threshold_pence {
+        fire(
+            RULE_INCOME_AT_RISK,
+            Severity::Warning,
+            format!(
+                "income still at risk {} (at risk {}, recovered {}) is at or above the threshold of {}",
+                Pence(outstanding),
+                Pence(m.income_at_risk_pence),
+                Pence(m.income_recovered_pence),
+                Pence(rules.income_at_risk_threshold_pence),
+            ),
+            crossed_since(
+                &f.money.by_month,
+                MoneyFigures::income_outstanding_pence,
+                rules.income_at_risk_threshold_pence,
+            ),
+        );
+    }
+
+    let n = rules.open_lost_growth_weeks as usize;
+    let weekly = &f.lost.weekly_open;
+    if n > 0 && !weekly.is_empty() {
+        // Before the first week of the series no patient was known to be lost.
+        let values: Vec<u64> = std::iter::once(0)
+            .chain(weekly.iter().map(|w| w.open))
+            .collect();
+        let streak = values.windows(2).rev().take_while(|w| w[1] > w[0]).count();
+        if streak >= n {
+            let first = &weekly[weekly.len() - streak];
+            let last = &weekly[weekly.len() - 1];
+            let shown: Vec<String> = values[values.len() - streak - 1..]
+                .iter()
+                .map(u64::to_string)
+                .collect();
+            fire(
+                RULE_OPEN_LOST_GROWTH,
+                Severity::Warning,
+                format!(
+                    "open lost patients grew for {streak} consecutive weeks, {} to {}: {}",
+                    first.week,
+                    last.week,
+                    shown.join(" -> ")
+                ),
+                Some(first.week_start.and_time(NaiveTime::MIN).and_utc()),
+            );
+        }
+    }
+
+    let serious: Vec<_> = f
+        .incidents
+        .safety
+        .open_serious
+        .iter()
+        .filter(|i| i.harm >= rules.serious_incident_min_harm)
+        .collect();
+    if !serious.is_empty() {
+        let list: Vec<String> = serious
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} ({}, open since {})",
+                    i.local_ref,
+                    i.harm,
+                    day(i.opened_at)
+                )
+            })
+            .collect();
+        fire(
+            RULE_SERIOUS_INCIDENT,
+            Severity::Critical,
+            format!(
+                "{} open serious incident(s) at {} harm or worse: {}",
+                serious.len(),
+                rules.serious_incident_min_harm,
+                list.join(", ")
+            ),
+            serious.iter().map(|i| i.opened_at).min(),
+        );
+    }
+
+    let suspended = &f.lost.reporting.suspended;
+    if rules.reporting_suspension_is_warning && f.rollout.live && !suspended.is_empty() {
+        let list: Vec<String> = suspended
+            .iter()
+            .map(|(d, s)| format!("{d} since {}", day(s.since)))
+            .collect();
+        fire(
+            RULE_REPORTING_SUSPENDED,
+            Severity::Critical,
+            format!("reporting suspended while live: {}", list.join(", ")),
+            suspended.values().map(|s| s.since).min(),
+        );
+    }
+
+    let halting: Vec<&Warning> = warnings.iter().filter(|w| w.halt).collect();
+    TrustWarnings {
+        live: f.rollout.live,
+        programme: f.rollout.programme.clone(),
+        status: f.rollout.status,
+        halt_recommended: !halting.is_empty(),
+        halt_reasons: halting
+            .iter()
+            .map(|w| format!("{}: {}", w.id, w.message))
+            .collect(),
+        halt_since: halting.iter().filter_map(|w| w.since).min(),
+        warnings,
+    }
+}
+
+/// Programme-level warnings over every trust, keyed by programme.
+pub(crate) fn evaluate_programmes(
+    rules: &WarningRules,
+    all: &BTreeMap<String, TrustWarnings>,
+) -> BTreeMap<String, Vec<Warning>> {
+    let mut out = BTreeMap::new();
+    let min = rules.programme_halt_min_trusts as usize;
+    if min == 0 {
+        return out;
+    }
+    // Programme -> its live, halt-recommended trusts with their halt_since.
+    type Halting<'a> = Vec<(&'a str, Option<DateTime<Utc>>)>;
+    let mut halting: BTreeMap<&str, Halting<'_>> = BTreeMap::new();
+    for (code, t) in all {
+        if let (true, true, Some(p)) = (t.live, t.halt_recommended, &t.programme) {
+            halting.entry(p).or_default().push((code, t.halt_since));
+        }
+    }
+    for (programme, trusts) in halting {
+        if trusts.len() < min {
+            continue;
+        }
+        // The condition began when the min-th trust became halt-recommended.
+        let mut sinces: Vec<DateTime<Utc>> = trusts.iter().filter_map(|t| t.1).collect();
+        sinces.sort_unstable();
+        let names: Vec<&str> = trusts.iter().map(|t| t.0).collect();
+        out.insert(
+            programme.to_owned(),
+            vec![Warning {
+                id: RULE_PROGRAMME_SITES_HALTING.to_owned(),
+                severity: Severity::Critical,
+                message: format!(
+                    "{} live trusts of {programme} are halt-recommended at once: {}",
+                    trusts.len(),
+                    names.join(", ")
+                ),
+                since: sinces.get(min - 1).copied(),
+                halt: true,
+            }],
+        );
+    }
+    out
+}

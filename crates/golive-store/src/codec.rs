@@ -1,0 +1,916 @@
+//! The bytes on disk. Every persisted value has its own versioned type here that mirrors the
+//! domain type with explicit conversions, so a refactor of `golive-model` cannot silently change
+//! what is written: renaming or adding an enum variant, field or kind fails to compile here until
+//! someone decides its stored form (and, if the bytes change, a new format version).
+//!
+//! Layout of a log value: one version byte ([`RECORD_V1`]) followed by `RecordV1` in bincode 2
+//! `config::standard()` (varint integers, length-prefixed strings, `Option` as a 0/1 byte, fixed
+//! arrays without a length). Enums are stored as explicit `u8` tags listed below; the body's kind
+//! tag is written by hand, not by derive, so reordering variants cannot renumber them.
+//!
+//! The stored types borrow their strings (`&'a str`): encoding an [`Envelope`] allocates nothing
+//! per field, and decoding borrows from sled's buffer until the domain type is built.
+
+use bincode::de::{BorrowDecoder, Decoder};
+use bincode::enc::Encoder;
+use bincode::error::{DecodeError as BinDecodeError, EncodeError};
+use bincode::{BorrowDecode, Decode, Encode};
+use chrono::{DateTime, Utc};
+use golive_model::{
+    ChainHash, CollectorId, ContractPenalty, CostCategory, Dataset, Envelope, EventBody, EventId,
+    ExtraCost, FeatureDeferred, Harm, HarmCounts, HarmReview, IncidentState, IncomeAtRisk,
+    IncomeCategory, IncomeRecovered, OdsCode, Outage, Pathway, PatientLost, PatientRef,
+    PatientTraced, Pence, Period, Reporting, RolloutScope, RolloutState, RolloutStatus,
+    SafetyIncident, Source, SourceType, Status, TraceOutcome, WaitingListDiscrepancy,
+};
+
+use crate::{DeadLetter, Record};
+
+/// Version byte of a log record in format 1.
+pub const RECORD_V1: u8 = 1;
+/// Version byte of a dead letter in format 1.
+pub const DEAD_LETTER_V1: u8 = 1;
+
+/// Largest value the decoder will read. Bounds what a corrupted length prefix can make it claim.
+pub const DECODE_BYTES_MAX: usize = 4 * 1024 * 1024;
+
+/// The one bincode configuration of format 1. Changing it changes every byte on disk.
+const CONFIG: bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<DECODE_BYTES_MAX>,
+> = bincode::config::standard().with_limit::<DECODE_BYTES_MAX>();
+
+/// Why stored bytes could not be turned back into a value.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("value is empty")]
+    Empty,
+    #[error("unknown format version byte {0}")]
+    UnknownVersion(u8),
+    #[error("bincode: {0}")]
+    Bincode(#[from] BinDecodeError),
+    #[error("{0} unexpected bytes after the value")]
+    TrailingBytes(usize),
+    #[error("{field}: {what}")]
+    Invalid { field: &'static str, what: String },
+}
+
+fn invalid(field: &'static str, what: impl Into<String>) -> CodecError {
+    CodecError::Invalid {
+        field,
+        what: what.into(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public entry points
+// ---------------------------------------------------------------------------------------------
+
+/// Appends the stored bytes of a record to `buf`.
+pub fn encode_record(record: &Record, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+    encode_record_parts(
+        record.seq,
+        record.stream_seq,
+        record.received_at,
+        &record.prev_hash,
+        &record.hash,
+        &record.envelope,
+        buf,
+    )
+}
+
+/// Appends the stored bytes of a record, built from its parts, to `buf`. The append path uses
+/// this so that it never has to clone an envelope into a [`Record`].
+pub(crate) fn encode_record_parts(
+    seq: u64,
+    stream_seq: Option<u64>,
+    received_at: DateTime<Utc>,
+    prev_hash: &ChainHash,
+    hash: &ChainHash,
+    envelope: &Envelope,
+    buf: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
+    let stored = RecordV1 {
+        seq,
+        stream_seq,
+        received_at: received_at.into(),
+        prev_hash: *prev_hash,
+        hash: *hash,
+        envelope: StoredEnvelopeV1::from_envelope(envelope),
+    };
+    buf.push(RECORD_V1);
+    bincode::encode_into_std_write(&stored, buf, CONFIG)?;
+    Ok(())
+}
+
+/// Decodes the stored bytes of a record. Checks the format only; the hash is not recomputed
+/// (see [`Record::verify_hash`]).
+pub fn decode_record(bytes: &[u8]) -> Result<Record, CodecError> {
+    let (&version, rest) = bytes.split_first().ok_or(CodecError::Empty)?;
+    match version {
+        RECORD_V1 => {
+            let stored: RecordV1<'_> = borrow_decode_all(rest)?;
+            stored.try_into()
+        }
+        other => Err(CodecError::UnknownVersion(other)),
+    }
+}
+
+/// Reads only the trust and kind of a stored record: what the supersedes rules compare.
+pub(crate) fn decode_trust_and_kind(
+    bytes: &[u8],
+) -> Result<(OdsCode, golive_model::Kind), CodecError> {
+    let record = decode_record(bytes)?;
+    Ok((record.envelope.trust, record.envelope.body.kind()))
+}
+
+pub(crate) fn encode_dead_letter(d: &DeadLetter, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+    let stored = DeadLetterV1 {
+        id: d.id,
+        origin: &d.origin,
+        raw: &d.raw,
+        raw_len: d.raw_len,
+        field: d.field.as_deref(),
+        reason: &d.reason,
+        received_at: d.received_at.into(),
+    };
+    buf.push(DEAD_LETTER_V1);
+    bincode::encode_into_std_write(&stored, buf, CONFIG)?;
+    Ok(())
+}
+
+pub(crate) fn decode_dead_letter(bytes: &[u8]) -> Result<DeadLetter, CodecError> {
+    let (&version, rest) = bytes.split_first().ok_or(CodecError::Empty)?;
+    match version {
+        DEAD_LETTER_V1 => {
+            let s: DeadLetterV1<'_> = borrow_decode_all(rest)?;
+            Ok(DeadLetter {
+                id: s.id,
+                origin: s.origin.to_owned(),
+                raw: s.raw.to_vec(),
+                raw_len: s.raw_len,
+                field: s.field.map(str::to_owned),
+                reason: s.reason.to_owned(),
+                received_at: s.received_at.try_into_time("received_at")?,
+            })
+        }
+        other => Err(CodecError::UnknownVersion(other)),
+    }
+}
+
+fn borrow_decode_all<'de, T: BorrowDecode<'de, ()>>(bytes: &'de [u8]) -> Result<T, CodecError> {
+    let (value, used) = bincode::borrow_decode_from_slice(bytes, CONFIG)?;
+    if used != bytes.len() {
+        return Err(CodecError::TrailingBytes(bytes.len() - used));
+    }
+    Ok(value)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stored types, format 1
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Encode, BorrowDecode)]
+struct RecordV1<'a> {
+    seq: u64,
+    stream_seq: Option<u64>,
+    received_at: StoredTime,
+    prev_hash: [u8; 32],
+    hash: [u8; 32],
+    envelope: StoredEnvelopeV1<'a>,
+}
+
+/// A UTC instant as whole seconds since the Unix epoch and nanoseconds within the second.
+#[derive(Debug, Clone, Copy, Encode, Decode)]
+struct StoredTime {
+    secs: i64,
+    nanos: u32,
+}
+
+impl From<DateTime<Utc>> for StoredTime {
+    fn from(t: DateTime<Utc>) -> Self {
+        Self {
+            secs: t.timestamp(),
+            nanos: t.timestamp_subsec_nanos(),
+        }
+    }
+}
+
+impl StoredTime {
+    fn try_into_time(self, field: &'static str) -> Result<DateTime<Utc>, CodecError> {
+        DateTime::from_timestamp(self.secs, self.nanos).ok_or_else(|| {
+            invalid(
+                field,
+                format!(
+                    "{}s {}ns is not a representable time",
+                    self.secs, self.nanos
+                ),
+            )
+        })
+    }
+}
+
+#[derive(Debug, Encode, BorrowDecode)]
+struct StoredEnvelopeV1<'a> {
+    event_id: [u8; 16],
+    trust: &'a str,
+    site: Option<&'a str>,
+    collector: &'a str,
+    collector_seq: u64,
+    occurred_at: StoredTime,
+    recorded_at: StoredTime,
+    schema: u16,
+    body: StoredBodyV1<'a>,
+    source: Option<StoredSourceV1<'a>>,
+    status: StoredStatus,
+    supersedes: Option<[u8; 16]>,
+}
+
+#[derive(Debug, Encode, BorrowDecode)]
+struct StoredSourceV1<'a> {
+    source_type: StoredSourceType,
+    reference: &'a str,
+}
+
+impl<'a> StoredEnvelopeV1<'a> {
+    fn from_envelope(e: &'a Envelope) -> Self {
+        Self {
+            event_id: *e.event_id.as_bytes(),
+            trust: e.trust.as_str(),
+            site: e.site.as_deref(),
+            collector: e.collector.as_str(),
+            collector_seq: e.collector_seq,
+            occurred_at: e.occurred_at.into(),
+            recorded_at: e.recorded_at.into(),
+            schema: e.schema,
+            body: StoredBodyV1::from_body(&e.body),
+            source: e.source.as_ref().map(|s| StoredSourceV1 {
+                source_type: s.source_type.into(),
+                reference: &s.reference,
+            }),
+            status: e.status.into(),
+            supersedes: e.supersedes.map(|id| *id.as_bytes()),
+        }
+    }
+}
+
+impl TryFrom<StoredEnvelopeV1<'_>> for Envelope {
+    type Error = CodecError;
+    fn try_from(s: StoredEnvelopeV1<'_>) -> Result<Self, CodecError> {
+        Ok(Envelope {
+            event_id: EventId::from_bytes(s.event_id),
+            trust: OdsCode::parse(s.trust)
+                .ok_or_else(|| invalid("trust", format!("`{}` is not an ODS code", s.trust)))?,
+            site: s.site.map(str::to_owned),
+            collector: CollectorId(s.collector.to_owned()),
+            collector_seq: s.collector_seq,
+            occurred_at: s.occurred_at.try_into_time("occurred_at")?,
+            recorded_at: s.recorded_at.try_into_time("recorded_at")?,
+            schema: s.schema,
+            body: s.body.try_into()?,
+            source: s.source.map(|src| Source {
+                source_type: src.source_type.into(),
+                reference: src.reference.to_owned(),
+            }),
+            status: s.status.into(),
+            supersedes: s.supersedes.map(EventId::from_bytes),
+        })
+    }
+}
+
+impl TryFrom<RecordV1<'_>> for Record {
+    type Error = CodecError;
+    fn try_from(s: RecordV1<'_>) -> Result<Self, CodecError> {
+        Ok(Record {
+            seq: s.seq,
+            stream_seq: s.stream_seq,
+            received_at: s.received_at.try_into_time("received_at")?,
+            prev_hash: s.prev_hash,
+            hash: s.hash,
+            envelope: s.envelope.try_into()?,
+        })
+    }
+}
+
+#[derive(Debug, Encode, BorrowDecode)]
+struct DeadLetterV1<'a> {
+    id: u64,
+    origin: &'a str,
+    raw: &'a [u8],
+    raw_len: u64,
+    field: Option<&'a str>,
+    reason: &'a str,
+    received_at: StoredTime,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enums: explicit u8 tags
+// ---------------------------------------------------------------------------------------------
+
+/// Declares a stored mirror of a model enum with explicit `u8` tags, the conversions both ways
+/// (exhaustive matches, so a new model variant does not compile until it has a tag), and a
+/// hand-written bincode encoding as that one byte.
+macro_rules! stored_enum {
+    ($stored:ident <=> $model:ident { $($variant:ident = $tag:literal),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum $stored { $($variant),+ }
+
+        impl $stored {
+            fn tag(self) -> u8 {
+                match self { $($stored::$variant => $tag),+ }
+            }
+            fn from_tag(tag: u8) -> Option<Self> {
+                match tag { $($tag => Some($stored::$variant),)+ _ => None }
+            }
+        }
+        impl From<$model> for $stored {
+            fn from(v: $model) -> Self {
+                match v { $($model::$variant => $stored::$variant),+ }
+            }
+        }
+        impl From<$stored> for $model {
+            fn from(v: $stored) -> Self {
+                match v { $($stored::$variant => $model::$variant),+ }
+            }
+        }
+        impl Encode for $stored {
+            fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+                self.tag().encode(e)
+            }
+        }
+        impl<C> Decode<C> for $stored {
+            fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, BinDecodeError> {
+                let tag = u8::decode(d)?;
+                $stored::from_tag(tag).ok_or_else(|| {
+                    BinDecodeError::OtherString(format!(
+                        concat!("unknown ", stringify!($model), " tag {}"),
+                        tag
+                    ))
+                })
+            }
+        }
+        bincode::impl_borrow_decode!($stored);
+    };
+}
+
+stored_enum!(StoredStatus <=> Status { Reported = 0, Estimated = 1, Validated = 2 });
+stored_enum!(StoredSourceType <=> SourceType {
+    BoardPaper = 0, Foi = 1, Press = 2, AuditReport = 3, System = 4, Manual = 5,
+});
+stored_enum!(StoredRolloutState <=> RolloutState {
+    Planned = 0, GoLive = 1, Paused = 2, Resumed = 3, Halted = 4, Withdrawn = 5,
+    Stabilised = 6, FitToDeploy = 7,
+});
+stored_enum!(StoredRolloutScope <=> RolloutScope { Trust = 0, Programme = 1 });
+stored_enum!(StoredPathway <=> Pathway {
+    Rtt18wk = 0, Cancer2ww = 1, Outpatient13wk = 2, Inpatient26wk = 3, Diagnostic6wk = 4,
+    FollowUp = 5,
+});
+stored_enum!(StoredTraceOutcome <=> TraceOutcome {
+    StillWaiting = 0, AlreadyTreated = 1, DuplicateRecord = 2, Discharged = 3, Deceased = 4,
+});
+stored_enum!(StoredHarm <=> Harm { None = 0, Low = 1, Moderate = 2, Severe = 3, Death = 4 });
+stored_enum!(StoredDataset <=> Dataset { Rtt = 0, Cancer = 1, Ae = 2, Sus = 3 });
+stored_enum!(StoredCostCategory <=> CostCategory {
+    TemporaryStaff = 0, Validation = 1, Contractors = 2, ExtraClinics = 3, Remediation = 4,
+    Other = 5,
+});
+stored_enum!(StoredIncomeCategory <=> IncomeCategory {
+    LostActivity = 0, CorrectableDataEntry = 1, Misclassification = 2, Unbilled = 3,
+});
+stored_enum!(StoredIncidentState <=> IncidentState { Open = 0, Closed = 1 });
+
+// ---------------------------------------------------------------------------------------------
+// Kind data
+// ---------------------------------------------------------------------------------------------
+
+/// A month as year and month number.
+#[derive(Debug, Clone, Copy, Encode, Decode)]
+struct StoredPeriod {
+    year: u16,
+    month: u8,
+}
+
+impl From<Period> for StoredPeriod {
+    fn from(p: Period) -> Self {
+        Self {
+            year: p.year,
+            month: p.month,
+        }
+    }
+}
+
+impl From<StoredPeriod> for Period {
+    fn from(p: StoredPeriod) -> Self {
+        Period {
+            year: p.year,
+            month: p.month,
+        }
+    }
+}
+
+#[derive(Debug, Encode, BorrowDecode)]
+struct StoredRolloutStatus<'a> {
+    programme: &'a str,
+    supplier: Option<&'a str>,
+    release: Option<&'a str>,
+    status: StoredRolloutState,
+    scope: StoredRolloutScope,
+    reason: Option<&'a str>,
+}
+
+#[derive(Debug, Encode, BorrowDecode)]
+struct StoredPatientLost<'a> {
+    patient_ref: &'a str,
+    pathway: StoredPathway,
+    discovered_via: Option<&'a str>,
+}
+
+#[derive(Debug, Encode, BorrowDecode)]
+struct StoredPatientTraced<'a> {
+    patient_ref: &'a str,
+    outcome: StoredTraceOutcome,
+    harm: StoredHarm,
+}
+
+#[derive(Debug, Encode, Decode)]
+struct StoredWaitingListDiscrepancy {
+    pathway: StoredPathway,
+    records: u64,
+    unique_patients: u64,
+    breaches: Option<u64>,
+}
+
+#[derive(Debug, Encode, Decode)]
+struct StoredHarmCounts {
+    none: u64,
+    low: u64,
+    moderate: u64,
+    severe: u64,
+    death: u64,
+}
+
+#[derive(Debug, Encode, Decode)]
+struct StoredHarmReview {
+    cases_reviewed: u64,
+    harm: StoredHarmCounts,
+}
+
+#[derive(Debug, Encode, BorrowDecode)]
+struct StoredReporting<'a> {
+    dataset: StoredDataset,
+    reason: Option<&'a str>,
+}
+
+#[derive(Debug, Encode, BorrowDecode)]
+struct StoredExtraCost<'a> {
+    category: StoredCostCategory,
+    amount_pence: i64,
+    description: Option<&'a str>,
+}
+
+#[derive(Debug, Encode, Decode)]
+struct StoredIncomeAtRisk {
+    category: StoredIncomeCategory,
+    amount_pence: i64,
+    period: StoredPeriod,
+}
+
+#[derive(Debug, Encode, Decode)]
+struct StoredIncomeRecovered {
+    amount_pence: i64,
+    period: StoredPeriod,
+    category: Option<StoredIncomeCategory>,
+}
+
+#[derive(Debug, Encode, BorrowDecode)]
+struct StoredContractPenalty<'a> {
+    commissioner: &'a str,
+    amount_pence: i64,
+    period: Option<StoredPeriod>,
+}
+
+#[derive(Debug, Encode, BorrowDecode)]
+struct StoredOutage<'a> {
+    scope: &'a str,
+    services: Vec<&'a str>,
+    start: StoredTime,
+    end: Option<StoredTime>,
+    paper_fallback: bool,
+    major_incident: bool,
+}
+
+#[derive(Debug, Encode, BorrowDecode)]
+struct StoredSafetyIncident<'a> {
+    local_ref: &'a str,
+    harm: StoredHarm,
+    serious_incident: bool,
+    state: StoredIncidentState,
+    description: Option<&'a str>,
+}
+
+#[derive(Debug, Encode, BorrowDecode)]
+struct StoredFeatureDeferred<'a> {
+    feature: &'a str,
+    promised_for: Option<&'a str>,
+    reason: Option<&'a str>,
+}
+
+/// The kind and its data. Encoded by hand as an explicit kind tag followed by the data, so the
+/// tags below are the format, not the declaration order.
+#[derive(Debug)]
+enum StoredBodyV1<'a> {
+    RolloutStatus(StoredRolloutStatus<'a>),
+    PatientLost(StoredPatientLost<'a>),
+    PatientTraced(StoredPatientTraced<'a>),
+    WaitingListDiscrepancy(StoredWaitingListDiscrepancy),
+    HarmReview(StoredHarmReview),
+    ReportingSuspended(StoredReporting<'a>),
+    ReportingResumed(StoredReporting<'a>),
+    ExtraCost(StoredExtraCost<'a>),
+    IncomeAtRisk(StoredIncomeAtRisk),
+    IncomeRecovered(StoredIncomeRecovered),
+    ContractPenalty(StoredContractPenalty<'a>),
+    Outage(StoredOutage<'a>),
+    SafetyIncident(StoredSafetyIncident<'a>),
+    FeatureDeferred(StoredFeatureDeferred<'a>),
+}
+
+mod kind_tag {
+    pub const ROLLOUT_STATUS: u8 = 1;
+    pub const PATIENT_LOST: u8 = 2;
+    pub const PATIENT_TRACED: u8 = 3;
+    pub const WAITING_LIST_DISCREPANCY: u8 = 4;
+    pub const HARM_REVIEW: u8 = 5;
+    pub const REPORTING_SUSPENDED: u8 = 6;
+    pub const REPORTING_RESUMED: u8 = 7;
+    pub const EXTRA_COST: u8 = 8;
+    pub const INCOME_AT_RISK: u8 = 9;
+    pub const INCOME_RECOVERED: u8 = 10;
+    pub const CONTRACT_PENALTY: u8 = 11;
+    pub const OUTAGE: u8 = 12;
+    pub const SAFETY_INCIDENT: u8 = 13;
+    pub const FEATURE_DEFERRED: u8 = 14;
+}
+
+impl Encode for StoredBodyV1<'_> {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        use kind_tag::*;
+        match self {
+            Self::RolloutStatus(d) => (ROLLOUT_STATUS, d).encode(e),
+            Self::PatientLost(d) => (PATIENT_LOST, d).encode(e),
+            Self::PatientTraced(d) => (PATIENT_TRACED, d).encode(e),
+            Self::WaitingListDiscrepancy(d) => (WAITING_LIST_DISCREPANCY, d).encode(e),
+            Self::HarmReview(d) => (HARM_REVIEW, d).encode(e),
+            Self::ReportingSuspended(d) => (REPORTING_SUSPENDED, d).encode(e),
+            Self::ReportingResumed(d) => (REPORTING_RESUMED, d).encode(e),
+            Self::ExtraCost(d) => (EXTRA_COST, d).encode(e),
+            Self::IncomeAtRisk(d) => (INCOME_AT_RISK, d).encode(e),
+            Self::IncomeRecovered(d) => (INCOME_RECOVERED, d).encode(e),
+            Self::ContractPenalty(d) => (CONTRACT_PENALTY, d).encode(e),
+            Self::Outage(d) => (OUTAGE, d).encode(e),
+            Self::SafetyIncident(d) => (SAFETY_INCIDENT, d).encode(e),
+            Self::FeatureDeferred(d) => (FEATURE_DEFERRED, d).encode(e),
+        }
+    }
+}
+
+impl<'de, C> BorrowDecode<'de, C> for StoredBodyV1<'de> {
+    fn borrow_decode<D: BorrowDecoder<'de, Context = C>>(
+        d: &mut D,
+    ) -> Result<Self, BinDecodeError> {
+        use kind_tag::*;
+        let tag = u8::decode(d)?;
+        Ok(match tag {
+            ROLLOUT_STATUS => Self::RolloutStatus(BorrowDecode::borrow_decode(d)?),
+            PATIENT_LOST => Self::PatientLost(BorrowDecode::borrow_decode(d)?),
+            PATIENT_TRACED => Self::PatientTraced(BorrowDecode::borrow_decode(d)?),
+            WAITING_LIST_DISCREPANCY => Self::WaitingListDiscrepancy(Decode::decode(d)?),
+            HARM_REVIEW => Self::HarmReview(Decode::decode(d)?),
+            REPORTING_SUSPENDED => Self::ReportingSuspended(BorrowDecode::borrow_decode(d)?),
+            REPORTING_RESUMED => Self::ReportingResumed(BorrowDecode::borrow_decode(d)?),
+            EXTRA_COST => Self::ExtraCost(BorrowDecode::borrow_decode(d)?),
+            INCOME_AT_RISK => Self::IncomeAtRisk(Decode::decode(d)?),
+            INCOME_RECOVERED => Self::IncomeRecovered(Decode::decode(d)?),
+            CONTRACT_PENALTY => Self::ContractPenalty(BorrowDecode::borrow_decode(d)?),
+            OUTAGE => Self::Outage(BorrowDecode::borrow_decode(d)?),
+            SAFETY_INCIDENT => Self::SafetyIncident(BorrowDecode::borrow_decode(d)?),
+            FEATURE_DEFERRED => Self::FeatureDeferred(BorrowDecode::borrow_decode(d)?),
+            other => {
+                return Err(BinDecodeError::OtherString(format!(
+                    "unknown kind tag {other}"
+                )));
+            }
+        })
+    }
+}
+
+impl<'a> StoredBodyV1<'a> {
+    fn from_body(b: &'a EventBody) -> Self {
+        match b {
+            EventBody::RolloutStatus(d) => Self::RolloutStatus(StoredRolloutStatus {
+                programme: &d.programme,
+                supplier: d.supplier.as_deref(),
+                release: d.release.as_deref(),
+                status: d.status.into(),
+                scope: d.scope.into(),
+                reason: d.reason.as_deref(),
+            }),
+            EventBody::PatientLost(d) => Self::PatientLost(StoredPatientLost {
+                patient_ref: d.patient_ref.as_str(),
+                pathway: d.pathway.into(),
+                discovered_via: d.discovered_via.as_deref(),
+            }),
+            EventBody::PatientTraced(d) => Self::PatientTraced(StoredPatientTraced {
+                patient_ref: d.patient_ref.as_str(),
+                outcome: d.outcome.into(),
+                harm: d.harm.into(),
+            }),
+            EventBody::WaitingListDiscrepancy(d) => {
+                Self::WaitingListDiscrepancy(StoredWaitingListDiscrepancy {
+                    pathway: d.pathway.into(),
+                    records: d.records,
+                    unique_patients: d.unique_patients,
+                    breaches: d.breaches,
+                })
+            }
+            EventBody::HarmReview(d) => Self::HarmReview(StoredHarmReview {
+                cases_reviewed: d.cases_reviewed,
+                harm: StoredHarmCounts {
+                    none: d.harm.none,
+                    low: d.harm.low,
+                    moderate: d.harm.moderate,
+                    severe: d.harm.severe,
+                    death: d.harm.death,
+                },
+            }),
+            EventBody::ReportingSuspended(d) => Self::ReportingSuspended(StoredReporting {
+                dataset: d.dataset.into(),
+                reason: d.reason.as_deref(),
+            }),
+            EventBody::ReportingResumed(d) => Self::ReportingResumed(StoredReporting {
+                dataset: d.dataset.into(),
+                reason: d.reason.as_deref(),
+            }),
+            EventBody::ExtraCost(d) => Self::ExtraCost(StoredExtraCost {
+                category: d.category.into(),
+                amount_pence: d.amount_pence.get(),
+                description: d.description.as_deref(),
+            }),
+            EventBody::IncomeAtRisk(d) => Self::IncomeAtRisk(StoredIncomeAtRisk {
+                category: d.category.into(),
+                amount_pence: d.amount_pence.get(),
+                period: d.period.into(),
+            }),
+            EventBody::IncomeRecovered(d) => Self::IncomeRecovered(StoredIncomeRecovered {
+                amount_pence: d.amount_pence.get(),
+                period: d.period.into(),
+                category: d.category.map(Into::into),
+            }),
+            EventBody::ContractPenalty(d) => Self::ContractPenalty(StoredContractPenalty {
+                commissioner: &d.commissioner,
+                amount_pence: d.amount_pence.get(),
+                period: d.period.map(Into::into),
+            }),
+            EventBody::Outage(d) => Self::Outage(StoredOutage {
+                scope: &d.scope,
+                services: d.services.iter().map(String::as_str).collect(),
+                start: d.start.into(),
+                end: d.end.map(Into::into),
+                paper_fallback: d.paper_fallback,
+                major_incident: d.major_incident,
+            }),
+            EventBody::SafetyIncident(d) => Self::SafetyIncident(StoredSafetyIncident {
+                local_ref: &d.local_ref,
+                harm: d.harm.into(),
+                serious_incident: d.serious_incident,
+                state: d.state.into(),
+                description: d.description.as_deref(),
+            }),
+            EventBody::FeatureDeferred(d) => Self::FeatureDeferred(StoredFeatureDeferred {
+                feature: &d.feature,
+                promised_for: d.promised_for.as_deref(),
+                reason: d.reason.as_deref(),
+            }),
+        }
+    }
+}
+
+fn owned(s: Option<&str>) -> Option<String> {
+    s.map(str::to_owned)
+}
+
+impl TryFrom<StoredBodyV1<'_>> for EventBody {
+    type Error = CodecError;
+    fn try_from(b: StoredBodyV1<'_>) -> Result<Self, CodecError> {
+        Ok(match b {
+            StoredBodyV1::RolloutStatus(d) => EventBody::RolloutStatus(RolloutStatus {
+                programme: d.programme.to_owned(),
+                supplier: owned(d.supplier),
+                release: owned(d.release),
+                status: d.status.into(),
+                scope: d.scope.into(),
+                reason: owned(d.reason),
+            }),
+            StoredBodyV1::PatientLost(d) => EventBody::PatientLost(PatientLost {
+                patient_ref: PatientRef(d.patient_ref.to_owned()),
+                pathway: d.pathway.into(),
+                discovered_via: owned(d.discovered_via),
+            }),
+            StoredBodyV1::PatientTraced(d) => EventBody::PatientTraced(PatientTraced {
+                patient_ref: PatientRef(d.patient_ref.to_owned()),
+                outcome: d.outcome.into(),
+                harm: d.harm.into(),
+            }),
+            StoredBodyV1::WaitingListDiscrepancy(d) => {
+                EventBody::WaitingListDiscrepancy(WaitingListDiscrepancy {
+                    pathway: d.pathway.into(),
+                    records: d.records,
+                    unique_patients: d.unique_patients,
+                    breaches: d.breaches,
+                })
+            }
+            StoredBodyV1::HarmReview(d) => EventBody::HarmReview(HarmReview {
+                cases_reviewed: d.cases_reviewed,
+                harm: HarmCounts {
+                    none: d.harm.none,
+                    low: d.harm.low,
+                    moderate: d.harm.moderate,
+                    severe: d.harm.severe,
+                    death: d.harm.death,
+                },
+            }),
+            StoredBodyV1::ReportingSuspended(d) => EventBody::ReportingSuspended(Reporting {
+                dataset: d.dataset.into(),
+                reason: owned(d.reason),
+            }),
+            StoredBodyV1::ReportingResumed(d) => EventBody::ReportingResumed(Reporting {
+                dataset: d.dataset.into(),
+                reason: owned(d.reason),
+            }),
+            StoredBodyV1::ExtraCost(d) => EventBody::ExtraCost(ExtraCost {
+                category: d.category.into(),
+                amount_pence: Pence(d.amount_pence),
+                description: owned(d.description),
+            }),
+            StoredBodyV1::IncomeAtRisk(d) => EventBody::IncomeAtRisk(IncomeAtRisk {
+                category: d.category.into(),
+                amount_pence: Pence(d.amount_pence),
+                period: d.period.into(),
+            }),
+            StoredBodyV1::IncomeRecovered(d) => EventBody::IncomeRecovered(IncomeRecovered {
+                amount_pence: Pence(d.amount_pence),
+                period: d.period.into(),
+                category: d.category.map(Into::into),
+            }),
+            StoredBodyV1::ContractPenalty(d) => EventBody::ContractPenalty(ContractPenalty {
+                commissioner: d.commissioner.to_owned(),
+                amount_pence: Pence(d.amount_pence),
+                period: d.period.map(Into::into),
+            }),
+            StoredBodyV1::Outage(d) => EventBody::Outage(Outage {
+                scope: d.scope.to_owned(),
+                services: d.services.into_iter().map(str::to_owned).collect(),
+                start: d.start.try_into_time("data.start")?,
+                end: d.end.map(|t| t.try_into_time("data.end")).transpose()?,
+                paper_fallback: d.paper_fallback,
+                major_incident: d.major_incident,
+            }),
+            StoredBodyV1::SafetyIncident(d) => EventBody::SafetyIncident(SafetyIncident {
+                local_ref: d.local_ref.to_owned(),
+                harm: d.harm.into(),
+                serious_incident: d.serious_incident,
+                state: d.state.into(),
+                description: owned(d.description),
+            }),
+            StoredBodyV1::FeatureDeferred(d) => EventBody::FeatureDeferred(FeatureDeferred {
+                feature: d.feature.to_owned(),
+                promised_for: owned(d.promised_for),
+                reason: owned(d.reason),
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_enum_tag_round_trips_and_tags_are_distinct() {
+        // Proves each stored enum maps every model variant to a distinct tag and back.
+        fn check<M: Copy + PartialEq + std::fmt::Debug, S: Copy>(
+            all: &[M],
+            to: impl Fn(M) -> S,
+            tag: impl Fn(S) -> u8,
+            from_tag: impl Fn(u8) -> Option<S>,
+            back: impl Fn(S) -> M,
+        ) {
+            let mut seen = std::collections::HashSet::new();
+            for &m in all {
+                let t = tag(to(m));
+                assert!(seen.insert(t), "tag {t} used twice");
+                assert_eq!(back(from_tag(t).expect("tag decodes")), m);
+            }
+        }
+        check(
+            RolloutState::ALL,
+            StoredRolloutState::from,
+            StoredRolloutState::tag,
+            StoredRolloutState::from_tag,
+            RolloutState::from,
+        );
+        check(
+            RolloutScope::ALL,
+            StoredRolloutScope::from,
+            StoredRolloutScope::tag,
+            StoredRolloutScope::from_tag,
+            RolloutScope::from,
+        );
+        check(
+            Pathway::ALL,
+            StoredPathway::from,
+            StoredPathway::tag,
+            StoredPathway::from_tag,
+            Pathway::from,
+        );
+        check(
+            TraceOutcome::ALL,
+            StoredTraceOutcome::from,
+            StoredTraceOutcome::tag,
+            StoredTraceOutcome::from_tag,
+            TraceOutcome::from,
+        );
+        check(
+            Harm::ALL,
+            StoredHarm::from,
+            StoredHarm::tag,
+            StoredHarm::from_tag,
+            Harm::from,
+        );
+        check(
+            Dataset::ALL,
+            StoredDataset::from,
+            StoredDataset::tag,
+            StoredDataset::from_tag,
+            Dataset::from,
+        );
+        check(
+            CostCategory::ALL,
+            StoredCostCategory::from,
+            StoredCostCategory::tag,
+            StoredCostCategory::from_tag,
+            CostCategory::from,
+        );
+        check(
+            IncomeCategory::ALL,
+            StoredIncomeCategory::from,
+            StoredIncomeCategory::tag,
+            StoredIncomeCategory::from_tag,
+            IncomeCategory::from,
+        );
+        check(
+            IncidentState::ALL,
+            StoredIncidentState::from,
+            StoredIncidentState::tag,
+            StoredIncidentState::from_tag,
+            IncidentState::from,
+        );
+        check(
+            &[Status::Reported, Status::Estimated, Status::Validated],
+            StoredStatus::from,
+            StoredStatus::tag,
+            StoredStatus::from_tag,
+            Status::from,
+        );
+        check(
+            &[
+                SourceType::BoardPaper,
+                SourceType::Foi,
+                SourceType::Press,
+                SourceType::AuditReport,
+                SourceType::System,
+                SourceType::Manual,
+            ],
+            StoredSourceType::from,
+            StoredSourceType::tag,
+            StoredSourceType::from_tag,
+            SourceType::from,
+        );
+    }
+
+    #[test]
+    fn unknown_version_and_trailing_bytes_are_refused() {
+        // Proves the decoder names a version it does not know and refuses extra bytes.
+        assert!(matches!(decode_record(&[]), Err(CodecError::Empty)));
+        assert!(matches!(
+            decode_record(&[9, 0, 0]),
+            Err(CodecError::UnknownVersion(9))
+        ));
+        assert!(matches!(
+            decode_record(&[RECORD_V1]),
+            Err(CodecError::Bincode(_))
+        ));
+    }
+}

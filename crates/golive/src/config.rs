@@ -1,0 +1,148 @@
+//! Configuration: flags win over environment variables, which win over the TOML file, which wins
+//! over the defaults. The file is optional; `golive --help` lists every flag and variable.
+
+use std::path::{Path, PathBuf};
+
+use golive_ledger::LedgerOptions;
+use golive_projections::WarningRules;
+use serde::Deserialize;
+
+/// The TOML file. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Ledger directory (same as `--data`).
+    pub data: Option<PathBuf>,
+    #[serde(default)]
+    pub ledger: LedgerSection,
+    /// Early-warning thresholds; see docs/OPERATIONS.md and `golive query warnings`.
+    #[serde(default)]
+    pub warnings: Option<WarningRules>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerSection {
+    pub checkpoint_every_events: Option<u64>,
+    pub checkpoints_kept_max: Option<usize>,
+    pub batch_events_max: Option<usize>,
+}
+
+/// Largest batch appended in one store transaction.
+pub const BATCH_EVENTS_MAX_LIMIT: usize = 10_000;
+
+/// The configuration every command runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub ledger: LedgerOptions,
+    pub batch_events_max: usize,
+    pub rules: WarningRules,
+    /// The file that was read, if any.
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{0}")]
+    Value(String),
+}
+
+/// Where the ledger lives when neither `--data`, `GOLIVE_DATA` nor the file say.
+pub fn default_data_dir() -> PathBuf {
+    dirs::data_local_dir()
+        .map(|d| d.join("golive"))
+        .unwrap_or_else(|| PathBuf::from("golive-data"))
+}
+
+/// The config file read when `--config` / `GOLIVE_CONFIG` are not given (only if it exists).
+pub fn default_config_file() -> Option<PathBuf> {
+    dirs::config_dir()
+        .map(|d| d.join("golive").join("config.toml"))
+        .filter(|p| p.exists())
+}
+
+impl Config {
+    /// Builds the configuration. `config_file` and `data` come from flags or environment
+    /// (clap has already applied that precedence).
+    pub fn load(config_file: Option<&Path>, data: Option<PathBuf>) -> Result<Self, ConfigError> {
+        let path = config_file.map(Path::to_path_buf).or_else(default_config_file);
+        let file = match &path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.clone(),
+                    source,
+                })?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Invalid {
+                    path: p.clone(),
+                    message: e.message().to_owned(),
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let defaults = LedgerOptions::default();
+        let batch_events_max = file.ledger.batch_events_max.unwrap_or(1_000);
+        if batch_events_max == 0 || batch_events_max > BATCH_EVENTS_MAX_LIMIT {
+            return Err(ConfigError::Value(format!(
+                "ledger.batch_events_max must be between 1 and {BATCH_EVENTS_MAX_LIMIT} (got {batch_events_max})"
+            )));
+        }
+        let checkpoint_every_events = file
+            .ledger
+            .checkpoint_every_events
+            .unwrap_or(defaults.checkpoint_every_events);
+        if checkpoint_every_events == 0 {
+            return Err(ConfigError::Value(
+                "ledger.checkpoint_every_events must be at least 1".to_owned(),
+            ));
+        }
+        Ok(Self {
+            data_dir: data.or(file.data).unwrap_or_else(default_data_dir),
+            ledger: LedgerOptions {
+                checkpoint_every_events,
+                checkpoints_kept_max: file
+                    .ledger
+                    .checkpoints_kept_max
+                    .unwrap_or(defaults.checkpoints_kept_max),
+            },
+            batch_events_max,
+            rules: file.warnings.unwrap_or_default(),
+            file: path,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_beats_file_and_file_beats_default() {
+        // Proves the documented precedence and that a bad value is refused with its name.
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(
+            &f,
+            "data = \"/from/file\"\n[ledger]\ncheckpoint_every_events = 5\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&f), None).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(c.ledger.checkpoint_every_events, 5);
+        let c = Config::load(Some(&f), Some("/from/flag".into())).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/from/flag"));
+        std::fs::write(&f, "[ledger]\nbatch_events_max = 0\n").unwrap();
+        let e = Config::load(Some(&f), None).unwrap_err().to_string();
+        assert!(e.contains("batch_events_max"), "{e}");
+        std::fs::write(&f, "nonsense = 1\n").unwrap();
+        let e = Config::load(Some(&f), None).unwrap_err().to_string();
+        assert!(e.contains("nonsense"), "{e}");
+    }
+}

@@ -1,0 +1,8 @@
+//! # golive (library part of the binary crate)
+//!
+//! The pieces of the `golive` command that tests and benchmarks reuse: configuration, the
+//! deterministic simulation and the text rendering of projections. `main.rs` is thin glue.
+
+pub mod config;
+pub mod render;
+pub mod simulate;

@@ -1,0 +1,376 @@
+//! Readable tables of the projection views for the terminal. `--json` prints the views as they
+//! are (the same JSON the HTTP API serves); these tables are for people.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+use golive_model::Pence;
+use golive_projections::{
+    DeferredView, IncidentsView, LostPatientsView, MoneyFigures, MoneyView, RolloutView,
+    WarningsView,
+};
+use serde::Serialize;
+
+/// Pretty JSON of any view.
+pub fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// At most `max` characters, with an ellipsis when cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn day(t: &Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+fn pounds(p: i64) -> String {
+    Pence(p).to_string()
+}
+
+/// A plain text table: a header row, aligned columns (numbers right-aligned).
+struct Table {
+    head: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(head: Vec<&'static str>) -> Self {
+        Self {
+            head,
+            rows: Vec::new(),
+        }
+    }
+    fn row(&mut self, r: Vec<String>) {
+        self.rows.push(r);
+    }
+    fn render(&self, out: &mut String) {
+        let n = self.head.len();
+        let mut w: Vec<usize> = self.head.iter().map(|h| h.chars().count()).collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate().take(n) {
+                w[i] = w[i].max(c.chars().count());
+            }
+        }
+        let numeric = |s: &str| {
+            s.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || c == '£' || (c == '-' && s.len() > 1))
+        };
+        let line = |cells: Vec<&str>, out: &mut String| {
+            let mut l = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                let pad = w[i] - c.chars().count();
+                if i > 0 {
+                    l.push_str("  ");
+                }
+                if i > 0 && numeric(c) {
+                    l.push_str(&" ".repeat(pad));
+                    l.push_str(c);
+                } else {
+                    l.push_str(c);
+                    l.push_str(&" ".repeat(pad));
+                }
+            }
+            out.push_str(l.trim_end());
+            out.push('\n');
+        };
+        line(self.head.clone(), out);
+        line(
+            w.iter().map(|n| "-".repeat(*n)).collect::<Vec<_>>().iter().map(String::as_str).collect(),
+            out,
+        );
+        for r in &self.rows {
+            line(r.iter().map(String::as_str).collect(), out);
+        }
+    }
+}
+
+fn money_row(name: &str, f: &MoneyFigures) -> Vec<String> {
+    vec![
+        name.to_owned(),
+        pounds(f.extra_cost_pence),
+        pounds(f.income_at_risk_pence),
+        pounds(f.income_recovered_pence),
+        pounds(f.contract_penalty_pence),
+        pounds(f.net_cost_pence),
+    ]
+}
+
+/// Money per trust, then the categories of each trust.
+pub fn money(v: &MoneyView) -> String {
+    let mut out = String::new();
+    let mut t = Table::new(vec![
+        "trust",
+        "extra cost",
+        "income at risk",
+        "recovered",
+        "penalties",
+        "net cost",
+    ]);
+    for (trust, m) in &v.trusts {
+        t.row(money_row(trust, &m.total));
+    }
+    if v.trusts.len() > 1 {
+        t.row(money_row("ALL", &v.total));
+    }
+    t.render(&mut out);
+    for (trust, m) in &v.trusts {
+        let mut lines = Vec::new();
+        for (c, p) in &m.total.extra_cost_by_category {
+            if *p != 0 {
+                lines.push(format!("  extra cost     {:<24} {:>16}", c.as_str(), pounds(*p)));
+            }
+        }
+        for (c, p) in &m.total.income_at_risk_by_category {
+            if *p != 0 {
+                lines.push(format!("  income at risk {:<24} {:>16}", c.as_str(), pounds(*p)));
+            }
+        }
+        for (c, p) in &m.total.contract_penalty_by_commissioner {
+            if *p != 0 {
+                lines.push(format!("  penalty        {:<24} {:>16}", truncate(c, 24), pounds(*p)));
+            }
+        }
+        if !lines.is_empty() {
+            let _ = writeln!(out, "\n{trust} by category:");
+            for l in lines {
+                let _ = writeln!(out, "{l}");
+            }
+            let months: Vec<String> = m
+                .by_month
+                .iter()
+                .filter(|(_, f)| f.net_cost_pence != 0)
+                .map(|(p, f)| format!("{p} {}", pounds(f.net_cost_pence)))
+                .collect();
+            if !months.is_empty() {
+                let _ = writeln!(out, "  net cost by month: {}", months.join(", "));
+            }
+        }
+    }
+    out
+}
+
+/// Lost patients per trust.
+pub fn lost_patients(v: &LostPatientsView) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "as at {}", day(&v.as_at));
+    let mut t = Table::new(vec![
+        "trust",
+        "open lost",
+        "traced",
+        "harm>=moderate",
+        "median days",
+        "list records",
+        "unique pts",
+        "suspended",
+    ]);
+    for (trust, l) in &v.trusts {
+        let h = &l.traced.by_harm;
+        let records: u64 = l.waiting_lists.values().map(|w| w.records).sum();
+        let unique: u64 = l.waiting_lists.values().map(|w| w.unique_patients).sum();
+        let suspended: Vec<String> = l
+            .reporting
+            .suspended
+            .iter()
+            .map(|(d, s)| format!("{} since {}", d.as_str(), s.since.format("%Y-%m-%d")))
+            .collect();
+        t.row(vec![
+            trust.clone(),
+            l.open_count.to_string(),
+            l.traced.count.to_string(),
+            (h.moderate + h.severe + h.death).to_string(),
+            l.days_to_trace
+                .median_days
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "-".into()),
+            records.to_string(),
+            unique.to_string(),
+            if suspended.is_empty() {
+                "-".to_owned()
+            } else {
+                suspended.join("; ")
+            },
+        ]);
+    }
+    t.render(&mut out);
+    let hr = &v.total.harm_reviews;
+    if hr.reviews > 0 {
+        let _ = writeln!(
+            out,
+            "\nharm reviews: {} cases reviewed: none {}, low {}, moderate {}, severe {}, death {}",
+            hr.cases_reviewed, hr.harm.none, hr.harm.low, hr.harm.moderate, hr.harm.severe, hr.harm.death
+        );
+    }
+    out
+}
+
+/// Rollout status and history per trust, then the programmes.
+pub fn rollout(v: &RolloutView) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "as at {}", day(&v.as_at));
+    let mut t = Table::new(vec![
+        "trust",
+        "status",
+        "release",
+        "went live",
+        "days live",
+        "anomalies",
+    ]);
+    for (trust, r) in &v.trusts {
+        t.row(vec![
+            trust.clone(),
+            r.status.map(|s| s.as_str().to_owned()).unwrap_or_else(|| "-".into()),
+            r.release.clone().unwrap_or_else(|| "-".into()),
+            day(&r.go_live),
+            r.days_since_go_live
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "-".into()),
+            r.anomalies.len().to_string(),
+        ]);
+    }
+    t.render(&mut out);
+    for (trust, r) in &v.trusts {
+        if r.history.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{trust} history:");
+        for h in &r.history {
+            let _ = writeln!(
+                out,
+                "  {}  {:<13} {:<5} {}",
+                h.occurred_at.format("%Y-%m-%d"),
+                h.status.as_str(),
+                h.release.as_deref().unwrap_or(""),
+                truncate(h.reason.as_deref().unwrap_or(""), 80)
+            );
+        }
+        for a in &r.anomalies {
+            let _ = writeln!(out, "  anomaly {}: {}", a.occurred_at.format("%Y-%m-%d"), a.text);
+        }
+    }
+    for (name, p) in &v.programmes {
+        if p.history.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "\nprogramme {name}: {}",
+            p.status.map(|s| s.as_str()).unwrap_or("-")
+        );
+        for h in &p.history {
+            let _ = writeln!(
+                out,
+                "  {}  {:<13} {}",
+                h.occurred_at.format("%Y-%m-%d"),
+                h.status.as_str(),
+                truncate(h.reason.as_deref().unwrap_or(""), 80)
+            );
+        }
+    }
+    out
+}
+
+/// The warnings board.
+pub fn warnings(v: &WarningsView) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "as at {}", day(&v.as_at));
+    for (trust, w) in &v.trusts {
+        let flag = if w.halt_recommended {
+            "HALT RECOMMENDED"
+        } else if w.warnings.is_empty() {
+            "ok"
+        } else {
+            "warnings"
+        };
+        let _ = writeln!(
+            out,
+            "{trust}  {flag}  (status {})",
+            w.status.map(|s| s.as_str()).unwrap_or("-")
+        );
+        for x in &w.warnings {
+            let _ = writeln!(
+                out,
+                "  [{}] {} since {}: {}",
+                match x.severity {
+                    golive_projections::Severity::Critical => "critical",
+                    golive_projections::Severity::Warning => "warning",
+                },
+                x.id,
+                day(&x.since),
+                x.message
+            );
+        }
+    }
+    for (name, ws) in &v.programmes {
+        for x in ws {
+            let _ = writeln!(out, "programme {name}: {}: {}", x.id, x.message);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{} of {} trusts halt-recommended: {}",
+        v.total.halt_recommended.len(),
+        v.total.trusts,
+        if v.total.halt_recommended.is_empty() {
+            "none".to_owned()
+        } else {
+            v.total.halt_recommended.join(", ")
+        }
+    );
+    out
+}
+
+/// Features deferred at go-live.
+pub fn deferred(v: &DeferredView) -> String {
+    let mut out = String::new();
+    let mut t = Table::new(vec!["trust", "deferred on", "feature", "promised for", "reason"]);
+    for (trust, d) in &v.trusts {
+        for f in &d.features {
+            t.row(vec![
+                trust.clone(),
+                f.occurred_at.format("%Y-%m-%d").to_string(),
+                truncate(&f.feature, 40),
+                f.promised_for.clone().unwrap_or_else(|| "-".into()),
+                truncate(f.reason.as_deref().unwrap_or("-"), 60),
+            ]);
+        }
+    }
+    t.render(&mut out);
+    out
+}
+
+/// Outages and safety incidents per trust.
+pub fn incidents(v: &IncidentsView) -> String {
+    let mut out = String::new();
+    let mut t = Table::new(vec![
+        "trust",
+        "outages",
+        "downtime min",
+        "major",
+        "incidents",
+        "open",
+        "serious",
+    ]);
+    for (trust, i) in &v.trusts {
+        t.row(vec![
+            trust.clone(),
+            i.outages.count.to_string(),
+            i.outages.downtime_minutes.to_string(),
+            i.outages.major_incidents.to_string(),
+            i.safety.count.to_string(),
+            i.safety.open.to_string(),
+            i.safety.serious.to_string(),
+        ]);
+    }
+    t.render(&mut out);
+    out
+}

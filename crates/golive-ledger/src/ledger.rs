@@ -162,13 +162,19 @@ pub fn projections_at(
 ) -> Result<Projections, LedgerError> {
     let head = store.head().seq;
     if to_seq > head {
-        return Err(LedgerError::BeyondHead { asked: to_seq, head });
+        return Err(LedgerError::BeyondHead {
+            asked: to_seq,
+            head,
+        });
     }
     let mut p = match store.checkpoint_at_or_before(to_seq)? {
         Some((seq, bytes)) => match Projections::from_snapshot(&bytes) {
             Ok(p) if p.last_seq() == seq => p,
             Ok(_) | Err(_) => {
-                tracing::warn!(seq, "projection checkpoint unreadable; replaying the log from the start");
+                tracing::warn!(
+                    seq,
+                    "projection checkpoint unreadable; replaying the log from the start"
+                );
                 Projections::new()
             }
         },

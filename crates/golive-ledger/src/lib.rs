@@ -15,4 +15,4 @@ mod ingest;
 mod ledger;
 
 pub use ingest::{IngestSummary, LineSource, REJECTIONS_KEPT_MAX, Rejection, ingest_lines};
-pub use ledger::{Ledger, projections_at, LedgerError, LedgerOptions, ReplayProgress};
+pub use ledger::{Ledger, LedgerError, LedgerOptions, ReplayProgress, projections_at};

@@ -87,7 +87,10 @@ pub fn decode_str(text: &str) -> Result<Envelope, DecodeError> {
     let recorded_at = parse_time("recorded_at", &required("recorded_at", wire.recorded_at)?)?;
     let schema = required("schema", wire.schema)?;
     if schema != u64::from(SCHEMA_VERSION) {
-        return Err(DecodeError::new("schema", Reason::UnsupportedSchema(schema)));
+        return Err(DecodeError::new(
+            "schema",
+            Reason::UnsupportedSchema(schema),
+        ));
     }
     let kind_text = required("kind", wire.kind)?;
     let kind = Kind::parse(&kind_text).ok_or_else(|| {

@@ -73,7 +73,9 @@ impl Config {
     /// Builds the configuration. `config_file` and `data` come from flags or environment
     /// (clap has already applied that precedence).
     pub fn load(config_file: Option<&Path>, data: Option<PathBuf>) -> Result<Self, ConfigError> {
-        let path = config_file.map(Path::to_path_buf).or_else(default_config_file);
+        let path = config_file
+            .map(Path::to_path_buf)
+            .or_else(default_config_file);
         let file = match &path {
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {

@@ -112,6 +112,9 @@ enum Command {
     },
     /// Walk the whole hash chain and report the first bad record, if any
     Verify,
+    /// The five-minute tour: ingest the shipped London 2008 scenario into a fresh ledger
+    /// (`--data`, or a new directory under the system temp dir) and show its projections
+    Demo,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -126,6 +129,12 @@ enum QueryWhat {
 }
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`golive query ... | head`), as command-line tools do,
+    // instead of panicking inside `println!`.
+    // SAFETY: called first thing in main, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     init_tracing(&cli.log, cli.log_format);
     match run(cli) {
@@ -157,6 +166,7 @@ fn init_tracing(filter: &str, format: LogFormat) {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    let data_given = cli.data.is_some();
     let config = Config::load(cli.config.as_deref(), cli.data)?;
     match cli.command {
         Command::Simulate {
@@ -176,6 +186,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::DeadLetters { json, limit } => dead_letters(&config, json, limit),
         Command::Status { json } => status(&config, json),
         Command::Verify => verify(&config),
+        Command::Demo => demo(config, data_given),
     }
 }
 
@@ -197,7 +208,10 @@ fn simulate(seed: u64, trusts: usize, events: u64, out: Option<PathBuf>) -> Resu
     }
     w.flush()?;
     if let Some(p) = out {
-        eprintln!("wrote {events} events for {trusts} trusts to {}", p.display());
+        eprintln!(
+            "wrote {events} events for {trusts} trusts to {}",
+            p.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -296,7 +310,9 @@ fn query(
     let trust = trust
         .map(|t| {
             OdsCode::parse(&t).with_context(|| {
-                format!("--trust {t}: not an ODS code (3 to 5 upper-case letters or digits, e.g. RAL)")
+                format!(
+                    "--trust {t}: not an ODS code (3 to 5 upper-case letters or digits, e.g. RAL)"
+                )
             })
         })
         .transpose()?;
@@ -426,4 +442,58 @@ fn verify(config: &Config) -> Result<ExitCode> {
             Ok(ExitCode::from(2))
         }
     }
+}
+
+/// The London 2008 scenario, shipped inside the binary so the demo needs no checkout.
+const LONDON_2008: &str = include_str!("../../../scenarios/london-2008.jsonl");
+
+fn demo(mut config: Config, data_given: bool) -> Result<ExitCode> {
+    if !data_given {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
+        config.data_dir =
+            std::env::temp_dir().join(format!("golive-demo-{stamp}-{}", std::process::id()));
+    }
+    println!("Go-Live Ledger demo: the London go-lives of 2007-2009 (scenarios/london-2008.jsonl)");
+    println!("ledger directory: {}\n", config.data_dir.display());
+    let mut ledger = open_ledger(&config)?;
+    let summary = ingest_lines(
+        &mut ledger,
+        LONDON_2008.as_bytes(),
+        &LineSource::File("scenarios/london-2008.jsonl".to_owned()),
+        config.batch_events_max,
+        &mut |_| {},
+    )?;
+    println!(
+        "ingested {} events ({} already there); head seq {} hash {}",
+        summary.appended, summary.duplicates, summary.head_seq, summary.head_hash
+    );
+    let p = ledger.projections();
+    let sections = [
+        (
+            "Rollout: who went live, who paused",
+            render::rollout(&p.rollout(None)),
+        ),
+        (
+            "Money: extra cost and income lost (integer pence, shown in pounds)",
+            render::money(&p.money(None)),
+        ),
+        (
+            "Lost patients",
+            render::lost_patients(&p.lost_patients(None)),
+        ),
+        (
+            "Early warnings: which trusts should halt",
+            render::warnings(&p.warnings(&config.rules, None)),
+        ),
+    ];
+    for (title, body) in sections {
+        println!("\n== {title} ==\n{body}");
+    }
+    let data = config.data_dir.display();
+    println!("Try next:");
+    println!("  golive query money --trust RAL --json --data {data}");
+    println!("  golive query rollout --as-of-seq 30 --data {data}");
+    println!("  golive verify --data {data}");
+    drop(ledger);
+    Ok(ExitCode::SUCCESS)
 }

@@ -85,7 +85,12 @@ impl Table {
         };
         line(self.head.clone(), out);
         line(
-            w.iter().map(|n| "-".repeat(*n)).collect::<Vec<_>>().iter().map(String::as_str).collect(),
+            w.iter()
+                .map(|n| "-".repeat(*n))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str)
+                .collect(),
             out,
         );
         for r in &self.rows {
@@ -127,17 +132,29 @@ pub fn money(v: &MoneyView) -> String {
         let mut lines = Vec::new();
         for (c, p) in &m.total.extra_cost_by_category {
             if *p != 0 {
-                lines.push(format!("  extra cost     {:<24} {:>16}", c.as_str(), pounds(*p)));
+                lines.push(format!(
+                    "  extra cost     {:<24} {:>16}",
+                    c.as_str(),
+                    pounds(*p)
+                ));
             }
         }
         for (c, p) in &m.total.income_at_risk_by_category {
             if *p != 0 {
-                lines.push(format!("  income at risk {:<24} {:>16}", c.as_str(), pounds(*p)));
+                lines.push(format!(
+                    "  income at risk {:<24} {:>16}",
+                    c.as_str(),
+                    pounds(*p)
+                ));
             }
         }
         for (c, p) in &m.total.contract_penalty_by_commissioner {
             if *p != 0 {
-                lines.push(format!("  penalty        {:<24} {:>16}", truncate(c, 24), pounds(*p)));
+                lines.push(format!(
+                    "  penalty        {:<24} {:>16}",
+                    truncate(c, 24),
+                    pounds(*p)
+                ));
             }
         }
         if !lines.is_empty() {
@@ -207,7 +224,12 @@ pub fn lost_patients(v: &LostPatientsView) -> String {
         let _ = writeln!(
             out,
             "\nharm reviews: {} cases reviewed: none {}, low {}, moderate {}, severe {}, death {}",
-            hr.cases_reviewed, hr.harm.none, hr.harm.low, hr.harm.moderate, hr.harm.severe, hr.harm.death
+            hr.cases_reviewed,
+            hr.harm.none,
+            hr.harm.low,
+            hr.harm.moderate,
+            hr.harm.severe,
+            hr.harm.death
         );
     }
     out
@@ -228,7 +250,9 @@ pub fn rollout(v: &RolloutView) -> String {
     for (trust, r) in &v.trusts {
         t.row(vec![
             trust.clone(),
-            r.status.map(|s| s.as_str().to_owned()).unwrap_or_else(|| "-".into()),
+            r.status
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_else(|| "-".into()),
             r.release.clone().unwrap_or_else(|| "-".into()),
             day(&r.go_live),
             r.days_since_go_live
@@ -254,7 +278,12 @@ pub fn rollout(v: &RolloutView) -> String {
             );
         }
         for a in &r.anomalies {
-            let _ = writeln!(out, "  anomaly {}: {}", a.occurred_at.format("%Y-%m-%d"), a.text);
+            let _ = writeln!(
+                out,
+                "  anomaly {}: {}",
+                a.occurred_at.format("%Y-%m-%d"),
+                a.text
+            );
         }
     }
     for (name, p) in &v.programmes {
@@ -332,7 +361,13 @@ pub fn warnings(v: &WarningsView) -> String {
 /// Features deferred at go-live.
 pub fn deferred(v: &DeferredView) -> String {
     let mut out = String::new();
-    let mut t = Table::new(vec!["trust", "deferred on", "feature", "promised for", "reason"]);
+    let mut t = Table::new(vec![
+        "trust",
+        "deferred on",
+        "feature",
+        "promised for",
+        "reason",
+    ]);
     for (trust, d) in &v.trusts {
         for f in &d.features {
             t.row(vec![

@@ -29,7 +29,10 @@ impl SimParams {
             seed,
             trusts,
             events,
-            start: Utc.with_ymd_and_hms(2008, 4, 1, 9, 0, 0).single().unwrap_or_default(),
+            start: Utc
+                .with_ymd_and_hms(2008, 4, 1, 9, 0, 0)
+                .single()
+                .unwrap_or_default(),
         }
     }
 }
@@ -212,12 +215,16 @@ impl Simulation {
                 };
                 Generated::Plain(EventBody::PatientTraced(PatientTraced {
                     patient_ref: PatientRef(patient_ref),
-                    outcome: *TraceOutcome::ALL.choose(rng).unwrap_or(&TraceOutcome::StillWaiting),
+                    outcome: *TraceOutcome::ALL
+                        .choose(rng)
+                        .unwrap_or(&TraceOutcome::StillWaiting),
                     harm,
                 }))
             }
             50..=61 => {
-                let category = *CostCategory::ALL.choose(rng).unwrap_or(&CostCategory::Other);
+                let category = *CostCategory::ALL
+                    .choose(rng)
+                    .unwrap_or(&CostCategory::Other);
                 Generated::Plain(EventBody::ExtraCost(ExtraCost {
                     category,
                     amount_pence: Pence(rng.gen_range(1_000..5_000_000) * 100),
@@ -385,9 +392,8 @@ mod tests {
         assert_eq!(a.len(), 3_000);
         assert_eq!(a, b);
         for bytes in &a {
-            let e = decode(bytes).unwrap_or_else(|err| {
-                panic!("{err}: {}", String::from_utf8_lossy(bytes))
-            });
+            let e = decode(bytes)
+                .unwrap_or_else(|err| panic!("{err}: {}", String::from_utf8_lossy(bytes)));
             assert_eq!(e.canonical_bytes(), *bytes);
         }
         let c: Vec<Vec<u8>> = Simulation::new(SimParams::new(8, 5, 3_000))
@@ -402,7 +408,8 @@ mod tests {
         let events: Vec<Envelope> = Simulation::new(SimParams::new(1, 20, 5_000)).collect();
         let kinds: std::collections::BTreeSet<_> = events.iter().map(|e| e.kind()).collect();
         assert!(kinds.len() >= 13, "{kinds:?}");
-        let trusts: std::collections::BTreeSet<_> = events.iter().map(|e| e.trust.clone()).collect();
+        let trusts: std::collections::BTreeSet<_> =
+            events.iter().map(|e| e.trust.clone()).collect();
         assert_eq!(trusts.len(), 20);
         assert!(events.iter().any(|e| e.supersedes.is_some()));
     }

@@ -25,6 +25,7 @@
 //! model does, before append); it only enforces what needs the ledger's history: duplicates and
 //! the supersedes rules.
 
+pub mod baseline;
 pub mod codec;
 mod error;
 mod store;

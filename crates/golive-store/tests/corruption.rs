@@ -21,8 +21,19 @@ fn store_with(n: u128) -> tempfile::TempDir {
 }
 
 /// Runs `f` on the raw sled tree `name` of the closed store in `dir`.
+/// Like `Store::open`, it waits for sled's background threads of the closed store to let go.
 fn raw_tree(dir: &tempfile::TempDir, name: &str, f: impl FnOnce(&sled::Tree)) {
-    let db = sled::open(dir.path()).unwrap();
+    let mut tries = 0;
+    let db = loop {
+        match sled::open(dir.path()) {
+            Ok(db) => break db,
+            Err(_) if tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("raw open: {e}"),
+        }
+    };
     let tree = db.open_tree(name).unwrap();
     f(&tree);
     db.flush().unwrap();

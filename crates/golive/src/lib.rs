@@ -3,6 +3,7 @@
 //! The pieces of the `golive` command that tests and benchmarks reuse: configuration, the
 //! deterministic simulation and the text rendering of projections. `main.rs` is thin glue.
 
+pub mod bench;
 pub mod config;
 pub mod render;
 pub mod simulate;

@@ -115,6 +115,34 @@ enum Command {
     /// The five-minute tour: ingest the shipped London 2008 scenario into a fresh ledger
     /// (`--data`, or a new directory under the system temp dir) and show its projections
     Demo,
+    /// Measure the ledger beside raw baselines in the same run (see docs/BENCHMARKS.md)
+    Bench {
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// Durable append and full replay vs raw sled append and raw sled scan+decode
+    Store {
+        #[arg(long, default_value_t = 200_000)]
+        events: u64,
+        #[arg(long, default_value_t = 10)]
+        trusts: usize,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Also write the report as JSON to this file
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Directory for the scratch stores (default: the system temp dir)
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -187,6 +215,37 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status { json } => status(&config, json),
         Command::Verify => verify(&config),
         Command::Demo => demo(config, data_given),
+        Command::Bench {
+            what:
+                BenchWhat::Store {
+                    events,
+                    trusts,
+                    runs,
+                    batch,
+                    seed,
+                    json,
+                    dir,
+                },
+        } => {
+            let base = dir
+                .unwrap_or_else(std::env::temp_dir)
+                .join(format!("golive-bench-{}", std::process::id()));
+            let report = golive::bench::store_bench(
+                &base,
+                events,
+                trusts,
+                runs,
+                batch.clamp(1, 10_000),
+                seed,
+            );
+            let _ = std::fs::remove_dir_all(&base);
+            let report = report?;
+            print!("{}", golive::bench::table(&report));
+            if let Some(p) = json {
+                std::fs::write(&p, serde_json::to_vec_pretty(&report)?)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

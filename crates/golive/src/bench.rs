@@ -1,0 +1,247 @@
+//! `golive bench store`: append and replay throughput of the ledger beside raw sled baselines,
+//! measured in the same run over the same simulated events. Figures are medians over runs.
+
+use std::path::Path;
+use std::time::Instant;
+
+use chrono::Utc;
+use golive_ledger::{Ledger, LedgerError, LedgerOptions, LineSource, ingest_lines};
+use golive_model::{Envelope, GENESIS_HASH};
+use golive_store::{Incoming, Record, Store, StoreError, baseline, codec};
+use serde::Serialize;
+
+use crate::simulate::{SimParams, Simulation};
+
+/// One run's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunFigures {
+    /// Baseline A: plain sled inserts of the same record bytes, flush every batch.
+    pub raw_sled_append_per_s: f64,
+    /// The ledger's durable append of decoded envelopes (dedupe, supersedes, chain, flush).
+    pub ledger_append_per_s: f64,
+    /// The same from JSON lines: decode + validate + append (what `golive ingest` does).
+    pub ledger_ingest_json_per_s: f64,
+    /// Baseline B: sled scan + bincode decode of every record.
+    pub raw_scan_decode_per_s: f64,
+    /// The ledger's full replay: scan, decode, every projection.
+    pub ledger_replay_per_s: f64,
+    pub ledger_bytes_per_event: f64,
+    pub raw_sled_bytes_per_event: f64,
+}
+
+/// Medians over runs, and the ratios the benchmarks are judged by.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub events: u64,
+    pub trusts: usize,
+    pub batch_events: usize,
+    pub runs: Vec<RunFigures>,
+    pub median: RunFigures,
+    pub append_ratio_to_raw_sled: f64,
+    pub replay_ratio_to_raw_scan: f64,
+    pub json_event_bytes_mean: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot use the bench directory: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("bench run appended {got} of {want} events")]
+    Incomplete { got: u64, want: u64 },
+}
+
+fn rate(n: u64, since: Instant) -> f64 {
+    n as f64 / since.elapsed().as_secs_f64().max(1e-9)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Runs the store benchmark `runs` times in fresh directories under `dir`.
+pub fn store_bench(
+    dir: &Path,
+    events: u64,
+    trusts: usize,
+    runs: usize,
+    batch: usize,
+    seed: u64,
+) -> Result<Report, BenchError> {
+    let envelopes: Vec<Envelope> = Simulation::new(SimParams::new(seed, trusts, events)).collect();
+    let json: Vec<u8> = envelopes.iter().fold(Vec::new(), |mut acc, e| {
+        acc.extend_from_slice(&e.canonical_bytes());
+        acc.push(b'\n');
+        acc
+    });
+    // The record bytes the raw baseline writes: the store's own encoding of the same events.
+    let mut records = Vec::with_capacity(envelopes.len());
+    for (i, e) in envelopes.iter().enumerate() {
+        let mut buf = Vec::new();
+        let r = Record {
+            seq: i as u64 + 1,
+            stream_seq: None,
+            received_at: Utc::now(),
+            prev_hash: GENESIS_HASH,
+            hash: GENESIS_HASH,
+            envelope: e.clone(),
+        };
+        codec::encode_record(&r, &mut buf).map_err(StoreError::Encode)?;
+        records.push(buf);
+    }
+    let options = LedgerOptions {
+        checkpoint_every_events: u64::MAX / 2,
+        ..LedgerOptions::default()
+    };
+    let mut all = Vec::new();
+    for run in 0..runs.max(1) {
+        let base = dir.join(format!("run-{run}"));
+        std::fs::create_dir_all(&base)?;
+
+        let t = Instant::now();
+        let raw_bytes = baseline::raw_sled_append(&base.join("raw"), &records, batch)?;
+        let raw_sled_append_per_s = rate(events, t);
+
+        let mut ledger = Ledger::open(&base.join("ledger"), options)?;
+        let t = Instant::now();
+        for chunk in envelopes.chunks(batch) {
+            let now = Utc::now();
+            let batch: Vec<Incoming> = chunk
+                .iter()
+                .map(|e| Incoming::new(e.clone(), None, now))
+                .collect();
+            ledger.append(batch)?;
+        }
+        let ledger_append_per_s = rate(events, t);
+        if ledger.head().seq != events {
+            return Err(BenchError::Incomplete {
+                got: ledger.head().seq,
+                want: events,
+            });
+        }
+        let ledger_bytes = ledger.store().size_on_disk()?;
+
+        let mut ledger2 = Ledger::open(&base.join("ledger-json"), options)?;
+        let t = Instant::now();
+        ingest_lines(
+            &mut ledger2,
+            json.as_slice(),
+            &LineSource::Stdin,
+            batch,
+            &mut |_| {},
+        )?;
+        let ledger_ingest_json_per_s = rate(events, t);
+        drop(ledger2);
+
+        let store: &Store = ledger.store();
+        let t = Instant::now();
+        let mut n = 0u64;
+        for r in store.iter_from(1) {
+            std::hint::black_box(r?);
+            n += 1;
+        }
+        let raw_scan_decode_per_s = rate(n, t);
+
+        let t = Instant::now();
+        ledger.rebuild(&mut |_, _| {})?;
+        let ledger_replay_per_s = rate(events, t);
+        std::hint::black_box(ledger.projections().money(None));
+        drop(ledger);
+        std::fs::remove_dir_all(&base)?;
+
+        let figures = RunFigures {
+            raw_sled_append_per_s,
+            ledger_append_per_s,
+            ledger_ingest_json_per_s,
+            raw_scan_decode_per_s,
+            ledger_replay_per_s,
+            ledger_bytes_per_event: ledger_bytes as f64 / events as f64,
+            raw_sled_bytes_per_event: raw_bytes as f64 / events as f64,
+        };
+        tracing::info!(run, ?figures, "bench run done");
+        all.push(figures);
+    }
+    let m = |f: fn(&RunFigures) -> f64| median(all.iter().map(f).collect());
+    let medians = RunFigures {
+        raw_sled_append_per_s: m(|r| r.raw_sled_append_per_s),
+        ledger_append_per_s: m(|r| r.ledger_append_per_s),
+        ledger_ingest_json_per_s: m(|r| r.ledger_ingest_json_per_s),
+        raw_scan_decode_per_s: m(|r| r.raw_scan_decode_per_s),
+        ledger_replay_per_s: m(|r| r.ledger_replay_per_s),
+        ledger_bytes_per_event: m(|r| r.ledger_bytes_per_event),
+        raw_sled_bytes_per_event: m(|r| r.raw_sled_bytes_per_event),
+    };
+    // Ratios are medians of the per-run ratios: both sides of a ratio come from the same run.
+    let append_ratio_to_raw_sled = median(
+        all.iter()
+            .map(|r| r.ledger_append_per_s / r.raw_sled_append_per_s)
+            .collect(),
+    );
+    let replay_ratio_to_raw_scan = median(
+        all.iter()
+            .map(|r| r.ledger_replay_per_s / r.raw_scan_decode_per_s)
+            .collect(),
+    );
+    Ok(Report {
+        events,
+        trusts,
+        batch_events: batch,
+        runs: all,
+        median: medians,
+        append_ratio_to_raw_sled,
+        replay_ratio_to_raw_scan,
+        json_event_bytes_mean: json.len() as f64 / events as f64,
+    })
+}
+
+/// The table printed by `golive bench store`.
+pub fn table(r: &Report) -> String {
+    let m = &r.median;
+    let mut s = format!(
+        "{} events, {} trusts, batches of {}, {} runs (medians); mean JSON event {:.0} B\n",
+        r.events,
+        r.trusts,
+        r.batch_events,
+        r.runs.len(),
+        r.json_event_bytes_mean
+    );
+    let rows = [
+        (
+            "baseline A: raw sled append (flush per batch)",
+            m.raw_sled_append_per_s,
+            String::new(),
+        ),
+        (
+            "ledger append (durable, dedupe, chain)",
+            m.ledger_append_per_s,
+            format!("{:.2} x A", r.append_ratio_to_raw_sled),
+        ),
+        (
+            "ledger ingest from JSON (decode+validate+append)",
+            m.ledger_ingest_json_per_s,
+            String::new(),
+        ),
+        (
+            "baseline B: raw sled scan + decode",
+            m.raw_scan_decode_per_s,
+            String::new(),
+        ),
+        (
+            "ledger full replay (all projections)",
+            m.ledger_replay_per_s,
+            format!("{:.2} x B", r.replay_ratio_to_raw_scan),
+        ),
+    ];
+    for (name, v, ratio) in rows {
+        s.push_str(&format!("{name:<50} {v:>12.0} events/s  {ratio}\n"));
+    }
+    s.push_str(&format!(
+        "{:<50} {:>12.0} bytes/event (raw sled: {:.0})\n",
+        "ledger store on disk", m.ledger_bytes_per_event, m.raw_sled_bytes_per_event
+    ));
+    s
+}

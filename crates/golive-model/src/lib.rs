@@ -17,6 +17,7 @@ mod decode;
 mod envelope;
 mod error;
 mod kinds;
+pub mod protocol;
 mod types;
 mod validate;
 

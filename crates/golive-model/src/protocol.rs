@@ -1,0 +1,145 @@
+//! The NATS wire protocol between trust collectors and the ledger, as pure data: subject names
+//! and the encoding of durability receipts. No IO here; the collector and the ledger service do
+//! the sending.
+//!
+//! Receipts are a request/reply exchange rather than a per-collector high-water mark: a
+//! high-water mark would wrongly cover an event the broker lost while a later one got through,
+//! and would never move past a sequence number that was rejected locally and never sent.
+
+use crate::types::EventId;
+
+/// The JetStream stream that carries events.
+pub const STREAM_NAME: &str = "GOLIVE";
+/// Subjects of the stream: `golive.events.<TRUST>.<kind>`.
+pub const EVENTS_SUBJECTS: &str = "golive.events.>";
+/// Prefix of an event's subject; the trust's ODS code and the kind follow.
+pub const EVENTS_SUBJECT_PREFIX: &str = "golive.events.";
+/// Core NATS request/reply subject on which the ledger answers receipt queries.
+pub const RECEIPTS_SUBJECT: &str = "golive.receipts.query";
+/// Queue group of the ledgers answering receipts, so that one replica answers each query.
+pub const RECEIPTS_QUEUE_GROUP: &str = "golive-ledger";
+/// Most event ids in one receipt query (16 bytes each: 64 KiB).
+pub const RECEIPT_IDS_MAX: usize = 4096;
+
+/// What the ledger knows of one event id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ReceiptStatus {
+    /// Not (yet) durably in the ledger: keep it and re-publish it.
+    Unknown = 0,
+    /// Appended and flushed to disk: the collector may forget it.
+    Appended = 1,
+    /// Received but rejected for good (dead-lettered with a reason): re-sending will not help.
+    DeadLettered = 2,
+}
+
+impl ReceiptStatus {
+    pub fn from_byte(b: u8) -> Option<Self> {
+        match b {
+            0 => Some(Self::Unknown),
+            1 => Some(Self::Appended),
+            2 => Some(Self::DeadLettered),
+            _ => None,
+        }
+    }
+}
+
+/// Why a receipt message could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptError {
+    #[error("receipt query is {0} bytes, not a multiple of 16")]
+    Length(usize),
+    #[error("receipt query has {0} ids; the limit is {RECEIPT_IDS_MAX}")]
+    TooMany(usize),
+    #[error("receipt reply has {got} statuses for {want} ids")]
+    Count { got: usize, want: usize },
+    #[error("receipt reply has an unknown status byte {0}")]
+    Status(u8),
+}
+
+/// The request body: the ids, 16 bytes each.
+pub fn encode_receipt_query(ids: &[EventId]) -> Result<Vec<u8>, ReceiptError> {
+    if ids.len() > RECEIPT_IDS_MAX {
+        return Err(ReceiptError::TooMany(ids.len()));
+    }
+    Ok(ids.iter().flat_map(|id| *id.as_bytes()).collect())
+}
+
+pub fn decode_receipt_query(body: &[u8]) -> Result<Vec<EventId>, ReceiptError> {
+    if body.len() % 16 != 0 {
+        return Err(ReceiptError::Length(body.len()));
+    }
+    if body.len() / 16 > RECEIPT_IDS_MAX {
+        return Err(ReceiptError::TooMany(body.len() / 16));
+    }
+    Ok(body
+        .chunks_exact(16)
+        .map(|c| {
+            let mut b = [0u8; 16];
+            b.copy_from_slice(c);
+            EventId::from_bytes(b)
+        })
+        .collect())
+}
+
+/// The reply body: one status byte per queried id, in the same order.
+pub fn encode_receipt_reply(statuses: &[ReceiptStatus]) -> Vec<u8> {
+    statuses.iter().map(|s| *s as u8).collect()
+}
+
+pub fn decode_receipt_reply(body: &[u8], ids: usize) -> Result<Vec<ReceiptStatus>, ReceiptError> {
+    if body.len() != ids {
+        return Err(ReceiptError::Count {
+            got: body.len(),
+            want: ids,
+        });
+    }
+    body.iter()
+        .map(|b| ReceiptStatus::from_byte(*b).ok_or(ReceiptError::Status(*b)))
+        .collect()
+}
+
+/// The trust and kind named by an event subject, if it has the form `golive.events.<T>.<kind>`.
+pub fn parse_event_subject(subject: &str) -> Option<(&str, &str)> {
+    let rest = subject.strip_prefix(EVENTS_SUBJECT_PREFIX)?;
+    let (trust, kind) = rest.split_once('.')?;
+    (!trust.is_empty() && !kind.is_empty() && !kind.contains('.')).then_some((trust, kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receipts_round_trip_and_refuse_bad_bodies() {
+        // Proves query and reply encodings round trip and malformed bodies are errors.
+        let ids: Vec<EventId> = (0u8..5).map(|i| EventId::from_bytes([i; 16])).collect();
+        let q = encode_receipt_query(&ids).unwrap();
+        assert_eq!(decode_receipt_query(&q).unwrap(), ids);
+        assert_eq!(
+            decode_receipt_query(&q[..17]),
+            Err(ReceiptError::Length(17))
+        );
+        let st = [
+            ReceiptStatus::Appended,
+            ReceiptStatus::Unknown,
+            ReceiptStatus::DeadLettered,
+        ];
+        let r = encode_receipt_reply(&st);
+        assert_eq!(decode_receipt_reply(&r, 3).unwrap(), st);
+        assert!(decode_receipt_reply(&r, 4).is_err());
+        assert_eq!(decode_receipt_reply(&[9], 1), Err(ReceiptError::Status(9)));
+    }
+
+    #[test]
+    fn event_subjects_parse() {
+        // Proves the subject parser takes exactly `golive.events.<T>.<kind>`.
+        assert_eq!(
+            parse_event_subject("golive.events.RAL.extra_cost"),
+            Some(("RAL", "extra_cost"))
+        );
+        assert_eq!(parse_event_subject("golive.events.RAL"), None);
+        assert_eq!(parse_event_subject("golive.events.RAL.a.b"), None);
+        assert_eq!(parse_event_subject("other.RAL.x"), None);
+    }
+}

@@ -188,6 +188,7 @@ fn reject(
         field: field.clone(),
         reason: reason.clone(),
         received_at: Utc::now(),
+        event_id: None,
     })?;
     summary.rejected += 1;
     if summary.rejections.len() < REJECTIONS_KEPT_MAX {

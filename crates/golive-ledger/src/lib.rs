@@ -13,6 +13,7 @@
 
 mod ingest;
 mod ledger;
+pub mod service;
 
 pub use ingest::{IngestSummary, LineSource, REJECTIONS_KEPT_MAX, Rejection, ingest_lines};
 pub use ledger::{Ledger, LedgerError, LedgerOptions, ReplayProgress, projections_at};

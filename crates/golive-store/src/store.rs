@@ -1,30 +1,37 @@
-//! [`Store`]: the sled database, its trees and every operation on them.
+//! [`Store`]: the sled database, its trees and every operation on them. The keys of the
+//! `ledger` tree are in [`crate::layout`].
 
-use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
-use golive_model::{CollectorId, EventId, chain_hash};
-use sled::transaction::{
-    ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
-    TransactionalTree,
-};
-use sled::{Transactional, Tree};
+use golive_model::{CollectorId, EventId, Kind, OdsCode, chain_hash};
+use sled::Tree;
 
 use crate::codec;
 use crate::error::{ChainError, RejectReason, StoreError};
+use crate::layout::{
+    self, COLLECTOR, FRAME_LEN_BYTES, Frames, HEAD, ID_BYTES, IDS, LOG, key_seq, seq_key, seq_range,
+};
 use crate::{
     APPEND_BATCH_EVENTS_MAX, CHECKPOINT_BYTES_MAX, DEAD_LETTER_RAW_BYTES_MAX,
-    DEAD_LETTER_TEXT_BYTES_MAX, DeadLetter, FORMAT_VERSION, Head, Incoming, META_KEY_BYTES_MAX,
-    META_VALUE_BYTES_MAX, NewDeadLetter, OPEN_LOCK_WAIT_MS_MAX, Outcome, Record,
+    DEAD_LETTER_TEXT_BYTES_MAX, DeadLetter, FORMAT_VERSION, Head, Incoming, LOG_CHUNK_BYTES_TARGET,
+    META_KEY_BYTES_MAX, META_VALUE_BYTES_MAX, NewDeadLetter, OPEN_LOCK_WAIT_MS_MAX, Outcome,
+    Record,
 };
 
-const META_HEAD: &[u8] = b"head";
 /// Pause between attempts to take the store's lock.
 const OPEN_LOCK_RETRY_MS: u64 = 20;
 const META_FORMAT: &[u8] = b"format_version";
 /// Named values of callers live under this prefix, apart from the store's own keys.
 const META_USER_PREFIX: &[u8] = b"user/";
+/// Trees of the pre-release layout (one tree per index). Their presence means a directory this
+/// build would otherwise mistake for an empty ledger.
+const LEGACY_TREES: [&str; 4] = ["log", "ids", "collectors", "superseded"];
+
+/// Event id -> seq of every event in the log: the dedupe index, rebuilt from the id blocks at
+/// open and extended after each batch is applied.
+type IdIndex = HashMap<[u8; ID_BYTES], u64>;
 
 /// A handle on an open store. Cloning is cheap and every clone sees the same store.
 #[derive(Clone)]
@@ -35,19 +42,36 @@ pub struct Store {
 struct Inner {
     path: PathBuf,
     db: sled::Db,
-    log: Tree,
-    ids: Tree,
+    /// Log chunks, id blocks, head, collector receipts, superseded events: everything an
+    /// append changes, so that one `apply_batch` changes it atomically.
+    ledger: Tree,
     meta: Tree,
-    collectors: Tree,
-    superseded: Tree,
     checkpoints: Tree,
     dead: Tree,
-    /// Serialises appends: the chain has exactly one writer at a time.
-    append: Mutex<()>,
+    /// Event id (16 bytes) -> id of the dead letter that refused it.
+    dead_ids: Tree,
+    /// The one writer of `ledger`: held from the dedupe and supersedes checks until the batch
+    /// is applied and flushed, so that checks and writes cannot interleave between clones.
+    writer: Mutex<Writer>,
+    /// Every event id in `ledger` (flushed or not) -> its seq. Only the holder of `writer`
+    /// changes it.
+    ids: RwLock<IdIndex>,
     /// The head as of the last successful flush: what callers may rely on.
     head: Mutex<Head>,
     /// Id of the last dead letter; the lock also serialises adding them.
     dead_last: Mutex<u64>,
+}
+
+/// What the writer knows between batches.
+struct Writer {
+    /// The head in `ledger`: ahead of the durable head only while a flush has failed.
+    head: Head,
+    /// Set when sled failed while applying a batch: what the tree holds is then unknown until
+    /// the store is reopened (sled recovers a batch whole or not at all).
+    broken: Option<String>,
+    /// Reused between batches: the chunk and id block being built.
+    chunk: Vec<u8>,
+    id_block: Vec<u8>,
 }
 
 impl std::fmt::Debug for Store {
@@ -60,12 +84,17 @@ impl std::fmt::Debug for Store {
 }
 
 /// A panic while one of these locks was held cannot leave its value half-written (each holds a
-/// plain value set in one assignment, or nothing), so a poisoned lock is still usable.
+/// plain value set in one assignment, a map extended only after sled accepted the batch, or
+/// nothing), so a poisoned lock is still usable.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn sled_error(path: &Path, e: sled::Error) -> StoreError {
+fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) fn sled_error(path: &Path, e: sled::Error) -> StoreError {
     match e {
         sled::Error::Io(source) => StoreError::Io {
             path: path.to_owned(),
@@ -129,8 +158,8 @@ fn encode_head(h: &Head) -> [u8; 40] {
 fn decode_head(bytes: &[u8]) -> Result<Head, StoreError> {
     if bytes.len() != 40 {
         return Err(StoreError::CorruptTree {
-            tree: "meta",
-            what: format!("head is {} bytes, expected 40", bytes.len()),
+            tree: layout::TREE,
+            what: format!("the head is {} bytes, expected 40", bytes.len()),
         });
     }
     let mut seq = [0u8; 8];
@@ -141,6 +170,13 @@ fn decode_head(bytes: &[u8]) -> Result<Head, StoreError> {
         seq: u64::from_be_bytes(seq),
         hash,
     })
+}
+
+fn read_head(path: &Path, tree: &Tree) -> Result<Option<Head>, StoreError> {
+    tree.get(HEAD)
+        .map_err(|e| sled_error(path, e))?
+        .map(|v| decode_head(&v))
+        .transpose()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -165,10 +201,16 @@ fn cut(mut s: String, max: usize) -> String {
     s
 }
 
-/// Decodes one log entry and checks that the record sits under its own seq.
-fn decode_log_entry(key: &[u8], value: &[u8]) -> Result<Record, StoreError> {
-    let seq = u64_value("log", key)?;
-    let record = codec::decode_record(value).map_err(|e| StoreError::Corrupt {
+fn bad_frame((seq, what): (u64, String)) -> StoreError {
+    StoreError::Corrupt {
+        seq,
+        what: format!("the log chunk is malformed at this record: {what}"),
+    }
+}
+
+/// Decodes the record at position `seq` of a chunk and checks that it says it is that seq.
+fn decode_log_entry(seq: u64, bytes: &[u8]) -> Result<Record, StoreError> {
+    let record = codec::decode_record(bytes).map_err(|e| StoreError::Corrupt {
         seq,
         what: format!("the record does not decode: {e}"),
     })?;
@@ -176,7 +218,7 @@ fn decode_log_entry(key: &[u8], value: &[u8]) -> Result<Record, StoreError> {
         return Err(StoreError::Corrupt {
             seq,
             what: format!(
-                "the record stored under seq {seq} says it is seq {}",
+                "the record stored as seq {seq} says it is seq {}",
                 record.seq
             ),
         });
@@ -184,32 +226,120 @@ fn decode_log_entry(key: &[u8], value: &[u8]) -> Result<Record, StoreError> {
     Ok(record)
 }
 
-fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
-    ConflictableTransactionError::Abort(e)
+/// The stored bytes of record `seq`, passed to `f`, if the log has it.
+fn with_record_bytes<T>(
+    path: &Path,
+    tree: &Tree,
+    seq: u64,
+    f: impl FnOnce(&[u8]) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let Some((first, chunk)) = layout::chunk_at_or_before(path, tree, seq)? else {
+        return Ok(None);
+    };
+    for frame in Frames::new(&chunk, first) {
+        let (at, bytes) = frame.map_err(bad_frame)?;
+        if at == seq {
+            return f(bytes).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// Records of the log in seq order within `from..=to`, chunk by chunk. Owns its sled iterator,
+/// so it does not borrow the store. After a malformed chunk it goes on with the next one.
+struct Records {
+    path: PathBuf,
+    chunks: sled::Iter,
+    /// The chunk being read, where in it, and the seq found there.
+    current: Option<(sled::IVec, usize, u64)>,
+    from: u64,
+    to: u64,
+    /// An error finding where to start, reported by the first `next`.
+    error: Option<StoreError>,
+    done: bool,
+}
+
+impl Iterator for Records {
+    type Item = Result<Record, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = self.error.take() {
+            self.done = true;
+            return Some(Err(e));
+        }
+        while !self.done {
+            if let Some((chunk, pos, seq)) = &mut self.current {
+                let mut frames = Frames::new(chunk.get(*pos..).unwrap_or_default(), *seq);
+                match frames.next() {
+                    None => self.current = None,
+                    Some(Err(bad)) => {
+                        self.current = None;
+                        return Some(Err(bad_frame(bad)));
+                    }
+                    Some(Ok((at, bytes))) => {
+                        *pos += FRAME_LEN_BYTES + bytes.len();
+                        *seq = at + 1;
+                        if at > self.to {
+                            self.done = true;
+                            return None;
+                        }
+                        if at >= self.from {
+                            return Some(decode_log_entry(at, bytes));
+                        }
+                    }
+                }
+                continue;
+            }
+            match self.chunks.next() {
+                None => self.done = true,
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Some(Err(sled_error(&self.path, e)));
+                }
+                Some(Ok((k, v))) => match key_seq(&k) {
+                    Ok(first) => self.current = Some((v, 0, first)),
+                    Err(e) => return Some(Err(e)),
+                },
+            }
+        }
+        None
+    }
 }
 
 impl Store {
     /// Opens the store in `dir`, creating it if missing. Checks the format version and that the
-    /// last record decodes, carries the hash recomputed from its contents, and is the head that
-    /// `meta` records; anything else is [`StoreError::Corrupt`] naming the seq.
+    /// last record decodes, carries the hash recomputed from its contents, and is the stored
+    /// head; anything else is [`StoreError::Corrupt`] naming the seq. Then loads the event id
+    /// index from the id blocks, which must cover seqs 1 to the head exactly once each.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let path = dir.to_path_buf();
         let db = open_db(&path)?;
         let tree = |name: &str| db.open_tree(name).map_err(|e| sled_error(&path, e));
-        let log = tree("log")?;
-        let ids = tree("ids")?;
         let meta = tree("meta")?;
-        let collectors = tree("collectors")?;
-        let superseded = tree("superseded")?;
         let checkpoints = tree("checkpoints")?;
         let dead = tree("dead")?;
+        let dead_ids = tree("dead_ids")?;
 
         // The format first: a store of another version need not decode as this one.
         let format = read_format(&path, &meta)?;
-        let head = check_head(&path, &meta, &log)?;
+        let names = db.tree_names();
+        if let Some(legacy) = LEGACY_TREES
+            .iter()
+            .find(|n| names.iter().any(|have| have.as_ref() == n.as_bytes()))
+        {
+            return Err(StoreError::CorruptTree {
+                tree: legacy,
+                what: "it belongs to the pre-release layout (a tree per index), which this \
+                       build does not read; ingest the events again into a new data directory"
+                    .to_owned(),
+            });
+        }
+        let ledger = tree(layout::TREE)?;
+        let head = check_head(&path, &ledger)?;
         if format.is_none() {
             init_format(&path, &db, &meta, head)?;
         }
+        let ids = load_ids(&path, &ledger, head)?;
         let dead_last = match dead.last().map_err(|e| sled_error(&path, e))? {
             Some((k, _)) => u64_value("dead", &k)?,
             None => 0,
@@ -225,14 +355,18 @@ impl Store {
             inner: Arc::new(Inner {
                 path,
                 db,
-                log,
-                ids,
+                ledger,
                 meta,
-                collectors,
-                superseded,
                 checkpoints,
                 dead,
-                append: Mutex::new(()),
+                dead_ids,
+                writer: Mutex::new(Writer {
+                    head,
+                    broken: None,
+                    chunk: Vec::new(),
+                    id_block: Vec::new(),
+                }),
+                ids: RwLock::new(ids),
                 head: Mutex::new(head),
                 dead_last: Mutex::new(dead_last),
             }),
@@ -263,7 +397,7 @@ impl Store {
         sled_error(&self.inner.path, e)
     }
 
-    /// Appends a batch in one transaction and flushes it. Returns one [`Outcome`] per event, in
+    /// Appends a batch atomically and flushes it. Returns one [`Outcome`] per event, in
     /// order. An event whose id is already in the ledger, or earlier in the batch, is a
     /// `Duplicate` of the first copy's seq. An event that supersedes another must name an
     /// event already appended (or earlier in this batch) of the same trust and kind that nothing
@@ -279,40 +413,48 @@ impl Store {
                 max: APPEND_BATCH_EVENTS_MAX as u64,
             });
         }
-        let _writer = lock(&self.inner.append);
-        let durable = self.head();
-        let i = &*self.inner;
-        let result = (&i.log, &i.ids, &i.meta, &i.collectors, &i.superseded).transaction(
-            |(log, ids, meta, collectors, superseded)| {
-                append_in_tx(
-                    &batch,
-                    &TxTrees {
-                        log,
-                        ids,
-                        meta,
-                        collectors,
-                        superseded,
-                    },
-                )
-            },
-        );
-        let (outcomes, head) = match result {
-            Ok(v) => v,
-            Err(TransactionError::Abort(e)) => return Err(e),
-            Err(TransactionError::Storage(e)) => return Err(self.err(e)),
+        let mut writer = lock(&self.inner.writer);
+        if let Some(why) = &writer.broken {
+            return Err(StoreError::Io {
+                path: self.inner.path.clone(),
+                source: std::io::Error::other(format!(
+                    "an earlier append failed while it was being written ({why}); reopen the \
+                     store"
+                )),
+            });
+        }
+        let writer = &mut *writer;
+        let planned = {
+            let ids = read(&self.inner.ids);
+            plan_batch(&self.inner, &ids, writer, &batch)?
         };
+        if planned.head != writer.head {
+            // Cleared once sled has applied the batch; left set if it fails or panics part-way.
+            writer.broken = Some("interrupted while sled applied a batch".to_owned());
+            if let Err(e) = self.inner.ledger.apply_batch(planned.writes) {
+                writer.broken = Some(e.to_string());
+                return Err(self.err(e));
+            }
+            writer.broken = None;
+            writer.head = planned.head;
+            self.inner
+                .ids
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(planned.new_ids);
+        }
         // A batch of duplicates writes nothing and needs no flush, unless an earlier flush
         // failed and the head in sled is ahead of the durable one.
-        if head != durable {
+        if writer.head != self.head() {
             self.flush()?;
-            *lock(&self.inner.head) = head;
+            *lock(&self.inner.head) = writer.head;
         }
         tracing::debug!(
-            events = outcomes.len(),
-            head_seq = head.seq,
+            events = planned.outcomes.len(),
+            head_seq = writer.head.seq,
             "appended batch"
         );
-        Ok(outcomes)
+        Ok(planned.outcomes)
     }
 
     /// Makes every write so far durable.
@@ -323,36 +465,29 @@ impl Store {
 
     /// The record at `seq`, if the log has it.
     pub fn get(&self, seq: u64) -> Result<Option<Record>, StoreError> {
-        let key = seq.to_be_bytes();
-        match self.inner.log.get(key).map_err(|e| self.err(e))? {
-            Some(v) => decode_log_entry(&key, &v).map(Some),
-            None => Ok(None),
-        }
+        with_record_bytes(&self.inner.path, &self.inner.ledger, seq, |bytes| {
+            decode_log_entry(seq, bytes)
+        })
     }
 
     /// The seq of the event with this id, if it was appended.
     pub fn seq_of(&self, id: &EventId) -> Result<Option<u64>, StoreError> {
-        self.inner
-            .ids
-            .get(id.as_bytes())
-            .map_err(|e| self.err(e))?
-            .map(|v| u64_value("ids", &v))
-            .transpose()
+        Ok(read(&self.inner.ids).get(id.as_bytes()).copied())
     }
 
     /// The seq of the correction that superseded the event with this id, if any.
     pub fn superseded_by(&self, id: &EventId) -> Result<Option<u64>, StoreError> {
         self.inner
-            .superseded
-            .get(id.as_bytes())
+            .ledger
+            .get(layout::superseded_key(id.as_bytes()))
             .map_err(|e| self.err(e))?
-            .map(|v| u64_value("superseded", &v))
+            .map(|v| u64_value(layout::TREE, &v))
             .transpose()
     }
 
     /// Records from `seq` on, in seq order. The iterator does not borrow the store.
     pub fn iter_from(&self, seq: u64) -> impl Iterator<Item = Result<Record, StoreError>> + use<> {
-        self.records(self.inner.log.range(seq.to_be_bytes()..))
+        self.records(seq, u64::MAX)
     }
 
     /// Records `from..=to_inclusive`, in seq order (none when `from > to_inclusive`).
@@ -361,46 +496,56 @@ impl Store {
         from: u64,
         to_inclusive: u64,
     ) -> impl Iterator<Item = Result<Record, StoreError>> + use<> {
-        let from_key = from.to_be_bytes();
-        let iter = if from > to_inclusive {
-            self.inner.log.range(from_key..from_key)
-        } else {
-            self.inner.log.range(from_key..=to_inclusive.to_be_bytes())
-        };
-        self.records(iter)
+        self.records(from, to_inclusive)
     }
 
-    fn records(
-        &self,
-        iter: sled::Iter,
-    ) -> impl Iterator<Item = Result<Record, StoreError>> + use<> {
+    fn records(&self, from: u64, to: u64) -> Records {
+        let tree = &self.inner.ledger;
         let path = self.inner.path.clone();
-        iter.map(move |entry| {
-            let (k, v) = entry.map_err(|e| sled_error(&path, e))?;
-            decode_log_entry(&k, &v)
-        })
+        let nothing = || tree.range(seq_key(LOG, 1)..seq_key(LOG, 1));
+        // Start at the chunk holding `from`; chunks starting after `to` hold nothing wanted.
+        let (chunks, error) = if from > to {
+            (nothing(), None)
+        } else {
+            match layout::chunk_at_or_before(&path, tree, from) {
+                Ok(found) => {
+                    let start = found.map_or(from, |(first, _)| first);
+                    (tree.range(seq_key(LOG, start)..=seq_key(LOG, to)), None)
+                }
+                Err(e) => (nothing(), Some(e)),
+            }
+        };
+        Records {
+            path,
+            chunks,
+            current: None,
+            from,
+            to,
+            error,
+            done: false,
+        }
     }
 
     /// Highest `collector_seq` appended from this collector: its durable receipt.
     pub fn collector_high(&self, c: &CollectorId) -> Result<Option<u64>, StoreError> {
         self.inner
-            .collectors
-            .get(c.as_str())
+            .ledger
+            .get(layout::collector_key(c.as_str()))
             .map_err(|e| self.err(e))?
-            .map(|v| u64_value("collectors", &v))
+            .map(|v| u64_value(layout::TREE, &v))
             .transpose()
     }
 
     /// Every collector seen, with its highest `collector_seq` appended, ordered by id.
     pub fn collectors(&self) -> Result<Vec<(CollectorId, u64)>, StoreError> {
         let mut out = Vec::new();
-        for entry in self.inner.collectors.iter() {
+        for entry in self.inner.ledger.scan_prefix([COLLECTOR]) {
             let (k, v) = entry.map_err(|e| self.err(e))?;
-            let id = std::str::from_utf8(&k).map_err(|_| StoreError::CorruptTree {
-                tree: "collectors",
-                what: format!("key {} is not UTF-8", hex(&k)),
+            let id = std::str::from_utf8(&k[1..]).map_err(|_| StoreError::CorruptTree {
+                tree: layout::TREE,
+                what: format!("collector key {} is not UTF-8", hex(&k[1..])),
             })?;
-            out.push((CollectorId(id.to_owned()), u64_value("collectors", &v)?));
+            out.push((CollectorId(id.to_owned()), u64_value(layout::TREE, &v)?));
         }
         Ok(out)
     }
@@ -484,6 +629,12 @@ impl Store {
             .dead
             .insert(letter.id.to_be_bytes(), buf)
             .map_err(|e| self.err(e))?;
+        if let Some(event_id) = d.event_id {
+            self.inner
+                .dead_ids
+                .insert(event_id.as_bytes(), &letter.id.to_be_bytes())
+                .map_err(|e| self.err(e))?;
+        }
         // The id is taken even if the flush fails, so a retry never overwrites this entry.
         *last = letter.id;
         drop(last);
@@ -504,6 +655,19 @@ impl Store {
                 source,
             })
         })
+    }
+
+    /// The dead letter that refused event `id`, if the event decoded but was refused.
+    pub fn dead_letter_of(&self, id: &EventId) -> Result<Option<u64>, StoreError> {
+        match self
+            .inner
+            .dead_ids
+            .get(id.as_bytes())
+            .map_err(|e| self.err(e))?
+        {
+            Some(v) => Ok(Some(u64_value("dead_ids", &v)?)),
+            None => Ok(None),
+        }
     }
 
     /// Number of dead letters stored.
@@ -552,57 +716,109 @@ impl Store {
     }
 
     /// Walks the whole log: seqs consecutive from 1, each `prev_hash` the previous record's
-    /// hash, each hash recomputed from the record, the last one equal to the head in `meta`.
+    /// hash, each hash recomputed from the record, each event id equal to the one the id index
+    /// holds for its seq, the last record equal to the stored head.
     /// Returns the head, or the first bad seq and what is wrong with it.
     pub fn verify_chain(&self) -> Result<Head, ChainError> {
+        let tree = &self.inner.ledger;
         let mut prev = Head::GENESIS;
-        for (expected, entry) in (1u64..).zip(self.inner.log.iter()) {
-            let (k, v) = entry.map_err(|e| self.err(e))?;
-            let seq = u64_value("log", &k)?;
-            if seq != expected {
+        let mut expected = 1u64;
+        let mut blocks = seq_range(tree, IDS);
+        for entry in seq_range(tree, LOG) {
+            let (k, chunk) = entry.map_err(|e| self.err(e))?;
+            let first = key_seq(&k)?;
+            if first != expected {
                 return Err(ChainError::Gap {
                     expected,
-                    found: seq,
+                    found: first,
                 });
             }
-            let record = codec::decode_record(&v).map_err(|e| ChainError::Undecodable {
-                seq,
-                what: e.to_string(),
-            })?;
-            if record.seq != seq {
-                return Err(ChainError::SeqMismatch {
-                    seq,
-                    found: record.seq,
+            if chunk.is_empty() {
+                return Err(ChainError::Undecodable {
+                    seq: first,
+                    what: "its log chunk is empty".to_owned(),
                 });
             }
-            if record.prev_hash != prev.hash {
-                return Err(ChainError::PrevHash { seq });
-            }
-            if !record.verify_hash() {
-                return Err(ChainError::Hash { seq });
-            }
-            prev = Head {
-                seq,
-                hash: record.hash,
+            let block = match blocks.next().transpose().map_err(|e| self.err(e))? {
+                Some((ik, block)) if key_seq(&ik)? == first => block,
+                other => {
+                    let next = match other {
+                        Some((ik, _)) => format!("seq {}", key_seq(&ik)?),
+                        None => "nowhere".to_owned(),
+                    };
+                    return Err(index_corrupt(
+                        first,
+                        format!(
+                            "the id index has no block for the log chunk at seq {first} (its next block starts at {next})"
+                        ),
+                    ));
+                }
             };
+            let mut count = 0usize;
+            for frame in Frames::new(&chunk, first) {
+                let (seq, bytes) =
+                    frame.map_err(|(seq, what)| ChainError::Undecodable { seq, what })?;
+                let record = codec::decode_record(bytes).map_err(|e| ChainError::Undecodable {
+                    seq,
+                    what: e.to_string(),
+                })?;
+                if record.seq != seq {
+                    return Err(ChainError::SeqMismatch {
+                        seq,
+                        found: record.seq,
+                    });
+                }
+                if record.prev_hash != prev.hash {
+                    return Err(ChainError::PrevHash { seq });
+                }
+                if !record.verify_hash() {
+                    return Err(ChainError::Hash { seq });
+                }
+                let indexed = block.get(count * ID_BYTES..(count + 1) * ID_BYTES);
+                if indexed != Some(&record.envelope.event_id.as_bytes()[..]) {
+                    return Err(index_corrupt(
+                        seq,
+                        format!(
+                            "the record's event id is {} but the id index holds {} for it",
+                            record.envelope.event_id,
+                            indexed.map_or_else(|| "nothing".to_owned(), hex)
+                        ),
+                    ));
+                }
+                prev = Head {
+                    seq,
+                    hash: record.hash,
+                };
+                count += 1;
+            }
+            if block.len() != count * ID_BYTES {
+                return Err(index_corrupt(
+                    first,
+                    format!(
+                        "the id block of the log chunk at seq {first} is {} bytes for {count} records",
+                        block.len()
+                    ),
+                ));
+            }
+            expected = first + count as u64;
         }
-        let meta_head = self
-            .inner
-            .meta
-            .get(META_HEAD)
-            .map_err(|e| self.err(e))?
-            .map(|v| decode_head(&v))
-            .transpose()?
-            .unwrap_or(Head::GENESIS);
-        if meta_head != prev {
+        if let Some((ik, _)) = blocks.next().transpose().map_err(|e| self.err(e))? {
+            let seq = key_seq(&ik)?;
+            return Err(index_corrupt(
+                seq,
+                format!("the id index has a block at seq {seq} beyond the log"),
+            ));
+        }
+        let stored = read_head(&self.inner.path, tree)?.unwrap_or(Head::GENESIS);
+        if stored != prev {
             return Err(ChainError::HeadMismatch {
-                seq: prev.seq.max(meta_head.seq),
+                seq: prev.seq.max(stored.seq),
                 what: format!(
-                    "the log ends at seq {} ({}) but meta's head is seq {} ({})",
+                    "the log ends at seq {} ({}) but the stored head is seq {} ({})",
                     prev.seq,
                     hex(&prev.hash),
-                    meta_head.seq,
-                    hex(&meta_head.hash)
+                    stored.seq,
+                    hex(&stored.hash)
                 ),
             });
         }
@@ -615,41 +831,60 @@ impl Store {
     }
 }
 
-/// Reads the head from `meta` and checks it against the last record of the log.
-fn check_head(path: &Path, meta: &Tree, log: &Tree) -> Result<Head, StoreError> {
-    let meta_head = meta
-        .get(META_HEAD)
-        .map_err(|e| sled_error(path, e))?
-        .map(|v| decode_head(&v))
-        .transpose()?;
-    let last = log.last().map_err(|e| sled_error(path, e))?;
-    let head = match (meta_head, last) {
+fn index_corrupt(seq: u64, what: String) -> ChainError {
+    ChainError::Store(StoreError::Corrupt { seq, what })
+}
+
+/// The last record of the log, decoded, with the seq its position gives it.
+fn last_record(path: &Path, tree: &Tree) -> Result<Option<Record>, StoreError> {
+    let Some(entry) = seq_range(tree, LOG).next_back() else {
+        return Ok(None);
+    };
+    let (k, chunk) = entry.map_err(|e| sled_error(path, e))?;
+    let first = key_seq(&k)?;
+    let mut last = None;
+    for frame in Frames::new(&chunk, first) {
+        last = Some(frame.map_err(bad_frame)?);
+    }
+    let (seq, bytes) = last.ok_or_else(|| StoreError::Corrupt {
+        seq: first,
+        what: "the log chunk starting here is empty".to_owned(),
+    })?;
+    decode_log_entry(seq, bytes).map(Some)
+}
+
+/// Reads the stored head and checks it against the last record of the log.
+fn check_head(path: &Path, tree: &Tree) -> Result<Head, StoreError> {
+    let stored = read_head(path, tree)?;
+    let last = last_record(path, tree)?;
+    let head = match (stored, last) {
         (None, None) => Head::GENESIS,
         (Some(h), None) => {
             if h != Head::GENESIS {
                 return Err(StoreError::Corrupt {
                     seq: h.seq,
-                    what: format!("meta's head names seq {} but the log is empty", h.seq),
+                    what: format!("the stored head names seq {} but the log is empty", h.seq),
                 });
             }
             h
         }
-        (None, Some((k, _))) => {
-            let seq = u64_value("log", &k)?;
+        (None, Some(record)) => {
             return Err(StoreError::Corrupt {
-                seq,
-                what: format!("the log has records up to seq {seq} but meta has no head"),
+                seq: record.seq,
+                what: format!(
+                    "the log has records up to seq {} but no stored head",
+                    record.seq
+                ),
             });
         }
-        (Some(h), Some((k, v))) => {
-            let record = decode_log_entry(&k, &v)?;
+        (Some(h), Some(record)) => {
             let seq = record.seq;
             if seq != h.seq {
                 // Name the seq that is extra (log ahead) or missing (head ahead).
                 return Err(StoreError::Corrupt {
                     seq: seq.max(h.seq),
                     what: format!(
-                        "the last record is seq {seq} but meta's head is seq {}",
+                        "the last record is seq {seq} but the stored head is seq {}",
                         h.seq
                     ),
                 });
@@ -669,7 +904,7 @@ fn check_head(path: &Path, meta: &Tree, log: &Tree) -> Result<Head, StoreError> 
                 return Err(StoreError::Corrupt {
                     seq,
                     what: format!(
-                        "the record's hash {} differs from meta's head hash {}",
+                        "the record's hash {} differs from the stored head's hash {}",
                         hex(&record.hash),
                         hex(&h.hash)
                     ),
@@ -680,21 +915,74 @@ fn check_head(path: &Path, meta: &Tree, log: &Tree) -> Result<Head, StoreError> 
     };
     if head != Head::GENESIS {
         // seq 1 starts the chain: make sure the log really begins there.
-        match log.first().map_err(|e| sled_error(path, e))? {
-            Some((k, _)) if u64_value("log", &k)? == 1 => {}
-            Some((k, _)) => {
-                return Err(StoreError::Corrupt {
-                    seq: 1,
-                    what: format!(
-                        "the log starts at seq {} instead of 1",
-                        u64_value("log", &k)?
-                    ),
-                });
+        match seq_range(tree, LOG).next() {
+            Some(entry) => {
+                let (k, _) = entry.map_err(|e| sled_error(path, e))?;
+                let first = key_seq(&k)?;
+                if first != 1 {
+                    return Err(StoreError::Corrupt {
+                        seq: 1,
+                        what: format!("the log starts at seq {first} instead of 1"),
+                    });
+                }
             }
             None => unreachable!("the log has a last record, so it has a first"),
         }
     }
     Ok(head)
+}
+
+/// Builds the event id index from the id blocks, which must cover seqs `1..=head.seq` in
+/// order, each once, with no id twice.
+fn load_ids(path: &Path, tree: &Tree, head: Head) -> Result<IdIndex, StoreError> {
+    let mut ids = IdIndex::with_capacity(usize::try_from(head.seq).unwrap_or(0));
+    let mut expected = 1u64;
+    for entry in seq_range(tree, IDS) {
+        let (k, block) = entry.map_err(|e| sled_error(path, e))?;
+        let first = key_seq(&k)?;
+        if first != expected {
+            return Err(StoreError::Corrupt {
+                seq: expected.min(first),
+                what: format!(
+                    "the id index should continue at seq {expected} but its next block starts at seq {first}"
+                ),
+            });
+        }
+        if block.is_empty() || block.len() % ID_BYTES != 0 {
+            return Err(StoreError::Corrupt {
+                seq: first,
+                what: format!(
+                    "the id block starting here is {} bytes, not a whole number of ids",
+                    block.len()
+                ),
+            });
+        }
+        for (seq, id) in (first..).zip(block.chunks_exact(ID_BYTES)) {
+            let mut key = [0u8; ID_BYTES];
+            key.copy_from_slice(id);
+            if let Some(other) = ids.insert(key, seq) {
+                return Err(StoreError::Corrupt {
+                    seq,
+                    what: format!(
+                        "the id index holds event id {} at seq {other} and again at seq {seq}",
+                        EventId::from_bytes(key)
+                    ),
+                });
+            }
+        }
+        expected = first + (block.len() / ID_BYTES) as u64;
+    }
+    if expected - 1 != head.seq {
+        return Err(StoreError::Corrupt {
+            seq: (expected - 1).max(head.seq),
+            what: format!(
+                "the id index covers seqs up to {} but the head is seq {}",
+                expected - 1,
+                head.seq
+            ),
+        });
+    }
+    Ok(ids)
 }
 
 /// The format version an existing store records, refusing one this build does not read.
@@ -731,45 +1019,64 @@ fn init_format(path: &Path, db: &sled::Db, meta: &Tree, head: Head) -> Result<()
     Ok(())
 }
 
-struct TxTrees<'t> {
-    log: &'t TransactionalTree,
-    ids: &'t TransactionalTree,
-    meta: &'t TransactionalTree,
-    collectors: &'t TransactionalTree,
-    superseded: &'t TransactionalTree,
+/// What a batch will change: built before anything is written.
+struct Planned {
+    outcomes: Vec<Outcome>,
+    /// The head after the batch (the writer's head when nothing is appended).
+    head: Head,
+    /// Every write to `ledger`, applied atomically.
+    writes: sled::Batch,
+    /// Ids appended by this batch -> their seqs.
+    new_ids: IdIndex,
 }
 
-/// The body of the append transaction. sled may run it more than once (on conflict), so it only
-/// reads `batch` and writes through `t`.
-fn append_in_tx(
+/// Decides every event of the batch and builds its writes: dedupe, supersedes rules, seqs,
+/// hashes, log chunks with their id blocks, collector receipts, the head. Reads the tree and
+/// the id index; writes nothing. The caller holds the writer lock.
+fn plan_batch(
+    inner: &Inner,
+    ids: &IdIndex,
+    writer: &mut Writer,
     batch: &[Incoming],
-    t: &TxTrees<'_>,
-) -> ConflictableTransactionResult<(Vec<Outcome>, Head), StoreError> {
-    let start = match t.meta.get(META_HEAD)? {
-        Some(v) => decode_head(&v).map_err(abort)?,
-        None => Head::GENESIS,
-    };
+) -> Result<Planned, StoreError> {
+    let start = writer.head;
     let mut head = start;
     let mut outcomes = Vec::with_capacity(batch.len());
+    let mut writes = sled::Batch::default();
+    let mut new_ids = IdIndex::with_capacity(batch.len());
     // Batch index of each event appended here, by `seq - start.seq - 1`.
     let mut appended: Vec<usize> = Vec::with_capacity(batch.len());
+    // Targets superseded earlier in this batch -> seq of the correction.
+    let mut superseded_here: HashMap<[u8; ID_BYTES], u64> = HashMap::new();
     // Highest collector_seq per collector in this batch; few collectors per batch.
     let mut highs: Vec<(&str, u64)> = Vec::new();
-    let mut buf = Vec::with_capacity(1024);
+    let chunk = &mut writer.chunk;
+    let id_block = &mut writer.id_block;
+    chunk.clear();
+    id_block.clear();
+    let mut chunk_first = start.seq + 1;
 
     for (index, incoming) in batch.iter().enumerate() {
         let envelope = &incoming.envelope;
-        // The transaction reads its own writes, so this also finds copies earlier in the batch.
-        if let Some(v) = t.ids.get(envelope.event_id.as_bytes())? {
-            let seq = u64_value("ids", &v).map_err(abort)?;
+        let id = envelope.event_id.as_bytes();
+        if let Some(&seq) = new_ids.get(id).or_else(|| ids.get(id)) {
             outcomes.push(Outcome::Duplicate { seq });
             continue;
         }
-        if let Some(target) = envelope.supersedes
-            && let Some(reason) = check_supersedes(target, incoming, batch, &appended, start, t)?
-        {
-            outcomes.push(Outcome::Rejected { reason });
-            continue;
+        if let Some(target) = envelope.supersedes {
+            let found = Lookup {
+                inner,
+                ids,
+                new_ids: &new_ids,
+                superseded_here: &superseded_here,
+                batch,
+                appended: &appended,
+                start,
+            };
+            if let Some(reason) = found.check_supersedes(target, incoming)? {
+                outcomes.push(Outcome::Rejected { reason });
+                continue;
+            }
         }
 
         let seq = head.seq + 1;
@@ -778,26 +1085,32 @@ fn append_in_tx(
             "seqs must strictly increase"
         );
         let hash = chain_hash(&head.hash, seq, &envelope.canonical_bytes());
-        buf.clear();
-        codec::encode_record_parts(
-            seq,
-            incoming.stream_seq,
-            incoming.received_at,
-            &head.hash,
-            &hash,
-            envelope,
-            &mut buf,
-        )
-        .map_err(|e| abort(StoreError::Encode(e)))?;
-        let key = seq.to_be_bytes();
-        let previous = t.log.insert(&key[..], &buf[..])?;
-        assert!(
-            previous.is_none(),
-            "the log already holds seq {seq}: meta's head is behind the log"
-        );
-        t.ids.insert(&envelope.event_id.as_bytes()[..], &key[..])?;
+        let len = layout::push_frame(chunk, |buf| {
+            codec::encode_record_parts(
+                seq,
+                incoming.stream_seq,
+                incoming.received_at,
+                &head.hash,
+                &hash,
+                envelope,
+                buf,
+            )
+        })?;
+        if len > codec::DECODE_BYTES_MAX {
+            return Err(StoreError::TooLarge {
+                what: "a record's encoded size in bytes",
+                len: len as u64,
+                max: codec::DECODE_BYTES_MAX as u64,
+            });
+        }
+        id_block.extend_from_slice(id);
+        new_ids.insert(*id, seq);
         if let Some(target) = envelope.supersedes {
-            t.superseded.insert(&target.as_bytes()[..], &key[..])?;
+            superseded_here.insert(*target.as_bytes(), seq);
+            writes.insert(
+                &layout::superseded_key(target.as_bytes())[..],
+                &seq.to_be_bytes()[..],
+            );
         }
         let collector = envelope.collector.as_str();
         match highs.iter_mut().find(|(c, _)| *c == collector) {
@@ -807,83 +1120,125 @@ fn append_in_tx(
         appended.push(index);
         head = Head { seq, hash };
         outcomes.push(Outcome::Appended { seq });
+        if chunk.len() >= LOG_CHUNK_BYTES_TARGET {
+            close_chunk(&mut writes, chunk_first, chunk, id_block);
+            chunk_first = seq + 1;
+        }
+    }
+    if !chunk.is_empty() {
+        close_chunk(&mut writes, chunk_first, chunk, id_block);
     }
 
     for (collector, high) in highs {
-        let current = match t.collectors.get(collector.as_bytes())? {
-            Some(v) => Some(u64_value("collectors", &v).map_err(abort)?),
-            None => None,
-        };
+        let key = layout::collector_key(collector);
+        let current = inner
+            .ledger
+            .get(&key)
+            .map_err(|e| sled_error(&inner.path, e))?
+            .map(|v| u64_value(layout::TREE, &v))
+            .transpose()?;
         if current.is_none_or(|c| high > c) {
-            t.collectors
-                .insert(collector.as_bytes(), &high.to_be_bytes()[..])?;
+            writes.insert(key, &high.to_be_bytes()[..]);
         }
     }
     if head != start {
-        t.meta.insert(META_HEAD, &encode_head(&head)[..])?;
+        writes.insert(HEAD, &encode_head(&head)[..]);
     }
-    Ok((outcomes, head))
+    Ok(Planned {
+        outcomes,
+        head,
+        writes,
+        new_ids,
+    })
 }
 
-/// Checks a correction against the event it supersedes. `None` when it may be appended.
-fn check_supersedes(
-    target: EventId,
-    incoming: &Incoming,
-    batch: &[Incoming],
-    appended: &[usize],
+/// Adds the chunk and its id block to the writes, and empties both buffers for the next.
+fn close_chunk(writes: &mut sled::Batch, first: u64, chunk: &mut Vec<u8>, ids: &mut Vec<u8>) {
+    writes.insert(&seq_key(LOG, first)[..], &chunk[..]);
+    writes.insert(&seq_key(IDS, first)[..], &ids[..]);
+    chunk.clear();
+    ids.clear();
+}
+
+/// What the supersedes rules read: the ledger before the batch, and the batch so far.
+struct Lookup<'a> {
+    inner: &'a Inner,
+    ids: &'a IdIndex,
+    new_ids: &'a IdIndex,
+    superseded_here: &'a HashMap<[u8; ID_BYTES], u64>,
+    batch: &'a [Incoming],
+    appended: &'a [usize],
     start: Head,
-    t: &TxTrees<'_>,
-) -> ConflictableTransactionResult<Option<RejectReason>, StoreError> {
-    let envelope = &incoming.envelope;
-    let Some(v) = t.ids.get(target.as_bytes())? else {
-        return Ok(Some(RejectReason::SupersedesUnknown(target)));
-    };
-    let target_seq = u64_value("ids", &v).map_err(abort)?;
-    let (target_trust, target_kind) = if target_seq > start.seq {
-        // Appended earlier in this batch: read it from the batch, not back from bincode.
-        let offset = usize::try_from(target_seq - start.seq - 1).unwrap_or(usize::MAX);
-        let index = *appended
-            .get(offset)
-            .expect("an id written in this batch maps to an event appended in this batch");
-        let target_envelope = &batch[index].envelope;
-        (
-            Cow::Borrowed(&target_envelope.trust),
-            target_envelope.kind(),
-        )
-    } else {
-        let bytes = t.log.get(target_seq.to_be_bytes())?.ok_or_else(|| {
-            abort(StoreError::Corrupt {
-                seq: target_seq,
-                what: format!(
-                    "the id index maps {target} to seq {target_seq}, which the log lacks"
-                ),
-            })
-        })?;
-        let (trust, kind) = codec::decode_trust_and_kind(&bytes).map_err(|e| {
-            abort(StoreError::Corrupt {
+}
+
+impl Lookup<'_> {
+    /// Checks a correction against the event it supersedes. `None` when it may be appended.
+    fn check_supersedes(
+        &self,
+        target: EventId,
+        incoming: &Incoming,
+    ) -> Result<Option<RejectReason>, StoreError> {
+        let envelope = &incoming.envelope;
+        let key = target.as_bytes();
+        let Some(&target_seq) = self.new_ids.get(key).or_else(|| self.ids.get(key)) else {
+            return Ok(Some(RejectReason::SupersedesUnknown(target)));
+        };
+        let (target_trust, target_kind) = self.trust_and_kind(target, target_seq)?;
+        if target_trust != envelope.trust {
+            return Ok(Some(RejectReason::SupersedesOtherTrust {
+                target,
+                target_trust,
+                trust: envelope.trust.clone(),
+            }));
+        }
+        if target_kind != envelope.kind() {
+            return Ok(Some(RejectReason::SupersedesOtherKind {
+                target,
+                target_kind,
+                kind: envelope.kind(),
+            }));
+        }
+        let by_seq = match self.superseded_here.get(key) {
+            Some(&seq) => Some(seq),
+            None => self
+                .inner
+                .ledger
+                .get(layout::superseded_key(key))
+                .map_err(|e| sled_error(&self.inner.path, e))?
+                .map(|v| u64_value(layout::TREE, &v))
+                .transpose()?,
+        };
+        if let Some(by_seq) = by_seq {
+            return Ok(Some(RejectReason::AlreadySuperseded { target, by_seq }));
+        }
+        Ok(None)
+    }
+
+    /// Trust and kind of the event at `target_seq`: from the batch when it was appended
+    /// earlier in this batch, else from the log.
+    fn trust_and_kind(
+        &self,
+        target: EventId,
+        target_seq: u64,
+    ) -> Result<(OdsCode, Kind), StoreError> {
+        if target_seq > self.start.seq {
+            let offset = usize::try_from(target_seq - self.start.seq - 1).unwrap_or(usize::MAX);
+            let index = *self
+                .appended
+                .get(offset)
+                .expect("an id appended in this batch maps to an event appended in this batch");
+            let e = &self.batch[index].envelope;
+            return Ok((e.trust.clone(), e.kind()));
+        }
+        let found = with_record_bytes(&self.inner.path, &self.inner.ledger, target_seq, |bytes| {
+            codec::decode_trust_and_kind(bytes).map_err(|e| StoreError::Corrupt {
                 seq: target_seq,
                 what: format!("the record does not decode: {e}"),
             })
         })?;
-        (Cow::Owned(trust), kind)
-    };
-    if *target_trust != envelope.trust {
-        return Ok(Some(RejectReason::SupersedesOtherTrust {
-            target,
-            target_trust: target_trust.into_owned(),
-            trust: envelope.trust.clone(),
-        }));
+        found.ok_or_else(|| StoreError::Corrupt {
+            seq: target_seq,
+            what: format!("the id index maps {target} to seq {target_seq}, which the log lacks"),
+        })
     }
-    if target_kind != envelope.kind() {
-        return Ok(Some(RejectReason::SupersedesOtherKind {
-            target,
-            target_kind,
-            kind: envelope.kind(),
-        }));
-    }
-    if let Some(v) = t.superseded.get(target.as_bytes())? {
-        let by_seq = u64_value("superseded", &v).map_err(abort)?;
-        return Ok(Some(RejectReason::AlreadySuperseded { target, by_seq }));
-    }
-    Ok(None)
 }

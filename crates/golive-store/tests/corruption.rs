@@ -1,12 +1,14 @@
-//! Corruption: altered records, a head that disagrees with the log, a foreign format version.
-//! Each test writes raw bytes through sled directly, as a disk fault or a tamperer would.
+//! Corruption: altered records, a head that disagrees with the log, a damaged id index, a
+//! foreign format version. Each test writes raw bytes through sled directly, as a disk fault or
+//! a tamperer would, using the layout spelled out in `common::raw`.
 
 mod common;
 
+use common::raw::{self, TREE, seq_key};
 use common::*;
 use golive_store::{ChainError, Store, StoreError};
 
-/// A store with `n` patient_lost events, closed again.
+/// A store with `n` patient_lost events appended in one batch (so one log chunk), closed again.
 fn store_with(n: u128) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
@@ -20,35 +22,33 @@ fn store_with(n: u128) -> tempfile::TempDir {
     dir
 }
 
-/// Runs `f` on the raw sled tree `name` of the closed store in `dir`.
-/// Like `Store::open`, it waits for sled's background threads of the closed store to let go.
-fn raw_tree(dir: &tempfile::TempDir, name: &str, f: impl FnOnce(&sled::Tree)) {
-    let mut tries = 0;
-    let db = loop {
-        match sled::open(dir.path()) {
-            Ok(db) => break db,
-            Err(_) if tries < 100 => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => panic!("raw open: {e}"),
-        }
-    };
-    let tree = db.open_tree(name).unwrap();
-    f(&tree);
-    db.flush().unwrap();
+/// A store with `n` events appended one batch each (so one log chunk per seq), closed again.
+fn store_one_per_batch(n: u128) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for i in 1..=n {
+        store
+            .append_batch(vec![incoming(lost(i, "RAL", "ral-pas", i as u64))])
+            .unwrap();
+    }
+    dir
+}
+
+fn ledger(dir: &tempfile::TempDir, f: impl FnOnce(&sled::Tree)) {
+    raw::with_tree(dir.path(), TREE, f);
 }
 
 /// Flips the lowest bit of the first byte of `needle` inside record `seq`'s stored bytes.
 fn flip_in_record(dir: &tempfile::TempDir, seq: u64, needle: &[u8]) {
-    raw_tree(dir, "log", |log| {
-        let mut v = log.get(seq.to_be_bytes()).unwrap().unwrap().to_vec();
-        let at = v
-            .windows(needle.len())
-            .position(|w| w == needle)
-            .expect("needle in record");
-        v[at] ^= 1;
-        log.insert(seq.to_be_bytes(), v).unwrap();
+    ledger(dir, |t| {
+        raw::edit_chunk(t, seq, |records, i| {
+            let v = &mut records[i];
+            let at = v
+                .windows(needle.len())
+                .position(|w| w == needle)
+                .expect("needle in record");
+            v[at] ^= 1;
+        });
     });
 }
 
@@ -86,12 +86,14 @@ fn verify_chain_names_a_record_whose_stored_hash_was_altered() {
 
 #[test]
 fn verify_chain_names_an_undecodable_record_and_a_gap() {
-    // Proves a record cut short is reported as undecodable at its seq, and a removed record as
-    // a gap at the missing seq.
+    // Proves a record cut short is reported as undecodable at its seq, a removed chunk as a
+    // gap at the first missing seq, and a record removed from inside a chunk at its seq.
     let dir = store_with(6);
-    raw_tree(&dir, "log", |log| {
-        let v = log.get(2u64.to_be_bytes()).unwrap().unwrap();
-        log.insert(2u64.to_be_bytes(), &v[..v.len() - 3]).unwrap();
+    ledger(&dir, |t| {
+        raw::edit_chunk(t, 2, |records, i| {
+            let v = &mut records[i];
+            v.truncate(v.len() - 3);
+        });
     });
     let store = Store::open(dir.path()).unwrap();
     let err = store.verify_chain().unwrap_err();
@@ -103,11 +105,14 @@ fn verify_chain_names_an_undecodable_record_and_a_gap() {
         store.get(2),
         Err(StoreError::Corrupt { seq: 2, .. })
     ));
+    // The records around it still read.
+    assert_eq!(store.get(3).unwrap().unwrap().seq, 3);
     drop(store);
 
-    let dir = store_with(6);
-    raw_tree(&dir, "log", |log| {
-        log.remove(4u64.to_be_bytes()).unwrap();
+    let dir = store_one_per_batch(6);
+    ledger(&dir, |t| {
+        assert_eq!(raw::chunk_starts(t), vec![1, 2, 3, 4, 5, 6]);
+        t.remove(seq_key(b'L', 4)).unwrap();
     });
     let store = Store::open(dir.path()).unwrap();
     let err = store.verify_chain().unwrap_err();
@@ -121,6 +126,38 @@ fn verify_chain_names_an_undecodable_record_and_a_gap() {
         ),
         "got {err:?}"
     );
+    assert_eq!(store.get(4).unwrap(), None);
+}
+
+#[test]
+fn verify_chain_names_the_seq_of_a_record_missing_from_inside_a_chunk() {
+    // Proves that when a record disappears from the middle of a chunk (the later chunk, the
+    // head and the id index intact, so open succeeds), verify_chain names the seq whose
+    // position now holds the wrong record.
+    let dir = store_with(6);
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .append_batch(vec![incoming(lost(7, "RAL", "ral-pas", 7))])
+            .unwrap();
+    }
+    ledger(&dir, |t| {
+        assert_eq!(raw::chunk_starts(t), vec![1, 7]);
+        raw::edit_chunk(t, 4, |records, i| {
+            records.remove(i);
+        });
+    });
+    let store = Store::open(dir.path()).expect("the last chunk and the head are intact");
+    let err = store.verify_chain().unwrap_err();
+    assert!(
+        matches!(err, ChainError::SeqMismatch { seq: 4, found: 5 }),
+        "got {err:?}"
+    );
+    assert_eq!(err.seq(), Some(4));
+    assert!(matches!(
+        store.get(4),
+        Err(StoreError::Corrupt { seq: 4, .. })
+    ));
 }
 
 #[test]
@@ -137,25 +174,41 @@ fn open_refuses_a_last_record_that_was_altered() {
 }
 
 #[test]
-fn open_refuses_a_head_that_disagrees_with_the_log() {
-    // Proves open compares meta's head with the last record: a different hash, a head behind
-    // the log and a head ahead of the log are each refused, naming the seq.
+fn open_refuses_a_chunk_cut_short() {
+    // Proves a log chunk whose bytes end inside its last record is refused at open, naming
+    // that record's seq.
     let dir = store_with(3);
-    raw_tree(&dir, "meta", |meta| {
-        let mut h = meta.get("head").unwrap().unwrap().to_vec();
+    ledger(&dir, |t| {
+        let v = t.get(seq_key(b'L', 1)).unwrap().unwrap();
+        t.insert(seq_key(b'L', 1), &v[..v.len() - 10]).unwrap();
+    });
+    match Store::open(dir.path()).expect_err("chunk cut short") {
+        StoreError::Corrupt { seq: 3, what } => assert!(what.contains("malformed"), "{what}"),
+        other => panic!("got {other:?}"),
+    }
+}
+
+#[test]
+fn open_refuses_a_head_that_disagrees_with_the_log() {
+    // Proves open compares the stored head with the last record: a different hash, a head
+    // behind the log and a head ahead of the log are each refused, naming the seq.
+    let dir = store_with(3);
+    ledger(&dir, |t| {
+        let mut h = t.get("H").unwrap().unwrap().to_vec();
         h[20] ^= 0xff;
-        meta.insert("head", h).unwrap();
+        t.insert("H", h).unwrap();
     });
     match Store::open(dir.path()).expect_err("hash mismatch") {
-        StoreError::Corrupt { seq: 3, what } => assert!(what.contains("meta's head"), "{what}"),
+        StoreError::Corrupt { seq: 3, what } => assert!(what.contains("stored head"), "{what}"),
         other => panic!("got {other:?}"),
     }
 
     let dir = store_with(3);
-    raw_tree(&dir, "log", |log| {
-        // A fourth record that the head never moved to: a copy of record 3 under key 4.
-        let v = log.get(3u64.to_be_bytes()).unwrap().unwrap();
-        log.insert(4u64.to_be_bytes(), v).unwrap();
+    ledger(&dir, |t| {
+        // A fourth record that the head never moved to: a copy of record 3 in a chunk at 4.
+        let (_, records) = raw::chunk_of(t, 3);
+        t.insert(seq_key(b'L', 4), raw::join_chunk(&records[2..]))
+            .unwrap();
     });
     match Store::open(dir.path()).expect_err("log ahead of head") {
         StoreError::Corrupt { seq: 4, .. } => {}
@@ -163,8 +216,10 @@ fn open_refuses_a_head_that_disagrees_with_the_log() {
     }
 
     let dir = store_with(3);
-    raw_tree(&dir, "log", |log| {
-        log.remove(3u64.to_be_bytes()).unwrap();
+    ledger(&dir, |t| {
+        raw::edit_chunk(t, 3, |records, i| {
+            records.remove(i);
+        });
     });
     match Store::open(dir.path()).expect_err("head ahead of log") {
         StoreError::Corrupt { seq: 3, what } => assert!(what.contains("seq 2"), "{what}"),
@@ -173,15 +228,68 @@ fn open_refuses_a_head_that_disagrees_with_the_log() {
 }
 
 #[test]
+fn verify_chain_names_a_record_whose_indexed_id_was_altered() {
+    // Proves the id index is checked against the log: an id block entry that differs from
+    // its record's event id is reported at that seq (dedupe relies on this index).
+    let dir = store_with(6);
+    ledger(&dir, |t| {
+        let mut block = t.get(seq_key(b'I', 1)).unwrap().unwrap().to_vec();
+        assert_eq!(block.len(), 6 * 16);
+        block[4 * 16 + 3] ^= 1;
+        t.insert(seq_key(b'I', 1), block).unwrap();
+    });
+    let store = Store::open(dir.path()).unwrap();
+    match store.verify_chain().expect_err("index differs from log") {
+        ChainError::Store(StoreError::Corrupt { seq: 5, what }) => {
+            assert!(what.contains("id index"), "{what}")
+        }
+        other => panic!("got {other:?}"),
+    }
+}
+
+#[test]
+fn open_refuses_an_id_index_with_a_hole_or_a_repeated_id() {
+    // Proves open refuses an id index that does not cover every seq once (a missing block) or
+    // that holds one event id at two seqs, naming the seq; either would break dedupe.
+    let dir = store_one_per_batch(5);
+    ledger(&dir, |t| {
+        t.remove(seq_key(b'I', 3)).unwrap();
+    });
+    match Store::open(dir.path()).expect_err("hole in the index") {
+        StoreError::Corrupt { seq: 3, what } => assert!(what.contains("id index"), "{what}"),
+        other => panic!("got {other:?}"),
+    }
+
+    let dir = store_one_per_batch(5);
+    ledger(&dir, |t| {
+        let second = t.get(seq_key(b'I', 2)).unwrap().unwrap();
+        t.insert(seq_key(b'I', 4), second).unwrap();
+    });
+    match Store::open(dir.path()).expect_err("repeated id") {
+        StoreError::Corrupt { seq: 4, what } => assert!(what.contains("seq 2"), "{what}"),
+        other => panic!("got {other:?}"),
+    }
+
+    let dir = store_one_per_batch(2);
+    ledger(&dir, |t| {
+        t.insert(seq_key(b'I', 3), &[0u8; 16][..]).unwrap();
+    });
+    match Store::open(dir.path()).expect_err("index beyond the head") {
+        StoreError::Corrupt { seq: 3, .. } => {}
+        other => panic!("got {other:?}"),
+    }
+}
+
+#[test]
 fn open_refuses_another_format_version() {
     // Proves a store written in another format version is refused with both versions named.
     let dir = store_with(1);
-    raw_tree(&dir, "meta", |meta| {
+    raw::with_tree(dir.path(), "meta", |meta| {
         meta.insert("format_version", &2u32.to_be_bytes()).unwrap();
     });
-    // A format-2 record need not decode as format 1: the version is checked before the head.
-    raw_tree(&dir, "log", |log| {
-        log.insert(1u64.to_be_bytes(), &[2u8, 0, 0][..]).unwrap();
+    // A format-2 log need not decode as format 1: the version is checked before the head.
+    ledger(&dir, |t| {
+        t.insert(seq_key(b'L', 1), &[2u8, 0, 0][..]).unwrap();
     });
     let err = Store::open(dir.path()).expect_err("format 2 is unknown");
     assert!(
@@ -195,4 +303,18 @@ fn open_refuses_another_format_version() {
         ),
         "got {err:?}"
     );
+}
+
+#[test]
+fn open_refuses_the_pre_release_layout_instead_of_reading_it_as_empty() {
+    // Proves a directory written with the pre-release layout (a tree per index, `log` among
+    // them) is refused rather than opened as an empty ledger.
+    let dir = tempfile::tempdir().unwrap();
+    raw::with_tree(dir.path(), "log", |log| {
+        log.insert(1u64.to_be_bytes(), &b"old record"[..]).unwrap();
+    });
+    match Store::open(dir.path()).expect_err("legacy layout") {
+        StoreError::CorruptTree { what, .. } => assert!(what.contains("pre-release"), "{what}"),
+        other => panic!("got {other:?}"),
+    }
 }

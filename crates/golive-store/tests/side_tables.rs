@@ -23,6 +23,7 @@ fn dead_letters_round_trip_in_order_and_survive_reopen() {
         field: None,
         reason: "message is not valid UTF-8".into(),
         received_at: t(1_700_000_001, 0),
+        event_id: None,
     };
     {
         let store = Store::open(dir.path()).unwrap();
@@ -59,6 +60,7 @@ fn an_oversized_dead_letter_is_cut_and_its_length_kept() {
             field: None,
             reason: "message is too large".into(),
             received_at: t(0, 0),
+            event_id: None,
         })
         .unwrap();
     let d = store.dead_letters().next().unwrap().unwrap();

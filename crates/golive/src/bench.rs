@@ -245,3 +245,283 @@ pub fn table(r: &Report) -> String {
     ));
     s
 }
+
+/// One run of the pipeline benchmark.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineRun {
+    /// Baseline A: raw JetStream publish of the same messages (same window, with msg id).
+    pub raw_publish_per_s: f64,
+    /// Baseline A': raw durable pull consume of them (`AckPolicy::All`, batches of 1,000).
+    pub raw_consume_per_s: f64,
+    /// Collector (outbox first) -> JetStream -> ledger (durable append, then ack) -> receipts
+    /// cover everything: events/s from the collector's start to its last receipt.
+    pub end_to_end_per_s: f64,
+}
+
+/// Medians and ratios of the pipeline benchmark.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineReport {
+    pub events: u64,
+    pub trusts: usize,
+    pub window: usize,
+    pub runs: Vec<PipelineRun>,
+    pub median: PipelineRun,
+    /// Median of per-run `end_to_end / raw_publish`.
+    pub end_to_end_ratio_to_raw_publish: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineBenchError {
+    #[error(transparent)]
+    Nats(#[from] crate::natsproc::NatsProcError),
+    #[error("NATS: {0}")]
+    Client(String),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Serve(#[from] golive_ledger::service::ServeError),
+    #[error(transparent)]
+    Collect(#[from] golive_collector::CollectError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("run incomplete: {0}")]
+    Incomplete(String),
+}
+
+fn client_err(e: impl std::fmt::Display) -> PipelineBenchError {
+    PipelineBenchError::Client(e.to_string())
+}
+
+/// Raw JetStream: publish every message with a msg id and `window` acks in flight, then consume
+/// them all with a durable pull consumer. Returns (publish/s, consume/s).
+async fn raw_jetstream(
+    url: &str,
+    messages: &[(String, String, bytes::Bytes)],
+    window: usize,
+) -> Result<(f64, f64), PipelineBenchError> {
+    use async_nats::jetstream::{self, consumer, stream};
+    use futures::StreamExt;
+    let client = async_nats::connect(url).await.map_err(client_err)?;
+    let js = jetstream::new(client);
+    let stream = js
+        .create_stream(stream::Config {
+            name: "BENCHRAW".to_owned(),
+            subjects: vec!["benchraw.>".to_owned()],
+            storage: stream::StorageType::File,
+            duplicate_window: std::time::Duration::from_secs(120),
+            ..Default::default()
+        })
+        .await
+        .map_err(client_err)?;
+    let n = messages.len() as u64;
+    let t = Instant::now();
+    let mut inflight: futures::stream::FuturesUnordered<
+        std::pin::Pin<
+            Box<
+                dyn std::future::Future<
+                        Output = Result<
+                            jetstream::publish::PublishAck,
+                            jetstream::context::PublishError,
+                        >,
+                    > + Send,
+            >,
+        >,
+    > = futures::stream::FuturesUnordered::new();
+    for (subject, id, payload) in messages {
+        if inflight.len() >= window {
+            if let Some(r) = inflight.next().await {
+                r.map_err(client_err)?;
+            }
+        }
+        let ack = js
+            .send_publish(
+                format!("benchraw.{subject}"),
+                jetstream::message::PublishMessage::build()
+                    .message_id(id)
+                    .payload(payload.clone()),
+            )
+            .await
+            .map_err(client_err)?;
+        inflight.push(std::future::IntoFuture::into_future(ack));
+    }
+    while let Some(r) = inflight.next().await {
+        r.map_err(client_err)?;
+    }
+    let publish = rate(n, t);
+    let c = stream
+        .create_consumer(consumer::pull::Config {
+            durable_name: Some("benchraw".to_owned()),
+            ack_policy: consumer::AckPolicy::All,
+            ..Default::default()
+        })
+        .await
+        .map_err(client_err)?;
+    let t = Instant::now();
+    let mut got = 0u64;
+    while got < n {
+        let mut batch = c
+            .fetch()
+            .max_messages(1_000)
+            .messages()
+            .await
+            .map_err(client_err)?;
+        let mut last = None;
+        while let Some(m) = batch.next().await {
+            last = Some(m.map_err(client_err)?);
+            got += 1;
+        }
+        if let Some(m) = last {
+            m.ack().await.map_err(client_err)?;
+        }
+    }
+    let consume = rate(n, t);
+    Ok((publish, consume))
+}
+
+/// Runs the pipeline benchmark `runs` times, each against a fresh nats-server under `dir`.
+pub fn pipeline_bench(
+    dir: &Path,
+    events: u64,
+    trusts: usize,
+    runs: usize,
+    window: usize,
+    seed: u64,
+) -> Result<PipelineReport, PipelineBenchError> {
+    use golive_collector::{CollectorConfig, Input};
+    use golive_ledger::service::{ServeConfig, serve};
+    use std::sync::{Arc, Mutex};
+
+    let envelopes: Vec<Envelope> = Simulation::new(SimParams::new(seed, trusts, events)).collect();
+    let messages: Vec<(String, String, bytes::Bytes)> = envelopes
+        .iter()
+        .map(|e| {
+            (
+                format!("{}.{}", e.trust, e.kind()),
+                e.event_id.to_string(),
+                bytes::Bytes::from(e.canonical_bytes()),
+            )
+        })
+        .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut all = Vec::new();
+    for run in 0..runs.max(1) {
+        let base = dir.join(format!("pipeline-{run}"));
+        std::fs::create_dir_all(&base)?;
+        let feed = base.join("feed.jsonl");
+        let mut body = Vec::new();
+        for (_, _, p) in &messages {
+            body.extend_from_slice(p);
+            body.push(b'\n');
+        }
+        std::fs::write(&feed, body)?;
+        let nats = crate::natsproc::start(&base)?;
+        let figures = rt.block_on(async {
+            let (raw_publish_per_s, raw_consume_per_s) =
+                raw_jetstream(&nats.url, &messages, window).await?;
+            let ledger = Arc::new(Mutex::new(Ledger::open(
+                &base.join("ledger"),
+                LedgerOptions::default(),
+            )?));
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let mut rx = stop_rx.clone();
+            let server = tokio::spawn(serve(
+                ledger.clone(),
+                ServeConfig {
+                    nats_url: nats.url.clone(),
+                    ..Default::default()
+                },
+                async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                },
+            ));
+            // Let the ledger provision the stream before the clock starts.
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            let t = Instant::now();
+            let summary = golive_collector::collect(
+                CollectorConfig {
+                    nats_url: nats.url.clone(),
+                    outbox_dir: base.join("outbox"),
+                    credentials: None,
+                    window,
+                    republish_after_ms: 30_000,
+                    receipt_interval_ms: 100,
+                    receipt_timeout_ms: 5_000,
+                    wait_for_receipts_ms: Some(600_000),
+                    outbox_events_max: 10_000_000,
+                },
+                Input::File(feed.clone()),
+                |_| {},
+                std::future::pending::<()>(),
+            )
+            .await?;
+            let end_to_end_per_s = rate(events, t);
+            let _ = stop_tx.send(true);
+            server
+                .await
+                .map_err(|e| PipelineBenchError::Incomplete(e.to_string()))??;
+            let head = ledger
+                .lock()
+                .map_err(|_| PipelineBenchError::Incomplete("ledger lock".into()))?
+                .head()
+                .seq;
+            if summary.pending_at_exit > 0 || head != events {
+                return Err(PipelineBenchError::Incomplete(format!(
+                    "ledger head {head} of {events}, {} pending",
+                    summary.pending_at_exit
+                )));
+            }
+            Ok::<_, PipelineBenchError>(PipelineRun {
+                raw_publish_per_s,
+                raw_consume_per_s,
+                end_to_end_per_s,
+            })
+        })?;
+        drop(nats);
+        let _ = std::fs::remove_dir_all(&base);
+        tracing::info!(run, ?figures, "pipeline bench run done");
+        all.push(figures);
+    }
+    let m = |f: fn(&PipelineRun) -> f64| median(all.iter().map(f).collect());
+    let medians = PipelineRun {
+        raw_publish_per_s: m(|r| r.raw_publish_per_s),
+        raw_consume_per_s: m(|r| r.raw_consume_per_s),
+        end_to_end_per_s: m(|r| r.end_to_end_per_s),
+    };
+    let ratio = median(
+        all.iter()
+            .map(|r| r.end_to_end_per_s / r.raw_publish_per_s)
+            .collect(),
+    );
+    Ok(PipelineReport {
+        events,
+        trusts,
+        window,
+        runs: all,
+        median: medians,
+        end_to_end_ratio_to_raw_publish: ratio,
+    })
+}
+
+/// The table printed by `golive bench pipeline`.
+pub fn pipeline_table(r: &PipelineReport) -> String {
+    let m = &r.median;
+    format!(
+        "{} events, {} trusts, window {}, {} runs (medians)\n\
+         {:<58} {:>10.0} events/s\n\
+         {:<58} {:>10.0} events/s\n\
+         {:<58} {:>10.0} events/s  {:.2} x raw publish\n",
+        r.events,
+        r.trusts,
+        r.window,
+        r.runs.len(),
+        "baseline A: raw JetStream publish (msg id, same window)",
+        m.raw_publish_per_s,
+        "baseline A': raw durable pull consume (AckPolicy::All)",
+        m.raw_consume_per_s,
+        "end to end: collector outbox -> NATS -> durable ledger -> receipts",
+        m.end_to_end_per_s,
+        r.end_to_end_ratio_to_raw_publish
+    )
+}

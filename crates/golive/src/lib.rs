@@ -5,5 +5,6 @@
 
 pub mod bench;
 pub mod config;
+pub mod natsproc;
 pub mod render;
 pub mod simulate;

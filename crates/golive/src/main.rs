@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+mod demo;
+
 use golive::config::Config;
 use golive::render;
 use golive::simulate::{SimParams, Simulation};
@@ -112,9 +114,51 @@ enum Command {
     },
     /// Walk the whole hash chain and report the first bad record, if any
     Verify,
-    /// The five-minute tour: ingest the shipped London 2008 scenario into a fresh ledger
-    /// (`--data`, or a new directory under the system temp dir) and show its projections
-    Demo,
+    /// The five-minute tour: NATS (NATS_URL, or a private nats-server started from PATH), the
+    /// ledger, one collector per trust of the London 2008 scenario and a simulated live feed;
+    /// prints the projections as they change. Stop with Ctrl-C.
+    Demo {
+        /// Stop by itself after this many seconds of live traffic
+        #[arg(long)]
+        duration_secs: Option<u64>,
+        /// Simulated live events per second
+        #[arg(long, default_value_t = 20)]
+        live_events_per_s: u64,
+    },
+    /// Run the ledger service: consume the NATS JetStream stream GOLIVE, append each event
+    /// exactly once (durably, before the ack), keep projections live, answer collectors'
+    /// receipt queries. Stops cleanly on SIGINT/SIGTERM.
+    Serve {
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// Durable consumer name (each ledger replica needs its own)
+        #[arg(long, env = "GOLIVE_CONSUMER", default_value = "golive-ledger")]
+        consumer: String,
+    },
+    /// Trust side: read events (JSONL or CSV file, `-` for stdin, or --watch DIR), validate them
+    /// locally, keep each in a durable outbox (--data DIR), publish to NATS and forget an event
+    /// only when the ledger's receipt says it is durably appended.
+    Collect {
+        /// JSONL or CSV file (by extension), or `-` for stdin (JSONL)
+        input: Option<String>,
+        /// Watch this directory for new *.jsonl / *.csv files instead (runs until stopped)
+        #[arg(long, value_name = "DIR", conflicts_with = "input")]
+        watch: Option<PathBuf>,
+        /// Show what is still pending in the outbox (no NATS needed) and exit
+        #[arg(long)]
+        status: bool,
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// Publishes in flight at once
+        #[arg(long, default_value_t = 1024)]
+        window: usize,
+        /// Re-publish an event the ledger has not confirmed after this long
+        #[arg(long, default_value_t = 5_000)]
+        republish_after_ms: u64,
+        /// Give up waiting for receipts after this long (events stay in the outbox); 0 = forever
+        #[arg(long, default_value_t = 300)]
+        wait_receipts_secs: u64,
+    },
     /// Measure the ledger beside raw baselines in the same run (see docs/BENCHMARKS.md)
     Bench {
         #[command(subcommand)]
@@ -143,6 +187,40 @@ enum BenchWhat {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// End to end through a private nats-server: collector -> JetStream -> durable ledger ->
+    /// receipts, beside raw JetStream publish and consume of the same messages
+    Pipeline {
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+        #[arg(long, default_value_t = 10)]
+        trusts: usize,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Publishes in flight, for the raw baseline and the collector alike
+        #[arg(long, default_value_t = 1024)]
+        window: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        json: Option<PathBuf>,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// How to reach NATS.
+#[derive(clap::Args, Clone)]
+struct NatsArgs {
+    /// NATS server URL
+    #[arg(
+        long = "nats",
+        env = "NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    url: String,
+    /// NATS credentials file (.creds: user JWT and NKey seed), if the server requires one
+    #[arg(long = "creds", env = "GOLIVE_NATS_CREDS", value_name = "FILE")]
+    creds: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -214,7 +292,51 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::DeadLetters { json, limit } => dead_letters(&config, json, limit),
         Command::Status { json } => status(&config, json),
         Command::Verify => verify(&config),
-        Command::Demo => demo(config, data_given),
+        Command::Demo {
+            duration_secs,
+            live_events_per_s,
+        } => {
+            demo::run(
+                config,
+                data_given,
+                duration_secs,
+                live_events_per_s.clamp(1, 10_000),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { nats, consumer } => serve(&config, nats, consumer),
+        Command::Collect {
+            input,
+            watch,
+            status,
+            nats,
+            window,
+            republish_after_ms,
+            wait_receipts_secs,
+        } => {
+            if status {
+                return collect_status(&config);
+            }
+            let input = match (input, watch) {
+                (_, Some(dir)) => golive_collector::Input::Watch { dir, poll_ms: 500 },
+                (Some(i), None) if i == "-" => golive_collector::Input::Stdin,
+                (Some(i), None) => golive_collector::Input::File(PathBuf::from(i)),
+                (None, None) => anyhow::bail!("give an input file, `-` for stdin, or --watch DIR"),
+            };
+            let cc = golive_collector::CollectorConfig {
+                nats_url: nats.url,
+                outbox_dir: config.data_dir.clone(),
+                credentials: nats.creds,
+                window: window.clamp(1, 65_536),
+                republish_after_ms,
+                receipt_interval_ms: 250,
+                receipt_timeout_ms: 2_000,
+                wait_for_receipts_ms: (wait_receipts_secs > 0)
+                    .then_some(wait_receipts_secs * 1_000),
+                outbox_events_max: 1_000_000,
+            };
+            collect(cc, input)
+        }
         Command::Bench {
             what:
                 BenchWhat::Store {
@@ -241,6 +363,37 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let _ = std::fs::remove_dir_all(&base);
             let report = report?;
             print!("{}", golive::bench::table(&report));
+            if let Some(p) = json {
+                std::fs::write(&p, serde_json::to_vec_pretty(&report)?)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            what:
+                BenchWhat::Pipeline {
+                    events,
+                    trusts,
+                    runs,
+                    window,
+                    seed,
+                    json,
+                    dir,
+                },
+        } => {
+            let base = dir
+                .unwrap_or_else(std::env::temp_dir)
+                .join(format!("golive-bench-{}", std::process::id()));
+            let report = golive::bench::pipeline_bench(
+                &base,
+                events,
+                trusts,
+                runs,
+                window.clamp(1, 65_536),
+                seed,
+            );
+            let _ = std::fs::remove_dir_all(&base);
+            let report = report?;
+            print!("{}", golive::bench::pipeline_table(&report));
             if let Some(p) = json {
                 std::fs::write(&p, serde_json::to_vec_pretty(&report)?)?;
             }
@@ -503,56 +656,161 @@ fn verify(config: &Config) -> Result<ExitCode> {
     }
 }
 
-/// The London 2008 scenario, shipped inside the binary so the demo needs no checkout.
-const LONDON_2008: &str = include_str!("../../../scenarios/london-2008.jsonl");
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
 
-fn demo(mut config: Config, data_given: bool) -> Result<ExitCode> {
-    if !data_given {
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
-        config.data_dir =
-            std::env::temp_dir().join(format!("golive-demo-{stamp}-{}", std::process::id()));
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
     }
-    println!("Go-Live Ledger demo: the London go-lives of 2007-2009 (scenarios/london-2008.jsonl)");
-    println!("ledger directory: {}\n", config.data_dir.display());
-    let mut ledger = open_ledger(&config)?;
-    let summary = ingest_lines(
-        &mut ledger,
-        LONDON_2008.as_bytes(),
-        &LineSource::File("scenarios/london-2008.jsonl".to_owned()),
-        config.batch_events_max,
-        &mut |_| {},
-    )?;
-    println!(
-        "ingested {} events ({} already there); head seq {} hash {}",
-        summary.appended, summary.duplicates, summary.head_seq, summary.head_hash
+    tracing::info!("shutdown requested");
+}
+
+fn serve(config: &Config, nats: NatsArgs, consumer: String) -> Result<ExitCode> {
+    let ledger = open_ledger(config)?;
+    let head = ledger.head();
+    eprintln!(
+        "golive serve: ledger {} at seq {}, NATS {}",
+        config.data_dir.display(),
+        head.seq,
+        nats.url
     );
-    let p = ledger.projections();
-    let sections = [
-        (
-            "Rollout: who went live, who paused",
-            render::rollout(&p.rollout(None)),
-        ),
-        (
-            "Money: extra cost and income lost (integer pence, shown in pounds)",
-            render::money(&p.money(None)),
-        ),
-        (
-            "Lost patients",
-            render::lost_patients(&p.lost_patients(None)),
-        ),
-        (
-            "Early warnings: which trusts should halt",
-            render::warnings(&p.warnings(&config.rules, None)),
-        ),
-    ];
-    for (title, body) in sections {
-        println!("\n== {title} ==\n{body}");
+    let ledger = std::sync::Arc::new(std::sync::Mutex::new(ledger));
+    let sc = golive_ledger::service::ServeConfig {
+        nats_url: nats.url,
+        credentials: nats.creds,
+        consumer,
+        batch_events_max: config.batch_events_max,
+        ..Default::default()
+    };
+    let summary = runtime()?.block_on(golive_ledger::service::serve(
+        ledger.clone(),
+        sc,
+        shutdown_signal(),
+    ))?;
+    let head = ledger
+        .lock()
+        .map_err(|_| anyhow::anyhow!("ledger lock poisoned"))?
+        .head();
+    eprintln!(
+        "golive serve stopped: {} messages, {} appended, {} duplicates, {} dead letters; head seq {} hash {}",
+        summary.messages,
+        summary.appended,
+        summary.duplicates,
+        summary.dead_lettered,
+        head.seq,
+        hex::encode(head.hash)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn collect(
+    cc: golive_collector::CollectorConfig,
+    input: golive_collector::Input,
+) -> Result<ExitCode> {
+    let bar = progress_bar(None, "collect");
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let mut last_note: Option<String> = None;
+    let progress = move |p: &golive_collector::Progress| {
+        bar.set_message(format!(
+            "read {} (rejected {}), published {}, confirmed {}, pending {}{}",
+            p.read,
+            p.rejected_locally,
+            p.published,
+            p.confirmed,
+            p.pending,
+            if p.nats_connected {
+                ""
+            } else {
+                ", NATS unreachable"
+            }
+        ));
+        bar.tick();
+        if p.note != last_note {
+            if let Some(n) = &p.note {
+                // Said once per change of state, also when stderr is not a terminal.
+                eprintln!("{n}");
+            }
+            last_note = p.note.clone();
+        }
+    };
+    let summary = runtime()?.block_on(golive_collector::collect(
+        cc,
+        input,
+        progress,
+        shutdown_signal(),
+    ))?;
+    for r in &summary.rejections {
+        eprintln!(
+            "{}:{}: {}: {} (not sent)",
+            r.source, r.line, r.field, r.reason
+        );
     }
-    let data = config.data_dir.display();
-    println!("Try next:");
-    println!("  golive query money --trust RAL --json --data {data}");
-    println!("  golive query rollout --as-of-seq 30 --data {data}");
-    println!("  golive verify --data {data}");
-    drop(ledger);
+    println!(
+        "collected: {} read, {} rejected locally, {} published, {} confirmed by the ledger, {} dead-lettered by the ledger, {} still pending in the outbox",
+        summary.read,
+        summary.rejected_locally,
+        summary.published,
+        summary.confirmed,
+        summary.dead_lettered,
+        summary.pending_at_exit
+    );
+    Ok(if summary.pending_at_exit > 0 {
+        eprintln!(
+            "some events are not yet confirmed by the ledger; they stay in the outbox and are re-sent on the next run"
+        );
+        ExitCode::from(4)
+    } else if summary.rejected_locally > 0 {
+        ExitCode::from(EXIT_REJECTED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn collect_status(config: &Config) -> Result<ExitCode> {
+    let st = golive_collector::outbox_status(&config.data_dir)?;
+    println!("outbox {}", st.path.display());
+    println!(
+        "pending {} (never published {}, awaiting the ledger's receipt {})",
+        st.pending, st.never_published, st.awaiting_receipt
+    );
+    if let Some(o) = &st.oldest_pending {
+        println!(
+            "oldest pending: {} on {}, {} publish attempts ({} re-publishes), in the outbox for {} s",
+            o.event_id,
+            o.subject,
+            o.publish_attempts,
+            o.republishes,
+            o.age_ms / 1_000
+        );
+    }
+    println!("rejected by the ledger: {}", st.rejected_total);
+    for r in &st.rejected_by_ledger {
+        println!(
+            "  {} {} {}: {}",
+            golive_model::format_time(&r.rejected_at),
+            r.event_id,
+            r.subject,
+            r.reason
+        );
+    }
+    println!("watched files read: {}", st.files_processed);
     Ok(ExitCode::SUCCESS)
 }

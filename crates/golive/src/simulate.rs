@@ -21,6 +21,8 @@ pub struct SimParams {
     pub events: u64,
     /// When the first trust goes live.
     pub start: DateTime<Utc>,
+    /// Skip this many trust codes of the list (so a simulation can run beside real trusts).
+    pub trust_offset: usize,
 }
 
 impl SimParams {
@@ -33,13 +35,19 @@ impl SimParams {
                 .with_ymd_and_hms(2008, 4, 1, 9, 0, 0)
                 .single()
                 .unwrap_or_default(),
+            trust_offset: 0,
         }
     }
 }
 
 /// The trust codes a simulation with `n` trusts uses.
 pub fn trust_codes(n: usize) -> Vec<OdsCode> {
-    (0..n)
+    trust_codes_from(0, n)
+}
+
+/// `n` trust codes starting at position `offset` of the list.
+pub fn trust_codes_from(offset: usize, n: usize) -> Vec<OdsCode> {
+    (offset..offset + n)
         .map(|i| {
             let code = TRUSTS
                 .get(i)
@@ -84,8 +92,8 @@ impl Simulation {
         let n = p.trusts.max(1);
         // Spread the run over two years whatever the event count, so weeks and months fill in.
         let span_secs: i64 = 2 * 365 * 86_400;
-        let step_secs = (span_secs / p.events.max(1) as i64).max(1);
-        let trusts = trust_codes(n)
+        let step_secs = (span_secs / p.events.clamp(1, i64::MAX as u64) as i64).max(1);
+        let trusts = trust_codes_from(p.trust_offset, n)
             .into_iter()
             .enumerate()
             .map(|(i, code)| {

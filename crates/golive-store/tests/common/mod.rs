@@ -152,3 +152,83 @@ pub fn envelope(
 pub fn incoming(e: Envelope) -> Incoming {
     Incoming::new(e, None, t(1_700_000_000, 0))
 }
+
+/// The on-disk layout, written out again here (not imported) so that tests state what is on
+/// disk: one tree `ledger`; `L`+seq -> chunk of framed records, `I`+seq -> id block, `H` ->
+/// head, `C`+collector -> high, `S`+id -> superseded-by seq.
+pub mod raw {
+    pub const TREE: &str = "ledger";
+
+    pub fn seq_key(prefix: u8, seq: u64) -> Vec<u8> {
+        let mut k = vec![prefix];
+        k.extend_from_slice(&seq.to_be_bytes());
+        k
+    }
+
+    /// The records of a chunk: each framed as a u32 big-endian length, then the bytes.
+    pub fn split_chunk(mut bytes: &[u8]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let len = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
+            out.push(bytes[4..4 + len].to_vec());
+            bytes = &bytes[4 + len..];
+        }
+        out
+    }
+
+    pub fn join_chunk(records: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for r in records {
+            out.extend_from_slice(&(r.len() as u32).to_be_bytes());
+            out.extend_from_slice(r);
+        }
+        out
+    }
+
+    /// Runs `f` on the raw `ledger` tree (or `name`) of the closed store in `dir`. Like
+    /// `Store::open`, it waits for sled's background threads of the closed store to let go.
+    pub fn with_tree(dir: &std::path::Path, name: &str, f: impl FnOnce(&sled::Tree)) {
+        let mut tries = 0;
+        let db = loop {
+            match sled::open(dir) {
+                Ok(db) => break db,
+                Err(_) if tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("raw open: {e}"),
+            }
+        };
+        let tree = db.open_tree(name).unwrap();
+        f(&tree);
+        db.flush().unwrap();
+    }
+
+    /// First seqs of the log chunks, ascending.
+    pub fn chunk_starts(tree: &sled::Tree) -> Vec<u64> {
+        tree.scan_prefix(b"L")
+            .keys()
+            .map(|k| u64::from_be_bytes(k.unwrap()[1..].try_into().unwrap()))
+            .collect()
+    }
+
+    /// The first seq and the records of the chunk holding `seq`.
+    pub fn chunk_of(tree: &sled::Tree, seq: u64) -> (u64, Vec<Vec<u8>>) {
+        let (k, v) = tree
+            .range(seq_key(b'L', 0)..=seq_key(b'L', seq))
+            .next_back()
+            .expect("a chunk at or before seq")
+            .unwrap();
+        let first = u64::from_be_bytes(k[1..].try_into().unwrap());
+        (first, split_chunk(&v))
+    }
+
+    /// Rewrites the chunk holding `seq` after `f` changed its records; `f` gets the index of
+    /// `seq` in the chunk.
+    pub fn edit_chunk(tree: &sled::Tree, seq: u64, f: impl FnOnce(&mut Vec<Vec<u8>>, usize)) {
+        let (first, mut records) = chunk_of(tree, seq);
+        f(&mut records, (seq - first) as usize);
+        tree.insert(seq_key(b'L', first), join_chunk(&records))
+            .unwrap();
+    }
+}

@@ -1,0 +1,1018 @@
+//! The collector's engine: one task that owns the outbox and its in-memory mirror, and drives
+//! reading, publishing and receipts from a single `select!` loop. Nothing here is shared
+//! mutable state: the reader thread sends records in, a sender task sends publishes out in
+//! outbox order, and everything comes back to this loop as a message.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_nats::connection::State;
+use async_nats::jetstream::context::PublishAckFuture;
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::{Client, RequestErrorKind};
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+use golive_model::EventId;
+use golive_model::protocol::{
+    RECEIPT_IDS_MAX, RECEIPTS_SUBJECT, ReceiptStatus, decode_receipt_reply, encode_receipt_query,
+};
+use tokio::sync::mpsc;
+
+use crate::error::CollectError;
+use crate::feed::{FeedRecord, LocalRejection};
+use crate::input::ReadItem;
+use crate::outbox::{EntryState, FileKey, Outbox, OutboxEntry, PublishState, msg_id, now_unix_ms};
+use crate::{CollectOutcome, CollectSummary, CollectorConfig, Progress, REJECTIONS_KEPT_MAX};
+
+/// Reason recorded for an event the ledger dead-lettered.
+pub const REJECTED_BY_LEDGER: &str = "rejected by the ledger";
+/// How long a JetStream publish may wait for its ack before it counts as failed.
+pub const PUBLISH_ACK_TIMEOUT_MS: u64 = 5_000;
+/// Receipt queries sent at once in one round (each up to [`RECEIPT_IDS_MAX`] ids).
+pub const RECEIPT_QUERIES_PER_ROUND: usize = 4;
+/// Records taken from the reader and written to the outbox under one flush.
+const READ_BATCH_MAX: usize = 1024;
+/// Least time between progress reports.
+const PROGRESS_INTERVAL_MS: u64 = 100;
+/// Least gap between receipt rounds while receipts are confirming events.
+const RECEIPT_ROUND_GAP_MS: u64 = 5;
+/// Re-publishing an event that stays unknown waits `republish_after_ms * 2^n` after the n-th
+/// re-publish, n capped here: a ledger that is merely slow is not flooded with copies.
+const REPUBLISH_BACKOFF_DOUBLINGS_MAX: u32 = 4;
+
+/// Exponential backoff: 100 ms doubling to 5 s.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next_ms: u64,
+}
+
+impl Backoff {
+    pub const FIRST_MS: u64 = 100;
+    pub const MAX_MS: u64 = 5_000;
+
+    pub fn new() -> Self {
+        Self {
+            next_ms: Self::FIRST_MS,
+        }
+    }
+
+    /// The delay to wait now; the next one is twice as long, up to the maximum.
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.next_ms;
+        self.next_ms = (self.next_ms * 2).min(Self::MAX_MS);
+        Duration::from_millis(d)
+    }
+
+    pub fn reset(&mut self) {
+        self.next_ms = Self::FIRST_MS;
+    }
+
+    /// The delay of the `attempt`-th retry (1-based) without state, for the NATS client's
+    /// reconnect callback: 0 for the first attempt, then 100 ms doubling to 5 s.
+    pub fn delay_of_attempt(attempt: usize) -> Duration {
+        if attempt <= 1 {
+            return Duration::ZERO;
+        }
+        let doublings = u32::try_from(attempt - 2).unwrap_or(u32::MAX).min(16);
+        Duration::from_millis((Self::FIRST_MS << doublings).min(Self::MAX_MS))
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What the NATS client's callbacks tell the engine.
+#[derive(Debug, Default)]
+pub(crate) struct LinkWatch {
+    /// When the client will next try to connect (set by the reconnect-delay callback).
+    pub next_attempt_at: Option<Instant>,
+    /// The last connection or server error since the last successful connect.
+    pub last_error: Option<String>,
+}
+
+pub(crate) type SharedLink = Arc<Mutex<LinkWatch>>;
+
+/// One publish for the sender task.
+pub(crate) struct PublishJob {
+    seq: u64,
+    epoch: u64,
+    subject: String,
+    payload: Bytes,
+    msg_id: String,
+}
+
+/// The sender task's answer: the ack future, or why the publish could not be sent.
+pub(crate) struct Sent {
+    seq: u64,
+    epoch: u64,
+    result: Result<PublishAckFuture, String>,
+}
+
+struct AckDone {
+    seq: u64,
+    epoch: u64,
+    result: Result<bool, String>,
+}
+
+struct ReceiptDone {
+    ids: Vec<(u64, EventId)>,
+    result: Result<Vec<ReceiptStatus>, LedgerSilence>,
+}
+
+/// Why no usable receipt came back. None of these is an error: the events stay in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LedgerSilence {
+    NoResponders,
+    TimedOut,
+    Failed(String),
+}
+
+/// Sends publishes one at a time, in the order the engine dispatched them, so that JetStream
+/// receives events in outbox order; the acks are awaited concurrently by the engine.
+pub(crate) async fn sender_task(
+    js: async_nats::jetstream::Context,
+    client: Client,
+    mut jobs: mpsc::Receiver<PublishJob>,
+    sent: mpsc::Sender<Sent>,
+) {
+    while let Some(job) = jobs.recv().await {
+        let result = if client.connection_state() != State::Connected {
+            Err("not connected to NATS".to_owned())
+        } else {
+            let msg = PublishMessage::build()
+                .payload(job.payload)
+                .message_id(&job.msg_id);
+            js.send_publish(job.subject, msg)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        let out = Sent {
+            seq: job.seq,
+            epoch: job.epoch,
+            result,
+        };
+        if sent.send(out).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// An event in the outbox, as the engine tracks it (the payload stays on disk).
+#[derive(Debug, Clone)]
+struct Slot {
+    event_id: EventId,
+    st: EntryState,
+    in_flight: bool,
+    last_publish: Option<Instant>,
+}
+
+/// How the link to JetStream stands, for logging once per change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Link {
+    Connecting,
+    Up,
+    Unreachable,
+    PublishFailing(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ledger {
+    NotAsked,
+    Answering,
+    Silent(LedgerSilence),
+}
+
+pub(crate) struct Engine<F> {
+    cfg: CollectorConfig,
+    outbox: Outbox,
+    progress_cb: F,
+    client: Client,
+    link_watch: SharedLink,
+
+    slots: BTreeMap<u64, Slot>,
+    by_id: HashMap<EventId, u64>,
+    to_publish: BTreeSet<u64>,
+    /// Seqs JetStream acknowledged and the ledger has not confirmed: what receipts ask about.
+    awaiting: BTreeSet<u64>,
+    in_flight: usize,
+    next_seq: u64,
+    state_updates: Vec<(u64, EntryState)>,
+
+    jobs_tx: mpsc::Sender<PublishJob>,
+    sent_rx: mpsc::Receiver<Sent>,
+    acks: FuturesUnordered<BoxFuture<'static, AckDone>>,
+    receipts: FuturesUnordered<BoxFuture<'static, ReceiptDone>>,
+
+    epoch: u64,
+    backoff: Backoff,
+    retry_at: Option<Instant>,
+    link: Link,
+    ledger: Ledger,
+    next_round_at: Instant,
+    round_started: Instant,
+    round_progress: bool,
+    receipt_cursor: u64,
+
+    reading: bool,
+    reading_done_at: Option<Instant>,
+    outbox_full_logged: bool,
+    summary: CollectSummary,
+    last_progress: Option<Instant>,
+}
+
+impl<F: FnMut(&Progress) + Send> Engine<F> {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        cfg: CollectorConfig,
+        outbox: Outbox,
+        progress_cb: F,
+        client: Client,
+        link_watch: SharedLink,
+        jobs_tx: mpsc::Sender<PublishJob>,
+        sent_rx: mpsc::Receiver<Sent>,
+    ) -> Result<Self, CollectError> {
+        let now = Instant::now();
+        let now_ms = now_unix_ms();
+        let mut slots = BTreeMap::new();
+        let mut by_id = HashMap::new();
+        let mut to_publish = BTreeSet::new();
+        let mut awaiting = BTreeSet::new();
+        for entry in outbox.entries() {
+            let e = entry?;
+            let last_publish = e.state.last_publish_unix_ms.and_then(|t| {
+                let ago = u64::try_from(now_ms.saturating_sub(t)).unwrap_or(0);
+                now.checked_sub(Duration::from_millis(ago))
+            });
+            match e.state.state {
+                PublishState::Queued => to_publish.insert(e.seq),
+                PublishState::Published => awaiting.insert(e.seq),
+            };
+            by_id.insert(e.event_id, e.seq);
+            slots.insert(
+                e.seq,
+                Slot {
+                    event_id: e.event_id,
+                    st: e.state,
+                    in_flight: false,
+                    last_publish,
+                },
+            );
+        }
+        if !slots.is_empty() {
+            tracing::info!(
+                pending = slots.len(),
+                never_published = to_publish.len(),
+                outbox = %outbox.path().display(),
+                "resuming: events from an earlier run are in the outbox"
+            );
+        }
+        let next_seq = outbox.next_seq()?;
+        Ok(Self {
+            cfg,
+            outbox,
+            progress_cb,
+            client,
+            link_watch,
+            slots,
+            by_id,
+            to_publish,
+            awaiting,
+            in_flight: 0,
+            next_seq,
+            state_updates: Vec::new(),
+            jobs_tx,
+            sent_rx,
+            acks: FuturesUnordered::new(),
+            receipts: FuturesUnordered::new(),
+            epoch: 0,
+            backoff: Backoff::new(),
+            retry_at: None,
+            link: Link::Connecting,
+            ledger: Ledger::NotAsked,
+            next_round_at: now,
+            round_started: now,
+            round_progress: false,
+            receipt_cursor: 0,
+            reading: true,
+            reading_done_at: None,
+            outbox_full_logged: false,
+            summary: CollectSummary::default(),
+            last_progress: None,
+        })
+    }
+
+    /// Runs until the input is done and every event is confirmed (or the receipt wait
+    /// elapsed), or until `shutdown` completes.
+    pub(crate) async fn run(
+        mut self,
+        mut items: mpsc::Receiver<ReadItem>,
+        mut nats_events: mpsc::Receiver<async_nats::Event>,
+        shutdown: impl std::future::Future<Output = ()> + Send,
+        stop_when_done: bool,
+    ) -> Result<CollectSummary, CollectError> {
+        tokio::pin!(shutdown);
+        let mut buf: Vec<ReadItem> = Vec::with_capacity(READ_BATCH_MAX);
+        let outcome = loop {
+            let now = Instant::now();
+            self.observe_link(now);
+            self.dispatch(now)?;
+            self.start_receipt_round(now);
+            self.apply_state_updates()?;
+            self.report(now, false);
+
+            if stop_when_done && !self.reading {
+                if self.slots.is_empty() {
+                    break CollectOutcome::AllConfirmed;
+                }
+                let waited = self.reading_done_at.map(|t| now.duration_since(t));
+                if let (Some(max), Some(waited)) = (self.cfg.wait_for_receipts_ms, waited)
+                    && waited >= Duration::from_millis(max)
+                {
+                    break CollectOutcome::ReceiptWaitElapsed;
+                }
+            }
+
+            let space = self.space();
+            let read_limit = READ_BATCH_MAX.min(space);
+            let wake = self.next_wake(now);
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break CollectOutcome::Shutdown,
+                Some(sent) = self.sent_rx.recv() => self.on_sent(sent),
+                Some(done) = self.acks.next(), if !self.acks.is_empty() => self.on_ack(done),
+                Some(done) = self.receipts.next(), if !self.receipts.is_empty() => {
+                    self.on_receipt(done).await?;
+                }
+                n = items.recv_many(&mut buf, read_limit.max(1)), if self.reading && read_limit > 0 => {
+                    if n == 0 {
+                        self.end_of_input(now);
+                    } else {
+                        self.on_items(&mut buf).await?;
+                    }
+                }
+                Some(ev) = nats_events.recv() => self.on_nats_event(ev),
+                () = tokio::time::sleep_until(wake.into()) => {}
+            }
+        };
+        self.apply_state_updates()?;
+        self.outbox.flush().await?;
+        self.summary.outcome = outcome;
+        self.summary.pending_at_exit = self.slots.len() as u64;
+        self.report(Instant::now(), true);
+        match outcome {
+            CollectOutcome::AllConfirmed => tracing::info!(
+                confirmed = self.summary.confirmed,
+                dead_lettered = self.summary.dead_lettered,
+                rejected_locally = self.summary.rejected_locally,
+                "every event is confirmed by the ledger; the outbox is empty"
+            ),
+            CollectOutcome::ReceiptWaitElapsed => tracing::warn!(
+                pending = self.slots.len(),
+                "stopped waiting for receipts; the pending events stay in the outbox and are \
+                 published again on the next run"
+            ),
+            CollectOutcome::Shutdown => tracing::info!(
+                pending = self.slots.len(),
+                "shut down; pending events stay in the outbox"
+            ),
+        }
+        Ok(self.summary)
+    }
+
+    fn space(&self) -> usize {
+        let max = usize::try_from(self.cfg.outbox_events_max).unwrap_or(usize::MAX);
+        max.saturating_sub(self.slots.len())
+    }
+
+    fn connected(&self) -> bool {
+        self.client.connection_state() == State::Connected
+    }
+
+    fn next_wake(&self, now: Instant) -> Instant {
+        let mut wake = now + Duration::from_millis(PROGRESS_INTERVAL_MS);
+        if let Some(t) = self.retry_at {
+            wake = wake.min(t);
+        }
+        if self.receipts.is_empty() && !self.awaiting.is_empty() {
+            wake = wake.min(self.next_round_at);
+        }
+        if let (Some(done), Some(max)) = (self.reading_done_at, self.cfg.wait_for_receipts_ms) {
+            wake = wake.min(done + Duration::from_millis(max));
+        }
+        wake.max(now)
+    }
+
+    // ---- reading -----------------------------------------------------------------------
+
+    fn end_of_input(&mut self, now: Instant) {
+        if self.reading {
+            self.reading = false;
+            self.reading_done_at = Some(now);
+            tracing::info!(
+                read = self.summary.read,
+                queued = self.summary.queued,
+                rejected_locally = self.summary.rejected_locally,
+                "input read"
+            );
+        }
+    }
+
+    /// Writes a batch of read records to the outbox and flushes it; only then are the events
+    /// queued for publishing.
+    async fn on_items(&mut self, buf: &mut Vec<ReadItem>) -> Result<(), CollectError> {
+        let now_ms = now_unix_ms();
+        let mut new_entries: Vec<OutboxEntry> = Vec::new();
+        let mut batch_ids: HashMap<EventId, usize> = HashMap::new();
+        let mut files: Vec<FileKey> = Vec::new();
+        let mut failure = None;
+        let mut ended = false;
+        for item in buf.drain(..) {
+            match item {
+                ReadItem::Record {
+                    source,
+                    record: FeedRecord::Event(ev),
+                } => {
+                    self.summary.read += 1;
+                    let existing = match batch_ids.get(&ev.event_id) {
+                        Some(&i) => Some(new_entries[i].payload == ev.canonical),
+                        None => match self.by_id.get(&ev.event_id) {
+                            Some(&seq) => Some(
+                                self.outbox
+                                    .get(seq)?
+                                    .is_none_or(|e| e.payload == ev.canonical),
+                            ),
+                            None => None,
+                        },
+                    };
+                    match existing {
+                        Some(true) => self.summary.already_queued += 1,
+                        Some(false) => self.reject(LocalRejection {
+                            source: source.to_string(),
+                            line: ev.line,
+                            field: "event_id".to_owned(),
+                            reason: "an event with this event_id and different content is \
+                                     already in the outbox; give a correction its own event_id \
+                                     and `supersedes`"
+                                .to_owned(),
+                        }),
+                        None => {
+                            let seq = self.next_seq;
+                            self.next_seq += 1;
+                            batch_ids.insert(ev.event_id, new_entries.len());
+                            new_entries.push(OutboxEntry {
+                                seq,
+                                event_id: ev.event_id,
+                                subject: ev.subject,
+                                payload: ev.canonical,
+                                state: EntryState {
+                                    state: PublishState::Queued,
+                                    republishes: 0,
+                                    publish_attempts: 0,
+                                    queued_unix_ms: now_ms,
+                                    last_publish_unix_ms: None,
+                                },
+                            });
+                        }
+                    }
+                }
+                ReadItem::Record {
+                    record: FeedRecord::Rejected(r),
+                    ..
+                } => {
+                    self.summary.read += 1;
+                    self.reject(r);
+                }
+                ReadItem::FileDone(key) => files.push(key),
+                ReadItem::Failed(e) => failure = Some(e),
+                ReadItem::End => ended = true,
+            }
+        }
+        if !new_entries.is_empty() || !files.is_empty() {
+            self.outbox.insert(&new_entries, &files)?;
+            self.outbox.flush().await?;
+        }
+        for e in new_entries {
+            self.by_id.insert(e.event_id, e.seq);
+            self.to_publish.insert(e.seq);
+            self.slots.insert(
+                e.seq,
+                Slot {
+                    event_id: e.event_id,
+                    st: e.state,
+                    in_flight: false,
+                    last_publish: None,
+                },
+            );
+            self.summary.queued += 1;
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if ended {
+            self.end_of_input(Instant::now());
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, r: LocalRejection) {
+        self.summary.rejected_locally += 1;
+        if self.summary.rejections.len() < REJECTIONS_KEPT_MAX {
+            tracing::warn!(
+                source = %r.source,
+                line = r.line,
+                field = %r.field,
+                reason = %r.reason,
+                "rejected locally, not sent"
+            );
+            self.summary.rejections.push(r);
+        } else {
+            tracing::debug!(rejection = %r, "rejected locally, not sent");
+        }
+    }
+
+    // ---- publishing --------------------------------------------------------------------
+
+    fn observe_link(&mut self, now: Instant) {
+        let state = self.client.connection_state();
+        let link = match state {
+            // A publish failure is cleared by the next acknowledged publish, not by time.
+            State::Connected => match &self.link {
+                Link::PublishFailing(r) => Link::PublishFailing(r.clone()),
+                _ => Link::Up,
+            },
+            State::Pending if !self.link_failed() => Link::Connecting,
+            State::Pending | State::Disconnected => Link::Unreachable,
+        };
+        if link != self.link {
+            match &link {
+                Link::Up => tracing::info!(url = %self.cfg.nats_url, "connected to NATS"),
+                Link::Unreachable => tracing::warn!(
+                    url = %self.cfg.nats_url,
+                    buffered = self.slots.len(),
+                    error = self.last_link_error().as_deref().unwrap_or("connection lost"),
+                    "NATS unreachable; events stay in the outbox and the collector retries"
+                ),
+                Link::PublishFailing(_) | Link::Connecting => {}
+            }
+            self.link = link;
+        }
+        if let Some(t) = self.retry_at
+            && now >= t
+        {
+            self.retry_at = None;
+        }
+    }
+
+    fn link_failed(&self) -> bool {
+        self.link_watch
+            .lock()
+            .map(|w| w.last_error.is_some())
+            .unwrap_or(false)
+    }
+
+    fn last_link_error(&self) -> Option<String> {
+        self.link_watch
+            .lock()
+            .ok()
+            .and_then(|w| w.last_error.clone())
+    }
+
+    fn on_nats_event(&mut self, ev: async_nats::Event) {
+        match ev {
+            async_nats::Event::Connected => {
+                if let Ok(mut w) = self.link_watch.lock() {
+                    w.last_error = None;
+                    w.next_attempt_at = None;
+                }
+            }
+            async_nats::Event::Disconnected => {
+                if let Ok(mut w) = self.link_watch.lock() {
+                    w.last_error
+                        .get_or_insert_with(|| "connection lost".to_owned());
+                }
+            }
+            async_nats::Event::ClientError(e) => {
+                if let Ok(mut w) = self.link_watch.lock() {
+                    w.last_error = Some(e.to_string());
+                }
+            }
+            async_nats::Event::ServerError(e) => {
+                tracing::warn!(error = %e, "NATS server error");
+                if let Ok(mut w) = self.link_watch.lock() {
+                    w.last_error = Some(format!("server error: {e}"));
+                }
+            }
+            other => tracing::debug!(event = %other, "NATS event"),
+        }
+    }
+
+    /// Hands queued events to the sender task, in outbox order, up to the window.
+    fn dispatch(&mut self, now: Instant) -> Result<(), CollectError> {
+        if !self.connected() || self.retry_at.is_some_and(|t| now < t) {
+            return Ok(());
+        }
+        let now_ms = now_unix_ms();
+        while self.in_flight < self.cfg.window {
+            let Some(seq) = self.to_publish.pop_first() else {
+                break;
+            };
+            let Some(slot) = self.slots.get_mut(&seq) else {
+                continue;
+            };
+            let Some(entry) = self.outbox.get(seq)? else {
+                // Gone from the disk but not from memory: a bug; forget it rather than loop.
+                tracing::error!(seq, "outbox entry vanished; dropping it from memory");
+                self.slots.remove(&seq);
+                continue;
+            };
+            slot.in_flight = true;
+            slot.last_publish = Some(now);
+            slot.st.publish_attempts = slot.st.publish_attempts.saturating_add(1);
+            slot.st.last_publish_unix_ms = Some(now_ms);
+            let job = PublishJob {
+                seq,
+                epoch: self.epoch,
+                subject: entry.subject,
+                payload: Bytes::from(entry.payload),
+                msg_id: msg_id(&slot.event_id, slot.st.republishes),
+            };
+            // The channel holds `window` jobs and at most `window` are in flight.
+            if self.jobs_tx.try_send(job).is_err() {
+                slot.in_flight = false;
+                self.to_publish.insert(seq);
+                break;
+            }
+            self.in_flight += 1;
+        }
+        Ok(())
+    }
+
+    fn on_sent(&mut self, sent: Sent) {
+        match sent.result {
+            Ok(ack) => {
+                let (seq, epoch) = (sent.seq, sent.epoch);
+                self.acks.push(Box::pin(async move {
+                    let result = ack.await.map(|a| a.duplicate).map_err(|e| e.to_string());
+                    AckDone { seq, epoch, result }
+                }));
+            }
+            Err(reason) => self.on_ack(AckDone {
+                seq: sent.seq,
+                epoch: sent.epoch,
+                result: Err(reason),
+            }),
+        }
+    }
+
+    fn on_ack(&mut self, done: AckDone) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let Some(slot) = self.slots.get_mut(&done.seq) else {
+            return; // confirmed by a receipt while the publish was in flight
+        };
+        slot.in_flight = false;
+        match done.result {
+            Ok(duplicate) => {
+                if duplicate {
+                    tracing::debug!(seq = done.seq, event_id = %slot.event_id, "JetStream already had this msg id");
+                }
+                slot.st.state = PublishState::Published;
+                self.awaiting.insert(done.seq);
+                self.state_updates.push((done.seq, slot.st));
+                self.summary.published += 1;
+                if slot.st.republishes > 0 {
+                    self.summary.republished += 1;
+                }
+                if matches!(self.link, Link::PublishFailing(_)) {
+                    tracing::info!("publishing to JetStream works again");
+                    self.link = Link::Up;
+                }
+                self.backoff.reset();
+            }
+            Err(reason) => {
+                self.to_publish.insert(done.seq);
+                // Only the first failure of a burst doubles the backoff: publishes dispatched
+                // before it began fail together and say nothing new.
+                if done.epoch == self.epoch {
+                    self.epoch += 1;
+                    let delay = self.backoff.next_delay();
+                    self.retry_at = Some(Instant::now() + delay);
+                    if self.connected() {
+                        self.link_publish_failing(reason);
+                    }
+                }
+            }
+        }
+    }
+
+    fn link_publish_failing(&mut self, reason: String) {
+        let changed = !matches!(&self.link, Link::PublishFailing(r) if *r == reason);
+        if changed {
+            tracing::warn!(
+                reason = %reason,
+                buffered = self.slots.len(),
+                "publishing to JetStream fails; events stay in the outbox and the collector \
+                 retries with backoff"
+            );
+        }
+        self.link = Link::PublishFailing(reason);
+    }
+
+    fn apply_state_updates(&mut self) -> Result<(), CollectError> {
+        if self.state_updates.is_empty() {
+            return Ok(());
+        }
+        let updates = std::mem::take(&mut self.state_updates);
+        self.outbox.update_states(&updates)
+    }
+
+    // ---- receipts ----------------------------------------------------------------------
+
+    /// Asks the ledger about published, unconfirmed events: up to [`RECEIPT_QUERIES_PER_ROUND`]
+    /// queries of [`RECEIPT_IDS_MAX`] ids, starting where the last round stopped so that a
+    /// stuck head cannot starve the rest.
+    fn start_receipt_round(&mut self, now: Instant) {
+        if !self.receipts.is_empty() || now < self.next_round_at || !self.connected() {
+            return;
+        }
+        let max = RECEIPT_IDS_MAX * RECEIPT_QUERIES_PER_ROUND;
+        let ids: Vec<(u64, EventId)> = self
+            .awaiting
+            .range(self.receipt_cursor..)
+            .chain(self.awaiting.range(..self.receipt_cursor))
+            .take(max)
+            .filter_map(|seq| self.slots.get(seq).map(|s| (*seq, s.event_id)))
+            .collect();
+        if ids.is_empty() {
+            self.next_round_at = now + Duration::from_millis(self.cfg.receipt_interval_ms);
+            return;
+        }
+        self.receipt_cursor = if ids.len() < max {
+            0
+        } else {
+            ids.last().map_or(0, |(s, _)| s + 1)
+        };
+        self.round_started = now;
+        self.round_progress = false;
+        let timeout = Duration::from_millis(self.cfg.receipt_timeout_ms);
+        for chunk in ids.chunks(RECEIPT_IDS_MAX) {
+            let chunk = chunk.to_vec();
+            let event_ids: Vec<EventId> = chunk.iter().map(|(_, id)| *id).collect();
+            // At most RECEIPT_IDS_MAX ids by construction.
+            let body = encode_receipt_query(&event_ids).expect("a chunk fits one query");
+            let client = self.client.clone();
+            self.receipts.push(Box::pin(async move {
+                let request = async_nats::Request::new()
+                    .payload(Bytes::from(body))
+                    .timeout(Some(timeout));
+                let result = match client.send_request(RECEIPTS_SUBJECT, request).await {
+                    Ok(msg) => decode_receipt_reply(&msg.payload, chunk.len())
+                        .map_err(|e| LedgerSilence::Failed(format!("unreadable receipt: {e}"))),
+                    Err(e) => Err(match e.kind() {
+                        RequestErrorKind::NoResponders => LedgerSilence::NoResponders,
+                        RequestErrorKind::TimedOut => LedgerSilence::TimedOut,
+                        _ => LedgerSilence::Failed(e.to_string()),
+                    }),
+                };
+                ReceiptDone { ids: chunk, result }
+            }));
+        }
+    }
+
+    async fn on_receipt(&mut self, done: ReceiptDone) -> Result<(), CollectError> {
+        let now = Instant::now();
+        match done.result {
+            Err(silence) => {
+                if self.ledger != Ledger::Silent(silence.clone()) {
+                    tracing::warn!(
+                        reason = %self.silence_text(&silence),
+                        awaiting = done.ids.len(),
+                        "no receipt from the ledger; events stay in the outbox until it confirms them"
+                    );
+                    self.ledger = Ledger::Silent(silence);
+                }
+            }
+            Ok(statuses) => {
+                if self.ledger != Ledger::Answering {
+                    tracing::info!("the ledger answers receipt queries");
+                    self.ledger = Ledger::Answering;
+                }
+                let mut appended = Vec::new();
+                let mut dead = Vec::new();
+                for ((seq, id), status) in done.ids.iter().zip(statuses) {
+                    let Some(slot) = self.slots.get_mut(seq) else {
+                        continue;
+                    };
+                    if slot.event_id != *id {
+                        continue;
+                    }
+                    match status {
+                        ReceiptStatus::Appended => appended.push(*seq),
+                        ReceiptStatus::DeadLettered => dead.push((*seq, REJECTED_BY_LEDGER)),
+                        ReceiptStatus::Unknown => {
+                            let doublings =
+                                slot.st.republishes.min(REPUBLISH_BACKOFF_DOUBLINGS_MAX);
+                            let wait =
+                                Duration::from_millis(self.cfg.republish_after_ms << doublings);
+                            let due = slot
+                                .last_publish
+                                .is_none_or(|t| now.duration_since(t) >= wait);
+                            if slot.st.state == PublishState::Published
+                                && !slot.in_flight
+                                && due
+                                && !self.to_publish.contains(seq)
+                            {
+                                slot.st.republishes = slot.st.republishes.saturating_add(1);
+                                tracing::info!(
+                                    event_id = %slot.event_id,
+                                    attempt = slot.st.republishes,
+                                    "the ledger does not have this event; re-publishing it under msg id {}",
+                                    msg_id(&slot.event_id, slot.st.republishes)
+                                );
+                                self.to_publish.insert(*seq);
+                            }
+                        }
+                    }
+                }
+                if !appended.is_empty() || !dead.is_empty() {
+                    self.outbox.settle(&appended, &dead)?;
+                    self.outbox.flush().await?;
+                    for (seq, _) in &dead {
+                        if let Some(slot) = self.slots.get(seq) {
+                            tracing::warn!(
+                                event_id = %slot.event_id,
+                                "the ledger dead-lettered this event; it is kept in the outbox's \
+                                 rejected list (see `golive collect --status`)"
+                            );
+                        }
+                    }
+                    self.summary.confirmed += appended.len() as u64;
+                    self.summary.dead_lettered += dead.len() as u64;
+                    for seq in appended.iter().chain(dead.iter().map(|(s, _)| s)) {
+                        if let Some(slot) = self.slots.remove(seq) {
+                            self.by_id.remove(&slot.event_id);
+                        }
+                        self.to_publish.remove(seq);
+                        self.awaiting.remove(seq);
+                    }
+                    self.round_progress = true;
+                }
+            }
+        }
+        if self.receipts.is_empty() {
+            let gap = if self.round_progress {
+                RECEIPT_ROUND_GAP_MS.min(self.cfg.receipt_interval_ms)
+            } else {
+                self.cfg.receipt_interval_ms
+            };
+            self.next_round_at = self.round_started + Duration::from_millis(gap);
+        }
+        Ok(())
+    }
+
+    fn silence_text(&self, s: &LedgerSilence) -> String {
+        match s {
+            LedgerSilence::NoResponders => {
+                format!("no ledger is answering receipt queries on {RECEIPTS_SUBJECT}")
+            }
+            LedgerSilence::TimedOut => format!(
+                "the ledger did not answer a receipt query within {} ms",
+                self.cfg.receipt_timeout_ms
+            ),
+            LedgerSilence::Failed(e) => format!("receipt query failed: {e}"),
+        }
+    }
+
+    // ---- progress ----------------------------------------------------------------------
+
+    fn note(&self, now: Instant) -> Option<String> {
+        let pending = self.slots.len();
+        match &self.link {
+            Link::Unreachable => {
+                let retry = self
+                    .link_watch
+                    .lock()
+                    .ok()
+                    .and_then(|w| w.next_attempt_at)
+                    .map(|t| format!(", retrying in {}", human(t.saturating_duration_since(now))))
+                    .unwrap_or_default();
+                let why = self
+                    .last_link_error()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default();
+                return Some(format!(
+                    "NATS unreachable at {}{why}: {pending} events buffered in the outbox{retry}",
+                    self.cfg.nats_url
+                ));
+            }
+            Link::PublishFailing(reason) => {
+                let retry = self
+                    .retry_at
+                    .map(|t| format!(", retrying in {}", human(t.saturating_duration_since(now))))
+                    .unwrap_or_default();
+                return Some(format!(
+                    "publishing to JetStream fails ({reason}): {pending} events buffered in the \
+                     outbox{retry}"
+                ));
+            }
+            Link::Connecting => {
+                return Some(format!("connecting to NATS at {}", self.cfg.nats_url));
+            }
+            Link::Up => {}
+        }
+        if self.reading && self.space() == 0 {
+            let e = CollectError::OutboxFull {
+                pending: pending as u64,
+                max: self.cfg.outbox_events_max,
+            };
+            return Some(e.to_string());
+        }
+        if let Ledger::Silent(s) = &self.ledger
+            && pending > 0
+        {
+            return Some(format!(
+                "{}: {pending} events kept in the outbox until the ledger confirms them",
+                self.silence_text(s)
+            ));
+        }
+        None
+    }
+
+    fn progress(&self, now: Instant) -> Progress {
+        Progress {
+            read: self.summary.read,
+            rejected_locally: self.summary.rejected_locally,
+            queued: self.summary.queued,
+            published: self.summary.published,
+            republished: self.summary.republished,
+            confirmed: self.summary.confirmed,
+            dead_lettered: self.summary.dead_lettered,
+            pending: self.slots.len() as u64,
+            nats_connected: self.connected(),
+            note: self.note(now),
+        }
+    }
+
+    fn report(&mut self, now: Instant, force: bool) {
+        let due = self
+            .last_progress
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_millis(PROGRESS_INTERVAL_MS));
+        if !(force || due) {
+            return;
+        }
+        if self.reading && self.space() == 0 && !self.outbox_full_logged {
+            tracing::warn!(
+                "{}",
+                CollectError::OutboxFull {
+                    pending: self.slots.len() as u64,
+                    max: self.cfg.outbox_events_max,
+                }
+            );
+            self.outbox_full_logged = true;
+        } else if self.space() > 0 {
+            self.outbox_full_logged = false;
+        }
+        let p = self.progress(now);
+        (self.progress_cb)(&p);
+        self.last_progress = Some(now);
+    }
+}
+
+/// A duration for people: `250 ms`, `2.0s`.
+fn human(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_100ms_to_5s() {
+        // Proves the retry schedule is 100 ms doubling to a 5 s ceiling, and resets.
+        let mut b = Backoff::new();
+        let ms: Vec<u128> = (0..8).map(|_| b.next_delay().as_millis()).collect();
+        assert_eq!(ms, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+        b.reset();
+        assert_eq!(b.next_delay().as_millis(), 100);
+        assert_eq!(Backoff::delay_of_attempt(1), Duration::ZERO);
+        assert_eq!(Backoff::delay_of_attempt(2).as_millis(), 100);
+        assert_eq!(Backoff::delay_of_attempt(3).as_millis(), 200);
+        assert_eq!(Backoff::delay_of_attempt(100).as_millis(), 5000);
+    }
+
+    #[test]
+    fn human_durations() {
+        // Proves short waits read in milliseconds and long ones in seconds.
+        assert_eq!(human(Duration::from_millis(250)), "250 ms");
+        assert_eq!(human(Duration::from_millis(2000)), "2.0s");
+    }
+}

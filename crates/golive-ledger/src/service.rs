@@ -1,0 +1,537 @@
+//! `golive serve`: the ledger as a JetStream consumer.
+//!
+//! Loop: fetch an in-order batch from the durable pull consumer -> decode and validate each
+//! message (bad ones to the dead letters, with subject, raw bytes and reason) -> append the batch
+//! (one store write, flushed) -> only then acknowledge the batch's last message (`AckPolicy::All`).
+//! A crash between the flush and the ack only causes a redelivery, which the forever-dedupe by
+//! `event_id` turns into `Duplicate`. Beside it, a core-NATS responder answers collectors'
+//! receipt queries from the store (see `golive_model::protocol`).
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, stream};
+use bytes::Bytes;
+use chrono::Utc;
+use futures::StreamExt;
+use golive_model::protocol::{
+    self, EVENTS_SUBJECTS, RECEIPTS_QUEUE_GROUP, RECEIPTS_SUBJECT, ReceiptStatus, STREAM_NAME,
+};
+use golive_model::{EventId, decode};
+use golive_store::{Incoming, NewDeadLetter, Outcome, Store, StoreError};
+
+use crate::ledger::{Ledger, LedgerError};
+
+/// The JetStream stream the ledger reads. Checked (never silently changed) at start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamSettings {
+    pub replicas: usize,
+    /// Bytes the broker keeps before refusing new messages (`discard: new`).
+    pub max_bytes: i64,
+    pub max_messages: i64,
+    /// How long the broker keeps a message; the ledger is the system of record, not the broker.
+    pub max_age: Duration,
+    /// JetStream's `Nats-Msg-Id` duplicate window.
+    pub duplicate_window: Duration,
+    pub max_message_bytes: i32,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self {
+            replicas: 1,
+            max_bytes: 10 * 1024 * 1024 * 1024,
+            max_messages: 100_000_000,
+            max_age: Duration::from_secs(30 * 86_400),
+            duplicate_window: Duration::from_secs(120),
+            max_message_bytes: golive_model::MESSAGE_BYTES_MAX as i32,
+        }
+    }
+}
+
+impl StreamSettings {
+    pub fn to_config(&self) -> stream::Config {
+        stream::Config {
+            name: STREAM_NAME.to_owned(),
+            subjects: vec![EVENTS_SUBJECTS.to_owned()],
+            storage: stream::StorageType::File,
+            retention: stream::RetentionPolicy::Limits,
+            discard: stream::DiscardPolicy::New,
+            num_replicas: self.replicas,
+            max_bytes: self.max_bytes,
+            max_messages: self.max_messages,
+            max_age: self.max_age,
+            duplicate_window: self.duplicate_window,
+            max_message_size: self.max_message_bytes,
+            description: Some("Go-Live Ledger incident events".to_owned()),
+            ..Default::default()
+        }
+    }
+}
+
+/// How `golive serve` connects and consumes.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub nats_url: String,
+    /// A NATS `.creds` file (user JWT + NKey seed), if the server requires one.
+    pub credentials: Option<PathBuf>,
+    /// Durable consumer name; each ledger replica needs its own.
+    pub consumer: String,
+    pub batch_events_max: usize,
+    /// How long one fetch waits for messages before the loop goes round.
+    pub fetch_wait_ms: u64,
+    pub stream: StreamSettings,
+    /// Answer receipt queries (on by default; a read-only replica may turn it off).
+    pub receipts: bool,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            nats_url: "nats://127.0.0.1:4222".to_owned(),
+            credentials: None,
+            consumer: "golive-ledger".to_owned(),
+            batch_events_max: 1_000,
+            fetch_wait_ms: 500,
+            stream: StreamSettings::default(),
+            receipts: true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "cannot reach NATS at {url}: {message}; is nats-server running there (see docs/OPERATIONS.md)?"
+    )]
+    Connect { url: String, message: String },
+    #[error("cannot read the NATS credentials file {path}: {message}")]
+    Credentials { path: PathBuf, message: String },
+    #[error(
+        "stream {STREAM_NAME} exists with different settings: {0}. The ledger does not change an existing stream; edit it (nats stream edit {STREAM_NAME}) or start the ledger with matching settings"
+    )]
+    StreamMismatch(String),
+    #[error("JetStream error: {0}")]
+    JetStream(String),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn js_err(e: impl std::fmt::Display) -> ServeError {
+    ServeError::JetStream(e.to_string())
+}
+
+/// What a `serve` run did, for the final log line and tests.
+#[derive(Debug, Clone, Default)]
+pub struct ServeSummary {
+    pub batches: u64,
+    pub messages: u64,
+    pub appended: u64,
+    pub duplicates: u64,
+    pub dead_lettered: u64,
+    pub last_stream_seq: u64,
+}
+
+/// Connects to NATS with the ledger's options.
+pub async fn connect(
+    url: &str,
+    credentials: Option<&std::path::Path>,
+    name: &str,
+) -> Result<async_nats::Client, ServeError> {
+    let mut opts = async_nats::ConnectOptions::new()
+        .name(name)
+        .connection_timeout(Duration::from_secs(5))
+        .max_reconnects(None::<usize>);
+    if let Some(path) = credentials {
+        opts = opts
+            .credentials_file(path)
+            .await
+            .map_err(|e| ServeError::Credentials {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+    }
+    opts.connect(url).await.map_err(|e| ServeError::Connect {
+        url: url.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// Creates the stream, or checks that the existing one has the expected settings.
+pub async fn ensure_stream(
+    js: &jetstream::Context,
+    settings: &StreamSettings,
+) -> Result<stream::Stream, ServeError> {
+    let want = settings.to_config();
+    match js.get_stream(STREAM_NAME).await {
+        Ok(mut s) => {
+            let have = s.info().await.map_err(js_err)?.config.clone();
+            let mut diffs = Vec::new();
+            let mut check = |name: &str, a: String, b: String| {
+                if a != b {
+                    diffs.push(format!("{name} is {a}, expected {b}"));
+                }
+            };
+            check(
+                "subjects",
+                format!("{:?}", have.subjects),
+                format!("{:?}", want.subjects),
+            );
+            check(
+                "storage",
+                format!("{:?}", have.storage),
+                format!("{:?}", want.storage),
+            );
+            check(
+                "retention",
+                format!("{:?}", have.retention),
+                format!("{:?}", want.retention),
+            );
+            check(
+                "discard",
+                format!("{:?}", have.discard),
+                format!("{:?}", want.discard),
+            );
+            check(
+                "replicas",
+                have.num_replicas.to_string(),
+                want.num_replicas.to_string(),
+            );
+            check(
+                "max_bytes",
+                have.max_bytes.to_string(),
+                want.max_bytes.to_string(),
+            );
+            check(
+                "max_msgs",
+                have.max_messages.to_string(),
+                want.max_messages.to_string(),
+            );
+            check(
+                "max_age",
+                format!("{:?}", have.max_age),
+                format!("{:?}", want.max_age),
+            );
+            check(
+                "duplicate_window",
+                format!("{:?}", have.duplicate_window),
+                format!("{:?}", want.duplicate_window),
+            );
+            check(
+                "max_msg_size",
+                have.max_message_size.to_string(),
+                want.max_message_size.to_string(),
+            );
+            if !diffs.is_empty() {
+                return Err(ServeError::StreamMismatch(diffs.join("; ")));
+            }
+            Ok(s)
+        }
+        Err(e)
+            if matches!(e.kind(), jetstream::context::GetStreamErrorKind::JetStream(ref je)
+                if je.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND) =>
+        {
+            tracing::info!(stream = STREAM_NAME, "creating the JetStream stream");
+            js.create_stream(want).await.map_err(js_err)
+        }
+        Err(e) => Err(js_err(e)),
+    }
+}
+
+/// The durable pull consumer of this ledger (created if missing).
+pub async fn ensure_consumer(
+    stream: &stream::Stream,
+    name: &str,
+) -> Result<consumer::PullConsumer, ServeError> {
+    stream
+        .get_or_create_consumer(
+            name,
+            consumer::pull::Config {
+                durable_name: Some(name.to_owned()),
+                description: Some("Go-Live Ledger appender".to_owned()),
+                ack_policy: consumer::AckPolicy::All,
+                deliver_policy: consumer::DeliverPolicy::All,
+                filter_subject: EVENTS_SUBJECTS.to_owned(),
+                ack_wait: Duration::from_secs(60),
+                max_ack_pending: 100_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(js_err)
+}
+
+/// One message taken off the stream.
+pub struct Delivered {
+    pub subject: String,
+    pub payload: Bytes,
+    pub stream_seq: u64,
+}
+
+/// Tallies of one processed batch.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BatchTally {
+    pub appended: u64,
+    pub duplicates: u64,
+    pub dead_lettered: u64,
+}
+
+/// Decodes, validates and appends one batch; bad messages go to the dead letters. Everything
+/// this returns `Ok` for is durable.
+pub fn process_batch(
+    ledger: &mut Ledger,
+    batch: Vec<Delivered>,
+) -> Result<BatchTally, LedgerError> {
+    let mut tally = BatchTally::default();
+    let now = Utc::now();
+    let mut incoming = Vec::with_capacity(batch.len());
+    let mut raws = Vec::with_capacity(batch.len());
+    let store = ledger.store().clone();
+    let dead = |d: &Delivered, event_id: Option<EventId>, field: Option<String>, reason: String| {
+        tracing::warn!(subject = %d.subject, stream_seq = d.stream_seq, field = field.as_deref().unwrap_or(""), %reason, "message dead-lettered");
+        store.add_dead_letter(NewDeadLetter {
+            origin: format!("{} (stream seq {})", d.subject, d.stream_seq),
+            raw: d.payload.to_vec(),
+            field,
+            reason,
+            received_at: now,
+            event_id,
+        })
+    };
+    for d in batch {
+        let envelope = match decode(&d.payload) {
+            Ok(e) => e,
+            Err(e) => {
+                dead(&d, None, Some(e.field.clone()), e.reason.to_string())?;
+                tally.dead_lettered += 1;
+                continue;
+            }
+        };
+        let mismatch = match protocol::parse_event_subject(&d.subject) {
+            None => Some(format!(
+                "subject {} is not golive.events.<TRUST>.<kind>",
+                d.subject
+            )),
+            Some((trust, _)) if trust != envelope.trust.as_str() => Some(format!(
+                "the subject's trust {trust} does not match the envelope's trust {}: a trust may only publish its own events",
+                envelope.trust
+            )),
+            Some((_, kind)) if kind != envelope.kind().as_str() => Some(format!(
+                "the subject's kind {kind} does not match the envelope's kind {}",
+                envelope.kind()
+            )),
+            Some(_) => None,
+        };
+        if let Some(reason) = mismatch {
+            dead(
+                &d,
+                Some(envelope.event_id),
+                Some("trust".to_owned()),
+                reason,
+            )?;
+            tally.dead_lettered += 1;
+            continue;
+        }
+        incoming.push(Incoming::new(envelope, Some(d.stream_seq), now));
+        raws.push(d);
+    }
+    if incoming.is_empty() {
+        return Ok(tally);
+    }
+    let ids: Vec<EventId> = incoming.iter().map(|i| i.envelope.event_id).collect();
+    let outcomes = ledger.append(incoming)?;
+    for ((d, id), outcome) in raws.iter().zip(ids).zip(outcomes) {
+        match outcome {
+            Outcome::Appended { .. } => tally.appended += 1,
+            Outcome::Duplicate { .. } => tally.duplicates += 1,
+            Outcome::Rejected { reason } => {
+                dead(
+                    d,
+                    Some(id),
+                    Some("supersedes".to_owned()),
+                    reason.to_string(),
+                )?;
+                tally.dead_lettered += 1;
+            }
+        }
+    }
+    Ok(tally)
+}
+
+/// What the ledger durably knows of each id.
+pub fn receipt_statuses(store: &Store, ids: &[EventId]) -> Result<Vec<ReceiptStatus>, StoreError> {
+    let head = store.head().seq;
+    ids.iter()
+        .map(|id| {
+            // Only what is at or below the flushed head counts as appended.
+            if store.seq_of(id)?.is_some_and(|seq| seq <= head) {
+                return Ok(ReceiptStatus::Appended);
+            }
+            if store.dead_letter_of(id)?.is_some() {
+                return Ok(ReceiptStatus::DeadLettered);
+            }
+            Ok(ReceiptStatus::Unknown)
+        })
+        .collect()
+}
+
+/// Answers receipt queries until the subscription ends.
+async fn answer_receipts(client: async_nats::Client, store: Store) -> Result<(), ServeError> {
+    let mut sub = client
+        .queue_subscribe(RECEIPTS_SUBJECT, RECEIPTS_QUEUE_GROUP.to_owned())
+        .await
+        .map_err(js_err)?;
+    while let Some(msg) = sub.next().await {
+        let Some(reply) = msg.reply else { continue };
+        let body = match protocol::decode_receipt_query(&msg.payload) {
+            Ok(ids) => match receipt_statuses(&store, &ids) {
+                Ok(st) => protocol::encode_receipt_reply(&st),
+                Err(e) => {
+                    tracing::error!(error = %e, "receipt lookup failed");
+                    continue;
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "malformed receipt query ignored");
+                continue;
+            }
+        };
+        if let Err(e) = client.publish(reply, body.into()).await {
+            tracing::warn!(error = %e, "could not send a receipt reply");
+        }
+    }
+    Ok(())
+}
+
+/// Runs the ledger service until `shutdown` completes: consumes the stream, appends, acks, and
+/// answers receipts. Returns what it did.
+pub async fn serve(
+    ledger: Arc<Mutex<Ledger>>,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<ServeSummary, ServeError> {
+    let client = connect(
+        &config.nats_url,
+        config.credentials.as_deref(),
+        "golive-ledger",
+    )
+    .await?;
+    let js = jetstream::new(client.clone());
+    let stream = ensure_stream(&js, &config.stream).await?;
+    let consumer = ensure_consumer(&stream, &config.consumer).await?;
+    let store = ledger.lock().expect("ledger lock").store().clone();
+    let receipts = config
+        .receipts
+        .then(|| tokio::spawn(answer_receipts(client.clone(), store.clone())));
+    tracing::info!(url = %config.nats_url, consumer = %config.consumer, head = store.head().seq, "ledger serving");
+
+    let mut summary = ServeSummary::default();
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let fetched = tokio::select! {
+            _ = &mut shutdown => break,
+            r = fetch_batch(&consumer, config.batch_events_max, config.fetch_wait_ms) => r,
+        };
+        let messages = match fetched {
+            Ok(m) => {
+                backoff = Duration::from_millis(100);
+                m
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "fetch from JetStream failed; retrying");
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        if messages.is_empty() {
+            continue;
+        }
+        let mut delivered = Vec::with_capacity(messages.len());
+        for m in &messages {
+            let stream_seq = m.info().map(|i| i.stream_sequence).unwrap_or(0);
+            delivered.push(Delivered {
+                subject: m.subject.to_string(),
+                payload: m.payload.clone(),
+                stream_seq,
+            });
+        }
+        let last_seq = delivered.last().map(|d| d.stream_seq).unwrap_or(0);
+        let n = delivered.len() as u64;
+        let started = std::time::Instant::now();
+        let l = ledger.clone();
+        let tally = tokio::task::spawn_blocking(move || {
+            let mut ledger = l.lock().expect("ledger lock");
+            process_batch(&mut ledger, delivered)
+        })
+        .await
+        .map_err(js_err)??;
+        // Durable now: acknowledge everything up to the batch's last message.
+        if let Some(last) = messages.last()
+            && let Err(e) = last.ack().await
+        {
+            tracing::warn!(error = %e, "ack failed; the batch will be redelivered and deduplicated");
+        }
+        summary.batches += 1;
+        summary.messages += n;
+        summary.appended += tally.appended;
+        summary.duplicates += tally.duplicates;
+        summary.dead_lettered += tally.dead_lettered;
+        summary.last_stream_seq = last_seq;
+        tracing::debug!(
+            events = n,
+            appended = tally.appended,
+            duplicates = tally.duplicates,
+            dead_lettered = tally.dead_lettered,
+            stream_seq = last_seq,
+            append_ms = started.elapsed().as_millis() as u64,
+            "batch appended"
+        );
+    }
+    if let Some(r) = receipts {
+        r.abort();
+    }
+    let l = ledger.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut ledger = l.lock().expect("ledger lock");
+        ledger.checkpoint()?;
+        ledger.store().flush().map_err(LedgerError::from)
+    })
+    .await
+    .map_err(js_err)??;
+    tracing::info!(
+        messages = summary.messages,
+        appended = summary.appended,
+        duplicates = summary.duplicates,
+        dead_lettered = summary.dead_lettered,
+        "ledger stopped"
+    );
+    Ok(summary)
+}
+
+async fn fetch_batch(
+    consumer: &consumer::PullConsumer,
+    max: usize,
+    wait_ms: u64,
+) -> Result<Vec<jetstream::Message>, ServeError> {
+    let mut batch = consumer
+        .batch()
+        .max_messages(max)
+        .expires(Duration::from_millis(wait_ms))
+        .messages()
+        .await
+        .map_err(js_err)?;
+    let mut out = Vec::with_capacity(max);
+    while let Some(m) = batch.next().await {
+        out.push(m.map_err(js_err)?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,231 @@
+//! `golive demo`: the whole pipeline on one machine. NATS (found at `NATS_URL`, or started from
+//! PATH on a free port with a temporary store), the ledger, one collector per trust of the London
+//! 2008 scenario, and a simulated live feed that keeps publishing; the projections are printed
+//! as they change.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use golive::config::Config;
+use golive::natsproc;
+use golive::render;
+use golive::simulate::{SimParams, Simulation};
+use golive_collector::{CollectorConfig, Input};
+use golive_ledger::Ledger;
+use golive_ledger::service::{ServeConfig, serve};
+
+/// The London 2008 scenario, shipped inside the binary so the demo needs no checkout.
+pub const LONDON_2008: &str = include_str!("../../../scenarios/london-2008.jsonl");
+
+/// One short line per trust: status, money, lost patients, warnings.
+fn snapshot_line(ledger: &Ledger, config: &Config) -> String {
+    let p = ledger.projections();
+    let money = p.money(None);
+    let lost = p.lost_patients(None);
+    let rollout = p.rollout(None);
+    let warnings = p.warnings(&config.rules, None);
+    let mut out = format!(
+        "seq {:>6}  net cost {}  open lost patients {}  halt recommended: {}\n",
+        ledger.head().seq,
+        golive_model::Pence(money.total.net_cost_pence),
+        lost.total.open_count,
+        if warnings.total.halt_recommended.is_empty() {
+            "none".to_owned()
+        } else {
+            warnings.total.halt_recommended.join(", ")
+        }
+    );
+    for (trust, r) in &rollout.trusts {
+        let m = money
+            .trusts
+            .get(trust)
+            .map(|m| m.total.net_cost_pence)
+            .unwrap_or(0);
+        let open = lost.trusts.get(trust).map(|l| l.open_count).unwrap_or(0);
+        let halt = warnings
+            .trusts
+            .get(trust)
+            .is_some_and(|w| w.halt_recommended);
+        out.push_str(&format!(
+            "  {trust:<5} {:<13} net cost {:>16}  open lost {:>4}{}\n",
+            r.status.map(|s| s.as_str()).unwrap_or("-"),
+            golive_model::Pence(m).to_string(),
+            open,
+            if halt { "  HALT RECOMMENDED" } else { "" }
+        ));
+    }
+    out
+}
+
+pub fn run(
+    mut config: Config,
+    data_given: bool,
+    duration_secs: Option<u64>,
+    live_events_per_s: u64,
+) -> Result<()> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
+    let work = std::env::temp_dir().join(format!("golive-demo-{stamp}-{}", std::process::id()));
+    std::fs::create_dir_all(&work)?;
+    if !data_given {
+        config.data_dir = work.join("ledger");
+    }
+    println!("Go-Live Ledger demo: the London go-lives of 2007-2009, through NATS JetStream");
+    let env_url = std::env::var("NATS_URL").ok().filter(|u| !u.is_empty());
+    let (url, _own) = match env_url {
+        Some(u) if natsproc::answers(&u) => {
+            println!("NATS: using {u} (from NATS_URL)");
+            (u, None)
+        }
+        other => {
+            if let Some(u) = other {
+                println!("NATS_URL={u} does not answer; starting a private nats-server instead");
+            }
+            let own = natsproc::start(&work)?;
+            println!(
+                "NATS: started nats-server at {} (store {})",
+                own.url,
+                own.store.display()
+            );
+            (own.url.clone(), Some(own))
+        }
+    };
+    println!("ledger: {}", config.data_dir.display());
+    let ledger = Arc::new(Mutex::new(
+        Ledger::open(&config.data_dir, config.ledger)
+            .with_context(|| format!("cannot open the ledger in {}", config.data_dir.display()))?,
+    ));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let sc = ServeConfig {
+            nats_url: url.clone(),
+            batch_events_max: config.batch_events_max,
+            ..Default::default()
+        };
+        let server = tokio::spawn(serve(ledger.clone(), sc, stopped(stop_rx.clone())));
+        // Give the ledger a moment to provision the stream before collectors publish.
+        tokio::time::sleep(Duration::from_millis(800)).await;
+
+        let collector_config = |name: &str| CollectorConfig {
+            nats_url: url.clone(),
+            outbox_dir: work.join(format!("outbox-{name}")),
+            credentials: None,
+            window: 256,
+            republish_after_ms: 5_000,
+            receipt_interval_ms: 250,
+            receipt_timeout_ms: 2_000,
+            wait_for_receipts_ms: Some(60_000),
+            outbox_events_max: 1_000_000,
+        };
+        // One collector per trust of the London scenario.
+        let mut by_trust: std::collections::BTreeMap<String, String> = Default::default();
+        for line in LONDON_2008.lines().filter(|l| !l.trim().is_empty()) {
+            let v: serde_json::Value = serde_json::from_str(line)?;
+            let t = v["trust"].as_str().unwrap_or("UNKNOWN").to_owned();
+            let e = by_trust.entry(t).or_default();
+            e.push_str(line);
+            e.push('\n');
+        }
+        let mut london = Vec::new();
+        for (trust, body) in &by_trust {
+            let file = work.join(format!("feed-{trust}.jsonl"));
+            std::fs::write(&file, body)?;
+            println!("collector {trust}: {} events from the London 2008 scenario", body.lines().count());
+            london.push(tokio::spawn(golive_collector::collect(
+                collector_config(trust),
+                Input::File(file),
+                |_| {},
+                stopped(stop_rx.clone()),
+            )));
+        }
+        for c in london {
+            match c.await? {
+                Ok(s) if s.pending_at_exit == 0 => {}
+                Ok(s) => println!("a collector still has {} events pending", s.pending_at_exit),
+                Err(e) => println!("a collector failed: {e}"),
+            }
+        }
+        {
+            let l = ledger.lock().map_err(|_| anyhow::anyhow!("ledger lock poisoned"))?;
+            let p = l.projections();
+            println!("\nLondon 2008 scenario appended: head seq {}\n", l.head().seq);
+            println!("== Rollout ==\n{}", render::rollout(&p.rollout(None)));
+            println!("== Money (integer pence, shown in pounds) ==\n{}", render::money(&p.money(None)));
+            println!("== Lost patients ==\n{}", render::lost_patients(&p.lost_patients(None)));
+            println!("== Early warnings ==\n{}", render::warnings(&p.warnings(&config.rules, None)));
+        }
+
+        // Simulated live traffic: new JSONL files dropped into a watched directory.
+        let watch = work.join("live-feed");
+        std::fs::create_dir_all(&watch)?;
+        let live = tokio::spawn(golive_collector::collect(
+            collector_config("live"),
+            Input::Watch { dir: watch.clone(), poll_ms: 500 },
+            |_| {},
+            stopped(stop_rx.clone()),
+        ));
+        println!(
+            "Live feed: simulated trusts publish about {live_events_per_s} events/s via files dropped into {}",
+            watch.display()
+        );
+        println!("Stop with Ctrl-C.\n");
+        let mut params = SimParams::new(2026, 4, 20_000);
+        params.trust_offset = 5;
+        let mut sim = Simulation::new(params);
+        let started = std::time::Instant::now();
+        let mut file_no = 0u64;
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        let mut shutdown = std::pin::pin!(crate::shutdown_signal());
+        let mut last_print = std::time::Instant::now() - Duration::from_secs(60);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = ticker.tick() => {}
+            }
+            if duration_secs.is_some_and(|d| started.elapsed() >= Duration::from_secs(d)) {
+                break;
+            }
+            file_no += 1;
+            let mut body = String::new();
+            for e in sim.by_ref().take(live_events_per_s as usize) {
+                body.push_str(&String::from_utf8_lossy(&e.canonical_bytes()));
+                body.push('\n');
+            }
+            // Write under a temporary name and rename, so the watcher never sees half a file.
+            let tmp = watch.join(format!(".part-{file_no:06}"));
+            std::fs::write(&tmp, body)?;
+            std::fs::rename(&tmp, watch.join(format!("live-{file_no:06}.jsonl")))?;
+            if last_print.elapsed() >= Duration::from_secs(5) {
+                last_print = std::time::Instant::now();
+                let l = ledger.lock().map_err(|_| anyhow::anyhow!("ledger lock poisoned"))?;
+                println!("{}", snapshot_line(&l, &config));
+            }
+        }
+        let _ = stop_tx.send(true);
+        let _ = live.await;
+        match server.await? {
+            Ok(s) => println!(
+                "ledger stopped: {} messages, {} appended, {} duplicates, {} dead letters",
+                s.messages, s.appended, s.duplicates, s.dead_lettered
+            ),
+            Err(e) => println!("ledger failed: {e}"),
+        }
+        anyhow::Ok(())
+    })?;
+    let l = ledger
+        .lock()
+        .map_err(|_| anyhow::anyhow!("ledger lock poisoned"))?;
+    println!("{}", snapshot_line(&l, &config));
+    let data = config.data_dir.display();
+    println!("The ledger stays in {data}. Try:");
+    println!("  golive query money --trust RAL --data {data}");
+    println!("  golive query warnings --data {data}");
+    println!("  golive verify --data {data}");
+    Ok(())
+}

@@ -56,17 +56,19 @@ fn simulated(dir: &Path, seed: u64, trusts: usize, events: u64) -> Events {
     Events { files, all, ids }
 }
 
+/// Starts `golive serve` and waits until it consumes (stream provisioned, signals handled).
 fn serve(data: &Path, nats: &NatsServer, log: &Path) -> Proc {
-    Proc::spawn(
-        &[
-            "serve",
-            "--data",
-            data.to_str().unwrap(),
-            "--nats",
-            &nats.url(),
-        ],
+    let url = nats.url();
+    let p = Proc::spawn(
+        &["serve", "--data", data.to_str().unwrap(), "--nats", &url],
         log,
-    )
+    );
+    wait_until(
+        Duration::from_secs(30),
+        "the ledger to start serving",
+        || p.log_text().contains("ledger serving"),
+    );
+    p
 }
 
 fn collect(file: &Path, outbox: &Path, nats: &NatsServer, log: &Path, extra: &[&str]) -> Proc {
@@ -272,7 +274,7 @@ fn killing_the_ledger_mid_stream_loses_nothing_and_appends_nothing_twice() {
     // stream in, restart, and the ledger ends with every event exactly once and a valid chain.
     let dir = tempfile::tempdir().unwrap();
     let nats = NatsServer::start();
-    let ev = simulated(dir.path(), 21, 3, 20_000);
+    let ev = simulated(dir.path(), 21, 3, 60_000);
     let data = dir.path().join("ledger");
     let mut procs: Vec<Proc> = ev
         .files
@@ -287,11 +289,22 @@ fn killing_the_ledger_mid_stream_loses_nothing_and_appends_nothing_twice() {
             )
         })
         .collect();
-    for round in 0..3 {
+    let mut heads = Vec::new();
+    for round in 0..4 {
         let mut ledger = serve(&data, &nats, &dir.path().join(format!("serve-{round}.log")));
-        std::thread::sleep(Duration::from_millis(700 + 300 * round));
+        std::thread::sleep(Duration::from_millis(50 + 150 * round));
         ledger.kill9();
+        heads.push(status(&data)["head_seq"].as_u64().unwrap());
     }
+    // The first kill came while events were still streaming in (else this test proves little).
+    assert!(
+        heads[0] < ev.ids.len() as u64,
+        "heads after each kill: {heads:?}"
+    );
+    assert!(
+        heads.windows(2).all(|w| w[0] <= w[1]),
+        "heads after each kill: {heads:?}"
+    );
     let mut ledger = serve(&data, &nats, &dir.path().join("serve-final.log"));
     for p in &mut procs {
         assert_eq!(
@@ -361,7 +374,6 @@ fn a_message_lost_by_the_broker_is_republished_by_the_collector() {
     // The ledger provisions the stream and its durable consumer, then stops: events will wait
     // in the stream.
     let mut first = serve(&data, &nats, &dir.path().join("serve-0.log"));
-    std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(first.term(), Some(0), "{}", first.log_text());
     let mut c = collect(
         file,

@@ -32,8 +32,12 @@ pub const REJECTED_BY_LEDGER: &str = "rejected by the ledger";
 pub const PUBLISH_ACK_TIMEOUT_MS: u64 = 5_000;
 /// Receipt queries sent at once in one round (each up to [`RECEIPT_IDS_MAX`] ids).
 pub const RECEIPT_QUERIES_PER_ROUND: usize = 4;
-/// Records taken from the reader and written to the outbox under one flush.
+/// Records taken from the reader per loop turn.
 const READ_BATCH_MAX: usize = 1024;
+/// How often publish-state changes (acked, attempts) are written to the outbox. They are not
+/// needed for safety (a lost one means a repeated publish after a crash), and most events are
+/// confirmed and deleted before their state would be written at all.
+const STATE_WRITE_INTERVAL_MS: u64 = 1_000;
 /// Least time between progress reports.
 const PROGRESS_INTERVAL_MS: u64 = 100;
 /// Least gap between receipt rounds while receipts are confirming events.
@@ -201,7 +205,14 @@ pub(crate) struct Engine<F> {
     awaiting: BTreeSet<u64>,
     in_flight: usize,
     next_seq: u64,
-    state_updates: Vec<(u64, EntryState)>,
+    /// Publish-state changes not yet written (see [`STATE_WRITE_INTERVAL_MS`]).
+    state_updates: HashMap<u64, EntryState>,
+    last_state_write: Instant,
+    /// Group commit: the flush in progress and the entries it makes durable; entries written
+    /// meanwhile wait in `unflushed` for the next flush. Only flushed entries are published.
+    flushing: Option<BoxFuture<'static, Result<(), CollectError>>>,
+    flushing_seqs: Vec<u64>,
+    unflushed: Vec<u64>,
 
     jobs_tx: mpsc::Sender<PublishJob>,
     sent_rx: mpsc::Receiver<Sent>,
@@ -284,7 +295,11 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             awaiting,
             in_flight: 0,
             next_seq,
-            state_updates: Vec::new(),
+            state_updates: HashMap::new(),
+            last_state_write: now,
+            flushing: None,
+            flushing_seqs: Vec::new(),
+            unflushed: Vec::new(),
             jobs_tx,
             sent_rx,
             acks: FuturesUnordered::new(),
@@ -322,7 +337,13 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             self.observe_link(now);
             self.dispatch(now)?;
             self.start_receipt_round(now);
-            self.apply_state_updates()?;
+            if now.duration_since(self.last_state_write)
+                >= Duration::from_millis(STATE_WRITE_INTERVAL_MS)
+            {
+                self.apply_state_updates()?;
+                self.last_state_write = now;
+            }
+            self.start_flush();
             self.report(now, false);
 
             if stop_when_done && !self.reading {
@@ -346,19 +367,27 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                 Some(sent) = self.sent_rx.recv() => self.on_sent(sent),
                 Some(done) = self.acks.next(), if !self.acks.is_empty() => self.on_ack(done),
                 Some(done) = self.receipts.next(), if !self.receipts.is_empty() => {
-                    self.on_receipt(done).await?;
+                    self.on_receipt(done)?;
                 }
                 n = items.recv_many(&mut buf, read_limit.max(1)), if self.reading && read_limit > 0 => {
                     if n == 0 {
                         self.end_of_input(now);
                     } else {
-                        self.on_items(&mut buf).await?;
+                        self.on_items(&mut buf)?;
                     }
                 }
                 Some(ev) = nats_events.recv() => self.on_nats_event(ev),
+                r = async { self.flushing.as_mut().expect("guarded").await }, if self.flushing.is_some() => {
+                    r?;
+                    self.on_flushed();
+                }
                 () = tokio::time::sleep_until(wake.into()) => {}
             }
         };
+        if let Some(f) = self.flushing.take() {
+            f.await?;
+            self.on_flushed();
+        }
         self.apply_state_updates()?;
         self.outbox.flush().await?;
         self.summary.outcome = outcome;
@@ -422,9 +451,10 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
         }
     }
 
-    /// Writes a batch of read records to the outbox and flushes it; only then are the events
+    /// Writes a batch of read records to the outbox; they are published once a flush covers
+    /// them (see [`Engine::start_flush`]).
     /// queued for publishing.
-    async fn on_items(&mut self, buf: &mut Vec<ReadItem>) -> Result<(), CollectError> {
+    fn on_items(&mut self, buf: &mut Vec<ReadItem>) -> Result<(), CollectError> {
         let now_ms = now_unix_ms();
         let mut new_entries: Vec<OutboxEntry> = Vec::new();
         let mut batch_ids: HashMap<EventId, usize> = HashMap::new();
@@ -494,11 +524,10 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
         }
         if !new_entries.is_empty() || !files.is_empty() {
             self.outbox.insert(&new_entries, &files)?;
-            self.outbox.flush().await?;
         }
         for e in new_entries {
             self.by_id.insert(e.event_id, e.seq);
-            self.to_publish.insert(e.seq);
+            self.unflushed.push(e.seq);
             self.slots.insert(
                 e.seq,
                 Slot {
@@ -517,6 +546,28 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             self.end_of_input(Instant::now());
         }
         Ok(())
+    }
+
+    /// Starts a flush of everything written so far, unless one is running (then the next
+    /// starts when it ends, covering all that was written meanwhile: group commit).
+    fn start_flush(&mut self) {
+        if self.flushing.is_some() || self.unflushed.is_empty() {
+            return;
+        }
+        self.flushing_seqs = std::mem::take(&mut self.unflushed);
+        let outbox = self.outbox.clone();
+        self.flushing = Some(Box::pin(async move { outbox.flush().await }));
+    }
+
+    /// The entries the finished flush covered are durable: publish them.
+    fn on_flushed(&mut self) {
+        self.flushing = None;
+        for seq in std::mem::take(&mut self.flushing_seqs) {
+            if self.slots.contains_key(&seq) {
+                self.to_publish.insert(seq);
+            }
+        }
+        self.start_flush();
     }
 
     fn reject(&mut self, r: LocalRejection) {
@@ -682,7 +733,7 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                 }
                 slot.st.state = PublishState::Published;
                 self.awaiting.insert(done.seq);
-                self.state_updates.push((done.seq, slot.st));
+                self.state_updates.insert(done.seq, slot.st);
                 self.summary.published += 1;
                 if slot.st.republishes > 0 {
                     self.summary.republished += 1;
@@ -726,7 +777,10 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
         if self.state_updates.is_empty() {
             return Ok(());
         }
-        let updates = std::mem::take(&mut self.state_updates);
+        let updates: Vec<(u64, EntryState)> = std::mem::take(&mut self.state_updates)
+            .into_iter()
+            .filter(|(seq, _)| self.slots.contains_key(seq))
+            .collect();
         self.outbox.update_states(&updates)
     }
 
@@ -783,7 +837,7 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
         }
     }
 
-    async fn on_receipt(&mut self, done: ReceiptDone) -> Result<(), CollectError> {
+    fn on_receipt(&mut self, done: ReceiptDone) -> Result<(), CollectError> {
         let now = Instant::now();
         match done.result {
             Err(silence) => {
@@ -839,8 +893,9 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                     }
                 }
                 if !appended.is_empty() || !dead.is_empty() {
+                    // Not flushed: a removal lost in a crash only means the event is asked
+                    // about again (and confirmed again) after the restart.
                     self.outbox.settle(&appended, &dead)?;
-                    self.outbox.flush().await?;
                     for (seq, _) in &dead {
                         if let Some(slot) = self.slots.get(seq) {
                             tracing::warn!(
@@ -853,6 +908,7 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                     self.summary.confirmed += appended.len() as u64;
                     self.summary.dead_lettered += dead.len() as u64;
                     for seq in appended.iter().chain(dead.iter().map(|(s, _)| s)) {
+                        self.state_updates.remove(seq);
                         if let Some(slot) = self.slots.remove(seq) {
                             self.by_id.remove(&slot.event_id);
                         }

@@ -20,7 +20,7 @@ use golive_model::protocol::{
     self, EVENTS_SUBJECTS, RECEIPTS_QUEUE_GROUP, RECEIPTS_SUBJECT, ReceiptStatus, STREAM_NAME,
 };
 use golive_model::{EventId, decode};
-use golive_store::{Incoming, NewDeadLetter, Outcome, Store, StoreError};
+use golive_store::{Incoming, NewDeadLetter, Outcome, RejectReason, Store, StoreError};
 
 use crate::ledger::{Ledger, LedgerError};
 
@@ -133,6 +133,7 @@ pub struct ServeSummary {
     pub appended: u64,
     pub duplicates: u64,
     pub dead_lettered: u64,
+    pub deferred: u64,
     pub last_stream_seq: u64,
 }
 
@@ -276,6 +277,8 @@ pub struct Delivered {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct BatchTally {
     pub appended: u64,
+    /// Corrections whose target has not arrived yet (re-sent by their collector later).
+    pub deferred: u64,
     pub duplicates: u64,
     pub dead_lettered: u64,
 }
@@ -348,6 +351,16 @@ pub fn process_batch(
         match outcome {
             Outcome::Appended { .. } => tally.appended += 1,
             Outcome::Duplicate { .. } => tally.duplicates += 1,
+            // A correction can overtake the event it corrects (a collector re-publishes what the
+            // broker refused earlier, so its events need not arrive in order). It is not refused
+            // for good: the receipt stays "unknown", the collector re-sends it, and by then the
+            // corrected event is in.
+            Outcome::Rejected {
+                reason: reason @ RejectReason::SupersedesUnknown(_),
+            } => {
+                tracing::info!(subject = %d.subject, stream_seq = d.stream_seq, %reason, "correction deferred until the event it corrects arrives");
+                tally.deferred += 1;
+            }
             Outcome::Rejected { reason } => {
                 dead(
                     d,
@@ -485,6 +498,7 @@ pub async fn serve(
         summary.appended += tally.appended;
         summary.duplicates += tally.duplicates;
         summary.dead_lettered += tally.dead_lettered;
+        summary.deferred += tally.deferred;
         summary.last_stream_seq = last_seq;
         tracing::debug!(
             events = n,

@@ -663,24 +663,35 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// A future that completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
+/// is called (inside the runtime), not when the future is first polled, so a signal that arrives
+/// while the ledger is still opening is not lost to the default action.
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut t), Ok(mut i)) => {
+                tokio::select! {
+                    _ = t.recv() => {}
+                    _ = i.recv() => {}
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
+        tracing::info!("shutdown requested");
     }
-    tracing::info!("shutdown requested");
 }
 
 fn serve(config: &Config, nats: NatsArgs, consumer: String) -> Result<ExitCode> {
+    let rt = runtime()?;
+    let stop = {
+        let _guard = rt.enter();
+        shutdown_signal()
+    };
     let ledger = open_ledger(config)?;
     let head = ledger.head();
     eprintln!(
@@ -697,11 +708,7 @@ fn serve(config: &Config, nats: NatsArgs, consumer: String) -> Result<ExitCode> 
         batch_events_max: config.batch_events_max,
         ..Default::default()
     };
-    let summary = runtime()?.block_on(golive_ledger::service::serve(
-        ledger.clone(),
-        sc,
-        shutdown_signal(),
-    ))?;
+    let summary = rt.block_on(golive_ledger::service::serve(ledger.clone(), sc, stop))?;
     let head = ledger
         .lock()
         .map_err(|_| anyhow::anyhow!("ledger lock poisoned"))?
@@ -751,12 +758,12 @@ fn collect(
             last_note = p.note.clone();
         }
     };
-    let summary = runtime()?.block_on(golive_collector::collect(
-        cc,
-        input,
-        progress,
-        shutdown_signal(),
-    ))?;
+    let rt = runtime()?;
+    let stop = {
+        let _guard = rt.enter();
+        shutdown_signal()
+    };
+    let summary = rt.block_on(golive_collector::collect(cc, input, progress, stop))?;
     for r in &summary.rejections {
         eprintln!(
             "{}:{}: {}: {} (not sent)",

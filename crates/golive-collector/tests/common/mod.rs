@@ -61,6 +61,8 @@ impl NatsServer {
         let child = Command::new(nats_server_binary())
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
             .arg(store)
+            .arg("-l")
+            .arg(store.with_extension("log"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -180,36 +182,23 @@ impl FakeLedger {
             .expect("fake ledger consumer");
         let me = self.clone();
         tokio::spawn(async move {
-            let mut messages = consumer.messages().await.expect("pull messages");
-            while let Some(Ok(m)) = messages.next().await {
-                let v: serde_json::Value =
-                    serde_json::from_slice(&m.payload).expect("collector publishes JSON");
-                let event_id = EventId(
-                    v["event_id"]
-                        .as_str()
-                        .and_then(|s| uuid::Uuid::parse_str(s).ok())
-                        .expect("event_id"),
-                );
-                let msg_id = m
-                    .headers
-                    .as_ref()
-                    .and_then(|h| h.get("Nats-Msg-Id"))
-                    .map(|v| v.as_str().to_owned())
-                    .unwrap_or_default();
-                let stream_seq = m.info().expect("jetstream info").stream_sequence;
-                let seen = Seen {
-                    event_id,
-                    msg_id,
-                    stream_seq,
-                    at: Instant::now(),
+            // A pull stream can report errors (missed heartbeats under load) or end: the fake
+            // ledger, like a real one, keeps consuming.
+            loop {
+                let mut messages = match consumer.messages().await {
+                    Ok(m) => m,
+                    Err(e) => {
+                        eprintln!("fake ledger: cannot pull: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
                 };
-                if me.lose.lock().unwrap().remove(&event_id) {
-                    stream.delete_message(stream_seq).await.expect("delete");
-                    me.lost.lock().unwrap().push(seen);
-                    continue;
+                while let Some(next) = messages.next().await {
+                    match next {
+                        Ok(m) => me.take(&stream, &m).await,
+                        Err(e) => eprintln!("fake ledger: pull error: {e}"),
+                    }
                 }
-                me.log.lock().unwrap().push(seen);
-                me.appended.lock().unwrap().insert(event_id);
             }
         });
         let mut sub = client.subscribe(RECEIPTS_SUBJECT).await.expect("subscribe");
@@ -236,6 +225,37 @@ impl FakeLedger {
                 }
             }
         });
+    }
+
+    async fn take(&self, stream: &stream::Stream, m: &jetstream::Message) {
+        let v: serde_json::Value =
+            serde_json::from_slice(&m.payload).expect("collector publishes JSON");
+        let event_id = EventId(
+            v["event_id"]
+                .as_str()
+                .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                .expect("event_id"),
+        );
+        let msg_id = m
+            .headers
+            .as_ref()
+            .and_then(|h| h.get("Nats-Msg-Id"))
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_default();
+        let stream_seq = m.info().expect("jetstream info").stream_sequence;
+        let seen = Seen {
+            event_id,
+            msg_id,
+            stream_seq,
+            at: Instant::now(),
+        };
+        if self.lose.lock().unwrap().remove(&event_id) {
+            stream.delete_message(stream_seq).await.expect("delete");
+            self.lost.lock().unwrap().push(seen);
+            return;
+        }
+        self.log.lock().unwrap().push(seen);
+        self.appended.lock().unwrap().insert(event_id);
     }
 
     pub fn seen_ids(&self) -> Vec<EventId> {

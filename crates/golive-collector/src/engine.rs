@@ -38,6 +38,9 @@ const READ_BATCH_MAX: usize = 1024;
 /// needed for safety (a lost one means a repeated publish after a crash), and most events are
 /// confirmed and deleted before their state would be written at all.
 const STATE_WRITE_INTERVAL_MS: u64 = 1_000;
+/// Payloads of newly read events kept in memory for their first publish (saves reading them
+/// back from sled); beyond this many, the first publish reads the outbox like any other.
+const FRESH_PAYLOADS_MAX: usize = 65_536;
 /// Least time between progress reports.
 const PROGRESS_INTERVAL_MS: u64 = 100;
 /// Least gap between receipt rounds while receipts are confirming events.
@@ -213,6 +216,8 @@ pub(crate) struct Engine<F> {
     flushing: Option<BoxFuture<'static, Result<(), CollectError>>>,
     flushing_seqs: Vec<u64>,
     unflushed: Vec<u64>,
+    /// See [`FRESH_PAYLOADS_MAX`]: seq -> (subject, canonical bytes).
+    fresh: HashMap<u64, (String, Bytes)>,
 
     jobs_tx: mpsc::Sender<PublishJob>,
     sent_rx: mpsc::Receiver<Sent>,
@@ -300,6 +305,7 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             flushing: None,
             flushing_seqs: Vec::new(),
             unflushed: Vec::new(),
+            fresh: HashMap::new(),
             jobs_tx,
             sent_rx,
             acks: FuturesUnordered::new(),
@@ -526,6 +532,10 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             self.outbox.insert(&new_entries, &files)?;
         }
         for e in new_entries {
+            if self.fresh.len() < FRESH_PAYLOADS_MAX {
+                self.fresh
+                    .insert(e.seq, (e.subject, Bytes::from(e.payload)));
+            }
             self.by_id.insert(e.event_id, e.seq);
             self.unflushed.push(e.seq);
             self.slots.insert(
@@ -675,11 +685,18 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             let Some(slot) = self.slots.get_mut(&seq) else {
                 continue;
             };
-            let Some(entry) = self.outbox.get(seq)? else {
-                // Gone from the disk but not from memory: a bug; forget it rather than loop.
-                tracing::error!(seq, "outbox entry vanished; dropping it from memory");
-                self.slots.remove(&seq);
-                continue;
+            let (subject, payload) = match self.fresh.remove(&seq) {
+                Some(fresh) => fresh,
+                None => match self.outbox.get(seq)? {
+                    Some(e) => (e.subject, Bytes::from(e.payload)),
+                    None => {
+                        // Gone from the disk but not from memory: a bug; forget it rather
+                        // than loop.
+                        tracing::error!(seq, "outbox entry vanished; dropping it from memory");
+                        self.slots.remove(&seq);
+                        continue;
+                    }
+                },
             };
             slot.in_flight = true;
             slot.last_publish = Some(now);
@@ -688,8 +705,8 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             let job = PublishJob {
                 seq,
                 epoch: self.epoch,
-                subject: entry.subject,
-                payload: Bytes::from(entry.payload),
+                subject,
+                payload,
                 msg_id: msg_id(&slot.event_id, slot.st.republishes),
             };
             // The channel holds `window` jobs and at most `window` are in flight.
@@ -909,6 +926,7 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                     self.summary.dead_lettered += dead.len() as u64;
                     for seq in appended.iter().chain(dead.iter().map(|(s, _)| s)) {
                         self.state_updates.remove(seq);
+                        self.fresh.remove(seq);
                         if let Some(slot) = self.slots.remove(seq) {
                             self.by_id.remove(&slot.event_id);
                         }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, message::PublishMessage};
 use common::*;
-use golive_collector::{CollectOutcome, Input, collect, outbox_status};
+use golive_collector::{CollectError, CollectOutcome, Input, collect, outbox_status};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_events_published_with_msg_id_in_order_and_confirmed() {
@@ -296,6 +296,46 @@ async fn watch_mode_reads_each_new_file_once_across_restarts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_outbox_pauses_reading_and_drops_nothing() {
+    // Proves outbox_events_max: with no ledger answering, the outbox fills to the limit, reading
+    // pauses and the note says why; when a ledger appears, the rest is read and all confirmed.
+    init_tracing();
+    let tmp = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(&tmp.path().join("nats"));
+    create_stream(&jetstream::new(client(&server.url()).await)).await;
+    let n = 200;
+    let input = tmp.path().join("events.jsonl");
+    write_events(&input, "RAL", 1, n);
+    let mut config = test_config(&server.url(), &tmp.path().join("outbox"));
+    config.outbox_events_max = 50;
+    let rec = Recorder::default();
+    let run = tokio::spawn(collect(
+        config,
+        Input::File(input),
+        rec.callback(),
+        std::future::pending(),
+    ));
+    wait_for(Duration::from_secs(10), "the outbox-full note", || {
+        rec.last().is_some_and(|p| {
+            p.pending == 50
+                && p.published == 50
+                && p.note
+                    .as_deref()
+                    .is_some_and(|t| t.contains("outbox is full"))
+        })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!rec.any(|p| p.pending > 50 || p.read > 50));
+
+    let ledger = FakeLedger::new();
+    ledger.start(client(&server.url()).await).await;
+    let summary = run.await.unwrap().unwrap();
+    assert_eq!((summary.read, summary.confirmed), (n, n));
+    assert_eq!(ledger.copies().len() as u64, n);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throughput_publish_and_end_to_end() {
     // Measures (and prints) two rates on the same events: file -> outbox -> JetStream ack with
     // no ledger answering (publish only), and file -> outbox -> JetStream -> fake ledger ->
@@ -362,4 +402,35 @@ async fn throughput_publish_and_end_to_end() {
         rate(publish_only),
         rate(end_to_end)
     );
+}
+
+#[tokio::test]
+async fn configuration_and_input_errors_come_first() {
+    // Proves mistakes the operator must fix are errors returned at once (before any NATS
+    // connection): a missing input file, an impossible window, an unreadable credentials file.
+    let tmp = tempfile::tempdir().unwrap();
+    let config = test_config(&url(free_port()), &tmp.path().join("outbox"));
+    let missing = collect(
+        config.clone(),
+        Input::File(tmp.path().join("missing.jsonl")),
+        |_| {},
+        std::future::pending(),
+    )
+    .await;
+    assert!(
+        matches!(missing, Err(CollectError::Read { .. })),
+        "{missing:?}"
+    );
+
+    let mut bad = config.clone();
+    bad.window = 0;
+    let r = collect(bad, Input::Stdin, |_| {}, std::future::pending()).await;
+    assert!(matches!(r, Err(CollectError::Config(_))), "{r:?}");
+
+    let mut creds = config;
+    creds.credentials = Some(tmp.path().join("nope.creds"));
+    let empty = tmp.path().join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let r = collect(creds, Input::File(empty), |_| {}, std::future::pending()).await;
+    assert!(matches!(r, Err(CollectError::Credentials { .. })), "{r:?}");
 }

@@ -202,6 +202,10 @@ impl FakeLedger {
             }
         });
         let mut sub = client.subscribe(RECEIPTS_SUBJECT).await.expect("subscribe");
+        client
+            .flush()
+            .await
+            .expect("subscription reaches the server");
         let me = self.clone();
         tokio::spawn(async move {
             while let Some(q) = sub.next().await {

@@ -388,11 +388,11 @@ fn a_message_lost_by_the_broker_is_republished_by_the_collector() {
         let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(mut s) = js.get_stream("GOLIVE").await {
-                if s.info().await.map(|i| i.state.messages).unwrap_or(0) >= 200 {
-                    assert!(s.delete_message(7).await.unwrap());
-                    break;
-                }
+            if let Ok(mut s) = js.get_stream("GOLIVE").await
+                && s.info().await.map(|i| i.state.messages).unwrap_or(0) >= 200
+            {
+                assert!(s.delete_message(7).await.unwrap());
+                break;
             }
             assert!(
                 std::time::Instant::now() < deadline,

@@ -123,7 +123,8 @@ pub(crate) struct Sent {
 struct AckDone {
     seq: u64,
     epoch: u64,
-    result: Result<bool, String>,
+    /// The JetStream stream sequence of the message (of the earlier copy for a duplicate).
+    result: Result<u64, String>,
 }
 
 struct ReceiptDone {
@@ -176,6 +177,8 @@ struct Slot {
     st: EntryState,
     in_flight: bool,
     last_publish: Option<Instant>,
+    /// JetStream stream sequence of the last acknowledged publish, this run.
+    stream_seq: Option<u64>,
 }
 
 /// How the link to JetStream stands, for logging once per change.
@@ -233,6 +236,11 @@ pub(crate) struct Engine<F> {
     round_started: Instant,
     round_progress: bool,
     receipt_cursor: u64,
+    /// Highest stream sequence among events the ledger confirmed this run, and when it last
+    /// confirmed one: the ledger consumes the stream in order, so an unknown event below that
+    /// sequence was lost, while one above it may only be waiting in a backlog.
+    confirmed_stream_seq_max: u64,
+    last_confirmed_at: Option<Instant>,
 
     reading: bool,
     reading_done_at: Option<Instant>,
@@ -276,6 +284,7 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                     st: e.state,
                     in_flight: false,
                     last_publish,
+                    stream_seq: None,
                 },
             );
         }
@@ -319,6 +328,8 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             round_started: now,
             round_progress: false,
             receipt_cursor: 0,
+            confirmed_stream_seq_max: 0,
+            last_confirmed_at: None,
             reading: true,
             reading_done_at: None,
             outbox_full_logged: false,
@@ -545,6 +556,7 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                     st: e.state,
                     in_flight: false,
                     last_publish: None,
+                    stream_seq: None,
                 },
             );
             self.summary.queued += 1;
@@ -725,7 +737,18 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             Ok(ack) => {
                 let (seq, epoch) = (sent.seq, sent.epoch);
                 self.acks.push(Box::pin(async move {
-                    let result = ack.await.map(|a| a.duplicate).map_err(|e| e.to_string());
+                    let result = ack
+                        .await
+                        .map(|a| {
+                            if a.duplicate {
+                                tracing::debug!(
+                                    stream_seq = a.sequence,
+                                    "JetStream already had this msg id"
+                                );
+                            }
+                            a.sequence
+                        })
+                        .map_err(|e| e.to_string());
                     AckDone { seq, epoch, result }
                 }));
             }
@@ -744,10 +767,8 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
         };
         slot.in_flight = false;
         match done.result {
-            Ok(duplicate) => {
-                if duplicate {
-                    tracing::debug!(seq = done.seq, event_id = %slot.event_id, "JetStream already had this msg id");
-                }
+            Ok(stream_seq) => {
+                slot.stream_seq = Some(stream_seq);
                 slot.st.state = PublishState::Published;
                 self.awaiting.insert(done.seq);
                 self.state_updates.insert(done.seq, slot.st);
@@ -874,40 +895,34 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                 }
                 let mut appended = Vec::new();
                 let mut dead = Vec::new();
+                let mut unknown = Vec::new();
                 for ((seq, id), status) in done.ids.iter().zip(statuses) {
-                    let Some(slot) = self.slots.get_mut(seq) else {
+                    let Some(slot) = self.slots.get(seq) else {
                         continue;
                     };
                     if slot.event_id != *id {
                         continue;
                     }
                     match status {
-                        ReceiptStatus::Appended => appended.push(*seq),
-                        ReceiptStatus::DeadLettered => dead.push((*seq, REJECTED_BY_LEDGER)),
-                        ReceiptStatus::Unknown => {
-                            let doublings =
-                                slot.st.republishes.min(REPUBLISH_BACKOFF_DOUBLINGS_MAX);
-                            let wait =
-                                Duration::from_millis(self.cfg.republish_after_ms << doublings);
-                            let due = slot
-                                .last_publish
-                                .is_none_or(|t| now.duration_since(t) >= wait);
-                            if slot.st.state == PublishState::Published
-                                && !slot.in_flight
-                                && due
-                                && !self.to_publish.contains(seq)
-                            {
-                                slot.st.republishes = slot.st.republishes.saturating_add(1);
-                                tracing::info!(
-                                    event_id = %slot.event_id,
-                                    attempt = slot.st.republishes,
-                                    "the ledger does not have this event; re-publishing it under msg id {}",
-                                    msg_id(&slot.event_id, slot.st.republishes)
-                                );
-                                self.to_publish.insert(*seq);
+                        ReceiptStatus::Appended => {
+                            if let Some(s) = slot.stream_seq {
+                                self.confirmed_stream_seq_max =
+                                    self.confirmed_stream_seq_max.max(s);
                             }
+                            appended.push(*seq);
                         }
+                        ReceiptStatus::DeadLettered => dead.push((*seq, REJECTED_BY_LEDGER)),
+                        ReceiptStatus::Unknown => unknown.push(*seq),
                     }
+                }
+                let ledger_idle = self.last_confirmed_at.is_none_or(|t| {
+                    now.duration_since(t) >= Duration::from_millis(self.cfg.republish_after_ms)
+                });
+                if !appended.is_empty() {
+                    self.last_confirmed_at = Some(now);
+                }
+                for seq in unknown {
+                    self.consider_republish(seq, now, ledger_idle);
                 }
                 if !appended.is_empty() || !dead.is_empty() {
                     // Not flushed: a removal lost in a crash only means the event is asked
@@ -946,6 +961,42 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             self.next_round_at = self.round_started + Duration::from_millis(gap);
         }
         Ok(())
+    }
+
+    /// Re-publishes an event the ledger does not know, if it is overdue and the ledger is
+    /// past it: the ledger confirmed a later message of the stream (it reads in order, so this
+    /// one was lost), or it has confirmed nothing for `republish_after_ms` (it is idle, or this
+    /// run has no stream sequence for the event, as after a restart). An event merely waiting
+    /// behind a backlog is left alone, so a slow ledger is not flooded with copies; the wait
+    /// also doubles with each re-publish of the same event.
+    fn consider_republish(&mut self, seq: u64, now: Instant, ledger_idle: bool) {
+        let Some(slot) = self.slots.get_mut(&seq) else {
+            return;
+        };
+        let doublings = slot.st.republishes.min(REPUBLISH_BACKOFF_DOUBLINGS_MAX);
+        let wait = Duration::from_millis(self.cfg.republish_after_ms << doublings);
+        let overdue = slot
+            .last_publish
+            .is_none_or(|t| now.duration_since(t) >= wait);
+        let passed = slot
+            .stream_seq
+            .is_some_and(|s| s < self.confirmed_stream_seq_max);
+        if slot.st.state != PublishState::Published
+            || slot.in_flight
+            || !overdue
+            || !(passed || ledger_idle)
+            || self.to_publish.contains(&seq)
+        {
+            return;
+        }
+        slot.st.republishes = slot.st.republishes.saturating_add(1);
+        tracing::info!(
+            event_id = %slot.event_id,
+            attempt = slot.st.republishes,
+            msg_id = %msg_id(&slot.event_id, slot.st.republishes),
+            "the ledger does not have this event; re-publishing it under a new msg id"
+        );
+        self.to_publish.insert(seq);
     }
 
     fn silence_text(&self, s: &LedgerSilence) -> String {

@@ -11,9 +11,10 @@
 //! every event is first written to a durable outbox (sled, flushed) and stays there until the
 //! ledger says, in answer to a receipt query on [`golive_model::protocol::RECEIPTS_SUBJECT`],
 //! that it appended the event (or dead-lettered it for good). An event the ledger does not know
-//! long after its publish is published again under a new msg id (`<event_id>.r<n>`): under the
-//! original id JetStream's duplicate window would swallow the copy exactly when the broker lost
-//! the original. The ledger dedupes by `event_id` forever, so copies are harmless.
+//! long after its publish, once the ledger has read past it in the stream, is published again
+//! under a new msg id (`<event_id>.r<n>`): under the original id JetStream's duplicate window
+//! would swallow the copy exactly when the broker lost the original. The ledger dedupes by
+//! `event_id` forever, so copies are harmless.
 //!
 //! Consequences:
 //! - NATS down is not an error: events wait in the outbox, publishing retries with backoff

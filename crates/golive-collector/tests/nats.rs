@@ -182,6 +182,35 @@ async fn republishes_a_lost_event_under_a_new_msg_id() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_ledger_is_not_flooded_with_copies() {
+    // Proves the re-publish rule tells a backlog from a loss: a ledger that works through the
+    // stream slowly (events wait well over republish_after_ms, answered Unknown meanwhile) but
+    // keeps confirming gets no re-publishes at all, and sees each event once.
+    init_tracing();
+    let tmp = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(&tmp.path().join("nats"));
+    let ledger = FakeLedger::new();
+    *ledger.delay_per_message.lock().unwrap() = Duration::from_millis(5);
+    ledger.start(client(&server.url()).await).await;
+    let n = 300;
+    let input = tmp.path().join("events.jsonl");
+    write_events(&input, "RAL", 1, n);
+    let mut config = test_config(&server.url(), &tmp.path().join("outbox"));
+    config.republish_after_ms = 400;
+    let started = Instant::now();
+    let summary = collect(config, Input::File(input), |_| {}, std::future::pending())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() > Duration::from_millis(1_000),
+        "the ledger was slower than republish_after_ms"
+    );
+    assert_eq!(summary.confirmed, n);
+    assert_eq!(summary.republished, 0);
+    assert!(ledger.copies().values().all(|c| *c == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_resumes_from_the_outbox() {
     // Proves that events left pending by a run whose ledger never answered (receipt wait
     // elapsed) are delivered by the next run without re-reading any input, and the ledger sees

@@ -66,7 +66,7 @@ pub fn encode_receipt_query(ids: &[EventId]) -> Result<Vec<u8>, ReceiptError> {
 }
 
 pub fn decode_receipt_query(body: &[u8]) -> Result<Vec<EventId>, ReceiptError> {
-    if body.len() % 16 != 0 {
+    if !body.len().is_multiple_of(16) {
         return Err(ReceiptError::Length(body.len()));
     }
     if body.len() / 16 > RECEIPT_IDS_MAX {

@@ -1,4 +1,4 @@
-//! The side tables: dead letters, checkpoints and named values.
+//! The side tables: dead letters (and their event-id index), checkpoints and named values.
 
 mod common;
 
@@ -16,6 +16,7 @@ fn dead_letters_round_trip_in_order_and_survive_reopen() {
         field: Some("event_id".into()),
         reason: "`1` is not a UUID".into(),
         received_at: t(1_700_000_000, 5),
+        event_id: Some(golive_model::EventId::from_bytes([7; 16])),
     };
     let second = NewDeadLetter {
         origin: "golive.events.RAL.patient_lost".into(),
@@ -44,6 +45,19 @@ fn dead_letters_round_trip_in_order_and_survive_reopen() {
         received_at: d.received_at,
     };
     assert_eq!(got, vec![want(1, &first), want(2, &second)]);
+    // A refused event's id leads to its dead letter (receipts say "dead-lettered" for it).
+    assert_eq!(
+        store
+            .dead_letter_of(&golive_model::EventId::from_bytes([7; 16]))
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        store
+            .dead_letter_of(&golive_model::EventId::from_bytes([8; 16]))
+            .unwrap(),
+        None
+    );
     assert_eq!(store.add_dead_letter(first).unwrap(), 3);
 }
 

@@ -292,6 +292,18 @@ fn client_err(e: impl std::fmt::Display) -> PipelineBenchError {
     PipelineBenchError::Client(e.to_string())
 }
 
+/// A JetStream publish acknowledgement in flight.
+type AckFuture = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<
+                    async_nats::jetstream::publish::PublishAck,
+                    async_nats::jetstream::context::PublishError,
+                >,
+            > + Send,
+    >,
+>;
+
 /// Raw JetStream: publish every message with a msg id and `window` acks in flight, then consume
 /// them all with a durable pull consumer. Returns (publish/s, consume/s).
 async fn raw_jetstream(
@@ -315,23 +327,13 @@ async fn raw_jetstream(
         .map_err(client_err)?;
     let n = messages.len() as u64;
     let t = Instant::now();
-    let mut inflight: futures::stream::FuturesUnordered<
-        std::pin::Pin<
-            Box<
-                dyn std::future::Future<
-                        Output = Result<
-                            jetstream::publish::PublishAck,
-                            jetstream::context::PublishError,
-                        >,
-                    > + Send,
-            >,
-        >,
-    > = futures::stream::FuturesUnordered::new();
+    let mut inflight: futures::stream::FuturesUnordered<AckFuture> =
+        futures::stream::FuturesUnordered::new();
     for (subject, id, payload) in messages {
-        if inflight.len() >= window {
-            if let Some(r) = inflight.next().await {
-                r.map_err(client_err)?;
-            }
+        if inflight.len() >= window
+            && let Some(r) = inflight.next().await
+        {
+            r.map_err(client_err)?;
         }
         let ack = js
             .send_publish(

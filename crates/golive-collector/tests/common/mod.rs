@@ -158,6 +158,8 @@ pub struct FakeLedger {
     pub dead: Arc<Mutex<HashSet<EventId>>>,
     pub lose: Arc<Mutex<HashSet<EventId>>>,
     pub queries: Arc<Mutex<u64>>,
+    /// Time the fake ledger spends on each message: a slow ledger with a backlog.
+    pub delay_per_message: Arc<Mutex<Duration>>,
 }
 
 impl FakeLedger {
@@ -232,6 +234,10 @@ impl FakeLedger {
     }
 
     async fn take(&self, stream: &stream::Stream, m: &jetstream::Message) {
+        let delay = *self.delay_per_message.lock().unwrap();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let v: serde_json::Value =
             serde_json::from_slice(&m.payload).expect("collector publishes JSON");
         let event_id = EventId(

@@ -411,3 +411,61 @@ fn a_message_lost_by_the_broker_is_republished_by_the_collector() {
     assert_eq!(ledger.term(), Some(0), "{}", ledger.log_text());
     assert_ledger_holds_exactly(&data, &ev.ids, &ev.all, dir.path());
 }
+
+#[test]
+fn an_existing_stream_with_other_settings_stops_the_ledger_with_a_clear_error() {
+    // Proves stream provisioning checks rather than silently changes: a GOLIVE stream with a
+    // different max_age makes `golive serve` exit with one line naming the difference.
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+        js.create_stream(async_nats::jetstream::stream::Config {
+            name: "GOLIVE".to_owned(),
+            subjects: vec!["golive.events.>".to_owned()],
+            storage: async_nats::jetstream::stream::StorageType::File,
+            max_age: Duration::from_secs(7 * 86_400),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    });
+    let data = dir.path().join("ledger");
+    let url = nats.url();
+    let o = golive(&["serve", "--data", data.to_str().unwrap(), "--nats", &url]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("stream GOLIVE exists with different settings"),
+        "{err}"
+    );
+    assert!(
+        err.contains("max_age is 604800s, expected 2592000s"),
+        "{err}"
+    );
+    // The stream was not changed.
+    rt.block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+        let mut s = js.get_stream("GOLIVE").await.unwrap();
+        assert_eq!(
+            s.info().await.unwrap().config.max_age,
+            Duration::from_secs(7 * 86_400)
+        );
+    });
+}
+
+#[test]
+fn serve_says_clearly_when_nats_is_unreachable() {
+    // Proves an operator gets one readable line, not a stack of errors, when NATS is down.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("nats://127.0.0.1:{}", free_port());
+    let data = dir.path().join("ledger");
+    let o = golive(&["serve", "--data", data.to_str().unwrap(), "--nats", &url]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("cannot reach NATS at {url}")),
+        "{err}"
+    );
+}

@@ -175,9 +175,15 @@ pub fn run(
             watch.display()
         );
         println!("Stop with Ctrl-C.\n");
-        let mut params = SimParams::new(2026, 4, 20_000);
-        params.trust_offset = 5;
-        let mut sim = Simulation::new(params);
+        // Four simulated trusts at a time (after the London ones in the list); each simulation
+        // covers about two years of their rollout in a few minutes, then four more trusts start.
+        let sim_for = |round: u64| {
+            let mut params = SimParams::new(2026 + round, 4, 5_000);
+            params.trust_offset = 5 + 4 * round as usize;
+            Simulation::new(params)
+        };
+        let mut round = 0u64;
+        let mut sim = sim_for(round);
         let started = std::time::Instant::now();
         let mut file_no = 0u64;
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
@@ -193,7 +199,18 @@ pub fn run(
             }
             file_no += 1;
             let mut body = String::new();
-            for e in sim.by_ref().take(live_events_per_s as usize) {
+            for _ in 0..live_events_per_s {
+                let e = match sim.next() {
+                    Some(e) => e,
+                    None => {
+                        round += 1;
+                        sim = sim_for(round);
+                        match sim.next() {
+                            Some(e) => e,
+                            None => break,
+                        }
+                    }
+                };
                 body.push_str(&String::from_utf8_lossy(&e.canonical_bytes()));
                 body.push('\n');
             }

@@ -235,7 +235,7 @@ impl Simulation {
                     .unwrap_or(&CostCategory::Other);
                 Generated::Plain(EventBody::ExtraCost(ExtraCost {
                     category,
-                    amount_pence: Pence(rng.gen_range(1_000..5_000_000) * 100),
+                    amount_pence: Pence(rng.gen_range(1_000..500_000) * 100),
                     description: None,
                 }))
             }
@@ -248,7 +248,7 @@ impl Simulation {
                 Generated::Correction(id, EventBody::ExtraCost(cost))
             }
             64..=73 => {
-                let amount = rng.gen_range(10_000..20_000_000) * 100;
+                let amount = rng.gen_range(10_000..2_000_000) * 100;
                 t.at_risk_pence += amount;
                 Generated::Plain(EventBody::IncomeAtRisk(IncomeAtRisk {
                     category: *IncomeCategory::ALL

@@ -134,6 +134,10 @@ enum Command {
         /// Durable consumer name (each ledger replica needs its own)
         #[arg(long, env = "GOLIVE_CONSUMER", default_value = "golive-ledger")]
         consumer: String,
+        /// Address of the HTTP API, dashboard and metrics (default 127.0.0.1:8080; port 0 picks a
+        /// free port and prints it); `off` to serve none
+        #[arg(long, env = "GOLIVE_HTTP")]
+        http: Option<String>,
     },
     /// Trust side: read events (JSONL or CSV file, `-` for stdin, or --watch DIR), validate them
     /// locally, keep each in a durable outbox (--data DIR), publish to NATS and forget an event
@@ -304,7 +308,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             )?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { nats, consumer } => serve(&config, nats, consumer),
+        Command::Serve {
+            nats,
+            consumer,
+            http,
+        } => serve(&config, nats, consumer, http),
         Command::Collect {
             input,
             watch,
@@ -686,7 +694,24 @@ pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send 
     }
 }
 
-fn serve(config: &Config, nats: NatsArgs, consumer: String) -> Result<ExitCode> {
+/// Where `golive serve` listens for HTTP when `--http` is not given.
+const DEFAULT_HTTP: &str = "127.0.0.1:8080";
+
+fn serve(
+    config: &Config,
+    nats: NatsArgs,
+    consumer: String,
+    http: Option<String>,
+) -> Result<ExitCode> {
+    let explicit = http.is_some();
+    let http = http.unwrap_or_else(|| DEFAULT_HTTP.to_owned());
+    let http_addr: Option<std::net::SocketAddr> = if http == "off" {
+        None
+    } else {
+        Some(http.parse().with_context(|| {
+            format!("--http {http}: expected ADDRESS:PORT such as 127.0.0.1:8080, or off")
+        })?)
+    };
     let rt = runtime()?;
     let stop = {
         let _guard = rt.enter();
@@ -708,7 +733,53 @@ fn serve(config: &Config, nats: NatsArgs, consumer: String) -> Result<ExitCode> 
         batch_events_max: config.batch_events_max,
         ..Default::default()
     };
-    let summary = rt.block_on(golive_ledger::service::serve(ledger.clone(), sc, stop))?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let state = golive_http::AppState {
+        ledger: ledger.clone(),
+        rules: std::sync::Arc::new(config.rules.clone()),
+    };
+    let summary = rt.block_on(async {
+        tokio::spawn(async move {
+            stop.await;
+            let _ = stop_tx.send(true);
+        });
+        let http = match http_addr {
+            Some(addr) => match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    let bound = listener.local_addr().unwrap_or(addr);
+                    eprintln!("golive serve: HTTP API and dashboard on http://{bound}/");
+                    Some(tokio::spawn(golive_http::serve_on(listener, state, stopped())))
+                }
+                Err(e) if explicit => {
+                    return Err(anyhow::anyhow!(
+                        "cannot listen for HTTP on {addr} (--http): {e}; choose another address or --http off"
+                    ));
+                }
+                Err(e) => {
+                    eprintln!(
+                        "golive serve: cannot listen for HTTP on the default {addr} ({e}); serving without HTTP. Pass --http ADDR to choose an address"
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        let summary = golive_ledger::service::serve(ledger.clone(), sc, stopped()).await;
+        if let Some(h) = http {
+            match h.await {
+                Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server ended with an error"),
+                Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
+                Ok(Ok(())) => {}
+            }
+        }
+        anyhow::Ok(summary?)
+    })?;
     let head = ledger
         .lock()
         .map_err(|_| anyhow::anyhow!("ledger lock poisoned"))?

@@ -7,6 +7,8 @@
 //! it takes to build a view; as-of answers are computed from the store (nearest checkpoint plus
 //! replay) without holding the ledger's lock at all.
 
+pub mod dashboard;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -1,31 +1,83 @@
 //! # golive-http
 //!
 //! The ledger's HTTP surface for analysts: JSON projections (also as of an earlier sequence or
-//! time), the live dashboard, and Prometheus metrics. Served by `golive serve --http ADDR`.
+//! time), the live dashboard, Prometheus metrics and the OpenAPI document. Served by
+//! `golive serve --http ADDR`; `docs/API.md` is the guide, `docs/openapi.json` the contract.
 //!
 //! Design decision: handlers read the live projections under the ledger's lock only for the time
-//! it takes to build a view; as-of answers are computed from the store (nearest checkpoint plus
-//! replay) without holding the ledger's lock at all.
+//! it takes to build a view (the JSON is encoded after the lock is released); as-of answers are
+//! computed from a clone of the store handle (nearest checkpoint plus replay, see [`asof`])
+//! without holding the ledger's lock at all, so a slow as-of query never delays an append.
+//!
+//! Routes (every path here is in `docs/openapi.json`, and a test checks both ways):
+//!
+//! | path | what |
+//! | --- | --- |
+//! | `/v1/trusts`, `/v1/lost-patients`, `/v1/money`, `/v1/rollout`, `/v1/warnings`, `/v1/deferred-features`, `/v1/incidents` | a projection view; `?trust=`, `?as_of_seq=` or `?as_of=` |
+//! | `/v1/head` | sequence, chain hash and receive time of the last record |
+//! | `/v1/openapi.json` | the OpenAPI 3.1 document |
+//! | `/metrics` | Prometheus text |
+//! | `/`, `/assets/...`, `/v1/series` | the dashboard ([`dashboard`]) |
 
+pub mod api;
+pub mod asof;
 pub mod dashboard;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
-use golive_ledger::Ledger;
+use golive_ledger::{Ledger, Metrics};
 use golive_projections::WarningRules;
+use golive_store::Store;
+
+pub use api::{AS_OF_SEQ_HEADER, At, OPENAPI_JSON, Selection, parse_selection};
+pub use asof::AsOfCache;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
+    /// The ledger: its live projections are read under this lock.
     pub ledger: Arc<Mutex<Ledger>>,
     pub rules: Arc<WarningRules>,
+    /// Shared with the consumer loop (`golive_ledger::service::ServeConfig::metrics`).
+    pub metrics: Arc<Metrics>,
+    /// A handle on the ledger's store, for what needs no lock: the head, as-of replays, gauges.
+    pub store: Store,
+    /// Recent as-of projections.
+    pub as_of: Arc<AsOfCache>,
+}
+
+impl AppState {
+    /// State over `ledger`, with metrics of its own (see [`AppState::with_metrics`] to share
+    /// the consumer loop's).
+    pub fn new(ledger: Arc<Mutex<Ledger>>, rules: Arc<WarningRules>) -> Self {
+        let store = ledger
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .store()
+            .clone();
+        Self {
+            ledger,
+            rules,
+            metrics: Arc::new(Metrics::new()),
+            as_of: Arc::new(AsOfCache::new(store.clone())),
+            store,
+        }
+    }
+
+    /// The same state, counting into `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
 }
 
 /// An error as the API returns it: JSON `{"error": {"status": 400, "message": "..."}}`.
@@ -36,16 +88,28 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
     Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let status = self.status();
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %self, "HTTP request failed");
+        }
         let body = serde_json::json!({
             "error": { "status": status.as_u16(), "message": self.to_string() }
         });
@@ -53,21 +117,41 @@ impl IntoResponse for ApiError {
     }
 }
 
-async fn head(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let ledger = state
-        .ledger
-        .lock()
-        .map_err(|_| ApiError::Internal("ledger lock poisoned".into()))?;
-    let h = ledger.head();
-    Ok(Json(serde_json::json!({
-        "seq": h.seq,
-        "hash": h.hash.iter().map(|b| format!("{b:02x}")).collect::<String>(),
-    })))
+/// Times every request into the metrics, by route template (`unmatched` for unknown paths).
+async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(req).await;
+    metrics.record_http(
+        route.as_deref().unwrap_or("unmatched"),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
 }
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/v1/head", get(head)).with_state(state)
+    let metrics = state.metrics.clone();
+    Router::new()
+        .route("/v1/trusts", get(api::trusts))
+        .route("/v1/lost-patients", get(api::lost_patients))
+        .route("/v1/money", get(api::money))
+        .route("/v1/rollout", get(api::rollout))
+        .route("/v1/warnings", get(api::warnings))
+        .route("/v1/deferred-features", get(api::deferred_features))
+        .route("/v1/incidents", get(api::incidents))
+        .route("/v1/head", get(api::head))
+        .route("/v1/openapi.json", get(api::openapi))
+        .route("/metrics", get(api::metrics))
+        .merge(dashboard::routes())
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(middleware::from_fn_with_state(metrics, track))
+        .with_state(state)
 }
 
 /// Serves the HTTP surface on a bound listener until `shutdown` completes.

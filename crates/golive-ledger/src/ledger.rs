@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
 use golive_model::Envelope;
 use golive_projections::Projections;
 use golive_store::{Head, Incoming, Outcome, Store, StoreError};
@@ -47,6 +48,10 @@ pub struct Ledger {
     live: Projections,
     options: LedgerOptions,
     last_checkpoint_seq: u64,
+    /// `received_at` of the head record: no later record gets an earlier one.
+    last_received_at: Option<DateTime<Utc>>,
+    /// Signs checkpoints of the Merkle tree, once enabled (see `crate::audit`).
+    signing: Option<crate::audit::CheckpointSigner>,
 }
 
 impl Ledger {
@@ -60,11 +65,17 @@ impl Ledger {
             .checkpoint_at_or_before(head)?
             .map(|(seq, _)| seq)
             .unwrap_or(0);
+        let last_received_at = match head {
+            0 => None,
+            seq => store.get(seq)?.map(|r| r.received_at),
+        };
         Ok(Self {
             store,
             live,
             options,
             last_checkpoint_seq,
+            last_received_at,
+            signing: None,
         })
     }
 
@@ -83,11 +94,26 @@ impl Ledger {
 
     /// Appends a batch durably (one store transaction, flushed), then folds what was appended
     /// into the live projections. Duplicates and rejected corrections are reported, not applied.
-    pub fn append(&mut self, batch: Vec<Incoming>) -> Result<Vec<Outcome>, LedgerError> {
+    ///
+    /// **Invariant:** `received_at` never decreases along the log: a time earlier than the
+    /// previous record's (the clock stepped back) is raised to it. This is what lets
+    /// [`seq_received_by`] find "the ledger as it stood at time t" by binary search.
+    pub fn append(&mut self, mut batch: Vec<Incoming>) -> Result<Vec<Outcome>, LedgerError> {
+        let mut floor = self.last_received_at;
+        for incoming in &mut batch {
+            if let Some(f) = floor
+                && incoming.received_at < f
+            {
+                incoming.received_at = f;
+            }
+            floor = Some(incoming.received_at);
+        }
         let envelopes: Vec<Envelope> = batch.iter().map(|i| i.envelope.clone()).collect();
+        let received: Vec<DateTime<Utc>> = batch.iter().map(|i| i.received_at).collect();
         let outcomes = self.store.append_batch(batch)?;
-        for (envelope, outcome) in envelopes.iter().zip(&outcomes) {
+        for ((envelope, outcome), at) in envelopes.iter().zip(&outcomes).zip(received) {
             if let Outcome::Appended { seq } = outcome {
+                self.last_received_at = Some(at);
                 let superseded = superseded_of(&self.store, *seq, envelope)?;
                 self.live.apply(*seq, envelope, superseded.as_ref());
             }
@@ -96,7 +122,40 @@ impl Ledger {
         if head >= self.last_checkpoint_seq + self.options.checkpoint_every_events {
             self.checkpoint()?;
         }
+        // The batch is durable already: a checkpoint that cannot be signed now is signed later,
+        // and must not make the caller believe the append failed.
+        if let Err(e) = self.sign_checkpoint_if_due() {
+            tracing::warn!(error = %e, "could not sign a checkpoint; will retry");
+        }
         Ok(outcomes)
+    }
+
+    /// Signs checkpoints of the Merkle tree from now on (every N events or T seconds).
+    pub fn enable_checkpoint_signing(&mut self, signer: crate::audit::CheckpointSigner) {
+        self.signing = Some(signer);
+    }
+
+    /// The checkpoint signer, when signing is enabled.
+    pub fn checkpoint_signer(&self) -> Option<&crate::audit::CheckpointSigner> {
+        self.signing.as_ref()
+    }
+
+    /// Signs a checkpoint at the head if one is due (also called by the service when idle, so
+    /// that the last events get signed within T seconds). Returns the tree size signed.
+    pub fn sign_checkpoint_if_due(&mut self) -> Result<Option<u64>, LedgerError> {
+        match &mut self.signing {
+            Some(s) if s.is_due(self.store.head().seq) => s.sign(&self.store),
+            _ => Ok(None),
+        }
+    }
+
+    /// Signs a checkpoint at the head now, unless the head is already signed (end of an ingest,
+    /// clean shutdown).
+    pub fn sign_checkpoint(&mut self) -> Result<Option<u64>, LedgerError> {
+        match &mut self.signing {
+            Some(s) => s.sign(&self.store),
+            None => Ok(None),
+        }
     }
 
     /// Writes a checkpoint of the live projections at the head now.
@@ -196,6 +255,32 @@ pub fn projections_at(
     }
     progress(done, total);
     Ok(p)
+}
+
+/// The last sequence whose record was received at or before `t`: the head of the ledger as it
+/// stood at that time (0 when nothing had been received yet). A binary search over the log, which
+/// relies on `received_at` never decreasing along it (see [`Ledger::append`]).
+pub fn seq_received_by(store: &Store, t: DateTime<Utc>) -> Result<u64, LedgerError> {
+    let head = store.head().seq;
+    let received = |seq: u64| -> Result<DateTime<Utc>, LedgerError> {
+        store.get(seq)?.map(|r| r.received_at).ok_or_else(|| {
+            LedgerError::Store(StoreError::Corrupt {
+                seq,
+                what: "the record is missing below the head".to_owned(),
+            })
+        })
+    };
+    // Invariant of the loop: received(lo) <= t (or lo == 0), received(hi + 1) > t (or hi == head).
+    let (mut lo, mut hi) = (0u64, head);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if received(mid)? <= t {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    Ok(lo)
 }
 
 /// The earlier event a correction replaces, read from the log.

@@ -11,9 +11,14 @@
 //! exists. A checkpoint written by an older build that cannot be read is ignored, and the log (the
 //! only source of truth) is replayed instead.
 
+pub mod audit;
 mod ingest;
 mod ledger;
+pub mod metrics;
 pub mod service;
 
 pub use ingest::{IngestSummary, LineSource, REJECTIONS_KEPT_MAX, Rejection, ingest_lines};
-pub use ledger::{Ledger, LedgerError, LedgerOptions, ReplayProgress, projections_at};
+pub use ledger::{
+    Ledger, LedgerError, LedgerOptions, ReplayProgress, projections_at, seq_received_by,
+};
+pub use metrics::{LedgerGauges, Metrics};

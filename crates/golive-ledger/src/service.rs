@@ -23,6 +23,7 @@ use golive_model::{EventId, decode};
 use golive_store::{Incoming, NewDeadLetter, Outcome, RejectReason, Store, StoreError};
 
 use crate::ledger::{Ledger, LedgerError};
+use crate::metrics::Metrics;
 
 /// The JetStream stream the ledger reads. Checked (never silently changed) at start.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +86,8 @@ pub struct ServeConfig {
     pub stream: StreamSettings,
     /// Answer receipt queries (on by default; a read-only replica may turn it off).
     pub receipts: bool,
+    /// Where the consumer loop counts what it does (shared with the HTTP API's `/metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 impl Default for ServeConfig {
@@ -97,6 +100,7 @@ impl Default for ServeConfig {
             fetch_wait_ms: 500,
             stream: StreamSettings::default(),
             receipts: true,
+            metrics: Arc::new(Metrics::new()),
         }
     }
 }
@@ -465,7 +469,24 @@ pub async fn serve(
                 continue;
             }
         };
+        // JetStream tells, with each message, how many are still pending for this consumer:
+        // the lag behind the stream right after this fetch.
+        config.metrics.set_consumer_lag(
+            messages
+                .last()
+                .and_then(|m| m.info().ok().map(|i| i.pending))
+                .unwrap_or(0),
+        );
         if messages.is_empty() {
+            // Idle: the last events still get a signed checkpoint within checkpoint_every_secs.
+            let l = ledger.clone();
+            let signed = tokio::task::spawn_blocking(move || {
+                l.lock().expect("ledger lock").sign_checkpoint_if_due()
+            })
+            .await;
+            if let Ok(Err(e)) = signed {
+                tracing::warn!(error = %e, "could not sign a checkpoint; will retry");
+            }
             continue;
         }
         let mut delivered = Vec::with_capacity(messages.len());
@@ -487,6 +508,7 @@ pub async fn serve(
         })
         .await
         .map_err(js_err)??;
+        config.metrics.record_batch(n, &tally, started.elapsed());
         // Durable now: acknowledge everything up to the batch's last message.
         if let Some(last) = messages.last()
             && let Err(e) = last.ack().await
@@ -517,6 +539,7 @@ pub async fn serve(
     tokio::task::spawn_blocking(move || {
         let mut ledger = l.lock().expect("ledger lock");
         ledger.checkpoint()?;
+        ledger.sign_checkpoint()?;
         ledger.store().flush().map_err(LedgerError::from)
     })
     .await

@@ -15,7 +15,7 @@ pub(crate) struct DeferredFact {
     pub reason: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeferredFeature {
     pub feature: String,
     pub promised_for: Option<String>,
@@ -25,20 +25,20 @@ pub struct DeferredFeature {
     pub event_id: EventId,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrustDeferred {
     pub count: u64,
     /// In event-time order.
     pub features: Vec<DeferredFeature>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeferredTotals {
     pub trusts: u64,
     pub count: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeferredView {
     pub trusts: BTreeMap<String, TrustDeferred>,
     pub total: DeferredTotals,

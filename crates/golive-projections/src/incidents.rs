@@ -80,7 +80,7 @@ impl IncidentsState {
 }
 
 /// One outage, as its latest report describes it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OutageItem {
     pub scope: String,
     pub services: Vec<String>,
@@ -95,7 +95,7 @@ pub struct OutageItem {
     pub event_id: EventId,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OutageSummary {
     pub count: u64,
     pub ongoing: u64,
@@ -109,7 +109,7 @@ pub struct OutageSummary {
 }
 
 /// One safety incident, as its latest report describes it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IncidentItem {
     pub local_ref: String,
     pub harm: Harm,
@@ -124,7 +124,7 @@ pub struct IncidentItem {
     pub event_id: EventId,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SafetySummary {
     /// Distinct `local_ref`s.
     pub count: u64,
@@ -139,13 +139,13 @@ pub struct SafetySummary {
     pub open_incidents: Vec<IncidentItem>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrustIncidents {
     pub outages: OutageSummary,
     pub safety: SafetySummary,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct IncidentsTotals {
     pub trusts: u64,
     pub outages: u64,
@@ -157,7 +157,7 @@ pub struct IncidentsTotals {
     pub by_harm: HarmCounts,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct IncidentsView {
     pub trusts: BTreeMap<String, TrustIncidents>,
     pub total: IncidentsTotals,

@@ -234,7 +234,7 @@ pub enum ReportingChangeKind {
 }
 
 /// A lost patient not yet traced.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OpenCase {
     pub patient_ref: PatientRef,
     pub pathway: Pathway,
@@ -246,7 +246,7 @@ pub struct OpenCase {
 }
 
 /// Traced patients: one per `patient_traced` event.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TracedSummary {
     pub count: u64,
     /// Traced with no open case in the ledger: lost before the ledger started.
@@ -278,7 +278,7 @@ impl TracedSummary {
 }
 
 /// Whole days from loss to trace, over traces that closed an open case.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DaysToTrace {
     pub count: u64,
     pub total_days: u64,
@@ -305,7 +305,7 @@ impl DaysToTrace {
 }
 
 /// The latest waiting-list report on one pathway.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WaitingListFigures {
     pub records: u64,
     pub unique_patients: u64,
@@ -317,7 +317,7 @@ pub struct WaitingListFigures {
 }
 
 /// Waiting-list figures summed over trusts.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WaitingListTotals {
     pub records: u64,
     pub unique_patients: u64,
@@ -327,14 +327,14 @@ pub struct WaitingListTotals {
 }
 
 /// A dataset whose reporting is suspended now.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Suspension {
     pub since: DateTime<Utc>,
     pub reason: Option<String>,
     pub event_id: EventId,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportingChange {
     pub occurred_at: DateTime<Utc>,
     pub dataset: Dataset,
@@ -343,7 +343,7 @@ pub struct ReportingChange {
     pub event_id: EventId,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReportingView {
     /// Datasets suspended now, and since when.
     pub suspended: BTreeMap<Dataset, Suspension>,
@@ -352,7 +352,7 @@ pub struct ReportingView {
 }
 
 /// Open lost patients at the end of one ISO week.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WeekCount {
     /// ISO week, e.g. `2009-W05`.
     pub week: String,
@@ -361,7 +361,7 @@ pub struct WeekCount {
     pub open: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrustLostPatients {
     pub open_count: u64,
     pub open_by_pathway: BTreeMap<Pathway, u64>,
@@ -379,7 +379,7 @@ pub struct TrustLostPatients {
     pub weekly_open: Vec<WeekCount>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LostPatientsTotals {
     pub trusts: u64,
     pub open_count: u64,
@@ -394,7 +394,7 @@ pub struct LostPatientsTotals {
     pub weekly_open: Vec<WeekCount>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LostPatientsView {
     pub as_at: Option<DateTime<Utc>>,
     pub trusts: BTreeMap<String, TrustLostPatients>,

@@ -86,7 +86,7 @@ impl MoneyState {
 }
 
 /// Money figures for one trust or many, over one month or all.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MoneyFigures {
     pub extra_cost_pence: i64,
     /// Every category, zero included.
@@ -188,14 +188,14 @@ impl MoneyFigures {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrustMoney {
     pub total: MoneyFigures,
     /// Months with any money, `YYYY-MM`.
     pub by_month: BTreeMap<Period, MoneyFigures>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MoneyView {
     pub trusts: BTreeMap<String, TrustMoney>,
     pub total: MoneyFigures,

@@ -27,7 +27,7 @@ pub(crate) struct ProgrammeFact {
     pub reason: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RolloutChange {
     pub occurred_at: DateTime<Utc>,
     pub status: RolloutState,
@@ -36,7 +36,7 @@ pub struct RolloutChange {
     pub event_id: EventId,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProgrammeChange {
     pub occurred_at: DateTime<Utc>,
     /// The trust whose feed reported it.
@@ -48,14 +48,14 @@ pub struct ProgrammeChange {
 }
 
 /// A status that does not follow from the ones before it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Anomaly {
     pub occurred_at: DateTime<Utc>,
     pub text: String,
     pub event_id: EventId,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrustRollout {
     /// Latest status in event time; `null` for a trust with no rollout events.
     pub status: Option<RolloutState>,
@@ -72,7 +72,7 @@ pub struct TrustRollout {
     pub anomalies: Vec<Anomaly>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProgrammeRollout {
     /// Latest programme-scope status; `null` if only trust-scope events name the programme.
     pub status: Option<RolloutState>,
@@ -85,7 +85,7 @@ pub struct ProgrammeRollout {
     pub anomalies: Vec<Anomaly>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RolloutTotals {
     pub trusts: u64,
     pub live_trusts: u64,
@@ -96,7 +96,7 @@ pub struct RolloutTotals {
     pub anomalies: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RolloutView {
     pub as_at: Option<DateTime<Utc>>,
     pub trusts: BTreeMap<String, TrustRollout>,

@@ -124,7 +124,7 @@ impl WarningRules {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Warning,
@@ -132,7 +132,7 @@ pub enum Severity {
 }
 
 /// A rule that fired.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Warning {
     /// The rule id, e.g. `net_cost`.
     pub id: String,
@@ -145,7 +145,7 @@ pub struct Warning {
     pub halt: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrustWarnings {
     pub live: bool,
     pub programme: Option<String>,
@@ -158,7 +158,7 @@ pub struct TrustWarnings {
     pub halt_since: Option<DateTime<Utc>>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WarningsTotals {
     pub trusts: u64,
     pub trusts_with_warnings: u64,
@@ -169,7 +169,7 @@ pub struct WarningsTotals {
     pub programme_warnings: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WarningsView {
     pub as_at: Option<DateTime<Utc>>,
     pub rules: WarningRules,

@@ -7,6 +7,7 @@
 //! | `I` + first seq (u64 BE) | id block of the chunk with the same first seq: its records' 16-byte event ids, in seq order |
 //! | `C` + collector id (UTF-8) | highest `collector_seq` appended from that collector (u64 BE) |
 //! | `S` + event id (16 bytes) | seq of the correction that superseded that event (u64 BE) |
+//! | `T` + level (1 byte) + tile index (u64 BE) | a full tile: 256 hashes of Merkle tree level 8 x level |
 
 use std::path::Path;
 
@@ -27,6 +28,8 @@ pub(crate) const IDS: u8 = b'I';
 pub(crate) const COLLECTOR: u8 = b'C';
 /// Prefix of superseded events.
 pub(crate) const SUPERSEDED: u8 = b'S';
+/// Prefix of Merkle tree tiles (`T` + stored level + tile index; see `store::merkle`).
+pub(crate) const TILE: u8 = b'T';
 /// Bytes of the length in front of each record of a chunk.
 pub(crate) const FRAME_LEN_BYTES: usize = 4;
 /// Bytes of one event id in an id block.

@@ -16,6 +16,12 @@
 //! | `I` + first seq (u64 BE) | id block of the chunk with the same key: its records' 16-byte event ids, in seq order |
 //! | `C` + collector id (UTF-8) | highest `collector_seq` appended from that collector (u64 BE) |
 //! | `S` + event id (16 bytes) | seq of the correction that superseded that event (u64 BE) |
+//! | `T` + level (1 byte) + tile index (u64 BE) | a full tile of the Merkle tree: 256 hashes of tree level 8 x level, written once, in the batch that completes it |
+//!
+//! The Merkle tree (RFC 9162, leaf data = each record's chain hash) grows in the same
+//! `apply_batch` as the records it covers; see `store/merkle.rs` for the tiles and the proofs
+//! ([`Store::merkle_root`], [`Store::inclusion_proof`], [`Store::consistency_proof`]). Signed
+//! checkpoint notes live in the tree `signed_checkpoints` (tree size -> note), off the append path.
 //!
 //! A batch is cut into chunks of about [`LOG_CHUNK_BYTES_TARGET`] (~170 records of the bench's
 //! ~190 B); a batch of one event is a chunk of one record. The trees `meta` (format version,
@@ -82,7 +88,7 @@ use chrono::{DateTime, Utc};
 use golive_model::{ChainHash, Envelope, EventId, GENESIS_HASH, chain_hash};
 
 pub use error::{ChainError, RejectReason, StoreError};
-pub use store::Store;
+pub use store::{SIGNED_CHECKPOINT_BYTES_MAX, Store, TILE_HEIGHT, TILE_WIDTH};
 
 /// The storage format this build reads and writes (stored in `meta`): the record encoding of
 /// [`codec`] and the layout above.

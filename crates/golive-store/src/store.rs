@@ -20,6 +20,10 @@ use crate::{
     Record,
 };
 
+mod audit;
+mod merkle;
+pub use merkle::{SIGNED_CHECKPOINT_BYTES_MAX, TILE_HEIGHT, TILE_WIDTH};
+
 /// Pause between attempts to take the store's lock.
 const OPEN_LOCK_RETRY_MS: u64 = 20;
 const META_FORMAT: &[u8] = b"format_version";
@@ -60,6 +64,8 @@ struct Inner {
     head: Mutex<Head>,
     /// Id of the last dead letter; the lock also serialises adding them.
     dead_last: Mutex<u64>,
+    /// The Merkle tree's tails as of the durable head, for readers (see `merkle`).
+    merkle: Mutex<Arc<merkle::Tails>>,
 }
 
 /// What the writer knows between batches.
@@ -72,6 +78,8 @@ struct Writer {
     /// Reused between batches: the chunk and id block being built.
     chunk: Vec<u8>,
     id_block: Vec<u8>,
+    /// The Merkle tree's tails as of `head`.
+    tails: Arc<merkle::Tails>,
 }
 
 impl std::fmt::Debug for Store {
@@ -351,7 +359,7 @@ impl Store {
             dead_letters = dead_last,
             "opened ledger store"
         );
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 path,
                 db,
@@ -365,12 +373,16 @@ impl Store {
                     broken: None,
                     chunk: Vec::new(),
                     id_block: Vec::new(),
+                    tails: Arc::default(),
                 }),
                 ids: RwLock::new(ids),
                 head: Mutex::new(head),
                 dead_last: Mutex::new(dead_last),
+                merkle: Mutex::default(),
             }),
-        })
+        };
+        store.load_merkle()?;
+        Ok(store)
     }
 
     /// The directory this store lives in.
@@ -437,6 +449,7 @@ impl Store {
             }
             writer.broken = None;
             writer.head = planned.head;
+            writer.tails = planned.tails;
             self.inner
                 .ids
                 .write()
@@ -448,6 +461,7 @@ impl Store {
         if writer.head != self.head() {
             self.flush()?;
             *lock(&self.inner.head) = writer.head;
+            *lock(&self.inner.merkle) = writer.tails.clone();
         }
         tracing::debug!(
             events = planned.outcomes.len(),
@@ -1028,6 +1042,8 @@ struct Planned {
     writes: sled::Batch,
     /// Ids appended by this batch -> their seqs.
     new_ids: IdIndex,
+    /// The Merkle tree's tails after the batch (its full tiles are in `writes`).
+    tails: Arc<merkle::Tails>,
 }
 
 /// Decides every event of the batch and builds its writes: dedupe, supersedes rules, seqs,
@@ -1044,6 +1060,8 @@ fn plan_batch(
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut writes = sled::Batch::default();
     let mut new_ids = IdIndex::with_capacity(batch.len());
+    writer.tails.check()?;
+    let mut tails = (*writer.tails).clone();
     // Batch index of each event appended here, by `seq - start.seq - 1`.
     let mut appended: Vec<usize> = Vec::with_capacity(batch.len());
     // Targets superseded earlier in this batch -> seq of the correction.
@@ -1085,6 +1103,7 @@ fn plan_batch(
             "seqs must strictly increase"
         );
         let hash = chain_hash(&head.hash, seq, &envelope.canonical_bytes());
+        tails.push_leaf(golive_verify::record_leaf(&hash), &mut writes);
         let len = layout::push_frame(chunk, |buf| {
             codec::encode_record_parts(
                 seq,
@@ -1149,6 +1168,7 @@ fn plan_batch(
         head,
         writes,
         new_ids,
+        tails: Arc::new(tails),
     })
 }
 

@@ -107,6 +107,15 @@ pub fn store_bench(
         let raw_sled_append_per_s = rate(events, t);
 
         let mut ledger = Ledger::open(&base.join("ledger"), options)?;
+        // Signed checkpoints every 1,000 events, as a served ledger does by default.
+        let key = golive_verify::NoteSigner::from_seed("golive.ledger/bench", [7u8; 32])
+            .expect("a valid key name");
+        let signer = golive_ledger::audit::CheckpointSigner::new(
+            key,
+            golive_ledger::audit::AuditOptions::default(),
+            ledger.store(),
+        )?;
+        ledger.enable_checkpoint_signing(signer);
         let t = Instant::now();
         for chunk in envelopes.chunks(batch) {
             let now = Utc::now();

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use golive_ledger::LedgerOptions;
+use golive_ledger::audit::{AuditOptions, DEFAULT_ORIGIN};
 use golive_projections::WarningRules;
 use serde::Deserialize;
 
@@ -18,6 +19,20 @@ pub struct FileConfig {
     /// Early-warning thresholds; see docs/OPERATIONS.md and `golive query warnings`.
     #[serde(default)]
     pub warnings: Option<WarningRules>,
+    /// Signed checkpoints for auditors; see docs/AUDIT.md.
+    #[serde(default)]
+    pub audit: AuditSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// Sign a checkpoint after this many events (default 1,000).
+    pub checkpoint_every_events: Option<u64>,
+    /// ... or after this many seconds with new events (default 60).
+    pub checkpoint_every_secs: Option<u64>,
+    /// The log's origin line, `golive.ledger/<name>`; fixed when the signing key is created.
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -38,6 +53,10 @@ pub struct Config {
     pub ledger: LedgerOptions,
     pub batch_events_max: usize,
     pub rules: WarningRules,
+    /// When to sign checkpoints.
+    pub audit: AuditOptions,
+    /// Origin of a new signing key.
+    pub audit_origin: String,
     /// The file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -105,6 +124,36 @@ impl Config {
                 "ledger.checkpoint_every_events must be at least 1".to_owned(),
             ));
         }
+        let audit_defaults = AuditOptions::default();
+        let audit = AuditOptions {
+            checkpoint_every_events: file
+                .audit
+                .checkpoint_every_events
+                .unwrap_or(audit_defaults.checkpoint_every_events),
+            checkpoint_every_secs: file
+                .audit
+                .checkpoint_every_secs
+                .unwrap_or(audit_defaults.checkpoint_every_secs),
+        };
+        if audit.checkpoint_every_events == 0 || audit.checkpoint_every_secs == 0 {
+            return Err(ConfigError::Value(
+                "audit.checkpoint_every_events and audit.checkpoint_every_secs must be at least 1"
+                    .to_owned(),
+            ));
+        }
+        let audit_origin = file
+            .audit
+            .origin
+            .unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
+        if audit_origin.is_empty()
+            || audit_origin
+                .chars()
+                .any(|c| c == '+' || c.is_whitespace() || c.is_control())
+        {
+            return Err(ConfigError::Value(format!(
+                "audit.origin {audit_origin:?} must be non-empty, without '+' or spaces"
+            )));
+        }
         Ok(Self {
             data_dir: data.or(file.data).unwrap_or_else(default_data_dir),
             ledger: LedgerOptions {
@@ -116,6 +165,8 @@ impl Config {
             },
             batch_events_max,
             rules: file.warnings.unwrap_or_default(),
+            audit,
+            audit_origin,
             file: path,
         })
     }
@@ -146,5 +197,32 @@ mod tests {
         std::fs::write(&f, "nonsense = 1\n").unwrap();
         let e = Config::load(Some(&f), None).unwrap_err().to_string();
         assert!(e.contains("nonsense"), "{e}");
+    }
+
+    #[test]
+    fn the_audit_section_sets_when_to_sign_and_refuses_bad_values() {
+        // Proves [audit] is read (defaults 1,000 events / 60 s / golive.ledger/main otherwise)
+        // and that zero intervals and an origin with spaces are refused by name.
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "").unwrap();
+        let c = Config::load(Some(&f), None).unwrap();
+        assert_eq!(c.audit, AuditOptions::default());
+        assert_eq!(c.audit_origin, "golive.ledger/main");
+        std::fs::write(
+            &f,
+            "[audit]\ncheckpoint_every_events = 5\ncheckpoint_every_secs = 2\norigin = \"golive.ledger/rf\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&f), None).unwrap();
+        assert_eq!(c.audit.checkpoint_every_events, 5);
+        assert_eq!(c.audit.checkpoint_every_secs, 2);
+        assert_eq!(c.audit_origin, "golive.ledger/rf");
+        std::fs::write(&f, "[audit]\ncheckpoint_every_secs = 0\n").unwrap();
+        let e = Config::load(Some(&f), None).unwrap_err().to_string();
+        assert!(e.contains("checkpoint_every_secs"), "{e}");
+        std::fs::write(&f, "[audit]\norigin = \"a b\"\n").unwrap();
+        let e = Config::load(Some(&f), None).unwrap_err().to_string();
+        assert!(e.contains("audit.origin"), "{e}");
     }
 }

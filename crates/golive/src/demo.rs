@@ -1,7 +1,7 @@
 //! `golive demo`: the whole pipeline on one machine. NATS (found at `NATS_URL`, or started from
 //! PATH on a free port with a temporary store), the ledger, one collector per trust of the London
 //! 2008 scenario, and a simulated live feed that keeps publishing; the projections are printed
-//! as they change.
+//! as they change, and the live dashboard is served on 127.0.0.1:8080 (or a free port).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -58,6 +58,18 @@ fn snapshot_line(ledger: &Ledger, config: &Config) -> String {
     out
 }
 
+/// Where the demo serves the dashboard: `GOLIVE_HTTP` if set, else 127.0.0.1:8080, else (when
+/// 8080 is taken) a free loopback port.
+async fn demo_listener() -> std::io::Result<tokio::net::TcpListener> {
+    if let Some(addr) = std::env::var("GOLIVE_HTTP").ok().filter(|a| !a.is_empty()) {
+        return tokio::net::TcpListener::bind(addr).await;
+    }
+    match tokio::net::TcpListener::bind("127.0.0.1:8080").await {
+        Ok(l) => Ok(l),
+        Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0").await,
+    }
+}
+
 pub fn run(
     mut config: Config,
     data_given: bool,
@@ -91,10 +103,16 @@ pub fn run(
         }
     };
     println!("ledger: {}", config.data_dir.display());
-    let ledger = Arc::new(Mutex::new(
-        Ledger::open(&config.data_dir, config.ledger)
-            .with_context(|| format!("cannot open the ledger in {}", config.data_dir.display()))?,
-    ));
+    let mut opened = Ledger::open(&config.data_dir, config.ledger)
+        .with_context(|| format!("cannot open the ledger in {}", config.data_dir.display()))?;
+    // Signed checkpoints, as `golive serve` does: the demo's history can be audited.
+    let key = golive_ledger::audit::load_or_create_key(&config.data_dir, &config.audit_origin)?;
+    opened.enable_checkpoint_signing(golive_ledger::audit::CheckpointSigner::new(
+        key,
+        config.audit,
+        opened.store(),
+    )?);
+    let ledger = Arc::new(Mutex::new(opened));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -103,12 +121,33 @@ pub fn run(
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
+        let metrics = Arc::new(golive_ledger::Metrics::new());
         let sc = ServeConfig {
             nats_url: url.clone(),
             batch_events_max: config.batch_events_max,
+            metrics: metrics.clone(),
             ..Default::default()
         };
         let server = tokio::spawn(serve(ledger.clone(), sc, stopped(stop_rx.clone())));
+        // The dashboard and the API, so the scenario can be watched arriving in a browser.
+        let http = match demo_listener().await {
+            Ok(listener) => {
+                let addr = listener.local_addr()?;
+                println!("Dashboard: http://{addr}/  (the HTTP API is under http://{addr}/v1/)");
+                let state =
+                    golive_http::AppState::new(ledger.clone(), Arc::new(config.rules.clone()))
+                        .with_metrics(metrics);
+                Some(tokio::spawn(golive_http::serve_on(
+                    listener,
+                    state,
+                    stopped(stop_rx.clone()),
+                )))
+            }
+            Err(e) => {
+                println!("no dashboard: cannot listen for HTTP ({e})");
+                None
+            }
+        };
         // Give the ledger a moment to provision the stream before collectors publish.
         tokio::time::sleep(Duration::from_millis(800)).await;
 
@@ -226,6 +265,10 @@ pub fn run(
         }
         let _ = stop_tx.send(true);
         let _ = live.await;
+        if let Some(h) = http {
+            // Open browser connections must not keep the demo from ending.
+            let _ = tokio::time::timeout(Duration::from_secs(3), h).await;
+        }
         match server.await? {
             Ok(s) => println!(
                 "ledger stopped: {} messages, {} appended, {} duplicates, {} dead letters",

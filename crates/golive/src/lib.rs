@@ -3,8 +3,13 @@
 //! The pieces of the `golive` command that tests and benchmarks reuse: configuration, the
 //! deterministic simulation and the text rendering of projections. `main.rs` is thin glue.
 
+pub mod audit;
+pub mod audit_cmd;
+pub mod audit_remote;
 pub mod bench;
+pub mod bench_query;
 pub mod config;
 pub mod natsproc;
+pub mod query;
 pub mod render;
 pub mod simulate;

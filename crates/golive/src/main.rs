@@ -11,7 +11,7 @@ mod demo;
 use golive::config::Config;
 use golive::render;
 use golive::simulate::{SimParams, Simulation};
-use golive_ledger::{IngestSummary, Ledger, LineSource, ingest_lines, projections_at};
+use golive_ledger::{IngestSummary, Ledger, LineSource, ingest_lines};
 use golive_model::OdsCode;
 use golive_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -82,19 +82,27 @@ enum Command {
         /// JSONL file, or `-` for stdin
         input: String,
     },
-    /// Query a projection, at the head or as of an earlier sequence
+    /// Query a projection, at the head or as of an earlier sequence or time; from the ledger on
+    /// disk (--data), or from a running `golive serve --http` (--server URL) with the same output
     Query {
         /// lost-patients, money, rollout, warnings, deferred, incidents or trusts
-        what: QueryWhat,
+        what: golive::query::What,
         /// Only this trust (ODS code, e.g. RAL)
         #[arg(long)]
         trust: Option<String>,
         /// Answer as the ledger stood right after this sequence number
         #[arg(long, value_name = "SEQ")]
         as_of_seq: Option<u64>,
+        /// Answer as the ledger stood at this time (RFC 3339 UTC, e.g. 2009-02-01T00:00:00Z): up
+        /// to the last record received at or before it
+        #[arg(long, value_name = "TIME", conflicts_with = "as_of_seq")]
+        as_of: Option<String>,
         /// JSON for scripts instead of tables
         #[arg(long)]
         json: bool,
+        /// Ask a running ledger's HTTP API instead of opening --data, e.g. http://127.0.0.1:8080
+        #[arg(long, env = "GOLIVE_SERVER", value_name = "URL")]
+        server: Option<String>,
     },
     /// Rebuild every projection from the log (replacing checkpoints), with a progress bar
     Replay,
@@ -163,6 +171,12 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         wait_receipts_secs: u64,
     },
+    /// For auditors: the signing key, export, offline verification, replay and comparison of
+    /// ledgers (see docs/AUDIT.md)
+    Audit {
+        #[command(subcommand)]
+        what: golive::audit_cmd::AuditCommand,
+    },
     /// Measure the ledger beside raw baselines in the same run (see docs/BENCHMARKS.md)
     Bench {
         #[command(subcommand)]
@@ -172,6 +186,36 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchWhat {
+    /// Latency (p50/p99) of the HTTP API under concurrent clients, at the head and as of an
+    /// earlier sequence, over a ledger of simulated events served in-process
+    Query {
+        #[arg(long, default_value_t = 200_000)]
+        events: u64,
+        #[arg(long, default_value_t = 10)]
+        trusts: usize,
+        /// Concurrent clients (one keep-alive connection each)
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// Requests per cached scenario (head; as-of at the same sequence)
+        #[arg(long, default_value_t = 20_000)]
+        requests: u64,
+        /// Requests of the as-of scenario where every request asks for another sequence (each
+        /// reads a checkpoint and replays); 0 skips it
+        #[arg(long, default_value_t = 256)]
+        cold_requests: u64,
+        /// Projection checkpoint interval of the bench ledger
+        #[arg(long, default_value_t = 10_000)]
+        checkpoint_every: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Keep serving this many seconds after measuring, for an external load tool
+        #[arg(long, default_value_t = 0)]
+        serve_secs: u64,
+        #[arg(long)]
+        json: Option<PathBuf>,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Durable append and full replay vs raw sled append and raw sled scan+decode
     Store {
         #[arg(long, default_value_t = 200_000)]
@@ -227,17 +271,6 @@ struct NatsArgs {
     creds: Option<PathBuf>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum QueryWhat {
-    LostPatients,
-    Money,
-    Rollout,
-    Warnings,
-    Deferred,
-    Incidents,
-    Trusts,
-}
-
 fn main() -> ExitCode {
     // Die quietly on a closed pipe (`golive query ... | head`), as command-line tools do,
     // instead of panicking inside `println!`.
@@ -290,12 +323,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             what,
             trust,
             as_of_seq,
+            as_of,
             json,
-        } => query(&config, what, trust, as_of_seq, json),
+            server,
+        } => query(&config, what, trust, as_of_seq, as_of, json, server),
         Command::Replay => replay(&config),
         Command::DeadLetters { json, limit } => dead_letters(&config, json, limit),
         Command::Status { json } => status(&config, json),
         Command::Verify => verify(&config),
+        Command::Audit { what } => golive::audit_cmd::run(&config, what),
         Command::Demo {
             duration_secs,
             live_events_per_s,
@@ -378,6 +414,47 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Bench {
             what:
+                BenchWhat::Query {
+                    events,
+                    trusts,
+                    clients,
+                    requests,
+                    cold_requests,
+                    checkpoint_every,
+                    seed,
+                    serve_secs,
+                    json,
+                    dir,
+                },
+        } => {
+            let base = dir
+                .unwrap_or_else(std::env::temp_dir)
+                .join(format!("golive-bench-{}", std::process::id()));
+            let report = golive::bench_query::query_bench(
+                &base,
+                golive::bench_query::QueryBenchParams {
+                    events,
+                    trusts,
+                    seed,
+                    clients: clients.clamp(1, 1_024),
+                    requests,
+                    cold_requests,
+                    checkpoint_every_events: checkpoint_every,
+                    serve_secs,
+                },
+            );
+            let _ = std::fs::remove_dir_all(&base);
+            let report = report?;
+            print!("{}", golive::bench_query::query_table(&report));
+            let text = serde_json::to_string_pretty(&report)?;
+            println!("{text}");
+            if let Some(p) = json {
+                std::fs::write(&p, text)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            what:
                 BenchWhat::Pipeline {
                     events,
                     trusts,
@@ -437,8 +514,13 @@ fn simulate(seed: u64, trusts: usize, events: u64, out: Option<PathBuf>) -> Resu
 }
 
 fn open_ledger(config: &Config) -> Result<Ledger> {
-    Ledger::open(&config.data_dir, config.ledger)
-        .with_context(|| format!("cannot open the ledger in {}", config.data_dir.display()))
+    let mut ledger = Ledger::open(&config.data_dir, config.ledger)
+        .with_context(|| format!("cannot open the ledger in {}", config.data_dir.display()))?;
+    // Every ledger that appends signs checkpoints; the key is created on first start.
+    let key = golive_ledger::audit::load_or_create_key(&config.data_dir, &config.audit_origin)?;
+    let signer = golive_ledger::audit::CheckpointSigner::new(key, config.audit, ledger.store())?;
+    ledger.enable_checkpoint_signing(signer);
+    Ok(ledger)
 }
 
 fn open_store(config: &Config) -> Result<Store> {
@@ -488,6 +570,9 @@ fn ingest(config: &Config, input: &str) -> Result<ExitCode> {
         &mut |s: &IngestSummary| bar.set_position(s.bytes_read),
     )?;
     bar.finish_and_clear();
+    // The end of an input is a natural point to sign: the whole file is then covered.
+    ledger.sign_checkpoint()?;
+    ledger.store().flush()?;
     for r in &summary.rejections {
         eprintln!(
             "line {}: {}: {} (dead letter {})",
@@ -521,12 +606,14 @@ fn ingest(config: &Config, input: &str) -> Result<ExitCode> {
 
 fn query(
     config: &Config,
-    what: QueryWhat,
+    what: golive::query::What,
     trust: Option<String>,
     as_of_seq: Option<u64>,
+    as_of: Option<String>,
     json: bool,
+    server: Option<String>,
 ) -> Result<ExitCode> {
-    let store = open_store(config)?;
+    use golive::query::{At, local, remote, render};
     let trust = trust
         .map(|t| {
             OdsCode::parse(&t).with_context(|| {
@@ -536,42 +623,32 @@ fn query(
             })
         })
         .transpose()?;
-    let seq = as_of_seq.unwrap_or_else(|| store.head().seq);
-    let p = projections_at(&store, seq, &mut |_, _| {})?;
-    if let Some(t) = &trust
-        && !p.trusts().contains(t)
-    {
-        anyhow::bail!("trust {t} has no events in this ledger (as of seq {seq})");
-    }
-    let t = trust.as_ref();
-    let out = match (what, json) {
-        (QueryWhat::LostPatients, true) => render::json(&p.lost_patients(t)),
-        (QueryWhat::LostPatients, false) => render::lost_patients(&p.lost_patients(t)),
-        (QueryWhat::Money, true) => render::json(&p.money(t)),
-        (QueryWhat::Money, false) => render::money(&p.money(t)),
-        (QueryWhat::Rollout, true) => render::json(&p.rollout(t)),
-        (QueryWhat::Rollout, false) => render::rollout(&p.rollout(t)),
-        (QueryWhat::Warnings, true) => render::json(&p.warnings(&config.rules, t)),
-        (QueryWhat::Warnings, false) => render::warnings(&p.warnings(&config.rules, t)),
-        (QueryWhat::Deferred, true) => render::json(&p.deferred_features(t)),
-        (QueryWhat::Deferred, false) => render::deferred(&p.deferred_features(t)),
-        (QueryWhat::Incidents, true) => render::json(&p.incidents(t)),
-        (QueryWhat::Incidents, false) => render::incidents(&p.incidents(t)),
-        (QueryWhat::Trusts, true) => render::json(&p.trusts()),
-        (QueryWhat::Trusts, false) => p
-            .trusts()
-            .iter()
-            .map(|t| format!("{t}\n"))
-            .collect::<String>(),
+    let at = match (as_of_seq, as_of) {
+        (Some(s), _) => At::Seq(s),
+        (None, Some(t)) => At::Time(
+            chrono::DateTime::parse_from_rfc3339(&t)
+                .ok()
+                .filter(|t| t.offset().local_minus_utc() == 0)
+                .with_context(|| {
+                    format!("--as-of {t}: not an RFC 3339 time in UTC such as 2009-02-01T00:00:00Z")
+                })?
+                .to_utc(),
+        ),
+        (None, None) => At::Head,
     };
-    let mut stdout = std::io::stdout().lock();
-    if !json {
-        writeln!(stdout, "as of seq {seq}")?;
-    }
-    stdout.write_all(out.as_bytes())?;
-    if !out.ends_with('\n') {
-        writeln!(stdout)?;
-    }
+    let answer = match server {
+        Some(url) => remote(&url, what, trust.as_ref(), at)?,
+        None => local(
+            &open_store(config)?,
+            what,
+            trust.as_ref(),
+            at,
+            &config.rules,
+        )?,
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(render(&answer, json).as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -726,11 +803,14 @@ fn serve(
         nats.url
     );
     let ledger = std::sync::Arc::new(std::sync::Mutex::new(ledger));
+    // One set of counters: the consumer loop counts into it, `/metrics` renders it.
+    let metrics = std::sync::Arc::new(golive_ledger::Metrics::new());
     let sc = golive_ledger::service::ServeConfig {
         nats_url: nats.url,
         credentials: nats.creds,
         consumer,
         batch_events_max: config.batch_events_max,
+        metrics: metrics.clone(),
         ..Default::default()
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -740,10 +820,9 @@ fn serve(
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let state = golive_http::AppState {
-        ledger: ledger.clone(),
-        rules: std::sync::Arc::new(config.rules.clone()),
-    };
+    let state =
+        golive_http::AppState::new(ledger.clone(), std::sync::Arc::new(config.rules.clone()))
+            .with_metrics(metrics);
     let summary = rt.block_on(async {
         tokio::spawn(async move {
             stop.await;

@@ -1,0 +1,848 @@
+// Go-Live Ledger dashboard: fetches /v1/series, draws small SVG charts, and refetches when the
+// ledger's head moves (polls /v1/head every 2 s). Plain JavaScript, no libraries.
+//
+// Money arrives as integer pence. Every amount is parsed into a BigInt (from the JSON source
+// text, so even amounts beyond 2^53 pence stay exact) and shown in pounds by integer division
+// and remainder: no floating-point rounding reaches a figure on the page. Charts convert to
+// Number only to place points.
+'use strict';
+
+(function () {
+  const POLL_MS = 2000;
+  const SVGNS = 'http://www.w3.org/2000/svg';
+  const DAY_MS = 86400000;
+  const MONTH_DAYS = 30.436875;
+  const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const PALETTE = ['#005eb8', '#d5281b', '#009639', '#7c2855', '#ed8b00', '#00a499',
+    '#330072', '#8a6d00', '#ae2573', '#425563'];
+  const DASHES = ['', '7 4', '2 3', '10 3 2 3'];
+  const STATUS = {
+    planned: { text: 'Planned', fill: '#c3ccd5', ink: '#1d2733' },
+    go_live: { text: 'Live', fill: '#005eb8', ink: '#ffffff' },
+    resumed: { text: 'Resumed', fill: '#41b6e6', ink: '#1d2733' },
+    stabilised: { text: 'Stabilised', fill: '#009639', ink: '#ffffff' },
+    fit_to_deploy: { text: 'Fit to deploy', fill: '#78be20', ink: '#1d2733' },
+    paused: { text: 'Paused', fill: '#ffb81c', ink: '#1d2733', alarm: true },
+    halted: { text: 'Halted', fill: '#c8102e', ink: '#ffffff', alarm: true },
+    withdrawn: { text: 'Withdrawn', fill: '#425563', ink: '#ffffff', alarm: true },
+  };
+  const RULES = {
+    net_cost: 'Net cost over the limit',
+    income_at_risk: 'Too much income still at risk',
+    open_lost_growth: 'Lost patients rising week after week',
+    serious_incident: 'A patient came to harm',
+    reporting_suspended: 'Waiting-time reporting suspended',
+    programme_sites_halting: 'Several trusts of this programme should halt',
+  };
+
+  const errors = [];
+  window.__dashboardErrors = errors;
+  window.addEventListener('error', (e) => errors.push(String(e.message)));
+  window.addEventListener('unhandledrejection', (e) => errors.push(String(e.reason)));
+
+  const state = {
+    trust: '',
+    align: false,
+    data: null,
+    seq: null,
+    generation: 0,
+    lastChange: null,
+  };
+
+  // ---------------------------------------------------------------- formatting
+
+  function parseJson(text) {
+    return JSON.parse(text, function (key, value, context) {
+      if (typeof value === 'number' && /_pence$/.test(key)) {
+        if (context && typeof context.source === 'string') return BigInt(context.source);
+        return BigInt(value);
+      }
+      return value;
+    });
+  }
+
+  function group(digits) {
+    return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  }
+
+  /** Integer pence (BigInt) as pounds: 123456789n -> "£1,234,567.89", negatives "-£12.00". */
+  function pounds(pence) {
+    const p = typeof pence === 'bigint' ? pence : BigInt(pence);
+    const neg = p < 0n;
+    const a = neg ? -p : p;
+    const whole = group((a / 100n).toString());
+    const frac = (a % 100n).toString().padStart(2, '0');
+    return (neg ? '-' : '') + '£' + whole + '.' + frac;
+  }
+
+  /** Whole number with thousands separators. */
+  function count(n) {
+    return group(String(n));
+  }
+
+  /** Approximate pounds for chart axes only: 2500000 -> "£2.5m". */
+  function poundsShort(v) {
+    const a = Math.abs(v);
+    const trim = (x) => String(+x.toFixed(1));
+    let s;
+    if (a >= 1e9) s = trim(a / 1e9) + 'bn';
+    else if (a >= 1e6) s = trim(a / 1e6) + 'm';
+    else if (a >= 1e3) s = trim(a / 1e3) + 'k';
+    else s = trim(a);
+    return (v < 0 ? '-£' : '£') + s;
+  }
+
+  function toMs(t) {
+    return Date.parse(t);
+  }
+
+  function monthMs(m) {
+    const [y, mo] = m.split('-').map(Number);
+    return Date.UTC(y, mo - 1, 1);
+  }
+
+  function nextMonthMs(m) {
+    const [y, mo] = m.split('-').map(Number);
+    return Date.UTC(y, mo, 1);
+  }
+
+  function dateText(t) {
+    if (t === null || t === undefined) return '–';
+    const d = new Date(typeof t === 'number' ? t : toMs(t));
+    return d.getUTCDate() + ' ' + MONTHS[d.getUTCMonth()] + ' ' + d.getUTCFullYear();
+  }
+
+  function monthText(m) {
+    const [y, mo] = m.split('-').map(Number);
+    return MONTHS[mo - 1] + ' ' + y;
+  }
+
+  function statusText(s) {
+    return s ? (STATUS[s] ? STATUS[s].text : s.replace(/_/g, ' ')) : 'No status yet';
+  }
+
+  // ---------------------------------------------------------------- DOM helpers
+
+  function h(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === 'class') e.className = v;
+      else e.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      e.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+    }
+    return e;
+  }
+
+  function s(tag, attrs, parent) {
+    const e = document.createElementNS(SVGNS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined) continue;
+      e.setAttribute(k, String(v));
+    }
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+
+  function stext(parent, x, y, text, attrs) {
+    const t = s('text', Object.assign({ x: x, y: y }, attrs || {}), parent);
+    t.textContent = text;
+    return t;
+  }
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  function setText(id, text) {
+    byId(id).textContent = text;
+  }
+
+  function replace(node, ...children) {
+    node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
+  }
+
+  /** A trust's colour: by its place among all trusts while the palette suffices (stable as the
+   *  figures change); beyond that, by its place among the trusts drawn, and grey if not drawn. */
+  function colourOf(code) {
+    const d = state.data;
+    if (!d) return { colour: PALETTE[0], dash: '' };
+    let i = d.all_trusts.indexOf(code);
+    if (d.all_trusts.length > PALETTE.length) {
+      i = plotted(d).indexOf(code);
+      if (i < 0) return { colour: '#9aa5b1', dash: '' };
+    }
+    i = Math.max(0, i);
+    return { colour: PALETTE[i % PALETTE.length], dash: DASHES[Math.floor(i / PALETTE.length) % DASHES.length] };
+  }
+
+  function swatch(code) {
+    return h('span', { class: 'swatch', style: null, 'data-colour': colourOf(code).colour });
+  }
+
+  // Colours are set through the CSSOM (allowed by the page's Content-Security-Policy).
+  function paintSwatches(root) {
+    for (const e of root.querySelectorAll('[data-colour]')) e.style.background = e.dataset.colour;
+  }
+
+  // ---------------------------------------------------------------- scales and axes
+
+  function niceStep(span, target) {
+    const raw = span / Math.max(1, target);
+    const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    for (const m of [1, 2, 2.5, 5, 10]) {
+      if (raw <= m * mag) return m * mag;
+    }
+    return 10 * mag;
+  }
+
+  const W = 1120;
+  const M = { left: 78, right: 46, top: 14, bottom: 36 };
+
+  /** A chart frame: grid, y axis (0..yMax), x axis over [x0, x1] (ms, or days since go-live). */
+  function frame(svg, H, x0, x1, yMax, yFmt, aligned) {
+    const iw = W - M.left - M.right;
+    const ih = H - M.top - M.bottom;
+    const xs = (x) => M.left + ((x - x0) / Math.max(1e-9, x1 - x0)) * iw;
+    const top = yMax > 0 ? yMax : 1;
+    const step = niceStep(top, 5);
+    const yTop = Math.ceil(top / step) * step;
+    const ys = (v) => M.top + ih - (v / yTop) * ih;
+    const grid = s('g', { class: 'grid' }, svg);
+    const axis = s('g', { class: 'axis' }, svg);
+    for (let v = 0; v <= yTop + step / 2; v += step) {
+      s('line', { x1: M.left, x2: W - M.right, y1: ys(v), y2: ys(v) }, grid);
+      stext(axis, M.left - 8, ys(v) + 4, yFmt(v), { 'text-anchor': 'end', 'font-size': 12 });
+    }
+    s('line', { x1: M.left, x2: W - M.right, y1: M.top + ih, y2: M.top + ih }, axis);
+    for (const t of xTicks(x0, x1, aligned)) {
+      const x = xs(t.x);
+      s('line', { x1: x, x2: x, y1: M.top + ih, y2: M.top + ih + 5 }, axis);
+      if (t.grid) s('line', { x1: x, x2: x, y1: M.top, y2: M.top + ih }, grid);
+      stext(axis, x, M.top + ih + 19, t.label, { 'text-anchor': 'middle', 'font-size': 12 });
+    }
+    if (aligned && x0 < 0 && x1 > 0) {
+      s('line', { class: 'golive-line', x1: xs(0), x2: xs(0), y1: M.top, y2: M.top + ih }, svg);
+    }
+    return { xs, ys, ih };
+  }
+
+  function xTicks(x0, x1, aligned) {
+    const out = [];
+    if (aligned) {
+      const months = (x1 - x0) / MONTH_DAYS;
+      const step = [1, 2, 3, 6, 12, 24, 60].find((m) => months / m <= 9) || 120;
+      const first = Math.ceil(x0 / MONTH_DAYS / step) * step;
+      for (let k = first; k * MONTH_DAYS <= x1; k += step) {
+        let label;
+        if (k === 0) label = 'go-live';
+        else if (step >= 12 && k % 12 === 0) label = (k > 0 ? '+' : '') + k / 12 + (Math.abs(k) === 12 ? ' year' : ' years');
+        else label = (k > 0 ? '+' : '') + k + ' mo';
+        out.push({ x: k * MONTH_DAYS, label, grid: true });
+      }
+      return out;
+    }
+    const d0 = new Date(x0);
+    const months = (x1 - x0) / DAY_MS / MONTH_DAYS;
+    const step = [1, 2, 3, 6, 12, 24, 60].find((m) => months / m <= 9) || 120;
+    let y = d0.getUTCFullYear();
+    let m = d0.getUTCMonth();
+    // First month boundary at or after x0 that is a multiple of the step.
+    let t = Date.UTC(y, m, 1);
+    if (t < x0) { m += 1; t = Date.UTC(y, m, 1); }
+    for (let guard = 0; guard < 400 && t <= x1; guard++) {
+      const d = new Date(t);
+      const mi = d.getUTCFullYear() * 12 + d.getUTCMonth();
+      if (mi % step === 0) {
+        const label = step >= 12 ? String(d.getUTCFullYear()) : MONTHS[d.getUTCMonth()] + ' ' + d.getUTCFullYear();
+        out.push({ x: t, label, grid: true });
+      }
+      m += 1;
+      t = Date.UTC(y, m, 1);
+    }
+    return out;
+  }
+
+  function newSvg(box, H, labelId, description) {
+    const svg = s('svg', {
+      viewBox: '0 0 ' + W + ' ' + H,
+      role: 'img',
+      'aria-labelledby': labelId,
+      preserveAspectRatio: 'xMidYMid meet',
+    });
+    const title = s('title', {}, svg);
+    title.textContent = description;
+    replace(box, svg);
+    return svg;
+  }
+
+  function empty(box, text) {
+    replace(box, h('p', { class: 'chart-empty' }, text));
+  }
+
+  // ---------------------------------------------------------------- series helpers
+
+  /** Trusts shown on the charts, in picker order. */
+  function chartTrusts(d) {
+    return Object.keys(d.trusts).sort((a, b) => d.all_trusts.indexOf(a) - d.all_trusts.indexOf(b));
+  }
+
+  /** At most this many trusts are drawn on one chart; more would be a tangle. */
+  const PLOTTED_MAX = 10;
+
+  function hasSeries(t) {
+    return t.weekly_open_lost.length > 0 ||
+      t.monthly.some((m) => m.net_cost_pence !== 0n || m.income_at_risk_pence !== 0n);
+  }
+
+  /** The trusts drawn on the charts: those with figures; with more than PLOTTED_MAX, the ones
+   *  with the highest net cost (then most lost patients). */
+  const plottedCache = new WeakMap();
+
+  function plotted(d) {
+    if (!plottedCache.has(d)) plottedCache.set(d, pickPlotted(d));
+    return plottedCache.get(d);
+  }
+
+  function pickPlotted(d) {
+    let codes = chartTrusts(d).filter((c) => hasSeries(d.trusts[c]));
+    if (codes.length > PLOTTED_MAX) {
+      const keep = new Set(codes.slice().sort((a, b) => {
+        const ta = d.trusts[a]; const tb = d.trusts[b];
+        if (ta.net_cost_pence !== tb.net_cost_pence) return ta.net_cost_pence > tb.net_cost_pence ? -1 : 1;
+        return tb.open_lost_patients - ta.open_lost_patients || a.localeCompare(b);
+      }).slice(0, PLOTTED_MAX));
+      codes = codes.filter((c) => keep.has(c));
+    }
+    return codes;
+  }
+
+  /** x of a time for a trust: ms (calendar) or days since its go-live (aligned); null = skip. */
+  function xOf(d, code, ms) {
+    if (!state.align) return ms;
+    const g = d.trusts[code].go_live;
+    if (!g) return null;
+    return (ms - toMs(g)) / DAY_MS;
+  }
+
+  /** Step lines: each point holds its value from x until the next point's x. */
+  function stepPath(points, xs, ys) {
+    let p = '';
+    for (let i = 0; i < points.length; i++) {
+      const [x, v, xEnd] = points[i];
+      p += (i === 0 ? 'M' : 'L') + xs(x).toFixed(1) + ',' + ys(v).toFixed(1);
+      p += 'L' + xs(xEnd).toFixed(1) + ',' + ys(v).toFixed(1);
+    }
+    return p;
+  }
+
+  function drawLines(box, H, labelId, description, lines, yFmt) {
+    const pts = lines.flatMap((l) => l.points);
+    if (pts.length === 0) return false;
+    let x0 = Math.min(...pts.map((p) => p[0]));
+    let x1 = Math.max(...pts.map((p) => p[2]));
+    if (x1 <= x0) x1 = x0 + (state.align ? 30 : 30 * DAY_MS);
+    if (state.align) { x0 = Math.min(x0, 0); }
+    const yMax = Math.max(...pts.map((p) => p[1]));
+    const svg = newSvg(box, H, labelId, description);
+    const f = frame(svg, H, x0, x1, yMax, yFmt, state.align);
+    const ends = [];
+    for (const l of lines) {
+      if (l.points.length === 0) continue;
+      const { colour, dash } = colourOf(l.code);
+      const path = s('path', {
+        d: stepPath(l.points, f.xs, f.ys),
+        fill: 'none',
+        stroke: colour,
+        'stroke-width': 2.5,
+        'stroke-linejoin': 'round',
+        'stroke-dasharray': dash || null,
+      }, svg);
+      s('title', {}, path).textContent = l.title;
+      const last = l.points[l.points.length - 1];
+      ends.push({ code: l.code, colour, x: f.xs(last[2]), y: f.ys(last[1]) - 4 });
+    }
+    // Name each line at its end; nudge names apart so that equal values stay readable.
+    ends.sort((a, b) => b.y - a.y);
+    for (let i = 1; i < ends.length; i++) {
+      if (ends[i - 1].y - ends[i].y < 13) ends[i].y = ends[i - 1].y - 13;
+    }
+    for (const e of ends) {
+      const right = e.x + 40 > W;
+      stext(svg, right ? e.x - 2 : e.x + 4, e.y, e.code, {
+        'font-size': 12, 'font-weight': 700, fill: e.colour, 'text-anchor': right ? 'end' : 'start',
+      });
+    }
+    return true;
+  }
+
+  function renderLostChart(d) {
+    const lines = [];
+    const latest = [];
+    for (const code of plotted(d)) {
+      const t = d.trusts[code];
+      const pts = [];
+      for (let i = 0; i < t.weekly_open_lost.length; i++) {
+        const w = t.weekly_open_lost[i];
+        const ms = toMs(w.week_start);
+        const x = xOf(d, code, ms);
+        const xe = xOf(d, code, ms + 7 * DAY_MS);
+        if (x === null) continue;
+        pts.push([x, w.open, xe]);
+      }
+      if (pts.length) {
+        lines.push({ code, points: pts, title: code + ': lost patients not yet traced, by week' });
+        const w = t.weekly_open_lost[t.weekly_open_lost.length - 1];
+        latest.push(code + ' ' + count(w.open) + ' (week of ' + dateText(w.week_start) + ')');
+      }
+    }
+    const ok = drawLines(byId('chart-lost'), 250, 'h-chart-lost',
+      'Line chart of lost patients not yet traced per trust, by week', lines, (v) => count(Math.round(v)));
+    if (!ok) empty(byId('chart-lost'), 'No lost patients recorded.');
+    setText('cap-lost', latest.length
+      ? 'Latest: ' + latest.join('; ') + '. Total not yet traced now: ' + count(d.headline.open_lost_patients) + '.'
+      : 'No lost patients recorded.');
+  }
+
+  function renderCostChart(d) {
+    const lines = [];
+    const latest = [];
+    for (const code of plotted(d)) {
+      const t = d.trusts[code];
+      const pts = [];
+      for (const m of t.monthly) {
+        const x = xOf(d, code, monthMs(m.month));
+        if (x === null) continue;
+        pts.push([x, Number(m.cumulative_net_cost_pence) / 100, xOf(d, code, nextMonthMs(m.month))]);
+      }
+      if (pts.length) {
+        lines.push({ code, points: pts, title: code + ': net cost so far, by month' });
+        latest.push(code + ' ' + pounds(t.net_cost_pence));
+      }
+    }
+    const ok = drawLines(byId('chart-cost'), 250, 'h-chart-cost',
+      'Line chart of the net cost so far per trust, by month', lines, poundsShort);
+    if (!ok) empty(byId('chart-cost'), 'No costs recorded.');
+    setText('cap-cost', latest.length
+      ? 'Net cost so far: ' + latest.join('; ') + '. All shown: ' + pounds(d.headline.net_cost_pence) + '.'
+      : 'No costs recorded.');
+  }
+
+  function renderIncomeChart(d) {
+    const box = byId('chart-income');
+    // Stack each month's income at risk by trust. Calendar: by month; aligned: by months since
+    // the trust's go-live.
+    const slots = new Map();
+    let biggest = null;
+    const totals = [];
+    for (const code of plotted(d)) {
+      const t = d.trusts[code];
+      const g = t.go_live;
+      for (const m of t.monthly) {
+        if (m.income_at_risk_pence === 0n) continue;
+        let key; let x0; let x1;
+        if (state.align) {
+          if (!g) continue;
+          const gd = new Date(toMs(g));
+          const [y, mo] = m.month.split('-').map(Number);
+          const k = (y * 12 + mo - 1) - (gd.getUTCFullYear() * 12 + gd.getUTCMonth());
+          key = 'k' + k; x0 = k * MONTH_DAYS; x1 = (k + 1) * MONTH_DAYS;
+        } else {
+          key = m.month; x0 = monthMs(m.month); x1 = nextMonthMs(m.month);
+        }
+        if (!slots.has(key)) slots.set(key, { x0, x1, parts: [], total: 0n, label: m.month });
+        const slot = slots.get(key);
+        slot.parts.push({ code, v: Number(m.income_at_risk_pence) / 100, pence: m.income_at_risk_pence });
+        slot.total += m.income_at_risk_pence;
+        if (!biggest || m.income_at_risk_pence > biggest.pence) biggest = { code, month: m.month, pence: m.income_at_risk_pence };
+      }
+      if (t.income_at_risk_pence !== 0n) totals.push(code + ' ' + pounds(t.income_at_risk_pence));
+    }
+    if (slots.size === 0) {
+      empty(box, 'No income at risk recorded.');
+      setText('cap-income', 'No income at risk recorded.');
+      return;
+    }
+    // The x range covers the same span as the other charts, so they line up by eye.
+    let x0 = Infinity; let x1 = -Infinity;
+    for (const code of plotted(d)) {
+      for (const m of d.trusts[code].monthly) {
+        const a = xOf(d, code, monthMs(m.month));
+        if (a === null) continue;
+        x0 = Math.min(x0, a); x1 = Math.max(x1, xOf(d, code, nextMonthMs(m.month)));
+      }
+      const wk = d.trusts[code].weekly_open_lost;
+      if (wk.length) {
+        const a = xOf(d, code, toMs(wk[0].week_start));
+        if (a !== null) { x0 = Math.min(x0, a); x1 = Math.max(x1, xOf(d, code, toMs(wk[wk.length - 1].week_start) + 7 * DAY_MS)); }
+      }
+    }
+    for (const sl of slots.values()) { x0 = Math.min(x0, sl.x0); x1 = Math.max(x1, sl.x1); }
+    if (state.align) x0 = Math.min(x0, 0);
+    const yMax = Math.max(...[...slots.values()].map((sl) => sl.parts.reduce((a, p) => a + p.v, 0)));
+    const svg = newSvg(box, 230, 'h-chart-income', 'Bar chart of income put at risk each month, stacked by trust');
+    const f = frame(svg, 230, x0, x1, yMax, poundsShort, state.align);
+    for (const sl of slots.values()) {
+      let base = 0;
+      const left = f.xs(sl.x0);
+      const width = Math.max(3, f.xs(sl.x1) - left - 1);
+      for (const p of sl.parts) {
+        const yTop = f.ys(base + p.v);
+        const rect = s('rect', { x: left, y: yTop, width, height: Math.max(1, f.ys(base) - yTop), fill: colourOf(p.code).colour }, svg);
+        s('title', {}, rect).textContent = p.code + ', ' + monthText(sl.label) + ': ' + pounds(p.pence) + ' put at risk';
+        base += p.v;
+      }
+    }
+    setText('cap-income', 'Income put at risk so far: ' + totals.join('; ') + '. All shown: ' +
+      pounds(d.headline.income_at_risk_pence) + '. Largest single month: ' + biggest.code + ', ' +
+      monthText(biggest.month) + ' (' + pounds(biggest.pence) + ').');
+  }
+
+  function renderLegend(d) {
+    const shown = plotted(d);
+    const items = shown.map((c) => h('span', {}, swatch(c), c));
+    replace(byId('legend'), items);
+    paintSwatches(byId('legend'));
+    const hint = byId('time-hint');
+    const withFigures = chartTrusts(d).filter((c) => hasSeries(d.trusts[c])).length;
+    const more = withFigures > shown.length
+      ? ' The ' + shown.length + ' trusts with the highest net cost are drawn, of ' + withFigures +
+        ' with figures; pick a trust above to see any other.'
+      : '';
+    if (state.align) {
+      const notLive = shown.filter((c) => !d.trusts[c].go_live);
+      hint.textContent = 'Each trust is lined up on its own go-live day (the dashed line), so you can compare how ' +
+        'the first weeks and months went.' + (notLive.length ? ' Not live yet, so not shown: ' + notLive.join(', ') + '.' : '') + more;
+    } else {
+      hint.textContent = 'Each colour is one trust; dates are when things happened. Tick the box above to line the trusts up on their go-live day.' + more;
+    }
+  }
+
+  // ---------------------------------------------------------------- rollout timeline
+
+  /** A programme's name, short enough for the timeline's label column. */
+  function programmeLabel(name) {
+    const acronym = /\(([^()]{2,12})\)\s*$/.exec(name);
+    if (acronym) return acronym[1] + ' programme';
+    return name.length > 22 ? name.slice(0, 21) + '…' : name;
+  }
+
+  function renderTimeline(d) {
+    const box = byId('chart-rollout');
+    const rows = [];
+    for (const [name, p] of Object.entries(d.programmes)) {
+      if (p.rollout.length) rows.push({ label: programmeLabel(name), full: name, entries: p.rollout, programme: true });
+    }
+    for (const code of chartTrusts(d)) {
+      const t = d.trusts[code];
+      if (t.rollout.length) rows.push({ label: code, full: code, entries: t.rollout, programme: false });
+    }
+    if (rows.length === 0) {
+      empty(box, 'No rollout status recorded yet.');
+      setText('cap-rollout', 'No rollout status recorded yet.');
+      replace(byId('rollout-legend'));
+      return;
+    }
+    const times = rows.flatMap((r) => r.entries.map((e) => toMs(e.occurred_at)));
+    const asAt = d.as_at ? toMs(d.as_at) : Math.max(...times);
+    const x0 = Math.min(...times) - 20 * DAY_MS;
+    const x1 = Math.max(asAt, Math.max(...times) + 30 * DAY_MS);
+    const rowH = 30;
+    const LM = 170;
+    const H = M.top + rows.length * rowH + M.bottom;
+    const svg = newSvg(box, H, 'h-rollout', 'Timeline of each trust\'s rollout status');
+    const iw = W - LM - M.right;
+    const xs = (x) => LM + ((x - x0) / (x1 - x0)) * iw;
+    const grid = s('g', { class: 'grid' }, svg);
+    const axis = s('g', { class: 'axis' }, svg);
+    const yBottom = M.top + rows.length * rowH;
+    for (const t of xTicks(x0, x1, false)) {
+      s('line', { x1: xs(t.x), x2: xs(t.x), y1: M.top, y2: yBottom }, grid);
+      stext(axis, xs(t.x), yBottom + 19, t.label, { 'text-anchor': 'middle', 'font-size': 12 });
+    }
+    s('line', { x1: LM, x2: W - M.right, y1: yBottom, y2: yBottom }, axis);
+    const captions = [];
+    const used = new Set();
+    rows.forEach((r, i) => {
+      const y = M.top + i * rowH + 4;
+      const hgt = rowH - 8;
+      const label = stext(svg, LM - 10, y + hgt / 2 + 4, r.label, {
+        'text-anchor': 'end', 'font-size': 13, 'font-weight': r.programme ? 400 : 700,
+      });
+      s('title', {}, label).textContent = r.full;
+      const entries = r.entries.slice().sort((a, b) => toMs(a.occurred_at) - toMs(b.occurred_at));
+      entries.forEach((e, j) => {
+        const a = toMs(e.occurred_at);
+        const b = j + 1 < entries.length ? toMs(entries[j + 1].occurred_at) : x1;
+        const st = STATUS[e.status] || { text: e.status, fill: '#9aa5b1', ink: '#1d2733' };
+        used.add(e.status);
+        const xa = xs(a);
+        const w = Math.max(2, xs(b) - xa);
+        const rect = s('rect', {
+          x: xa, y, width: w, height: hgt, rx: 3, fill: st.fill,
+          stroke: st.alarm ? '#1d2733' : 'none', 'stroke-width': st.alarm ? 1.2 : 0,
+        }, svg);
+        s('title', {}, rect).textContent = r.full + ': ' + st.text + (e.release ? ' (' + e.release + ')' : '') +
+          ' from ' + dateText(e.occurred_at) + (e.trust ? ', reported by ' + e.trust : '') + (e.reason ? '. ' + e.reason : '');
+        const text = st.text + (e.release ? ' ' + e.release : '');
+        if (w > text.length * 7 + 10) {
+          stext(svg, xa + 6, y + hgt / 2 + 4, text, { 'font-size': 12, fill: st.ink, 'font-weight': st.alarm ? 700 : 400, 'pointer-events': 'none' });
+        }
+      });
+      const lastE = entries[entries.length - 1];
+      captions.push((r.programme ? r.full : r.label) + ': ' + statusText(lastE.status).toLowerCase() +
+        ' since ' + dateText(lastE.occurred_at));
+    });
+    setText('cap-rollout', 'Now: ' + captions.join('; ') + '.');
+    const legend = Object.keys(STATUS).filter((k) => used.has(k)).map((k) => {
+      const sw = h('span', { class: 'swatch', 'data-colour': STATUS[k].fill });
+      return h('span', {}, sw, STATUS[k].text + (STATUS[k].alarm ? ' (needs attention)' : ''));
+    });
+    replace(byId('rollout-legend'), legend);
+    paintSwatches(byId('rollout-legend'));
+  }
+
+  // ---------------------------------------------------------------- tiles, tables, board
+
+  function renderTiles(d) {
+    const hl = d.headline;
+    setText('tile-live', count(hl.trusts_live));
+    setText('tile-live-note', 'of ' + count(hl.trusts) + (hl.trusts === 1 ? ' trust shown' : ' trusts shown'));
+    setText('tile-open-lost', count(hl.open_lost_patients));
+    const cost = byId('tile-net-cost');
+    cost.textContent = pounds(hl.net_cost_pence);
+    cost.dataset.pence = hl.net_cost_pence.toString();
+    const inc = byId('tile-income');
+    inc.textContent = pounds(hl.income_at_risk_pence);
+    inc.dataset.pence = hl.income_at_risk_pence.toString();
+    setText('tile-income-note', pounds(hl.income_recovered_pence) + ' recovered so far');
+    setText('tile-halt', count(hl.halt_recommended.length));
+    setText('tile-halt-list', hl.halt_recommended.length ? hl.halt_recommended.join(', ') : 'none');
+    const box = byId('tile-halt-box');
+    box.classList.toggle('alarm', hl.halt_recommended.length > 0);
+    box.classList.toggle('calm', hl.halt_recommended.length === 0);
+  }
+
+  function verdict(t) {
+    if (t.halt_recommended) return { cls: 'halt', text: 'HALT RECOMMENDED' };
+    if (t.warnings.length) return { cls: 'warn', text: 'WARNING' };
+    return { cls: 'ok', text: 'OK' };
+  }
+
+  function renderTrustTable(d) {
+    const rows = chartTrusts(d).map((code) => {
+      const t = d.trusts[code];
+      const v = verdict(t);
+      const st = t.status
+        ? h('span', { class: 'badge status status-' + t.status }, statusText(t.status) + (t.release ? ' (' + t.release + ')' : ''))
+        : h('span', { class: 'muted' }, 'no status yet');
+      return h('tr', { 'data-trust': code },
+        h('th', { scope: 'row' }, swatch(code), code),
+        h('td', {}, st),
+        h('td', {}, t.go_live ? dateText(t.go_live) : 'not yet'),
+        h('td', { class: 'num', 'data-testid': 'open-lost-' + code }, count(t.open_lost_patients)),
+        h('td', { class: 'num', 'data-testid': 'net-cost-' + code, 'data-pence': t.net_cost_pence.toString() }, pounds(t.net_cost_pence)),
+        h('td', { class: 'num', 'data-testid': 'income-at-risk-' + code, 'data-pence': t.income_at_risk_pence.toString() }, pounds(t.income_at_risk_pence)),
+        h('td', {}, h('span', { class: 'badge ' + v.cls, 'data-testid': 'verdict-' + code }, v.text)));
+    });
+    const body = byId('trust-rows');
+    replace(body, rows.length ? rows : [h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No trusts in the ledger yet.'))]);
+    paintSwatches(body);
+  }
+
+  function renderWarnings(d) {
+    const banners = [];
+    for (const [name, p] of Object.entries(d.programmes)) {
+      for (const w of p.warnings) {
+        banners.push(h('div', { class: 'programme-banner', 'data-testid': 'programme-warning' },
+          h('h3', {}, name + ': ' + (RULES[w.id] || w.id)),
+          h('p', {}, w.message + (w.since ? ' (since ' + dateText(w.since) + ')' : '') + '.')));
+      }
+    }
+    replace(byId('programme-warnings'), banners);
+    const rank = (t) => (t.halt_recommended ? 0 : 1);
+    const flagged = chartTrusts(d).filter((c) => d.trusts[c].warnings.length > 0)
+      .sort((a, b) => rank(d.trusts[a]) - rank(d.trusts[b]) || d.all_trusts.indexOf(a) - d.all_trusts.indexOf(b));
+    const fine = chartTrusts(d).filter((c) => d.trusts[c].warnings.length === 0);
+    const cards = flagged.map((code) => {
+      const t = d.trusts[code];
+      const v = verdict(t);
+      const sub = statusText(t.status) + (t.release ? ' (' + t.release + ')' : '') +
+        (t.go_live ? ', live since ' + dateText(t.go_live) : '');
+      const items = t.warnings.map((w) => h('li', {},
+        h('span', { class: 'what' }, RULES[w.id] || w.id.replace(/_/g, ' ')),
+        w.halt ? '' : ' (for information)',
+        ': ' + w.message,
+        w.since ? h('span', { class: 'since' }, ' Since ' + dateText(w.since) + '.') : ''));
+      return h('article', { class: 'card ' + v.cls, 'data-trust': code },
+        h('h3', {}, h('span', {}, code), h('span', { class: 'badge ' + v.cls, 'data-testid': 'warning-status-' + code }, v.text)),
+        h('p', { class: 'sub' }, sub),
+        h('ul', {}, items));
+    });
+    if (fine.length) {
+      cards.push(h('article', { class: 'card ok' },
+        h('h3', {}, h('span', {}, 'No limits crossed')),
+        h('ul', { class: 'fine' }, fine.map((code) => {
+          const t = d.trusts[code];
+          return h('li', { 'data-trust': code },
+            h('strong', {}, code), ' ',
+            h('span', { class: 'badge ok', 'data-testid': 'warning-status-' + code }, 'OK'), ' ',
+            statusText(t.status) + (t.go_live ? ', live since ' + dateText(t.go_live) : ''));
+        }))));
+    }
+    replace(byId('warnings-board'), cards);
+  }
+
+  const DEFERRED_ROWS_MAX = 15;
+
+  function renderDeferred(d) {
+    const all = [];
+    for (const code of chartTrusts(d)) {
+      for (const f of d.trusts[code].deferred) all.push(Object.assign({ code }, f));
+    }
+    // Most recently put off first.
+    all.sort((a, b) => toMs(b.last_at) - toMs(a.last_at) || a.code.localeCompare(b.code));
+    const rows = all.slice(0, DEFERRED_ROWS_MAX).map((f) => h('tr', {},
+      h('th', { scope: 'row' }, f.code),
+      h('td', {}, f.feature),
+      h('td', {}, f.promised_for || 'not stated'),
+      h('td', {}, f.reason || 'not stated'),
+      h('td', { class: 'num' }, f.times === 1 ? 'once' : count(f.times) + ' times'),
+      h('td', {}, f.times === 1 ? dateText(f.last_at) : dateText(f.first_at) + ' to ' + dateText(f.last_at))));
+    replace(byId('deferred-rows'), rows.length ? rows : [h('tr', {}, h('td', { colspan: 6, class: 'empty' }, 'No deferred promises recorded.'))]);
+    const total = count(d.headline.deferred_features);
+    setText('deferred-note', all.length > DEFERRED_ROWS_MAX
+      ? 'The ' + DEFERRED_ROWS_MAX + ' most recently put off of ' + count(all.length) + ' promises (' + total +
+        ' deferrals in all); every one is listed at /v1/deferred-features.'
+      : all.length ? count(all.length) + (all.length === 1 ? ' promise' : ' promises') + ', ' + total +
+        (d.headline.deferred_features === 1 ? ' deferral' : ' deferrals') + ' in all.' : '');
+  }
+
+  function renderPicker(d) {
+    const picker = byId('trust-picker');
+    const want = [''].concat(d.all_trusts);
+    const have = [...picker.options].map((o) => o.value);
+    if (want.join('|') !== have.join('|')) {
+      replace(picker, want.map((c) => h('option', { value: c }, c === '' ? 'All trusts' : c)));
+    }
+    picker.value = state.trust;
+  }
+
+  function render(d) {
+    state.data = d;
+    setText('as-of-seq', count(d.as_of_seq));
+    byId('as-of-seq').dataset.seq = String(d.as_of_seq);
+    setText('as-at', d.as_at ? dateText(d.as_at) : 'no events yet');
+    renderPicker(d);
+    renderTiles(d);
+    renderTrustTable(d);
+    renderLegend(d);
+    renderLostChart(d);
+    renderCostChart(d);
+    renderIncomeChart(d);
+    renderTimeline(d);
+    renderWarnings(d);
+    renderDeferred(d);
+    document.body.dataset.seq = String(d.as_of_seq);
+    document.body.dataset.trust = state.trust;
+    document.body.dataset.state = 'ready';
+  }
+
+  // ---------------------------------------------------------------- data and live updates
+
+  async function getJson(url) {
+    const r = await fetch(url, { cache: 'no-store', headers: { accept: 'application/json' } });
+    const text = await r.text();
+    if (!r.ok) {
+      let msg = r.status + ' ' + r.statusText;
+      try { msg = JSON.parse(text).error.message; } catch (_) { /* not our JSON */ }
+      const e = new Error(msg);
+      e.status = r.status;
+      throw e;
+    }
+    return parseJson(text);
+  }
+
+  function setLive(ok, why) {
+    document.body.dataset.live = ok ? 'on' : 'off';
+    const when = state.lastChange ? ' Last change ' + state.lastChange.toLocaleTimeString('en-GB') + '.' : '';
+    setText('status-text', ok
+      ? 'Live: this page updates by itself as new incidents reach the ledger.' + when
+      : 'Cannot reach the ledger (' + why + '); retrying every ' + POLL_MS / 1000 + ' seconds.' + when);
+  }
+
+  async function refresh() {
+    const gen = ++state.generation;
+    const q = state.trust ? '?trust=' + encodeURIComponent(state.trust) : '';
+    let d;
+    try {
+      d = await getJson('/v1/series' + q);
+    } catch (e) {
+      if (e.status === 404 && state.trust) {
+        // The trust in the address is not in the ledger: show all trusts instead.
+        state.trust = '';
+        writeHash();
+        return refresh();
+      }
+      throw e;
+    }
+    if (gen !== state.generation) return; // a newer request has been made meanwhile
+    if (state.seq !== null && d.as_of_seq !== state.seq) state.lastChange = new Date();
+    state.seq = d.as_of_seq;
+    render(d);
+  }
+
+  async function tick() {
+    try {
+      const head = await getJson('/v1/head');
+      if (head.seq !== state.seq) await refresh();
+      setLive(true);
+    } catch (e) {
+      setLive(false, e.message);
+    } finally {
+      setTimeout(tick, POLL_MS);
+    }
+  }
+
+  function readHash() {
+    const p = new URLSearchParams(location.hash.replace(/^#/, ''));
+    state.trust = p.get('trust') || '';
+    state.align = p.get('align') === '1';
+    byId('align').checked = state.align;
+  }
+
+  function writeHash() {
+    const p = new URLSearchParams();
+    if (state.trust) p.set('trust', state.trust);
+    if (state.align) p.set('align', '1');
+    const hsh = p.toString();
+    history.replaceState(null, '', hsh ? '#' + hsh : location.pathname);
+  }
+
+  function start() {
+    readHash();
+    byId('trust-picker').addEventListener('change', (e) => {
+      state.trust = e.target.value;
+      writeHash();
+      refresh().catch((err) => setLive(false, err.message));
+    });
+    byId('align').addEventListener('change', (e) => {
+      state.align = e.target.checked;
+      writeHash();
+      if (state.data) render(state.data);
+    });
+    window.addEventListener('hashchange', () => {
+      const before = state.trust;
+      readHash();
+      if (state.trust !== before) refresh().catch((err) => setLive(false, err.message));
+      else if (state.data) render(state.data);
+    });
+    tick();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();

@@ -1,0 +1,352 @@
+//! The JSON API: one endpoint per projection view, the trusts, the head, the metrics and the
+//! OpenAPI document.
+//!
+//! Every projection endpoint answers `{"as_of_seq", "head_seq", "as_of", "trust", "data"}`, where
+//! `data` is the view exactly as `golive query <view> --json` prints it (the same serde types),
+//! and repeats `as_of_seq` in the `X-Golive-As-Of-Seq` header. Parameters are checked strictly:
+//! an unknown or repeated parameter is a 400, not silently ignored, so that a typo cannot return
+//! the whole programme when one trust was meant.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use golive_ledger::{LedgerGauges, seq_received_by};
+use golive_model::OdsCode;
+use golive_projections::{Projections, WarningRules};
+use serde::Serialize;
+
+use crate::{ApiError, AppState};
+
+/// The header that repeats the body's `as_of_seq`.
+pub const AS_OF_SEQ_HEADER: &str = "x-golive-as-of-seq";
+
+/// The OpenAPI document of this API (`docs/openapi.json`), served at `/v1/openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
+
+/// Parameters of the projection endpoints.
+const SELECT: &[&str] = &["trust", "as_of_seq", "as_of"];
+
+/// Which state of the ledger a request asks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    /// The live head.
+    Head,
+    /// Right after this record.
+    Seq(u64),
+    /// As the ledger stood at this time: up to the last record received at or before it.
+    Time(DateTime<Utc>),
+}
+
+/// A request's trust filter and point in the log, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub trust: Option<OdsCode>,
+    pub at: At,
+}
+
+type RawQuery = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
+
+/// Parses and checks the query string against the parameters `accepted` by `path`.
+pub fn parse_selection(
+    raw: Vec<(String, String)>,
+    path: &str,
+    accepted: &[&str],
+) -> Result<Selection, ApiError> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut sel = Selection {
+        trust: None,
+        at: At::Head,
+    };
+    let mut as_of_seq = None;
+    let mut as_of = None;
+    for (name, value) in &raw {
+        if !accepted.contains(&name.as_str()) {
+            return Err(ApiError::BadRequest(if accepted.is_empty() {
+                format!("unknown parameter `{name}`: {path} takes no parameters")
+            } else {
+                format!(
+                    "unknown parameter `{name}`: {path} accepts {}",
+                    accepted.join(", ")
+                )
+            }));
+        }
+        if seen.contains(&name.as_str()) {
+            return Err(ApiError::BadRequest(format!(
+                "parameter `{name}` is given more than once"
+            )));
+        }
+        seen.push(name);
+        match name.as_str() {
+            "trust" => {
+                sel.trust = Some(OdsCode::parse(value).ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "trust `{value}` is not an ODS code (3 to 5 upper-case letters or digits, the first a letter, e.g. RAL)"
+                    ))
+                })?)
+            }
+            "as_of_seq" => {
+                let ok = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+                as_of_seq = Some(value.parse::<u64>().ok().filter(|_| ok).ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "as_of_seq `{value}` is not a sequence number (a whole number from 0)"
+                    ))
+                })?)
+            }
+            "as_of" => as_of = Some(parse_utc(value)?),
+            _ => unreachable!("only accepted names get here"),
+        }
+    }
+    sel.at = match (as_of_seq, as_of) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "give as_of_seq or as_of, not both".to_owned(),
+            ));
+        }
+        (Some(s), None) => At::Seq(s),
+        (None, Some(t)) => At::Time(t),
+        (None, None) => At::Head,
+    };
+    Ok(sel)
+}
+
+/// An RFC 3339 time in UTC (`Z` or `+00:00`); any other offset is refused, not converted, as
+/// everywhere in the ledger.
+pub fn parse_utc(value: &str) -> Result<DateTime<Utc>, ApiError> {
+    let t = DateTime::parse_from_rfc3339(value).map_err(|_| {
+        let hint = if value.contains(' ') {
+            " (a `+` in a URL reads as a space: write the offset as `Z` or `%2B00:00`)"
+        } else {
+            ""
+        };
+        ApiError::BadRequest(format!(
+            "as_of `{value}` is not an RFC 3339 time such as 2008-06-15T09:00:00Z{hint}"
+        ))
+    })?;
+    if t.offset().local_minus_utc() != 0 {
+        return Err(ApiError::BadRequest(format!(
+            "as_of `{value}` is not UTC: write times in UTC with `Z`, e.g. 2008-06-15T09:00:00Z"
+        )));
+    }
+    Ok(t.with_timezone(&Utc))
+}
+
+fn selection(raw: RawQuery, path: &str, accepted: &[&str]) -> Result<Selection, ApiError> {
+    let Query(pairs) = raw.map_err(|e| {
+        ApiError::BadRequest(format!("the query string is malformed: {}", e.body_text()))
+    })?;
+    parse_selection(pairs, path, accepted)
+}
+
+/// The body of every projection endpoint.
+#[derive(Serialize)]
+struct Answer<'a, V> {
+    as_of_seq: u64,
+    head_seq: u64,
+    as_of: Option<String>,
+    trust: Option<&'a str>,
+    data: V,
+}
+
+/// A JSON body with the as-of header.
+fn json_response(as_of_seq: u64, body: Vec<u8>) -> Response {
+    let mut r = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response();
+    r.headers_mut().insert(
+        HeaderName::from_static(AS_OF_SEQ_HEADER),
+        HeaderValue::from(as_of_seq),
+    );
+    r
+}
+
+fn no_events(trust: &OdsCode, seq: u64) -> ApiError {
+    ApiError::NotFound(format!(
+        "trust {trust} has no events in this ledger (as of seq {seq})"
+    ))
+}
+
+fn lock_err<T>(_: T) -> ApiError {
+    ApiError::Internal("ledger lock poisoned".into())
+}
+
+/// Builds the view `build` at the selected point and wraps it as an [`Answer`].
+///
+/// At the head (or at a sequence that is the head) the view is built from the live projections
+/// under the ledger's lock, which is held only while `build` runs; anything older is an as-of
+/// answer from the cache or from the nearest checkpoint plus replay, without the lock.
+async fn answer<V, F>(state: &AppState, sel: Selection, build: F) -> Result<Response, ApiError>
+where
+    V: Serialize,
+    F: Fn(&Projections, Option<&OdsCode>, &WarningRules) -> V,
+{
+    let head_now = state.store.head().seq;
+    let wanted = match sel.at {
+        At::Head => None,
+        At::Seq(s) if s > head_now => {
+            return Err(ApiError::BadRequest(format!(
+                "as_of_seq {s} is beyond the ledger's head ({head_now})"
+            )));
+        }
+        At::Seq(s) => Some(s),
+        At::Time(t) => {
+            let store = state.store.clone();
+            let seq = tokio::task::spawn_blocking(move || seq_received_by(&store, t))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            Some(seq)
+        }
+    };
+    let trust = sel.trust.as_ref();
+    let check = |p: &Projections, seq: u64| match trust {
+        Some(t) if !p.trusts().contains(t) => Err(no_events(t, seq)),
+        _ => Ok(()),
+    };
+    // The live projections, if they are what is asked for.
+    let live = {
+        let ledger = state.ledger.lock().map_err(lock_err)?;
+        let head = ledger.head().seq;
+        if wanted.is_none_or(|s| s == head) {
+            let p = ledger.projections();
+            check(p, head)?;
+            Some((head, head, build(p, trust, &state.rules)))
+        } else {
+            None
+        }
+    };
+    let (as_of_seq, head_seq, view) = match live {
+        Some(v) => v,
+        None => {
+            let seq = wanted.expect("only a past sequence gets here");
+            let p = state.as_of.projections(seq, &state.metrics).await?;
+            check(&p, seq)?;
+            (seq, state.store.head().seq, build(&p, trust, &state.rules))
+        }
+    };
+    let body = serde_json::to_vec(&Answer {
+        as_of_seq,
+        head_seq,
+        as_of: match sel.at {
+            At::Time(t) => Some(golive_model::format_time(&t)),
+            _ => None,
+        },
+        trust: trust.map(OdsCode::as_str),
+        data: view,
+    })
+    .map_err(|e| ApiError::Internal(format!("cannot encode the answer: {e}")))?;
+    Ok(json_response(as_of_seq, body))
+}
+
+macro_rules! projection_endpoint {
+    ($name:ident, $path:literal, |$p:ident, $t:ident, $rules:ident| $build:expr) => {
+        pub(crate) async fn $name(
+            State(state): State<AppState>,
+            raw: RawQuery,
+        ) -> Result<Response, ApiError> {
+            let sel = selection(raw, $path, SELECT)?;
+            answer(
+                &state,
+                sel,
+                |$p: &Projections, $t: Option<&OdsCode>, $rules: &WarningRules| $build,
+            )
+            .await
+        }
+    };
+}
+
+projection_endpoint!(lost_patients, "/v1/lost-patients", |p, t, _r| p
+    .lost_patients(t));
+projection_endpoint!(money, "/v1/money", |p, t, _r| p.money(t));
+projection_endpoint!(rollout, "/v1/rollout", |p, t, _r| p.rollout(t));
+projection_endpoint!(warnings, "/v1/warnings", |p, t, r| p.warnings(r, t));
+projection_endpoint!(deferred_features, "/v1/deferred-features", |p, t, _r| p
+    .deferred_features(t));
+projection_endpoint!(incidents, "/v1/incidents", |p, t, _r| p.incidents(t));
+// With `trust`, the list is that one trust (or a 404): a cheap "does it have events" check.
+projection_endpoint!(trusts, "/v1/trusts", |p, t, _r| match t {
+    Some(t) => vec![t.clone()],
+    None => p.trusts(),
+});
+
+#[derive(Serialize)]
+struct HeadBody {
+    seq: u64,
+    hash: String,
+    /// When the head record was received (`null` for an empty ledger).
+    received_at: Option<String>,
+}
+
+pub(crate) async fn head(
+    State(state): State<AppState>,
+    raw: RawQuery,
+) -> Result<Response, ApiError> {
+    selection(raw, "/v1/head", &[])?;
+    let h = state.store.head();
+    let received_at = match h.seq {
+        0 => None,
+        seq => state
+            .store
+            .get(seq)
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map(|r| golive_model::format_time(&r.received_at)),
+    };
+    let body = serde_json::to_vec(&HeadBody {
+        seq: h.seq,
+        hash: h.hash.iter().map(|b| format!("{b:02x}")).collect(),
+        received_at,
+    })
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(json_response(h.seq, body))
+}
+
+pub(crate) async fn openapi() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        OPENAPI_JSON,
+    )
+        .into_response()
+}
+
+pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let store = state.store.clone();
+    let gauges = LedgerGauges {
+        head_seq: store.head().seq,
+        dead_letters_stored: store.dead_letter_count(),
+        checkpoints_stored: store
+            .checkpoint_seqs()
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .len() as u64,
+    };
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        state.metrics.render(&gauges),
+    )
+        .into_response())
+}
+
+/// Unknown paths: a JSON 404 naming where to look.
+pub(crate) async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!(
+        "no such path {}; the API is described at /v1/openapi.json",
+        uri.path()
+    ))
+}
+
+/// A known path with a method it does not serve.
+pub(crate) async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::MethodNotAllowed(format!(
+        "method {method} is not allowed here; the API is read-only (GET)"
+    ))
+}

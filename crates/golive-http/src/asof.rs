@@ -1,0 +1,93 @@
+//! As-of projections: the ledger as it stood right after a given sequence, computed from the
+//! nearest checkpoint at or before it plus a replay of the records after it
+//! (`golive_ledger::projections_at`), on a clone of the store handle, so the ledger's lock is never
+//! held while it runs.
+//!
+//! The last few answers are cached: an analyst (or a dashboard) asking about the same moment
+//! again gets it without another replay. Concurrent requests for the same sequence share one
+//! computation, and at most [`AS_OF_COMPUTATIONS_MAX`] computations run at once, because each
+//! builds a full copy of the projections.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use golive_ledger::{Metrics, projections_at};
+use golive_projections::Projections;
+use golive_store::Store;
+use tokio::sync::{OnceCell, Semaphore};
+
+use crate::ApiError;
+
+/// As-of projections kept in memory (each is a full copy of the projections at that point).
+pub const AS_OF_CACHE_ENTRIES: usize = 4;
+/// As-of projections computed at the same time, at most.
+pub const AS_OF_COMPUTATIONS_MAX: usize = 2;
+
+type Slot = Arc<OnceCell<Arc<Projections>>>;
+
+/// The cache of recent as-of projections, most recently used first.
+pub struct AsOfCache {
+    store: Store,
+    slots: Mutex<VecDeque<(u64, Slot)>>,
+    permits: Semaphore,
+}
+
+impl AsOfCache {
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            slots: Mutex::new(VecDeque::with_capacity(AS_OF_CACHE_ENTRIES + 1)),
+            permits: Semaphore::new(AS_OF_COMPUTATIONS_MAX),
+        }
+    }
+
+    /// The projections right after record `seq` (which must be at or below the head).
+    pub async fn projections(
+        &self,
+        seq: u64,
+        metrics: &Metrics,
+    ) -> Result<Arc<Projections>, ApiError> {
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = match slots.iter().position(|(s, _)| *s == seq) {
+                Some(i) => slots.remove(i).map(|(_, c)| c).unwrap_or_default(),
+                None => Slot::default(),
+            };
+            slots.push_front((seq, slot.clone()));
+            slots.truncate(AS_OF_CACHE_ENTRIES);
+            slot
+        };
+        if let Some(p) = slot.get() {
+            metrics
+                .as_of_cache_hits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Ok(p.clone());
+        }
+        let p = slot
+            .get_or_try_init(|| async {
+                let _permit = self
+                    .permits
+                    .acquire()
+                    .await
+                    .map_err(|_| ApiError::Internal("as-of computation closed".into()))?;
+                let store = self.store.clone();
+                let (p, replayed) = tokio::task::spawn_blocking(move || {
+                    let mut replayed = 0;
+                    let p = projections_at(&store, seq, &mut |_, total| replayed = total)?;
+                    Ok::<_, golive_ledger::LedgerError>((p, replayed))
+                })
+                .await
+                .map_err(|e| ApiError::Internal(format!("as-of computation failed: {e}")))?
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+                metrics
+                    .as_of_computed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                metrics
+                    .as_of_replayed_records
+                    .fetch_add(replayed, std::sync::atomic::Ordering::Relaxed);
+                Ok::<_, ApiError>(Arc::new(p))
+            })
+            .await?;
+        Ok(p.clone())
+    }
+}

@@ -1,0 +1,538 @@
+//! The HTTP surface in process (no sockets) over a ledger holding the London scenario: the OpenAPI
+//! document lists exactly the router's paths, every JSON answer matches its documented schema
+//! field for field, and bad requests get the documented JSON errors.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use golive_http::{AppState, OPENAPI_JSON, router};
+use golive_ledger::{Ledger, LedgerOptions, LineSource, ingest_lines};
+use golive_projections::WarningRules;
+use serde_json::Value;
+use tower::ServiceExt;
+
+fn scenario() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/london-2008.jsonl")
+}
+
+/// A ledger with the London scenario, checkpoints every 10 records.
+fn state(dir: &std::path::Path) -> AppState {
+    let mut ledger = Ledger::open(
+        dir,
+        LedgerOptions {
+            checkpoint_every_events: 10,
+            checkpoints_kept_max: 100,
+        },
+    )
+    .unwrap();
+    let f = std::fs::File::open(scenario()).unwrap();
+    let s = ingest_lines(
+        &mut ledger,
+        std::io::BufReader::new(f),
+        &LineSource::Stdin,
+        7,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(s.rejected, 0);
+    AppState::new(
+        Arc::new(Mutex::new(ledger)),
+        Arc::new(WarningRules::default()),
+    )
+}
+
+struct Got {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Got {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body[..self.body.len().min(300)])
+            )
+        })
+    }
+}
+
+async fn call(state: &AppState, method: Method, uri: &str) -> Got {
+    let r = router(state.clone())
+        .oneshot(
+            Request::builder()
+                .method(method)
+                .uri(uri)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = r.status();
+    let headers = r.headers().clone();
+    let body = axum::body::to_bytes(r.into_body(), 64 << 20)
+        .await
+        .unwrap()
+        .to_vec();
+    Got {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn get(state: &AppState, uri: &str) -> Got {
+    call(state, Method::GET, uri).await
+}
+
+/// Route templates registered with `.route("...")` in `lib.rs` and the modules it declares (the
+/// dashboard's and any other merged into the router).
+fn routes_in_source() -> BTreeSet<String> {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
+    let mut files = vec![lib.clone()];
+    for line in lib.lines() {
+        let line = line.trim();
+        if let Some(m) = line
+            .strip_prefix("pub mod ")
+            .or_else(|| line.strip_prefix("mod "))
+            .and_then(|m| m.strip_suffix(';'))
+        {
+            files.push(std::fs::read_to_string(src.join(format!("{m}.rs"))).unwrap());
+        }
+    }
+    let mut out = BTreeSet::new();
+    for text in &files {
+        for part in text.split(".route(").skip(1) {
+            let part = part.trim_start();
+            if let Some(rest) = part.strip_prefix('"') {
+                out.insert(rest[..rest.find('"').unwrap()].to_owned());
+            }
+        }
+    }
+    out
+}
+
+fn doc() -> Value {
+    serde_json::from_str(OPENAPI_JSON).expect("docs/openapi.json is JSON")
+}
+
+#[tokio::test]
+async fn every_route_is_documented_and_every_documented_path_is_routed() {
+    // Proves the OpenAPI document and the router list the same paths: none undocumented, none
+    // documented that the server does not answer.
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(dir.path());
+    let doc = doc();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let documented: BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+    let routed = routes_in_source();
+    assert!(routed.contains("/v1/money") && routed.contains("/metrics"));
+    assert_eq!(
+        routed, documented,
+        "router paths (left) vs docs/openapi.json paths (right)"
+    );
+    for path in &documented {
+        assert!(!path.contains('{'), "no path parameters expected: {path}");
+        // Routed: whatever it answers without parameters, it is not the fallback's 404.
+        let g = get(&st, path).await;
+        let fallback = g.status == StatusCode::NOT_FOUND
+            && String::from_utf8_lossy(&g.body).contains("no such path");
+        assert!(!fallback, "{path} is documented but not routed");
+        let methods = doc["paths"][path].as_object().unwrap();
+        assert_eq!(
+            methods.keys().collect::<Vec<_>>(),
+            vec!["get"],
+            "{path}: only GET"
+        );
+    }
+    // And a path that is not routed is the JSON 404 of the fallback.
+    let g = get(&st, "/v1/nope").await;
+    assert_eq!(g.status, StatusCode::NOT_FOUND);
+    assert!(
+        g.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no such path /v1/nope")
+    );
+}
+
+/// Checks `v` against `schema` (the subset of JSON Schema the document uses); returns the
+/// differences, each with its JSON path.
+fn check(doc: &Value, schema: &Value, v: &Value, at: &str, errs: &mut Vec<String>) {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return check(doc, &doc["components"]["schemas"][name], v, at, errs);
+    }
+    if let Some(alts) = schema.get("oneOf").and_then(Value::as_array) {
+        let ok = alts
+            .iter()
+            .filter(|s| {
+                let mut e = Vec::new();
+                check(doc, s, v, at, &mut e);
+                e.is_empty()
+            })
+            .count();
+        if ok != 1 {
+            errs.push(format!("{at}: matches {ok} of oneOf"));
+        }
+        return;
+    }
+    if let Some(t) = schema.get("type") {
+        let types: Vec<&str> = match t {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let actual = match v {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        if !types.contains(&actual) {
+            errs.push(format!("{at}: is {actual}, schema says {types:?}"));
+            return;
+        }
+        if actual == "null" {
+            return;
+        }
+    }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array)
+        && !e.contains(v)
+    {
+        errs.push(format!("{at}: {v} is not one of {e:?}"));
+    }
+    if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_i64), v.as_i64())
+        && n < min
+    {
+        errs.push(format!("{at}: {n} < {min}"));
+    }
+    if let (Some(f), Some(s)) = (schema.get("format").and_then(Value::as_str), v.as_str()) {
+        let ok = match f {
+            "date-time" => s.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(s).is_ok(),
+            "date" => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok(),
+            "uuid" => s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4,
+            _ => true,
+        };
+        if !ok {
+            errs.push(format!("{at}: `{s}` is not a {f}"));
+        }
+    }
+    if let Some(items) = schema.get("items")
+        && let Some(a) = v.as_array()
+    {
+        for (i, x) in a.iter().enumerate() {
+            check(doc, items, x, &format!("{at}[{i}]"), errs);
+        }
+    }
+    if let Some(o) = v.as_object() {
+        let props = schema.get("properties").and_then(Value::as_object);
+        if let Some(req) = schema.get("required").and_then(Value::as_array) {
+            for r in req {
+                if !o.contains_key(r.as_str().unwrap()) {
+                    errs.push(format!("{at}: required field `{r}` missing"));
+                }
+            }
+        }
+        for (k, x) in o {
+            let path = format!("{at}.{k}");
+            if let Some(keys) = schema.get("propertyNames") {
+                check(doc, keys, &Value::String(k.clone()), &path, errs);
+            }
+            match props.and_then(|p| p.get(k)) {
+                Some(s) => check(doc, s, x, &path, errs),
+                None => match schema.get("additionalProperties") {
+                    Some(Value::Bool(false)) | None if props.is_some() => {
+                        errs.push(format!("{path}: field not in the schema"))
+                    }
+                    Some(s) if s.is_object() => check(doc, s, x, &path, errs),
+                    _ => {}
+                },
+            }
+        }
+    }
+}
+
+/// The schema of the 200 answer of GET `path`.
+fn answer_schema(doc: &Value, path: &str) -> Value {
+    doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"].clone()
+}
+
+#[tokio::test]
+async fn every_answer_matches_its_schema() {
+    // Proves the documented field names and types are the served ones, for every projection
+    // endpoint, all trusts and one, at the head and as of an earlier sequence or time.
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(dir.path());
+    let doc = doc();
+    let paths = [
+        "/v1/trusts",
+        "/v1/lost-patients",
+        "/v1/money",
+        "/v1/rollout",
+        "/v1/warnings",
+        "/v1/deferred-features",
+        "/v1/incidents",
+        "/v1/head",
+        "/v1/series",
+    ];
+    let mut checked = 0;
+    for path in paths {
+        let schema = answer_schema(&doc, path);
+        assert!(schema.is_object(), "{path} has a 200 JSON schema");
+        let queries: &[&str] = match path {
+            "/v1/head" => &[""],
+            "/v1/series" => &["", "?trust=RAL"],
+            _ => &[
+                "",
+                "?trust=RAL",
+                "?trust=RNJ&as_of_seq=40",
+                "?as_of_seq=0",
+                "?as_of_seq=17",
+                "?as_of=2000-01-01T00:00:00Z",
+                "?as_of=2100-01-01T00:00:00Z",
+            ],
+        };
+        for q in queries {
+            let uri = format!("{path}{q}");
+            let g = get(&st, &uri).await;
+            assert_eq!(g.status, StatusCode::OK, "{uri}: {}", g.json());
+            let v = g.json();
+            let mut errs = Vec::new();
+            check(&doc, &schema, &v, "$", &mut errs);
+            assert!(
+                errs.is_empty(),
+                "{uri} does not match docs/openapi.json:\n{}",
+                errs.join("\n")
+            );
+            if path != "/v1/series" {
+                let h = g.headers["x-golive-as-of-seq"].to_str().unwrap();
+                let field = if path == "/v1/head" {
+                    "seq"
+                } else {
+                    "as_of_seq"
+                };
+                assert_eq!(h, v[field].to_string(), "{uri}: header = body");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 50);
+}
+
+#[tokio::test]
+async fn answers_say_which_state_they_are_and_as_of_time_is_the_last_record_received() {
+    // Proves as_of_seq / head_seq / as_of / trust in the wrapper, and that `data` is the view of
+    // the projections at that sequence.
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(dir.path());
+    let head = get(&st, "/v1/head").await.json();
+    assert_eq!(head["seq"], 89);
+    let received = head["received_at"].as_str().unwrap().to_owned();
+
+    let v = get(&st, "/v1/money?trust=RAL").await.json();
+    assert_eq!(v["as_of_seq"], 89);
+    assert_eq!(v["head_seq"], 89);
+    assert_eq!(v["trust"], "RAL");
+    assert_eq!(v["as_of"], Value::Null);
+    assert_eq!(
+        v["data"]["trusts"]["RAL"]["total"]["net_cost_pence"],
+        1_000_000_000
+    );
+
+    let v = get(&st, "/v1/rollout?as_of_seq=40").await.json();
+    assert_eq!(
+        (v["as_of_seq"].as_u64(), v["head_seq"].as_u64()),
+        (Some(40), Some(89))
+    );
+    let p = golive_ledger::projections_at(&st.store, 40, &mut |_, _| {}).unwrap();
+    assert_eq!(v["data"], serde_json::to_value(p.rollout(None)).unwrap());
+
+    // Every record was received before the head's receive time + 1 s, none before 2000.
+    let later =
+        chrono::DateTime::parse_from_rfc3339(&received).unwrap() + chrono::Duration::seconds(1);
+    let v = get(
+        &st,
+        &format!(
+            "/v1/money?as_of={}",
+            later.to_utc().format("%Y-%m-%dT%H:%M:%S%.fZ")
+        ),
+    )
+    .await
+    .json();
+    assert_eq!(v["as_of_seq"], 89);
+    assert!(v["as_of"].as_str().unwrap().ends_with('Z'));
+    let v = get(&st, "/v1/money?as_of=2000-01-01T00:00:00Z")
+        .await
+        .json();
+    assert_eq!(v["as_of_seq"], 0);
+    assert_eq!(v["data"]["trusts"], serde_json::json!({}));
+}
+
+#[tokio::test]
+async fn bad_requests_get_json_errors_with_the_right_status() {
+    // Proves each documented error: 400 for malformed, unknown, repeated or conflicting
+    // parameters and a sequence beyond the head; 404 for a trust with no events (also one that
+    // has events only later) and unknown paths; 405 for other methods.
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(dir.path());
+    let cases: &[(&str, StatusCode, &str)] = &[
+        (
+            "/v1/money?trust=ral",
+            StatusCode::BAD_REQUEST,
+            "not an ODS code",
+        ),
+        (
+            "/v1/money?trust=",
+            StatusCode::BAD_REQUEST,
+            "not an ODS code",
+        ),
+        (
+            "/v1/money?trust=ZZZ",
+            StatusCode::NOT_FOUND,
+            "trust ZZZ has no events",
+        ),
+        (
+            "/v1/trusts?trust=ZZZ",
+            StatusCode::NOT_FOUND,
+            "trust ZZZ has no events",
+        ),
+        (
+            "/v1/money?trust=RAL&as_of_seq=1",
+            StatusCode::NOT_FOUND,
+            "(as of seq 1)",
+        ),
+        (
+            "/v1/money?as_of_seq=90",
+            StatusCode::BAD_REQUEST,
+            "beyond the ledger's head (89)",
+        ),
+        (
+            "/v1/money?as_of_seq=-1",
+            StatusCode::BAD_REQUEST,
+            "not a sequence number",
+        ),
+        (
+            "/v1/money?as_of_seq=abc",
+            StatusCode::BAD_REQUEST,
+            "not a sequence number",
+        ),
+        (
+            "/v1/money?as_of_seq=99999999999999999999999",
+            StatusCode::BAD_REQUEST,
+            "not a sequence number",
+        ),
+        (
+            "/v1/money?as_of=yesterday",
+            StatusCode::BAD_REQUEST,
+            "not an RFC 3339 time",
+        ),
+        (
+            "/v1/money?as_of=2008-06-15T09:00:00+01:00",
+            StatusCode::BAD_REQUEST,
+            "a `+` in a URL reads as a space",
+        ),
+        (
+            "/v1/money?as_of=2008-06-15T09:00:00%2B01:00",
+            StatusCode::BAD_REQUEST,
+            "is not UTC",
+        ),
+        (
+            "/v1/money?as_of=2008-06-15T09:00:00Z&as_of_seq=3",
+            StatusCode::BAD_REQUEST,
+            "not both",
+        ),
+        (
+            "/v1/money?trust=RAL&trust=RNJ",
+            StatusCode::BAD_REQUEST,
+            "more than once",
+        ),
+        (
+            "/v1/money?trsut=RAL",
+            StatusCode::BAD_REQUEST,
+            "unknown parameter `trsut`",
+        ),
+        (
+            "/v1/head?trust=RAL",
+            StatusCode::BAD_REQUEST,
+            "takes no parameters",
+        ),
+        ("/v2/money", StatusCode::NOT_FOUND, "no such path"),
+    ];
+    for (uri, status, message) in cases {
+        let g = get(&st, uri).await;
+        assert_eq!(g.status, *status, "{uri}");
+        let v = g.json();
+        assert_eq!(v["error"]["status"], status.as_u16(), "{uri}");
+        let m = v["error"]["message"].as_str().unwrap();
+        assert!(m.contains(message), "{uri}: {m}");
+    }
+    let g = call(&st, Method::POST, "/v1/money").await;
+    assert_eq!(g.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(g.json()["error"]["status"], 405);
+    // `+00:00` sent properly encoded is UTC and fine.
+    let g = get(&st, "/v1/money?as_of=2008-06-15T09:00:00%2B00:00").await;
+    assert_eq!(g.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_as_of_answers_use_the_cache() {
+    // Proves /metrics is Prometheus text with the HTTP histogram by route template, and that a
+    // repeated as-of query is answered from the cache rather than replayed again.
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(dir.path());
+    for _ in 0..3 {
+        assert_eq!(
+            get(&st, "/v1/money?as_of_seq=45").await.status,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(get(&st, "/v1/nope").await.status, StatusCode::NOT_FOUND);
+    let g = get(&st, "/metrics").await;
+    assert_eq!(g.status, StatusCode::OK);
+    assert!(
+        g.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = String::from_utf8(g.body).unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("golive_head_seq"), 89.0);
+    assert_eq!(value("golive_as_of_computed_total"), 1.0);
+    assert_eq!(value("golive_as_of_cache_hits_total"), 2.0);
+    // Replayed from the nearest checkpoint at or before 45, not from zero.
+    let (cp, _) = st.store.checkpoint_at_or_before(45).unwrap().unwrap();
+    assert!(cp > 30, "checkpoint {cp}");
+    assert_eq!(
+        value("golive_as_of_replayed_records_total"),
+        (45 - cp) as f64
+    );
+    assert_eq!(
+        value("golive_http_request_seconds_count{route=\"/v1/money\"}"),
+        3.0
+    );
+    assert_eq!(
+        value("golive_http_requests_total{route=\"unmatched\",code=\"4xx\"}"),
+        1.0
+    );
+    assert!(text.contains("# TYPE golive_append_batch_seconds histogram"));
+    assert!(text.contains("golive_consumer_lag_messages 0"));
+}

@@ -1,0 +1,401 @@
+//! Counters, gauges and histograms of the ledger service and its HTTP API, rendered as
+//! Prometheus text (exposition format 0.0.4).
+//!
+//! A small registry of our own rather than a metrics crate: a fixed set of series, each an
+//! atomic (or a fixed array of atomic bucket counts), so recording is a few relaxed atomic adds
+//! on the append and request paths and never allocates. The HTTP series are keyed by route
+//! template (`/v1/money`, not `/v1/money?trust=RAL`), so their number is bounded by the router.
+//!
+//! One [`Metrics`] is shared (`Arc`) by `service::serve`, which counts what the consumer loop
+//! does, and the HTTP layer, which times requests and renders the text at `/metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the append batch latency buckets: decode, validate, one sled
+/// write and flush, fold. A batch takes about a millisecond to tens of milliseconds.
+pub const APPEND_BATCH_BUCKETS_S: &[f64] = &[
+    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Upper bounds (seconds) of the HTTP request latency buckets: a head query takes tens of
+/// microseconds, an as-of query that replays from a checkpoint up to seconds.
+pub const HTTP_REQUEST_BUCKETS_S: &[f64] = &[
+    0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
+/// Most distinct HTTP routes tracked; requests beyond are counted under `other` (the router
+/// has a fixed set, so this only guards against a bug).
+pub const HTTP_ROUTES_MAX: usize = 64;
+
+/// A cumulative histogram with fixed bucket bounds.
+#[derive(Debug)]
+pub struct Histogram {
+    bounds_s: &'static [f64],
+    /// One count per bound (observations <= bound and > the previous one), then `+Inf`.
+    buckets: Vec<AtomicU64>,
+    sum_ns: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Histogram {
+    pub fn new(bounds_s: &'static [f64]) -> Self {
+        assert!(
+            bounds_s.windows(2).all(|w| w[0] < w[1]),
+            "histogram bounds must increase"
+        );
+        Self {
+            bounds_s,
+            buckets: (0..=bounds_s.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum_ns: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    pub fn observe(&self, d: Duration) {
+        let s = d.as_secs_f64();
+        let i = self
+            .bounds_s
+            .iter()
+            .position(|b| s <= *b)
+            .unwrap_or(self.bounds_s.len());
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_ns.fetch_add(
+            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// `name_bucket{labels,le=..}` lines (cumulative), `name_sum`, `name_count`.
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        let mut cumulative = 0u64;
+        for (i, b) in self.bounds_s.iter().enumerate() {
+            cumulative += self.buckets[i].load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {cumulative}");
+        }
+        cumulative += self.buckets[self.bounds_s.len()].load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {cumulative}"
+        );
+        let braces = |l: &str| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("{{{l}}}")
+            }
+        };
+        let _ = writeln!(
+            out,
+            "{name}_sum{} {}",
+            braces(labels),
+            self.sum_ns.load(Ordering::Relaxed) as f64 / 1e9
+        );
+        // The count written is the cumulative bucket total, so the two always agree even when
+        // an observation lands between the reads.
+        let _ = writeln!(out, "{name}_count{} {cumulative}", braces(labels));
+    }
+}
+
+/// Requests of one route: latency, and counts by status class (1xx..5xx).
+#[derive(Debug)]
+struct RouteStats {
+    latency: Histogram,
+    by_class: [AtomicU64; 5],
+}
+
+impl RouteStats {
+    fn new() -> Self {
+        Self {
+            latency: Histogram::new(HTTP_REQUEST_BUCKETS_S),
+            by_class: Default::default(),
+        }
+    }
+}
+
+/// Figures read from the store when the metrics are rendered (not counted as they happen).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LedgerGauges {
+    pub head_seq: u64,
+    pub dead_letters_stored: u64,
+    pub checkpoints_stored: u64,
+}
+
+/// Everything `/metrics` shows. Counters count since this process started.
+#[derive(Debug)]
+pub struct Metrics {
+    /// Events appended to the log by the consumer loop.
+    pub events_appended: AtomicU64,
+    /// Events whose id was already in the log (re-deliveries, re-publishes).
+    pub duplicates_skipped: AtomicU64,
+    /// Messages refused to the dead letters by the consumer loop.
+    pub dead_letters: AtomicU64,
+    /// Corrections that arrived before the event they correct (re-sent later).
+    pub corrections_deferred: AtomicU64,
+    /// Messages taken off the stream.
+    pub messages_consumed: AtomicU64,
+    /// Messages the consumer still has to deliver after the last fetch: JetStream's `pending`
+    /// of the last message fetched, 0 after a fetch that found nothing.
+    pub consumer_lag: AtomicU64,
+    /// Decode, validate, append (one sled write, flushed) and fold of one fetched batch.
+    pub append_batch: Histogram,
+    /// As-of answers served from the cache of recent as-of projections.
+    pub as_of_cache_hits: AtomicU64,
+    /// As-of answers computed (nearest checkpoint plus replay).
+    pub as_of_computed: AtomicU64,
+    /// Records replayed on top of checkpoints for as-of answers.
+    pub as_of_replayed_records: AtomicU64,
+    http: RwLock<BTreeMap<String, RouteStats>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn add(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Ordering::Relaxed);
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        Self {
+            events_appended: AtomicU64::new(0),
+            duplicates_skipped: AtomicU64::new(0),
+            dead_letters: AtomicU64::new(0),
+            corrections_deferred: AtomicU64::new(0),
+            messages_consumed: AtomicU64::new(0),
+            consumer_lag: AtomicU64::new(0),
+            append_batch: Histogram::new(APPEND_BATCH_BUCKETS_S),
+            as_of_cache_hits: AtomicU64::new(0),
+            as_of_computed: AtomicU64::new(0),
+            as_of_replayed_records: AtomicU64::new(0),
+            http: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    /// Counts one processed batch of the consumer loop.
+    pub fn record_batch(&self, messages: u64, tally: &crate::service::BatchTally, took: Duration) {
+        add(&self.messages_consumed, messages);
+        add(&self.events_appended, tally.appended);
+        add(&self.duplicates_skipped, tally.duplicates);
+        add(&self.dead_letters, tally.dead_lettered);
+        add(&self.corrections_deferred, tally.deferred);
+        self.append_batch.observe(took);
+    }
+
+    pub fn set_consumer_lag(&self, pending: u64) {
+        self.consumer_lag.store(pending, Ordering::Relaxed);
+    }
+
+    /// Counts one HTTP request of `route` (a route template, or `unmatched`).
+    pub fn record_http(&self, route: &str, status: u16, took: Duration) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        let record = |s: &RouteStats| {
+            s.latency.observe(took);
+            s.by_class[class].fetch_add(1, Ordering::Relaxed);
+        };
+        {
+            let map = self.http.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(s) = map.get(route) {
+                record(s);
+                return;
+            }
+        }
+        let mut map = self.http.write().unwrap_or_else(|e| e.into_inner());
+        let key = if map.len() >= HTTP_ROUTES_MAX && !map.contains_key(route) {
+            "other"
+        } else {
+            route
+        };
+        record(map.entry(key.to_owned()).or_insert_with(RouteStats::new));
+    }
+
+    /// Requests counted for `route` so far (for tests).
+    pub fn http_requests(&self, route: &str) -> u64 {
+        let map = self.http.read().unwrap_or_else(|e| e.into_inner());
+        map.get(route).map_or(0, |s| s.latency.count())
+    }
+
+    /// The Prometheus text exposition of every series.
+    pub fn render(&self, gauges: &LedgerGauges) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut series = |name: &str, kind: &str, help: &str, value: u64| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {value}");
+        };
+        series(
+            "golive_events_appended_total",
+            "counter",
+            "Events appended to the ledger by the NATS consumer since start.",
+            load(&self.events_appended),
+        );
+        series(
+            "golive_duplicates_skipped_total",
+            "counter",
+            "Events skipped because their event_id is already in the ledger.",
+            load(&self.duplicates_skipped),
+        );
+        series(
+            "golive_dead_letters_total",
+            "counter",
+            "Messages refused to the dead letters by the NATS consumer since start.",
+            load(&self.dead_letters),
+        );
+        series(
+            "golive_corrections_deferred_total",
+            "counter",
+            "Corrections that arrived before the event they correct (their collector re-sends them).",
+            load(&self.corrections_deferred),
+        );
+        series(
+            "golive_messages_consumed_total",
+            "counter",
+            "Messages fetched from the JetStream consumer since start.",
+            load(&self.messages_consumed),
+        );
+        series(
+            "golive_consumer_lag_messages",
+            "gauge",
+            "Messages still to be delivered to the ledger's consumer (JetStream pending of the last fetched message; 0 after an empty fetch).",
+            load(&self.consumer_lag),
+        );
+        series(
+            "golive_head_seq",
+            "gauge",
+            "Sequence number of the last durable record of the ledger.",
+            gauges.head_seq,
+        );
+        series(
+            "golive_dead_letters_stored",
+            "gauge",
+            "Dead letters held in the store (all time).",
+            gauges.dead_letters_stored,
+        );
+        series(
+            "golive_checkpoints_stored",
+            "gauge",
+            "Projection checkpoints held in the store (as-of queries start from them).",
+            gauges.checkpoints_stored,
+        );
+        series(
+            "golive_as_of_cache_hits_total",
+            "counter",
+            "As-of answers served from the cache of recent as-of projections.",
+            load(&self.as_of_cache_hits),
+        );
+        series(
+            "golive_as_of_computed_total",
+            "counter",
+            "As-of projections computed from the nearest checkpoint plus replay.",
+            load(&self.as_of_computed),
+        );
+        series(
+            "golive_as_of_replayed_records_total",
+            "counter",
+            "Records replayed on top of a checkpoint to compute as-of projections.",
+            load(&self.as_of_replayed_records),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP golive_append_batch_seconds Time to decode, validate, append durably (one write, flushed) and fold one fetched batch."
+        );
+        let _ = writeln!(out, "# TYPE golive_append_batch_seconds histogram");
+        self.append_batch
+            .render(&mut out, "golive_append_batch_seconds", "");
+
+        let map = self.http.read().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(
+            out,
+            "# HELP golive_http_requests_total HTTP requests answered, by route template and status class."
+        );
+        let _ = writeln!(out, "# TYPE golive_http_requests_total counter");
+        for (route, s) in map.iter() {
+            for (i, c) in s.by_class.iter().enumerate() {
+                let n = c.load(Ordering::Relaxed);
+                if n > 0 {
+                    let _ = writeln!(
+                        out,
+                        "golive_http_requests_total{{route=\"{}\",code=\"{}xx\"}} {n}",
+                        escape(route),
+                        i + 1
+                    );
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP golive_http_request_seconds HTTP request latency (handler, including JSON encoding), by route template."
+        );
+        let _ = writeln!(out, "# TYPE golive_http_request_seconds histogram");
+        for (route, s) in map.iter() {
+            s.latency.render(
+                &mut out,
+                "golive_http_request_seconds",
+                &format!("route=\"{}\"", escape(route)),
+            );
+        }
+        out
+    }
+}
+
+/// Escapes a label value (backslash, double quote, newline).
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative_and_count_matches() {
+        // Proves the text format: cumulative buckets ending in +Inf equal to _count, sum in s.
+        let h = Histogram::new(&[0.001, 0.01]);
+        h.observe(Duration::from_micros(500));
+        h.observe(Duration::from_millis(5));
+        h.observe(Duration::from_millis(5));
+        h.observe(Duration::from_secs(1));
+        let mut s = String::new();
+        h.render(&mut s, "x", "route=\"/a\"");
+        assert!(s.contains("x_bucket{route=\"/a\",le=\"0.001\"} 1\n"), "{s}");
+        assert!(s.contains("x_bucket{route=\"/a\",le=\"0.01\"} 3\n"), "{s}");
+        assert!(s.contains("x_bucket{route=\"/a\",le=\"+Inf\"} 4\n"), "{s}");
+        assert!(s.contains("x_count{route=\"/a\"} 4\n"), "{s}");
+        assert!(s.contains("x_sum{route=\"/a\"} 1.0105\n"), "{s}");
+    }
+
+    #[test]
+    fn http_routes_are_bounded_and_classes_counted() {
+        // Proves requests are counted per route and status class, and that the number of
+        // route series cannot grow without bound.
+        let m = Metrics::new();
+        m.record_http("/v1/money", 200, Duration::from_micros(50));
+        m.record_http("/v1/money", 404, Duration::from_micros(50));
+        for i in 0..200 {
+            m.record_http(&format!("/r{i}"), 200, Duration::from_micros(1));
+        }
+        let text = m.render(&LedgerGauges::default());
+        assert!(text.contains("golive_http_requests_total{route=\"/v1/money\",code=\"2xx\"} 1"));
+        assert!(text.contains("golive_http_requests_total{route=\"/v1/money\",code=\"4xx\"} 1"));
+        assert_eq!(m.http_requests("/v1/money"), 2);
+        let routes = m.http.read().unwrap().len();
+        assert!(routes <= HTTP_ROUTES_MAX + 1, "{routes}");
+        assert!(m.http_requests("other") > 0);
+    }
+}

@@ -1,0 +1,294 @@
+//! `golive bench query`: latency of the analyst API under concurrent load.
+//!
+//! Builds a ledger of N simulated events (checkpoints as configured), serves the HTTP API
+//! in-process on a free loopback port, and sends requests from C concurrent clients (one OS
+//! thread each, a keep-alive connection per client, plain blocking HTTP/1.1 via `ureq`). Each
+//! scenario measures the latency of every request, client side (connect excluded, response body
+//! read included), and reports percentiles and throughput.
+//!
+//! Scenarios:
+//! - `head`: `/v1/money?trust=RAL` at the live head (lock, build view, unlock, encode);
+//! - `as-of, same seq`: `/v1/money?trust=RAL&as_of_seq=N/2`, the same sequence again and again,
+//!   served from the as-of cache after the first computation;
+//! - `as-of, distinct seqs`: a different sequence near N/2 on every request, so each one is
+//!   computed: nearest checkpoint (a snapshot read and parsed) plus the replay after it.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use golive_ledger::{Ledger, LedgerError, LedgerOptions};
+use golive_projections::WarningRules;
+use golive_store::Incoming;
+use serde::Serialize;
+
+use crate::simulate::{SimParams, Simulation};
+
+/// Latencies of one scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioFigures {
+    pub name: String,
+    /// The first request's path (distinct-seq scenarios vary `as_of_seq`).
+    pub example_path: String,
+    pub requests: u64,
+    pub clients: usize,
+    pub errors: u64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub requests_per_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryReport {
+    pub events: u64,
+    pub trusts: usize,
+    pub head_seq: u64,
+    pub checkpoint_every_events: u64,
+    pub checkpoints: u64,
+    pub build_secs: f64,
+    pub load_tool: &'static str,
+    pub scenarios: Vec<ScenarioFigures>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryBenchError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Store(#[from] golive_store::StoreError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// What to run.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryBenchParams {
+    pub events: u64,
+    pub trusts: usize,
+    pub seed: u64,
+    pub clients: usize,
+    /// Requests per cached scenario (head, as-of same seq).
+    pub requests: u64,
+    /// Requests of the distinct-seq as-of scenario (each one replays).
+    pub cold_requests: u64,
+    pub checkpoint_every_events: u64,
+    /// Keep serving this long after measuring (for an external load tool), printing the URL.
+    pub serve_secs: u64,
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1e3
+}
+
+/// Sends `requests` GETs from `clients` threads; `path(i)` is the i-th request's path.
+fn load(
+    base: &str,
+    name: &str,
+    clients: usize,
+    requests: u64,
+    path: &(dyn Fn(u64) -> String + Sync),
+) -> ScenarioFigures {
+    let next = std::sync::atomic::AtomicU64::new(0);
+    let started = Instant::now();
+    let results: Vec<(Vec<Duration>, u64)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..clients)
+            .map(|_| {
+                s.spawn(|| {
+                    let agent: ureq::Agent = ureq::Agent::config_builder()
+                        .http_status_as_error(false)
+                        .timeout_global(Some(Duration::from_secs(600)))
+                        .build()
+                        .into();
+                    let mut lat = Vec::new();
+                    let mut errors = 0u64;
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= requests {
+                            break;
+                        }
+                        let url = format!("{base}{}", path(i));
+                        let t = Instant::now();
+                        let ok = match agent.get(&url).call() {
+                            Ok(mut r) => {
+                                let status = r.status().as_u16();
+                                let body = r.body_mut().with_config().limit(1 << 30).read_to_vec();
+                                status == 200 && body.is_ok()
+                            }
+                            Err(_) => false,
+                        };
+                        lat.push(t.elapsed());
+                        errors += u64::from(!ok);
+                    }
+                    (lat, errors)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client thread"))
+            .collect()
+    });
+    let wall = started.elapsed().as_secs_f64();
+    let errors = results.iter().map(|(_, e)| e).sum();
+    let mut all: Vec<Duration> = results.into_iter().flat_map(|(l, _)| l).collect();
+    all.sort_unstable();
+    ScenarioFigures {
+        name: name.to_owned(),
+        example_path: path(0),
+        requests: all.len() as u64,
+        clients,
+        errors,
+        p50_ms: percentile(&all, 0.50),
+        p90_ms: percentile(&all, 0.90),
+        p99_ms: percentile(&all, 0.99),
+        max_ms: all.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+        requests_per_s: all.len() as f64 / wall.max(1e-9),
+    }
+}
+
+/// Builds the ledger under `dir`, serves it, measures every scenario.
+pub fn query_bench(dir: &Path, p: QueryBenchParams) -> Result<QueryReport, QueryBenchError> {
+    std::fs::create_dir_all(dir)?;
+    let started = Instant::now();
+    let mut ledger = Ledger::open(
+        &dir.join("ledger"),
+        LedgerOptions {
+            checkpoint_every_events: p.checkpoint_every_events.max(1),
+            ..LedgerOptions::default()
+        },
+    )?;
+    let mut batch = Vec::with_capacity(1_000);
+    for e in Simulation::new(SimParams::new(p.seed, p.trusts, p.events)) {
+        batch.push(Incoming::new(e, None, Utc::now()));
+        if batch.len() == 1_000 {
+            ledger.append(std::mem::take(&mut batch))?;
+        }
+    }
+    if !batch.is_empty() {
+        ledger.append(batch)?;
+    }
+    ledger.checkpoint()?;
+    let build_secs = started.elapsed().as_secs_f64();
+    let head = ledger.head().seq;
+    let checkpoints = ledger.store().checkpoint_seqs()?.len() as u64;
+    tracing::info!(head, checkpoints, build_secs, "bench ledger built");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let state = golive_http::AppState::new(
+        Arc::new(Mutex::new(ledger)),
+        Arc::new(WarningRules::default()),
+    );
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = rt.spawn(golive_http::serve_on(listener, state, async move {
+        let _ = stop_rx.await;
+    }));
+
+    let half = head / 2;
+    let clients = p.clients.max(1);
+    // Warm-up: connections, allocator, the as-of cache entry of the same-seq scenario.
+    load(&base, "warm-up", clients, (clients as u64) * 4, &|_| {
+        "/v1/money?trust=RAL".to_owned()
+    });
+    load(&base, "warm-up", 1, 1, &|_| {
+        format!("/v1/money?trust=RAL&as_of_seq={half}")
+    });
+    let mut scenarios = vec![
+        load(
+            &base,
+            "projection at the head",
+            clients,
+            p.requests,
+            &|_| "/v1/money?trust=RAL".to_owned(),
+        ),
+        load(
+            &base,
+            "as-of, same seq (cached)",
+            clients,
+            p.requests,
+            &|_| format!("/v1/money?trust=RAL&as_of_seq={half}"),
+        ),
+    ];
+    if p.cold_requests > 0 {
+        // Distinct sequences just below N/2, never the cached one.
+        scenarios.push(load(
+            &base,
+            "as-of, distinct seqs (checkpoint + replay)",
+            clients,
+            p.cold_requests,
+            &|i| {
+                format!(
+                    "/v1/money?trust=RAL&as_of_seq={}",
+                    half.saturating_sub(1 + i)
+                )
+            },
+        ));
+    }
+    if p.serve_secs > 0 {
+        println!(
+            "serving {base} for {} s (e.g. wrk -t2 -c32 -d20s --latency '{base}/v1/money?trust=RAL')",
+            p.serve_secs
+        );
+        std::thread::sleep(Duration::from_secs(p.serve_secs));
+    }
+    let _ = stop_tx.send(());
+    let _ = rt.block_on(server);
+    Ok(QueryReport {
+        events: p.events,
+        trusts: p.trusts,
+        head_seq: head,
+        checkpoint_every_events: p.checkpoint_every_events,
+        checkpoints,
+        build_secs,
+        load_tool: "golive bench query: one OS thread per client, ureq keep-alive, in-process axum server",
+        scenarios,
+    })
+}
+
+/// The table printed by `golive bench query`.
+pub fn query_table(r: &QueryReport) -> String {
+    let mut s = format!(
+        "{} events ({} trusts), head seq {}, checkpoint every {} events ({} kept), ledger built in {:.1} s\n",
+        r.events, r.trusts, r.head_seq, r.checkpoint_every_events, r.checkpoints, r.build_secs
+    );
+    s.push_str(&format!(
+        "{:<44} {:>8} {:>7} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+        "scenario",
+        "requests",
+        "clients",
+        "errors",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "req/s"
+    ));
+    for x in &r.scenarios {
+        s.push_str(&format!(
+            "{:<44} {:>8} {:>7} {:>6} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.0}\n",
+            x.name,
+            x.requests,
+            x.clients,
+            x.errors,
+            x.p50_ms,
+            x.p90_ms,
+            x.p99_ms,
+            x.max_ms,
+            x.requests_per_s
+        ));
+    }
+    for x in &r.scenarios {
+        s.push_str(&format!("  {}: GET {}\n", x.name, x.example_path));
+    }
+    s
+}

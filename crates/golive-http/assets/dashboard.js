@@ -610,7 +610,7 @@
   function renderTiles(d) {
     const hl = d.headline;
     setText('tile-live', count(hl.trusts_live));
-    setText('tile-live-note', 'of ' + count(hl.trusts) + (hl.trusts === 1 ? ' trust shown' : ' trusts shown'));
+    setText('tile-live-note', 'of ' + count(hl.trusts) + (hl.trusts === 1 ? ' trust' : ' trusts'));
     setText('tile-open-lost', count(hl.open_lost_patients));
     const cost = byId('tile-net-cost');
     cost.textContent = pounds(hl.net_cost_pence);

@@ -21,6 +21,7 @@
 
 pub mod api;
 pub mod asof;
+pub mod audit;
 pub mod dashboard;
 
 use std::future::Future;
@@ -148,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/openapi.json", get(api::openapi))
         .route("/metrics", get(api::metrics))
         .merge(dashboard::routes())
+        .merge(audit::routes())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(middleware::from_fn_with_state(metrics, track))

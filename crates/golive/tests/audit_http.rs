@@ -1,12 +1,7 @@
-//! The auditor HTTP routes (`crates/golive-http/src/audit.rs`, compiled here against the
-//! public `AppState` until the API's router merges them) served on a real loopback port:
+//! The auditor HTTP routes (`golive_http::audit`) served on a real loopback port:
 //! `golive audit verify --server` over them, and proofs from them checked with golive-verify.
 
-#[path = "../../golive-http/src/audit.rs"]
-#[allow(dead_code)]
-mod audit;
-
-pub use golive_http::{ApiError, AppState};
+use golive_http::{AppState, audit};
 
 use std::path::Path;
 use std::process::Command;

@@ -111,21 +111,64 @@ impl IntoResponse for ApiError {
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "HTTP request failed");
         }
-        let body = serde_json::json!({
-            "error": { "status": status.as_u16(), "message": self.to_string() }
-        });
-        (status, Json(body)).into_response()
+        error_response(status, self.to_string())
     }
 }
 
-/// Times every request into the metrics, by route template (`unmatched` for unknown paths).
+/// `{"error": {"status", "message"}}` with `status`.
+fn error_response(status: StatusCode, message: String) -> Response {
+    #[derive(serde::Serialize)]
+    struct Body {
+        error: Inner,
+    }
+    #[derive(serde::Serialize)]
+    struct Inner {
+        status: u16,
+        message: String,
+    }
+    let body = Body {
+        error: Inner {
+            status: status.as_u16(),
+            message,
+        },
+    };
+    (status, Json(body)).into_response()
+}
+
+/// Longest plain-text error body turned into a JSON error message.
+const ERROR_TEXT_BYTES_MAX: usize = 4 * 1024;
+
+/// Times every request into the metrics, by route template (`unmatched` for unknown paths), and
+/// turns any error that is not JSON yet (an extractor's plain-text rejection, say) into the API's
+/// JSON error, so that every error a client sees has the same shape.
 async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
     let started = Instant::now();
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let text = axum::body::to_bytes(response.into_body(), ERROR_TEXT_BYTES_MAX)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+            .unwrap_or_default();
+        let message = if text.is_empty() {
+            status
+                .canonical_reason()
+                .unwrap_or("request failed")
+                .to_owned()
+        } else {
+            text
+        };
+        response = error_response(status, message);
+    }
     metrics.record_http(
         route.as_deref().unwrap_or("unmatched"),
         response.status().as_u16(),

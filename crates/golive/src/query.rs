@@ -283,8 +283,8 @@ mod tests {
     #[test]
     fn every_view_survives_a_json_round_trip() {
         // Proves `--server` can print what local mode prints: each view, serialized as the API
-        // serves it and read back into the same type, is equal to the original and renders to
-        // the same text, as JSON and as a table.
+        // serves it and read back into the same type, renders to the same text, as JSON and as
+        // a table.
         let dir = tempfile::tempdir().unwrap();
         let mut ledger = Ledger::open(dir.path(), LedgerOptions::default()).unwrap();
         let now = Utc::now();
@@ -336,8 +336,9 @@ mod tests {
                     as_of_seq: seq,
                     view: back,
                 };
-                assert_eq!(a, b, "{what:?} {trust:?}");
-                assert_eq!(render(&a, true), render(&b, true));
+                // Equal as served (a view can hold fields that are not served, such as an open
+                // case's seq, which a round trip cannot bring back and no output shows).
+                assert_eq!(render(&a, true), render(&b, true), "{what:?} {trust:?}");
                 assert_eq!(render(&a, false), render(&b, false));
             }
         }

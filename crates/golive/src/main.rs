@@ -823,10 +823,12 @@ fn serve(
     let state =
         golive_http::AppState::new(ledger.clone(), std::sync::Arc::new(config.rules.clone()))
             .with_metrics(metrics);
+    let stop_tx = std::sync::Arc::new(stop_tx);
     let summary = rt.block_on(async {
+        let on_signal = stop_tx.clone();
         tokio::spawn(async move {
             stop.await;
-            let _ = stop_tx.send(true);
+            let _ = on_signal.send(true);
         });
         let http = match http_addr {
             Some(addr) => match tokio::net::TcpListener::bind(addr).await {
@@ -850,6 +852,9 @@ fn serve(
             None => None,
         };
         let summary = golive_ledger::service::serve(ledger.clone(), sc, stopped()).await;
+        // The consumer loop has ended (stop requested, or an error such as a stream with other
+        // settings): the HTTP server stops with it, or the process would never exit.
+        let _ = stop_tx.send(true);
         if let Some(h) = http {
             match h.await {
                 Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server ended with an error"),

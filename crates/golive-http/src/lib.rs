@@ -18,6 +18,7 @@
 //! | `/v1/openapi.json` | the OpenAPI 3.1 document |
 //! | `/metrics` | Prometheus text |
 //! | `/`, `/assets/...`, `/v1/series` | the dashboard ([`dashboard`]) |
+//! | `/v1/events`, `/v1/checkpoints`, `/v1/proof/inclusion`, `/v1/proof/consistency` | the log and its proofs for auditors ([`audit`]) |
 
 pub mod api;
 pub mod asof;

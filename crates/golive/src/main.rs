@@ -392,26 +392,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     json,
                     dir,
                 },
-        } => {
-            let base = dir
-                .unwrap_or_else(std::env::temp_dir)
-                .join(format!("golive-bench-{}", std::process::id()));
-            let report = golive::bench::store_bench(
-                &base,
-                events,
-                trusts,
-                runs,
-                batch.clamp(1, 10_000),
-                seed,
-            );
-            let _ = std::fs::remove_dir_all(&base);
-            let report = report?;
-            print!("{}", golive::bench::table(&report));
-            if let Some(p) = json {
-                std::fs::write(&p, serde_json::to_vec_pretty(&report)?)?;
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => run_bench(
+            dir,
+            json,
+            false,
+            |base| {
+                golive::bench::store_bench(base, events, trusts, runs, batch.clamp(1, 10_000), seed)
+            },
+            golive::bench::table,
+        ),
         Command::Bench {
             what:
                 BenchWhat::Query {
@@ -426,33 +415,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     json,
                     dir,
                 },
-        } => {
-            let base = dir
-                .unwrap_or_else(std::env::temp_dir)
-                .join(format!("golive-bench-{}", std::process::id()));
-            let report = golive::bench_query::query_bench(
-                &base,
-                golive::bench_query::QueryBenchParams {
-                    events,
-                    trusts,
-                    seed,
-                    clients: clients.clamp(1, 1_024),
-                    requests,
-                    cold_requests,
-                    checkpoint_every_events: checkpoint_every,
-                    serve_secs,
-                },
-            );
-            let _ = std::fs::remove_dir_all(&base);
-            let report = report?;
-            print!("{}", golive::bench_query::query_table(&report));
-            let text = serde_json::to_string_pretty(&report)?;
-            println!("{text}");
-            if let Some(p) = json {
-                std::fs::write(&p, text)?;
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => run_bench(
+            dir,
+            json,
+            true,
+            |base| {
+                golive::bench_query::query_bench(
+                    base,
+                    golive::bench_query::QueryBenchParams {
+                        events,
+                        trusts,
+                        seed,
+                        clients: clients.clamp(1, 1_024),
+                        requests,
+                        cold_requests,
+                        checkpoint_every_events: checkpoint_every,
+                        serve_secs,
+                    },
+                )
+            },
+            golive::bench_query::query_table,
+        ),
         Command::Bench {
             what:
                 BenchWhat::Pipeline {
@@ -464,27 +447,49 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     json,
                     dir,
                 },
-        } => {
-            let base = dir
-                .unwrap_or_else(std::env::temp_dir)
-                .join(format!("golive-bench-{}", std::process::id()));
-            let report = golive::bench::pipeline_bench(
-                &base,
-                events,
-                trusts,
-                runs,
-                window.clamp(1, 65_536),
-                seed,
-            );
-            let _ = std::fs::remove_dir_all(&base);
-            let report = report?;
-            print!("{}", golive::bench::pipeline_table(&report));
-            if let Some(p) = json {
-                std::fs::write(&p, serde_json::to_vec_pretty(&report)?)?;
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => run_bench(
+            dir,
+            json,
+            false,
+            |base| {
+                golive::bench::pipeline_bench(
+                    base,
+                    events,
+                    trusts,
+                    runs,
+                    window.clamp(1, 65_536),
+                    seed,
+                )
+            },
+            golive::bench::pipeline_table,
+        ),
     }
+}
+
+/// Runs a benchmark in a scratch directory under `dir` (default: the system temp dir), removes
+/// it, prints the table (and the JSON report when `print_json`), and writes the JSON to `json`.
+fn run_bench<R: serde::Serialize, E: Into<anyhow::Error>>(
+    dir: Option<PathBuf>,
+    json: Option<PathBuf>,
+    print_json: bool,
+    run: impl FnOnce(&std::path::Path) -> std::result::Result<R, E>,
+    table: impl Fn(&R) -> String,
+) -> Result<ExitCode> {
+    let base = dir
+        .unwrap_or_else(std::env::temp_dir)
+        .join(format!("golive-bench-{}", std::process::id()));
+    let report = run(&base);
+    let _ = std::fs::remove_dir_all(&base);
+    let report = report.map_err(Into::into)?;
+    print!("{}", table(&report));
+    let text = serde_json::to_string_pretty(&report)?;
+    if print_json {
+        println!("{text}");
+    }
+    if let Some(p) = json {
+        std::fs::write(&p, text)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn simulate(seed: u64, trusts: usize, events: u64, out: Option<PathBuf>) -> Result<ExitCode> {

@@ -310,29 +310,8 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
     let nats = NatsServer::start();
     let data = dir.path().join("ledger");
     let url = nats.url();
-    let mut serve = Proc::spawn(
-        &[
-            "serve",
-            "--data",
-            data.to_str().unwrap(),
-            "--nats",
-            &url,
-            "--http",
-            "127.0.0.1:0",
-        ],
-        &dir.path().join("serve.log"),
-    );
-    const MARK: &str = "HTTP API and dashboard on http://";
-    wait_until(Duration::from_secs(30), "the ledger to serve", || {
-        let log = serve.log_text();
-        log.contains(MARK) && log.contains("ledger serving")
-    });
-    let log = serve.log_text();
-    let addr = log[log.find(MARK).unwrap() + MARK.len()..]
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (mut serve, base) = serve_http(&data, &url, &[], &dir.path().join("serve.log"));
+    let addr = base.trim_start_matches("http://").to_owned();
 
     // The London scenario, through a collector and NATS.
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/london-2008.jsonl");

@@ -118,32 +118,7 @@ fn the_api_answers_what_the_docs_say_over_a_ledger_fed_through_nats() {
     let data = dir.path().join("ledger");
     let data_s = data.to_str().unwrap().to_owned();
     let url = nats.url();
-    let mut serve = Proc::spawn(
-        &[
-            "serve",
-            "--data",
-            &data_s,
-            "--nats",
-            &url,
-            "--http",
-            "127.0.0.1:0",
-        ],
-        &dir.path().join("serve.log"),
-    );
-    wait_until(Duration::from_secs(30), "the ledger to serve", || {
-        let log = serve.log_text();
-        log.contains("ledger serving") && log.contains("HTTP API and dashboard on http://")
-    });
-    let log = serve.log_text();
-    let base = log
-        .split("HTTP API and dashboard on ")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_end_matches('/')
-        .to_owned();
+    let (mut serve, base) = serve_http(&data, &url, &[], &dir.path().join("serve.log"));
 
     // Feed the London scenario through NATS with a collector.
     let mut collector = Proc::spawn(

@@ -241,3 +241,32 @@ impl Drop for Proc {
         self.kill9();
     }
 }
+
+/// Starts `golive serve --data DATA --nats URL --http 127.0.0.1:0 EXTRA...`, waits until it
+/// consumes and serves HTTP, and returns it with its HTTP base URL (`http://127.0.0.1:PORT`).
+pub fn serve_http(data: &Path, nats_url: &str, extra: &[&str], log: &Path) -> (Proc, String) {
+    const MARK: &str = "HTTP API and dashboard on ";
+    let mut args = vec![
+        "serve",
+        "--data",
+        data.to_str().expect("utf-8 path"),
+        "--nats",
+        nats_url,
+        "--http",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(extra);
+    let p = Proc::spawn(&args, log);
+    wait_until(Duration::from_secs(30), "the ledger to serve HTTP", || {
+        let log = p.log_text();
+        log.contains("ledger serving") && log.contains(MARK)
+    });
+    let log = p.log_text();
+    let base = log[log.find(MARK).unwrap() + MARK.len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    (p, base)
+}

@@ -5,7 +5,7 @@
 //!
 //! | route | answer |
 //! | --- | --- |
-//! | `GET /v1/events?from_seq=A&limit=L` | `{"head_seq", "from_seq", "records": [export record lines], "next_from_seq"}`; `limit` 1 to 1,000 (default 100); `next_from_seq` is null at the head |
+//! | `GET /v1/events?from_seq=A&limit=L&start=true` | `{"head_seq", "from_seq", "records": [export record lines], "next_from_seq"}`; `limit` 1 to 1,000 (default 100); `next_from_seq` is null at the head; with `start=true` also `"start": {"prev_hash", "tree_prefix"}`, the chain hash and Merkle frontier before `from_seq` (an export header's fields) |
 //! | `GET /v1/checkpoints?from_size=S&limit=L` | `{"origin", "public_key", "checkpoints": [{"size", "note"}]}`, ascending from size S (default 0), `limit` 1 to 1,000 (default 1,000) |
 //! | `GET /v1/proof/inclusion?seq=S&size=N` | `{"seq", "leaf_index", "tree_size", "chain_hash", "leaf_hash", "root", "proof": [hex], "checkpoint"}`; `size` defaults to the latest signed checkpoint's (else the head); `checkpoint` is the signed note of that size, if there is one |
 //! | `GET /v1/proof/consistency?from=A&to=B` | `{"from", "to", "from_root", "to_root", "proof": [hex]}`; `to` defaults as `size` above |
@@ -71,6 +71,10 @@ async fn blocking<T: Send + 'static>(
 struct EventsQuery {
     from_seq: Option<u64>,
     limit: Option<u64>,
+    /// Also say where the page starts: the chain hash and Merkle frontier before `from_seq`
+    /// (an export's header needs them).
+    #[serde(default)]
+    start: bool,
 }
 
 async fn events(
@@ -78,6 +82,7 @@ async fn events(
     Query(q): Query<EventsQuery>,
 ) -> Result<Response, ApiError> {
     let from = q.from_seq.unwrap_or(1).max(1);
+    let with_start = q.start;
     let limit = q.limit.unwrap_or(EVENTS_PAGE_DEFAULT);
     if !(1..=EVENTS_PAGE_MAX).contains(&limit) {
         return Err(ApiError::BadRequest(format!(
@@ -114,8 +119,27 @@ async fn events(
         } else {
             "null".to_owned()
         };
-        let mut body =
-            format!("{{\"head_seq\":{head},\"from_seq\":{from},\"records\":").into_bytes();
+        let mut body = format!("{{\"head_seq\":{head},\"from_seq\":{from},").into_bytes();
+        if with_start {
+            let before = from.min(head + 1) - 1;
+            let prev_hash = match before {
+                0 => golive_model::GENESIS_HASH,
+                seq => {
+                    store
+                        .get(seq)
+                        .map_err(internal)?
+                        .ok_or_else(|| ApiError::Internal(format!("record {seq} is missing")))?
+                        .hash
+                }
+            };
+            let frontier = store.merkle_frontier(before).map_err(internal)?;
+            let start = serde_json::json!({
+                "prev_hash": to_hex(&prev_hash),
+                "tree_prefix": frontier.hashes().iter().map(|h| to_hex(h)).collect::<Vec<_>>(),
+            });
+            body.extend_from_slice(format!("\"start\":{start},").as_bytes());
+        }
+        body.extend_from_slice(b"\"records\":");
         body.extend_from_slice(&records);
         body.extend_from_slice(format!(",\"next_from_seq\":{next}}}").as_bytes());
         Ok(body)

@@ -30,6 +30,8 @@ pub enum AuditError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Export(String),
+    #[error(transparent)]
+    Client(#[from] crate::client::ClientError),
 }
 
 /// What an export wrote.
@@ -153,6 +155,19 @@ pub fn verify_store(dir: &Path, key: &VerifierKey) -> Outcome {
                 kind: Kind::Altered,
                 detail: format!("the store does not open: {what}"),
             });
+        }
+        // A running ledger holds the store: verify through its HTTP API (the same checks but
+        // the store's own structures, which only the ledger can read while it runs).
+        Err(e @ StoreError::Locked { .. }) => {
+            return match crate::serving::url_of(dir) {
+                Some(url) => {
+                    tracing::info!(%url, "store held by a running ledger; verifying over HTTP");
+                    crate::audit_remote::verify_server(&url, key)
+                }
+                None => Outcome::CouldNotRead(format!(
+                    "{e}; or verify the running ledger with --server URL"
+                )),
+            };
         }
         Err(e) => return Outcome::CouldNotRead(e.to_string()),
     };
@@ -352,8 +367,8 @@ pub fn views_json(p: &Projections, rules: &WarningRules) -> serde_json::Value {
 /// Where two ledgers stand against each other.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Comparison {
-    /// Same records up to both heads.
-    Identical { head_seq: u64 },
+    /// Same records up to both heads, hence the same Merkle root (`root`, at the head).
+    Identical { head_seq: u64, root: [u8; 32] },
     /// One (`'A'` or `'B'`) is a prefix of the other: a replica behind.
     Prefix {
         shorter: char,
@@ -365,16 +380,22 @@ pub enum Comparison {
 }
 
 /// (seq, recomputed chain hash) of each record of one side, in order.
-type HashStream<'a> = Box<dyn Iterator<Item = Result<(u64, [u8; 32]), AuditError>> + 'a>;
+pub(crate) type HashStream<'a> = Box<dyn Iterator<Item = Result<(u64, [u8; 32]), AuditError>> + 'a>;
 
-/// One side of a comparison: a store directory or an export file.
+/// One side of a comparison: a store directory, an export file or a running ledger.
 pub enum Side {
     Store(Store),
     Export(std::path::PathBuf),
+    Server(crate::client::Client),
 }
 
 impl Side {
-    pub fn open(path: &Path) -> Result<Side, AuditError> {
+    /// `http://...` or `https://...` is a running ledger; a directory a store; else an export.
+    pub fn open(arg: &str) -> Result<Side, AuditError> {
+        if arg.starts_with("http://") || arg.starts_with("https://") {
+            return Ok(Side::Server(crate::client::Client::new(arg)));
+        }
+        let path = Path::new(arg);
         if path.is_dir() {
             Ok(Side::Store(Store::open(path)?))
         } else {
@@ -390,6 +411,7 @@ impl Side {
                     .map_err(AuditError::from)
             })),
             Side::Export(path) => Box::new(ExportHashes::open(path)),
+            Side::Server(client) => crate::audit_remote::hashes(client),
         }
     }
 }
@@ -445,14 +467,22 @@ impl Iterator for ExportHashes {
 
 /// Walks both ledgers' records in step and reports the first seq whose chain hash, recomputed
 /// from the record, differs. Equal chain hashes at seq N mean equal histories up to N (the
-/// hash commits to every record before), so this finds where they part. It does not check
-/// signatures: run `verify` on each side for that.
+/// hash commits to every record before), so this finds where they part; the Merkle tree's
+/// leaves are those chain hashes, so equal histories have equal roots at every size (the root
+/// at the common head is computed here and reported). It does not check signatures: run
+/// `verify` on each side for that.
 pub fn compare(a: &Side, b: &Side) -> Result<Comparison, AuditError> {
     let (mut ia, mut ib) = (a.hashes(), b.hashes());
     let mut common = 0u64;
+    let mut tree = golive_verify::Frontier::new();
     loop {
         match (ia.next().transpose()?, ib.next().transpose()?) {
-            (None, None) => return Ok(Comparison::Identical { head_seq: common }),
+            (None, None) => {
+                return Ok(Comparison::Identical {
+                    head_seq: common,
+                    root: tree.root(),
+                });
+            }
             (Some((seq, _)), None) => {
                 return Ok(Comparison::Prefix {
                     shorter: 'B',
@@ -476,6 +506,7 @@ pub fn compare(a: &Side, b: &Side) -> Result<Comparison, AuditError> {
                     });
                 }
                 common = sa;
+                tree.push(golive_verify::record_leaf(&ha));
             }
         }
     }

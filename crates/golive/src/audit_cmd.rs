@@ -14,6 +14,7 @@ use golive_verify::{Outcome, VerifierKey, to_hex};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::audit::{self, Comparison, EXIT_COULD_NOT_READ, EXIT_TAMPERED, EXIT_VERIFIED, Side};
+use crate::client::Client;
 use crate::config::Config;
 use crate::render;
 
@@ -32,6 +33,11 @@ pub enum AuditCommand {
         /// Output file (default: stdout)
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Export from a running ledger over its HTTP API (e.g. http://127.0.0.1:8080) instead
+        /// of opening --data; needed while a ledger holds the store open. Without it, a store
+        /// held by a running `golive serve`/`demo` is exported through that ledger's address
+        #[arg(long, value_name = "URL", env = "GOLIVE_SERVER")]
+        server: Option<String>,
     },
     /// Recompute every hash and the Merkle tree, check every signed checkpoint's signature,
     /// root and consistency. Prints `OK head seq N hash H root R` (exit 0), or the first bad
@@ -66,8 +72,10 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Say where two ledgers (store directories or export files) diverge, if anywhere
-    Compare { a: PathBuf, b: PathBuf },
+    /// Say where two ledgers diverge, if anywhere: each a store directory, an export file or a
+    /// running ledger's URL (http://...). Exit 0 identical or one a prefix of the other (a
+    /// replica behind), 2 diverged, 3 could not read
+    Compare { a: String, b: String },
 }
 
 pub fn run(config: &Config, cmd: AuditCommand) -> Result<ExitCode> {
@@ -82,7 +90,8 @@ pub fn run(config: &Config, cmd: AuditCommand) -> Result<ExitCode> {
             from_seq,
             to_seq,
             out,
-        } => export(config, from_seq, to_seq, out),
+            server,
+        } => export(config, from_seq, to_seq, out, server),
         AuditCommand::Verify {
             file,
             export,
@@ -135,8 +144,7 @@ pub fn run(config: &Config, cmd: AuditCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Compare { a, b } => {
-            let open =
-                |p: &Path| Side::open(p).with_context(|| format!("cannot open {}", p.display()));
+            let open = |p: &str| Side::open(p).with_context(|| format!("cannot open {p}"));
             let (sa, sb) = match (open(&a), open(&b)) {
                 (Ok(x), Ok(y)) => (x, y),
                 (Err(e), _) | (_, Err(e)) => {
@@ -151,10 +159,13 @@ pub fn run(config: &Config, cmd: AuditCommand) -> Result<ExitCode> {
                     return Ok(ExitCode::from(EXIT_COULD_NOT_READ));
                 }
             };
-            let (name_a, name_b) = (a.display(), b.display());
+            let (name_a, name_b) = (a, b);
             match c {
-                Comparison::Identical { head_seq } => {
-                    println!("IDENTICAL up to head seq {head_seq}");
+                Comparison::Identical { head_seq, root } => {
+                    println!(
+                        "IDENTICAL up to head seq {head_seq}, Merkle root {}",
+                        to_hex(&root)
+                    );
                     Ok(ExitCode::from(EXIT_VERIFIED))
                 }
                 Comparison::Prefix {
@@ -261,14 +272,35 @@ fn export(
     from_seq: u64,
     to_seq: Option<u64>,
     out: Option<PathBuf>,
+    server: Option<String>,
 ) -> Result<ExitCode> {
-    let store = Store::open(&config.data_dir)
-        .with_context(|| format!("cannot open the ledger in {}", config.data_dir.display()))?;
-    let head = store.head().seq;
-    let total = to_seq
-        .unwrap_or(head)
-        .min(head)
-        .saturating_sub(from_seq.max(1) - 1);
+    // The store, or the running ledger that holds it.
+    let source = match server {
+        Some(url) => Source::Server(Client::new(&url)),
+        None => match Store::open(&config.data_dir) {
+            Ok(store) => Source::Store(store),
+            Err(golive_store::StoreError::Locked { path }) => {
+                match crate::serving::url_of(&config.data_dir) {
+                    Some(url) => {
+                        eprintln!(
+                            "the ledger in {} is held by a running ledger; exporting through its HTTP API at {url}",
+                            path.display()
+                        );
+                        Source::Server(Client::new(&url))
+                    }
+                    None => anyhow::bail!(
+                        "the ledger store at {} is in use by a running ledger without HTTP; export from a running ledger with --server URL, or stop it first",
+                        path.display()
+                    ),
+                }
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("cannot open the ledger in {}", config.data_dir.display())
+                });
+            }
+        },
+    };
     let sink: Box<dyn Write> = match &out {
         Some(p) => Box::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
@@ -277,7 +309,21 @@ fn export(
     };
     let mut w = BufWriter::with_capacity(1 << 20, sink);
     let bar = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(total);
+        let total = match &source {
+            Source::Store(store) => {
+                let head = store.head().seq;
+                to_seq
+                    .unwrap_or(head)
+                    .min(head)
+                    .saturating_sub(from_seq.max(1) - 1)
+            }
+            Source::Server(_) => 0,
+        };
+        let bar = if total > 0 {
+            ProgressBar::new(total)
+        } else {
+            ProgressBar::no_length()
+        };
         bar.set_style(
             ProgressStyle::with_template(
                 "export {bar:40} {pos}/{len} records ({per_sec}, eta {eta})",
@@ -289,9 +335,13 @@ fn export(
     } else {
         ProgressBar::hidden()
     };
-    let summary = audit::export(&store, from_seq, to_seq, &mut w, &mut |n| {
-        bar.set_position(n)
-    })?;
+    let mut progress = |n| bar.set_position(n);
+    let summary = match &source {
+        Source::Store(store) => audit::export(store, from_seq, to_seq, &mut w, &mut progress)?,
+        Source::Server(client) => {
+            crate::audit_remote::export_server(client, from_seq, to_seq, &mut w, &mut progress)?
+        }
+    };
     bar.finish_and_clear();
     w.flush()?;
     eprintln!(
@@ -304,4 +354,10 @@ fn export(
             .unwrap_or_default()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where an export reads from.
+enum Source {
+    Store(Store),
+    Server(Client),
 }

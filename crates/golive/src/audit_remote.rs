@@ -1,15 +1,21 @@
-//! `golive audit verify --server URL`: the same verification over a running ledger's auditor
-//! routes (`/v1/checkpoints`, `/v1/events`), page by page. The server is not trusted: what it
-//! sends is checked exactly as an export would be.
+//! The auditor commands over a running ledger's HTTP API (`--server URL`): verify, export and
+//! the record stream of `compare`, page by page through `/v1/events`, `/v1/checkpoints` and
+//! `/v1/proof/consistency`. The server is not trusted: what it sends is checked exactly as an
+//! export would be (an export made here is a plain export, verified offline like any other).
 
-use std::time::Duration;
+use std::io::Write;
 
-use golive_verify::{CheckpointEntry, Outcome, Problem, Start, Verifier, VerifierKey};
+use golive_model::chain_hash;
+use golive_verify::{
+    CheckpointEntry, CheckpointLine, Header, Line, Outcome, Problem, Start, Verifier, VerifierKey,
+    parse_line,
+};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// Largest answer read from the server.
-const ANSWER_BYTES_MAX: u64 = 64 * 1024 * 1024;
+use crate::audit::{AuditError, ExportSummary, HashStream};
+use crate::client::{Client, ClientError};
+
 /// Records asked for per page (the server's maximum).
 const PAGE_RECORDS: u64 = 1_000;
 
@@ -27,104 +33,95 @@ struct CheckpointItem {
 #[derive(Deserialize)]
 struct EventsAnswer<'a> {
     head_seq: u64,
+    #[serde(default)]
+    start: Option<StartAnswer>,
     #[serde(borrow)]
     records: Vec<&'a RawValue>,
     next_from_seq: Option<u64>,
 }
 
-fn get(agent: &ureq::Agent, url: &str) -> Result<Vec<u8>, String> {
-    let mut response = agent.get(url).call().map_err(|e| format!("{url}: {e}"))?;
-    let status = response.status().as_u16();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(ANSWER_BYTES_MAX)
-        .read_to_vec()
-        .map_err(|e| format!("{url}: {e}"))?;
-    if status != 200 {
-        return Err(format!(
-            "{url}: HTTP {status}: {}",
-            String::from_utf8_lossy(&body)
-                .chars()
-                .take(300)
-                .collect::<String>()
-        ));
-    }
-    Ok(body)
+#[derive(Deserialize)]
+struct StartAnswer {
+    prev_hash: String,
+    tree_prefix: Vec<String>,
 }
 
-/// Verifies the ledger behind `server` from seq 1 to its head as of the first page.
-pub fn verify_server(server: &str, key: &VerifierKey) -> Outcome {
-    match run(server.trim_end_matches('/'), key) {
-        Ok(o) => o,
-        Err(e) => Outcome::CouldNotRead(e),
-    }
+#[derive(Deserialize)]
+struct ConsistencyAnswer {
+    proof: Vec<String>,
 }
 
-fn run(base: &str, key: &VerifierKey) -> Result<Outcome, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(120)))
-        .build()
-        .into();
-    // The records first, to fix the head; then only checkpoints up to it.
-    let mut pages: Vec<Vec<u8>> = Vec::new();
-    let first = get(
-        &agent,
-        &format!("{base}/v1/events?from_seq=1&limit={PAGE_RECORDS}"),
-    )?;
-    let head = serde_json::from_slice::<EventsAnswer<'_>>(&first)
-        .map_err(|e| format!("{base}/v1/events: {e}"))?
-        .head_seq;
-    let mut entries = Vec::new();
+fn events_path(from: u64, start: bool) -> String {
+    format!(
+        "/v1/events?from_seq={from}&limit={PAGE_RECORDS}{}",
+        if start { "&start=true" } else { "" }
+    )
+}
+
+fn parse_events<'a>(
+    client: &Client,
+    from: u64,
+    body: &'a [u8],
+) -> Result<EventsAnswer<'a>, ClientError> {
+    serde_json::from_slice(body).map_err(|e| ClientError::BadAnswer {
+        url: client.url(&events_path(from, false)),
+        message: e.to_string(),
+    })
+}
+
+/// The signed checkpoints of sizes up to `to`, ascending.
+fn checkpoints(client: &Client, to: u64) -> Result<Vec<CheckpointItem>, ClientError> {
+    let mut all = Vec::new();
     let mut from_size = 0u64;
     loop {
-        let body = get(
-            &agent,
-            &format!("{base}/v1/checkpoints?from_size={from_size}"),
-        )?;
         let answer: CheckpointsAnswer =
-            serde_json::from_slice(&body).map_err(|e| format!("{base}/v1/checkpoints: {e}"))?;
+            client.get_json(&format!("/v1/checkpoints?from_size={from_size}"))?;
         let Some(last) = answer.checkpoints.last().map(|c| c.size) else {
             break;
         };
-        entries.extend(
-            answer
-                .checkpoints
-                .into_iter()
-                .filter(|c| c.size <= head)
-                .map(|c| CheckpointEntry {
-                    note: c.note,
-                    consistency: None,
-                }),
-        );
-        if last >= head {
+        all.extend(answer.checkpoints.into_iter().filter(|c| c.size <= to));
+        if last >= to {
             break;
         }
         from_size = last + 1;
     }
+    Ok(all)
+}
+
+/// Verifies the ledger behind `server` from seq 1 to its head as of the first page.
+pub fn verify_server(server: &str, key: &VerifierKey) -> Outcome {
+    match verify(&Client::new(server), key) {
+        Ok(o) => o,
+        Err(e) => Outcome::CouldNotRead(e.to_string()),
+    }
+}
+
+fn verify(client: &Client, key: &VerifierKey) -> Result<Outcome, ClientError> {
+    // The records first, to fix the head; then only checkpoints up to it.
+    let first = client.get(&events_path(1, false))?;
+    let head = parse_events(client, 1, &first)?.head_seq;
+    let entries = checkpoints(client, head)?
+        .into_iter()
+        .map(|c| CheckpointEntry {
+            note: c.note,
+            consistency: None,
+        })
+        .collect();
     let mut v = Verifier::new(key, Start::genesis(), entries);
-    pages.push(first);
+    let mut pending = Some(first);
     let mut next = Some(1u64);
-    while next.is_some() {
-        let body = match pages.pop() {
+    while let Some(from) = next {
+        let body = match pending.take() {
             Some(b) => b,
-            None => get(
-                &agent,
-                &format!(
-                    "{base}/v1/events?from_seq={}&limit={PAGE_RECORDS}",
-                    next.unwrap_or(1)
-                ),
-            )?,
+            None => client.get(&events_path(from, false))?,
         };
-        let answer: EventsAnswer<'_> =
-            serde_json::from_slice(&body).map_err(|e| format!("{base}/v1/events: {e}"))?;
+        let answer = parse_events(client, from, &body)?;
         for raw in &answer.records {
-            let r = match golive_verify::parse_line(raw.get()) {
-                Ok(golive_verify::Line::Record(r)) => r,
+            let r = match parse_line(raw.get()) {
+                Ok(Line::Record(r)) => r,
                 _ => {
                     return Ok(Outcome::Tampered(Problem {
-                        seq: next.unwrap_or(0),
+                        seq: from,
                         kind: golive_verify::Kind::Malformed,
                         detail: "the server sent a record that does not parse".to_owned(),
                     }));
@@ -143,4 +140,167 @@ fn run(base: &str, key: &VerifierKey) -> Result<Outcome, String> {
         Ok(ok) => Outcome::Verified(ok),
         Err(p) => Outcome::Tampered(p),
     })
+}
+
+/// Writes the export of records `from..=to` (to defaults to the head as of the first page)
+/// from a running ledger, in the same format as `audit::export` writes from a store. The
+/// record lines are the server's bytes verbatim; nothing is checked here (verify the file).
+pub fn export_server(
+    client: &Client,
+    from: u64,
+    to: Option<u64>,
+    out: &mut dyn Write,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ExportSummary, AuditError> {
+    let from = from.max(1);
+    let first = client.get(&events_path(from, true))?;
+    let answer = parse_events(client, from, &first)?;
+    let head = answer.head_seq;
+    let to = to.unwrap_or(head).min(head);
+    if from > to + 1 {
+        return Err(AuditError::Export(format!(
+            "--from-seq {from} is beyond --to-seq {to} (the head is {head})"
+        )));
+    }
+    let start = answer.start.ok_or_else(|| {
+        AuditError::Export(format!(
+            "{} does not say where the page starts (a ledger older than this client?)",
+            client.url(&events_path(from, true))
+        ))
+    })?;
+    let header = Header {
+        golive_export: golive_verify::export::EXPORT_FORMAT,
+        from_seq: from,
+        to_seq: to,
+        prev_hash: start.prev_hash,
+        tree_prefix: start.tree_prefix,
+    };
+    serde_json::to_writer(&mut *out, &header).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")?;
+
+    let mut records = 0u64;
+    let mut pending = Some(first);
+    let mut next = (from <= to).then_some(from);
+    'pages: while let Some(at) = next {
+        let body = match pending.take() {
+            Some(b) => b,
+            None => client.get(&events_path(at, false))?,
+        };
+        let answer = parse_events(client, at, &body)?;
+        for raw in &answer.records {
+            let seq = match parse_line(raw.get()) {
+                Ok(Line::Record(r)) => r.seq,
+                _ => {
+                    return Err(AuditError::Export(format!(
+                        "the server sent a record that does not parse on the page from seq {at}"
+                    )));
+                }
+            };
+            if seq > to {
+                break 'pages;
+            }
+            out.write_all(raw.get().as_bytes())?;
+            out.write_all(b"\n")?;
+            records += 1;
+        }
+        progress(records);
+        next = answer.next_from_seq.filter(|&n| n <= to);
+    }
+
+    let mut prev: Option<u64> = None;
+    let mut written = 0u64;
+    for c in checkpoints(client, to)? {
+        let consistency = match prev {
+            Some(p) => {
+                client
+                    .get_json::<ConsistencyAnswer>(&format!(
+                        "/v1/proof/consistency?from={p}&to={}",
+                        c.size
+                    ))?
+                    .proof
+            }
+            None => Vec::new(),
+        };
+        let line = CheckpointLine {
+            checkpoint: c.note,
+            consistency_from: prev,
+            consistency,
+        };
+        serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
+        out.write_all(b"\n")?;
+        prev = Some(c.size);
+        written += 1;
+    }
+    out.flush()?;
+    Ok(ExportSummary {
+        from_seq: from,
+        to_seq: to,
+        records,
+        checkpoints: written,
+    })
+}
+
+/// (seq, chain hash recomputed from the record) of each record the server holds, from seq 1
+/// to its head as of the first page.
+pub fn hashes(client: &Client) -> HashStream<'_> {
+    Box::new(RemoteHashes {
+        client,
+        head: None,
+        next: Some(1),
+        page: Vec::new().into_iter(),
+        failed: false,
+    })
+}
+
+struct RemoteHashes<'a> {
+    client: &'a Client,
+    head: Option<u64>,
+    next: Option<u64>,
+    page: std::vec::IntoIter<(u64, [u8; 32])>,
+    failed: bool,
+}
+
+impl RemoteHashes<'_> {
+    fn fetch(&mut self, from: u64) -> Result<(), AuditError> {
+        let body = self.client.get(&events_path(from, false))?;
+        let answer = parse_events(self.client, from, &body)?;
+        let head = *self.head.get_or_insert(answer.head_seq);
+        let mut page = Vec::with_capacity(answer.records.len());
+        for raw in &answer.records {
+            match parse_line(raw.get()) {
+                Ok(Line::Record(r)) if r.seq <= head => {
+                    page.push((r.seq, chain_hash(&r.prev_hash, r.seq, r.event)));
+                }
+                Ok(Line::Record(_)) => break,
+                _ => {
+                    return Err(AuditError::Export(format!(
+                        "{} sent a record that does not parse on the page from seq {from}",
+                        self.client.base()
+                    )));
+                }
+            }
+        }
+        self.page = page.into_iter();
+        self.next = answer.next_from_seq.filter(|&n| n <= head);
+        Ok(())
+    }
+}
+
+impl Iterator for RemoteHashes<'_> {
+    type Item = Result<(u64, [u8; 32]), AuditError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.failed {
+                return None;
+            }
+            if let Some(x) = self.page.next() {
+                return Some(Ok(x));
+            }
+            let from = self.next?;
+            if let Err(e) = self.fetch(from) {
+                self.failed = true;
+                return Some(Err(e));
+            }
+        }
+    }
 }

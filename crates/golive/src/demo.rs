@@ -107,6 +107,10 @@ pub fn run(
         .with_context(|| format!("cannot open the ledger in {}", config.data_dir.display()))?;
     // Signed checkpoints, as `golive serve` does: the demo's history can be audited.
     let key = golive_ledger::audit::load_or_create_key(&config.data_dir, &config.audit_origin)?;
+    let pubkey = key.verifier().to_string();
+    // A demo lasts minutes: sign often enough that an auditor sees signed checkpoints.
+    config.audit.checkpoint_every_events = config.audit.checkpoint_every_events.min(100);
+    config.audit.checkpoint_every_secs = config.audit.checkpoint_every_secs.min(10);
     opened.enable_checkpoint_signing(golive_ledger::audit::CheckpointSigner::new(
         key,
         config.audit,
@@ -134,14 +138,20 @@ pub fn run(
             Ok(listener) => {
                 let addr = listener.local_addr()?;
                 println!("Dashboard: http://{addr}/  (the HTTP API is under http://{addr}/v1/)");
+                println!(
+                    "Auditors, while it runs: golive audit export --server http://{addr} > h.jsonl && golive audit verify --export h.jsonl --pubkey '{pubkey}'"
+                );
+                let announced =
+                    golive::serving::announce(&config.data_dir, &format!("http://{addr}"));
                 let state =
                     golive_http::AppState::new(ledger.clone(), Arc::new(config.rules.clone()))
                         .with_metrics(metrics);
-                Some(tokio::spawn(golive_http::serve_on(
-                    listener,
-                    state,
-                    stopped(stop_rx.clone()),
-                )))
+                let served = golive_http::serve_on(listener, state, stopped(stop_rx.clone()));
+                Some(tokio::spawn(async move {
+                    let r = served.await;
+                    drop(announced);
+                    r
+                }))
             }
             Err(e) => {
                 println!("no dashboard: cannot listen for HTTP ({e})");

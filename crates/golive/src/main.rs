@@ -840,7 +840,14 @@ fn serve(
                 Ok(listener) => {
                     let bound = listener.local_addr().unwrap_or(addr);
                     eprintln!("golive serve: HTTP API and dashboard on http://{bound}/");
-                    Some(tokio::spawn(golive_http::serve_on(listener, state, stopped())))
+                    let announced =
+                        golive::serving::announce(&config.data_dir, &format!("http://{bound}"));
+                    let served = golive_http::serve_on(listener, state, stopped());
+                    Some(tokio::spawn(async move {
+                        let r = served.await;
+                        drop(announced);
+                        r
+                    }))
                 }
                 Err(e) if explicit => {
                     return Err(anyhow::anyhow!(

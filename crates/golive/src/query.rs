@@ -3,8 +3,6 @@
 //! deserializes its JSON into the same view types. Both are printed by [`render`], so the two
 //! modes print the same bytes for the same ledger state.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use golive_ledger::{LedgerError, projections_at, seq_received_by};
 use golive_model::OdsCode;
@@ -16,6 +14,7 @@ use golive_store::Store;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::client::{Client, ClientError};
 use crate::render;
 
 /// What to query.
@@ -80,16 +79,8 @@ pub enum QueryError {
     Ledger(#[from] LedgerError),
     #[error("trust {trust} has no events in this ledger (as of seq {seq})")]
     NoSuchTrust { trust: OdsCode, seq: u64 },
-    #[error("cannot reach the ledger at {url}: {message}; is `golive serve --http` running there?")]
-    Unreachable { url: String, message: String },
-    #[error("the ledger at {url} answered {status}: {message}")]
-    Server {
-        url: String,
-        status: u16,
-        message: String,
-    },
-    #[error("the ledger at {url} sent an answer this build cannot read: {message}")]
-    BadAnswer { url: String, message: String },
+    #[error(transparent)]
+    Client(#[from] ClientError),
 }
 
 /// The view `what` of projections `p` (at sequence `seq`), for one trust or all.
@@ -151,19 +142,6 @@ struct Wire<T> {
     data: T,
 }
 
-#[derive(Deserialize)]
-struct WireError {
-    error: WireErrorBody,
-}
-
-#[derive(Deserialize)]
-struct WireErrorBody {
-    message: String,
-}
-
-/// Largest answer read from a server.
-pub const ANSWER_BYTES_MAX: u64 = 1 << 30;
-
 /// The URL of `what` on `server` with the query parameters.
 pub fn url(server: &str, what: What, trust: Option<&OdsCode>, at: At) -> String {
     let mut params = Vec::new();
@@ -191,45 +169,18 @@ pub fn remote(
     trust: Option<&OdsCode>,
     at: At,
 ) -> Result<Answer, QueryError> {
-    let url = url(server, what, trust, at);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(300)))
-        .build()
-        .into();
-    let mut response = agent
-        .get(&url)
-        .call()
-        .map_err(|e| QueryError::Unreachable {
-            url: url.clone(),
-            message: e.to_string(),
-        })?;
-    let status = response.status().as_u16();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(ANSWER_BYTES_MAX)
-        .read_to_vec()
-        .map_err(|e| QueryError::Unreachable {
-            url: url.clone(),
-            message: e.to_string(),
-        })?;
-    if status != 200 {
-        let message = serde_json::from_slice::<WireError>(&body)
-            .map(|e| e.error.message)
-            .unwrap_or_else(|_| String::from_utf8_lossy(&body).chars().take(300).collect());
-        return Err(QueryError::Server {
-            url,
-            status,
-            message,
-        });
-    }
+    let client = Client::new(server);
+    let url = url(client.base(), what, trust, at);
+    let path = &url[client.base().len()..];
+    let body = client.get(path)?;
     fn read<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<(u64, T), QueryError> {
         serde_json::from_slice::<Wire<T>>(body)
             .map(|w| (w.as_of_seq, w.data))
-            .map_err(|e| QueryError::BadAnswer {
-                url: url.to_owned(),
-                message: e.to_string(),
+            .map_err(|e| {
+                QueryError::Client(ClientError::BadAnswer {
+                    url: url.to_owned(),
+                    message: e.to_string(),
+                })
             })
     }
     let (as_of_seq, view) = match what {

@@ -172,14 +172,18 @@ fn replicas_agree_idle_ledgers_sign_and_a_running_ledger_exports_a_verifiable_hi
     );
     assert_eq!(c.wait(Duration::from_secs(60)), Some(0), "{}", c.log_text());
     let total = total + 1;
-    wait_until(Duration::from_secs(60), "both replicas at the new head", || {
-        head_seq(&base_a) == total && head_seq(&base_b) == total
-    });
+    wait_until(
+        Duration::from_secs(60),
+        "both replicas at the new head",
+        || head_seq(&base_a) == total && head_seq(&base_b) == total,
+    );
     let signed_on_arrival = checkpoint_roots(&base_a).last().map(|c| c.0) == Some(total);
     for base in [&base_a, &base_b] {
-        wait_until(Duration::from_secs(20), "the idle head to be signed", || {
-            checkpoint_roots(base).last().map(|c| c.0) == Some(total)
-        });
+        wait_until(
+            Duration::from_secs(20),
+            "the idle head to be signed",
+            || checkpoint_roots(base).last().map(|c| c.0) == Some(total),
+        );
     }
     if signed_on_arrival {
         eprintln!("note: the last event came 5 s after the previous checkpoint; signed on arrival");

@@ -753,12 +753,20 @@
 
   // ---------------------------------------------------------------- data and live updates
 
+  // A ledger with access control needs a bearer token: given once in the address
+  // (#token=...), kept for this tab only, and removed from the address bar.
+  const TOKEN_KEY = 'golive-token';
+
   async function getJson(url) {
-    const r = await fetch(url, { cache: 'no-store', headers: { accept: 'application/json' } });
+    const headers = { accept: 'application/json' };
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    if (token) headers.authorization = 'Bearer ' + token;
+    const r = await fetch(url, { cache: 'no-store', headers });
     const text = await r.text();
     if (!r.ok) {
       let msg = r.status + ' ' + r.statusText;
       try { msg = JSON.parse(text).error.message; } catch (_) { /* not our JSON */ }
+      if (r.status === 401) msg += ': open the link with #token=... that the ledger\'s operator gave you';
       const e = new Error(msg);
       e.status = r.status;
       throw e;
@@ -809,6 +817,12 @@
 
   function readHash() {
     const p = new URLSearchParams(location.hash.replace(/^#/, ''));
+    if (p.get('token')) {
+      sessionStorage.setItem(TOKEN_KEY, p.get('token'));
+      p.delete('token');
+      const rest = p.toString();
+      history.replaceState(null, '', rest ? '#' + rest : location.pathname);
+    }
     state.trust = p.get('trust') || '';
     state.align = p.get('align') === '1';
     byId('align').checked = state.align;

@@ -9,7 +9,7 @@
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Json, Response};
 use chrono::{DateTime, Utc};
 use golive_ledger::{LedgerGauges, seq_received_by};
 use golive_model::OdsCode;
@@ -349,4 +349,68 @@ pub(crate) async fn method_not_allowed(method: axum::http::Method) -> ApiError {
     ApiError::MethodNotAllowed(format!(
         "method {method} is not allowed here; the API is read-only (GET)"
     ))
+}
+
+/// `GET /healthz`: `ok` while the process serves (public; for load balancers and probes).
+pub(crate) async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Most dead letters per `/v1/dead-letters` page.
+pub const DEAD_LETTERS_PAGE_MAX: u64 = 1_000;
+
+#[derive(serde::Deserialize)]
+pub(crate) struct DeadLettersQuery {
+    from_id: Option<u64>,
+    limit: Option<u64>,
+}
+
+/// `GET /v1/dead-letters?from_id=&limit=` (admin): rejected messages in the order they came,
+/// each with its origin, field, reason and the bytes as received (base64, and as text with
+/// invalid UTF-8 replaced), paged by id.
+pub(crate) async fn dead_letters(
+    State(state): State<AppState>,
+    Query(q): Query<DeadLettersQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    use base64::Engine;
+    let from = q.from_id.unwrap_or(1).max(1);
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=DEAD_LETTERS_PAGE_MAX).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be from 1 to {DEAD_LETTERS_PAGE_MAX}"
+        )));
+    }
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let total = store.dead_letter_count();
+        let mut items = Vec::new();
+        let mut next = None;
+        for d in store.dead_letters() {
+            let d = d.map_err(|e| ApiError::Internal(e.to_string()))?;
+            if d.id < from {
+                continue;
+            }
+            if items.len() as u64 == limit {
+                next = Some(d.id);
+                break;
+            }
+            items.push(serde_json::json!({
+                "id": d.id,
+                "origin": d.origin,
+                "field": d.field,
+                "reason": d.reason,
+                "received_at": golive_model::format_time(&d.received_at),
+                "raw_len": d.raw_len,
+                "raw_base64": base64::engine::general_purpose::STANDARD.encode(&d.raw),
+                "raw_text": String::from_utf8_lossy(&d.raw),
+            }));
+        }
+        Ok(Json(serde_json::json!({
+            "total": total,
+            "dead_letters": items,
+            "next_from_id": next,
+        })))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("dead letters task failed: {e}")))?
 }

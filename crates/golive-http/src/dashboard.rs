@@ -68,13 +68,17 @@ const PAGE_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'sel
 /// the cumulative figures; only their detail is dropped.
 pub const MONTHLY_SERIES_MONTHS_MAX: usize = 1200;
 
-/// Routes of the dashboard (`/`, its assets, `/v1/series`).
-pub fn routes() -> Router<AppState> {
+/// The dashboard's page and assets: no data, public.
+pub fn page_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
         .route("/assets/dashboard.js", get(script))
         .route("/assets/dashboard.css", get(style))
-        .route("/v1/series", get(series_handler))
+}
+
+/// The dashboard's data (`/v1/series`): analyst.
+pub fn data_routes() -> Router<AppState> {
+    Router::new().route("/v1/series", get(series_handler))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

@@ -15,15 +15,19 @@
 //! | --- | --- |
 //! | `/v1/trusts`, `/v1/lost-patients`, `/v1/money`, `/v1/rollout`, `/v1/warnings`, `/v1/deferred-features`, `/v1/incidents` | a projection view; `?trust=`, `?as_of_seq=` or `?as_of=` |
 //! | `/v1/head` | sequence, chain hash and receive time of the last record |
-//! | `/v1/openapi.json` | the OpenAPI 3.1 document |
-//! | `/metrics` | Prometheus text |
-//! | `/`, `/assets/...`, `/v1/series` | the dashboard ([`dashboard`]) |
+//! | `/v1/openapi.json`, `/healthz` | the OpenAPI 3.1 document; `ok` (public) |
+//! | `/metrics`, `/v1/dead-letters` | Prometheus text; rejected messages (admin) |
+//! | `/`, `/assets/...`, `/v1/series` | the dashboard ([`dashboard`]; the page is public, its data needs analyst) |
 //! | `/v1/events`, `/v1/checkpoints`, `/v1/proof/inclusion`, `/v1/proof/consistency` | the log and its proofs for auditors ([`audit`]) |
+//!
+//! Access: bearer tokens with roles analyst < auditor < admin ([`auth`]); TLS ([`tls`]).
 
 pub mod api;
 pub mod asof;
 pub mod audit;
+pub mod auth;
 pub mod dashboard;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -42,6 +46,7 @@ use golive_store::Store;
 
 pub use api::{AS_OF_SEQ_HEADER, At, OPENAPI_JSON, Selection, parse_selection};
 pub use asof::AsOfCache;
+pub use auth::{Auth, Role, TokenEntry};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -55,6 +60,8 @@ pub struct AppState {
     pub store: Store,
     /// Recent as-of projections.
     pub as_of: Arc<AsOfCache>,
+    /// Who may read what ([`auth`]); open unless tokens are configured.
+    pub auth: Arc<Auth>,
 }
 
 impl AppState {
@@ -72,7 +79,14 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             as_of: Arc::new(AsOfCache::new(store.clone())),
             store,
+            auth: Arc::new(Auth::Open),
         }
+    }
+
+    /// The same state, refusing what `auth` does not allow.
+    pub fn with_auth(mut self, auth: Auth) -> Self {
+        self.auth = Arc::new(auth);
+        self
     }
 
     /// The same state, counting into `metrics`.
@@ -117,7 +131,7 @@ impl IntoResponse for ApiError {
 }
 
 /// `{"error": {"status", "message"}}` with `status`.
-fn error_response(status: StatusCode, message: String) -> Response {
+pub(crate) fn error_response(status: StatusCode, message: String) -> Response {
     #[derive(serde::Serialize)]
     struct Body {
         error: Inner,
@@ -178,10 +192,23 @@ async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) ->
     response
 }
 
-/// The whole HTTP surface.
+/// `routes`, answering only requests whose token has `needs` (or above).
+fn guarded(routes: Router<AppState>, auth: &Arc<Auth>, needs: Role) -> Router<AppState> {
+    let auth = auth.clone();
+    routes.route_layer(middleware::from_fn(move |req: Request, next: Next| {
+        auth::require(auth.clone(), needs, req, next)
+    }))
+}
+
+/// The whole HTTP surface. Routes are grouped by the role they need ([`auth`]).
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
-    Router::new()
+    let auth = state.auth.clone();
+    let public = Router::new()
+        .route("/v1/openapi.json", get(api::openapi))
+        .route("/healthz", get(api::healthz))
+        .merge(dashboard::page_routes());
+    let analyst = Router::new()
         .route("/v1/trusts", get(api::trusts))
         .route("/v1/lost-patients", get(api::lost_patients))
         .route("/v1/money", get(api::money))
@@ -190,10 +217,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/deferred-features", get(api::deferred_features))
         .route("/v1/incidents", get(api::incidents))
         .route("/v1/head", get(api::head))
-        .route("/v1/openapi.json", get(api::openapi))
+        .merge(dashboard::data_routes());
+    let admin = Router::new()
         .route("/metrics", get(api::metrics))
-        .merge(dashboard::routes())
-        .merge(audit::routes())
+        .route("/v1/dead-letters", get(api::dead_letters));
+    Router::new()
+        .merge(public)
+        .merge(guarded(analyst, &auth, Role::Analyst))
+        .merge(guarded(audit::routes(), &auth, Role::Auditor))
+        .merge(guarded(admin, &auth, Role::Admin))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(middleware::from_fn_with_state(metrics, track))

@@ -99,8 +99,9 @@ pub fn load_or_create_key(dir: &Path, origin: &str) -> Result<NoteSigner, AuditK
     }
 }
 
-/// The OS's random source. `/dev/urandom` never blocks once the system has booted.
-fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
+/// Fills `buf` from the OS's random source (`/dev/urandom` never blocks once the system has
+/// booted): keys and tokens.
+pub fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
     use std::io::Read;
     std::fs::File::open("/dev/urandom")?.read_exact(buf)
 }

@@ -13,6 +13,10 @@ pub const ANSWER_BYTES_MAX: u64 = 1 << 30;
 /// The environment variable holding the bearer token sent to the server, if any.
 pub const TOKEN_ENV: &str = "GOLIVE_TOKEN";
 
+/// The environment variable naming a PEM file of CA certificates to trust for `https://`
+/// servers instead of the web's public roots (e.g. a ledger with its own certificate).
+pub const CA_CERT_ENV: &str = "GOLIVE_CA_CERT";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("cannot reach the ledger at {url}: {message}; is `golive serve --http` running there?")]
@@ -37,6 +41,30 @@ struct WireErrorBody {
     message: String,
 }
 
+/// The CA certificates of `GOLIVE_CA_CERT`, if set and readable (else a warning, and the
+/// public roots).
+fn ca_roots() -> Option<ureq::tls::RootCerts> {
+    let path = std::env::var_os(CA_CERT_ENV)?;
+    let pem = match std::fs::read(&path) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(path = %std::path::Path::new(&path).display(), error = %e, "cannot read {CA_CERT_ENV}");
+            return None;
+        }
+    };
+    let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    if certs.is_empty() {
+        tracing::warn!(path = %std::path::Path::new(&path).display(), "{CA_CERT_ENV} holds no certificate");
+        return None;
+    }
+    Some(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
 /// A client of one ledger's HTTP API.
 pub struct Client {
     agent: ureq::Agent,
@@ -56,11 +84,13 @@ impl Client {
     }
 
     pub fn with_token(server: &str, token: Option<String>) -> Self {
-        let agent = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(300)))
-            .build()
-            .into();
+            .timeout_global(Some(Duration::from_secs(300)));
+        if let Some(roots) = ca_roots() {
+            config = config.tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build());
+        }
+        let agent = config.build().into();
         Self {
             agent,
             base: server.trim_end_matches('/').to_owned(),

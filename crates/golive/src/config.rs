@@ -22,6 +22,39 @@ pub struct FileConfig {
     /// Signed checkpoints for auditors; see docs/AUDIT.md.
     #[serde(default)]
     pub audit: AuditSection,
+    /// HTTP access: bearer tokens with roles, TLS; see docs/SECURITY.md.
+    #[serde(default)]
+    pub http: HttpSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    /// PEM certificate chain and private key: serve HTTPS instead of HTTP.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Serve without tokens on a non-loopback address (default false: refused).
+    pub allow_open: Option<bool>,
+    /// Bearer tokens, as `golive token new` prints them: `{ name, role, sha256 }`.
+    #[serde(default)]
+    pub tokens: Vec<TokenSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSection {
+    pub name: String,
+    pub role: String,
+    pub sha256: String,
+}
+
+/// HTTP access settings, checked.
+#[derive(Debug, Clone)]
+pub struct HttpAccess {
+    pub auth: golive_http::Auth,
+    /// (certificate chain, private key), PEM.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub allow_open: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -57,6 +90,8 @@ pub struct Config {
     pub audit: AuditOptions,
     /// Origin of a new signing key.
     pub audit_origin: String,
+    /// Tokens and TLS of the HTTP API.
+    pub http: HttpAccess,
     /// The file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -154,6 +189,7 @@ impl Config {
                 "audit.origin {audit_origin:?} must be non-empty, without '+' or spaces"
             )));
         }
+        let http = http_access(file.http)?;
         Ok(Self {
             data_dir: data.or(file.data).unwrap_or_else(default_data_dir),
             ledger: LedgerOptions {
@@ -167,9 +203,45 @@ impl Config {
             rules: file.warnings.unwrap_or_default(),
             audit,
             audit_origin,
+            http,
             file: path,
         })
     }
+}
+
+fn http_access(h: HttpSection) -> Result<HttpAccess, ConfigError> {
+    let mut entries = Vec::with_capacity(h.tokens.len());
+    for t in &h.tokens {
+        let role: golive_http::Role = t
+            .role
+            .parse()
+            .map_err(|e| ConfigError::Value(format!("http.tokens {:?}: {e}", t.name)))?;
+        if t.name.trim().is_empty() {
+            return Err(ConfigError::Value(
+                "http.tokens: every token needs a name".to_owned(),
+            ));
+        }
+        entries.push(
+            golive_http::TokenEntry::new(&t.name, role, &t.sha256)
+                .map_err(|e| ConfigError::Value(format!("http.tokens: {e}")))?,
+        );
+    }
+    let auth = golive_http::Auth::from_tokens(entries)
+        .map_err(|e| ConfigError::Value(format!("http.tokens: {e}")))?;
+    let tls = match (h.tls_cert, h.tls_key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        _ => {
+            return Err(ConfigError::Value(
+                "http.tls_cert and http.tls_key go together: give both or neither".to_owned(),
+            ));
+        }
+    };
+    Ok(HttpAccess {
+        auth,
+        tls,
+        allow_open: h.allow_open.unwrap_or(false),
+    })
 }
 
 #[cfg(test)]

@@ -108,6 +108,8 @@ pub fn run(
     // Signed checkpoints, as `golive serve` does: the demo's history can be audited.
     let key = golive_ledger::audit::load_or_create_key(&config.data_dir, &config.audit_origin)?;
     let pubkey = key.verifier().to_string();
+    // The API needs tokens, as it would in production: one per role, made for this run.
+    let tokens = DemoTokens::new()?;
     // A demo lasts minutes: sign often enough that an auditor sees signed checkpoints.
     config.audit.checkpoint_every_events = config.audit.checkpoint_every_events.min(100);
     config.audit.checkpoint_every_secs = config.audit.checkpoint_every_secs.min(10);
@@ -139,13 +141,23 @@ pub fn run(
                 let addr = listener.local_addr()?;
                 println!("Dashboard: http://{addr}/  (the HTTP API is under http://{addr}/v1/)");
                 println!(
-                    "Auditors, while it runs: golive audit export --server http://{addr} > h.jsonl && golive audit verify --export h.jsonl --pubkey '{pubkey}'"
+                    "Dashboard for analysts: http://{addr}/#token={}",
+                    tokens.analyst
+                );
+                println!(
+                    "Auditors, while it runs: GOLIVE_TOKEN={} golive audit export --server http://{addr} > h.jsonl && golive audit verify --export h.jsonl --pubkey '{pubkey}'",
+                    tokens.auditor
+                );
+                println!(
+                    "Admin (dead letters, metrics): curl -H 'Authorization: Bearer {}' http://{addr}/v1/dead-letters",
+                    tokens.admin
                 );
                 let announced =
                     golive::serving::announce(&config.data_dir, &format!("http://{addr}"));
                 let state =
                     golive_http::AppState::new(ledger.clone(), Arc::new(config.rules.clone()))
-                        .with_metrics(metrics);
+                        .with_metrics(metrics)
+                        .with_auth(tokens.auth()?);
                 let served = golive_http::serve_on(listener, state, stopped(stop_rx.clone()));
                 Some(tokio::spawn(async move {
                     let r = served.await;
@@ -298,4 +310,33 @@ pub fn run(
     println!("  golive query warnings --data {data}");
     println!("  golive verify --data {data}");
     Ok(())
+}
+
+/// One bearer token per role, made for one demo run (not stored anywhere).
+struct DemoTokens {
+    analyst: String,
+    auditor: String,
+    admin: String,
+}
+
+impl DemoTokens {
+    fn new() -> Result<Self> {
+        let t = || golive_http::auth::new_token().context("cannot draw randomness for a token");
+        Ok(Self {
+            analyst: t()?,
+            auditor: t()?,
+            admin: t()?,
+        })
+    }
+
+    fn auth(&self) -> Result<golive_http::Auth> {
+        use golive_http::{Role, TokenEntry, auth::token_hash_hex};
+        let entry =
+            |name: &str, role, token: &str| TokenEntry::new(name, role, &token_hash_hex(token));
+        Ok(golive_http::Auth::from_tokens(vec![
+            entry("demo-analyst", Role::Analyst, &self.analyst)?,
+            entry("demo-auditor", Role::Auditor, &self.auditor)?,
+            entry("demo-admin", Role::Admin, &self.admin)?,
+        ])?)
+    }
 }

@@ -1,7 +1,7 @@
 //! `golive`: the one command of Go-Live Ledger. Thin glue over the library crates.
 
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -177,6 +177,19 @@ enum Command {
         #[command(subcommand)]
         what: golive::audit_cmd::AuditCommand,
     },
+    /// Make a bearer token for the HTTP API. Prints the token on stdout (give it to its holder:
+    /// it is stored nowhere) and, on stderr, the `[[http.tokens]]` entry holding only its hash
+    Token {
+        /// Who will hold it (shown in logs when a request is refused, and used to revoke it)
+        name: String,
+        /// analyst (projections), auditor (also the log and proofs) or admin (also dead letters
+        /// and metrics)
+        #[arg(long)]
+        role: golive_http::Role,
+        /// Append the entry to this config file instead of printing it
+        #[arg(long, value_name = "FILE")]
+        append_to: Option<PathBuf>,
+    },
     /// Measure the ledger beside raw baselines in the same run (see docs/BENCHMARKS.md)
     Bench {
         #[command(subcommand)]
@@ -332,6 +345,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status { json } => status(&config, json),
         Command::Verify => verify(&config),
         Command::Audit { what } => golive::audit_cmd::run(&config, what),
+        Command::Token {
+            name,
+            role,
+            append_to,
+        } => token(&name, role, append_to.as_deref()),
         Command::Demo {
             duration_secs,
             live_events_per_s,
@@ -776,6 +794,39 @@ pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send 
     }
 }
 
+fn token(name: &str, role: golive_http::Role, append_to: Option<&Path>) -> Result<ExitCode> {
+    if name.trim().is_empty() || name.contains(['"', '\\', '\n']) {
+        anyhow::bail!(
+            "the token's name must be non-empty, without quotes, backslashes or newlines"
+        );
+    }
+    let token = golive_http::auth::new_token().context("cannot draw randomness for a token")?;
+    let entry = format!(
+        "\n[[http.tokens]]\nname = \"{name}\"\nrole = \"{}\"\nsha256 = \"{}\"\n",
+        role.as_str(),
+        golive_http::auth::token_hash_hex(&token)
+    );
+    match append_to {
+        Some(path) => {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            f.write_all(entry.as_bytes())?;
+            eprintln!(
+                "added token {name:?} ({}) to {}; restart the ledger to use it",
+                role.as_str(),
+                path.display()
+            );
+        }
+        None => eprintln!("add to the config file ([http] section):{entry}"),
+    }
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Where `golive serve` listens for HTTP when `--http` is not given.
 const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 
@@ -825,9 +876,24 @@ fn serve(
             let _ = rx.wait_for(|s| *s).await;
         }
     };
+    if let Some(addr) = http_addr
+        && config.http.auth.is_open()
+        && !addr.ip().is_loopback()
+        && !config.http.allow_open
+    {
+        anyhow::bail!(
+            "refusing to serve the API without tokens on {addr}, which is not a loopback address: add [[http.tokens]] to the config (see `golive token new`), or set http.allow_open = true if a proxy in front checks access"
+        );
+    }
+    let tls = match &config.http.tls {
+        Some((cert, key)) => Some(golive_http::tls::load(cert, key)?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let state =
         golive_http::AppState::new(ledger.clone(), std::sync::Arc::new(config.rules.clone()))
-            .with_metrics(metrics);
+            .with_metrics(metrics)
+            .with_auth(config.http.auth.clone());
     let stop_tx = std::sync::Arc::new(stop_tx);
     let summary = rt.block_on(async {
         let on_signal = stop_tx.clone();
@@ -839,12 +905,28 @@ fn serve(
             Some(addr) => match tokio::net::TcpListener::bind(addr).await {
                 Ok(listener) => {
                     let bound = listener.local_addr().unwrap_or(addr);
-                    eprintln!("golive serve: HTTP API and dashboard on http://{bound}/");
-                    let announced =
-                        golive::serving::announce(&config.data_dir, &format!("http://{bound}"));
-                    let served = golive_http::serve_on(listener, state, stopped());
+                    eprintln!(
+                        "golive serve: HTTP API and dashboard on {scheme}://{bound}/{}",
+                        if config.http.auth.is_open() {
+                            " (open: no tokens configured)"
+                        } else {
+                            " (bearer tokens required)"
+                        }
+                    );
+                    let announced = golive::serving::announce(
+                        &config.data_dir,
+                        &format!("{scheme}://{bound}"),
+                    );
+                    let tls = tls.clone();
+                    let state = state.clone();
+                    let stop = stopped();
                     Some(tokio::spawn(async move {
-                        let r = served.await;
+                        let r = match tls {
+                            Some(t) => {
+                                golive_http::tls::serve_tls_on(listener, state, t, stop).await
+                            }
+                            None => golive_http::serve_on(listener, state, stop).await,
+                        };
                         drop(announced);
                         r
                     }))

@@ -1,0 +1,115 @@
+//! HTTPS for the API and dashboard: rustls (ring provider, TLS 1.2 and 1.3) over the same
+//! router, from a PEM certificate chain and private key (`[http] tls_cert`, `tls_key`).
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::{AppState, router};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read the TLS certificate chain {path}: {message}; give a PEM file")]
+    Cert { path: PathBuf, message: String },
+    #[error(
+        "cannot read the TLS private key {path}: {message}; give a PEM file (PKCS#8, PKCS#1 or SEC1)"
+    )]
+    Key { path: PathBuf, message: String },
+    #[error("the TLS certificate {cert} and key {key} do not make a server identity: {message}")]
+    Config {
+        cert: PathBuf,
+        key: PathBuf,
+        message: String,
+    },
+}
+
+/// The server's TLS settings from PEM files.
+pub fn load(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| TlsError::Cert {
+            path: cert.to_owned(),
+            message: e.to_string(),
+        })?;
+    if chain.is_empty() {
+        return Err(TlsError::Cert {
+            path: cert.to_owned(),
+            message: "no CERTIFICATE block".to_owned(),
+        });
+    }
+    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Key {
+        path: key.to_owned(),
+        message: e.to_string(),
+    })?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .and_then(|b| b.with_no_client_auth().with_single_cert(chain, private))
+    .map_err(|e| TlsError::Config {
+        cert: cert.to_owned(),
+        key: key.to_owned(),
+        message: e.to_string(),
+    })?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Serves the HTTP surface over TLS on a bound listener until `shutdown` completes. A client
+/// whose handshake fails is logged and dropped; the server goes on.
+pub async fn serve_tls_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    config: Arc<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let app = router(state);
+    tracing::info!(addr = ?listener.local_addr().ok(), "HTTPS API listening");
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment, do not spin.
+                    tracing::warn!(error = %e, "accepting an HTTPS connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let handshake =
+                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp))
+                    .await;
+            let tls = match handshake {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let service = TowerToHyperService::new(app);
+            if let Err(e) = auto::Builder::new(TokioExecutor::new())
+                .serve_connection_with_upgrades(TokioIo::new(tls), service)
+                .await
+            {
+                tracing::debug!(%peer, error = %e, "HTTPS connection ended with an error");
+            }
+        });
+    }
+}

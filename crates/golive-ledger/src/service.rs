@@ -160,10 +160,14 @@ pub async fn connect(
                 message: e.to_string(),
             })?;
     }
-    opts.connect(url).await.map_err(|e| ServeError::Connect {
-        url: url.to_owned(),
-        message: e.to_string(),
-    })
+    // `url` may list the servers of a cluster (`nats://a:4222,nats://b:4222`): the client tries
+    // each at start and on every reconnect, so the ledger survives the loss of any one node.
+    opts.connect(protocol::server_urls(url))
+        .await
+        .map_err(|e| ServeError::Connect {
+            url: url.to_owned(),
+            message: e.to_string(),
+        })
 }
 
 /// Creates the stream, or checks that the existing one has the expected settings.

@@ -85,15 +85,29 @@ fn replicas_agree_idle_ledgers_sign_and_a_running_ledger_exports_a_verifiable_hi
     let config_s = config.to_str().unwrap();
     let (data_a, data_b): (PathBuf, PathBuf) = (dir.path().join("a"), dir.path().join("b"));
     let (mut serve_a, base_a) = serve_http(
-        &data_a,
-        &url,
-        &["--config", config_s, "--consumer", "replica-a"],
+        &[
+            "--data",
+            data_a.to_str().unwrap(),
+            "--nats",
+            &url,
+            "--config",
+            config_s,
+            "--consumer",
+            "replica-a",
+        ],
         &dir.path().join("serve-a.log"),
     );
     let (mut serve_b, base_b) = serve_http(
-        &data_b,
-        &url,
-        &["--config", config_s, "--consumer", "replica-b"],
+        &[
+            "--data",
+            data_b.to_str().unwrap(),
+            "--nats",
+            &url,
+            "--config",
+            config_s,
+            "--consumer",
+            "replica-b",
+        ],
         &dir.path().join("serve-b.log"),
     );
 

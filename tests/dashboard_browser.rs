@@ -310,7 +310,10 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
     let nats = NatsServer::start();
     let data = dir.path().join("ledger");
     let url = nats.url();
-    let (mut serve, base) = serve_http(&data, &url, &[], &dir.path().join("serve.log"));
+    let (mut serve, base) = serve_http(
+        &["--data", data.to_str().unwrap(), "--nats", &url],
+        &dir.path().join("serve.log"),
+    );
     let addr = base.trim_start_matches("http://").to_owned();
 
     // The London scenario, through a collector and NATS.

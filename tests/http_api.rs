@@ -118,7 +118,10 @@ fn the_api_answers_what_the_docs_say_over_a_ledger_fed_through_nats() {
     let data = dir.path().join("ledger");
     let data_s = data.to_str().unwrap().to_owned();
     let url = nats.url();
-    let (mut serve, base) = serve_http(&data, &url, &[], &dir.path().join("serve.log"));
+    let (mut serve, base) = serve_http(
+        &["--data", data.to_str().unwrap(), "--nats", &url],
+        &dir.path().join("serve.log"),
+    );
 
     // Feed the London scenario through NATS with a collector.
     let mut collector = Proc::spawn(

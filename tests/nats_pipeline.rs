@@ -5,56 +5,13 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::Duration;
 
 use common::*;
+use futures::StreamExt;
 use serde_json::Value;
-
-struct Events {
-    /// trust -> JSONL file of that trust's events
-    files: BTreeMap<String, PathBuf>,
-    all: PathBuf,
-    ids: BTreeSet<String>,
-}
-
-/// A simulated rollout, split into one file per trust (each trust has its own collector).
-fn simulated(dir: &Path, seed: u64, trusts: usize, events: u64) -> Events {
-    let all = dir.join("all.jsonl");
-    ok(golive(&[
-        "simulate",
-        "--seed",
-        &seed.to_string(),
-        "--trusts",
-        &trusts.to_string(),
-        "--events",
-        &events.to_string(),
-        "--out",
-        all.to_str().unwrap(),
-    ]));
-    let text = std::fs::read_to_string(&all).unwrap();
-    let mut by_trust: BTreeMap<String, String> = BTreeMap::new();
-    let mut ids = BTreeSet::new();
-    for line in text.lines() {
-        let v: Value = serde_json::from_str(line).unwrap();
-        ids.insert(v["event_id"].as_str().unwrap().to_owned());
-        let t = by_trust
-            .entry(v["trust"].as_str().unwrap().to_owned())
-            .or_default();
-        t.push_str(line);
-        t.push('\n');
-    }
-    let files = by_trust
-        .into_iter()
-        .map(|(t, body)| {
-            let p = dir.join(format!("{t}.jsonl"));
-            std::fs::write(&p, body).unwrap();
-            (t, p)
-        })
-        .collect();
-    Events { files, all, ids }
-}
 
 /// Starts `golive serve` and waits until it consumes (stream provisioned, signals handled).
 fn serve(data: &Path, nats: &NatsServer, log: &Path) -> Proc {
@@ -83,19 +40,6 @@ fn collect(file: &Path, outbox: &Path, nats: &NatsServer, log: &Path, extra: &[&
     ];
     args.extend_from_slice(extra);
     Proc::spawn(&args, log)
-}
-
-fn status(data: &Path) -> Value {
-    serde_json::from_slice(
-        &ok(golive(&[
-            "status",
-            "--json",
-            "--data",
-            data.to_str().unwrap(),
-        ]))
-        .stdout,
-    )
-    .unwrap()
 }
 
 fn query_json(data: &Path, what: &str) -> String {
@@ -468,4 +412,72 @@ fn serve_says_clearly_when_nats_is_unreachable() {
         err.contains(&format!("cannot reach NATS at {url}")),
         "{err}"
     );
+}
+
+#[test]
+fn messages_delivered_to_a_run_that_died_are_read_from_the_stream_in_order() {
+    // Proves the ledger reads the stream without gaps: messages its durable consumer delivered
+    // to an earlier run that died before acknowledging them (the consumer does not deliver them
+    // again before ack_wait, and the next ack, AckPolicy::All, covers them) are read from the
+    // stream, in stream order, rather than lost until some collector re-publishes them (here
+    // no collector runs at all). Ledger replicas rely on this to keep identical logs.
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start();
+    let ev = simulated(dir.path(), 51, 2, 300);
+    let data = dir.path().join("ledger");
+    // Provisions the stream and the durable consumer, then stops.
+    let mut first = serve(&data, &nats, &dir.path().join("serve-0.log"));
+    assert_eq!(first.term(), Some(0), "{}", first.log_text());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+        for line in std::fs::read_to_string(&ev.all).unwrap().lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let subject = format!(
+                "golive.events.{}.{}",
+                v["trust"].as_str().unwrap(),
+                v["kind"].as_str().unwrap()
+            );
+            js.publish(subject, line.to_owned().into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+        // A run that took the first 100 messages and died: never acknowledged.
+        let consumer: async_nats::jetstream::consumer::PullConsumer = js
+            .get_stream("GOLIVE")
+            .await
+            .unwrap()
+            .get_consumer("golive-ledger")
+            .await
+            .unwrap();
+        let mut taken = consumer.fetch().max_messages(100).messages().await.unwrap();
+        let mut n = 0;
+        while let Some(m) = taken.next().await {
+            m.unwrap();
+            n += 1;
+        }
+        assert_eq!(n, 100);
+    });
+    let url = nats.url();
+    let (mut ledger, http) = serve_http(
+        &["--data", data.to_str().unwrap(), "--nats", &url],
+        &dir.path().join("serve.log"),
+    );
+    wait_until(Duration::from_secs(60), "the ledger to append 300", || {
+        http_head_seq(&http) >= 300
+    });
+    assert_eq!(ledger.term(), Some(0), "{}", ledger.log_text());
+    assert!(
+        ledger.log_text().contains("reading them from the stream"),
+        "{}",
+        ledger.log_text()
+    );
+    assert_ledger_holds_exactly(&data, &ev.ids, &ev.all, dir.path());
+    let stream_seqs: Vec<Option<u64>> = exported_records(&data, &dir.path().join("export.jsonl"))
+        .into_iter()
+        .map(|r| r.1)
+        .collect();
+    assert_eq!(stream_seqs, (1..=300).map(Some).collect::<Vec<_>>());
 }

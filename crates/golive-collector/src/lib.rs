@@ -302,7 +302,8 @@ async fn connect(
                 let _ = events.try_send(event);
             }
         })
-        .connect(config.nats_url.as_str())
+        // A cluster's comma-separated list: every server is tried at start and on reconnect.
+        .connect(golive_model::protocol::server_urls(&config.nats_url))
         .await
         .map_err(|e| CollectError::NatsUrl {
             url: config.nats_url.clone(),

@@ -3,10 +3,14 @@
 //! Loop: fetch an in-order batch from the durable pull consumer -> decode and validate each
 //! message (bad ones to the dead letters, with subject, raw bytes and reason) -> append the batch
 //! (one store write, flushed) -> only then acknowledge the batch's last message (`AckPolicy::All`).
-//! A crash between the flush and the ack only causes a redelivery, which the forever-dedupe by
-//! `event_id` turns into `Duplicate`. Beside it, a core-NATS responder answers collectors'
+//! A crash between the flush and the ack only causes a redelivery, which is skipped (the ledger
+//! knows the stream sequence of its head record) or deduplicated by the forever-dedupe by
+//! `event_id`. Each message is processed once, in stream order, with none skipped (a message
+//! the consumer did not deliver is read from the stream), so ledger replicas with their own
+//! consumers on one stream keep identical logs. Beside it, a core-NATS responder answers collectors'
 //! receipt queries from the store (see `golive_model::protocol`).
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -160,10 +164,14 @@ pub async fn connect(
                 message: e.to_string(),
             })?;
     }
-    opts.connect(url).await.map_err(|e| ServeError::Connect {
-        url: url.to_owned(),
-        message: e.to_string(),
-    })
+    // `url` may list the servers of a cluster (`nats://a:4222,nats://b:4222`): the client tries
+    // each at start and on every reconnect, so the ledger survives the loss of any one node.
+    opts.connect(protocol::server_urls(url))
+        .await
+        .map_err(|e| ServeError::Connect {
+            url: url.to_owned(),
+            message: e.to_string(),
+        })
 }
 
 /// Creates the stream, or checks that the existing one has the expected settings.
@@ -446,10 +454,37 @@ pub async fn serve(
         .then(|| tokio::spawn(answer_receipts(client.clone(), store.clone())));
     tracing::info!(url = %config.nats_url, consumer = %config.consumer, head = store.head().seq, "ledger serving");
 
+    // The next stream sequence to process. Every message of the stream is processed once, in
+    // stream order, whatever the consumer delivers: a redelivery of a processed message is
+    // skipped, and a message the consumer skipped is read from the stream. A pull consumer can
+    // skip some: those in flight when a NATS node dies, or those delivered to a run that was
+    // killed before it appended them (they come back only after ack_wait, by which time the
+    // ack of a later batch, AckPolicy::All, has acknowledged them). Reading them in order,
+    // rather than leaving them to the collectors' re-publish, makes the ledger's log a function
+    // of the stream alone: ledger replicas on one stream append the same events in the same
+    // order (same chain, same Merkle root), and a correction's fate does not depend on
+    // redelivery timing. At start: the message after the head record's, or, when the head did
+    // not come through NATS (an empty ledger, or one fed by `golive ingest`), the stream's
+    // first message (what a new consumer would deliver first), as also when the stream is
+    // behind the ledger (it was deleted and created again).
+    let state = &stream.cached_info().state;
+    let mut next_seq = match store.get(store.head().seq)?.and_then(|r| r.stream_seq) {
+        Some(s) if s <= state.last_sequence => s + 1,
+        Some(s) => {
+            tracing::warn!(
+                head_stream_seq = s,
+                stream_last_seq = state.last_sequence,
+                "the stream ends before this ledger's head (was it deleted and created again?); \
+                 reading it from its first message"
+            );
+            state.first_sequence.max(1)
+        }
+        None => state.first_sequence.max(1),
+    };
     let mut summary = ServeSummary::default();
     let mut shutdown = std::pin::pin!(shutdown);
     let mut backoff = Duration::from_millis(100);
-    loop {
+    'consume: loop {
         let fetched = tokio::select! {
             _ = &mut shutdown => break,
             r = fetch_batch(&consumer, config.batch_events_max, config.fetch_wait_ms) => r,
@@ -489,31 +524,98 @@ pub async fn serve(
             }
             continue;
         }
-        let mut delivered = Vec::with_capacity(messages.len());
+        // Put the fetched messages in stream order and fill any gap from the stream itself, so
+        // that this ledger processes every message once, in stream order (see `next_seq`).
+        let mut by_seq: BTreeMap<u64, &jetstream::Message> = BTreeMap::new();
         for m in &messages {
-            let stream_seq = m.info().map(|i| i.stream_sequence).unwrap_or(0);
-            delivered.push(Delivered {
-                subject: m.subject.to_string(),
-                payload: m.payload.clone(),
-                stream_seq,
-            });
+            if let Ok(i) = m.info() {
+                by_seq.insert(i.stream_sequence, m);
+            }
         }
-        let last_seq = delivered.last().map(|d| d.stream_seq).unwrap_or(0);
+        let Some((&last_seq, &last_msg)) = by_seq.iter().next_back() else {
+            continue;
+        };
+        let mut from = next_seq;
+        if last_seq < from {
+            // Only redeliveries of messages this ledger has processed already: acknowledge them.
+            if let Err(e) = last_msg.ack().await {
+                tracing::warn!(error = %e, "ack of redelivered messages failed");
+            }
+            continue;
+        }
+        if !by_seq.contains_key(&from) {
+            // Messages that aged out of the stream (or were purged) need no reading one by one.
+            match stream.get_info().await {
+                Ok(info) => from = from.max(info.state.first_sequence.min(last_seq)),
+                Err(e) => tracing::warn!(error = %e, "cannot read the stream's info"),
+            }
+        }
+        let missing = (from..=last_seq)
+            .filter(|s| !by_seq.contains_key(s))
+            .count();
+        if missing > 0 {
+            tracing::info!(
+                from,
+                to = last_seq,
+                missing,
+                "the consumer did not deliver some stream messages (lost in transit when a NATS \
+                 node went away, or delivered to an earlier run); reading them from the stream"
+            );
+        }
+        let mut delivered = Vec::with_capacity((last_seq - from + 1) as usize);
+        for seq in from..=last_seq {
+            if let Some(m) = by_seq.get(&seq) {
+                delivered.push(Delivered {
+                    subject: m.subject.to_string(),
+                    payload: m.payload.clone(),
+                    stream_seq: seq,
+                });
+                continue;
+            }
+            let mut retry = Duration::from_millis(100);
+            loop {
+                match read_from_stream(&stream, seq).await {
+                    Ok(Some(d)) => delivered.push(d),
+                    // Deleted from the stream, or aged out: nothing to process.
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, stream_seq = seq, retry_in_ms = retry.as_millis() as u64, "cannot read a message from the stream; retrying");
+                        tokio::select! {
+                            _ = &mut shutdown => break 'consume,
+                            _ = tokio::time::sleep(retry) => {}
+                        }
+                        retry = (retry * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
+                }
+                break;
+            }
+        }
         let n = delivered.len() as u64;
         let started = std::time::Instant::now();
-        let l = ledger.clone();
-        let tally = tokio::task::spawn_blocking(move || {
-            let mut ledger = l.lock().expect("ledger lock");
-            process_batch(&mut ledger, delivered)
-        })
-        .await
-        .map_err(js_err)??;
+        let mut tally = BatchTally::default();
+        let mut rest = delivered;
+        while !rest.is_empty() {
+            let chunk: Vec<Delivered> = rest
+                .drain(..rest.len().min(config.batch_events_max.max(1)))
+                .collect();
+            let l = ledger.clone();
+            let t = tokio::task::spawn_blocking(move || {
+                let mut ledger = l.lock().expect("ledger lock");
+                process_batch(&mut ledger, chunk)
+            })
+            .await
+            .map_err(js_err)??;
+            tally.appended += t.appended;
+            tally.deferred += t.deferred;
+            tally.duplicates += t.duplicates;
+            tally.dead_lettered += t.dead_lettered;
+        }
+        next_seq = last_seq + 1;
         config.metrics.record_batch(n, &tally, started.elapsed());
         // Durable now: acknowledge everything up to the batch's last message.
-        if let Some(last) = messages.last()
-            && let Err(e) = last.ack().await
-        {
-            tracing::warn!(error = %e, "ack failed; the batch will be redelivered and deduplicated");
+        if let Err(e) = last_msg.ack().await {
+            tracing::warn!(error = %e, "ack failed; the batch will be redelivered and skipped");
         }
         summary.batches += 1;
         summary.messages += n;
@@ -552,6 +654,23 @@ pub async fn serve(
         "ledger stopped"
     );
     Ok(summary)
+}
+
+/// A message the consumer did not deliver, read from the stream itself (from its leader). `None`
+/// when the stream no longer has it (deleted, or aged out): there is nothing to process.
+async fn read_from_stream(
+    stream: &stream::Stream,
+    seq: u64,
+) -> Result<Option<Delivered>, ServeError> {
+    match stream.get_raw_message(seq).await {
+        Ok(m) => Ok(Some(Delivered {
+            subject: m.subject.to_string(),
+            payload: m.payload,
+            stream_seq: seq,
+        })),
+        Err(e) if matches!(e.kind(), stream::RawMessageErrorKind::NoMessageFound) => Ok(None),
+        Err(e) => Err(js_err(e)),
+    }
 }
 
 async fn fetch_batch(

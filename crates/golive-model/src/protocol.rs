@@ -106,9 +106,34 @@ pub fn parse_event_subject(subject: &str) -> Option<(&str, &str)> {
     (!trust.is_empty() && !kind.is_empty() && !kind.contains('.')).then_some((trust, kind))
 }
 
+/// The servers of a NATS URL, which may list several separated by commas, as `NATS_URL` and the
+/// `nats` CLI take them: `nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222`. The client
+/// library parses one string as ONE server, so a cluster's list must be split before connecting;
+/// the client then tries each listed server at start and on every reconnect.
+pub fn server_urls(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nats_url_list_splits_into_servers() {
+        // Proves a cluster's comma-separated URL list gives one entry per server.
+        assert_eq!(
+            server_urls("nats://127.0.0.1:4222"),
+            ["nats://127.0.0.1:4222"]
+        );
+        assert_eq!(
+            server_urls("nats://a:4222, nats://b:4222,,nats://c:4222"),
+            ["nats://a:4222", "nats://b:4222", "nats://c:4222"]
+        );
+    }
 
     #[test]
     fn receipts_round_trip_and_refuse_bad_bodies() {

@@ -25,6 +25,9 @@ pub struct FileConfig {
     /// HTTP access: bearer tokens with roles, TLS; see docs/SECURITY.md.
     #[serde(default)]
     pub http: HttpSection,
+    /// The JetStream stream `golive serve` creates or checks; see docs/OPERATIONS.md.
+    #[serde(default)]
+    pub stream: StreamSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +59,17 @@ pub struct HttpAccess {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub allow_open: bool,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamSection {
+    /// Copies of each message the NATS cluster keeps: 1 (one server, the default) or 3 (a
+    /// 3-node cluster; an ack then means 2 of the 3 have it). `golive serve --stream-replicas`.
+    pub replicas: Option<usize>,
+}
+
+/// Most replicas JetStream allows for a stream.
+pub const STREAM_REPLICAS_MAX: usize = 5;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,6 +106,8 @@ pub struct Config {
     pub audit_origin: String,
     /// Tokens and TLS of the HTTP API.
     pub http: HttpAccess,
+    /// Replicas of the JetStream stream (`[stream] replicas`; `--stream-replicas` overrides).
+    pub stream_replicas: usize,
     /// The file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -190,6 +206,9 @@ impl Config {
             )));
         }
         let http = http_access(file.http)?;
+        let stream_replicas = file.stream.replicas.unwrap_or(1);
+        check_stream_replicas(stream_replicas)
+            .map_err(|e| ConfigError::Value(format!("stream.replicas {e}")))?;
         Ok(Self {
             data_dir: data.or(file.data).unwrap_or_else(default_data_dir),
             ledger: LedgerOptions {
@@ -204,6 +223,7 @@ impl Config {
             audit,
             audit_origin,
             http,
+            stream_replicas,
             file: path,
         })
     }
@@ -244,6 +264,17 @@ fn http_access(h: HttpSection) -> Result<HttpAccess, ConfigError> {
     })
 }
 
+/// A stream's replica count: 1 to 5 (JetStream's limit). 1 on a single server, 3 in a 3-node
+/// cluster.
+pub fn check_stream_replicas(n: usize) -> Result<usize, String> {
+    if n == 0 || n > STREAM_REPLICAS_MAX {
+        return Err(format!(
+            "must be between 1 and {STREAM_REPLICAS_MAX} (got {n}); 3 in a 3-node cluster"
+        ));
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,6 +297,12 @@ mod tests {
         std::fs::write(&f, "[ledger]\nbatch_events_max = 0\n").unwrap();
         let e = Config::load(Some(&f), None).unwrap_err().to_string();
         assert!(e.contains("batch_events_max"), "{e}");
+        assert_eq!(c.stream_replicas, 1, "one server unless configured");
+        std::fs::write(&f, "[stream]\nreplicas = 3\n").unwrap();
+        assert_eq!(Config::load(Some(&f), None).unwrap().stream_replicas, 3);
+        std::fs::write(&f, "[stream]\nreplicas = 7\n").unwrap();
+        let e = Config::load(Some(&f), None).unwrap_err().to_string();
+        assert!(e.contains("stream.replicas must be between 1 and 5"), "{e}");
         std::fs::write(&f, "nonsense = 1\n").unwrap();
         let e = Config::load(Some(&f), None).unwrap_err().to_string();
         assert!(e.contains("nonsense"), "{e}");

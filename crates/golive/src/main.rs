@@ -146,6 +146,10 @@ enum Command {
         /// free port and prints it); `off` to serve none
         #[arg(long, env = "GOLIVE_HTTP")]
         http: Option<String>,
+        /// Replicas of the stream GOLIVE (created with them, or checked): 1 on one server, 3 in a
+        /// 3-node cluster (default: the config file's [stream] replicas, else 1)
+        #[arg(long, env = "GOLIVE_STREAM_REPLICAS", value_name = "N", value_parser = stream_replicas)]
+        stream_replicas: Option<usize>,
     },
     /// Trust side: read events (JSONL or CSV file, `-` for stdin, or --watch DIR), validate them
     /// locally, keep each in a durable outbox (--data DIR), publish to NATS and forget an event
@@ -366,7 +370,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             nats,
             consumer,
             http,
-        } => serve(&config, nats, consumer, http),
+            stream_replicas,
+        } => {
+            let replicas = stream_replicas.unwrap_or(config.stream_replicas);
+            serve(&config, nats, consumer, http, replicas)
+        }
         Command::Collect {
             input,
             watch,
@@ -827,6 +835,11 @@ fn token(name: &str, role: golive_http::Role, append_to: Option<&Path>) -> Resul
     Ok(ExitCode::SUCCESS)
 }
 
+fn stream_replicas(s: &str) -> Result<usize, String> {
+    let n = s.parse().map_err(|e| format!("{e}"))?;
+    golive::config::check_stream_replicas(n)
+}
+
 /// Where `golive serve` listens for HTTP when `--http` is not given.
 const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 
@@ -835,6 +848,7 @@ fn serve(
     nats: NatsArgs,
     consumer: String,
     http: Option<String>,
+    stream_replicas: usize,
 ) -> Result<ExitCode> {
     let explicit = http.is_some();
     let http = http.unwrap_or_else(|| DEFAULT_HTTP.to_owned());
@@ -867,6 +881,10 @@ fn serve(
         consumer,
         batch_events_max: config.batch_events_max,
         metrics: metrics.clone(),
+        stream: golive_ledger::service::StreamSettings {
+            replicas: stream_replicas,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

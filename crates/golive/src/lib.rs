@@ -9,6 +9,7 @@ pub mod audit_remote;
 pub mod bench;
 pub mod bench_query;
 pub mod config;
+pub mod natsauth;
 pub mod natsproc;
 pub mod query;
 pub mod render;

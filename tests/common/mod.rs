@@ -1,5 +1,6 @@
 //! Shared harness of the process-level integration tests: a real `nats-server` on a free
-//! loopback port with its own temporary store (so a test can kill and restart it), a 3-node
+//! loopback port with its own temporary store (so a test can kill and restart it), optionally
+//! started with a configuration file such as the shipped deploy/nats/auth.conf, a 3-node
 //! JetStream cluster of them, and `golive` child processes. Never a fixed port, never a shared
 //! server.
 #![allow(dead_code)]
@@ -39,7 +40,7 @@ pub fn wait_until(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool)
     }
 }
 
-fn nats_binary() -> PathBuf {
+pub fn nats_binary() -> PathBuf {
     for p in ["/usr/sbin/nats-server", "/usr/bin/nats-server"] {
         if Path::new(p).exists() {
             return p.into();
@@ -52,6 +53,9 @@ fn nats_binary() -> PathBuf {
 pub struct NatsServer {
     pub port: u16,
     pub store: tempfile::TempDir,
+    /// The configuration file it runs with (`-c`), if any: the given file with only its
+    /// `store_dir` line replaced (see [`NatsServer::start_with_config`]).
+    pub config: Option<PathBuf>,
     child: Option<Child>,
     log: PathBuf,
     /// Set for a member of a [`NatsCluster`].
@@ -68,17 +72,58 @@ struct ClusterMember {
 
 impl NatsServer {
     pub fn start() -> Self {
-        let mut s = Self::new(None);
+        let mut s = Self::new(None, None);
         s.restart();
         s
     }
 
-    fn new(cluster: Option<ClusterMember>) -> Self {
+    /// Starts nats-server with the configuration file `config` (e.g. the shipped
+    /// deploy/nats/auth.conf) as it is, except for two things: the listen address and port,
+    /// which the command line overrides (`-a 127.0.0.1 -p PORT`), and the JetStream store
+    /// directory, which nats-server 2.9 does not let `-sd` override ("Duplicate 'store_dir'
+    /// configuration"): the file is read at start and run with its one `store_dir:` line
+    /// pointing at this server's temporary store. Nothing else is changed.
+    pub fn start_with_config(config: &Path) -> Self {
+        let text =
+            std::fs::read_to_string(config).unwrap_or_else(|e| panic!("{}: {e}", config.display()));
+        let store_dir_lines = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("store_dir:"))
+            .count();
+        assert_eq!(
+            store_dir_lines,
+            1,
+            "{} has exactly one store_dir line",
+            config.display()
+        );
+        let mut s = Self::new(Some(text), None);
+        s.restart();
+        s
+    }
+
+    fn new(config: Option<String>, cluster: Option<ClusterMember>) -> Self {
         let store = tempfile::tempdir().expect("temp dir");
         let log = store.path().join("nats.log");
+        let config = config.map(|text| {
+            let js = store.path().join("js");
+            let text: String = text
+                .lines()
+                .map(|l| {
+                    if l.trim_start().starts_with("store_dir:") {
+                        format!("  store_dir: {js:?}\n")
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect();
+            let path = store.path().join("nats.conf");
+            std::fs::write(&path, text).expect("write the server's configuration");
+            path
+        });
         Self {
             port: free_port(),
             store,
+            config,
             child: None,
             log,
             cluster,
@@ -110,33 +155,30 @@ impl NatsServer {
             .append(true)
             .open(&self.log)
             .expect("nats log");
-        let child = Command::new(nats_binary())
-            .args([
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-js",
-                "-sd",
-            ])
-            .arg(self.store.path().join("js"))
-            .args(self.cluster.iter().flat_map(|c| {
-                let routes: Vec<String> = c
-                    .peer_route_ports
-                    .iter()
-                    .map(|p| format!("nats://127.0.0.1:{p}"))
-                    .collect();
-                [
-                    "--server_name".to_owned(),
-                    c.name.clone(),
-                    "--cluster_name".to_owned(),
-                    "golive".to_owned(),
-                    "--cluster".to_owned(),
-                    format!("nats://127.0.0.1:{}", c.route_port),
-                    "--routes".to_owned(),
-                    routes.join(","),
-                ]
-            }))
+        let mut cmd = Command::new(nats_binary());
+        cmd.args(["-a", "127.0.0.1", "-p", &self.port.to_string()]);
+        match &self.config {
+            Some(config) => cmd.arg("-c").arg(config),
+            None => cmd.args(["-js", "-sd"]).arg(self.store.path().join("js")),
+        };
+        cmd.args(self.cluster.iter().flat_map(|c| {
+            let routes: Vec<String> = c
+                .peer_route_ports
+                .iter()
+                .map(|p| format!("nats://127.0.0.1:{p}"))
+                .collect();
+            [
+                "--server_name".to_owned(),
+                c.name.clone(),
+                "--cluster_name".to_owned(),
+                "golive".to_owned(),
+                "--cluster".to_owned(),
+                format!("nats://127.0.0.1:{}", c.route_port),
+                "--routes".to_owned(),
+                routes.join(","),
+            ]
+        }));
+        let child = cmd
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
             .spawn()
@@ -146,6 +188,17 @@ impl NatsServer {
         wait_until(Duration::from_secs(10), "nats-server to listen", || {
             port_open(port)
         });
+    }
+
+    /// Makes the server re-read its configuration file (SIGHUP), e.g. after a test changed the
+    /// users in [`NatsServer::config`].
+    pub fn reload(&self) {
+        let pid = self.child.as_ref().expect("nats-server running").id();
+        let st = Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(st.success(), "kill -HUP {pid}");
     }
 
     /// Kills the server with SIGKILL, as a crash would.
@@ -184,16 +237,19 @@ impl NatsCluster {
         let route_ports: Vec<u16> = (0..size).map(|_| free_port()).collect();
         let mut nodes: Vec<NatsServer> = (0..size)
             .map(|i| {
-                NatsServer::new(Some(ClusterMember {
-                    name: format!("nats-{}", i + 1),
-                    route_port: route_ports[i],
-                    peer_route_ports: route_ports
-                        .iter()
-                        .enumerate()
-                        .filter(|(j, _)| *j != i)
-                        .map(|(_, p)| *p)
-                        .collect(),
-                }))
+                NatsServer::new(
+                    None,
+                    Some(ClusterMember {
+                        name: format!("nats-{}", i + 1),
+                        route_port: route_ports[i],
+                        peer_route_ports: route_ports
+                            .iter()
+                            .enumerate()
+                            .filter(|(j, _)| *j != i)
+                            .map(|(_, p)| *p)
+                            .collect(),
+                    }),
+                )
             })
             .collect();
         for n in &mut nodes {
@@ -417,6 +473,8 @@ pub fn golive(args: &[&str]) -> Output {
         .env_remove("GOLIVE_CONFIG")
         .env_remove("GOLIVE_DATA")
         .env_remove("NATS_URL")
+        .env_remove("GOLIVE_NATS_CREDS")
+        .env_remove("GOLIVE_NATS_NKEY")
         .output()
         .expect("golive runs")
 }
@@ -446,6 +504,8 @@ impl Proc {
             .env_remove("GOLIVE_CONFIG")
             .env_remove("GOLIVE_DATA")
             .env_remove("NATS_URL")
+            .env_remove("GOLIVE_NATS_CREDS")
+            .env_remove("GOLIVE_NATS_NKEY")
             .env("GOLIVE_LOG", "info")
             .stdout(Stdio::from(f.try_clone().unwrap()))
             .stderr(Stdio::from(f))

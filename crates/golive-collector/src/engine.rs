@@ -3,7 +3,7 @@
 //! mutable state: the reader thread sends records in, a sender task sends publishes out in
 //! outbox order, and everything comes back to this loop as a message.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,9 @@ use crate::error::CollectError;
 use crate::feed::{FeedRecord, LocalRejection};
 use crate::input::ReadItem;
 use crate::outbox::{EntryState, FileKey, Outbox, OutboxEntry, PublishState, msg_id, now_unix_ms};
-use crate::{CollectOutcome, CollectSummary, CollectorConfig, Progress, REJECTIONS_KEPT_MAX};
+use crate::{
+    CollectOutcome, CollectSummary, CollectorConfig, Progress, REJECTIONS_KEPT_MAX, RefusedSubject,
+};
 
 /// Reason recorded for an event the ledger dead-lettered.
 pub const REJECTED_BY_LEDGER: &str = "rejected by the ledger";
@@ -45,6 +47,19 @@ const FRESH_PAYLOADS_MAX: usize = 65_536;
 const PROGRESS_INTERVAL_MS: u64 = 100;
 /// Least gap between receipt rounds while receipts are confirming events.
 const RECEIPT_ROUND_GAP_MS: u64 = 5;
+/// How nats-server words the error it sends when a client may not publish on a subject; the
+/// subject follows in double quotes.
+const PUBLISH_REFUSED_PREFIX: &str = "Permissions Violation for Publish to ";
+/// How async-nats reports a connect attempt the server refused (`ConnectErrorKind`'s words).
+const CONNECT_REFUSED: [&str; 2] = ["authorization violation", "failed signing nonce"];
+
+/// The subject named by a nats-server publish permissions violation, if `error` is one.
+fn refused_publish_subject(error: &str) -> Option<&str> {
+    let rest = error.strip_prefix(PUBLISH_REFUSED_PREFIX)?;
+    let subject = rest.trim().trim_matches('"');
+    (!subject.is_empty() && !subject.contains('"')).then_some(subject)
+}
+
 /// Re-publishing an event that stays unknown waits `republish_after_ms * 2^n` after the n-th
 /// re-publish, n capped here: a ledger that is merely slow is not flooded with copies.
 const REPUBLISH_BACKOFF_DOUBLINGS_MAX: u32 = 4;
@@ -210,6 +225,16 @@ pub(crate) struct Engine<F> {
     /// Seqs JetStream acknowledged and the ledger has not confirmed: what receipts ask about.
     awaiting: BTreeSet<u64>,
     in_flight: usize,
+    /// Subjects of the publishes in flight, to match a server's permissions violation.
+    in_flight_subjects: HashMap<u64, String>,
+    /// Events whose publish the NATS server refused this run -> their subject. They stay in the
+    /// outbox (marked refused) and are not published again until the next run.
+    refused: BTreeMap<u64, String>,
+    /// Subjects the server refused to let these credentials publish on -> its words.
+    refused_subjects: HashMap<String, String>,
+    /// Events marked refused on disk (by this run or an earlier one): the mark goes when a
+    /// publish is acknowledged.
+    marked_refused: HashSet<u64>,
     next_seq: u64,
     /// Publish-state changes not yet written (see [`STATE_WRITE_INTERVAL_MS`]).
     state_updates: HashMap<u64, EntryState>,
@@ -297,6 +322,17 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             );
         }
         let next_seq = outbox.next_seq()?;
+        let marked_refused: HashSet<u64> = outbox
+            .refused_marks()?
+            .into_iter()
+            .map(|(seq, _, _)| seq)
+            .collect();
+        if !marked_refused.is_empty() {
+            tracing::info!(
+                refused = marked_refused.len(),
+                "events the NATS server refused in an earlier run are tried once more"
+            );
+        }
         Ok(Self {
             cfg,
             outbox,
@@ -308,6 +344,10 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             to_publish,
             awaiting,
             in_flight: 0,
+            in_flight_subjects: HashMap::new(),
+            refused: BTreeMap::new(),
+            refused_subjects: HashMap::new(),
+            marked_refused,
             next_seq,
             state_updates: HashMap::new(),
             last_state_write: now,
@@ -367,6 +407,10 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                 if self.slots.is_empty() {
                     break CollectOutcome::AllConfirmed;
                 }
+                // Only refused events are left: nothing more can happen to them in this run.
+                if self.slots.len() == self.refused.len() {
+                    break CollectOutcome::SomeRefused;
+                }
                 let waited = self.reading_done_at.map(|t| now.duration_since(t));
                 if let (Some(max), Some(waited)) = (self.cfg.wait_for_receipts_ms, waited)
                     && waited >= Duration::from_millis(max)
@@ -381,8 +425,8 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             tokio::select! {
                 biased;
                 () = &mut shutdown => break CollectOutcome::Shutdown,
-                Some(sent) = self.sent_rx.recv() => self.on_sent(sent),
-                Some(done) = self.acks.next(), if !self.acks.is_empty() => self.on_ack(done),
+                Some(sent) = self.sent_rx.recv() => self.on_sent(sent)?,
+                Some(done) = self.acks.next(), if !self.acks.is_empty() => self.on_ack(done)?,
                 Some(done) = self.receipts.next(), if !self.receipts.is_empty() => {
                     self.on_receipt(done)?;
                 }
@@ -393,7 +437,7 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                         self.on_items(&mut buf)?;
                     }
                 }
-                Some(ev) = nats_events.recv() => self.on_nats_event(ev),
+                Some(ev) = nats_events.recv() => self.on_nats_event(ev)?,
                 r = async { self.flushing.as_mut().expect("guarded").await }, if self.flushing.is_some() => {
                     r?;
                     self.on_flushed();
@@ -409,6 +453,23 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
         self.outbox.flush().await?;
         self.summary.outcome = outcome;
         self.summary.pending_at_exit = self.slots.len() as u64;
+        self.summary.refused = self.refused.len() as u64;
+        let mut by_subject: BTreeMap<&str, u64> = BTreeMap::new();
+        for subject in self.refused.values() {
+            *by_subject.entry(subject).or_default() += 1;
+        }
+        self.summary.refused_subjects = by_subject
+            .into_iter()
+            .map(|(subject, events)| RefusedSubject {
+                subject: subject.to_owned(),
+                reason: self
+                    .refused_subjects
+                    .get(subject)
+                    .cloned()
+                    .unwrap_or_default(),
+                events,
+            })
+            .collect();
         self.report(Instant::now(), true);
         match outcome {
             CollectOutcome::AllConfirmed => tracing::info!(
@@ -416,6 +477,12 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                 dead_lettered = self.summary.dead_lettered,
                 rejected_locally = self.summary.rejected_locally,
                 "every event is confirmed by the ledger; the outbox is empty"
+            ),
+            CollectOutcome::SomeRefused => tracing::warn!(
+                confirmed = self.summary.confirmed,
+                refused = self.refused.len(),
+                "every event is confirmed by the ledger except those the NATS server refused; \
+                 they stay in the outbox and are tried again on the next run"
             ),
             CollectOutcome::ReceiptWaitElapsed => tracing::warn!(
                 pending = self.slots.len(),
@@ -655,7 +722,7 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             .and_then(|w| w.last_error.clone())
     }
 
-    fn on_nats_event(&mut self, ev: async_nats::Event) {
+    fn on_nats_event(&mut self, ev: async_nats::Event) -> Result<(), CollectError> {
         match ev {
             async_nats::Event::Connected => {
                 if let Ok(mut w) = self.link_watch.lock() {
@@ -669,10 +736,22 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                         .get_or_insert_with(|| "connection lost".to_owned());
                 }
             }
+            // The client retries a refused connect forever; a retry is refused the same way.
+            async_nats::Event::ClientError(async_nats::ClientError::Other(e))
+                if CONNECT_REFUSED.contains(&e.as_str()) =>
+            {
+                return Err(crate::credentials_refused(&self.cfg));
+            }
             async_nats::Event::ClientError(e) => {
                 if let Ok(mut w) = self.link_watch.lock() {
                     w.last_error = Some(e.to_string());
                 }
+            }
+            async_nats::Event::ServerError(async_nats::ServerError::Other(e))
+                if refused_publish_subject(&e).is_some() =>
+            {
+                let subject = refused_publish_subject(&e).unwrap_or_default().to_owned();
+                self.on_publish_refused(subject, e)?;
             }
             async_nats::Event::ServerError(e) => {
                 tracing::warn!(error = %e, "NATS server error");
@@ -682,6 +761,55 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             }
             other => tracing::debug!(event = %other, "NATS event"),
         }
+        Ok(())
+    }
+
+    /// The server refused a publish on `subject`: these credentials may not publish there
+    /// (nothing a retry can change in this run). The events on it are marked refused and kept.
+    fn on_publish_refused(&mut self, subject: String, reason: String) -> Result<(), CollectError> {
+        if !self.refused_subjects.contains_key(&subject) {
+            tracing::warn!(
+                %subject,
+                error = %reason,
+                "the NATS server refused to let these credentials publish on {subject}: a \
+                 collector may publish only its own trust's events (golive.events.<TRUST>.>); \
+                 the events stay in the outbox, marked refused (golive collect --status), and \
+                 are tried again on the next run"
+            );
+            self.refused_subjects.insert(subject.clone(), reason);
+        }
+        let seqs: Vec<u64> = self
+            .in_flight_subjects
+            .iter()
+            .filter(|(_, s)| **s == subject)
+            .map(|(seq, _)| *seq)
+            .collect();
+        for seq in seqs {
+            self.in_flight_subjects.remove(&seq);
+            self.refuse(seq, &subject)?;
+        }
+        Ok(())
+    }
+
+    /// Marks one event refused (see [`Engine::on_publish_refused`]).
+    fn refuse(&mut self, seq: u64, subject: &str) -> Result<(), CollectError> {
+        let Some(slot) = self.slots.get(&seq) else {
+            return Ok(());
+        };
+        if self.refused.insert(seq, subject.to_owned()).is_some() {
+            return Ok(());
+        }
+        self.to_publish.remove(&seq);
+        let reason = self
+            .refused_subjects
+            .get(subject)
+            .map_or("refused by the NATS server", String::as_str);
+        tracing::info!(event_id = %slot.event_id, %subject, "publish refused by the NATS server; kept in the outbox");
+        // Its publish attempts count, though the server refused them.
+        self.state_updates.insert(seq, slot.st);
+        self.outbox.mark_refused(&[seq], reason)?;
+        self.marked_refused.insert(seq);
+        Ok(())
     }
 
     /// Hands queued events to the sender task, in outbox order, up to the window.
@@ -694,9 +822,9 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             let Some(seq) = self.to_publish.pop_first() else {
                 break;
             };
-            let Some(slot) = self.slots.get_mut(&seq) else {
+            if !self.slots.contains_key(&seq) || self.refused.contains_key(&seq) {
                 continue;
-            };
+            }
             let (subject, payload) = match self.fresh.remove(&seq) {
                 Some(fresh) => fresh,
                 None => match self.outbox.get(seq)? {
@@ -710,6 +838,14 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                     }
                 },
             };
+            // Refused on this subject already: the server would refuse this one too.
+            if self.refused_subjects.contains_key(&subject) {
+                self.refuse(seq, &subject)?;
+                continue;
+            }
+            let Some(slot) = self.slots.get_mut(&seq) else {
+                continue;
+            };
             slot.in_flight = true;
             slot.last_publish = Some(now);
             slot.st.publish_attempts = slot.st.publish_attempts.saturating_add(1);
@@ -717,7 +853,7 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             let job = PublishJob {
                 seq,
                 epoch: self.epoch,
-                subject,
+                subject: subject.clone(),
                 payload,
                 msg_id: msg_id(&slot.event_id, slot.st.republishes),
             };
@@ -728,11 +864,12 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                 break;
             }
             self.in_flight += 1;
+            self.in_flight_subjects.insert(seq, subject);
         }
         Ok(())
     }
 
-    fn on_sent(&mut self, sent: Sent) {
+    fn on_sent(&mut self, sent: Sent) -> Result<(), CollectError> {
         match sent.result {
             Ok(ack) => {
                 let (seq, epoch) = (sent.seq, sent.epoch);
@@ -751,6 +888,7 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                         .map_err(|e| e.to_string());
                     AckDone { seq, epoch, result }
                 }));
+                Ok(())
             }
             Err(reason) => self.on_ack(AckDone {
                 seq: sent.seq,
@@ -760,14 +898,27 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
         }
     }
 
-    fn on_ack(&mut self, done: AckDone) {
+    fn on_ack(&mut self, done: AckDone) -> Result<(), CollectError> {
         self.in_flight = self.in_flight.saturating_sub(1);
+        let subject = self.in_flight_subjects.remove(&done.seq);
         let Some(slot) = self.slots.get_mut(&done.seq) else {
-            return; // confirmed by a receipt while the publish was in flight
+            return Ok(()); // confirmed by a receipt while the publish was in flight
         };
         slot.in_flight = false;
+        if done.result.is_err() {
+            if self.refused.contains_key(&done.seq) {
+                return Ok(()); // the server said why: see on_publish_refused
+            }
+            if let Some(subject) = subject.filter(|s| self.refused_subjects.contains_key(s)) {
+                return self.refuse(done.seq, &subject);
+            }
+        }
         match done.result {
             Ok(stream_seq) => {
+                self.refused.remove(&done.seq);
+                if self.marked_refused.remove(&done.seq) {
+                    self.outbox.clear_refused([done.seq])?;
+                }
                 slot.stream_seq = Some(stream_seq);
                 slot.st.state = PublishState::Published;
                 self.awaiting.insert(done.seq);
@@ -796,6 +947,7 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                 }
             }
         }
+        Ok(())
     }
 
     fn link_publish_failing(&mut self, reason: String) {
@@ -945,6 +1097,8 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                         if let Some(slot) = self.slots.remove(seq) {
                             self.by_id.remove(&slot.event_id);
                         }
+                        self.refused.remove(seq);
+                        self.marked_refused.remove(seq);
                         self.to_publish.remove(seq);
                         self.awaiting.remove(seq);
                     }
@@ -1077,6 +1231,7 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
             confirmed: self.summary.confirmed,
             dead_lettered: self.summary.dead_lettered,
             pending: self.slots.len() as u64,
+            refused: self.refused.len() as u64,
             nats_connected: self.connected(),
             note: self.note(now),
         }
@@ -1132,6 +1287,23 @@ mod tests {
         assert_eq!(Backoff::delay_of_attempt(2).as_millis(), 100);
         assert_eq!(Backoff::delay_of_attempt(3).as_millis(), 200);
         assert_eq!(Backoff::delay_of_attempt(100).as_millis(), 5000);
+    }
+
+    #[test]
+    fn publish_permission_violations_name_their_subject() {
+        // Proves the subject is read from nats-server's permissions violation, and other errors
+        // (a subscription violation, anything else) are not taken for a refused publish.
+        assert_eq!(
+            refused_publish_subject(
+                r#"Permissions Violation for Publish to "golive.events.RF4.outage""#
+            ),
+            Some("golive.events.RF4.outage")
+        );
+        assert_eq!(
+            refused_publish_subject(r#"Permissions Violation for Subscription to "_INBOX.x""#),
+            None
+        );
+        assert_eq!(refused_publish_subject("Maximum Payload Violation"), None);
     }
 
     #[test]

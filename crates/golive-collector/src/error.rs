@@ -16,6 +16,14 @@ pub enum CollectError {
     #[error("cannot use the NATS server address {url}: {reason}")]
     NatsUrl { url: String, reason: String },
 
+    /// The server answered "authorization violation": wrong, unknown or missing credentials.
+    #[error("NATS at {url} refused the credentials for {who}: authorization violation; {hint}")]
+    NatsRefused {
+        url: String,
+        who: String,
+        hint: &'static str,
+    },
+
     #[error("cannot read the NATS credentials file {path}: {source}")]
     Credentials {
         path: PathBuf,

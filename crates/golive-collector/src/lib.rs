@@ -23,6 +23,13 @@
 //!   published first, the rest are asked about.
 //! - The outbox has a limit (`outbox_events_max`): at the limit reading pauses; nothing is
 //!   dropped.
+//! - A publish the NATS server refuses (a permissions violation: these credentials may not
+//!   publish on the event's subject, e.g. another trust's `golive.events.<TRUST>.>`) is not
+//!   retried in this run: it is logged with the subject and the server's words, the event stays
+//!   in the outbox marked refused (`golive collect --status`), and it is tried once more on the
+//!   next run, when the permissions may have been fixed. Every other event carries on.
+//! - Credentials the server refuses at connect time end the run at once with
+//!   [`CollectError::NatsRefused`] (nothing to retry: a retry would be refused the same way).
 //!
 //! **Boundary:** `golive-store` and `golive-collector` are the two crates that touch sled: the
 //! store holds the ledger, the [`outbox`] is the collector's own (a separate database in the
@@ -47,7 +54,7 @@ use tokio::sync::mpsc;
 pub use engine::{Backoff, PUBLISH_ACK_TIMEOUT_MS, RECEIPT_QUERIES_PER_ROUND, REJECTED_BY_LEDGER};
 pub use error::CollectError;
 pub use feed::{FeedCounts, FeedFormat, FeedRecord, LocalRejection, ValidEvent};
-pub use outbox::{OutboxStatus, PendingInfo, RejectedInfo};
+pub use outbox::{OutboxStatus, PendingInfo, RefusedInfo, RejectedInfo};
 
 /// Rejections kept in [`CollectSummary::rejections`]; all are counted and logged.
 pub const REJECTIONS_KEPT_MAX: usize = 100;
@@ -60,7 +67,7 @@ pub const DEFAULT_OUTBOX_EVENTS_MAX: u64 = 1_000_000;
 pub const WINDOW_MAX: usize = 65_536;
 
 /// How to run a collector.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct CollectorConfig {
     /// e.g. `nats://127.0.0.1:4222`; several servers may be given separated by commas.
     pub nats_url: String,
@@ -68,6 +75,9 @@ pub struct CollectorConfig {
     pub outbox_dir: PathBuf,
     /// A NATS `.creds` file (JWT and NKey seed), if the server requires one.
     pub credentials: Option<PathBuf>,
+    /// An NKey user (deploy/nats/auth.conf): authenticates with its seed, and its replies come
+    /// on `_INBOX.<public key>` (see [`golive_model::protocol::user_inbox_prefix`]).
+    pub nkey: Option<Arc<nkeys::KeyPair>>,
     /// JetStream publishes awaiting their ack at once.
     pub window: usize,
     /// An event the ledger still does not know this long after its publish is published again
@@ -91,6 +101,7 @@ impl CollectorConfig {
             nats_url: nats_url.into(),
             outbox_dir: outbox_dir.into(),
             credentials: None,
+            nkey: None,
             window: DEFAULT_WINDOW,
             republish_after_ms: DEFAULT_REPUBLISH_AFTER_MS,
             receipt_interval_ms: DEFAULT_RECEIPT_INTERVAL_MS,
@@ -154,6 +165,8 @@ pub struct Progress {
     pub dead_lettered: u64,
     /// Events in the outbox now, from this run or earlier ones.
     pub pending: u64,
+    /// Of `pending`, events whose publish the NATS server refused this run (permissions).
+    pub refused: u64,
     pub nats_connected: bool,
     /// What the collector is waiting for, when it is not simply busy: NATS unreachable,
     /// publishes failing, the outbox full, or no ledger answering receipts.
@@ -168,8 +181,20 @@ pub enum CollectOutcome {
     AllConfirmed,
     /// `wait_for_receipts_ms` elapsed with events still pending; they stay in the outbox.
     ReceiptWaitElapsed,
+    /// All input read and every event confirmed, except events the NATS server refused to let
+    /// these credentials publish: nothing more can happen to them in this run.
+    SomeRefused,
     /// The shutdown future completed.
     Shutdown,
+}
+
+/// Events of one subject the NATS server refused to let these credentials publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedSubject {
+    pub subject: String,
+    /// The server's words, e.g. `Permissions Violation for Publish to "golive.events.RF4.outage"`.
+    pub reason: String,
+    pub events: u64,
 }
 
 /// What a run did.
@@ -186,6 +211,10 @@ pub struct CollectSummary {
     pub dead_lettered: u64,
     /// Events left in the outbox (published again by the next run).
     pub pending_at_exit: u64,
+    /// Of those, events the NATS server refused to let these credentials publish.
+    pub refused: u64,
+    /// The refused subjects, with the server's reason and how many events each.
+    pub refused_subjects: Vec<RefusedSubject>,
     /// The first [`REJECTIONS_KEPT_MAX`] local rejections, in input order.
     pub rejections: Vec<LocalRejection>,
     pub outcome: CollectOutcome,
@@ -264,13 +293,76 @@ pub async fn collect(
         .await
 }
 
-/// Connects in the background (`retry_on_initial_connect`), so the collector starts and
-/// buffers while NATS is down; reconnects use the same 100 ms to 5 s backoff, forever.
+/// Connects: one attempt first, so that credentials the server refuses end the run with one
+/// clear error instead of a collector that waits forever; if NATS is merely unreachable,
+/// connects in the background (`retry_on_initial_connect`), so the collector starts and buffers
+/// while NATS is down. Reconnects use the same 100 ms to 5 s backoff, forever.
 async fn connect(
     config: &CollectorConfig,
     events: mpsc::Sender<async_nats::Event>,
     link_watch: engine::SharedLink,
 ) -> Result<async_nats::Client, CollectError> {
+    let first = options(config, events.clone(), link_watch.clone(), false)
+        .await?
+        .connect(golive_model::protocol::server_urls(&config.nats_url))
+        .await;
+    let error = match first {
+        Ok(client) => return Ok(client),
+        Err(e) => e,
+    };
+    match error.kind() {
+        async_nats::ConnectErrorKind::AuthorizationViolation
+        | async_nats::ConnectErrorKind::Authentication => {
+            return Err(credentials_refused(config));
+        }
+        async_nats::ConnectErrorKind::ServerParse | async_nats::ConnectErrorKind::Dns => {
+            return Err(CollectError::NatsUrl {
+                url: config.nats_url.clone(),
+                reason: error.to_string(),
+            });
+        }
+        _ => {}
+    }
+    if let Ok(mut w) = link_watch.lock() {
+        w.last_error = Some(error.to_string());
+    }
+    options(config, events, link_watch, true)
+        .await?
+        .connect(golive_model::protocol::server_urls(&config.nats_url))
+        .await
+        .map_err(|e| CollectError::NatsUrl {
+            url: config.nats_url.clone(),
+            reason: e.to_string(),
+        })
+}
+
+/// The error for credentials the server refused, naming them and the flag to check.
+pub(crate) fn credentials_refused(config: &CollectorConfig) -> CollectError {
+    let (who, hint) = match (&config.nkey, &config.credentials) {
+        (Some(kp), _) => (format!("NKey user {}", kp.public_key()), "check --nkey"),
+        (None, Some(p)) => (
+            format!("the credentials file {}", p.display()),
+            "check --creds",
+        ),
+        (None, None) => (
+            "an anonymous connection".to_owned(),
+            "the server requires credentials: give --nkey FILE (or --creds FILE)",
+        ),
+    };
+    CollectError::NatsRefused {
+        url: config.nats_url.clone(),
+        who,
+        hint,
+    }
+}
+
+/// The collector's connect options; `retry` connects in the background.
+async fn options(
+    config: &CollectorConfig,
+    events: mpsc::Sender<async_nats::Event>,
+    link_watch: engine::SharedLink,
+    retry: bool,
+) -> Result<async_nats::ConnectOptions, CollectError> {
     let mut options = async_nats::ConnectOptions::new();
     if let Some(path) = &config.credentials {
         options =
@@ -282,10 +374,21 @@ async fn connect(
                     source,
                 })?;
     }
+    if let Some(kp) = &config.nkey {
+        let seed = kp.seed().map_err(|e| CollectError::Credentials {
+            path: PathBuf::from("--nkey"),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        options = options
+            .nkey(seed)
+            .custom_inbox_prefix(golive_model::protocol::user_inbox_prefix(&kp.public_key()));
+    }
+    if retry {
+        options = options.retry_on_initial_connect();
+    }
     let delay_watch = link_watch.clone();
-    options
+    Ok(options
         .name("golive-collector")
-        .retry_on_initial_connect()
         .max_reconnects(None)
         .connection_timeout(Duration::from_secs(2))
         .ping_interval(Duration::from_secs(10))
@@ -301,14 +404,7 @@ async fn connect(
             async move {
                 let _ = events.try_send(event);
             }
-        })
-        // A cluster's comma-separated list: every server is tried at start and on reconnect.
-        .connect(golive_model::protocol::server_urls(&config.nats_url))
-        .await
-        .map_err(|e| CollectError::NatsUrl {
-            url: config.nats_url.clone(),
-            reason: e.to_string(),
-        })
+        }))
 }
 
 /// What is pending in an outbox, from the disk alone: works without NATS. Fails with

@@ -7,6 +7,12 @@
 //!   in the V1 layout below. Keying by read order means a restart publishes in the same order
 //!   as the first run, so a correction still follows the event it supersedes.
 //! - `rejected`: outbox seq -> events the ledger dead-lettered, with the reason, for `--status`.
+//! - `refused`: outbox seq -> a mark on a pending event whose publish the NATS server refused
+//!   (a permissions violation: these credentials may not publish on its subject), with the
+//!   server's reason and time. The event itself stays in `events`: it is kept, tried again on
+//!   the next run, and the mark goes when a publish is acknowledged or the event settles.
+//!   Value V1: `[1][refused_unix_ms i64][reason, UTF-8, to the end]`. Added after V1 of the
+//!   other trees; a build that does not know the tree ignores it, so the format stays 1.
 //! - `files`: watched files already read (name, size, mtime), so a restart does not re-read them.
 //! - `meta`: `format` -> the layout version (`u32` big-endian).
 //!
@@ -30,6 +36,8 @@ use crate::error::CollectError;
 pub const OUTBOX_FORMAT: u32 = 1;
 /// Rejected events listed by [`Outbox::status`] (all are counted).
 pub const REJECTED_LISTED_MAX: usize = 100;
+/// Events refused by the NATS server listed by [`Outbox::status`] (all are counted).
+pub const REFUSED_LISTED_MAX: usize = 100;
 
 const RECORD_V1: u8 = 1;
 const HEADER_LEN: usize = 26;
@@ -163,6 +171,10 @@ pub struct OutboxStatus {
     /// The first [`REJECTED_LISTED_MAX`] events the ledger rejected, oldest first.
     pub rejected_by_ledger: Vec<RejectedInfo>,
     pub rejected_total: u64,
+    /// Of the pending events, those whose last publish the NATS server refused (permissions).
+    pub refused_total: u64,
+    /// The first [`REFUSED_LISTED_MAX`] of them, in outbox order.
+    pub refused_by_server: Vec<RefusedInfo>,
     /// Watched files recorded as read.
     pub files_processed: u64,
 }
@@ -187,6 +199,16 @@ pub struct RejectedInfo {
     pub rejected_at: DateTime<Utc>,
 }
 
+/// A pending event whose publish the NATS server refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedInfo {
+    pub event_id: EventId,
+    pub subject: String,
+    /// The server's words, e.g. `Permissions Violation for Publish to "golive.events.RF4.outage"`.
+    pub reason: String,
+    pub refused_at: DateTime<Utc>,
+}
+
 /// The collector's outbox. One process at a time (sled locks the directory).
 #[derive(Clone)]
 pub struct Outbox {
@@ -194,6 +216,7 @@ pub struct Outbox {
     db: sled::Db,
     events: sled::Tree,
     rejected: sled::Tree,
+    refused: sled::Tree,
     files: sled::Tree,
 }
 
@@ -220,6 +243,7 @@ impl Outbox {
         let tree = |name: &str| db.open_tree(name).map_err(|e| engine(dir, e));
         let events = tree("events")?;
         let rejected = tree("rejected")?;
+        let refused = tree("refused")?;
         let files = tree("files")?;
         let meta = tree("meta")?;
         match meta.get("format").map_err(|e| engine(dir, e))? {
@@ -246,6 +270,7 @@ impl Outbox {
             db,
             events,
             rejected,
+            refused,
             files,
         })
     }
@@ -365,7 +390,49 @@ impl Outbox {
         self.rejected
             .apply_batch(rejected)
             .map_err(|e| self.engine(e))?;
-        self.events.apply_batch(events).map_err(|e| self.engine(e))
+        self.events
+            .apply_batch(events)
+            .map_err(|e| self.engine(e))?;
+        let settled = appended
+            .iter()
+            .copied()
+            .chain(dead_lettered.iter().map(|(s, _)| *s));
+        self.clear_refused(settled)
+    }
+
+    /// Marks pending events as refused by the NATS server, with its reason. Not flushed.
+    pub fn mark_refused(&self, seqs: &[u64], reason: &str) -> Result<(), CollectError> {
+        let mut batch = sled::Batch::default();
+        let v = encode_refused(now_unix_ms(), reason);
+        for seq in seqs {
+            batch.insert(&seq.to_be_bytes(), v.clone());
+        }
+        self.refused.apply_batch(batch).map_err(|e| self.engine(e))
+    }
+
+    /// Removes the refused marks of `seqs` (published after all, or settled). Not flushed.
+    pub fn clear_refused(&self, seqs: impl IntoIterator<Item = u64>) -> Result<(), CollectError> {
+        if self.refused.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for seq in seqs {
+            batch.remove(&seq.to_be_bytes());
+        }
+        self.refused.apply_batch(batch).map_err(|e| self.engine(e))
+    }
+
+    /// Seqs of the events marked refused, with the server's reason.
+    pub fn refused_marks(&self) -> Result<Vec<(u64, String, i64)>, CollectError> {
+        self.refused
+            .iter()
+            .map(|r| {
+                let (k, v) = r.map_err(|e| self.engine(e))?;
+                let seq = seq_of_key(&k);
+                let (at, reason) = decode_refused(seq, &v)?;
+                Ok((seq, reason, at))
+            })
+            .collect()
     }
 
     /// Makes everything written so far durable.
@@ -451,6 +518,19 @@ impl Outbox {
                     reason: r.reason,
                     rejected_at: DateTime::from_timestamp_millis(r.rejected_unix_ms)
                         .unwrap_or_default(),
+                });
+            }
+        }
+        for (seq, reason, at) in self.refused_marks()? {
+            // A mark whose event is gone (settled by a receipt after a crash) means nothing.
+            let Some(e) = self.get(seq)? else { continue };
+            st.refused_total += 1;
+            if st.refused_by_server.len() < REFUSED_LISTED_MAX {
+                st.refused_by_server.push(RefusedInfo {
+                    event_id: e.event_id,
+                    subject: e.subject,
+                    reason,
+                    refused_at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
                 });
             }
         }
@@ -640,6 +720,26 @@ pub fn decode_rejected(seq: u64, v: &[u8]) -> Result<RejectedEntry, CollectError
     })
 }
 
+/// `refused` value, V1: `[1][refused_unix_ms i64][reason...]` (see the module documentation).
+pub fn encode_refused(refused_unix_ms: i64, reason: &str) -> Vec<u8> {
+    let reason = truncate_utf8(reason, 4096);
+    let mut v = Vec::with_capacity(9 + reason.len());
+    v.push(RECORD_V1);
+    v.extend_from_slice(&refused_unix_ms.to_be_bytes());
+    v.extend_from_slice(reason.as_bytes());
+    v
+}
+
+pub fn decode_refused(seq: u64, v: &[u8]) -> Result<(i64, String), CollectError> {
+    let bad = || corrupt(seq, "refused record is malformed");
+    if v.len() < 9 || v[0] != RECORD_V1 {
+        return Err(bad());
+    }
+    let at = i64::from_be_bytes(v[1..9].try_into().expect("8 bytes"));
+    let reason = std::str::from_utf8(&v[9..]).map_err(|_| bad())?.to_owned();
+    Ok((at, reason))
+}
+
 fn truncate_utf8(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
@@ -704,6 +804,44 @@ mod tests {
         assert_eq!(decode_rejected(3, &v).unwrap(), r);
         assert!(decode_rejected(3, &v[..30]).is_err());
         assert!(decode_entry(1, &[9; 50]).is_err());
+    }
+
+    #[test]
+    fn refused_layout_is_pinned() {
+        // Proves the V1 layout of a refused mark does not change by accident and round trips.
+        let v = encode_refused(42, "Permissions Violation");
+        let hex: String = v.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "01000000000000002a5065726d697373696f6e732056696f6c6174696f6e"
+        );
+        assert_eq!(
+            decode_refused(1, &v).unwrap(),
+            (42, "Permissions Violation".to_owned())
+        );
+        assert!(decode_refused(1, &v[..5]).is_err());
+    }
+
+    #[test]
+    fn refused_marks_show_in_the_status_until_the_event_settles() {
+        // Proves a refused event stays pending, is listed with its subject and the server's
+        // reason, and loses the mark when the ledger confirms it.
+        let dir = tempfile::tempdir().unwrap();
+        let o = Outbox::open(dir.path()).unwrap();
+        let mut e = entry();
+        e.seq = 1;
+        e.state.state = PublishState::Queued;
+        o.insert(&[e.clone()], &[]).unwrap();
+        o.mark_refused(&[1], "Permissions Violation for Publish to \"x\"")
+            .unwrap();
+        let st = o.status().unwrap();
+        assert_eq!((st.pending, st.refused_total), (1, 1));
+        assert_eq!(st.refused_by_server[0].subject, e.subject);
+        assert!(st.refused_by_server[0].reason.starts_with("Permissions"));
+        o.settle(&[1], &[]).unwrap();
+        let st = o.status().unwrap();
+        assert_eq!((st.pending, st.refused_total), (0, 0));
+        assert!(o.refused_marks().unwrap().is_empty());
     }
 
     #[test]

@@ -82,6 +82,9 @@ pub struct ServeConfig {
     pub nats_url: String,
     /// A NATS `.creds` file (user JWT + NKey seed), if the server requires one.
     pub credentials: Option<PathBuf>,
+    /// An NKey user (deploy/nats/auth.conf): authenticates with its seed, and its replies come
+    /// on `_INBOX.<public key>` (see [`protocol::user_inbox_prefix`]).
+    pub nkey: Option<Arc<nkeys::KeyPair>>,
     /// Durable consumer name; each ledger replica needs its own.
     pub consumer: String,
     pub batch_events_max: usize,
@@ -99,6 +102,7 @@ impl Default for ServeConfig {
         Self {
             nats_url: "nats://127.0.0.1:4222".to_owned(),
             credentials: None,
+            nkey: None,
             consumer: "golive-ledger".to_owned(),
             batch_events_max: 1_000,
             fetch_wait_ms: 500,
@@ -117,6 +121,13 @@ pub enum ServeError {
     Connect { url: String, message: String },
     #[error("cannot read the NATS credentials file {path}: {message}")]
     Credentials { path: PathBuf, message: String },
+    /// The server answered "authorization violation": wrong, unknown or missing credentials.
+    #[error("NATS at {url} refused the credentials for {who}: authorization violation; {hint}")]
+    Refused {
+        url: String,
+        who: String,
+        hint: &'static str,
+    },
     #[error(
         "stream {STREAM_NAME} exists with different settings: {0}. The ledger does not change an existing stream; edit it (nats stream edit {STREAM_NAME}) or start the ledger with matching settings"
     )]
@@ -145,16 +156,42 @@ pub struct ServeSummary {
     pub last_stream_seq: u64,
 }
 
-/// Connects to NATS with the ledger's options.
+/// How async-nats reports a connect attempt the server refused (`ConnectErrorKind`'s words).
+const CONNECT_REFUSED: [&str; 2] = ["authorization violation", "failed signing nonce"];
+
+/// A connection to NATS, and a signal that fires when the server starts refusing its
+/// credentials on a reconnect (the key was removed or replaced, and the server reloaded).
+pub struct Connection {
+    pub client: async_nats::Client,
+    pub refused: Arc<tokio::sync::Notify>,
+}
+
+/// Connects to NATS with the ledger's options: a `.creds` file or an NKey, if given. With an
+/// NKey the client's reply subjects are `_INBOX.<public key>.*`, the only ones its permissions
+/// let it subscribe to.
 pub async fn connect(
     url: &str,
     credentials: Option<&std::path::Path>,
+    nkey: Option<&nkeys::KeyPair>,
     name: &str,
-) -> Result<async_nats::Client, ServeError> {
+) -> Result<Connection, ServeError> {
+    let refused = Arc::new(tokio::sync::Notify::new());
+    let on_refusal = refused.clone();
     let mut opts = async_nats::ConnectOptions::new()
         .name(name)
         .connection_timeout(Duration::from_secs(5))
-        .max_reconnects(None::<usize>);
+        .max_reconnects(None::<usize>)
+        // The client retries a refused reconnect forever; it would be refused the same way.
+        .event_callback(move |event| {
+            let on_refusal = on_refusal.clone();
+            async move {
+                if let async_nats::Event::ClientError(async_nats::ClientError::Other(e)) = &event
+                    && CONNECT_REFUSED.contains(&e.as_str())
+                {
+                    on_refusal.notify_one();
+                }
+            }
+        });
     if let Some(path) = credentials {
         opts = opts
             .credentials_file(path)
@@ -164,14 +201,54 @@ pub async fn connect(
                 message: e.to_string(),
             })?;
     }
+    if let Some(kp) = nkey {
+        let seed = kp.seed().map_err(|e| ServeError::Credentials {
+            path: PathBuf::from("--nkey"),
+            message: e.to_string(),
+        })?;
+        opts = opts
+            .nkey(seed)
+            .custom_inbox_prefix(protocol::user_inbox_prefix(&kp.public_key()));
+    }
     // `url` may list the servers of a cluster (`nats://a:4222,nats://b:4222`): the client tries
     // each at start and on every reconnect, so the ledger survives the loss of any one node.
-    opts.connect(protocol::server_urls(url))
-        .await
-        .map_err(|e| ServeError::Connect {
-            url: url.to_owned(),
-            message: e.to_string(),
-        })
+    match opts.connect(protocol::server_urls(url)).await {
+        Ok(client) => Ok(Connection { client, refused }),
+        Err(e) => Err(match e.kind() {
+            async_nats::ConnectErrorKind::AuthorizationViolation
+            | async_nats::ConnectErrorKind::Authentication => {
+                credentials_refused(url, credentials, nkey)
+            }
+            _ => ServeError::Connect {
+                url: url.to_owned(),
+                message: e.to_string(),
+            },
+        }),
+    }
+}
+
+/// The error for credentials the server refused, naming them and the flag to check.
+fn credentials_refused(
+    url: &str,
+    credentials: Option<&std::path::Path>,
+    nkey: Option<&nkeys::KeyPair>,
+) -> ServeError {
+    let (who, hint) = match (nkey, credentials) {
+        (Some(kp), _) => (format!("NKey user {}", kp.public_key()), "check --nkey"),
+        (None, Some(p)) => (
+            format!("the credentials file {}", p.display()),
+            "check --creds",
+        ),
+        (None, None) => (
+            "an anonymous connection".to_owned(),
+            "the server requires credentials: give --nkey FILE (or --creds FILE)",
+        ),
+    };
+    ServeError::Refused {
+        url: url.to_owned(),
+        who,
+        hint,
+    }
 }
 
 /// Creates the stream, or checks that the existing one has the expected settings.
@@ -439,9 +516,10 @@ pub async fn serve(
     config: ServeConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<ServeSummary, ServeError> {
-    let client = connect(
+    let Connection { client, refused } = connect(
         &config.nats_url,
         config.credentials.as_deref(),
+        config.nkey.as_deref(),
         "golive-ledger",
     )
     .await?;
@@ -484,9 +562,14 @@ pub async fn serve(
     let mut summary = ServeSummary::default();
     let mut shutdown = std::pin::pin!(shutdown);
     let mut backoff = Duration::from_millis(100);
+    let mut credentials_refused_now = false;
     'consume: loop {
         let fetched = tokio::select! {
             _ = &mut shutdown => break,
+            _ = refused.notified() => {
+                credentials_refused_now = true;
+                break;
+            }
             r = fetch_batch(&consumer, config.batch_events_max, config.fetch_wait_ms) => r,
         };
         let messages = match fetched {
@@ -498,6 +581,10 @@ pub async fn serve(
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "fetch from JetStream failed; retrying");
                 tokio::select! {
                     _ = &mut shutdown => break,
+                    _ = refused.notified() => {
+                        credentials_refused_now = true;
+                        break;
+                    }
                     _ = tokio::time::sleep(backoff) => {}
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -653,6 +740,13 @@ pub async fn serve(
         dead_lettered = summary.dead_lettered,
         "ledger stopped"
     );
+    if credentials_refused_now {
+        return Err(credentials_refused(
+            &config.nats_url,
+            config.credentials.as_deref(),
+            config.nkey.as_deref(),
+        ));
+    }
     Ok(summary)
 }
 

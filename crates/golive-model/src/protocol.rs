@@ -20,6 +20,21 @@ pub const RECEIPTS_SUBJECT: &str = "golive.receipts.query";
 pub const RECEIPTS_QUEUE_GROUP: &str = "golive-ledger";
 /// Most event ids in one receipt query (16 bytes each: 64 KiB).
 pub const RECEIPT_IDS_MAX: usize = 4096;
+/// First token of every reply subject (NATS's conventional inbox prefix).
+pub const INBOX_PREFIX: &str = "_INBOX";
+
+/// The reply-subject prefix of a client that authenticates with the NKey `public_key`:
+/// `_INBOX.<public key>`. Each user's subscribe permission is then only `_INBOX.<its key>.>`,
+/// so no trust can read the replies of another, nor the events the ledger fetches from the
+/// stream (they are delivered to the ledger's inbox). See deploy/nats/auth.conf.
+pub fn user_inbox_prefix(public_key: &str) -> String {
+    format!("{INBOX_PREFIX}.{public_key}")
+}
+
+/// The subject a trust's collector may publish on: `golive.events.<TRUST>.>`.
+pub fn trust_publish_permission(trust: &str) -> String {
+    format!("{EVENTS_SUBJECT_PREFIX}{trust}.>")
+}
 
 /// What the ledger knows of one event id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -166,5 +181,12 @@ mod tests {
         assert_eq!(parse_event_subject("golive.events.RAL"), None);
         assert_eq!(parse_event_subject("golive.events.RAL.a.b"), None);
         assert_eq!(parse_event_subject("other.RAL.x"), None);
+    }
+
+    #[test]
+    fn per_user_subjects() {
+        // Proves the inbox prefix and publish permission have the shapes deploy/nats/auth.conf uses.
+        assert_eq!(user_inbox_prefix("UABC"), "_INBOX.UABC");
+        assert_eq!(trust_publish_permission("RAL"), "golive.events.RAL.>");
     }
 }

@@ -455,6 +455,7 @@ pub fn pipeline_bench(
                     nats_url: nats.url.clone(),
                     outbox_dir: base.join("outbox"),
                     credentials: None,
+                    nkey: None,
                     window,
                     republish_after_ms: 30_000,
                     receipt_interval_ms: 100,

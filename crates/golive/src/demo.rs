@@ -177,6 +177,7 @@ pub fn run(
             nats_url: url.clone(),
             outbox_dir: work.join(format!("outbox-{name}")),
             credentials: None,
+            nkey: None,
             window: 256,
             republish_after_ms: 5_000,
             receipt_interval_ms: 250,

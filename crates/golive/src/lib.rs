@@ -10,6 +10,7 @@ pub mod bench;
 pub mod bench_query;
 pub mod client;
 pub mod config;
+pub mod natsauth;
 pub mod natsproc;
 pub mod query;
 pub mod render;

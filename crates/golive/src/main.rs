@@ -18,6 +18,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 /// Exit code when some input lines were rejected (they are in the dead letters).
 const EXIT_REJECTED: u8 = 3;
+/// `collect`: the NATS server refused to let these credentials publish some events (they stay
+/// in the outbox).
+const EXIT_REFUSED: u8 = 5;
 
 #[derive(Parser)]
 #[command(
@@ -37,12 +40,14 @@ struct Cli {
     /// TOML config file (keys: data, [ledger], [warnings]; see README)
     #[arg(long, global = true, env = "GOLIVE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Log filter for the tracing logs on stderr, e.g. `info`, `golive_ledger=debug`
+    /// Log filter for the tracing logs on stderr, e.g. `info`, `golive_ledger=debug`. The NATS
+    /// client's own logs are off by default: golive reports connection trouble itself, in one
+    /// line (e.g. refused credentials)
     #[arg(
         long,
         global = true,
         env = "GOLIVE_LOG",
-        default_value = "warn,golive_ledger::ingest=error"
+        default_value = "warn,golive_ledger::ingest=error,async_nats=off"
     )]
     log: String,
     /// Log format on stderr
@@ -194,10 +199,37 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         append_to: Option<PathBuf>,
     },
+    /// NATS users with NKeys (deploy/nats/auth.conf): `add` makes the user of a new trust's
+    /// collector (or of the ledger), writes its seed file (0600) and prints its configuration
+    NatsUser {
+        #[command(subcommand)]
+        what: NatsUserWhat,
+    },
     /// Measure the ledger beside raw baselines in the same run (see docs/BENCHMARKS.md)
     Bench {
         #[command(subcommand)]
         what: BenchWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum NatsUserWhat {
+    /// Create a user: writes DIR/<TRUST>.nk (the seed, mode 0600: copy it to that trust's
+    /// collector host only, for `golive collect --nkey`) and prints the public key and the block
+    /// to add to the `users` list of deploy/nats/auth.conf (see deploy/README.md)
+    Add {
+        /// The trust's ODS code, e.g. RAL: it may publish only on golive.events.<TRUST>.>
+        #[arg(required_unless_present = "ledger", conflicts_with = "ledger")]
+        trust: Option<String>,
+        /// The ledger's user instead (`golive serve --nkey`): consumes the stream, answers receipts
+        #[arg(long)]
+        ledger: bool,
+        /// The ledger's durable consumer name (`golive serve --consumer`)
+        #[arg(long, default_value = "golive-ledger", requires = "ledger")]
+        consumer: String,
+        /// Directory for the seed file (created if missing)
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
     },
 }
 
@@ -286,6 +318,26 @@ struct NatsArgs {
     /// NATS credentials file (.creds: user JWT and NKey seed), if the server requires one
     #[arg(long = "creds", env = "GOLIVE_NATS_CREDS", value_name = "FILE")]
     creds: Option<PathBuf>,
+    /// NKey seed file of this NATS user (deploy/nats/auth.conf; made by `golive nats-user add`);
+    /// refused if group or others can read it
+    #[arg(
+        long = "nkey",
+        env = "GOLIVE_NATS_NKEY",
+        value_name = "FILE",
+        conflicts_with = "creds"
+    )]
+    nkey: Option<PathBuf>,
+}
+
+impl NatsArgs {
+    /// The NKey user of `--nkey`, read and checked now (before anything else starts).
+    fn nkey(&self) -> Result<Option<std::sync::Arc<nkeys::KeyPair>>> {
+        Ok(self
+            .nkey
+            .as_deref()
+            .map(golive::natsauth::read_seed_file)
+            .transpose()?)
+    }
 }
 
 fn main() -> ExitCode {
@@ -354,6 +406,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             role,
             append_to,
         } => token(&name, role, append_to.as_deref()),
+        Command::NatsUser {
+            what:
+                NatsUserWhat::Add {
+                    trust,
+                    ledger,
+                    consumer,
+                    dir,
+                },
+        } => nats_user_add(trust, ledger, consumer, &dir),
         Command::Demo {
             duration_secs,
             live_events_per_s,
@@ -393,10 +454,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 (Some(i), None) => golive_collector::Input::File(PathBuf::from(i)),
                 (None, None) => anyhow::bail!("give an input file, `-` for stdin, or --watch DIR"),
             };
+            let nkey = nats.nkey()?;
             let cc = golive_collector::CollectorConfig {
                 nats_url: nats.url,
                 outbox_dir: config.data_dir.clone(),
                 credentials: nats.creds,
+                nkey,
                 window: window.clamp(1, 65_536),
                 republish_after_ms,
                 receipt_interval_ms: 250,
@@ -859,6 +922,7 @@ fn serve(
             format!("--http {http}: expected ADDRESS:PORT such as 127.0.0.1:8080, or off")
         })?)
     };
+    let nkey = nats.nkey()?;
     let rt = runtime()?;
     let stop = {
         let _guard = rt.enter();
@@ -878,6 +942,7 @@ fn serve(
     let sc = golive_ledger::service::ServeConfig {
         nats_url: nats.url,
         credentials: nats.creds,
+        nkey,
         consumer,
         batch_events_max: config.batch_events_max,
         metrics: metrics.clone(),
@@ -1046,7 +1111,23 @@ fn collect(
         summary.dead_lettered,
         summary.pending_at_exit
     );
-    Ok(if summary.pending_at_exit > 0 {
+    for r in &summary.refused_subjects {
+        eprintln!(
+            "{}: the NATS server refused to let these credentials publish here ({}): {} kept in \
+             the outbox and tried again on the next run; a collector may publish only its own \
+             trust's events (see `golive collect --status`)",
+            r.subject,
+            r.reason,
+            if r.events == 1 {
+                "1 event".to_owned()
+            } else {
+                format!("{} events", r.events)
+            }
+        );
+    }
+    Ok(if summary.refused > 0 {
+        ExitCode::from(EXIT_REFUSED)
+    } else if summary.pending_at_exit > 0 {
         eprintln!(
             "some events are not yet confirmed by the ledger; they stay in the outbox and are re-sent on the next run"
         );
@@ -1056,6 +1137,36 @@ fn collect(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn nats_user_add(
+    trust: Option<String>,
+    ledger: bool,
+    consumer: String,
+    dir: &std::path::Path,
+) -> Result<ExitCode> {
+    use golive::natsauth::{Role, add_user};
+    let role = match trust {
+        Some(t) if !ledger => Role::Collector(OdsCode::parse(&t).with_context(|| {
+            format!("{t}: not an ODS code (3 to 5 upper-case letters or digits, e.g. RAL)")
+        })?),
+        _ => Role::Ledger { consumer },
+    };
+    let user = add_user(&role, dir)?;
+    let flag = match &role {
+        Role::Collector(_) => "golive collect",
+        Role::Ledger { .. } => "golive serve",
+    };
+    eprintln!(
+        "wrote the seed to {} (mode 0600): copy it to that host only and pass it to `{flag} --nkey FILE`",
+        user.seed_file.display()
+    );
+    eprintln!(
+        "add the block below to the users list of the NATS server's configuration (deploy/nats/auth.conf), then reload it: nats-server --signal reload"
+    );
+    println!("# public key {}", user.public_key);
+    print!("{}", user.config);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn collect_status(config: &Config) -> Result<ExitCode> {
@@ -1074,6 +1185,21 @@ fn collect_status(config: &Config) -> Result<ExitCode> {
             o.republishes,
             o.age_ms / 1_000
         );
+    }
+    if st.refused_total > 0 {
+        println!(
+            "refused by the NATS server: {} (kept, tried again on the next run)",
+            st.refused_total
+        );
+        for r in &st.refused_by_server {
+            println!(
+                "  {} {} {}: {}",
+                golive_model::format_time(&r.refused_at),
+                r.event_id,
+                r.subject,
+                r.reason
+            );
+        }
     }
     println!("rejected by the ledger: {}", st.rejected_total);
     for r in &st.rejected_by_ledger {

@@ -247,7 +247,30 @@ fn serde_error(
         ("duplicate field `", Reason::DuplicateField, false),
     ] {
         if let Some(rest) = msg.strip_prefix(prefix) {
-            let name = rest.split('`').next().unwrap_or("");
+            // An unknown key is the publisher's text and may hold backticks: it ends where
+            // serde's list of the expected fields begins.
+            let name = if name_in_path {
+                ["`, expected", "`, there are no fields"]
+                    .iter()
+                    .find_map(|end| rest.find(end).map(|i| &rest[..i]))
+                    .unwrap_or_else(|| rest.strip_suffix('`').unwrap_or(rest))
+            } else {
+                rest.split('`').next().unwrap_or("")
+            };
+            if name.is_empty() {
+                // The empty key `""` has no name to show; it is written as `""`.
+                let enclosing = if name_in_path {
+                    path.strip_suffix('.').unwrap_or(&path)
+                } else {
+                    &path
+                };
+                let field = if enclosing.is_empty() || enclosing == "." {
+                    "\"\"".to_owned()
+                } else {
+                    format!("{enclosing}.\"\"")
+                };
+                return DecodeError::new(field, reason);
+            }
             let field = if name_in_path && (path == name || path.ends_with(&format!(".{name}"))) {
                 path
             } else {

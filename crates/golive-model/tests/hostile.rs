@@ -382,6 +382,50 @@ fn unknown_fields_are_rejected_at_every_level() {
 }
 
 #[test]
+fn an_empty_or_odd_key_is_an_unknown_field_named_as_written() {
+    // Proves (regression, found by the fuzz target decode_envelope): the empty key `""` is an
+    // UnknownField named `""` (it used to be named by the empty string, i.e. not at all), at
+    // the top and inside objects; a key with backticks or dots is named in full.
+    let cases = [
+        (BASE, r#""schema":1"#, r#""schema":1,"":1"#, r#""""#),
+        (
+            BASE,
+            r#""amount_pence":120000000"#,
+            r#""amount_pence":120000000,"":1"#,
+            r#"data."""#,
+        ),
+        (
+            BASE,
+            r#""type":"press""#,
+            r#""type":"press","":1"#,
+            r#"source."""#,
+        ),
+        (HARM, r#""none":4"#, r#""none":4,"":0"#, r#"data.harm."""#),
+        (
+            BASE,
+            r#""schema":1"#,
+            r#""schema":1,"a`b, c`":1"#,
+            "a`b, c`",
+        ),
+        (BASE, r#""schema":1"#, r#""schema":1,"a.b":1"#, "a.b"),
+        (
+            BASE,
+            r#""amount_pence":120000000"#,
+            r#""amount_pence":120000000,"`":1"#,
+            "data.`",
+        ),
+    ];
+    for (text, from, to, field) in cases {
+        let e = reject(&with(text, from, to));
+        assert_eq!(
+            (e.field.as_str(), &e.reason),
+            (field, &Reason::UnknownField),
+            "{to}"
+        );
+    }
+}
+
+#[test]
 fn an_object_written_as_an_array_is_rejected() {
     // Proves (regression, found by this suite): serde's derive accepts a struct written as an
     // array of its field values; the envelope, data, source and data.harm are refused unless

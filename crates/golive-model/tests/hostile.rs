@@ -794,3 +794,36 @@ proptest! {
         prop_assert_eq!(err, DecodeError::new(field, Reason::DuplicateField));
     }
 }
+
+#[test]
+fn the_hostile_input_table_in_events_md_cites_tests_that_exist() {
+    // Proves: docs/EVENTS.md's "Hostile input: defined outcomes" table names, for each row, a
+    // test in this file (or decode.rs) that exists, so the table cannot drift from the tests.
+    const EVENTS_MD: &str = include_str!("../../../docs/EVENTS.md");
+    const SOURCES: [&str; 2] = [include_str!("hostile.rs"), include_str!("decode.rs")];
+    let section = EVENTS_MD
+        .split("## Hostile input: defined outcomes")
+        .nth(1)
+        .expect("the section exists")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let mut cited = 0;
+    for row in section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| ---"))
+    {
+        let test = row.trim_end_matches(" |").rsplit(" | ").next().unwrap();
+        for name in test
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|n| n.contains('_'))
+        {
+            let f = format!("fn {name}(");
+            assert!(SOURCES.iter().any(|s| s.contains(&f)), "no test {name}");
+            cited += 1;
+        }
+    }
+    assert!(cited >= 12, "{cited}");
+}

@@ -1,8 +1,10 @@
 //! JSON wire bytes -> validated [`Envelope`]. The one way events enter the system.
 
 use std::borrow::Cow;
+use std::marker::PhantomData;
 
 use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::envelope::{Envelope, SCHEMA_VERSION, Source, Status};
@@ -40,11 +42,41 @@ struct Wire<'a> {
     #[serde(default, borrow)]
     data: Option<&'a RawValue>,
     #[serde(default)]
-    source: Option<Source>,
+    source: Option<ObjectOnly<Source>>,
     #[serde(default)]
     status: Option<Status>,
     #[serde(default, borrow)]
     supersedes: Option<Cow<'a, str>>,
+}
+
+/// `T` (a derived struct) read from a JSON object only. serde's derive also accepts a struct
+/// written as an array of its field values in declaration order (`["0f8e...", "RAL", ...]`);
+/// the wire format is objects with named fields, so an array (or any other JSON type) is a
+/// wrong type here. The object itself goes to `T`'s own derived code (unknown and duplicate
+/// fields are still its to refuse), so this costs one visitor call.
+pub(crate) struct ObjectOnly<T>(pub(crate) T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        object_only(d).map(ObjectOnly)
+    }
+}
+
+/// `deserialize_with` form of [`ObjectOnly`], for struct fields inside `data`.
+pub(crate) fn object_only<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
+    struct Object<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for Object<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(Object(PhantomData))
 }
 
 fn required<T>(field: &str, v: Option<T>) -> Result<T, DecodeError> {
@@ -72,7 +104,7 @@ pub fn decode_str(text: &str) -> Result<Envelope, DecodeError> {
         }));
     }
     let mut de = serde_json::Deserializer::from_str(text);
-    let wire: Wire =
+    let ObjectOnly(wire): ObjectOnly<Wire> =
         serde_path_to_error::deserialize(&mut de).map_err(|e| serde_error("", text, e))?;
     de.end()
         .map_err(|e| DecodeError::whole(Reason::Syntax(strip_position(&e.to_string()))))?;
@@ -116,7 +148,7 @@ pub fn decode_str(text: &str) -> Result<Envelope, DecodeError> {
         recorded_at,
         schema: SCHEMA_VERSION,
         body,
-        source: wire.source,
+        source: wire.source.map(|s| s.0),
         status: wire.status.unwrap_or_default(),
         supersedes,
     };
@@ -179,19 +211,33 @@ fn serde_error(
         inner.classify(),
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof
     ) {
-        // The JSON is well-formed (checked above), but serde_json also reports a wrong-typed
-        // enum value (`"status": 5`) as a syntax error ("expected value"): a bad field value.
+        // The JSON is well-formed (checked above), but serde_json reports some bad values as
+        // syntax errors: a wrong-typed enum value (`"status": 5`: "expected value"), a number
+        // beyond even a float's range (`1e400`: "number out of range") and a string escape
+        // that is not Unicode (`"\ud800"`, a lone surrogate). Each is a bad value of the field.
         let field = if path.is_empty() {
             "(message)".to_owned()
         } else {
             path
         };
-        return DecodeError::new(
-            field,
-            Reason::Malformed(format!(
-                "invalid type: {msg} (one of the names this field allows)"
-            )),
-        );
+        if msg.starts_with("number out of range") {
+            let what = "number out of range (beyond any 64-bit integer or float)".to_owned();
+            let reason = if field.ends_with("amount_pence") {
+                Reason::BadPence(what)
+            } else {
+                Reason::Malformed(what)
+            };
+            return DecodeError::new(field, reason);
+        }
+        if msg.starts_with("expected") {
+            return DecodeError::new(
+                field,
+                Reason::Malformed(format!(
+                    "invalid type: {msg} (one of the names this field allows)"
+                )),
+            );
+        }
+        return DecodeError::new(field, Reason::Malformed(msg));
     }
     // The path of an unknown field already ends with the field's own name; the path of a
     // missing or duplicate field is that of the enclosing object.
@@ -201,7 +247,30 @@ fn serde_error(
         ("duplicate field `", Reason::DuplicateField, false),
     ] {
         if let Some(rest) = msg.strip_prefix(prefix) {
-            let name = rest.split('`').next().unwrap_or("");
+            // An unknown key is the publisher's text and may hold backticks: it ends where
+            // serde's list of the expected fields begins.
+            let name = if name_in_path {
+                ["`, expected", "`, there are no fields"]
+                    .iter()
+                    .find_map(|end| rest.find(end).map(|i| &rest[..i]))
+                    .unwrap_or_else(|| rest.strip_suffix('`').unwrap_or(rest))
+            } else {
+                rest.split('`').next().unwrap_or("")
+            };
+            if name.is_empty() {
+                // The empty key `""` has no name to show; it is written as `""`.
+                let enclosing = if name_in_path {
+                    path.strip_suffix('.').unwrap_or(&path)
+                } else {
+                    &path
+                };
+                let field = if enclosing.is_empty() || enclosing == "." {
+                    "\"\"".to_owned()
+                } else {
+                    format!("{enclosing}.\"\"")
+                };
+                return DecodeError::new(field, reason);
+            }
             let field = if name_in_path && (path == name || path.ends_with(&format!(".{name}"))) {
                 path
             } else {

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::decode::ObjectOnly;
 use crate::types::{PatientRef, Pence, Period, utc};
 
 /// Declares a wire enum: snake_case names, `as_str`, `ALL` and a one-line list for messages.
@@ -241,6 +242,7 @@ impl HarmCounts {
 #[serde(deny_unknown_fields)]
 pub struct HarmReview {
     pub cases_reviewed: u64,
+    #[serde(deserialize_with = "crate::decode::object_only")]
     pub harm: HarmCounts,
 }
 
@@ -383,7 +385,7 @@ impl EventBody {
             raw: &'a serde_json::value::RawValue,
         ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
             let mut de = serde_json::Deserializer::from_str(raw.get());
-            serde_path_to_error::deserialize(&mut de)
+            serde_path_to_error::deserialize(&mut de).map(|ObjectOnly(t)| t)
         }
         Ok(match kind {
             Kind::RolloutStatus => EventBody::RolloutStatus(p(data)?),

@@ -123,12 +123,18 @@ impl Envelope {
                 }
             }
             EventBody::HarmReview(d) => {
-                if d.harm.total() > d.cases_reviewed {
+                // Summed in u128: five counts near 2^64 must not saturate (or wrap) to a total
+                // that fits under `cases_reviewed`.
+                let h = &d.harm;
+                let total: u128 = [h.none, h.low, h.moderate, h.severe, h.death]
+                    .iter()
+                    .map(|&n| u128::from(n))
+                    .sum();
+                if total > u128::from(d.cases_reviewed) {
                     return Err(inconsistent(
                         "data.harm",
                         format!(
-                            "harm counts add up to {} but only {} cases were reviewed",
-                            d.harm.total(),
+                            "harm counts add up to {total} but only {} cases were reviewed",
                             d.cases_reviewed
                         ),
                     ));

@@ -125,7 +125,8 @@ pub(crate) fn decode_trust_and_kind(
     Ok((record.envelope.trust, record.envelope.body.kind()))
 }
 
-pub(crate) fn encode_dead_letter(d: &DeadLetter, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+/// Appends the stored bytes of a dead letter to `buf`.
+pub fn encode_dead_letter(d: &DeadLetter, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
     let stored = DeadLetterV1 {
         id: d.id,
         origin: &d.origin,
@@ -140,7 +141,8 @@ pub(crate) fn encode_dead_letter(d: &DeadLetter, buf: &mut Vec<u8>) -> Result<()
     Ok(())
 }
 
-pub(crate) fn decode_dead_letter(bytes: &[u8]) -> Result<DeadLetter, CodecError> {
+/// Decodes the stored bytes of a dead letter.
+pub fn decode_dead_letter(bytes: &[u8]) -> Result<DeadLetter, CodecError> {
     let (&version, rest) = bytes.split_first().ok_or(CodecError::Empty)?;
     match version {
         DEAD_LETTER_V1 => {

@@ -82,6 +82,12 @@ impl Header {
         if self.from_seq == 0 {
             return Err("from_seq is 0; records start at seq 1".to_owned());
         }
+        if self.from_seq - 1 > self.to_seq {
+            return Err(format!(
+                "to_seq {} is before from_seq {}: the range runs backwards",
+                self.to_seq, self.from_seq
+            ));
+        }
         let prev_hash = from_hex32(&self.prev_hash).ok_or("prev_hash is not 32 bytes of hex")?;
         let hashes = self
             .tree_prefix
@@ -148,7 +154,7 @@ pub fn parse_line(line: &str) -> Result<Line<'_>, String> {
     if body.starts_with("{\"seq\"") {
         let r: RecordLine<'_> = serde_json::from_str(line).map_err(|e| e.to_string())?;
         let hex = |what: &str, h: &str| {
-            from_hex32(h).ok_or_else(|| format!("{what} is not 32 bytes of lowercase hex"))
+            from_hex32(h).ok_or_else(|| format!("{what} is not 32 bytes of hex (64 digits)"))
         };
         Ok(Line::Record(ExportRecord {
             seq: r.seq,
@@ -432,7 +438,7 @@ impl Verifier {
         };
         // Checkpoints before the records: only their own problems and, at the size where the
         // records start, the root of the header's tree prefix can be checked.
-        let before = v.expected - 1;
+        let before = v.expected.saturating_sub(1);
         if let Err(p) = v.check_checkpoints(|size| size < before) {
             v.early = Some(p);
         } else if let Err(p) = v.check_checkpoints(|size| size == before) {
@@ -471,6 +477,18 @@ impl Verifier {
         if r.seq > self.expected {
             self.gap = Some(self.expected);
             return Ok(());
+        }
+        if r.seq == u64::MAX {
+            // The seq after it would not fit in 64 bits: no log gets here, and counting on
+            // would wrap around to seq 0.
+            return Err(problem(
+                r.seq,
+                Kind::Malformed,
+                format!(
+                    "seq {} is beyond any log: its successor does not fit in 64 bits",
+                    r.seq
+                ),
+            ));
         }
         let computed = chain_hash(&r.prev_hash, r.seq, r.event);
         if computed != r.hash {
@@ -560,7 +578,7 @@ impl Verifier {
         if let Some(p) = self.early.take() {
             return Err(p);
         }
-        let last = self.expected - 1;
+        let last = self.expected.saturating_sub(1);
         if let Some(missing) = self.gap {
             return Err(missing_problem(missing, "a later seq follows it"));
         }

@@ -3,11 +3,16 @@
 //! nothing but this crate and the model, damages it the way an attacker or a bad copy would,
 //! and checks that verification fails naming the right sequence and kind.
 
+mod invariants;
+
 use golive_model::{ChainHash, GENESIS_HASH, chain_hash, decode};
 use golive_verify::{
     Checkpoint, CheckpointLine, Frontier, Hash, Header, Kind, NoteSigner, Outcome, VerifierKey,
     consistency_path, record_leaf, root_of, to_hex, verify_export, write_record_line,
 };
+use invariants::{export_checked, parse_line_checked};
+use proptest::prelude::*;
+use proptest::sample::Index;
 
 const ORIGIN: &str = "golive.ledger/test";
 
@@ -291,4 +296,254 @@ fn unreadable_input_is_not_called_tampering() {
         verify(&["hello".to_owned()]),
         Outcome::CouldNotRead(_)
     ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile input: whatever the file holds, an answer and never a panic (shared with the fuzz
+// target `export_line` through `invariants`)
+// ---------------------------------------------------------------------------------------------
+
+/// A record line for seq `seq` carrying `event`, chained from `prev`.
+fn record_line(seq: u64, prev: &ChainHash, event: &[u8]) -> String {
+    let mut out = Vec::new();
+    let hash = chain_hash(prev, seq, event);
+    write_record_line(
+        &mut out,
+        seq,
+        prev,
+        &hash,
+        "2026-01-01T00:00:00Z",
+        None,
+        event,
+    );
+    String::from_utf8(out).unwrap().trim_end().to_owned()
+}
+
+#[test]
+fn a_record_at_the_largest_sequence_is_malformed_not_wrapped_around() {
+    // Proves (regression, found by this suite): a record with seq 2^64-1, correctly hashed
+    // after a header that starts there, is refused as malformed: the next seq would not fit in
+    // 64 bits, and the verifier used to wrap around to seq 0 (or panic with overflow checks).
+    let prev = [7u8; 32];
+    let prefix = Frontier::from_parts(u64::MAX - 1, vec![[1u8; 32]; 63]).unwrap();
+    let header = Header::new(u64::MAX, u64::MAX, &prev, &prefix);
+    let lines = vec![
+        serde_json::to_string(&header).unwrap(),
+        record_line(u64::MAX, &prev, &event(1, 1)),
+    ];
+    let (seq, kind, detail) = tampered(&lines);
+    assert_eq!((seq, kind), (u64::MAX, Kind::Malformed), "{detail}");
+    // And nothing after it can wrap around to seq 0.
+    let mut more = lines.clone();
+    more.push(record_line(0, &[0; 32], &event(2, 2)));
+    assert_eq!(tampered(&more).1, Kind::Malformed);
+}
+
+#[test]
+fn a_header_whose_range_runs_backwards_cannot_be_read() {
+    // Proves (regression, found by this suite): a header with from_seq beyond to_seq + 1 (which
+    // no export writes) is unreadable rather than "verified" with no records; from = to + 1 is
+    // the empty export and still reads.
+    let header = Header::new(
+        11,
+        5,
+        &[0; 32],
+        &Frontier::from_parts(10, vec![[1; 32]; 2]).unwrap(),
+    );
+    let lines = vec![serde_json::to_string(&header).unwrap()];
+    assert!(matches!(verify(&lines), Outcome::CouldNotRead(e) if e.contains("to_seq")));
+    let empty = Header::new(1, 0, &GENESIS_HASH, &Frontier::new());
+    assert!(matches!(
+        verify(&[serde_json::to_string(&empty).unwrap()]),
+        Outcome::Verified(v) if v.head_seq == 0
+    ));
+}
+
+#[test]
+fn hostile_values_in_each_field_of_a_line_are_errors() {
+    // Proves: numbers beyond 64 bits, negative seqs, hashes that are not 32 bytes of hex, escaped times (which cannot be borrowed), duplicate and unknown keys are
+    // each a parse error of the line, and a Malformed problem of the export, never a panic.
+    let good = record_line(1, &GENESIS_HASH, &event(1, 100));
+    parse_line_checked(&good);
+    let hash = to_hex(&chain_hash(&GENESIS_HASH, 1, &event(1, 100)));
+    let zeros = to_hex(&GENESIS_HASH);
+    let bad = [
+        good.replacen(r#""seq":1"#, r#""seq":18446744073709551616"#, 1),
+        good.replacen(r#""seq":1"#, r#""seq":-1"#, 1),
+        good.replacen(r#""seq":1"#, r#""seq":1e400"#, 1),
+        good.replacen(r#""seq":1"#, r#""seq":1,"seq":1"#, 1),
+        good.replacen(&hash, &hash[..62], 1),
+        good.replacen(&zeros, "zz", 1),
+        good.replacen("2026-01-01T00:00:00Z", r"\u0032026-01-01T00:00:00Z", 1),
+        good.replacen(r#""stream_seq":null"#, r#""stream_seq":null,"extra":1"#, 1),
+        good.replacen(r#""stream_seq":null"#, r#""stream_seq":1e400"#, 1),
+    ];
+    for line in &bad {
+        assert_ne!(line, &good);
+        assert!(golive_verify::parse_line(line).is_err(), "{line}");
+        parse_line_checked(line);
+        let header =
+            serde_json::to_string(&Header::new(1, 1, &GENESIS_HASH, &Frontier::new())).unwrap();
+        let (seq, kind, _) = tampered(&[header, line.clone()]);
+        assert_eq!((seq, kind), (1, Kind::Malformed), "{line}");
+    }
+    // Hex digits are read in either case (the writer uses lowercase).
+    let upper = good.replacen(&hash, &hash.to_uppercase(), 1);
+    assert!(golive_verify::parse_line(&upper).is_ok());
+    parse_line_checked(&upper);
+    // The event itself is whatever JSON the line holds: the verifier hashes its bytes (an event
+    // that is not a valid envelope can only fail the hash, never crash the parser).
+    let nested = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    parse_line_checked(&record_line(1, &GENESIS_HASH, nested.as_bytes()));
+}
+
+#[test]
+fn invalid_utf8_and_overlong_lines_are_malformed() {
+    // Proves: a line that is not UTF-8, or longer than LINE_BYTES_MAX, is a Malformed problem
+    // (the export was damaged), not a crash and not unreadable.
+    let lines = export_lines(1, 30);
+    let mut text = (lines.join("\n") + "\n").into_bytes();
+    let at = text.iter().position(|&b| b == b'R').unwrap();
+    text[at] = 0xff;
+    let key = key();
+    assert!(
+        matches!(export_checked(&text, &key), Outcome::Tampered(p) if p.kind == Kind::Malformed)
+    );
+    let mut long = lines.clone();
+    long.insert(
+        1,
+        format!(
+            "{{\"seq\":{}}}",
+            " ".repeat(golive_verify::export::LINE_BYTES_MAX)
+        ),
+    );
+    let text = long.join("\n") + "\n";
+    assert!(
+        matches!(export_checked(text.as_bytes(), &key), Outcome::Tampered(p) if p.kind == Kind::Malformed)
+    );
+}
+
+/// Line-level damage to an export.
+#[derive(Debug, Clone)]
+enum Damage {
+    Drop(Index),
+    Repeat(Index),
+    Swap(Index, Index),
+    Replace(Index, String),
+    Xor(Index, Index, u8),
+    Cut(Index, Index),
+}
+
+fn damage() -> impl Strategy<Value = Damage> {
+    let hostile = prop_oneof![
+        Just(String::new()),
+        Just("{".to_owned()),
+        Just(r#"{"seq":18446744073709551615,"prev_hash":"","hash":"","received_at":"","stream_seq":null,"event":{}}"#.to_owned()),
+        Just(r#"{"golive_export":1,"from_seq":1,"to_seq":18446744073709551615,"prev_hash":"00","tree_prefix":[]}"#.to_owned()),
+        Just(r#"{"checkpoint":"golive.ledger/test\n18446744073709551615\nAAAA\n\n— x y\n","consistency_from":18446744073709551615,"consistency":["zz"]}"#.to_owned()),
+        "\\PC{0,200}",
+        ("\\{\"(seq|checkpoint|golive_export)\"", "\\PC{0,100}").prop_map(|(a, b)| a + &b),
+    ];
+    prop_oneof![
+        any::<Index>().prop_map(Damage::Drop),
+        any::<Index>().prop_map(Damage::Repeat),
+        (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Damage::Swap(a, b)),
+        (any::<Index>(), hostile).prop_map(|(a, s)| Damage::Replace(a, s)),
+        (any::<Index>(), any::<Index>(), 1u8..).prop_map(|(a, b, x)| Damage::Xor(a, b, x)),
+        (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Damage::Cut(a, b)),
+    ]
+}
+
+fn apply(lines: &mut Vec<Vec<u8>>, d: &Damage) {
+    if lines.is_empty() {
+        return;
+    }
+    let n = lines.len();
+    match d {
+        Damage::Drop(i) => {
+            lines.remove(i.index(n));
+        }
+        Damage::Repeat(i) => {
+            let l = lines[i.index(n)].clone();
+            lines.insert(i.index(n), l);
+        }
+        Damage::Swap(a, b) => lines.swap(a.index(n), b.index(n)),
+        Damage::Replace(i, s) => lines[i.index(n)] = s.clone().into_bytes(),
+        Damage::Xor(i, at, x) => {
+            let l = &mut lines[i.index(n)];
+            if !l.is_empty() {
+                let at = at.index(l.len());
+                l[at] ^= x;
+            }
+        }
+        Damage::Cut(i, at) => {
+            let l = &mut lines[i.index(n)];
+            let at = at.index(l.len() + 1);
+            l.truncate(at);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn damaged_exports_give_an_answer_never_a_panic(
+        partial in any::<bool>(),
+        ds in proptest::collection::vec(damage(), 1..5),
+    ) {
+        // Proves: a genuine export (whole or partial) with lines dropped, repeated, swapped,
+        // replaced by hostile ones, bytes flipped or lines cut is verified, found tampered or
+        // unreadable; never a panic, and every line parses or fails cleanly.
+        let mut lines: Vec<Vec<u8>> = export_lines(if partial { 11 } else { 1 }, 30)
+            .into_iter()
+            .map(String::into_bytes)
+            .collect();
+        for d in &ds {
+            apply(&mut lines, d);
+        }
+        let text = lines.join(&b'\n');
+        let _ = export_checked(&text, &key());
+    }
+
+    #[test]
+    fn arbitrary_lines_parse_or_fail_never_panic(
+        kind in "\\{\"(seq|checkpoint|golive_export)\"(:)?",
+        rest in "\\PC{0,300}",
+    ) {
+        // Proves: text after each line kind's opening parses or is an error, and what parses
+        // is written back and read again to the same value.
+        parse_line_checked(&format!("{kind}{rest}"));
+    }
+
+    #[test]
+    fn arbitrary_bytes_as_an_export_give_an_answer(b in proptest::collection::vec(any::<u8>(), 0..600)) {
+        // Proves: any bytes at all are an answer (mostly "could not read"), never a panic.
+        let _ = export_checked(&b, &key());
+    }
+}
+
+#[test]
+fn genuine_exports_pass_the_shared_invariants() {
+    // Proves: the invariants the fuzz target asserts hold on genuine exports (so a fuzz
+    // failure is about the mutation, not the seed).
+    for (from, to) in [(1, 30), (11, 25), (1, 0)] {
+        let text = export_lines(from, to.max(from - 1)).join("\n") + "\n";
+        assert!(matches!(
+            export_checked(text.as_bytes(), &key()),
+            Outcome::Verified(_)
+        ));
+    }
+}
+
+#[test]
+#[ignore = "writes the fuzz seed corpus of export_line; run by fuzz/seed-corpus.sh"]
+fn write_fuzz_seed_exports() {
+    // Writes genuine exports signed by this file's test key (the key the fuzz target
+    // verifies with) into $GOLIVE_FUZZ_SEED_DIR.
+    let dir = std::env::var("GOLIVE_FUZZ_SEED_DIR").expect("GOLIVE_FUZZ_SEED_DIR");
+    for (from, to) in [(1, 30), (11, 25), (21, 30)] {
+        let text = export_lines(from, to).join("\n") + "\n";
+        std::fs::write(format!("{dir}/export-{from}-{to}.jsonl"), text).unwrap();
+    }
 }

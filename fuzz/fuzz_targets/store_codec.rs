@@ -1,0 +1,13 @@
+//! The store's record and dead-letter decoders (`golive_store::codec`) on arbitrary bytes: an
+//! error, never a panic (length prefixes beyond the input, bad tags, bad UTF-8, times out of
+//! range, trailing bytes); bytes that decode re-encode stably to the same value.
+#![no_main]
+
+#[path = "../../crates/golive-store/tests/invariants/mod.rs"]
+mod invariants;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = invariants::decode_stored_checked(data);
+});

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Writes the seed corpora of the fuzz targets into fuzz/corpus/<target>/ (not committed; the
+# fuzzer adds what it finds there). Run from anywhere; needs `cargo build --release` done.
+#   decode_envelope: every ```json example of docs/EVENTS.md, every line of
+#                    scenarios/london-2008.jsonl
+#   export_line:     exports of a 30-record history signed by the test key the target
+#                    verifies with (crates/golive-verify/tests/export.rs), and a real export of
+#                    the London scenario made by `golive ingest` + `golive audit export`
+#   store_codec:     the golden stored records of every kind (crates/golive-store/tests/data)
+#   merkle_proofs:   none (structured input; libFuzzer starts from empty)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+corpus="$root/fuzz/corpus"
+golive="$root/target/release/golive"
+mkdir -p "$corpus"/{decode_envelope,export_line,store_codec,merkle_proofs}
+
+python3 - "$root" "$corpus/decode_envelope" <<'PY'
+import json, sys, pathlib
+root, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+md = (root / "docs/EVENTS.md").read_text()
+blocks, cur = [], None
+for line in md.splitlines():
+    if cur is None and line.strip() == "```json":
+        cur = []
+    elif cur is not None and line.strip() == "```":
+        blocks.append("\n".join(cur)); cur = None
+    elif cur is not None:
+        cur.append(line)
+for i, b in enumerate(blocks):
+    (out / f"events-md-{i:02}.json").write_text(b + "\n")
+    (out / f"events-md-{i:02}-compact.json").write_text(json.dumps(json.loads(b), separators=(",", ":"), ensure_ascii=False))
+for i, line in enumerate((root / "scenarios/london-2008.jsonl").read_text().splitlines()):
+    (out / f"london-{i + 1:03}.json").write_text(line)
+PY
+
+GOLIVE_FUZZ_SEED_DIR="$corpus/export_line" cargo test --release -q \
+  --manifest-path "$root/Cargo.toml" -p golive-verify --test export \
+  -- --ignored --exact write_fuzz_seed_exports >/dev/null
+data="$(mktemp -d)"
+"$golive" ingest "$root/scenarios/london-2008.jsonl" --data "$data" >/dev/null
+"$golive" audit export --data "$data" --out "$corpus/export_line/london-2008-export.jsonl" 2>/dev/null
+rm -rf "$data"
+
+while read -r kind hex; do
+  printf '%s' "$hex" | xxd -r -p > "$corpus/store_codec/golden-$kind.bin"
+done < "$root/crates/golive-store/tests/data/golden_records_v1.txt"
+
+for t in decode_envelope export_line store_codec merkle_proofs; do
+  echo "$t: $(find "$corpus/$t" -type f | wc -l) seed files"
+done

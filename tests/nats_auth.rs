@@ -127,38 +127,18 @@ fn serve(dir: &Path, nats: &NatsServer, log: &str) -> Ledger {
     let data = dir.join("ledger");
     let key = seed(dir, "ledger-golive-ledger");
     let url = nats.url();
-    let p = Proc::spawn(
+    // serve_http waits until the ledger consumes (and panics with its log if it exits).
+    let (p, http) = serve_http(
         &[
-            "serve",
             "--data",
             data.to_str().unwrap(),
             "--nats",
             &url,
             "--nkey",
             key.to_str().unwrap(),
-            "--http",
-            "127.0.0.1:0",
         ],
         &dir.join(log),
     );
-    let start = Instant::now();
-    while !p.log_text().contains("ledger serving") {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the ledger did not start under auth.conf:\n{}\nnats-server:\n{}",
-            p.log_text(),
-            nats.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let http = p
-        .log_text()
-        .lines()
-        .find_map(|l| l.split("HTTP API and dashboard on ").nth(1))
-        .expect("the HTTP address is printed")
-        .trim()
-        .trim_end_matches('/')
-        .to_owned();
     Ledger {
         proc: p,
         data,

@@ -18,6 +18,15 @@ pub enum StoreError {
     )]
     Locked { path: PathBuf },
 
+    /// The disk is full: the write that hit it was not stored, so nothing it carried was
+    /// acknowledged.
+    #[error(
+        "the disk holding the ledger store at {path} is full; the batch being written was not \
+         stored nor acknowledged (its senders keep it and send it again): free space or move the \
+         data directory to a bigger disk, then start again"
+    )]
+    DiskFull { path: PathBuf },
+
     /// The disk said no: permissions, space, a missing mount.
     #[error(
         "I/O error on the ledger store at {path}: {source}; check that the directory exists, is \

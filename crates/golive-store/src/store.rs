@@ -104,6 +104,11 @@ fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 
 pub(crate) fn sled_error(path: &Path, e: sled::Error) -> StoreError {
     match e {
+        sled::Error::Io(source) if source.kind() == std::io::ErrorKind::StorageFull => {
+            StoreError::DiskFull {
+                path: path.to_owned(),
+            }
+        }
         sled::Error::Io(source) => StoreError::Io {
             path: path.to_owned(),
             source,

@@ -47,7 +47,7 @@ struct Cli {
         long,
         global = true,
         env = "GOLIVE_LOG",
-        default_value = "warn,golive_ledger::ingest=error,async_nats=off"
+        default_value = "warn,golive_ledger::ingest=error,async_nats=off,sled=off"
     )]
     log: String,
     /// Log format on stderr

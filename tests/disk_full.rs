@@ -1,7 +1,8 @@
 //! A full disk under the ledger: the write that hits it fails with one readable line, nothing
 //! stored before is lost or damaged, and once there is space again the same input completes
-//! the log without duplicates. The disk is a real 1 MiB tmpfs mounted by the test (it needs
-//! root, as `scripts/test` runs; it says so otherwise).
+//! the log without duplicates. The disk is a real 48 MiB tmpfs mounted by the test (it needs
+//! root, as `scripts/test` runs; it says so otherwise); the store keeps 32 MiB in reserve, so it
+//! refuses a batch once the ledger has used about 16 MiB.
 
 mod common;
 
@@ -79,7 +80,7 @@ fn a_full_disk_stops_the_write_with_one_line_and_loses_nothing() {
     ok(golive(&[
         "simulate",
         "--events",
-        "20000",
+        "100000",
         "--out",
         feed.to_str().unwrap(),
     ]));
@@ -93,7 +94,7 @@ fn a_full_disk_stops_the_write_with_one_line_and_loses_nothing() {
                 .to_owned()
         })
         .collect();
-    let disk = Tmpfs::mount(&dir.path().join("disk"), "1m");
+    let disk = Tmpfs::mount(&dir.path().join("disk"), "48m");
     let data = disk.dir.join("ledger");
     let data_s = data.to_str().unwrap();
 
@@ -106,7 +107,7 @@ fn a_full_disk_stops_the_write_with_one_line_and_loses_nothing() {
     assert!(lines[0].contains("free space"), "{stderr}");
 
     // Room again: what was stored is intact, a prefix of the feed in its order.
-    disk.resize("64m");
+    disk.resize("256m");
     ok(golive(&["verify", "--data", data_s]));
     let stored = ledger_ids(&data);
     assert!(

@@ -18,12 +18,12 @@ pub enum StoreError {
     )]
     Locked { path: PathBuf },
 
-    /// The disk is full: the write that hit it was not stored, so nothing it carried was
-    /// acknowledged.
+    /// The disk is full (or below the store's reserve, `DISK_RESERVE_BYTES`): the write was
+    /// not made, so nothing it carried was acknowledged.
     #[error(
-        "the disk holding the ledger store at {path} is full; the batch being written was not \
-         stored nor acknowledged (its senders keep it and send it again): free space or move the \
-         data directory to a bigger disk, then start again"
+        "the disk holding the ledger store at {path} is full (the store keeps 32 MiB free); the \
+         batch being written was not stored nor acknowledged (its senders keep it and send it \
+         again): free space or move the data directory to a bigger disk, then start again"
     )]
     DiskFull { path: PathBuf },
 

@@ -100,6 +100,10 @@ pub const OPEN_LOCK_WAIT_MS_MAX: u64 = 2_000;
 /// Most events accepted by one [`Store::append_batch`].
 pub const APPEND_BATCH_EVENTS_MAX: usize = 10_000;
 
+/// Free space the store keeps in reserve on its file system: below it, appends, dead letters and
+/// checkpoints are refused with [`StoreError::DiskFull`] before anything is written.
+pub const DISK_RESERVE_BYTES: u64 = 32 * 1024 * 1024;
+
 /// A log chunk is closed once it holds this many bytes of records: the records of one batch
 /// are stored as few sled values of about this size, never one value per event.
 pub const LOG_CHUNK_BYTES_TARGET: usize = 32 * 1024;

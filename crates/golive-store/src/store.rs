@@ -414,6 +414,19 @@ impl Store {
         sled_error(&self.inner.path, e)
     }
 
+    /// Refuses to write when the file system holding the store has less than
+    /// [`DISK_RESERVE_BYTES`] free: sled does not recover from running out of space in the
+    /// middle of a write (it can wait forever for a flush that cannot finish), so the store
+    /// stops short of it, with an error that says what to do, and nothing half-written.
+    fn ensure_room(&self) -> Result<(), StoreError> {
+        match free_bytes(&self.inner.path) {
+            Some(free) if free < DISK_RESERVE_BYTES => Err(StoreError::DiskFull {
+                path: self.inner.path.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Appends a batch atomically and flushes it. Returns one [`Outcome`] per event, in
     /// order. An event whose id is already in the ledger, or earlier in the batch, is a
     /// `Duplicate` of the first copy's seq. An event that supersedes another must name an
@@ -446,6 +459,7 @@ impl Store {
             plan_batch(&self.inner, &ids, writer, &batch)?
         };
         if planned.head != writer.head {
+            self.ensure_room()?;
             // Cleared once sled has applied the batch; left set if it fails or panics part-way.
             writer.broken = Some("interrupted while sled applied a batch".to_owned());
             if let Err(e) = self.inner.ledger.apply_batch(planned.writes) {
@@ -572,6 +586,7 @@ impl Store {
     /// Stores a projection snapshot taken at `seq` (not flushed: a lost checkpoint only costs a
     /// longer replay). `seq` must not be ahead of the head.
     pub fn put_checkpoint(&self, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.ensure_room()?;
         let head = self.head().seq;
         if seq > head {
             return Err(StoreError::CheckpointAhead { seq, head });
@@ -629,6 +644,7 @@ impl Store {
     /// Stores a dead letter and flushes it. Returns its id (from 1). Raw bytes beyond
     /// [`DEAD_LETTER_RAW_BYTES_MAX`] and text beyond [`DEAD_LETTER_TEXT_BYTES_MAX`] are cut.
     pub fn add_dead_letter(&self, d: NewDeadLetter) -> Result<u64, StoreError> {
+        self.ensure_room()?;
         let raw_len = d.raw.len() as u64;
         let mut raw = d.raw;
         raw.truncate(DEAD_LETTER_RAW_BYTES_MAX);
@@ -1266,4 +1282,20 @@ impl Lookup<'_> {
             what: format!("the id index maps {target} to seq {target_seq}, which the log lacks"),
         })
     }
+}
+
+/// Bytes available to this process on the file system holding `path` (`statvfs`), if known.
+fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a valid NUL-terminated path and `st` a buffer of the right type; statvfs
+    // only writes into it, and it is read only when the call succeeded.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
 }

@@ -1,4 +1,4 @@
-//! NKey users of the NATS server (deploy/nats/auth.conf, docs/SECURITY-nats.md): reading a seed
+//! NKey users of the NATS server (deploy/nats/auth.conf, docs/SECURITY.md): reading a seed
 //! file for `--nkey` (refused when group or others may read it), and `golive nats-user add`,
 //! which creates the user of a new trust (or of the ledger) and prints its configuration block.
 //!

@@ -143,6 +143,11 @@ impl NatsServer {
         self.child.is_some()
     }
 
+    /// The process id of the running server.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
@@ -490,6 +495,14 @@ pub fn ok(o: Output) -> Output {
     o
 }
 
+/// Sends `kill -SIG pid` (e.g. "STOP", "CONT"); an already exited process is not an error.
+pub fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .args([format!("-{sig}"), pid.to_string()])
+        .stderr(Stdio::null())
+        .status();
+}
+
 /// A `golive` child process (serve or collect) with its output in a log file.
 pub struct Proc {
     child: Option<Child>,
@@ -530,6 +543,20 @@ impl Proc {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
+        }
+    }
+
+    /// SIGSTOP: the process is frozen (not killed) until [`Proc::resume`].
+    pub fn pause(&self) {
+        if let Some(c) = &self.child {
+            signal(c.id(), "STOP");
+        }
+    }
+
+    /// SIGCONT after [`Proc::pause`].
+    pub fn resume(&self) {
+        if let Some(c) = &self.child {
+            signal(c.id(), "CONT");
         }
     }
 

@@ -415,12 +415,12 @@ impl Store {
     }
 
     /// Refuses to write when the file system holding the store has less than
-    /// [`DISK_RESERVE_BYTES`] free: sled does not recover from running out of space in the
+    /// [`crate::DISK_RESERVE_BYTES`] free: sled does not recover from running out of space in the
     /// middle of a write (it can wait forever for a flush that cannot finish), so the store
     /// stops short of it, with an error that says what to do, and nothing half-written.
     fn ensure_room(&self) -> Result<(), StoreError> {
         match free_bytes(&self.inner.path) {
-            Some(free) if free < DISK_RESERVE_BYTES => Err(StoreError::DiskFull {
+            Some(free) if free < crate::DISK_RESERVE_BYTES => Err(StoreError::DiskFull {
                 path: self.inner.path.clone(),
             }),
             _ => Ok(()),

@@ -193,7 +193,7 @@ pub fn run(config: &Config, cmd: AuditCommand) -> Result<ExitCode> {
 }
 
 /// The key text, or the first line of a file holding it.
-fn read_key(arg: &str) -> Result<VerifierKey> {
+pub(crate) fn read_key(arg: &str) -> Result<VerifierKey> {
     let text = if Path::new(arg).is_file() {
         std::fs::read_to_string(arg).with_context(|| format!("cannot read {arg}"))?
     } else {

@@ -14,5 +14,6 @@ pub mod natsauth;
 pub mod natsproc;
 pub mod query;
 pub mod render;
+pub mod repair;
 pub mod serving;
 pub mod simulate;

@@ -210,6 +210,19 @@ enum Command {
         #[command(subcommand)]
         what: BenchWhat,
     },
+    /// Rebuild a damaged ledger into a NEW data directory (--data) from a verified audit export:
+    /// same records, seqs and chain hashes (docs/OPERATIONS.md, "Backup and restore")
+    Repair {
+        /// The export (`golive audit export`) to rebuild from; verified first
+        #[arg(long, value_name = "FILE")]
+        from_export: PathBuf,
+        /// The ledger's public key, or a file holding it, to verify the export with
+        #[arg(long, value_name = "KEY")]
+        pubkey: String,
+        /// The damaged ledger's directory: its signing key is copied over (else a new key)
+        #[arg(long, value_name = "DIR")]
+        key_from: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -470,6 +483,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             collect(cc, input)
         }
+        Command::Repair {
+            from_export,
+            pubkey,
+            key_from,
+        } => golive::repair::run(&config, &from_export, &pubkey, key_from.as_deref()),
         Command::Bench {
             what:
                 BenchWhat::Store {

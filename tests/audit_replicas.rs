@@ -128,15 +128,11 @@ fn replicas_agree_idle_ledgers_sign_and_a_running_ledger_exports_a_verifiable_hi
         .iter()
         .enumerate()
         .map(|(i, feed)| {
-            Proc::spawn(
-                &[
-                    "collect",
-                    feed.to_str().unwrap(),
-                    "--data",
-                    dir.path().join(format!("outbox-{i}")).to_str().unwrap(),
-                    "--nats",
-                    &url,
-                ],
+            collect(
+                feed,
+                &dir.path().join(format!("outbox-{i}")),
+                &url,
+                &[],
                 &dir.path().join(format!("collect-{i}.log")),
             )
         })
@@ -173,15 +169,11 @@ fn replicas_agree_idle_ledgers_sign_and_a_running_ledger_exports_a_verifiable_hi
         "--out",
         one.to_str().unwrap(),
     ]));
-    let mut c = Proc::spawn(
-        &[
-            "collect",
-            one.to_str().unwrap(),
-            "--data",
-            dir.path().join("outbox-one").to_str().unwrap(),
-            "--nats",
-            &url,
-        ],
+    let mut c = collect(
+        &one,
+        &dir.path().join("outbox-one"),
+        &url,
+        &[],
         &dir.path().join("collect-one.log"),
     );
     assert_eq!(c.wait(Duration::from_secs(60)), Some(0), "{}", c.log_text());

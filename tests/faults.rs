@@ -44,19 +44,11 @@ fn start_ledger(data: &Path, nats: &NatsServer, log: &Path) -> (Proc, String) {
 }
 
 fn collect(file: &Path, outbox: &Path, nats: &NatsServer, log: &Path) -> Proc {
-    Proc::spawn(
-        &[
-            "collect",
-            file.to_str().unwrap(),
-            "--data",
-            outbox.to_str().unwrap(),
-            "--nats",
-            &nats.url(),
-            "--republish-after-ms",
-            "1000",
-            "--wait-receipts-secs",
-            "0",
-        ],
+    common::collect(
+        file,
+        outbox,
+        &nats.url(),
+        &["--republish-after-ms", "1000", "--wait-receipts-secs", "0"],
         log,
     )
 }

@@ -132,15 +132,11 @@ fn two_ledgers_on_a_three_node_cluster_survive_a_node_kill_with_identical_logs()
         .files
         .iter()
         .map(|(t, f)| {
-            Proc::spawn(
-                &[
-                    "collect",
-                    f.to_str().unwrap(),
-                    "--data",
-                    dir.path().join(format!("outbox-{t}")).to_str().unwrap(),
-                    "--nats",
-                    &url,
-                ],
+            collect(
+                f,
+                &dir.path().join(format!("outbox-{t}")),
+                &url,
+                &[],
                 &dir.path().join(format!("collect-{t}.log")),
             )
         })

@@ -29,17 +29,7 @@ fn serve(data: &Path, nats: &NatsServer, log: &Path) -> Proc {
 }
 
 fn collect(file: &Path, outbox: &Path, nats: &NatsServer, log: &Path, extra: &[&str]) -> Proc {
-    let url = nats.url();
-    let mut args = vec![
-        "collect",
-        file.to_str().unwrap(),
-        "--data",
-        outbox.to_str().unwrap(),
-        "--nats",
-        &url,
-    ];
-    args.extend_from_slice(extra);
-    Proc::spawn(&args, log)
+    common::collect(file, outbox, &nats.url(), extra, log)
 }
 
 fn query_json(data: &Path, what: &str) -> String {

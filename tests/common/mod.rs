@@ -747,3 +747,17 @@ pub fn status(data: &Path) -> Value {
     )
     .unwrap()
 }
+
+/// Starts `golive collect FEED --data OUTBOX --nats URL EXTRA...` with its output in `log`.
+pub fn collect(feed: &Path, outbox: &Path, nats_url: &str, extra: &[&str], log: &Path) -> Proc {
+    let mut args = vec![
+        "collect",
+        feed.to_str().expect("utf-8 path"),
+        "--data",
+        outbox.to_str().expect("utf-8 path"),
+        "--nats",
+        nats_url,
+    ];
+    args.extend_from_slice(extra);
+    Proc::spawn(&args, log)
+}

@@ -338,17 +338,10 @@ async fn connect(
 
 /// The error for credentials the server refused, naming them and the flag to check.
 pub(crate) fn credentials_refused(config: &CollectorConfig) -> CollectError {
-    let (who, hint) = match (&config.nkey, &config.credentials) {
-        (Some(kp), _) => (format!("NKey user {}", kp.public_key()), "check --nkey"),
-        (None, Some(p)) => (
-            format!("the credentials file {}", p.display()),
-            "check --creds",
-        ),
-        (None, None) => (
-            "an anonymous connection".to_owned(),
-            "the server requires credentials: give --nkey FILE (or --creds FILE)",
-        ),
-    };
+    let (who, hint) = golive_model::protocol::refused_identity(
+        config.nkey.as_ref().map(|kp| kp.public_key()),
+        config.credentials.as_deref(),
+    );
     CollectError::NatsRefused {
         url: config.nats_url.clone(),
         who,

@@ -233,17 +233,7 @@ fn credentials_refused(
     credentials: Option<&std::path::Path>,
     nkey: Option<&nkeys::KeyPair>,
 ) -> ServeError {
-    let (who, hint) = match (nkey, credentials) {
-        (Some(kp), _) => (format!("NKey user {}", kp.public_key()), "check --nkey"),
-        (None, Some(p)) => (
-            format!("the credentials file {}", p.display()),
-            "check --creds",
-        ),
-        (None, None) => (
-            "an anonymous connection".to_owned(),
-            "the server requires credentials: give --nkey FILE (or --creds FILE)",
-        ),
-    };
+    let (who, hint) = protocol::refused_identity(nkey.map(|kp| kp.public_key()), credentials);
     ServeError::Refused {
         url: url.to_owned(),
         who,

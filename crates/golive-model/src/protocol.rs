@@ -121,6 +121,25 @@ pub fn parse_event_subject(subject: &str) -> Option<(&str, &str)> {
     (!trust.is_empty() && !kind.is_empty() && !kind.contains('.')).then_some((trust, kind))
 }
 
+/// Who a refused NATS connection was, and the flag to check: for the one-line error of the
+/// ledger and of the collector. `nkey_public` is the NKey user's public key, if one was given.
+pub fn refused_identity(
+    nkey_public: Option<String>,
+    credentials: Option<&std::path::Path>,
+) -> (String, &'static str) {
+    match (nkey_public, credentials) {
+        (Some(k), _) => (format!("NKey user {k}"), "check --nkey"),
+        (None, Some(p)) => (
+            format!("the credentials file {}", p.display()),
+            "check --creds",
+        ),
+        (None, None) => (
+            "an anonymous connection".to_owned(),
+            "the server requires credentials: give --nkey FILE (or --creds FILE)",
+        ),
+    }
+}
+
 /// The servers of a NATS URL, which may list several separated by commas, as `NATS_URL` and the
 /// `nats` CLI take them: `nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222`. The client
 /// library parses one string as ONE server, so a cluster's list must be split before connecting;

@@ -295,8 +295,9 @@ fn ok_status(st: std::process::ExitStatus) {
     assert!(st.success(), "{st}");
 }
 
-/// Damages a copy of a store's sled file: `how` is "truncate-half", "truncate-tail" (the last
-/// 100 bytes: a torn tail) or "flip" (64 bytes inverted in the middle).
+/// Damages a copy of a store's sled file: `how` is "truncate-half", "truncate-pct-N" (cut to
+/// N% of its length), "truncate-tail" (the last 100 bytes: a torn tail) or "flip" (64 bytes
+/// inverted in the middle).
 fn damage(src: &Path, dst: &Path, how: &str) {
     ok_status(
         std::process::Command::new("cp")
@@ -310,13 +311,18 @@ fn damage(src: &Path, dst: &Path, how: &str) {
     let mut bytes = std::fs::read(&db).unwrap();
     match how {
         "truncate-half" => bytes.truncate(bytes.len() / 2),
+        pct if pct.starts_with("truncate-pct-") => {
+            let pct: usize = pct["truncate-pct-".len()..].parse().unwrap();
+            bytes.truncate(bytes.len() * pct / 100);
+        }
         "truncate-tail" => bytes.truncate(bytes.len() - 100),
-        _ => {
+        "flip" => {
             let m = bytes.len() / 2;
             for b in &mut bytes[m..m + 64] {
                 *b ^= 0xff;
             }
         }
+        other => panic!("unknown damage {other}"),
     }
     std::fs::write(&db, bytes).unwrap();
 }
@@ -355,6 +361,27 @@ fn a_damaged_store_is_rebuilt_from_a_verified_export_with_identical_chain_hashes
         "--out",
         export.to_str().unwrap(),
     ]));
+    // Cut anywhere, the store is refused at open or (if sled lost nothing it needs) whole:
+    // never a shorter ledger. sled itself recovers a cut file as a valid shorter log; the head
+    // mark outside sled is what refuses it, naming the missing seqs.
+    for pct in [5, 20, 40, 60, 80, 90, 95, 99] {
+        let damaged = d(&format!("cut-{pct}"));
+        damage(&orig, &damaged, &format!("truncate-pct-{pct}"));
+        let st = golive(&["status", "--json", "--data", damaged.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&st.stderr);
+        if st.status.success() {
+            let v: Value = serde_json::from_slice(&st.stdout).unwrap();
+            assert_eq!(
+                v["head_seq"], 3000,
+                "cut to {pct}%: opened as a shorter ledger"
+            );
+        } else {
+            assert!(
+                stderr.contains("are missing") || stderr.contains("corrupted data"),
+                "cut to {pct}%: {stderr}"
+            );
+        }
+    }
     for how in ["truncate-half", "truncate-tail", "flip"] {
         let damaged = d(&format!("damaged-{how}"));
         damage(&orig, &damaged, how);
@@ -369,11 +396,18 @@ fn a_damaged_store_is_rebuilt_from_a_verified_export_with_identical_chain_hashes
             st.status.code(),
             String::from_utf8_lossy(&st.stderr).trim()
         );
-        assert!(
-            !String::from_utf8_lossy(&st.stderr).contains("panicked"),
-            "{how}: no panic"
-        );
-        if st.status.success() {
+        let stderr = String::from_utf8_lossy(&st.stderr);
+        assert!(!stderr.contains("panicked"), "{how}: no panic");
+        if !st.status.success() {
+            // Refused at open with the store's error, naming what is wrong.
+            assert!(
+                stderr.to_lowercase().contains("corrupt") && stderr.contains("restore"),
+                "{how}: {stderr}"
+            );
+        } else {
+            // sled's checksums accepted the file: then it must be the whole ledger, never a
+            // shorter one (the head mark outside sled catches a lost end).
+            assert_eq!(head, Some(3000), "{how}: opened as a shorter ledger");
             // Opened: what a full verification of the damaged store says.
             let v = golive(&[
                 "audit",
@@ -474,4 +508,100 @@ fn a_damaged_store_is_rebuilt_from_a_verified_export_with_identical_chain_hashes
     ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("is not empty"));
+}
+
+#[test]
+fn a_damaged_store_is_refused_at_open_and_rebuilt_from_the_nats_stream() {
+    // Proves the recovery of docs/OPERATIONS.md ("Rebuilding from the NATS stream"): a ledger
+    // whose sled file lost its end is refused at open naming the missing seqs; a new ledger
+    // with an empty directory and a new consumer reads the stream from its first message and
+    // ends with every event exactly once, in the same order (same stream seqs), nothing
+    // invented, the same projections, and a chain that verifies.
+    let dir = tempfile::tempdir().unwrap();
+    let d = |p: &str| dir.path().join(p);
+    let nats = NatsServer::start();
+    let ev = simulated(dir.path(), 12, TRUSTS, 2400);
+    let data = d("ledger");
+    let (mut ledger, base) = start_ledger(&data, &nats, &d("ledger.log"));
+    let mut collectors: Vec<Proc> = ev
+        .files
+        .iter()
+        .map(|(t, f)| {
+            collect(
+                f,
+                &d(&format!("outbox-{t}")),
+                &nats,
+                &d(&format!("collect-{t}.log")),
+            )
+        })
+        .collect();
+    for c in &mut collectors {
+        assert_eq!(
+            c.wait(Duration::from_secs(120)),
+            Some(0),
+            "{}",
+            c.log_text()
+        );
+    }
+    let n = ev.ids.len() as u64;
+    assert_eq!(http_head_seq(&base), n);
+    assert_eq!(ledger.term(), Some(0));
+    let original = exported_records(&data, &d("original.jsonl"));
+
+    // Cut the sled file until a cut loses records (where sled's file ends in free space a cut
+    // loses nothing, and the store opens whole: that is checked too).
+    let refused = [80, 60, 40, 20, 5].into_iter().find(|pct| {
+        let damaged = d(&format!("damaged-{pct}"));
+        damage(&data, &damaged, &format!("truncate-pct-{pct}"));
+        let st = golive(&["status", "--json", "--data", damaged.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&st.stderr);
+        if st.status.success() {
+            let v: Value = serde_json::from_slice(&st.stdout).unwrap();
+            assert_eq!(
+                v["head_seq"], n,
+                "cut to {pct}%: opened as a shorter ledger"
+            );
+            return false;
+        }
+        assert!(
+            stderr.to_lowercase().contains("corrupt") && stderr.contains("restore"),
+            "{stderr}"
+        );
+        true
+    });
+    assert!(refused.is_some(), "no cut of the sled file lost records");
+
+    let rebuilt = d("rebuilt");
+    let (mut second, base2) = serve_http(
+        &[
+            "--data",
+            rebuilt.to_str().unwrap(),
+            "--nats",
+            &nats.url(),
+            "--consumer",
+            "golive-ledger-rebuild",
+        ],
+        &d("rebuild.log"),
+    );
+    wait_until(
+        Duration::from_secs(120),
+        "the rebuild reaches the head",
+        || http_head_seq(&base2) >= n,
+    );
+    // Nothing more arrives: the stream held exactly these events.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(http_head_seq(&base2), n);
+    assert_eq!(second.term(), Some(0));
+    let again = exported_records(&rebuilt, &d("rebuilt.jsonl"));
+    assert_eq!(again, original, "same events, same order, same stream seqs");
+    let ids: BTreeSet<String> = again.iter().map(|(_, _, id)| id.clone()).collect();
+    assert_eq!(ids, ev.ids);
+    ok(golive(&["verify", "--data", rebuilt.to_str().unwrap()]));
+    for what in WHATS {
+        assert_eq!(
+            query(&["query", what, "--json", "--data", rebuilt.to_str().unwrap()]),
+            query(&["query", what, "--json", "--data", data.to_str().unwrap()]),
+            "{what}"
+        );
+    }
 }

@@ -467,8 +467,13 @@ async fn jetstream_answers(urls: &[String]) -> Result<(), String> {
     }
 }
 
+/// The golive binary under test: cargo's build of it, or `GOLIVE_TEST_BIN` (a frozen copy, so
+/// that a long run is not disturbed by a rebuild of target/).
 pub fn golive_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_golive")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("GOLIVE_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_golive").to_owned())
+    })
 }
 
 /// Runs `golive ARGS` to completion.

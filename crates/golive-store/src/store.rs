@@ -21,12 +21,18 @@ use crate::{
 };
 
 mod audit;
+mod headmark;
 mod merkle;
+pub use headmark::HEAD_MARK_FILE;
+use headmark::HeadMark;
 pub use merkle::{SIGNED_CHECKPOINT_BYTES_MAX, TILE_HEIGHT, TILE_WIDTH};
 
 /// Pause between attempts to take the store's lock.
 const OPEN_LOCK_RETRY_MS: u64 = 20;
 const META_FORMAT: &[u8] = b"format_version";
+/// Set once the store has a head mark file (see `headmark`): from then on a missing file is
+/// damage, not an older store.
+const META_HEAD_MARK: &[u8] = b"head_mark";
 /// Named values of callers live under this prefix, apart from the store's own keys.
 const META_USER_PREFIX: &[u8] = b"user/";
 /// Trees of the pre-release layout (one tree per index). Their presence means a directory this
@@ -80,6 +86,8 @@ struct Writer {
     id_block: Vec<u8>,
     /// The Merkle tree's tails as of `head`.
     tails: Arc<merkle::Tails>,
+    /// The durable head, also outside sled: written after every flush.
+    mark: HeadMark,
 }
 
 impl std::fmt::Debug for Store {
@@ -352,6 +360,7 @@ impl Store {
         if format.is_none() {
             init_format(&path, &db, &meta, head)?;
         }
+        let mark = check_head_mark(&path, &db, &meta, &ledger, head)?;
         let ids = load_ids(&path, &ledger, head)?;
         let dead_last = match dead.last().map_err(|e| sled_error(&path, e))? {
             Some((k, _)) => u64_value("dead", &k)?,
@@ -379,6 +388,7 @@ impl Store {
                     chunk: Vec::new(),
                     id_block: Vec::new(),
                     tails: Arc::default(),
+                    mark,
                 }),
                 ids: RwLock::new(ids),
                 head: Mutex::new(head),
@@ -479,6 +489,7 @@ impl Store {
         // failed and the head in sled is ahead of the durable one.
         if writer.head != self.head() {
             self.flush()?;
+            writer.mark.write(writer.head)?;
             *lock(&self.inner.head) = writer.head;
             *lock(&self.inner.merkle) = writer.tails.clone();
         }
@@ -886,6 +897,80 @@ fn last_record(path: &Path, tree: &Tree) -> Result<Option<Record>, StoreError> {
         what: "the log chunk starting here is empty".to_owned(),
     })?;
     decode_log_entry(seq, bytes).map(Some)
+}
+
+/// Checks sled's head against the head mark kept outside sled (see `headmark`), then opens
+/// the mark for writing (creating it for a new store or one made before marks existed).
+fn check_head_mark(
+    path: &Path,
+    db: &sled::Db,
+    meta: &Tree,
+    ledger: &Tree,
+    head: Head,
+) -> Result<HeadMark, StoreError> {
+    let had_mark = meta
+        .get(META_HEAD_MARK)
+        .map_err(|e| sled_error(path, e))?
+        .is_some();
+    match HeadMark::read(path)? {
+        None if had_mark => {
+            return Err(StoreError::CorruptTree {
+                tree: "head mark",
+                what: format!(
+                    "{} is missing, but this store had one: without it a truncated sled file \
+                     cannot be told from a shorter ledger; restore the directory from a backup",
+                    path.join(HEAD_MARK_FILE).display()
+                ),
+            });
+        }
+        None => {}
+        Some(m) if m.seq > head.seq => {
+            return Err(StoreError::Corrupt {
+                seq: head.seq + 1,
+                what: format!(
+                    "sled holds the log only up to seq {} but the head mark ({HEAD_MARK_FILE}) \
+                     says seq {} ({}) was flushed: seqs {} to {} are missing, the sled file was \
+                     truncated or damaged; restore from a backup or rebuild with `golive repair \
+                     --from-export` (docs/OPERATIONS.md)",
+                    head.seq,
+                    m.seq,
+                    hex(&m.hash),
+                    head.seq + 1,
+                    m.seq
+                ),
+            });
+        }
+        Some(m) => {
+            // The mark may lag sled's head (a crash between sled's flush and the mark's
+            // write), but the record it names must be the one it recorded.
+            let at_mark = if m.seq == 0 {
+                Some(Head::GENESIS.hash)
+            } else {
+                with_record_bytes(path, ledger, m.seq, |b| {
+                    decode_log_entry(m.seq, b).map(|r| r.hash)
+                })?
+            };
+            if at_mark != Some(m.hash) {
+                return Err(StoreError::Corrupt {
+                    seq: m.seq,
+                    what: format!(
+                        "the head mark ({HEAD_MARK_FILE}) records seq {} with hash {}, but the \
+                         log's record there is {}: this log is not the one that was flushed",
+                        m.seq,
+                        hex(&m.hash),
+                        at_mark.map_or_else(|| "missing".to_owned(), |h| hex(&h))
+                    ),
+                });
+            }
+        }
+    }
+    let mark = HeadMark::open(path, head)?;
+    if !had_mark {
+        meta.insert(META_HEAD_MARK, &[1u8][..])
+            .map_err(|e| sled_error(path, e))?;
+        db.flush().map_err(|e| sled_error(path, e))?;
+    }
+    Ok(mark)
 }
 
 /// Reads the stored head and checks it against the last record of the log.

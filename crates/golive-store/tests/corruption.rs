@@ -318,3 +318,97 @@ fn open_refuses_the_pre_release_layout_instead_of_reading_it_as_empty() {
         other => panic!("got {other:?}"),
     }
 }
+
+/// Copies the files of a closed store (sled's and the head mark) from `from` into `to`.
+fn copy_files(from: &std::path::Path, to: &std::path::Path, only: Option<&str>) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        let name = name.to_str().unwrap();
+        if only.is_some_and(|o| o != name) || entry.file_type().unwrap().is_dir() {
+            continue;
+        }
+        std::fs::copy(entry.path(), to.join(name)).unwrap();
+    }
+}
+
+#[test]
+fn open_refuses_a_sled_file_that_lost_its_end_by_the_head_mark_outside_sled() {
+    // Proves that a sled file which lost its last records (what sled's own recovery makes of a
+    // truncated or torn file: a valid, shorter log with a matching head inside it) is refused
+    // at open, naming the missing seqs, because the head mark beside it recorded more; and that
+    // a missing mark or a mark of another log is refused too, while a mark that merely lags
+    // (a crash between sled's flush and the mark's write) is accepted and brought up to date.
+    let dir = tempfile::tempdir().unwrap();
+    let older = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        for i in 1..=3 {
+            store
+                .append_batch(vec![incoming(lost(i, "RAL", "ral-pas", i as u64))])
+                .unwrap();
+        }
+    }
+    copy_files(dir.path(), older.path(), None);
+    {
+        let store = Store::open(dir.path()).unwrap();
+        for i in 4..=5 {
+            store
+                .append_batch(vec![incoming(lost(i, "RAL", "ral-pas", i as u64))])
+                .unwrap();
+        }
+    }
+    // sled's files of 3 records under the mark of 5.
+    let shortened = tempfile::tempdir().unwrap();
+    copy_files(older.path(), shortened.path(), None);
+    copy_files(
+        dir.path(),
+        shortened.path(),
+        Some(golive_store::HEAD_MARK_FILE),
+    );
+    match Store::open(shortened.path()).expect_err("sled lost seqs 4 and 5") {
+        StoreError::Corrupt { seq: 4, what } => {
+            assert!(what.contains("seqs 4 to 5 are missing"), "{what}");
+        }
+        other => panic!("got {other}"),
+    }
+    // The mark removed: refused, not taken for an older store.
+    let unmarked = tempfile::tempdir().unwrap();
+    copy_files(dir.path(), unmarked.path(), None);
+    std::fs::remove_file(unmarked.path().join(golive_store::HEAD_MARK_FILE)).unwrap();
+    let err = Store::open(unmarked.path()).expect_err("mark missing");
+    assert!(err.to_string().contains("is missing"), "{err}");
+    // A lagging mark (of 3, sled at 5): accepted and moved to 5.
+    let lagging = tempfile::tempdir().unwrap();
+    copy_files(dir.path(), lagging.path(), None);
+    copy_files(
+        older.path(),
+        lagging.path(),
+        Some(golive_store::HEAD_MARK_FILE),
+    );
+    assert_eq!(Store::open(lagging.path()).unwrap().head().seq, 5);
+    // The mark of another log at the same seq: refused.
+    let other = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(other.path()).unwrap();
+        for i in 1..=5 {
+            store
+                .append_batch(vec![incoming(lost(100 + i, "RAL", "ral-pas", i as u64))])
+                .unwrap();
+        }
+    }
+    let forked = tempfile::tempdir().unwrap();
+    copy_files(dir.path(), forked.path(), None);
+    copy_files(
+        other.path(),
+        forked.path(),
+        Some(golive_store::HEAD_MARK_FILE),
+    );
+    match Store::open(forked.path()).expect_err("another log's mark") {
+        StoreError::Corrupt { seq: 5, what } => {
+            assert!(what.contains("not the one that was flushed"), "{what}")
+        }
+        other => panic!("got {other}"),
+    }
+}

@@ -553,6 +553,15 @@ pub async fn serve(
     let mut shutdown = std::pin::pin!(shutdown);
     let mut backoff = Duration::from_millis(100);
     let mut credentials_refused_now = false;
+    // The next batch is fetched while this one is appended (pipelining: the pull request's round
+    // trip and the delivery overlap the store's flush). What a fetch brought but the loop never
+    // processed (a stop) is not acknowledged, so it is delivered again or read by `next_seq`.
+    let start_fetch = || {
+        let consumer = consumer.clone();
+        let (max, wait_ms) = (config.batch_events_max, config.fetch_wait_ms);
+        tokio::spawn(async move { fetch_batch(&consumer, max, wait_ms).await })
+    };
+    let mut next_fetch = start_fetch();
     'consume: loop {
         let fetched = tokio::select! {
             _ = &mut shutdown => break,
@@ -560,11 +569,12 @@ pub async fn serve(
                 credentials_refused_now = true;
                 break;
             }
-            r = fetch_batch(&consumer, config.batch_events_max, config.fetch_wait_ms) => r,
+            r = &mut next_fetch => r.map_err(js_err).and_then(|r| r),
         };
         let messages = match fetched {
             Ok(m) => {
                 backoff = Duration::from_millis(100);
+                next_fetch = start_fetch();
                 m
             }
             Err(e) => {
@@ -578,6 +588,7 @@ pub async fn serve(
                     _ = tokio::time::sleep(backoff) => {}
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
+                next_fetch = start_fetch();
                 continue;
             }
         };
@@ -711,6 +722,7 @@ pub async fn serve(
             "batch appended"
         );
     }
+    next_fetch.abort();
     if let Some(r) = receipts {
         r.abort();
     }

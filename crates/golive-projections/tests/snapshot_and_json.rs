@@ -58,47 +58,53 @@ fn scenario() -> Projections {
 
 #[test]
 fn a_snapshot_round_trips_and_names_its_format_and_version() {
-    // Proves the checkpoint format: JSON with format, version and last_seq in the open, and
-    // from_snapshot(to_snapshot(p)) == p.
+    // Proves the checkpoint format: the format's name, the version (u32 LE) and last_seq (u64
+    // LE) in the open, then the bincode state; and from_snapshot(to_snapshot(p)) == p.
     let p = scenario();
     let bytes = p.to_snapshot();
-    let v: Value = serde_json::from_slice(&bytes).unwrap();
-    assert_eq!(v["format"], "golive-projections");
-    assert_eq!(v["version"], SNAPSHOT_VERSION);
-    assert_eq!(v["last_seq"], 9);
+    let name = b"golive-projections";
+    assert_eq!(&bytes[..name.len()], name);
+    let rest = &bytes[name.len()..];
+    assert_eq!(u32::from_le_bytes(rest[..4].try_into().unwrap()), SNAPSHOT_VERSION);
+    assert_eq!(u64::from_le_bytes(rest[4..12].try_into().unwrap()), 9);
     assert_eq!(Projections::from_snapshot(&bytes).unwrap(), p);
 }
 
 #[test]
 fn foreign_or_damaged_snapshots_are_refused() {
-    // Proves from_snapshot refuses bytes that are not a snapshot, another version, and a
-    // snapshot whose state does not match its header, each with its own error.
+    // Proves from_snapshot refuses bytes that are not a snapshot (a version-1 JSON one
+    // included), another version, a state that does not match its header, a cut state and
+    // bytes after the state, each with its own error.
+    let good = scenario().to_snapshot();
+    let at = b"golive-projections".len();
     assert!(matches!(
-        Projections::from_snapshot(b"not json"),
+        Projections::from_snapshot(b"{\"format\":\"golive-projections\",\"version\":1}"),
         Err(SnapshotError::NotASnapshot(_))
     ));
-    let mut v: Value = serde_json::from_slice(&scenario().to_snapshot()).unwrap();
-    v["format"] = json!("something-else");
     assert!(matches!(
-        Projections::from_snapshot(&serde_json::to_vec(&v).unwrap()),
+        Projections::from_snapshot(b"golive-projections"),
         Err(SnapshotError::NotASnapshot(_))
     ));
-    v["format"] = json!("golive-projections");
-    v["version"] = json!(SNAPSHOT_VERSION + 1);
+    let mut v = good.clone();
+    v[at..at + 4].copy_from_slice(&(SNAPSHOT_VERSION + 1).to_le_bytes());
     assert!(matches!(
-        Projections::from_snapshot(&serde_json::to_vec(&v).unwrap()),
+        Projections::from_snapshot(&v),
         Err(SnapshotError::UnsupportedVersion { .. })
     ));
-    v["version"] = json!(SNAPSHOT_VERSION);
-    v["last_seq"] = json!(8);
+    let mut v = good.clone();
+    v[at + 4..at + 12].copy_from_slice(&8u64.to_le_bytes());
     assert!(matches!(
-        Projections::from_snapshot(&serde_json::to_vec(&v).unwrap()),
+        Projections::from_snapshot(&v),
         Err(SnapshotError::Corrupt(_))
     ));
-    v["last_seq"] = json!(9);
-    v["projections"]["trusts"] = json!(7);
     assert!(matches!(
-        Projections::from_snapshot(&serde_json::to_vec(&v).unwrap()),
+        Projections::from_snapshot(&good[..good.len() - 3]),
+        Err(SnapshotError::Corrupt(_))
+    ));
+    let mut v = good.clone();
+    v.push(0);
+    assert!(matches!(
+        Projections::from_snapshot(&v),
         Err(SnapshotError::Corrupt(_))
     ));
 }

@@ -60,7 +60,19 @@ impl Ledger {
     pub fn open(dir: &Path, options: LedgerOptions) -> Result<Self, LedgerError> {
         let store = Store::open(dir)?;
         let head = store.head().seq;
-        let live = projections_at(&store, head, &mut |_, _| {})?;
+        // Checkpoints of another snapshot version (an upgrade) or damaged ones are rebuilt once,
+        // here, so that as-of answers do not each replay from the first record.
+        let unreadable = match store.checkpoint_at_or_before(head)? {
+            Some((seq, bytes)) => match Projections::from_snapshot(&bytes) {
+                Ok(_) => None,
+                Err(e) => Some((seq, e)),
+            },
+            None => None,
+        };
+        let live = match unreadable {
+            Some(_) => Projections::new(),
+            None => projections_at(&store, head, &mut |_, _| {})?,
+        };
         let last_checkpoint_seq = store
             .checkpoint_at_or_before(head)?
             .map(|(seq, _)| seq)
@@ -69,14 +81,25 @@ impl Ledger {
             0 => None,
             seq => store.get(seq)?.map(|r| r.received_at),
         };
-        Ok(Self {
+        let mut ledger = Self {
             store,
             live,
             options,
             last_checkpoint_seq,
             last_received_at,
             signing: None,
-        })
+        };
+        if let Some((seq, e)) = unreadable {
+            tracing::warn!(
+                checkpoint_seq = seq,
+                error = %e,
+                head,
+                "projection checkpoints are unreadable (another snapshot version?); rebuilding \
+                 them from the log once"
+            );
+            ledger.rebuild(&mut |_, _| {})?;
+        }
+        Ok(ledger)
     }
 
     pub fn store(&self) -> &Store {

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 /// One event's fact, with the time it happened and its place in the log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Entry<T> {
+    /// Nanoseconds since the epoch in snapshots: parsing RFC 3339 text for every fact was the
+    /// largest single cost of reading a checkpoint (docs/BENCHMARKS.md).
+    #[serde(with = "chrono::serde::ts_nanoseconds")]
     pub at: DateTime<Utc>,
     pub seq: u64,
     pub event_id: EventId,

@@ -65,7 +65,10 @@ fn a_snapshot_round_trips_and_names_its_format_and_version() {
     let name = b"golive-projections";
     assert_eq!(&bytes[..name.len()], name);
     let rest = &bytes[name.len()..];
-    assert_eq!(u32::from_le_bytes(rest[..4].try_into().unwrap()), SNAPSHOT_VERSION);
+    assert_eq!(
+        u32::from_le_bytes(rest[..4].try_into().unwrap()),
+        SNAPSHOT_VERSION
+    );
     assert_eq!(u64::from_le_bytes(rest[4..12].try_into().unwrap()), 9);
     assert_eq!(Projections::from_snapshot(&bytes).unwrap(), p);
 }

@@ -7,6 +7,7 @@
 //! an unknown or repeated parameter is a 400, not silently ignored, so that a typo cannot return
 //! the whole programme when one trust was meant.
 
+use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Json, Response};
@@ -16,6 +17,7 @@ use golive_model::OdsCode;
 use golive_projections::{Projections, WarningRules};
 use serde::Serialize;
 
+use crate::answers::AnswerKey;
 use crate::{ApiError, AppState};
 
 /// The header that repeats the body's `as_of_seq`.
@@ -149,7 +151,7 @@ struct Answer<'a, V> {
 }
 
 /// A JSON body with the as-of header.
-fn json_response(as_of_seq: u64, body: Vec<u8>) -> Response {
+fn json_response(as_of_seq: u64, body: Bytes) -> Response {
     let mut r = (
         [(
             header::CONTENT_TYPE,
@@ -180,7 +182,12 @@ fn lock_err<T>(_: T) -> ApiError {
 /// At the head (or at a sequence that is the head) the view is built from the live projections
 /// under the ledger's lock, which is held only while `build` runs; anything older is an as-of
 /// answer from the cache or from the nearest checkpoint plus replay, without the lock.
-async fn answer<V, F>(state: &AppState, sel: Selection, build: F) -> Result<Response, ApiError>
+async fn answer<V, F>(
+    state: &AppState,
+    path: &'static str,
+    sel: Selection,
+    build: F,
+) -> Result<Response, ApiError>
 where
     V: Serialize,
     F: Fn(&Projections, Option<&OdsCode>, &WarningRules) -> V,
@@ -204,6 +211,24 @@ where
         }
     };
     let trust = sel.trust.as_ref();
+    let as_of_text = match sel.at {
+        At::Time(t) => Some(golive_model::format_time(&t)),
+        _ => None,
+    };
+    let key = |as_of_seq: u64, head_seq: u64| AnswerKey {
+        path,
+        trust: trust.map(|t| t.as_str().to_owned()),
+        as_of_seq,
+        head_seq,
+        as_of: as_of_text.clone(),
+    };
+    // The same question at the same head was answered already: no lock, no view, no encoding.
+    if let Some(body) = state
+        .answers
+        .get(&key(wanted.unwrap_or(head_now), head_now))
+    {
+        return Ok(json_response(wanted.unwrap_or(head_now), body));
+    }
     let check = |p: &Projections, seq: u64| match trust {
         Some(t) if !p.trusts().contains(t) => Err(no_events(t, seq)),
         _ => Ok(()),
@@ -229,17 +254,17 @@ where
             (seq, state.store.head().seq, build(&p, trust, &state.rules))
         }
     };
-    let body = serde_json::to_vec(&Answer {
-        as_of_seq,
-        head_seq,
-        as_of: match sel.at {
-            At::Time(t) => Some(golive_model::format_time(&t)),
-            _ => None,
-        },
-        trust: trust.map(OdsCode::as_str),
-        data: view,
-    })
-    .map_err(|e| ApiError::Internal(format!("cannot encode the answer: {e}")))?;
+    let body = Bytes::from(
+        serde_json::to_vec(&Answer {
+            as_of_seq,
+            head_seq,
+            as_of: as_of_text.clone(),
+            trust: trust.map(OdsCode::as_str),
+            data: view,
+        })
+        .map_err(|e| ApiError::Internal(format!("cannot encode the answer: {e}")))?,
+    );
+    state.answers.put(key(as_of_seq, head_seq), body.clone());
     Ok(json_response(as_of_seq, body))
 }
 
@@ -252,6 +277,7 @@ macro_rules! projection_endpoint {
             let sel = selection(raw, $path, SELECT)?;
             answer(
                 &state,
+                $path,
                 sel,
                 |$p: &Projections, $t: Option<&OdsCode>, $rules: &WarningRules| $build,
             )
@@ -302,7 +328,7 @@ pub(crate) async fn head(
         received_at,
     })
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(json_response(h.seq, body))
+    Ok(json_response(h.seq, Bytes::from(body)))
 }
 
 pub(crate) async fn openapi() -> Response {

@@ -22,6 +22,7 @@
 //!
 //! Access: bearer tokens with roles analyst < auditor < admin ([`auth`]); TLS ([`tls`]).
 
+pub mod answers;
 pub mod api;
 pub mod asof;
 pub mod audit;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub as_of: Arc<AsOfCache>,
     /// Who may read what ([`auth`]); open unless tokens are configured.
     pub auth: Arc<Auth>,
+    /// Recent encoded answers of the projection endpoints.
+    pub answers: Arc<answers::AnswerCache>,
 }
 
 impl AppState {
@@ -80,6 +83,7 @@ impl AppState {
             as_of: Arc::new(AsOfCache::new(store.clone())),
             store,
             auth: Arc::new(Auth::Open),
+            answers: Arc::default(),
         }
     }
 

@@ -519,6 +519,25 @@ impl Store {
         Ok(read(&self.inner.ids).get(id.as_bytes()).copied())
     }
 
+    /// Every superseded event's id -> the seq of the correction that superseded it: one entry
+    /// per correction, read in one scan. Replays use it to keep in memory exactly the events a
+    /// later record supersedes, instead of reading each target back from the log.
+    pub fn superseded_index(&self) -> Result<HashMap<EventId, u64>, StoreError> {
+        let mut out = HashMap::new();
+        for entry in self.inner.ledger.scan_prefix([layout::SUPERSEDED]) {
+            let (k, v) = entry.map_err(|e| self.err(e))?;
+            let id: [u8; ID_BYTES] =
+                k.get(1..).and_then(|b| b.try_into().ok()).ok_or_else(|| {
+                    StoreError::CorruptTree {
+                        tree: layout::TREE,
+                        what: format!("a superseded key of {} bytes", k.len()),
+                    }
+                })?;
+            out.insert(EventId::from_bytes(id), u64_value(layout::TREE, &v)?);
+        }
+        Ok(out)
+    }
+
     /// The seq of the correction that superseded the event with this id, if any.
     pub fn superseded_by(&self, id: &EventId) -> Result<Option<u64>, StoreError> {
         self.inner

@@ -475,20 +475,21 @@ fn rows(s: &Summary, events: u64, window: usize, clients: Option<usize>) -> Vec<
             Some(s.audit_verify_per_s),
             "events/s",
         ),
+        row(
+            "ledger store on disk (log only, no projection checkpoints)",
+            Some(s.ledger_bytes_per_event),
+            "B/event",
+        ),
+        // "All included": the store `golive serve` leaves, with its projection checkpoints.
         judged(
             row(
-                "ledger store on disk (bench store)",
-                Some(s.ledger_bytes_per_event),
+                "ledger store on disk (golive serve, all included)",
+                Some(s.served_ledger_bytes_per_event),
                 "B/event",
             ),
             String::new(),
             "<= 600 B/event",
-            Some(s.ledger_bytes_per_event <= 600.0),
-        ),
-        row(
-            "ledger store on disk (golive serve)",
-            Some(s.served_ledger_bytes_per_event),
-            "B/event",
+            Some(s.served_ledger_bytes_per_event <= 600.0),
         ),
         row(
             "collector outbox on disk after the run",

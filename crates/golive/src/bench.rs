@@ -571,17 +571,26 @@ impl GoliveChild {
         Ok(())
     }
 
-    /// SIGTERM (or nothing, for a process that ends by itself), then reap it with its peak RSS.
-    fn finish(mut self, term: bool) -> Result<procstat::ChildEnd, PipelineBenchError> {
+    /// SIGTERM (or nothing, for a process that ends by itself), then reap it with its peak RSS;
+    /// SIGKILL after `timeout`.
+    fn finish(
+        mut self,
+        term: bool,
+        timeout: Duration,
+    ) -> Result<procstat::ChildEnd, PipelineBenchError> {
         if term {
             procstat::terminate(&self.child);
         }
-        let end = procstat::wait_with_rusage(&mut self.child, Duration::from_secs(120))?;
+        let end = procstat::wait_with_rusage(&mut self.child, timeout)?;
+        let log = self.log.clone();
+        // Reaped: nothing left for Drop to kill or wait for.
         std::mem::forget(self);
         if end.code != Some(0) {
             return Err(PipelineBenchError::Incomplete(format!(
-                "golive exited with {:?}",
-                end.code
+                "golive {} (exit code {:?}, killed after {timeout:?} if none); see {}",
+                if term { "serve" } else { "replay" },
+                end.code,
+                log.display()
             )));
         }
         Ok(end)
@@ -686,7 +695,7 @@ pub fn pipeline_bench(
         ))?;
         let end_to_end_per_s = rate(events, t);
         let ledger_peak_rss_bytes = procstat::peak_rss_bytes(serve.child.id());
-        serve.finish(true)?;
+        serve.finish(true, Duration::from_secs(300))?;
         let pending: u64 = summaries.iter().map(|s| s.pending_at_exit).sum();
         let store = Store::open(&ledger_dir)?;
         let head = store.head().seq;
@@ -706,7 +715,11 @@ pub fn pipeline_bench(
             &["--data".as_ref(), ledger_dir.as_os_str(), "replay".as_ref()],
             &base.join("replay.log"),
         )?;
-        let replay_peak_rss_bytes = Some(replay.finish(false)?.peak_rss_bytes);
+        let replay_peak_rss_bytes = Some(
+            replay
+                .finish(false, Duration::from_secs(3_600))?
+                .peak_rss_bytes,
+        );
 
         let _ = std::fs::remove_dir_all(&base);
         let figures = PipelineRun {

@@ -52,13 +52,13 @@ pub struct AllParams {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AllBenchError {
-    #[error("store part: {0}")]
+    #[error("store part")]
     Store(#[from] bench::BenchError),
-    #[error("pipeline part: {0}")]
+    #[error("pipeline part")]
     Pipeline(#[from] bench::PipelineBenchError),
-    #[error("PostgreSQL part: {0}")]
+    #[error("PostgreSQL part")]
     Pg(#[from] PgError),
-    #[error("query part: {0}")]
+    #[error("query part")]
     Query(#[from] bench_query::QueryBenchError),
     #[error(transparent)]
     Io(#[from] std::io::Error),

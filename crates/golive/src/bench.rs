@@ -341,12 +341,12 @@ pub fn table(r: &Report) -> String {
             format!("{:.2} x B", r.replay_ratio_to_raw_scan),
         ),
         (
-            "audit export of the whole log (records + checkpoints)",
+            "audit export (records + signed checkpoints)",
             m.audit_export_per_s,
             String::new(),
         ),
         (
-            "audit verify of that export (chain, tree, signatures)",
+            "audit verify of the export (chain, tree, sigs)",
             m.audit_verify_per_s,
             String::new(),
         ),
@@ -788,7 +788,7 @@ pub fn pipeline_table(r: &PipelineReport) -> String {
         m.raw_publish_per_s,
         "baseline A': raw durable pull consume (AckPolicy::All)",
         m.raw_consume_per_s,
-        "end to end: collector outbox -> NATS -> golive serve -> receipts",
+        "end to end: outbox -> NATS -> golive serve -> receipts",
         m.end_to_end_per_s,
         r.end_to_end_ratio_to_raw_publish,
         "served ledger store on disk",

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use golive_ledger::{Ledger, LedgerError, LedgerOptions};
+use golive_model::Envelope;
 use golive_projections::WarningRules;
 use golive_store::Incoming;
 use serde::Serialize;
@@ -154,8 +155,22 @@ fn load(
     }
 }
 
-/// Builds the ledger under `dir`, serves it, measures every scenario.
+/// Builds the ledger of `p.events` simulated events under `dir`, serves it, measures every
+/// scenario.
 pub fn query_bench(dir: &Path, p: QueryBenchParams) -> Result<QueryReport, QueryBenchError> {
+    query_bench_over(
+        dir,
+        Simulation::new(SimParams::new(p.seed, p.trusts, p.events)),
+        p,
+    )
+}
+
+/// [`query_bench`] over given events (`golive bench all` passes the ones its other parts use).
+pub fn query_bench_over(
+    dir: &Path,
+    events: impl IntoIterator<Item = Envelope>,
+    p: QueryBenchParams,
+) -> Result<QueryReport, QueryBenchError> {
     std::fs::create_dir_all(dir)?;
     let started = Instant::now();
     let mut ledger = Ledger::open(
@@ -166,7 +181,7 @@ pub fn query_bench(dir: &Path, p: QueryBenchParams) -> Result<QueryReport, Query
         },
     )?;
     let mut batch = Vec::with_capacity(1_000);
-    for e in Simulation::new(SimParams::new(p.seed, p.trusts, p.events)) {
+    for e in events {
         batch.push(Incoming::new(e, None, Utc::now()));
         if batch.len() == 1_000 {
             ledger.append(std::mem::take(&mut batch))?;

@@ -297,8 +297,8 @@ enum BenchWhat {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
-    /// End to end through a private nats-server: collector -> JetStream -> durable ledger ->
-    /// receipts, beside raw JetStream publish and consume of the same messages
+    /// End to end through a private nats-server: collector -> JetStream -> `golive serve` (a
+    /// child process) -> receipts, beside raw JetStream publish and consume of the same messages
     Pipeline {
         #[arg(long, default_value_t = 100_000)]
         events: u64,
@@ -306,13 +306,64 @@ enum BenchWhat {
         trusts: usize,
         #[arg(long, default_value_t = 3)]
         runs: usize,
-        /// Publishes in flight, for the raw baseline and the collector alike
+        /// Publishes in flight, for the raw baseline and each collector alike
         #[arg(long, default_value_t = 1024)]
         window: usize,
+        /// Collectors, each with its own outbox and a share of the trusts
+        #[arg(long, default_value_t = 1)]
+        collectors: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
         #[arg(long)]
         json: Option<PathBuf>,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Everything in one run over the same events: store, PostgreSQL peer (its own server),
+    /// pipeline through its own nats-server, query latency, audit verify, disk and memory; one
+    /// table with the targets of issue 7 (docs/BENCHMARKS.md)
+    All {
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+        #[arg(long, default_value_t = 10)]
+        trusts: usize,
+        /// Runs of every rate (the table shows medians)
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Events per ledger batch and per PostgreSQL transaction
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+        /// Publishes in flight, for the raw baseline and each collector alike
+        #[arg(long, default_value_t = 1024)]
+        window: usize,
+        /// Collectors in the end-to-end part, each with its own outbox and a share of the trusts
+        #[arg(long, default_value_t = 1)]
+        collectors: usize,
+        /// Use this PostgreSQL server (libpq parameters or postgresql:// URL) instead of starting
+        /// one; the bench creates and drops a table golive_bench_events there
+        #[arg(long, value_name = "URL", conflicts_with = "skip_pg")]
+        pg_url: Option<String>,
+        /// Leave the PostgreSQL peer out
+        #[arg(long)]
+        skip_pg: bool,
+        /// Leave the query latency part out
+        #[arg(long)]
+        skip_query: bool,
+        /// Concurrent clients of the query part
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// Requests per cached query scenario (head; as-of at the same sequence)
+        #[arg(long, default_value_t = 5_000)]
+        query_requests: u64,
+        /// Requests of the as-of scenario with a different sequence each (each one computed)
+        #[arg(long, default_value_t = 64)]
+        cold_requests: u64,
+        /// Also write the report as JSON to this file
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Directory for the scratch stores and servers (default: the system temp dir)
         #[arg(long)]
         dir: Option<PathBuf>,
     },
@@ -504,7 +555,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             json,
             false,
             |base| {
-                golive::bench::store_bench(base, events, trusts, runs, batch.clamp(1, 10_000), seed)
+                let ev = golive::bench::BenchEvents::simulate(seed, trusts, events);
+                golive::bench::store_bench(base, &ev, runs, batch.clamp(1, 10_000))
             },
             golive::bench::table,
         ),
@@ -550,6 +602,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     trusts,
                     runs,
                     window,
+                    collectors,
                     seed,
                     json,
                     dir,
@@ -559,17 +612,73 @@ fn run(cli: Cli) -> Result<ExitCode> {
             json,
             false,
             |base| {
+                let ev = golive::bench::BenchEvents::simulate(seed, trusts, events);
                 golive::bench::pipeline_bench(
                     base,
-                    events,
-                    trusts,
-                    runs,
-                    window.clamp(1, 65_536),
-                    seed,
+                    &ev,
+                    &golive::bench::PipelineParams {
+                        runs,
+                        window: window.clamp(1, 65_536),
+                        collectors,
+                        golive_exe: std::env::current_exe()?,
+                    },
                 )
             },
             golive::bench::pipeline_table,
         ),
+        Command::Bench {
+            what:
+                BenchWhat::All {
+                    events,
+                    trusts,
+                    runs,
+                    seed,
+                    batch,
+                    window,
+                    collectors,
+                    pg_url,
+                    skip_pg,
+                    skip_query,
+                    clients,
+                    query_requests,
+                    cold_requests,
+                    json,
+                    dir,
+                },
+        } => {
+            use golive::bench_all::{AllParams, PgChoice, QueryParams};
+            anyhow::ensure!(
+                (1..=1_000).contains(&trusts),
+                "--trusts must be between 1 and 1000"
+            );
+            let params = AllParams {
+                events,
+                trusts,
+                runs,
+                seed,
+                batch: batch.clamp(1, 10_000),
+                window: window.clamp(1, 65_536),
+                collectors,
+                golive_exe: std::env::current_exe()?,
+                pg: match (pg_url, skip_pg) {
+                    (Some(url), _) => PgChoice::Url(url),
+                    (None, true) => PgChoice::Skip,
+                    (None, false) => PgChoice::Own,
+                },
+                query: (!skip_query).then_some(QueryParams {
+                    clients: clients.clamp(1, 1_024),
+                    requests: query_requests,
+                    cold_requests,
+                }),
+            };
+            run_bench(
+                dir,
+                json,
+                false,
+                |base| golive::bench_all::all_bench(base, &params),
+                golive::bench_all::table,
+            )
+        }
     }
 }
 

@@ -1,0 +1,572 @@
+//! `golive bench all`: every benchmark of the ledger in one run, over one set of simulated
+//! events, as one table (and one JSON report) with the targets of issue 7 beside the figures.
+//!
+//! It reuses the parts: `bench::store_bench` (raw sled, the ledger's append, replay, audit
+//! export and verify), `bench_pg` (the PostgreSQL peer), `bench::pipeline_bench` (raw JetStream,
+//! collectors -> NATS -> `golive serve` -> receipts, outbox, RSS) and `bench_query` (HTTP
+//! latency under 32 clients). This module only orders them and lays out the summary.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::bench::{self, BenchEvents, PipelineParams};
+use crate::bench_pg::{self, PgError};
+use crate::bench_query::{self, QueryBenchParams};
+
+/// Where the PostgreSQL peer runs.
+#[derive(Debug, Clone)]
+pub enum PgChoice {
+    /// Start the bench's own server (skipped, said so, when PostgreSQL is not installed).
+    Own,
+    /// A server the user runs: libpq-style parameters or a `postgresql://` URL.
+    Url(String),
+    /// Leave the peer out.
+    Skip,
+}
+
+/// The query part's sizes.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryParams {
+    pub clients: usize,
+    /// Requests per cached scenario (head, as-of same seq).
+    pub requests: u64,
+    /// Requests of the as-of scenario with a different sequence every time.
+    pub cold_requests: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct AllParams {
+    pub events: u64,
+    pub trusts: usize,
+    pub runs: usize,
+    pub seed: u64,
+    pub batch: usize,
+    pub window: usize,
+    pub collectors: usize,
+    pub golive_exe: PathBuf,
+    pub pg: PgChoice,
+    /// None: the query part is skipped.
+    pub query: Option<QueryParams>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AllBenchError {
+    #[error("store part")]
+    Store(#[from] bench::BenchError),
+    #[error("pipeline part")]
+    Pipeline(#[from] bench::PipelineBenchError),
+    #[error("PostgreSQL part")]
+    Pg(#[from] PgError),
+    #[error("query part")]
+    Query(#[from] bench_query::QueryBenchError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// The machine the figures come from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub memory_bytes: u64,
+    pub os: String,
+    pub golive_version: &'static str,
+}
+
+impl Machine {
+    pub fn this() -> Self {
+        let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+        let cpuinfo = read("/proc/cpuinfo");
+        let meminfo = read("/proc/meminfo");
+        let os = read("/etc/os-release");
+        let field = |text: &str, key: &str| {
+            text.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_once([':', '=']))
+                .map(|(_, v)| v.trim().trim_matches('"').to_owned())
+                .unwrap_or_default()
+        };
+        Self {
+            cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            cpu_model: field(&cpuinfo, "model name"),
+            memory_bytes: field(&meminfo, "MemTotal")
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .unwrap_or(0)
+                * 1024,
+            os: field(&os, "PRETTY_NAME"),
+            golive_version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// The headline figures, flat, with the ratios the targets are stated in. `None`: the part was
+/// not measured (skipped, or PostgreSQL not installed); `not_measured` says why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub raw_publish_per_s: f64,
+    pub raw_consume_per_s: f64,
+    pub end_to_end_per_s: f64,
+    pub end_to_end_ratio_to_raw_publish: f64,
+    pub raw_sled_append_per_s: f64,
+    pub ledger_append_per_s: f64,
+    pub ledger_ingest_json_per_s: f64,
+    pub raw_scan_decode_per_s: f64,
+    pub ledger_replay_per_s: f64,
+    pub replay_ratio_to_raw_scan: f64,
+    pub pg_append_per_s: Option<f64>,
+    pub pg_replay_decode_per_s: Option<f64>,
+    pub ledger_append_ratio_to_pg: Option<f64>,
+    pub ledger_replay_ratio_to_pg: Option<f64>,
+    pub query_head_p50_ms: Option<f64>,
+    pub query_head_p99_ms: Option<f64>,
+    pub query_as_of_cached_p50_ms: Option<f64>,
+    pub query_as_of_cached_p99_ms: Option<f64>,
+    pub query_as_of_distinct_p50_ms: Option<f64>,
+    pub query_as_of_distinct_p99_ms: Option<f64>,
+    pub audit_export_per_s: f64,
+    pub audit_verify_per_s: f64,
+    pub ledger_bytes_per_event: f64,
+    pub served_ledger_bytes_per_event: f64,
+    pub outbox_bytes_per_event: f64,
+    pub pg_table_bytes_per_event: Option<f64>,
+    pub pg_wal_bytes_per_event: Option<f64>,
+    pub ledger_peak_rss_bytes: Option<u64>,
+    pub replay_peak_rss_bytes: Option<u64>,
+    pub not_measured: Vec<String>,
+}
+
+/// One line of the printed table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub what: String,
+    /// None: not measured.
+    pub value: Option<f64>,
+    pub unit: &'static str,
+    pub ratio: String,
+    /// The target of issue 7 this line is judged by, if any.
+    pub target: String,
+    /// Whether it is met; None where the target does not apply at this size or was not measured.
+    pub met: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AllReport {
+    pub events: u64,
+    pub trusts: usize,
+    pub runs: usize,
+    pub seed: u64,
+    pub batch_events: usize,
+    pub json_event_bytes_mean: f64,
+    pub machine: Machine,
+    pub summary: Summary,
+    pub rows: Vec<Row>,
+    pub store: bench::Report,
+    pub pipeline: bench::PipelineReport,
+    pub postgres: Option<bench_pg::PgReport>,
+    pub query: Option<bench_query::QueryReport>,
+}
+
+/// Runs every part under `dir`.
+pub fn all_bench(dir: &Path, p: &AllParams) -> Result<AllReport, AllBenchError> {
+    std::fs::create_dir_all(dir)?;
+    let mut not_measured = Vec::new();
+    // The PostgreSQL server first: a broken setup fails the run now, not after the long parts.
+    let own_pg = match &p.pg {
+        PgChoice::Own => match bench_pg::start(&dir.join("pg")) {
+            Ok(pg) => Some(pg),
+            Err(PgError::NotInstalled) => {
+                let why = PgError::NotInstalled.to_string();
+                tracing::warn!("{why}: the PostgreSQL rows are not measured");
+                not_measured.push(format!("PostgreSQL peer: {why}"));
+                None
+            }
+            Err(e) => return Err(e.into()),
+        },
+        PgChoice::Url(_) => None,
+        PgChoice::Skip => {
+            not_measured.push("PostgreSQL peer: --skip-pg".to_owned());
+            None
+        }
+    };
+    let ev = BenchEvents::simulate(p.seed, p.trusts, p.events);
+    tracing::info!(events = ev.len(), "bench all: events generated");
+
+    let store = bench::store_bench(&dir.join("store"), &ev, p.runs, p.batch)?;
+    tracing::info!("bench all: store part done");
+
+    let postgres = match (&p.pg, &own_pg) {
+        (PgChoice::Url(url), _) => Some(bench_pg::pg_bench(url, "external", &ev, p.runs, p.batch)?),
+        (_, Some(pg)) => Some(bench_pg::pg_bench(
+            &pg.conn_string(),
+            "own",
+            &ev,
+            p.runs,
+            p.batch,
+        )?),
+        _ => None,
+    };
+    drop(own_pg);
+    tracing::info!("bench all: PostgreSQL part done");
+
+    let pipeline = bench::pipeline_bench(
+        &dir.join("pipeline"),
+        &ev,
+        &PipelineParams {
+            runs: p.runs,
+            window: p.window,
+            collectors: p.collectors,
+            golive_exe: p.golive_exe.clone(),
+        },
+    )?;
+    tracing::info!("bench all: pipeline part done");
+
+    let query = match p.query {
+        Some(q) => {
+            let r = bench_query::query_bench_over(
+                &dir.join("query"),
+                ev.envelopes.iter().cloned(),
+                QueryBenchParams {
+                    events: ev.len(),
+                    trusts: p.trusts,
+                    seed: p.seed,
+                    clients: q.clients,
+                    requests: q.requests,
+                    cold_requests: q.cold_requests,
+                    checkpoint_every_events: 10_000,
+                    serve_secs: 0,
+                },
+            )?;
+            let _ = std::fs::remove_dir_all(dir.join("query"));
+            Some(r)
+        }
+        None => {
+            not_measured.push("query latency: --skip-query".to_owned());
+            None
+        }
+    };
+
+    let summary = summarize(
+        &store,
+        &pipeline,
+        postgres.as_ref(),
+        query.as_ref(),
+        not_measured,
+    );
+    let rows = rows(
+        &summary,
+        ev.len(),
+        p.window,
+        query.as_ref().map(|q| q.scenarios[0].clients),
+    );
+    Ok(AllReport {
+        events: ev.len(),
+        trusts: p.trusts,
+        runs: p.runs.max(1),
+        seed: p.seed,
+        batch_events: p.batch,
+        json_event_bytes_mean: ev.mean_json_bytes(),
+        machine: Machine::this(),
+        summary,
+        rows,
+        store,
+        pipeline,
+        postgres,
+        query,
+    })
+}
+
+fn scenario(q: Option<&bench_query::QueryReport>, prefix: &str) -> (Option<f64>, Option<f64>) {
+    q.and_then(|q| q.scenarios.iter().find(|s| s.name.starts_with(prefix)))
+        .map_or((None, None), |s| (Some(s.p50_ms), Some(s.p99_ms)))
+}
+
+fn summarize(
+    store: &bench::Report,
+    pipeline: &bench::PipelineReport,
+    pg: Option<&bench_pg::PgReport>,
+    query: Option<&bench_query::QueryReport>,
+    not_measured: Vec<String>,
+) -> Summary {
+    let s = &store.median;
+    let n = &pipeline.median;
+    let (head50, head99) = scenario(query, "projection at the head");
+    let (cached50, cached99) = scenario(query, "as-of, same seq");
+    let (distinct50, distinct99) = scenario(query, "as-of, distinct seqs");
+    Summary {
+        raw_publish_per_s: n.raw_publish_per_s,
+        raw_consume_per_s: n.raw_consume_per_s,
+        end_to_end_per_s: n.end_to_end_per_s,
+        end_to_end_ratio_to_raw_publish: pipeline.end_to_end_ratio_to_raw_publish,
+        raw_sled_append_per_s: s.raw_sled_append_per_s,
+        ledger_append_per_s: s.ledger_append_per_s,
+        ledger_ingest_json_per_s: s.ledger_ingest_json_per_s,
+        raw_scan_decode_per_s: s.raw_scan_decode_per_s,
+        ledger_replay_per_s: s.ledger_replay_per_s,
+        replay_ratio_to_raw_scan: store.replay_ratio_to_raw_scan,
+        pg_append_per_s: pg.map(|p| p.median.append_per_s),
+        pg_replay_decode_per_s: pg.map(|p| p.median.replay_decode_per_s),
+        // Medians of the two sides: the ledger and PostgreSQL parts run one after the other.
+        ledger_append_ratio_to_pg: pg.map(|p| s.ledger_append_per_s / p.median.append_per_s),
+        ledger_replay_ratio_to_pg: pg.map(|p| s.ledger_replay_per_s / p.median.replay_decode_per_s),
+        query_head_p50_ms: head50,
+        query_head_p99_ms: head99,
+        query_as_of_cached_p50_ms: cached50,
+        query_as_of_cached_p99_ms: cached99,
+        query_as_of_distinct_p50_ms: distinct50,
+        query_as_of_distinct_p99_ms: distinct99,
+        audit_export_per_s: s.audit_export_per_s,
+        audit_verify_per_s: s.audit_verify_per_s,
+        ledger_bytes_per_event: s.ledger_bytes_per_event,
+        served_ledger_bytes_per_event: n.ledger_bytes_per_event,
+        outbox_bytes_per_event: n.outbox_bytes_per_event,
+        pg_table_bytes_per_event: pg.map(|p| p.median.table_bytes_per_event),
+        pg_wal_bytes_per_event: pg.map(|p| p.median.wal_bytes_per_event),
+        ledger_peak_rss_bytes: n.ledger_peak_rss_bytes,
+        replay_peak_rss_bytes: n.replay_peak_rss_bytes,
+        not_measured,
+    }
+}
+
+/// The table's lines, with the targets of issue 7 (docs/BENCHMARKS.md) judged where they apply.
+fn rows(s: &Summary, events: u64, window: usize, clients: Option<usize>) -> Vec<Row> {
+    let row = |what: &str, value: Option<f64>, unit: &'static str| Row {
+        what: what.to_owned(),
+        value,
+        unit,
+        ratio: String::new(),
+        target: String::new(),
+        met: None,
+    };
+    let judged = |mut r: Row, ratio: String, target: &str, met: Option<bool>| {
+        r.ratio = ratio;
+        r.target = target.to_owned();
+        r.met = met;
+        r
+    };
+    let x = |v: Option<f64>, of: &str| v.map_or_else(String::new, |v| format!("{v:.2} x {of}"));
+    let mib = |b: Option<u64>| b.map(|b| b as f64 / (1024.0 * 1024.0));
+    let clients = clients.unwrap_or(0);
+    let at_1m = events >= 1_000_000;
+    let at_10m = events >= 10_000_000;
+    vec![
+        row(
+            &format!("A: raw JetStream publish (msg id, {window} in flight)"),
+            Some(s.raw_publish_per_s),
+            "events/s",
+        ),
+        row(
+            "A': raw durable pull consume (AckPolicy::All)",
+            Some(s.raw_consume_per_s),
+            "events/s",
+        ),
+        judged(
+            row(
+                "ledger end to end: collector -> NATS -> serve -> receipt",
+                Some(s.end_to_end_per_s),
+                "events/s",
+            ),
+            x(Some(s.end_to_end_ratio_to_raw_publish), "A"),
+            ">= 0.8 x A",
+            Some(s.end_to_end_ratio_to_raw_publish >= 0.8),
+        ),
+        row(
+            "raw sled append, flush per batch",
+            Some(s.raw_sled_append_per_s),
+            "events/s",
+        ),
+        judged(
+            row(
+                "ledger durable append, no NATS",
+                Some(s.ledger_append_per_s),
+                "events/s",
+            ),
+            x(s.ledger_append_ratio_to_pg, "PG"),
+            ">= 1.5 x PG",
+            s.ledger_append_ratio_to_pg.map(|r| r >= 1.5),
+        ),
+        row(
+            "ledger ingest from JSON (decode + append)",
+            Some(s.ledger_ingest_json_per_s),
+            "events/s",
+        ),
+        row(
+            "PG: append, 1,000 per commit, ON CONFLICT",
+            s.pg_append_per_s,
+            "events/s",
+        ),
+        row(
+            "B: raw sled scan + decode",
+            Some(s.raw_scan_decode_per_s),
+            "events/s",
+        ),
+        judged(
+            row(
+                "ledger full replay (every projection)",
+                Some(s.ledger_replay_per_s),
+                "events/s",
+            ),
+            x(Some(s.replay_ratio_to_raw_scan), "B"),
+            ">= 0.7 x B and >= 1M/s",
+            Some(s.replay_ratio_to_raw_scan >= 0.7 && s.ledger_replay_per_s >= 1e6),
+        ),
+        judged(
+            row(
+                "PG: replay, SELECT ORDER BY seq + decode",
+                s.pg_replay_decode_per_s,
+                "events/s",
+            ),
+            s.ledger_replay_ratio_to_pg
+                .map_or_else(String::new, |r| format!("ledger {r:.2} x PG")),
+            "ledger >= 2 x PG",
+            s.ledger_replay_ratio_to_pg.map(|r| r >= 2.0),
+        ),
+        row(
+            &format!("query p50, projection at head ({clients} clients)"),
+            s.query_head_p50_ms,
+            "ms",
+        ),
+        judged(
+            row(
+                &format!("query p99, projection at head ({clients} clients)"),
+                s.query_head_p99_ms,
+                "ms",
+            ),
+            String::new(),
+            "< 2 ms",
+            s.query_head_p99_ms.map(|v| v < 2.0),
+        ),
+        row(
+            "query p50, as-of same seq (cached)",
+            s.query_as_of_cached_p50_ms,
+            "ms",
+        ),
+        row(
+            "query p99, as-of same seq (cached)",
+            s.query_as_of_cached_p99_ms,
+            "ms",
+        ),
+        row(
+            "query p50, as-of distinct seqs (computed)",
+            s.query_as_of_distinct_p50_ms,
+            "ms",
+        ),
+        judged(
+            row(
+                "query p99, as-of distinct seqs (computed)",
+                s.query_as_of_distinct_p99_ms,
+                "ms",
+            ),
+            String::new(),
+            "< 20 ms at 1M events",
+            s.query_as_of_distinct_p99_ms
+                .filter(|_| at_1m)
+                .map(|v| v < 20.0),
+        ),
+        row(
+            "audit export (records + signed checkpoints)",
+            Some(s.audit_export_per_s),
+            "events/s",
+        ),
+        row(
+            "audit verify of the export",
+            Some(s.audit_verify_per_s),
+            "events/s",
+        ),
+        row(
+            "ledger store on disk (log only, no projection checkpoints)",
+            Some(s.ledger_bytes_per_event),
+            "B/event",
+        ),
+        // "All included": the store `golive serve` leaves, with its projection checkpoints.
+        judged(
+            row(
+                "ledger store on disk (golive serve, all included)",
+                Some(s.served_ledger_bytes_per_event),
+                "B/event",
+            ),
+            String::new(),
+            "<= 600 B/event",
+            Some(s.served_ledger_bytes_per_event <= 600.0),
+        ),
+        row(
+            "collector outbox on disk after the run",
+            Some(s.outbox_bytes_per_event),
+            "B/event",
+        ),
+        row("PG table + indexes", s.pg_table_bytes_per_event, "B/event"),
+        row(
+            "PG WAL written by the append",
+            s.pg_wal_bytes_per_event,
+            "B/event",
+        ),
+        judged(
+            row(
+                "peak RSS of golive serve (VmHWM)",
+                mib(s.ledger_peak_rss_bytes),
+                "MiB",
+            ),
+            String::new(),
+            "< 512 MiB at 10M events",
+            mib(s.ledger_peak_rss_bytes)
+                .filter(|_| at_10m)
+                .map(|v| v < 512.0),
+        ),
+        row(
+            "peak RSS of golive replay (ru_maxrss)",
+            mib(s.replay_peak_rss_bytes),
+            "MiB",
+        ),
+    ]
+}
+
+/// The table printed by `golive bench all`.
+pub fn table(r: &AllReport) -> String {
+    let m = &r.machine;
+    let mut s = format!(
+        "golive bench all: {} events, {} trusts, {} run(s) (medians), seed {}, batches of {}, mean JSON event {:.0} B\n\
+         machine: {} cpus ({}), {:.1} GiB, {}\n",
+        r.events,
+        r.trusts,
+        r.runs,
+        r.seed,
+        r.batch_events,
+        r.json_event_bytes_mean,
+        m.cpus,
+        m.cpu_model,
+        m.memory_bytes as f64 / (1u64 << 30) as f64,
+        m.os
+    );
+    s.push_str(&format!(
+        "{:<58} {:>14} {:<9} {:<18} {}\n",
+        "what", "value", "unit", "ratio", "target (issue 7)"
+    ));
+    for row in &r.rows {
+        let value = row.value.map_or_else(
+            || "not measured".to_owned(),
+            |v| {
+                if v >= 100.0 {
+                    format!("{v:.0}")
+                } else {
+                    format!("{v:.2}")
+                }
+            },
+        );
+        let target = match (row.target.is_empty(), row.met) {
+            (true, _) => String::new(),
+            (false, Some(true)) => format!("{}: met", row.target),
+            (false, Some(false)) => format!("{}: NOT met", row.target),
+            (false, None) => format!("{}: not judged", row.target),
+        };
+        s.push_str(&format!(
+            "{:<58} {:>14} {:<9} {:<18} {}\n",
+            row.what, value, row.unit, row.ratio, target
+        ));
+    }
+    for why in &r.summary.not_measured {
+        s.push_str(&format!("not measured: {why}\n"));
+    }
+    s
+}

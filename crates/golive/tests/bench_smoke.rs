@@ -1,0 +1,108 @@
+//! CI's smoke run of `golive bench all` (issue 7): tiny sizes, one run, every part included
+//! (its own nats-server and PostgreSQL server, which scripts/test installs), and a check that the
+//! JSON report has every figure, each sane and non-zero. No thresholds: CI machines are shared.
+
+use std::process::Command;
+
+#[test]
+fn bench_all_reports_every_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_golive"))
+        .args([
+            "bench",
+            "all",
+            "--events",
+            "3000",
+            "--trusts",
+            "4",
+            "--runs",
+            "1",
+            "--query-requests",
+            "200",
+            "--cold-requests",
+            "8",
+            "--clients",
+            "8",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .arg("--dir")
+        .arg(dir.path())
+        .env_remove("GOLIVE_CONFIG")
+        .env_remove("GOLIVE_DATA")
+        .env_remove("NATS_URL")
+        .output()
+        .expect("golive runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {stdout}\nstderr: {stderr}",
+        out.status.code()
+    );
+    assert!(stdout.contains("golive bench all: 3000 events"), "{stdout}");
+    assert!(!stdout.contains("not measured"), "{stdout}");
+
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("the JSON report")).unwrap();
+    assert_eq!(report["events"], 3000);
+    let summary = report["summary"].as_object().expect("summary");
+    for (key, value) in summary {
+        if key == "not_measured" {
+            assert_eq!(value.as_array().map(Vec::len), Some(0), "{value}");
+            continue;
+        }
+        let v = value
+            .as_f64()
+            .unwrap_or_else(|| panic!("summary.{key} is not a number: {value}"));
+        assert!(v.is_finite() && v > 0.0, "summary.{key} = {v}");
+    }
+    for key in [
+        "raw_publish_per_s",
+        "end_to_end_per_s",
+        "ledger_append_per_s",
+        "ledger_replay_per_s",
+        "pg_append_per_s",
+        "pg_replay_decode_per_s",
+        "ledger_append_ratio_to_pg",
+        "ledger_replay_ratio_to_pg",
+        "query_head_p99_ms",
+        "query_as_of_cached_p99_ms",
+        "query_as_of_distinct_p99_ms",
+        "audit_verify_per_s",
+        "ledger_bytes_per_event",
+        "outbox_bytes_per_event",
+        "ledger_peak_rss_bytes",
+        "replay_peak_rss_bytes",
+    ] {
+        assert!(summary.contains_key(key), "summary lacks {key}");
+    }
+    // Sanity beyond non-zero: a per-event size between the JSON size and a few KiB, a resident
+    // set between 1 MiB and 4 GiB, latencies under a minute.
+    for key in ["ledger_bytes_per_event", "served_ledger_bytes_per_event"] {
+        let v = summary[key].as_f64().unwrap();
+        assert!((50.0..8192.0).contains(&v), "{key} = {v}");
+    }
+    for key in ["ledger_peak_rss_bytes", "replay_peak_rss_bytes"] {
+        let v = summary[key].as_f64().unwrap();
+        assert!((1048576.0..4294967296.0).contains(&v), "{key} = {v}");
+    }
+    for key in ["query_head_p99_ms", "query_as_of_distinct_p99_ms"] {
+        let v = summary[key].as_f64().unwrap();
+        assert!(v < 60_000.0, "{key} = {v}");
+    }
+    let rows = report["rows"].as_array().expect("rows");
+    assert!(rows.len() >= 20);
+    for row in rows {
+        assert!(row["value"].as_f64().is_some_and(|v| v > 0.0), "{row}");
+    }
+    assert_eq!(report["postgres"]["server"], "own");
+    // The bench cleans up after itself: nothing but the JSON report is left in --dir.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("bench.json")]);
+}

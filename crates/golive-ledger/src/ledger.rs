@@ -165,11 +165,14 @@ impl Ledger {
             }
         }
         let head = self.store.head().seq;
-        if self.options.checkpoint_due(self.last_checkpoint_seq, head) {
-            self.checkpoint()?;
+        // The batch is durable already: a projection checkpoint or a signed checkpoint that
+        // cannot be written now is written later, and must not make the caller believe the
+        // append failed (it would be retried, and redelivered events are duplicates).
+        if self.options.checkpoint_due(self.last_checkpoint_seq, head)
+            && let Err(e) = self.checkpoint()
+        {
+            tracing::warn!(error = %e, "could not write a projection checkpoint; will retry");
         }
-        // The batch is durable already: a checkpoint that cannot be signed now is signed later,
-        // and must not make the caller believe the append failed.
         if let Err(e) = self.sign_checkpoint_if_due() {
             tracing::warn!(error = %e, "could not sign a checkpoint; will retry");
         }

@@ -36,6 +36,9 @@ pub const PUBLISH_ACK_TIMEOUT_MS: u64 = 5_000;
 pub const RECEIPT_QUERIES_PER_ROUND: usize = 4;
 /// Records taken from the reader per loop turn.
 const READ_BATCH_MAX: usize = 1024;
+/// Events read into the outbox but not yet covered by a flush, at most: reading pauses there
+/// until a flush makes them publishable.
+const UNFLUSHED_EVENTS_MAX: usize = 8 * READ_BATCH_MAX;
 /// How often publish-state changes (acked, attempts) are written to the outbox. They are not
 /// needed for safety (a lost one means a repeated publish after a crash), and most events are
 /// confirmed and deleted before their state would be written at all.
@@ -419,7 +422,12 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                 }
             }
 
-            let space = self.space();
+            // Read no further ahead of the outbox's flushes than a few batches: what is read
+            // is published only once flushed, so reading a whole file first would delay every
+            // publish until the end of the file.
+            let space = self
+                .space()
+                .min(UNFLUSHED_EVENTS_MAX.saturating_sub(self.unflushed.len()));
             let read_limit = READ_BATCH_MAX.min(space);
             let wake = self.next_wake(now);
             tokio::select! {
@@ -430,6 +438,13 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                 Some(done) = self.receipts.next(), if !self.receipts.is_empty() => {
                     self.on_receipt(done)?;
                 }
+                // Before reading: with `biased`, a reader that always has input would otherwise
+                // keep a finished flush unobserved, and nothing would be published until the
+                // input ended (profiled: docs/BENCHMARKS.md).
+                r = async { self.flushing.as_mut().expect("guarded").await }, if self.flushing.is_some() => {
+                    r?;
+                    self.on_flushed();
+                }
                 n = items.recv_many(&mut buf, read_limit.max(1)), if self.reading && read_limit > 0 => {
                     if n == 0 {
                         self.end_of_input(now);
@@ -438,10 +453,6 @@ impl<F: FnMut(&Progress) + Send> Engine<F> {
                     }
                 }
                 Some(ev) = nats_events.recv() => self.on_nats_event(ev)?,
-                r = async { self.flushing.as_mut().expect("guarded").await }, if self.flushing.is_some() => {
-                    r?;
-                    self.on_flushed();
-                }
                 () = tokio::time::sleep_until(wake.into()) => {}
             }
         };

@@ -171,7 +171,13 @@ impl Ledger {
         if self.options.checkpoint_due(self.last_checkpoint_seq, head)
             && let Err(e) = self.checkpoint()
         {
-            tracing::warn!(error = %e, "could not write a projection checkpoint; will retry");
+            // Not again on the next batch: encoding a snapshot costs time in proportion to the
+            // state, so a refused one (too big, disk full) is tried again only a gap later.
+            self.last_checkpoint_seq = head;
+            tracing::warn!(
+                error = %e,
+                "could not write a projection checkpoint; the next is tried a checkpoint gap later"
+            );
         }
         if let Err(e) = self.sign_checkpoint_if_due() {
             tracing::warn!(error = %e, "could not sign a checkpoint; will retry");

@@ -120,8 +120,9 @@ pub const META_KEY_BYTES_MAX: usize = 128;
 /// Largest named value in `meta`.
 pub const META_VALUE_BYTES_MAX: usize = 64 * 1024;
 
-/// Largest projection checkpoint.
-pub const CHECKPOINT_BYTES_MAX: usize = 256 * 1024 * 1024;
+/// Largest projection checkpoint: about 20M events' state at ~45 B per logged event (bincode
+/// snapshots, golive-projections). A bigger one is refused and the ledger goes on without it.
+pub const CHECKPOINT_BYTES_MAX: usize = 1024 * 1024 * 1024;
 
 /// The last record of the log: its seq and hash. Seq 0 and [`GENESIS_HASH`] when empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,6 +13,9 @@ use axum::body::Bytes;
 /// Answers kept at most; when full, the map is emptied (new heads make old entries useless
 /// anyway, so nothing cleverer pays off).
 pub const ANSWER_CACHE_ENTRIES: usize = 512;
+/// Bytes of answers kept at most (some views of a large ledger are megabytes); an answer bigger
+/// than a quarter of this is not kept at all.
+pub const ANSWER_CACHE_BYTES_MAX: usize = 64 * 1024 * 1024;
 
 /// What an answer answers.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -26,7 +29,8 @@ pub(crate) struct AnswerKey {
 
 #[derive(Default)]
 pub struct AnswerCache {
-    map: Mutex<HashMap<AnswerKey, Bytes>>,
+    /// The answers, and the sum of their sizes.
+    map: Mutex<(HashMap<AnswerKey, Bytes>, usize)>,
 }
 
 impl AnswerCache {
@@ -34,16 +38,25 @@ impl AnswerCache {
         self.map
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .0
             .get(key)
             .cloned()
     }
 
     pub(crate) fn put(&self, key: AnswerKey, body: Bytes) {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= ANSWER_CACHE_ENTRIES {
-            map.clear();
+        if body.len() > ANSWER_CACHE_BYTES_MAX / 4 {
+            return;
         }
-        map.insert(key, body);
+        let mut guard = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, bytes) = &mut *guard;
+        if map.len() >= ANSWER_CACHE_ENTRIES || *bytes + body.len() > ANSWER_CACHE_BYTES_MAX {
+            map.clear();
+            *bytes = 0;
+        }
+        *bytes += body.len();
+        if let Some(old) = map.insert(key, body) {
+            *bytes -= old.len();
+        }
     }
 }
 
@@ -73,6 +86,18 @@ mod tests {
         for h in 0..(ANSWER_CACHE_ENTRIES as u64 + 10) {
             c.put(key(h + 10), Bytes::from_static(b"x"));
         }
-        assert!(c.map.lock().unwrap().len() <= ANSWER_CACHE_ENTRIES);
+        assert!(c.map.lock().unwrap().0.len() <= ANSWER_CACHE_ENTRIES);
+        // By bytes too: big answers push the others out, one too big is not kept.
+        let big = Bytes::from(vec![b'x'; ANSWER_CACHE_BYTES_MAX / 4]);
+        for h in 0..6 {
+            c.put(key(1_000 + h), big.clone());
+            assert!(c.map.lock().unwrap().1 <= ANSWER_CACHE_BYTES_MAX);
+        }
+        assert_eq!(c.get(&key(1_005)), Some(big));
+        c.put(
+            key(2_000),
+            Bytes::from(vec![b'y'; ANSWER_CACHE_BYTES_MAX / 4 + 1]),
+        );
+        assert_eq!(c.get(&key(2_000)), None);
     }
 }

@@ -84,22 +84,16 @@ impl Ledger {
         let store = Store::open(dir)?;
         let head = store.head().seq;
         // Checkpoints of another snapshot version (an upgrade) or damaged ones are rebuilt once,
-        // here, so that as-of answers do not each replay from the first record.
-        let unreadable = match store.checkpoint_at_or_before(head)? {
-            Some((seq, bytes)) => match Projections::from_snapshot(&bytes) {
-                Ok(_) => None,
-                Err(e) => Some((seq, e)),
-            },
-            None => None,
+        // here, so that as-of answers do not each replay from the first record. The latest one
+        // is read and decoded once (at 10M events it is hundreds of megabytes).
+        let (live, last_checkpoint_seq, unreadable) = match load_checkpoint(&store, head)? {
+            Ok(base) => {
+                let base = base.unwrap_or_default();
+                let seq = base.last_seq();
+                (replay_onto(&store, base, head, &mut |_, _| {})?, seq, None)
+            }
+            Err((seq, why)) => (Projections::new(), seq, Some(why)),
         };
-        let live = match unreadable {
-            Some(_) => Projections::new(),
-            None => projections_at(&store, head, &mut |_, _| {})?,
-        };
-        let last_checkpoint_seq = store
-            .checkpoint_at_or_before(head)?
-            .map(|(seq, _)| seq)
-            .unwrap_or(0);
         let last_received_at = match head {
             0 => None,
             seq => store.get(seq)?.map(|r| r.received_at),
@@ -112,9 +106,9 @@ impl Ledger {
             last_received_at,
             signing: None,
         };
-        if let Some((seq, e)) = unreadable {
+        if let Some(e) = unreadable {
             tracing::warn!(
-                checkpoint_seq = seq,
+                checkpoint_seq = ledger.last_checkpoint_seq,
                 error = %e,
                 head,
                 "projection checkpoints are unreadable (another snapshot version?); rebuilding \
@@ -286,19 +280,46 @@ pub fn projections_at(
             head,
         });
     }
-    let mut p = match store.checkpoint_at_or_before(to_seq)? {
-        Some((seq, bytes)) => match Projections::from_snapshot(&bytes) {
-            Ok(p) if p.last_seq() == seq => p,
-            Ok(_) | Err(_) => {
-                tracing::warn!(
-                    seq,
-                    "projection checkpoint unreadable; replaying the log from the start"
-                );
-                Projections::new()
-            }
-        },
-        None => Projections::new(),
+    let p = match load_checkpoint(store, to_seq)? {
+        Ok(p) => p.unwrap_or_default(),
+        Err((seq, why)) => {
+            tracing::warn!(
+                seq,
+                error = %why,
+                "projection checkpoint unreadable; replaying the log from the start"
+            );
+            Projections::new()
+        }
     };
+    replay_onto(store, p, to_seq, progress)
+}
+
+/// The checkpoint at or before `seq`, decoded: `Ok(None)` when there is none, `Err((its seq,
+/// why))` when it cannot be read as this build's snapshot of that seq.
+fn load_checkpoint(
+    store: &Store,
+    seq: u64,
+) -> Result<Result<Option<Projections>, (u64, String)>, LedgerError> {
+    Ok(match store.checkpoint_at_or_before(seq)? {
+        None => Ok(None),
+        Some((at, bytes)) => match Projections::from_snapshot(&bytes) {
+            Ok(p) if p.last_seq() == at => Ok(Some(p)),
+            Ok(p) => Err((
+                at,
+                format!("it is stored at seq {at} but holds seq {}", p.last_seq()),
+            )),
+            Err(e) => Err((at, e.to_string())),
+        },
+    })
+}
+
+/// Folds the records after `p`'s last seq up to `to_seq` into `p`.
+fn replay_onto(
+    store: &Store,
+    mut p: Projections,
+    to_seq: u64,
+    progress: ReplayProgress<'_>,
+) -> Result<Projections, LedgerError> {
     let from = p.last_seq() + 1;
     let total = to_seq.saturating_sub(p.last_seq());
     let mut done = 0;

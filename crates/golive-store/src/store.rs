@@ -931,7 +931,8 @@ fn check_head_mark(
         .get(META_HEAD_MARK)
         .map_err(|e| sled_error(path, e))?
         .is_some();
-    match HeadMark::read(path)? {
+    let found = HeadMark::read(path)?;
+    match found.map(|f| f.head) {
         None if had_mark => {
             return Err(StoreError::CorruptTree {
                 tree: "head mark",
@@ -983,7 +984,7 @@ fn check_head_mark(
             }
         }
     }
-    let mark = HeadMark::open(path, head)?;
+    let mark = HeadMark::open(path, head, found)?;
     if !had_mark {
         meta.insert(META_HEAD_MARK, &[1u8][..])
             .map_err(|e| sled_error(path, e))?;

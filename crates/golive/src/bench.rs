@@ -521,6 +521,8 @@ async fn raw_jetstream(
 struct GoliveChild {
     child: std::process::Child,
     log: PathBuf,
+    /// Waited for already: nothing left for Drop to kill.
+    reaped: bool,
 }
 
 impl GoliveChild {
@@ -543,6 +545,7 @@ impl GoliveChild {
         Ok(Self {
             child,
             log: log.to_path_buf(),
+            reaped: false,
         })
     }
 
@@ -582,9 +585,8 @@ impl GoliveChild {
             procstat::terminate(&self.child);
         }
         let end = procstat::wait_with_rusage(&mut self.child, timeout)?;
-        let log = self.log.clone();
-        // Reaped: nothing left for Drop to kill or wait for.
-        std::mem::forget(self);
+        self.reaped = true;
+        let log = &self.log;
         if end.code != Some(0) {
             return Err(PipelineBenchError::Incomplete(format!(
                 "golive {} (exit code {:?}, killed after {timeout:?} if none); see {}",
@@ -599,8 +601,10 @@ impl GoliveChild {
 
 impl Drop for GoliveChild {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if !self.reaped {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

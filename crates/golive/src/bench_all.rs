@@ -235,7 +235,8 @@ pub fn all_bench(dir: &Path, p: &AllParams) -> Result<AllReport, AllBenchError> 
                     clients: q.clients,
                     requests: q.requests,
                     cold_requests: q.cold_requests,
-                    checkpoint_every_events: 10_000,
+                    checkpoint_every_events: golive_ledger::LedgerOptions::default()
+                        .checkpoint_every_events,
                     serve_secs: 0,
                 },
             )?;

@@ -66,10 +66,17 @@ fn io(path: &Path, source: std::io::Error) -> StoreError {
     }
 }
 
+/// The mark as read from its file: the newest valid slot's head, and which slot holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Found {
+    pub head: Head,
+    slot: usize,
+}
+
 impl HeadMark {
-    /// Reads the mark in `dir`: `Ok(None)` if the file does not exist, the newest valid slot's
-    /// head, or an error if the file exists but holds no valid slot.
-    pub(super) fn read(dir: &Path) -> Result<Option<Head>, StoreError> {
+    /// Reads the mark in `dir`: `Ok(None)` if the file does not exist, the newest valid slot,
+    /// or an error if the file exists but holds no valid slot.
+    pub(super) fn read(dir: &Path) -> Result<Option<Found>, StoreError> {
         let path = dir.join(HEAD_MARK_FILE);
         let mut bytes = Vec::new();
         match File::open(&path) {
@@ -82,10 +89,11 @@ impl HeadMark {
         let newest = bytes
             .chunks(SLOT)
             .take(2)
-            .filter_map(decode)
-            .max_by_key(|h| h.seq);
+            .enumerate()
+            .filter_map(|(slot, b)| decode(b).map(|head| Found { head, slot }))
+            .max_by_key(|f| f.head.seq);
         match newest {
-            Some(h) => Ok(Some(h)),
+            Some(f) => Ok(Some(f)),
             None => Err(StoreError::CorruptTree {
                 tree: "head mark",
                 what: format!(
@@ -97,12 +105,15 @@ impl HeadMark {
         }
     }
 
-    /// Opens the mark in `dir` for writing, creating it with `head` in both slots (synced, and
-    /// the directory entry synced) if missing; otherwise writes `head` if it differs from the
-    /// newest slot.
-    pub(super) fn open(dir: &Path, head: Head) -> Result<HeadMark, StoreError> {
+    /// Opens the mark in `dir` for writing, given what [`HeadMark::read`] found there: creates
+    /// it with `head` in both slots (synced, and the directory entry synced) if it was missing;
+    /// otherwise writes `head` if it differs from the newest slot.
+    pub(super) fn open(
+        dir: &Path,
+        head: Head,
+        found: Option<Found>,
+    ) -> Result<HeadMark, StoreError> {
         let path = dir.join(HEAD_MARK_FILE);
-        let existing = Self::read(dir)?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -113,9 +124,10 @@ impl HeadMark {
         let mut mark = HeadMark {
             path,
             file,
-            next_slot: 0,
+            // Continue with the slot that does not hold the newest mark.
+            next_slot: found.map_or(0, |f| 1 - f.slot),
         };
-        match existing {
+        match found {
             None => {
                 let slot = encode(&head);
                 let mut both = [0u8; 2 * SLOT];
@@ -128,18 +140,8 @@ impl HeadMark {
                     .and_then(|d| d.sync_all())
                     .map_err(|e| io(dir, e))?;
             }
-            Some(h) => {
-                // Continue with the slot that does not hold the newest mark.
-                let mut bytes = Vec::new();
-                mark.file
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| io(&mark.path, e))?;
-                let first_is_newest = bytes.get(..SLOT).and_then(decode) == Some(h);
-                mark.next_slot = usize::from(first_is_newest);
-                if h != head {
-                    mark.write(head)?;
-                }
-            }
+            Some(f) if f.head != head => mark.write(head)?,
+            Some(_) => {}
         }
         Ok(mark)
     }
@@ -176,12 +178,13 @@ mod tests {
     #[test]
     fn the_newest_valid_slot_wins_and_a_torn_slot_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(HeadMark::read(dir.path()).unwrap(), None);
-        let mut m = HeadMark::open(dir.path(), h(0)).unwrap();
-        assert_eq!(HeadMark::read(dir.path()).unwrap(), Some(h(0)));
+        let newest = |d: &Path| HeadMark::read(d).map(|f| f.map(|f| f.head));
+        assert_eq!(newest(dir.path()).unwrap(), None);
+        let mut m = HeadMark::open(dir.path(), h(0), None).unwrap();
+        assert_eq!(newest(dir.path()).unwrap(), Some(h(0)));
         for s in 1..=5 {
             m.write(h(s)).unwrap();
-            assert_eq!(HeadMark::read(dir.path()).unwrap(), Some(h(s)));
+            assert_eq!(newest(dir.path()).unwrap(), Some(h(s)));
         }
         drop(m);
         // Tear the newest slot (seq 5 went to slot 0): the older one (seq 4) is the mark.
@@ -189,12 +192,13 @@ mod tests {
         let mut bytes = std::fs::read(&p).unwrap();
         bytes[20] ^= 1;
         std::fs::write(&p, &bytes).unwrap();
-        assert_eq!(HeadMark::read(dir.path()).unwrap(), Some(h(4)));
+        assert_eq!(newest(dir.path()).unwrap(), Some(h(4)));
         // Reopened, it overwrites the torn slot first.
-        let mut m = HeadMark::open(dir.path(), h(6)).unwrap();
-        assert_eq!(HeadMark::read(dir.path()).unwrap(), Some(h(6)));
+        let found = HeadMark::read(dir.path()).unwrap();
+        let mut m = HeadMark::open(dir.path(), h(6), found).unwrap();
+        assert_eq!(newest(dir.path()).unwrap(), Some(h(6)));
         m.write(h(7)).unwrap();
-        assert_eq!(HeadMark::read(dir.path()).unwrap(), Some(h(7)));
+        assert_eq!(newest(dir.path()).unwrap(), Some(h(7)));
         // Both slots spoilt: an error, not "no mark".
         std::fs::write(&p, [0u8; 128]).unwrap();
         assert!(matches!(

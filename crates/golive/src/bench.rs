@@ -14,7 +14,7 @@ use golive_model::{Envelope, GENESIS_HASH};
 use golive_store::{Incoming, Record, Store, StoreError, baseline, codec};
 use serde::Serialize;
 
-use crate::procstat;
+use crate::procstat::{self, cpu_seconds, cpu_us_per_event};
 use crate::simulate::{SimParams, Simulation};
 
 /// The events a benchmark measures over: a [`Simulation`], generated once, with the canonical
@@ -371,6 +371,12 @@ pub struct PipelineRun {
     /// Collectors (outbox first) -> JetStream -> `golive serve` (durable append, then ack) ->
     /// receipts cover everything: events/s from the collectors' start to their last receipt.
     pub end_to_end_per_s: f64,
+    /// CPU microseconds per event of each process while the raw publish ran (`collector` is
+    /// the publishing client, this process; no ledger there).
+    pub raw_publish_cpu_us_per_event: CpuPerEvent,
+    /// CPU microseconds per event of each process during the end-to-end run: whether it is
+    /// bound by CPU (their sum times the rate near the machine's cores) or by waiting.
+    pub end_to_end_cpu_us_per_event: CpuPerEvent,
     /// The served ledger's store after the run, all trees, per event.
     pub ledger_bytes_per_event: f64,
     /// The collectors' outbox directories after the run (every event receipted), per event.
@@ -380,6 +386,27 @@ pub struct PipelineRun {
     /// Peak resident memory of `golive replay` (open + full replay) of that ledger, a process
     /// of its own (`ru_maxrss`).
     pub replay_peak_rss_bytes: Option<u64>,
+}
+
+/// CPU microseconds per event of each process of a run (user + system, every thread, from
+/// `/proc/<pid>/stat`); None where it could not be read.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct CpuPerEvent {
+    pub collector: Option<f64>,
+    pub ledger: Option<f64>,
+    pub nats_server: Option<f64>,
+}
+
+impl CpuPerEvent {
+    /// Cores busy at `events_per_s`: the CPU per event of every process times the rate.
+    pub fn cores_busy(&self, events_per_s: f64) -> f64 {
+        [self.collector, self.ledger, self.nats_server]
+            .iter()
+            .flatten()
+            .sum::<f64>()
+            * events_per_s
+            / 1e6
+    }
 }
 
 /// Medians and ratios of the pipeline benchmark.
@@ -442,12 +469,14 @@ type AckFuture = std::pin::Pin<
 >;
 
 /// Raw JetStream: publish every message with a msg id and `window` acks in flight, then consume
-/// them all with a durable pull consumer. Returns (publish/s, consume/s).
+/// them all with a durable pull consumer.
 async fn raw_jetstream(
-    url: &str,
+    nats: &crate::natsproc::OwnNats,
     messages: &[(String, String, bytes::Bytes)],
     window: usize,
-) -> Result<(f64, f64), PipelineBenchError> {
+) -> Result<RawJetStream, PipelineBenchError> {
+    let url = &nats.url;
+    let nats_pid = nats.pid().to_string();
     use async_nats::jetstream::{self, consumer, stream};
     use futures::StreamExt;
     let client = async_nats::connect(url).await.map_err(client_err)?;
@@ -463,6 +492,7 @@ async fn raw_jetstream(
         .await
         .map_err(client_err)?;
     let n = messages.len() as u64;
+    let cpu_before = (cpu_seconds("self"), cpu_seconds(&nats_pid));
     let t = Instant::now();
     let mut inflight: futures::stream::FuturesUnordered<AckFuture> =
         futures::stream::FuturesUnordered::new();
@@ -486,7 +516,9 @@ async fn raw_jetstream(
     while let Some(r) = inflight.next().await {
         r.map_err(client_err)?;
     }
-    let publish = rate(n, t);
+    let publish_per_s = rate(n, t);
+    let client_cpu_us_per_event = cpu_us_per_event(cpu_before.0, cpu_seconds("self"), n);
+    let nats_cpu_us_per_event = cpu_us_per_event(cpu_before.1, cpu_seconds(&nats_pid), n);
     let c = stream
         .create_consumer(consumer::pull::Config {
             durable_name: Some("benchraw".to_owned()),
@@ -513,8 +545,21 @@ async fn raw_jetstream(
             m.ack().await.map_err(client_err)?;
         }
     }
-    let consume = rate(n, t);
-    Ok((publish, consume))
+    Ok(RawJetStream {
+        publish_per_s,
+        consume_per_s: rate(n, t),
+        client_cpu_us_per_event,
+        nats_cpu_us_per_event,
+    })
+}
+
+/// What [`raw_jetstream`] measured.
+struct RawJetStream {
+    publish_per_s: f64,
+    consume_per_s: f64,
+    /// CPU of the publishing client (this process) and of nats-server during the publish.
+    client_cpu_us_per_event: Option<f64>,
+    nats_cpu_us_per_event: Option<f64>,
 }
 
 /// A `golive` child process of the benchmark, its output in a log file; killed if dropped.
@@ -652,8 +697,7 @@ pub fn pipeline_bench(
             })
             .collect::<Result<_, _>>()?;
         let nats = crate::natsproc::start(&base)?;
-        let (raw_publish_per_s, raw_consume_per_s) =
-            rt.block_on(raw_jetstream(&nats.url, &messages, window))?;
+        let raw = rt.block_on(raw_jetstream(&nats, &messages, window))?;
 
         // The ledger as in production: `golive serve`, a process of its own.
         let ledger_dir = base.join("ledger");
@@ -675,6 +719,13 @@ pub fn pipeline_bench(
         let outboxes: Vec<PathBuf> = (0..collectors)
             .map(|c| base.join(format!("outbox-{c}")))
             .collect();
+        let serve_pid = serve.child.id().to_string();
+        let nats_pid = nats.pid().to_string();
+        let cpu_before = (
+            cpu_seconds("self"),
+            cpu_seconds(&serve_pid),
+            cpu_seconds(&nats_pid),
+        );
         let t = Instant::now();
         let summaries = rt.block_on(futures::future::try_join_all(
             feeds.iter().zip(&outboxes).map(|(feed, outbox)| {
@@ -698,6 +749,11 @@ pub fn pipeline_bench(
             }),
         ))?;
         let end_to_end_per_s = rate(events, t);
+        let end_to_end_cpu_us_per_event = CpuPerEvent {
+            collector: cpu_us_per_event(cpu_before.0, cpu_seconds("self"), events),
+            ledger: cpu_us_per_event(cpu_before.1, cpu_seconds(&serve_pid), events),
+            nats_server: cpu_us_per_event(cpu_before.2, cpu_seconds(&nats_pid), events),
+        };
         let ledger_peak_rss_bytes = procstat::peak_rss_bytes(serve.child.id());
         serve.finish(true, Duration::from_secs(300))?;
         let pending: u64 = summaries.iter().map(|s| s.pending_at_exit).sum();
@@ -727,9 +783,15 @@ pub fn pipeline_bench(
 
         let _ = std::fs::remove_dir_all(&base);
         let figures = PipelineRun {
-            raw_publish_per_s,
-            raw_consume_per_s,
+            raw_publish_per_s: raw.publish_per_s,
+            raw_consume_per_s: raw.consume_per_s,
+            raw_publish_cpu_us_per_event: CpuPerEvent {
+                collector: raw.client_cpu_us_per_event,
+                ledger: None,
+                nats_server: raw.nats_cpu_us_per_event,
+            },
             end_to_end_per_s,
+            end_to_end_cpu_us_per_event,
             ledger_bytes_per_event: ledger_bytes as f64 / events.max(1) as f64,
             outbox_bytes_per_event: outbox_bytes as f64 / events.max(1) as f64,
             ledger_peak_rss_bytes,
@@ -742,10 +804,17 @@ pub fn pipeline_bench(
     let peak = |f: fn(&PipelineRun) -> Option<u64>| {
         median_some(&all, |r| f(r).map(|b| b as f64)).map(|b| b as u64)
     };
+    let cpu = |f: fn(&PipelineRun) -> CpuPerEvent| CpuPerEvent {
+        collector: median_some(&all, |r| f(r).collector),
+        ledger: median_some(&all, |r| f(r).ledger),
+        nats_server: median_some(&all, |r| f(r).nats_server),
+    };
     let medians = PipelineRun {
         raw_publish_per_s: m(|r| r.raw_publish_per_s),
         raw_consume_per_s: m(|r| r.raw_consume_per_s),
+        raw_publish_cpu_us_per_event: cpu(|r| r.raw_publish_cpu_us_per_event),
         end_to_end_per_s: m(|r| r.end_to_end_per_s),
+        end_to_end_cpu_us_per_event: cpu(|r| r.end_to_end_cpu_us_per_event),
         ledger_bytes_per_event: m(|r| r.ledger_bytes_per_event),
         outbox_bytes_per_event: m(|r| r.outbox_bytes_per_event),
         ledger_peak_rss_bytes: peak(|r| r.ledger_peak_rss_bytes),
@@ -771,6 +840,23 @@ pub(crate) fn mib(b: Option<u64>) -> String {
     )
 }
 
+/// CPU per event of each process measured, and the cores they kept busy together.
+pub(crate) fn cpu_text(c: &CpuPerEvent, events_per_s: f64) -> String {
+    let parts: Vec<String> = [c.collector, c.ledger, c.nats_server]
+        .iter()
+        .flatten()
+        .map(|us| format!("{us:.1}"))
+        .collect();
+    if parts.is_empty() {
+        return "not measured".to_owned();
+    }
+    format!(
+        "{} ({:.2} cores)",
+        parts.join(" / "),
+        c.cores_busy(events_per_s)
+    )
+}
+
 /// The table printed by `golive bench pipeline`.
 pub fn pipeline_table(r: &PipelineReport) -> String {
     let m = &r.median;
@@ -779,6 +865,8 @@ pub fn pipeline_table(r: &PipelineReport) -> String {
          {:<58} {:>10.0} events/s\n\
          {:<58} {:>10.0} events/s\n\
          {:<58} {:>10.0} events/s  {:.2} x raw publish\n\
+         {:<58} {:>10}\n\
+         {:<58} {:>10}\n\
          {:<58} {:>10.0} bytes/event\n\
          {:<58} {:>10.0} bytes/event\n\
          {:<58} {:>10}\n\
@@ -795,6 +883,10 @@ pub fn pipeline_table(r: &PipelineReport) -> String {
         "end to end: outbox -> NATS -> golive serve -> receipts",
         m.end_to_end_per_s,
         r.end_to_end_ratio_to_raw_publish,
+        "CPU us/event in raw publish: client / nats-server",
+        cpu_text(&m.raw_publish_cpu_us_per_event, m.raw_publish_per_s),
+        "CPU us/event end to end: collector / ledger / nats-server",
+        cpu_text(&m.end_to_end_cpu_us_per_event, m.end_to_end_per_s),
         "served ledger store on disk",
         m.ledger_bytes_per_event,
         "collector outbox on disk after the run",

@@ -110,6 +110,14 @@ pub struct Summary {
     pub raw_consume_per_s: f64,
     pub end_to_end_per_s: f64,
     pub end_to_end_ratio_to_raw_publish: f64,
+    /// CPU microseconds per event during the raw publish: the client and nats-server together.
+    pub raw_publish_cpu_us_per_event: Option<f64>,
+    /// CPU microseconds per event during the end-to-end run, per process.
+    pub end_to_end_collector_cpu_us_per_event: Option<f64>,
+    pub end_to_end_ledger_cpu_us_per_event: Option<f64>,
+    pub end_to_end_nats_cpu_us_per_event: Option<f64>,
+    /// Cores the three processes kept busy together during the end-to-end run.
+    pub end_to_end_cores_busy: f64,
     pub raw_sled_append_per_s: f64,
     pub ledger_append_per_s: f64,
     pub ledger_ingest_json_per_s: f64,
@@ -301,6 +309,14 @@ fn summarize(
         raw_consume_per_s: n.raw_consume_per_s,
         end_to_end_per_s: n.end_to_end_per_s,
         end_to_end_ratio_to_raw_publish: pipeline.end_to_end_ratio_to_raw_publish,
+        raw_publish_cpu_us_per_event: {
+            let c = &n.raw_publish_cpu_us_per_event;
+            c.collector.zip(c.nats_server).map(|(a, b)| a + b)
+        },
+        end_to_end_collector_cpu_us_per_event: n.end_to_end_cpu_us_per_event.collector,
+        end_to_end_ledger_cpu_us_per_event: n.end_to_end_cpu_us_per_event.ledger,
+        end_to_end_nats_cpu_us_per_event: n.end_to_end_cpu_us_per_event.nats_server,
+        end_to_end_cores_busy: n.end_to_end_cpu_us_per_event.cores_busy(n.end_to_end_per_s),
         raw_sled_append_per_s: s.raw_sled_append_per_s,
         ledger_append_per_s: s.ledger_append_per_s,
         ledger_ingest_json_per_s: s.ledger_ingest_json_per_s,
@@ -372,6 +388,31 @@ fn rows(s: &Summary, events: u64, window: usize, clients: Option<usize>) -> Vec<
             x(Some(s.end_to_end_ratio_to_raw_publish), "A"),
             ">= 0.8 x A",
             Some(s.end_to_end_ratio_to_raw_publish >= 0.8),
+        ),
+        row(
+            "  CPU: raw publish, client + nats-server",
+            s.raw_publish_cpu_us_per_event,
+            "us/event",
+        ),
+        row(
+            "  CPU end to end: collector",
+            s.end_to_end_collector_cpu_us_per_event,
+            "us/event",
+        ),
+        row(
+            "  CPU end to end: ledger (golive serve)",
+            s.end_to_end_ledger_cpu_us_per_event,
+            "us/event",
+        ),
+        row(
+            "  CPU end to end: nats-server",
+            s.end_to_end_nats_cpu_us_per_event,
+            "us/event",
+        ),
+        row(
+            "  cores busy end to end (all three)",
+            Some(s.end_to_end_cores_busy),
+            "cores",
         ),
         row(
             "raw sled append, flush per batch",

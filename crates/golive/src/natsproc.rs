@@ -13,6 +13,13 @@ pub struct OwnNats {
     pub store: PathBuf,
 }
 
+impl OwnNats {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for OwnNats {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -20,6 +20,26 @@ pub fn peak_rss_bytes(pid: u32) -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// CPU time (user + system, every thread) a process has used so far, in seconds, from
+/// `/proc/<pid>/stat` (`"self"` for this process); None where there is no such file.
+pub fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count from its end.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12 here.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (ticks > 0).then(|| (utime + stime) as f64 / ticks as f64)
+}
+
+/// CPU microseconds per event a process spent between two [`cpu_seconds`] readings.
+pub fn cpu_us_per_event(before: Option<f64>, after: Option<f64>, events: u64) -> Option<f64> {
+    Some((after? - before?) * 1e6 / events.max(1) as f64)
+}
+
 /// Sum of the lengths of every file under `dir` (what sled's `size_on_disk` counts for its own
 /// files); 0 for a missing directory.
 pub fn dir_bytes(dir: &Path) -> u64 {
@@ -78,5 +98,27 @@ pub fn terminate(child: &Child) {
     // SAFETY: kill(2) with a pid of our own child and a valid signal number.
     unsafe {
         libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_seconds_grows_while_this_process_works() {
+        // Proves the /proc parsing finds utime + stime: a busy loop of a quarter second must
+        // show up as CPU time of this process (clock ticks are 10 ms).
+        let before = cpu_seconds("self").expect("/proc/self/stat is readable on Linux");
+        let start = Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < Duration::from_millis(250) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        let after = cpu_seconds("self").unwrap();
+        assert!(after - before >= 0.1, "{before} -> {after}");
+        let per = cpu_us_per_event(Some(before), Some(after), 1_000).unwrap();
+        assert!(per >= 100.0, "{per} us per event");
+        assert_eq!(cpu_us_per_event(None, Some(after), 1), None);
     }
 }

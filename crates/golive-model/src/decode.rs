@@ -79,6 +79,34 @@ pub(crate) fn object_only<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d.deserialize_map(Object(PhantomData))
 }
 
+/// Deserializes a `T` from the start of `text` (the caller checks what follows), and hands back
+/// the deserializer. Plain serde first: tracking the path of every field costs about a third
+/// of decoding an event (collector profile, docs/BENCHMARKS.md), and it is only needed to say
+/// where an error is, so only input that fails is read a second time, with the path tracked.
+pub(crate) fn from_str_tracked<'de, T: Deserialize<'de>>(
+    text: &'de str,
+) -> Result<
+    (T, serde_json::Deserializer<serde_json::de::StrRead<'de>>),
+    serde_path_to_error::Error<serde_json::Error>,
+> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    match T::deserialize(&mut de) {
+        Ok(t) => Ok((t, de)),
+        Err(plain) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            match serde_path_to_error::deserialize::<_, T>(&mut de) {
+                Err(e) => Err(e),
+                // The same text and the same rules fail the same way; should they not, the
+                // plain error is kept, without a path.
+                Ok(_) => Err(serde_path_to_error::Error::new(
+                    serde_path_to_error::Track::new().path(),
+                    plain,
+                )),
+            }
+        }
+    }
+}
+
 fn required<T>(field: &str, v: Option<T>) -> Result<T, DecodeError> {
     v.ok_or_else(|| DecodeError::new(field, Reason::Missing))
 }
@@ -103,9 +131,8 @@ pub fn decode_str(text: &str) -> Result<Envelope, DecodeError> {
             max: MESSAGE_BYTES_MAX,
         }));
     }
-    let mut de = serde_json::Deserializer::from_str(text);
-    let ObjectOnly(wire): ObjectOnly<Wire> =
-        serde_path_to_error::deserialize(&mut de).map_err(|e| serde_error("", text, e))?;
+    let (ObjectOnly(wire), mut de) =
+        from_str_tracked::<ObjectOnly<Wire>>(text).map_err(|e| serde_error("", text, e))?;
     de.end()
         .map_err(|e| DecodeError::whole(Reason::Syntax(strip_position(&e.to_string()))))?;
 

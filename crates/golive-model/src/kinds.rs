@@ -384,8 +384,8 @@ impl EventBody {
         fn p<'a, T: Deserialize<'a>>(
             raw: &'a serde_json::value::RawValue,
         ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
-            let mut de = serde_json::Deserializer::from_str(raw.get());
-            serde_path_to_error::deserialize(&mut de).map(|ObjectOnly(t)| t)
+            // `data` is already known to be one well-formed JSON value: nothing to check after.
+            crate::decode::from_str_tracked(raw.get()).map(|(ObjectOnly(t), _)| t)
         }
         Ok(match kind {
             Kind::RolloutStatus => EventBody::RolloutStatus(p(data)?),

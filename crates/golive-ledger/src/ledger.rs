@@ -267,6 +267,16 @@ impl Ledger {
     }
 }
 
+/// Every projection folded from the first record of the log to the head, no checkpoint read
+/// or written: the full replay an auditor (or a benchmark) means. [`Ledger::rebuild`] is this
+/// plus writing the checkpoints that as-of queries start from.
+pub fn replay_from_start(
+    store: &Store,
+    progress: ReplayProgress<'_>,
+) -> Result<Projections, LedgerError> {
+    replay_onto(store, Projections::new(), store.head().seq, progress)
+}
+
 /// Projections up to `to_seq` from the nearest readable checkpoint at or before it, plus replay.
 pub fn projections_at(
     store: &Store,

@@ -19,6 +19,7 @@ pub mod service;
 
 pub use ingest::{IngestSummary, LineSource, REJECTIONS_KEPT_MAX, Rejection, ingest_lines};
 pub use ledger::{
-    Ledger, LedgerError, LedgerOptions, ReplayProgress, projections_at, seq_received_by,
+    Ledger, LedgerError, LedgerOptions, ReplayProgress, projections_at, replay_from_start,
+    seq_received_by,
 };
 pub use metrics::{LedgerGauges, Metrics};

@@ -88,7 +88,9 @@ use chrono::{DateTime, Utc};
 use golive_model::{ChainHash, Envelope, EventId, GENESIS_HASH, chain_hash};
 
 pub use error::{ChainError, RejectReason, StoreError};
-pub use store::{HEAD_MARK_FILE, SIGNED_CHECKPOINT_BYTES_MAX, Store, TILE_HEIGHT, TILE_WIDTH};
+pub use store::{
+    CHECKPOINT_DIR, HEAD_MARK_FILE, SIGNED_CHECKPOINT_BYTES_MAX, Store, TILE_HEIGHT, TILE_WIDTH,
+};
 
 /// The storage format this build reads and writes (stored in `meta`): the record encoding of
 /// [`codec`] and the layout above.

@@ -21,8 +21,11 @@ use crate::{
 };
 
 mod audit;
+mod checkpoints;
 mod headmark;
 mod merkle;
+pub use checkpoints::CHECKPOINT_DIR;
+use checkpoints::CheckpointFiles;
 pub use headmark::HEAD_MARK_FILE;
 use headmark::HeadMark;
 pub use merkle::{SIGNED_CHECKPOINT_BYTES_MAX, TILE_HEIGHT, TILE_WIDTH};
@@ -56,7 +59,8 @@ struct Inner {
     /// append changes, so that one `apply_batch` changes it atomically.
     ledger: Tree,
     meta: Tree,
-    checkpoints: Tree,
+    /// Projection checkpoints, as files beside sled's (see `checkpoints`).
+    checkpoints: CheckpointFiles,
     dead: Tree,
     /// Event id (16 bytes) -> id of the dead letter that refused it.
     dead_ids: Tree,
@@ -337,7 +341,6 @@ impl Store {
         let db = open_db(&path)?;
         let tree = |name: &str| db.open_tree(name).map_err(|e| sled_error(&path, e));
         let meta = tree("meta")?;
-        let checkpoints = tree("checkpoints")?;
         let dead = tree("dead")?;
         let dead_ids = tree("dead_ids")?;
 
@@ -362,6 +365,8 @@ impl Store {
         }
         let mark = check_head_mark(&path, &db, &meta, &ledger, head)?;
         let ids = load_ids(&path, &ledger, head)?;
+        let checkpoints = CheckpointFiles::open(&path)?;
+        checkpoints::migrate_tree(&db, &checkpoints, &path)?;
         let dead_last = match dead.last().map_err(|e| sled_error(&path, e))? {
             Some((k, _)) => u64_value("dead", &k)?,
             None => 0,
@@ -628,47 +633,34 @@ impl Store {
                 max: CHECKPOINT_BYTES_MAX as u64,
             });
         }
-        self.inner
-            .checkpoints
-            .insert(seq.to_be_bytes(), bytes)
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        self.inner.checkpoints.put(seq, bytes)
     }
 
-    /// The latest checkpoint taken at or before `seq`.
+    /// The latest checkpoint taken at or before `seq` (a damaged one is skipped for the one
+    /// before it).
     pub fn checkpoint_at_or_before(&self, seq: u64) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-        match self
-            .inner
-            .checkpoints
-            .range(..=seq.to_be_bytes())
-            .next_back()
-        {
-            None => Ok(None),
-            Some(entry) => {
-                let (k, v) = entry.map_err(|e| self.err(e))?;
-                Ok(Some((u64_value("checkpoints", &k)?, v.to_vec())))
+        let files = &self.inner.checkpoints;
+        for at in files.seqs()?.into_iter().rev().filter(|&s| s <= seq) {
+            if let Some(body) = files.get(at)? {
+                return Ok(Some((at, body)));
             }
         }
+        Ok(None)
     }
 
     /// Seqs of all stored checkpoints, ascending.
     pub fn checkpoint_seqs(&self) -> Result<Vec<u64>, StoreError> {
-        let mut out = Vec::new();
-        for k in self.inner.checkpoints.iter().keys() {
-            out.push(u64_value("checkpoints", &k.map_err(|e| self.err(e))?)?);
-        }
-        Ok(out)
+        self.inner.checkpoints.seqs()
     }
 
     /// Deletes all but the `keep` latest checkpoints. Returns how many were deleted.
     pub fn prune_checkpoints(&self, keep: usize) -> Result<u64, StoreError> {
-        let mut deleted = 0u64;
-        for k in self.inner.checkpoints.iter().keys().rev().skip(keep) {
-            let k = k.map_err(|e| self.err(e))?;
-            self.inner.checkpoints.remove(k).map_err(|e| self.err(e))?;
-            deleted += 1;
+        let seqs = self.inner.checkpoints.seqs()?;
+        let old = &seqs[..seqs.len().saturating_sub(keep)];
+        for &seq in old {
+            self.inner.checkpoints.remove(seq)?;
         }
-        Ok(deleted)
+        Ok(old.len() as u64)
     }
 
     /// Stores a dead letter and flushes it. Returns its id (from 1). Raw bytes beyond
@@ -890,9 +882,10 @@ impl Store {
         Ok(prev)
     }
 
-    /// Bytes the store takes on disk.
+    /// Bytes the store takes on disk: sled's files and the checkpoint files.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        self.inner.db.size_on_disk().map_err(|e| self.err(e))
+        let sled = self.inner.db.size_on_disk().map_err(|e| self.err(e))?;
+        Ok(sled + self.inner.checkpoints.bytes())
     }
 }
 

@@ -124,6 +124,76 @@ fn checkpoint_lookup_finds_the_latest_at_or_before_a_seq() {
 }
 
 #[test]
+fn checkpoints_are_files_and_a_damaged_one_falls_back_to_the_one_before() {
+    // Proves checkpoints live in `checkpoints/` beside sled (counted in size_on_disk), survive a
+    // reopen, and that a damaged latest file is skipped for the previous one, not returned.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .append_batch(
+                (1..=20)
+                    .map(|n| incoming(lost(n, "RAL", "ral-pas", n as u64)))
+                    .collect(),
+            )
+            .unwrap();
+        let before = store.size_on_disk().unwrap();
+        store.put_checkpoint(10, &[1u8; 100_000]).unwrap();
+        store.put_checkpoint(20, &[2u8; 100_000]).unwrap();
+        assert!(store.size_on_disk().unwrap() >= before + 200_000);
+    }
+    let files = dir.path().join(golive_store::CHECKPOINT_DIR);
+    let latest = files.join(format!("{:020}.ckpt", 20));
+    let mut bytes = std::fs::read(&latest).unwrap();
+    bytes[5_000] ^= 0xff;
+    std::fs::write(&latest, bytes).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.checkpoint_seqs().unwrap(), vec![10, 20]);
+    assert_eq!(
+        store.checkpoint_at_or_before(25).unwrap(),
+        Some((10, vec![1u8; 100_000]))
+    );
+    assert_eq!(store.checkpoint_seqs().unwrap(), vec![10]);
+}
+
+#[test]
+fn checkpoints_kept_in_sled_by_the_first_layout_move_to_files_at_open() {
+    // Proves an older store (checkpoints in the sled tree `checkpoints`) keeps its checkpoints:
+    // they become files at the first open and the tree is gone.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .append_batch(
+                (1..=20)
+                    .map(|n| incoming(lost(n, "RAL", "ral-pas", n as u64)))
+                    .collect(),
+            )
+            .unwrap();
+        store.flush().unwrap();
+    }
+    raw::with_tree(dir.path(), "checkpoints", |tree| {
+        tree.insert(10u64.to_be_bytes(), b"snapshot@10".to_vec())
+            .unwrap();
+        tree.insert(20u64.to_be_bytes(), b"snapshot@20".to_vec())
+            .unwrap();
+    });
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.checkpoint_seqs().unwrap(), vec![10, 20]);
+    assert_eq!(
+        store.checkpoint_at_or_before(15).unwrap(),
+        Some((10, b"snapshot@10".to_vec()))
+    );
+    drop(store);
+    raw::with_db(dir.path(), |db| {
+        assert!(
+            !db.tree_names().iter().any(|n| n.as_ref() == b"checkpoints"),
+            "the old tree is dropped"
+        );
+    });
+}
+
+#[test]
 fn named_values_round_trip_and_cannot_touch_the_head() {
     // Proves meta_get/meta_set keep small values across a reopen, live apart from the store's
     // own keys (setting "head" does not move the head), and refuse oversized values.

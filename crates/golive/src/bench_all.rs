@@ -124,6 +124,8 @@ pub struct Summary {
     pub raw_scan_decode_per_s: f64,
     pub ledger_replay_per_s: f64,
     pub replay_ratio_to_raw_scan: f64,
+    /// `golive replay`: the full replay plus writing every projection checkpoint.
+    pub ledger_rebuild_per_s: f64,
     pub pg_append_per_s: Option<f64>,
     pub pg_replay_decode_per_s: Option<f64>,
     pub ledger_append_ratio_to_pg: Option<f64>,
@@ -323,6 +325,7 @@ fn summarize(
         raw_scan_decode_per_s: s.raw_scan_decode_per_s,
         ledger_replay_per_s: s.ledger_replay_per_s,
         replay_ratio_to_raw_scan: store.replay_ratio_to_raw_scan,
+        ledger_rebuild_per_s: s.ledger_rebuild_per_s,
         pg_append_per_s: pg.map(|p| p.median.append_per_s),
         pg_replay_decode_per_s: pg.map(|p| p.median.replay_decode_per_s),
         // Medians of the two sides: the ledger and PostgreSQL parts run one after the other.
@@ -453,6 +456,11 @@ fn rows(s: &Summary, events: u64, window: usize, clients: Option<usize>) -> Vec<
             x(Some(s.replay_ratio_to_raw_scan), "B"),
             ">= 0.7 x B and >= 1M/s",
             Some(s.replay_ratio_to_raw_scan >= 0.7 && s.ledger_replay_per_s >= 1e6),
+        ),
+        row(
+            "ledger rebuild (replay + write every checkpoint)",
+            Some(s.ledger_rebuild_per_s),
+            "events/s",
         ),
         judged(
             row(

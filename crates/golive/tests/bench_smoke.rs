@@ -72,6 +72,7 @@ fn bench_all_reports_every_figure() {
         "end_to_end_cores_busy",
         "ledger_append_per_s",
         "ledger_replay_per_s",
+        "ledger_rebuild_per_s",
         "pg_append_per_s",
         "pg_replay_decode_per_s",
         "ledger_append_ratio_to_pg",

@@ -188,6 +188,11 @@ pub mod raw {
     /// Runs `f` on the raw `ledger` tree (or `name`) of the closed store in `dir`. Like
     /// `Store::open`, it waits for sled's background threads of the closed store to let go.
     pub fn with_tree(dir: &std::path::Path, name: &str, f: impl FnOnce(&sled::Tree)) {
+        with_db(dir, |db| f(&db.open_tree(name).unwrap()));
+    }
+
+    /// Runs `f` on the raw sled database of the closed store in `dir` (see [`with_tree`]).
+    pub fn with_db(dir: &std::path::Path, f: impl FnOnce(&sled::Db)) {
         let mut tries = 0;
         let db = loop {
             match sled::open(dir) {
@@ -199,8 +204,7 @@ pub mod raw {
                 Err(e) => panic!("raw open: {e}"),
             }
         };
-        let tree = db.open_tree(name).unwrap();
-        f(&tree);
+        f(&db);
         db.flush().unwrap();
     }
 

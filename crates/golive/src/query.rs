@@ -132,7 +132,12 @@ pub fn local(
         At::Time(t) => seq_received_by(store, t)?,
     };
     let p = projections_at(store, seq, &mut |_, _| {})?;
-    view_of(&p, seq, what, trust, rules)
+    let answer = view_of(&p, seq, what, trust, rules);
+    // Freeing the state of a large ledger (millions of small allocations) took an eighth of a
+    // one-shot `golive query` (docs/BENCHMARKS.md): done off the answering path; a process
+    // that exits first leaves it to the kernel.
+    std::thread::spawn(move || drop(p));
+    answer
 }
 
 /// The part of an API answer the CLI reads; `data` is the view.

@@ -235,10 +235,15 @@ impl Ledger {
         projections_at(&self.store, seq, &mut |_, _| {})
     }
 
-    /// Rebuilds the projections from the first record, replacing every checkpoint.
+    /// Rebuilds the projections from the first record, replacing every checkpoint. On an error
+    /// the live projections are left empty: drop the ledger and open it again (every caller
+    /// returns the error and does).
     pub fn rebuild(&mut self, progress: ReplayProgress<'_>) -> Result<(), LedgerError> {
         self.store.prune_checkpoints(0)?;
         let head = self.store.head().seq;
+        // The state being replaced goes first: holding both doubled the peak memory of
+        // `golive replay` (docs/BENCHMARKS.md). Until the fold ends, `live` is empty.
+        self.live = Projections::new();
         let mut p = Projections::new();
         let mut done = 0;
         let mut last = 0;

@@ -140,12 +140,14 @@ fn checkpoints_are_files_and_a_damaged_one_falls_back_to_the_one_before() {
         let before = store.size_on_disk().unwrap();
         store.put_checkpoint(10, &[1u8; 100_000]).unwrap();
         store.put_checkpoint(20, &[2u8; 100_000]).unwrap();
-        assert!(store.size_on_disk().unwrap() >= before + 200_000);
+        // Counted, compressed (100,000 equal bytes take a few hundred).
+        assert!(store.size_on_disk().unwrap() > before);
     }
     let files = dir.path().join(golive_store::CHECKPOINT_DIR);
     let latest = files.join(format!("{:020}.ckpt", 20));
     let mut bytes = std::fs::read(&latest).unwrap();
-    bytes[5_000] ^= 0xff;
+    let at = bytes.len() - 5; // in the (compressed) body
+    bytes[at] ^= 0xff;
     std::fs::write(&latest, bytes).unwrap();
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.checkpoint_seqs().unwrap(), vec![10, 20]);

@@ -583,6 +583,8 @@ struct GoliveChild {
     log: PathBuf,
     /// Waited for already: nothing left for Drop to kill.
     reaped: bool,
+    /// Kills the child if a signal ends the run.
+    _on_signal: crate::on_signal::Registration,
 }
 
 impl GoliveChild {
@@ -602,10 +604,12 @@ impl GoliveChild {
             .stdout(Stdio::from(f.try_clone()?))
             .stderr(Stdio::from(f))
             .spawn()?;
+        let pid = child.id();
         Ok(Self {
             child,
             log: log.to_path_buf(),
             reaped: false,
+            _on_signal: crate::on_signal::register(move || crate::on_signal::kill(pid)),
         })
     }
 

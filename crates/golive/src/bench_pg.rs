@@ -113,6 +113,9 @@ pub struct OwnPostgres {
     as_postgres: bool,
     started: bool,
     pub port: u16,
+    /// Stops the server and removes its directory if a signal ends the run (`pg_ctl` puts the
+    /// server in a session of its own: Ctrl-C on the bench does not reach it).
+    on_signal: Option<crate::on_signal::Registration>,
 }
 
 impl OwnPostgres {
@@ -126,14 +129,7 @@ impl OwnPostgres {
     }
 
     fn command(&self, tool: &str) -> Command {
-        let exe = self.bin.join(tool);
-        if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(exe);
-            c
-        } else {
-            Command::new(exe)
-        }
+        tool_command(&self.bin, self.as_postgres, tool)
     }
 
     fn run(&self, what: &str, mut c: Command) -> Result<(), PgError> {
@@ -155,17 +151,36 @@ impl OwnPostgres {
     }
 }
 
+/// A PostgreSQL tool from `bin`, run as the `postgres` user when this process is root.
+fn tool_command(bin: &Path, as_postgres: bool, tool: &str) -> Command {
+    let exe = bin.join(tool);
+    if as_postgres {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(exe);
+        c
+    } else {
+        Command::new(exe)
+    }
+}
+
+/// `pg_ctl stop` of the server in `data` (`mode`: fast, or immediate when a signal ends the
+/// run), waiting up to a minute.
+fn stop_server(bin: &Path, as_postgres: bool, data: &Path, mode: &str) {
+    let mut c = tool_command(bin, as_postgres, "pg_ctl");
+    c.arg("stop")
+        .arg("-D")
+        .arg(data)
+        .args(["-m", mode, "-w", "-t", "60"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _ = c.status();
+}
+
 impl Drop for OwnPostgres {
     fn drop(&mut self) {
         if self.started {
-            let mut c = self.command("pg_ctl");
-            c.arg("stop")
-                .arg("-D")
-                .arg(&self.data)
-                .args(["-m", "fast", "-w", "-t", "60"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            let _ = c.status();
+            stop_server(&self.bin, self.as_postgres, &self.data, "fast");
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -216,7 +231,18 @@ pub fn start(dir: &Path) -> Result<OwnPostgres, PgError> {
         as_postgres,
         started: false,
         port,
+        on_signal: None,
     };
+    // From here on a signal removes the directory, and stops the server if it runs by then
+    // (`pg_ctl stop` of a server not started yet fails at once, harmlessly).
+    pg.on_signal = Some({
+        let (bin, as_postgres) = (pg.bin.clone(), pg.as_postgres);
+        let (data, dir) = (pg.data.clone(), pg.dir.clone());
+        crate::on_signal::register(move || {
+            stop_server(&bin, as_postgres, &data, "immediate");
+            crate::on_signal::remove_dir(&dir);
+        })
+    });
     if as_postgres {
         let (uid, gid) = postgres_user().ok_or(PgError::NoPostgresUser)?;
         std::os::unix::fs::chown(dir, Some(uid), Some(gid))?;

@@ -14,6 +14,7 @@ pub mod client;
 pub mod config;
 pub mod natsauth;
 pub mod natsproc;
+pub mod on_signal;
 pub mod procstat;
 pub mod query;
 pub mod render;

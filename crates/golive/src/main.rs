@@ -694,8 +694,14 @@ fn run_bench<R: serde::Serialize, E: Into<anyhow::Error>>(
     let base = dir
         .unwrap_or_else(std::env::temp_dir)
         .join(format!("golive-bench-{}", std::process::id()));
+    // Ctrl-C or a kill stops the servers the run started and removes its scratch directory
+    // (registered first, so it runs last: after the servers using it are stopped).
+    golive::on_signal::install()?;
+    let scratch = base.clone();
+    let on_signal = golive::on_signal::register(move || golive::on_signal::remove_dir(&scratch));
     let report = run(&base);
     let _ = std::fs::remove_dir_all(&base);
+    drop(on_signal);
     let report = report.map_err(Into::into)?;
     print!("{}", table(&report));
     let text = serde_json::to_string_pretty(&report)?;

@@ -11,6 +11,8 @@ pub struct OwnNats {
     child: Child,
     pub url: String,
     pub store: PathBuf,
+    /// Kills the server if a signal ends a run that installed `on_signal`.
+    _on_signal: crate::on_signal::Registration,
 }
 
 impl OwnNats {
@@ -81,10 +83,12 @@ pub fn start(dir: &Path) -> Result<OwnNats, NatsProcError> {
         .stdout(Stdio::from(log.try_clone()?))
         .stderr(Stdio::from(log))
         .spawn()?;
+    let pid = child.id();
     let own = OwnNats {
         child,
         url: format!("nats://127.0.0.1:{port}"),
         store,
+        _on_signal: crate::on_signal::register(move || crate::on_signal::kill(pid)),
     };
     for _ in 0..100 {
         if answers(&own.url) {

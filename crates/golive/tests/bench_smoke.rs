@@ -116,3 +116,96 @@ fn bench_all_reports_every_figure() {
         .collect();
     assert_eq!(left, vec![std::ffi::OsString::from("bench.json")]);
 }
+
+/// Command lines of the running processes that contain one of `markers`.
+fn processes_with(markers: &[String]) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| markers.iter().any(|m| c.contains(m.as_str())))
+        .collect()
+}
+
+#[test]
+fn bench_all_stopped_by_a_signal_leaves_no_server_and_no_scratch_behind() {
+    // Proves the bench's signal handling: SIGTERM while its own PostgreSQL server runs (which
+    // `pg_ctl` puts in a session of its own, out of reach of a Ctrl-C or a kill of the bench)
+    // stops that server and removes the scratch directory, and the bench exits with 143.
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_golive"))
+        .args(["bench", "all", "--events", "1000000", "--runs", "1"])
+        .arg("--dir")
+        .arg(dir.path())
+        .env_remove("GOLIVE_CONFIG")
+        .env_remove("GOLIVE_DATA")
+        .env_remove("NATS_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("golive runs");
+    let pid = child.id();
+    // Its scratch directory, and the PostgreSQL directory it uses when the postgres user cannot
+    // reach the scratch one (as root with a 0700 temporary directory).
+    let markers = [
+        format!("golive-bench-{pid}"),
+        format!("golive-bench-pg-{pid}"),
+    ];
+    let started = std::time::Instant::now();
+    // The postmaster itself (not initdb, nor the `runuser -u postgres` that starts it).
+    while !processes_with(&markers)
+        .iter()
+        .any(|c| c.contains("bin/postgres -D"))
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the bench's PostgreSQL server never started"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the bench ended early");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // SAFETY: kill(2) of our own child with a valid signal.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGTERM);
+    }
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(240),
+            "the bench did not stop after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(143), "{status:?}");
+    let stopped = std::time::Instant::now();
+    loop {
+        let left = processes_with(&markers);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            stopped.elapsed() < std::time::Duration::from_secs(30),
+            "still running after the bench stopped: {left:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        !dir.path().join(&markers[0]).exists(),
+        "scratch directory left"
+    );
+    assert!(
+        !std::env::temp_dir().join(&markers[1]).exists(),
+        "PostgreSQL directory left"
+    );
+}

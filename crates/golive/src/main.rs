@@ -700,6 +700,7 @@ fn run_bench<R: serde::Serialize, E: Into<anyhow::Error>>(
     let scratch = base.clone();
     let on_signal = golive::on_signal::register(move || golive::on_signal::remove_dir(&scratch));
     let report = run(&base);
+    golive::on_signal::wait_if_stopping();
     let _ = std::fs::remove_dir_all(&base);
     drop(on_signal);
     let report = report.map_err(Into::into)?;

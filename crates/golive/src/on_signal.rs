@@ -10,12 +10,14 @@
 //! still listed (newest first) and exits with 128 + the signal's number.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 type Action = Box<dyn FnOnce() + Send>;
 
 static ACTIONS: Mutex<Vec<(u64, Action)>> = Mutex::new(Vec::new());
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// Set when a signal arrived and the list is being run: the process is about to exit.
+static STOPPING: AtomicBool = AtomicBool::new(false);
 
 /// Keeps an action on the list while alive.
 #[must_use = "the action leaves the list when this is dropped"]
@@ -43,6 +45,17 @@ pub fn run_all() {
     let actions = std::mem::take(&mut *ACTIONS.lock().unwrap_or_else(|e| e.into_inner()));
     for (_, action) in actions.into_iter().rev() {
         action();
+    }
+}
+
+/// Called where the run would end: when a signal is being handled, waits for the handler to
+/// exit the process, so that the error the stopped servers cause (a lost connection, say) is
+/// neither reported nor made the exit status.
+pub fn wait_if_stopping() {
+    if STOPPING.load(Ordering::SeqCst) {
+        loop {
+            std::thread::park();
+        }
     }
 }
 
@@ -104,6 +117,7 @@ pub fn install() -> std::io::Result<()> {
                     _ = hup.recv() => 129,
                 }
             });
+            STOPPING.store(true, Ordering::SeqCst);
             tracing::warn!(
                 code,
                 "stopped by a signal: stopping the servers this run started"

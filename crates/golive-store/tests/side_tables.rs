@@ -82,19 +82,24 @@ fn an_oversized_dead_letter_is_cut_and_its_length_kept() {
     assert_eq!(d.raw_len, DEAD_LETTER_RAW_BYTES_MAX as u64 + 10);
 }
 
+/// Appends `n` lost-patient events of RAL (seqs 1 to `n` in a new store).
+fn append_lost(store: &Store, n: u32) {
+    store
+        .append_batch(
+            (1..=n)
+                .map(|i| incoming(lost(u128::from(i), "RAL", "ral-pas", u64::from(i))))
+                .collect(),
+        )
+        .unwrap();
+}
+
 #[test]
 fn checkpoint_lookup_finds_the_latest_at_or_before_a_seq() {
     // Proves checkpoint_at_or_before returns the nearest checkpoint not after the seq, none
     // before the first, refuses a checkpoint ahead of the head, and pruning keeps the latest.
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    store
-        .append_batch(
-            (1..=30)
-                .map(|n| incoming(lost(n, "RAL", "ral-pas", n as u64)))
-                .collect(),
-        )
-        .unwrap();
+    append_lost(&store, 30);
     for seq in [10u64, 20, 30] {
         store
             .put_checkpoint(seq, format!("snapshot@{seq}").as_bytes())
@@ -130,13 +135,7 @@ fn checkpoints_are_files_and_a_damaged_one_falls_back_to_the_one_before() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = Store::open(dir.path()).unwrap();
-        store
-            .append_batch(
-                (1..=20)
-                    .map(|n| incoming(lost(n, "RAL", "ral-pas", n as u64)))
-                    .collect(),
-            )
-            .unwrap();
+        append_lost(&store, 20);
         let before = store.size_on_disk().unwrap();
         store.put_checkpoint(10, &[1u8; 100_000]).unwrap();
         store.put_checkpoint(20, &[2u8; 100_000]).unwrap();
@@ -165,13 +164,7 @@ fn checkpoints_kept_in_sled_by_the_first_layout_move_to_files_at_open() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = Store::open(dir.path()).unwrap();
-        store
-            .append_batch(
-                (1..=20)
-                    .map(|n| incoming(lost(n, "RAL", "ral-pas", n as u64)))
-                    .collect(),
-            )
-            .unwrap();
+        append_lost(&store, 20);
         store.flush().unwrap();
     }
     raw::with_tree(dir.path(), "checkpoints", |tree| {

@@ -415,12 +415,14 @@ pub struct CpuPerEvent {
 impl CpuPerEvent {
     /// Cores busy at `events_per_s`: the CPU per event of every process times the rate.
     pub fn cores_busy(&self, events_per_s: f64) -> f64 {
+        self.measured().sum::<f64>() * events_per_s / 1e6
+    }
+
+    /// The figures that were read, collector first.
+    fn measured(&self) -> impl Iterator<Item = f64> {
         [self.collector, self.ledger, self.nats_server]
-            .iter()
+            .into_iter()
             .flatten()
-            .sum::<f64>()
-            * events_per_s
-            / 1e6
     }
 }
 
@@ -861,11 +863,7 @@ pub(crate) fn mib(b: Option<u64>) -> String {
 
 /// CPU per event of each process measured, and the cores they kept busy together.
 pub(crate) fn cpu_text(c: &CpuPerEvent, events_per_s: f64) -> String {
-    let parts: Vec<String> = [c.collector, c.ledger, c.nats_server]
-        .iter()
-        .flatten()
-        .map(|us| format!("{us:.1}"))
-        .collect();
+    let parts: Vec<String> = c.measured().map(|us| format!("{us:.1}")).collect();
     if parts.is_empty() {
         return "not measured".to_owned();
     }

@@ -11,63 +11,30 @@ use crate::error::{ServeError, js_err};
 
 /// One setting `ensure_stream` checks on an existing stream: its name in the mismatch message,
 /// and how to read and show it from a stream's config.
-struct StreamCheck {
-    name: &'static str,
-    show: fn(&stream::Config) -> String,
-}
+type StreamCheck = (&'static str, fn(&stream::Config) -> String);
 
 /// The settings an existing stream must share with the wanted one, in the order mismatches are
 /// reported. Adding a setting is one row.
 const STREAM_CHECKS: &[StreamCheck] = &[
-    StreamCheck {
-        name: "subjects",
-        show: |c| format!("{:?}", c.subjects),
-    },
-    StreamCheck {
-        name: "storage",
-        show: |c| format!("{:?}", c.storage),
-    },
-    StreamCheck {
-        name: "retention",
-        show: |c| format!("{:?}", c.retention),
-    },
-    StreamCheck {
-        name: "discard",
-        show: |c| format!("{:?}", c.discard),
-    },
-    StreamCheck {
-        name: "replicas",
-        show: |c| c.num_replicas.to_string(),
-    },
-    StreamCheck {
-        name: "max_bytes",
-        show: |c| c.max_bytes.to_string(),
-    },
-    StreamCheck {
-        name: "max_msgs",
-        show: |c| c.max_messages.to_string(),
-    },
-    StreamCheck {
-        name: "max_age",
-        show: |c| format!("{:?}", c.max_age),
-    },
-    StreamCheck {
-        name: "duplicate_window",
-        show: |c| format!("{:?}", c.duplicate_window),
-    },
-    StreamCheck {
-        name: "max_msg_size",
-        show: |c| c.max_message_size.to_string(),
-    },
+    ("subjects", |c| format!("{:?}", c.subjects)),
+    ("storage", |c| format!("{:?}", c.storage)),
+    ("retention", |c| format!("{:?}", c.retention)),
+    ("discard", |c| format!("{:?}", c.discard)),
+    ("replicas", |c| c.num_replicas.to_string()),
+    ("max_bytes", |c| c.max_bytes.to_string()),
+    ("max_msgs", |c| c.max_messages.to_string()),
+    ("max_age", |c| format!("{:?}", c.max_age)),
+    ("duplicate_window", |c| format!("{:?}", c.duplicate_window)),
+    ("max_msg_size", |c| c.max_message_size.to_string()),
 ];
 
 /// Each checked setting in which `have` differs from `want`, as `NAME is HAVE, expected WANT`.
 fn stream_mismatches(have: &stream::Config, want: &stream::Config) -> Vec<String> {
     STREAM_CHECKS
         .iter()
-        .filter_map(|check| {
-            let (a, b) = ((check.show)(have), (check.show)(want));
-            (a != b).then(|| format!("{} is {a}, expected {b}", check.name))
+        .filter_map(|(name, show)| {
+            let (a, b) = (show(have), show(want));
+            (a != b).then(|| format!("{name} is {a}, expected {b}"))
         })
         .collect()
 }
@@ -203,10 +170,10 @@ mod tests {
             },
         ];
         assert_eq!(changed.len(), STREAM_CHECKS.len());
-        for (have, check) in changed.iter().zip(STREAM_CHECKS) {
+        for (have, (name, _)) in changed.iter().zip(STREAM_CHECKS) {
             let found = stream_mismatches(have, &want);
-            assert_eq!(found.len(), 1, "{}: {found:?}", check.name);
-            assert!(found[0].starts_with(check.name), "{found:?}");
+            assert_eq!(found.len(), 1, "{name}: {found:?}");
+            assert!(found[0].starts_with(name), "{found:?}");
         }
     }
 }

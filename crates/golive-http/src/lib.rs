@@ -55,7 +55,7 @@ pub struct AppState {
     /// The ledger: its live projections are read under this lock.
     pub ledger: Arc<Mutex<Ledger>>,
     pub rules: Arc<WarningRules>,
-    /// Shared with the consumer loop (`golive_ledger::service::ServeConfig::metrics`).
+    /// Shared with the consumer loop (`golive_service::ServeConfig::metrics`).
     pub metrics: Arc<Metrics>,
     /// A handle on the ledger's store, for what needs no lock: the head, as-of replays, gauges.
     pub store: Store,

@@ -2,24 +2,26 @@
 //!
 //! The ledger: one [`Ledger`] owns a [`golive_store::Store`] and the live
 //! [`golive_projections::Projections`] folded from it. Every way events arrive (a file, stdin,
-//! later the NATS stream) goes through [`Ledger::append`], which appends durably to the store first
-//! and only then folds the appended events into the projections, so the projections never show an
-//! event the log does not hold.
+//! the NATS stream through the `golive-service` crate) goes through [`Ledger::append`], which
+//! appends durably to the store first and only then folds the appended events into the
+//! projections, so the projections never show an event the log does not hold.
 //!
 //! Design decision: projections are rebuilt from the nearest checkpoint (a snapshot stored in the
 //! store at sequence N) plus a replay of the records after it, never from zero when a checkpoint
 //! exists. A checkpoint written by an older build that cannot be read is ignored, and the log (the
 //! only source of truth) is replayed instead.
+//!
+//! This crate knows nothing of NATS: the consumer loop lives in `golive-service`, so the HTTP
+//! crate, which needs the ledger and its [`Metrics`], does not compile a NATS client.
 
 pub mod audit;
 mod ingest;
 mod ledger;
 pub mod metrics;
-pub mod service;
 
 pub use ingest::{IngestSummary, LineSource, REJECTIONS_KEPT_MAX, Rejection, ingest_lines};
 pub use ledger::{
     Ledger, LedgerError, LedgerOptions, ReplayProgress, projections_at, replay_from_start,
     seq_received_by,
 };
-pub use metrics::{LedgerGauges, Metrics};
+pub use metrics::{BatchTally, LedgerGauges, Metrics};

@@ -6,8 +6,8 @@
 //! on the append and request paths and never allocates. The HTTP series are keyed by route
 //! template (`/v1/money`, not `/v1/money?trust=RAL`), so their number is bounded by the router.
 //!
-//! One [`Metrics`] is shared (`Arc`) by `service::serve`, which counts what the consumer loop
-//! does, and the HTTP layer, which times requests and renders the text at `/metrics`.
+//! One [`Metrics`] is shared (`Arc`) by `golive_service::serve`, which counts what the consumer
+//! loop does, and the HTTP layer, which times requests and renders the text at `/metrics`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -31,6 +31,26 @@ pub const HTTP_REQUEST_BUCKETS_S: &[f64] = &[
 /// Most distinct HTTP routes tracked; requests beyond are counted under `other` (the router
 /// has a fixed set, so this only guards against a bug).
 pub const HTTP_ROUTES_MAX: usize = 64;
+
+/// Tallies of one processed batch of the consumer loop (`golive_service::process_batch`),
+/// defined here because [`Metrics::record_batch`] counts them.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BatchTally {
+    pub appended: u64,
+    /// Corrections whose target has not arrived yet (re-sent by their collector later).
+    pub deferred: u64,
+    pub duplicates: u64,
+    pub dead_lettered: u64,
+}
+
+impl std::ops::AddAssign for BatchTally {
+    fn add_assign(&mut self, other: Self) {
+        self.appended += other.appended;
+        self.deferred += other.deferred;
+        self.duplicates += other.duplicates;
+        self.dead_lettered += other.dead_lettered;
+    }
+}
 
 /// A cumulative histogram with fixed bucket bounds.
 #[derive(Debug)]
@@ -186,7 +206,7 @@ impl Metrics {
     }
 
     /// Counts one processed batch of the consumer loop.
-    pub fn record_batch(&self, messages: u64, tally: &crate::service::BatchTally, took: Duration) {
+    pub fn record_batch(&self, messages: u64, tally: &BatchTally, took: Duration) {
         add(&self.messages_consumed, messages);
         add(&self.events_appended, tally.appended);
         add(&self.duplicates_skipped, tally.duplicates);

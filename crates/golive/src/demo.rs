@@ -13,7 +13,7 @@ use golive::render;
 use golive::simulate::{SimParams, Simulation};
 use golive_collector::{CollectorConfig, Input};
 use golive_ledger::Ledger;
-use golive_ledger::service::{ServeConfig, serve};
+use golive_service::{ServeConfig, serve};
 
 /// The London 2008 scenario, shipped inside the binary so the demo needs no checkout.
 pub const LONDON_2008: &str = include_str!("../../../scenarios/london-2008.jsonl");

@@ -1073,14 +1073,14 @@ fn serve(
     let ledger = std::sync::Arc::new(std::sync::Mutex::new(ledger));
     // One set of counters: the consumer loop counts into it, `/metrics` renders it.
     let metrics = std::sync::Arc::new(golive_ledger::Metrics::new());
-    let sc = golive_ledger::service::ServeConfig {
+    let sc = golive_service::ServeConfig {
         nats_url: nats.url,
         credentials: nats.creds,
         nkey,
         consumer,
         batch_events_max: config.batch_events_max,
         metrics: metrics.clone(),
-        stream: golive_ledger::service::StreamSettings {
+        stream: golive_service::StreamSettings {
             replicas: stream_replicas,
             ..Default::default()
         },
@@ -1162,7 +1162,7 @@ fn serve(
             },
             None => None,
         };
-        let summary = golive_ledger::service::serve(ledger.clone(), sc, stopped()).await;
+        let summary = golive_service::serve(ledger.clone(), sc, stopped()).await;
         // The consumer loop has ended (stop requested, or an error such as a stream with other
         // settings): the HTTP server stops with it, or the process would never exit.
         let _ = stop_tx.send(true);

@@ -5,9 +5,9 @@
 //! in order; nothing crashes, stops the stream or is lost.
 
 use bytes::Bytes;
-use golive_ledger::service::{Delivered, process_batch};
 use golive_ledger::{Ledger, LedgerOptions, LineSource, ingest_lines};
 use golive_model::MESSAGE_BYTES_MAX;
+use golive_service::{Delivered, process_batch};
 use golive_store::{DEAD_LETTER_RAW_BYTES_MAX, DeadLetter};
 
 /// A valid `extra_cost` event with id and collector_seq `i`.

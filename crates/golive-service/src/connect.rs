@@ -1,0 +1,94 @@
+//! The connection to NATS, with the ledger's credentials, and what a refusal of them says.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use golive_model::protocol;
+
+use crate::error::ServeError;
+
+/// How async-nats reports a connect attempt the server refused (`ConnectErrorKind`'s words).
+const CONNECT_REFUSED: [&str; 2] = ["authorization violation", "failed signing nonce"];
+
+/// A connection to NATS, and a signal that fires when the server starts refusing its
+/// credentials on a reconnect (the key was removed or replaced, and the server reloaded).
+pub struct Connection {
+    pub client: async_nats::Client,
+    pub refused: Arc<tokio::sync::Notify>,
+}
+
+/// Connects to NATS with the ledger's options: a `.creds` file or an NKey, if given. With an
+/// NKey the client's reply subjects are `_INBOX.<public key>.*`, the only ones its permissions
+/// let it subscribe to.
+pub async fn connect(
+    url: &str,
+    credentials: Option<&Path>,
+    nkey: Option<&nkeys::KeyPair>,
+    name: &str,
+) -> Result<Connection, ServeError> {
+    let refused = Arc::new(tokio::sync::Notify::new());
+    let on_refusal = refused.clone();
+    let mut opts = async_nats::ConnectOptions::new()
+        .name(name)
+        .connection_timeout(Duration::from_secs(5))
+        .max_reconnects(None::<usize>)
+        // The client retries a refused reconnect forever; it would be refused the same way.
+        .event_callback(move |event| {
+            let on_refusal = on_refusal.clone();
+            async move {
+                if let async_nats::Event::ClientError(async_nats::ClientError::Other(e)) = &event
+                    && CONNECT_REFUSED.contains(&e.as_str())
+                {
+                    on_refusal.notify_one();
+                }
+            }
+        });
+    if let Some(path) = credentials {
+        opts = opts
+            .credentials_file(path)
+            .await
+            .map_err(|e| ServeError::Credentials {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+    }
+    if let Some(kp) = nkey {
+        let seed = kp.seed().map_err(|e| ServeError::Credentials {
+            path: PathBuf::from("--nkey"),
+            message: e.to_string(),
+        })?;
+        opts = opts
+            .nkey(seed)
+            .custom_inbox_prefix(protocol::user_inbox_prefix(&kp.public_key()));
+    }
+    // `url` may list the servers of a cluster (`nats://a:4222,nats://b:4222`): the client tries
+    // each at start and on every reconnect, so the ledger survives the loss of any one node.
+    match opts.connect(protocol::server_urls(url)).await {
+        Ok(client) => Ok(Connection { client, refused }),
+        Err(e) => Err(match e.kind() {
+            async_nats::ConnectErrorKind::AuthorizationViolation
+            | async_nats::ConnectErrorKind::Authentication => {
+                credentials_refused(url, credentials, nkey)
+            }
+            _ => ServeError::Connect {
+                url: url.to_owned(),
+                message: e.to_string(),
+            },
+        }),
+    }
+}
+
+/// The error for credentials the server refused, naming them and the flag to check.
+pub(crate) fn credentials_refused(
+    url: &str,
+    credentials: Option<&Path>,
+    nkey: Option<&nkeys::KeyPair>,
+) -> ServeError {
+    let (who, hint) = protocol::refused_identity(nkey.map(|kp| kp.public_key()), credentials);
+    ServeError::Refused {
+        url: url.to_owned(),
+        who,
+        hint,
+    }
+}

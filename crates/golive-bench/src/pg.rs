@@ -23,7 +23,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls};
 use serde::Serialize;
 
-use crate::bench::{BenchEvents, median_of, rate};
+use crate::pipeline::{BenchEvents, median_of, rate};
 
 /// The bench's table, created afresh for every run (and dropped at the end on a `--pg-url`).
 const TABLE: &str = "golive_bench_events";
@@ -115,7 +115,7 @@ pub struct OwnPostgres {
     pub port: u16,
     /// Stops the server and removes its directory if a signal ends the run (`pg_ctl` puts the
     /// server in a session of its own: Ctrl-C on the bench does not reach it).
-    on_signal: Option<crate::on_signal::Registration>,
+    on_signal: Option<golive::on_signal::Registration>,
 }
 
 impl OwnPostgres {
@@ -238,9 +238,9 @@ pub fn start(dir: &Path) -> Result<OwnPostgres, PgError> {
     pg.on_signal = Some({
         let (bin, as_postgres) = (pg.bin.clone(), pg.as_postgres);
         let (data, dir) = (pg.data.clone(), pg.dir.clone());
-        crate::on_signal::register(move || {
+        golive::on_signal::register(move || {
             stop_server(&bin, as_postgres, &data, "immediate");
-            crate::on_signal::remove_dir(&dir);
+            golive::on_signal::remove_dir(&dir);
         })
     });
     if as_postgres {

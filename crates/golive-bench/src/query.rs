@@ -26,7 +26,7 @@ use golive_projections::WarningRules;
 use golive_store::Incoming;
 use serde::Serialize;
 
-use crate::simulate::{SimParams, Simulation};
+use golive::simulate::{SimParams, Simulation};
 
 /// Latencies of one scenario.
 #[derive(Debug, Clone, Serialize)]

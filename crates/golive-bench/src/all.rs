@@ -1,8 +1,8 @@
 //! `golive bench all`: every benchmark of the ledger in one run, over one set of simulated
 //! events, as one table (and one JSON report) with the targets of issue 7 beside the figures.
 //!
-//! It reuses the parts: `bench::store_bench` (raw sled, the ledger's append, replay, audit
-//! export and verify), `bench_pg` (the PostgreSQL peer), `bench::pipeline_bench` (raw JetStream,
+//! It reuses the parts: `pipeline::store_bench` (raw sled, the ledger's append, replay, audit
+//! export and verify), `bench_pg` (the PostgreSQL peer), `pipeline::pipeline_bench` (raw JetStream,
 //! collectors -> NATS -> `golive serve` -> receipts, outbox, RSS) and `bench_query` (HTTP
 //! latency under 32 clients). This module only orders them and lays out the summary.
 
@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::bench::{self, BenchEvents, PipelineParams};
-use crate::bench_pg::{self, PgError};
-use crate::bench_query::{self, QueryBenchParams};
+use crate::pg::{self, PgError};
+use crate::pipeline::{self, BenchEvents, PipelineParams};
+use crate::query::{self, QueryBenchParams};
 
 /// Where the PostgreSQL peer runs.
 #[derive(Debug, Clone)]
@@ -53,13 +53,13 @@ pub struct AllParams {
 #[derive(Debug, thiserror::Error)]
 pub enum AllBenchError {
     #[error("store part")]
-    Store(#[from] bench::BenchError),
+    Store(#[from] pipeline::BenchError),
     #[error("pipeline part")]
-    Pipeline(#[from] bench::PipelineBenchError),
+    Pipeline(#[from] pipeline::PipelineBenchError),
     #[error("PostgreSQL part")]
     Pg(#[from] PgError),
     #[error("query part")]
-    Query(#[from] bench_query::QueryBenchError),
+    Query(#[from] query::QueryBenchError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -173,10 +173,10 @@ pub struct AllReport {
     pub machine: Machine,
     pub summary: Summary,
     pub rows: Vec<Row>,
-    pub store: bench::Report,
-    pub pipeline: bench::PipelineReport,
-    pub postgres: Option<bench_pg::PgReport>,
-    pub query: Option<bench_query::QueryReport>,
+    pub store: pipeline::Report,
+    pub pipeline: pipeline::PipelineReport,
+    pub postgres: Option<pg::PgReport>,
+    pub query: Option<query::QueryReport>,
 }
 
 /// Runs every part under `dir`.
@@ -185,7 +185,7 @@ pub fn all_bench(dir: &Path, p: &AllParams) -> Result<AllReport, AllBenchError> 
     let mut not_measured = Vec::new();
     // The PostgreSQL server first: a broken setup fails the run now, not after the long parts.
     let own_pg = match &p.pg {
-        PgChoice::Own => match bench_pg::start(&dir.join("pg")) {
+        PgChoice::Own => match pg::start(&dir.join("pg")) {
             Ok(pg) => Some(pg),
             Err(PgError::NotInstalled) => {
                 let why = PgError::NotInstalled.to_string();
@@ -204,12 +204,12 @@ pub fn all_bench(dir: &Path, p: &AllParams) -> Result<AllReport, AllBenchError> 
     let ev = BenchEvents::simulate(p.seed, p.trusts, p.events);
     tracing::info!(events = ev.len(), "bench all: events generated");
 
-    let store = bench::store_bench(&dir.join("store"), &ev, p.runs, p.batch)?;
+    let store = pipeline::store_bench(&dir.join("store"), &ev, p.runs, p.batch)?;
     tracing::info!("bench all: store part done");
 
     let postgres = match (&p.pg, &own_pg) {
-        (PgChoice::Url(url), _) => Some(bench_pg::pg_bench(url, "external", &ev, p.runs, p.batch)?),
-        (_, Some(pg)) => Some(bench_pg::pg_bench(
+        (PgChoice::Url(url), _) => Some(pg::pg_bench(url, "external", &ev, p.runs, p.batch)?),
+        (_, Some(pg)) => Some(pg::pg_bench(
             &pg.conn_string(),
             "own",
             &ev,
@@ -221,7 +221,7 @@ pub fn all_bench(dir: &Path, p: &AllParams) -> Result<AllReport, AllBenchError> 
     drop(own_pg);
     tracing::info!("bench all: PostgreSQL part done");
 
-    let pipeline = bench::pipeline_bench(
+    let pipeline = pipeline::pipeline_bench(
         &dir.join("pipeline"),
         &ev,
         &PipelineParams {
@@ -235,7 +235,7 @@ pub fn all_bench(dir: &Path, p: &AllParams) -> Result<AllReport, AllBenchError> 
 
     let query = match p.query {
         Some(q) => {
-            let r = bench_query::query_bench_over(
+            let r = query::query_bench_over(
                 &dir.join("query"),
                 ev.envelopes.iter().cloned(),
                 QueryBenchParams {
@@ -289,16 +289,16 @@ pub fn all_bench(dir: &Path, p: &AllParams) -> Result<AllReport, AllBenchError> 
     })
 }
 
-fn scenario(q: Option<&bench_query::QueryReport>, prefix: &str) -> (Option<f64>, Option<f64>) {
+fn scenario(q: Option<&query::QueryReport>, prefix: &str) -> (Option<f64>, Option<f64>) {
     q.and_then(|q| q.scenarios.iter().find(|s| s.name.starts_with(prefix)))
         .map_or((None, None), |s| (Some(s.p50_ms), Some(s.p99_ms)))
 }
 
 fn summarize(
-    store: &bench::Report,
-    pipeline: &bench::PipelineReport,
-    pg: Option<&bench_pg::PgReport>,
-    query: Option<&bench_query::QueryReport>,
+    store: &pipeline::Report,
+    pipeline: &pipeline::PipelineReport,
+    pg: Option<&pg::PgReport>,
+    query: Option<&query::QueryReport>,
     not_measured: Vec<String>,
 ) -> Summary {
     let s = &store.median;

@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use golive_ledger::{Ledger, LedgerError, LedgerOptions, LineSource, ingest_lines};
 use golive_model::{Envelope, GENESIS_HASH};
-use golive_store::{Incoming, Record, Store, StoreError, baseline, codec};
+use golive_store::{Incoming, Record, Store, StoreError, codec};
 use serde::Serialize;
 
+use crate::baseline;
 use crate::procstat::{self, cpu_seconds, cpu_us_per_event};
-use crate::simulate::{SimParams, Simulation};
+use golive::simulate::{SimParams, Simulation};
 
 /// The events a benchmark measures over: a [`Simulation`], generated once, with the canonical
 /// bytes of each (what a collector reads, what NATS carries, what the PostgreSQL peer stores).
@@ -237,13 +238,13 @@ pub fn store_bench(
         {
             let mut out =
                 std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&export)?);
-            crate::audit::export(store, 1, None, &mut out, &mut |_| {})
+            golive::audit::export(store, 1, None, &mut out, &mut |_| {})
                 .map_err(|e| BenchError::Audit(e.to_string()))?;
         }
         let audit_export_per_s = rate(events, t);
         let export_bytes = std::fs::metadata(&export)?.len();
         let t = Instant::now();
-        match crate::audit::verify_file(&export, &verifier) {
+        match golive::audit::verify_file(&export, &verifier) {
             golive_verify::Outcome::Verified(v) if v.head_seq == events => {}
             other => {
                 return Err(BenchError::Audit(format!(
@@ -454,7 +455,7 @@ pub struct PipelineParams {
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineBenchError {
     #[error(transparent)]
-    Nats(#[from] crate::natsproc::NatsProcError),
+    Nats(#[from] golive::natsproc::NatsProcError),
     #[error("NATS: {0}")]
     Client(String),
     #[error(transparent)]
@@ -488,7 +489,7 @@ type AckFuture = std::pin::Pin<
 /// Raw JetStream: publish every message with a msg id and `window` acks in flight, then consume
 /// them all with a durable pull consumer.
 async fn raw_jetstream(
-    nats: &crate::natsproc::OwnNats,
+    nats: &golive::natsproc::OwnNats,
     messages: &[(String, String, bytes::Bytes)],
     window: usize,
 ) -> Result<RawJetStream, PipelineBenchError> {
@@ -586,7 +587,7 @@ struct GoliveChild {
     /// Waited for already: nothing left for Drop to kill.
     reaped: bool,
     /// Kills the child if a signal ends the run.
-    _on_signal: crate::on_signal::Registration,
+    _on_signal: golive::on_signal::Registration,
 }
 
 impl GoliveChild {
@@ -611,7 +612,7 @@ impl GoliveChild {
             child,
             log: log.to_path_buf(),
             reaped: false,
-            _on_signal: crate::on_signal::register(move || crate::on_signal::kill(pid)),
+            _on_signal: golive::on_signal::register(move || golive::on_signal::kill(pid)),
         })
     }
 
@@ -699,7 +700,7 @@ pub fn pipeline_bench(
         .collect();
     // Collector c reads the events of the trusts whose position in the simulation's list is c
     // modulo the number of collectors: a trust's events (and its corrections) stay together.
-    let codes = crate::simulate::trust_codes(ev.trusts);
+    let codes = golive::simulate::trust_codes(ev.trusts);
     let collector_of = |i: usize| {
         let t = &ev.envelopes[i].trust;
         codes.iter().position(|c| c == t).unwrap_or(0) % collectors
@@ -717,7 +718,7 @@ pub fn pipeline_bench(
                 std::fs::write(&feed, ev.jsonl(|i| collector_of(i) == c)).map(|_| feed)
             })
             .collect::<Result<_, _>>()?;
-        let nats = crate::natsproc::start(&base)?;
+        let nats = golive::natsproc::start(&base)?;
         let raw = rt.block_on(raw_jetstream(&nats, &messages, window))?;
 
         // The ledger as in production: `golive serve`, a process of its own.

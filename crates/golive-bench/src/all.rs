@@ -1,7 +1,7 @@
 //! `golive bench all`: every benchmark of the ledger in one run, over one set of simulated
 //! events, as one table (and one JSON report) with the targets of issue 7 beside the figures.
 //!
-//! It reuses the parts: `pipeline::store_bench` (raw sled, the ledger's append, replay, audit
+//! It reuses the parts: `store::store_bench` (raw sled, the ledger's append, replay, audit
 //! export and verify), `bench_pg` (the PostgreSQL peer), `pipeline::pipeline_bench` (raw JetStream,
 //! collectors -> NATS -> `golive serve` -> receipts, outbox, RSS) and `bench_query` (HTTP
 //! latency under 32 clients). This module only orders them and lays out the summary.
@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::events::BenchEvents;
 use crate::pg::{self, PgError};
-use crate::pipeline::{self, BenchEvents, PipelineParams};
+use crate::pipeline::{self, PipelineParams};
 use crate::query::{self, QueryBenchParams};
+use crate::store;
 
 /// Where the PostgreSQL peer runs.
 #[derive(Debug, Clone)]
@@ -53,7 +55,7 @@ pub struct AllParams {
 #[derive(Debug, thiserror::Error)]
 pub enum AllBenchError {
     #[error("store part")]
-    Store(#[from] pipeline::BenchError),
+    Store(#[from] store::StoreBenchError),
     #[error("pipeline part")]
     Pipeline(#[from] pipeline::PipelineBenchError),
     #[error("PostgreSQL part")]
@@ -173,7 +175,7 @@ pub struct AllReport {
     pub machine: Machine,
     pub summary: Summary,
     pub rows: Vec<Row>,
-    pub store: pipeline::Report,
+    pub store: store::Report,
     pub pipeline: pipeline::PipelineReport,
     pub postgres: Option<pg::PgReport>,
     pub query: Option<query::QueryReport>,
@@ -204,7 +206,7 @@ pub fn all_bench(dir: &Path, p: &AllParams) -> Result<AllReport, AllBenchError> 
     let ev = BenchEvents::simulate(p.seed, p.trusts, p.events);
     tracing::info!(events = ev.len(), "bench all: events generated");
 
-    let store = pipeline::store_bench(&dir.join("store"), &ev, p.runs, p.batch)?;
+    let store = store::store_bench(&dir.join("store"), &ev, p.runs, p.batch)?;
     tracing::info!("bench all: store part done");
 
     let postgres = match (&p.pg, &own_pg) {
@@ -295,7 +297,7 @@ fn scenario(q: Option<&query::QueryReport>, prefix: &str) -> (Option<f64>, Optio
 }
 
 fn summarize(
-    store: &pipeline::Report,
+    store: &store::Report,
     pipeline: &pipeline::PipelineReport,
     pg: Option<&pg::PgReport>,
     query: Option<&query::QueryReport>,

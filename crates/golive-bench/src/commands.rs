@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use golive_bench::all::{AllParams, PgChoice, QueryParams};
-use golive_bench::pipeline::{BenchEvents, PipelineParams};
+use golive_bench::events::BenchEvents;
+use golive_bench::pipeline::PipelineParams;
 use golive_bench::query::QueryBenchParams;
-use golive_bench::{all, golive_bin, pipeline, query};
+use golive_bench::{all, golive_bin, pipeline, query, store};
 
 use crate::cli::{AllArgs, Command, PipelineArgs, QueryArgs, StoreArgs};
 
@@ -30,9 +31,9 @@ fn store(a: StoreArgs) -> Result<ExitCode> {
         false,
         |base| {
             let ev = BenchEvents::simulate(a.seed, a.trusts, a.events);
-            pipeline::store_bench(base, &ev, a.runs, a.batch.clamp(1, 10_000))
+            store::store_bench(base, &ev, a.runs, a.batch.clamp(1, 10_000))
         },
-        pipeline::table,
+        store::table,
     )
 }
 

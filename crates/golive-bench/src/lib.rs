@@ -18,8 +18,10 @@
 
 pub mod all;
 pub mod baseline;
+pub mod events;
 pub mod golive_bin;
 pub mod pg;
 pub mod pipeline;
 pub mod procstat;
 pub mod query;
+pub mod store;

@@ -23,7 +23,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls};
 use serde::Serialize;
 
-use crate::pipeline::{BenchEvents, median_of, rate};
+use crate::events::{BenchEvents, median_of, rate};
 
 /// The bench's table, created afresh for every run (and dropped at the end on a `--pg-url`).
 const TABLE: &str = "golive_bench_events";

@@ -1,5 +1,5 @@
 //! The peer a user would pick instead of the ledger: a PostgreSQL append-only event table, run by
-//! `golive bench all` over the same events as the ledger.
+//! `golive-bench all` over the same events as the ledger.
 //!
 //! Table: `seq bigserial primary key, event_id text unique not null, body bytea not null`, the
 //! body being the exact canonical event bytes. Append: batches of 1,000 events, each ONE

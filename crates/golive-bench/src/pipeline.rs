@@ -1,6 +1,6 @@
 //! `golive-bench pipeline`: the path end to end through NATS, as in production (collectors
 //! with their outboxes -> JetStream -> `golive serve`, a process of its own -> receipts), beside
-//! raw JetStream publish and consume of the same messages ([`raw_jetstream`]) against the same
+//! raw JetStream publish and consume of the same messages (`raw_jetstream`) against the same
 //! private nats-server, in the same run. Also the CPU each process spends per event, the bytes
 //! on disk of the served ledger and the outboxes, and the peak memory of `golive serve` and of
 //! `golive replay`. Figures are medians over runs.
@@ -428,7 +428,7 @@ pub(crate) fn cpu_text(c: &CpuPerEvent, events_per_s: f64) -> String {
     )
 }
 
-/// The table printed by `golive bench pipeline`.
+/// The table printed by `golive-bench pipeline`.
 pub fn pipeline_table(r: &PipelineReport) -> String {
     let m = &r.median;
     format!(

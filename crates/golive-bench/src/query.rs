@@ -1,4 +1,4 @@
-//! `golive bench query`: latency of the analyst API under concurrent load.
+//! `golive-bench query`: latency of the analyst API under concurrent load.
 //!
 //! Builds a ledger of N simulated events (checkpoints as configured), serves the HTTP API
 //! in-process on a free loopback port, and sends requests from C concurrent clients (tasks of
@@ -396,7 +396,7 @@ fn scenarios(base: &str, head: u64, p: &QueryBenchParams) -> Vec<ScenarioFigures
     scenarios
 }
 
-/// The table printed by `golive bench query`.
+/// The table printed by `golive-bench query`.
 pub fn query_table(r: &QueryReport) -> String {
     let mut s = format!(
         "{} events ({} trusts), head seq {}, checkpoint every {} events ({} kept), ledger built in {:.1} s\n",

@@ -321,7 +321,7 @@ impl RunFigures {
     }
 }
 
-/// The table printed by `golive bench store`.
+/// The table printed by `golive-bench store`.
 pub fn table(r: &Report) -> String {
     let m = &r.median;
     let mut s = format!(

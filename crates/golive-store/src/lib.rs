@@ -30,7 +30,7 @@
 //!
 //! ## Why: measured
 //!
-//! Measured with `golive bench store --events 100000 --runs 3` (2-core machine, medians; the
+//! Measured with `golive-bench store --events 100000 --runs 3` (2-core machine, medians; the
 //! baseline is plain sled inserting the same record bytes into one tree, one key per record,
 //! flush every 1,000, in the same run):
 //!
@@ -78,7 +78,6 @@
 //! model does, before append); it only enforces what needs the ledger's history: duplicates and
 //! the supersedes rules.
 
-pub mod baseline;
 pub mod codec;
 mod error;
 mod layout;

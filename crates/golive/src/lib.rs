@@ -6,16 +6,11 @@
 pub mod audit;
 pub mod audit_cmd;
 pub mod audit_remote;
-pub mod bench;
-pub mod bench_all;
-pub mod bench_pg;
-pub mod bench_query;
 pub mod client;
 pub mod config;
 pub mod natsauth;
 pub mod natsproc;
 pub mod on_signal;
-pub mod procstat;
 pub mod query;
 pub mod render;
 pub mod repair;

@@ -1,16 +1,35 @@
-//! CI's smoke run of `golive bench all` (issue 7): tiny sizes, one run, every part included
+//! CI's smoke run of `golive-bench all` (issue 7): tiny sizes, one run, every part included
 //! (its own nats-server and PostgreSQL server, which scripts/test installs), and a check that the
 //! JSON report has every figure, each sane and non-zero. No thresholds: CI machines are shared.
+//!
+//! The bench runs the `golive` binary as its ledger, by default the one next to its own
+//! executable. Cargo builds `golive` only for the tests of its own package, so these tests need
+//! it built already: `cargo test --workspace` builds every binary before it runs any test; with
+//! `cargo test -p golive-bench`, run `cargo build -p golive` first (same profile).
 
+use std::path::PathBuf;
 use std::process::Command;
+
+/// `golive-bench`, after checking that the `golive` it runs is next to it.
+fn bench_command() -> Command {
+    let bench = PathBuf::from(env!("CARGO_BIN_EXE_golive-bench"));
+    let golive = bench.with_file_name("golive");
+    assert!(
+        golive.is_file(),
+        "{} is missing: golive-bench runs the golive binary next to it. `cargo test --workspace` \
+         builds it; with `cargo test -p golive-bench`, run `cargo build -p golive` first (with \
+         --release for `cargo test --release`)",
+        golive.display()
+    );
+    Command::new(bench)
+}
 
 #[test]
 fn bench_all_reports_every_figure() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("bench.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_golive"))
+    let out = bench_command()
         .args([
-            "bench",
             "all",
             "--events",
             "3000",
@@ -33,7 +52,7 @@ fn bench_all_reports_every_figure() {
         .env_remove("GOLIVE_DATA")
         .env_remove("NATS_URL")
         .output()
-        .expect("golive runs");
+        .expect("golive-bench runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -142,8 +161,8 @@ fn bench_all_stopped_by_a_signal_leaves_no_server_and_no_scratch_behind() {
     // `pg_ctl` puts in a session of its own, out of reach of a Ctrl-C or a kill of the bench)
     // stops that server and removes the scratch directory, and the bench exits with 143.
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_golive"))
-        .args(["bench", "all", "--events", "1000000", "--runs", "1"])
+    let mut child = bench_command()
+        .args(["all", "--events", "1000000", "--runs", "1"])
         .arg("--dir")
         .arg(dir.path())
         .env_remove("GOLIVE_CONFIG")
@@ -152,7 +171,7 @@ fn bench_all_stopped_by_a_signal_leaves_no_server_and_no_scratch_behind() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("golive runs");
+        .expect("golive-bench runs");
     let pid = child.id();
     // Its scratch directory, and the PostgreSQL directory it uses when the postgres user cannot
     // reach the scratch one (as root with a 0700 temporary directory).

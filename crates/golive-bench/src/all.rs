@@ -1,18 +1,23 @@
-//! `golive bench all`: every benchmark of the ledger in one run, over one set of simulated
+//! `golive-bench all`: every benchmark of the ledger in one run, over one set of simulated
 //! events, as one table (and one JSON report) with the targets of issue 7 beside the figures.
 //!
-//! It reuses the parts: `bench::store_bench` (raw sled, the ledger's append, replay, audit
-//! export and verify), `bench_pg` (the PostgreSQL peer), `bench::pipeline_bench` (raw JetStream,
-//! collectors -> NATS -> `golive serve` -> receipts, outbox, RSS) and `bench_query` (HTTP
-//! latency under 32 clients). This module only orders them and lays out the summary.
+//! It reuses the parts: `store::store_bench` (raw sled, the ledger's append, replay, audit
+//! export and verify), `pg` (the PostgreSQL peer), `pipeline::pipeline_bench` (raw JetStream,
+//! collectors -> NATS -> `golive serve` -> receipts, outbox, RSS) and `query` (HTTP latency
+//! under 32 clients). This module only orders them and lays out the summary. The table's first
+//! line still reads `golive bench all:`, and the query part's `load_tool` still names
+//! `golive bench query`, so that reports compare line for line with those measured before the
+//! benchmarks had a binary of their own.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::bench::{self, BenchEvents, PipelineParams};
-use crate::bench_pg::{self, PgError};
-use crate::bench_query::{self, QueryBenchParams};
+use crate::events::BenchEvents;
+use crate::pg::{self, PgError};
+use crate::pipeline::{self, PipelineParams};
+use crate::query::{self, QueryBenchParams};
+use crate::store;
 
 /// Where the PostgreSQL peer runs.
 #[derive(Debug, Clone)]
@@ -53,13 +58,13 @@ pub struct AllParams {
 #[derive(Debug, thiserror::Error)]
 pub enum AllBenchError {
     #[error("store part")]
-    Store(#[from] bench::BenchError),
+    Store(#[from] store::StoreBenchError),
     #[error("pipeline part")]
-    Pipeline(#[from] bench::PipelineBenchError),
+    Pipeline(#[from] pipeline::PipelineBenchError),
     #[error("PostgreSQL part")]
     Pg(#[from] PgError),
     #[error("query part")]
-    Query(#[from] bench_query::QueryBenchError),
+    Query(#[from] query::QueryBenchError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -173,10 +178,10 @@ pub struct AllReport {
     pub machine: Machine,
     pub summary: Summary,
     pub rows: Vec<Row>,
-    pub store: bench::Report,
-    pub pipeline: bench::PipelineReport,
-    pub postgres: Option<bench_pg::PgReport>,
-    pub query: Option<bench_query::QueryReport>,
+    pub store: store::Report,
+    pub pipeline: pipeline::PipelineReport,
+    pub postgres: Option<pg::PgReport>,
+    pub query: Option<query::QueryReport>,
 }
 
 /// Runs every part under `dir`.
@@ -184,44 +189,17 @@ pub fn all_bench(dir: &Path, p: &AllParams) -> Result<AllReport, AllBenchError> 
     std::fs::create_dir_all(dir)?;
     let mut not_measured = Vec::new();
     // The PostgreSQL server first: a broken setup fails the run now, not after the long parts.
-    let own_pg = match &p.pg {
-        PgChoice::Own => match bench_pg::start(&dir.join("pg")) {
-            Ok(pg) => Some(pg),
-            Err(PgError::NotInstalled) => {
-                let why = PgError::NotInstalled.to_string();
-                tracing::warn!("{why}: the PostgreSQL rows are not measured");
-                not_measured.push(format!("PostgreSQL peer: {why}"));
-                None
-            }
-            Err(e) => return Err(e.into()),
-        },
-        PgChoice::Url(_) => None,
-        PgChoice::Skip => {
-            not_measured.push("PostgreSQL peer: --skip-pg".to_owned());
-            None
-        }
-    };
+    let own_pg = start_own_pg(&p.pg, dir, &mut not_measured)?;
     let ev = BenchEvents::simulate(p.seed, p.trusts, p.events);
     tracing::info!(events = ev.len(), "bench all: events generated");
 
-    let store = bench::store_bench(&dir.join("store"), &ev, p.runs, p.batch)?;
+    let store = store::store_bench(&dir.join("store"), &ev, p.runs, p.batch)?;
     tracing::info!("bench all: store part done");
 
-    let postgres = match (&p.pg, &own_pg) {
-        (PgChoice::Url(url), _) => Some(bench_pg::pg_bench(url, "external", &ev, p.runs, p.batch)?),
-        (_, Some(pg)) => Some(bench_pg::pg_bench(
-            &pg.conn_string(),
-            "own",
-            &ev,
-            p.runs,
-            p.batch,
-        )?),
-        _ => None,
-    };
-    drop(own_pg);
+    let postgres = pg_part(p, own_pg, &ev)?;
     tracing::info!("bench all: PostgreSQL part done");
 
-    let pipeline = bench::pipeline_bench(
+    let pipeline = pipeline::pipeline_bench(
         &dir.join("pipeline"),
         &ev,
         &PipelineParams {
@@ -233,32 +211,7 @@ pub fn all_bench(dir: &Path, p: &AllParams) -> Result<AllReport, AllBenchError> 
     )?;
     tracing::info!("bench all: pipeline part done");
 
-    let query = match p.query {
-        Some(q) => {
-            let r = bench_query::query_bench_over(
-                &dir.join("query"),
-                ev.envelopes.iter().cloned(),
-                QueryBenchParams {
-                    events: ev.len(),
-                    trusts: p.trusts,
-                    seed: p.seed,
-                    clients: q.clients,
-                    requests: q.requests,
-                    cold_requests: q.cold_requests,
-                    checkpoint_every_events: golive_ledger::LedgerOptions::default()
-                        .checkpoint_every_events,
-                    serve_secs: 0,
-                },
-            )?;
-            let _ = std::fs::remove_dir_all(dir.join("query"));
-            Some(r)
-        }
-        None => {
-            not_measured.push("query latency: --skip-query".to_owned());
-            None
-        }
-    };
-
+    let query = query_part(dir, &ev, p, &mut not_measured)?;
     let summary = summarize(
         &store,
         &pipeline,
@@ -289,16 +242,95 @@ pub fn all_bench(dir: &Path, p: &AllParams) -> Result<AllReport, AllBenchError> 
     })
 }
 
-fn scenario(q: Option<&bench_query::QueryReport>, prefix: &str) -> (Option<f64>, Option<f64>) {
+/// The bench's own PostgreSQL server under `dir`, when `choice` asks for one. Not installed:
+/// none, and `not_measured` says why; any other failure to start it fails the run.
+fn start_own_pg(
+    choice: &PgChoice,
+    dir: &Path,
+    not_measured: &mut Vec<String>,
+) -> Result<Option<pg::OwnPostgres>, PgError> {
+    match choice {
+        PgChoice::Own => match pg::start(&dir.join("pg")) {
+            Ok(pg) => Ok(Some(pg)),
+            Err(PgError::NotInstalled) => {
+                let why = PgError::NotInstalled.to_string();
+                tracing::warn!("{why}: the PostgreSQL rows are not measured");
+                not_measured.push(format!("PostgreSQL peer: {why}"));
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        },
+        PgChoice::Url(_) => Ok(None),
+        PgChoice::Skip => {
+            not_measured.push("PostgreSQL peer: --skip-pg".to_owned());
+            Ok(None)
+        }
+    }
+}
+
+/// The PostgreSQL peer over `ev`, on the user's server (`--pg-url`) or the bench's own, which
+/// is stopped afterwards; None when there is neither.
+fn pg_part(
+    p: &AllParams,
+    own_pg: Option<pg::OwnPostgres>,
+    ev: &BenchEvents,
+) -> Result<Option<pg::PgReport>, PgError> {
+    let report = match (&p.pg, &own_pg) {
+        (PgChoice::Url(url), _) => Some(pg::pg_bench(url, "external", ev, p.runs, p.batch)?),
+        (_, Some(own)) => Some(pg::pg_bench(
+            &own.conn_string(),
+            "own",
+            ev,
+            p.runs,
+            p.batch,
+        )?),
+        _ => None,
+    };
+    drop(own_pg);
+    Ok(report)
+}
+
+/// The query latency part over the same events, with the ledger's default checkpoint interval;
+/// None (and said so in `not_measured`) with `--skip-query`.
+fn query_part(
+    dir: &Path,
+    ev: &BenchEvents,
+    p: &AllParams,
+    not_measured: &mut Vec<String>,
+) -> Result<Option<query::QueryReport>, query::QueryBenchError> {
+    let Some(q) = p.query else {
+        not_measured.push("query latency: --skip-query".to_owned());
+        return Ok(None);
+    };
+    let report = query::query_bench_over(
+        &dir.join("query"),
+        ev.envelopes.iter().cloned(),
+        QueryBenchParams {
+            events: ev.len(),
+            trusts: p.trusts,
+            seed: p.seed,
+            clients: q.clients,
+            requests: q.requests,
+            cold_requests: q.cold_requests,
+            checkpoint_every_events: golive_ledger::LedgerOptions::default()
+                .checkpoint_every_events,
+            serve_secs: 0,
+        },
+    )?;
+    let _ = std::fs::remove_dir_all(dir.join("query"));
+    Ok(Some(report))
+}
+
+fn scenario(q: Option<&query::QueryReport>, prefix: &str) -> (Option<f64>, Option<f64>) {
     q.and_then(|q| q.scenarios.iter().find(|s| s.name.starts_with(prefix)))
         .map_or((None, None), |s| (Some(s.p50_ms), Some(s.p99_ms)))
 }
 
 fn summarize(
-    store: &bench::Report,
-    pipeline: &bench::PipelineReport,
-    pg: Option<&bench_pg::PgReport>,
-    query: Option<&bench_query::QueryReport>,
+    store: &store::Report,
+    pipeline: &pipeline::PipelineReport,
+    pg: Option<&pg::PgReport>,
+    query: Option<&query::QueryReport>,
     not_measured: Vec<String>,
 ) -> Summary {
     let s = &store.median;
@@ -350,27 +382,52 @@ fn summarize(
     }
 }
 
-/// The table's lines, with the targets of issue 7 (docs/BENCHMARKS.md) judged where they apply.
+/// The table's lines, with the targets of issue 7 (docs/BENCHMARKS.md) judged where they apply:
+/// NATS end to end, then append and replay beside their baselines, query latency, and what
+/// the ledger costs in disk and memory.
 fn rows(s: &Summary, events: u64, window: usize, clients: Option<usize>) -> Vec<Row> {
-    let row = |what: &str, value: Option<f64>, unit: &'static str| Row {
+    let mut rows = pipeline_rows(s, window);
+    rows.extend(store_rows(s));
+    rows.extend(query_rows(s, clients.unwrap_or(0), events >= 1_000_000));
+    rows.extend(footprint_rows(s, events >= 10_000_000));
+    rows
+}
+
+/// A line with no ratio and no target.
+fn row(what: &str, value: Option<f64>, unit: &'static str) -> Row {
+    Row {
         what: what.to_owned(),
         value,
         unit,
         ratio: String::new(),
         target: String::new(),
         met: None,
-    };
-    let judged = |mut r: Row, ratio: String, target: &str, met: Option<bool>| {
-        r.ratio = ratio;
-        r.target = target.to_owned();
-        r.met = met;
-        r
-    };
-    let x = |v: Option<f64>, of: &str| v.map_or_else(String::new, |v| format!("{v:.2} x {of}"));
-    let mib = |b: Option<u64>| b.map(|b| b as f64 / (1024.0 * 1024.0));
-    let clients = clients.unwrap_or(0);
-    let at_1m = events >= 1_000_000;
-    let at_10m = events >= 10_000_000;
+    }
+}
+
+impl Row {
+    /// The line with its ratio, and the target it is judged by (`met`: None where the target
+    /// does not apply at this size or the figure was not measured).
+    fn judged(mut self, ratio: String, target: &str, met: Option<bool>) -> Row {
+        self.ratio = ratio;
+        self.target = target.to_owned();
+        self.met = met;
+        self
+    }
+}
+
+/// `v` as "1.23 x OF" (empty when not measured).
+fn times(v: Option<f64>, of: &str) -> String {
+    v.map_or_else(String::new, |v| format!("{v:.2} x {of}"))
+}
+
+/// Bytes as MiB.
+fn as_mib(b: Option<u64>) -> Option<f64> {
+    b.map(|b| b as f64 / (1024.0 * 1024.0))
+}
+
+/// Raw JetStream, the ledger end to end, and the CPU each process spent.
+fn pipeline_rows(s: &Summary, window: usize) -> Vec<Row> {
     vec![
         row(
             &format!("A: raw JetStream publish (msg id, {window} in flight)"),
@@ -382,13 +439,13 @@ fn rows(s: &Summary, events: u64, window: usize, clients: Option<usize>) -> Vec<
             Some(s.raw_consume_per_s),
             "events/s",
         ),
-        judged(
-            row(
-                "ledger end to end: collector -> NATS -> serve -> receipt",
-                Some(s.end_to_end_per_s),
-                "events/s",
-            ),
-            x(Some(s.end_to_end_ratio_to_raw_publish), "A"),
+        row(
+            "ledger end to end: collector -> NATS -> serve -> receipt",
+            Some(s.end_to_end_per_s),
+            "events/s",
+        )
+        .judged(
+            times(Some(s.end_to_end_ratio_to_raw_publish), "A"),
             ">= 0.8 x A",
             Some(s.end_to_end_ratio_to_raw_publish >= 0.8),
         ),
@@ -417,18 +474,24 @@ fn rows(s: &Summary, events: u64, window: usize, clients: Option<usize>) -> Vec<
             Some(s.end_to_end_cores_busy),
             "cores",
         ),
+    ]
+}
+
+/// Append and replay: raw sled, the ledger, and the PostgreSQL peer.
+fn store_rows(s: &Summary) -> Vec<Row> {
+    vec![
         row(
             "raw sled append, flush per batch",
             Some(s.raw_sled_append_per_s),
             "events/s",
         ),
-        judged(
-            row(
-                "ledger durable append, no NATS",
-                Some(s.ledger_append_per_s),
-                "events/s",
-            ),
-            x(s.ledger_append_ratio_to_pg, "PG"),
+        row(
+            "ledger durable append, no NATS",
+            Some(s.ledger_append_per_s),
+            "events/s",
+        )
+        .judged(
+            times(s.ledger_append_ratio_to_pg, "PG"),
             ">= 1.5 x PG",
             s.ledger_append_ratio_to_pg.map(|r| r >= 1.5),
         ),
@@ -447,13 +510,13 @@ fn rows(s: &Summary, events: u64, window: usize, clients: Option<usize>) -> Vec<
             Some(s.raw_scan_decode_per_s),
             "events/s",
         ),
-        judged(
-            row(
-                "ledger full replay (every projection)",
-                Some(s.ledger_replay_per_s),
-                "events/s",
-            ),
-            x(Some(s.replay_ratio_to_raw_scan), "B"),
+        row(
+            "ledger full replay (every projection)",
+            Some(s.ledger_replay_per_s),
+            "events/s",
+        )
+        .judged(
+            times(Some(s.replay_ratio_to_raw_scan), "B"),
             ">= 0.7 x B and >= 1M/s",
             Some(s.replay_ratio_to_raw_scan >= 0.7 && s.ledger_replay_per_s >= 1e6),
         ),
@@ -462,28 +525,35 @@ fn rows(s: &Summary, events: u64, window: usize, clients: Option<usize>) -> Vec<
             Some(s.ledger_rebuild_per_s),
             "events/s",
         ),
-        judged(
-            row(
-                "PG: replay, SELECT ORDER BY seq + decode",
-                s.pg_replay_decode_per_s,
-                "events/s",
-            ),
+        row(
+            "PG: replay, SELECT ORDER BY seq + decode",
+            s.pg_replay_decode_per_s,
+            "events/s",
+        )
+        .judged(
             s.ledger_replay_ratio_to_pg
                 .map_or_else(String::new, |r| format!("ledger {r:.2} x PG")),
             "ledger >= 2 x PG",
             s.ledger_replay_ratio_to_pg.map(|r| r >= 2.0),
         ),
+    ]
+}
+
+/// Query latency under `clients` concurrent clients; the distinct-seq target is judged only
+/// from 1M events.
+fn query_rows(s: &Summary, clients: usize, at_1m: bool) -> Vec<Row> {
+    vec![
         row(
             &format!("query p50, projection at head ({clients} clients)"),
             s.query_head_p50_ms,
             "ms",
         ),
-        judged(
-            row(
-                &format!("query p99, projection at head ({clients} clients)"),
-                s.query_head_p99_ms,
-                "ms",
-            ),
+        row(
+            &format!("query p99, projection at head ({clients} clients)"),
+            s.query_head_p99_ms,
+            "ms",
+        )
+        .judged(
             String::new(),
             "< 2 ms",
             s.query_head_p99_ms.map(|v| v < 2.0),
@@ -503,18 +573,25 @@ fn rows(s: &Summary, events: u64, window: usize, clients: Option<usize>) -> Vec<
             s.query_as_of_distinct_p50_ms,
             "ms",
         ),
-        judged(
-            row(
-                "query p99, as-of distinct seqs (computed)",
-                s.query_as_of_distinct_p99_ms,
-                "ms",
-            ),
+        row(
+            "query p99, as-of distinct seqs (computed)",
+            s.query_as_of_distinct_p99_ms,
+            "ms",
+        )
+        .judged(
             String::new(),
             "< 20 ms at 1M events",
             s.query_as_of_distinct_p99_ms
                 .filter(|_| at_1m)
                 .map(|v| v < 20.0),
         ),
+    ]
+}
+
+/// The audit path, then what the ledger costs: bytes on disk and peak memory; the memory
+/// target is judged only from 10M events.
+fn footprint_rows(s: &Summary, at_10m: bool) -> Vec<Row> {
+    vec![
         row(
             "audit export (records + signed checkpoints)",
             Some(s.audit_export_per_s),
@@ -531,12 +608,12 @@ fn rows(s: &Summary, events: u64, window: usize, clients: Option<usize>) -> Vec<
             "B/event",
         ),
         // "All included": the store `golive serve` leaves, with its projection checkpoints.
-        judged(
-            row(
-                "ledger store on disk (golive serve, all included)",
-                Some(s.served_ledger_bytes_per_event),
-                "B/event",
-            ),
+        row(
+            "ledger store on disk (golive serve, all included)",
+            Some(s.served_ledger_bytes_per_event),
+            "B/event",
+        )
+        .judged(
             String::new(),
             "<= 600 B/event",
             Some(s.served_ledger_bytes_per_event <= 600.0),
@@ -552,27 +629,27 @@ fn rows(s: &Summary, events: u64, window: usize, clients: Option<usize>) -> Vec<
             s.pg_wal_bytes_per_event,
             "B/event",
         ),
-        judged(
-            row(
-                "peak RSS of golive serve (VmHWM)",
-                mib(s.ledger_peak_rss_bytes),
-                "MiB",
-            ),
+        row(
+            "peak RSS of golive serve (VmHWM)",
+            as_mib(s.ledger_peak_rss_bytes),
+            "MiB",
+        )
+        .judged(
             String::new(),
             "< 512 MiB at 10M events",
-            mib(s.ledger_peak_rss_bytes)
+            as_mib(s.ledger_peak_rss_bytes)
                 .filter(|_| at_10m)
                 .map(|v| v < 512.0),
         ),
         row(
             "peak RSS of golive replay (ru_maxrss)",
-            mib(s.replay_peak_rss_bytes),
+            as_mib(s.replay_peak_rss_bytes),
             "MiB",
         ),
     ]
 }
 
-/// The table printed by `golive bench all`.
+/// The table printed by `golive-bench all`.
 pub fn table(r: &AllReport) -> String {
     let m = &r.machine;
     let mut s = format!(

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::StoreError;
+use golive_store::StoreError;
 
 /// Inserts `values` under big-endian sequence keys into one tree of a fresh sled database in
 /// `dir`, flushing after every `batch` inserts: the cheapest durable append sled offers, with no

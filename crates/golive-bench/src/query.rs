@@ -1,4 +1,4 @@
-//! `golive bench query`: latency of the analyst API under concurrent load.
+//! `golive-bench query`: latency of the analyst API under concurrent load.
 //!
 //! Builds a ledger of N simulated events (checkpoints as configured), serves the HTTP API
 //! in-process on a free loopback port, and sends requests from C concurrent clients (tasks of
@@ -26,7 +26,7 @@ use golive_projections::WarningRules;
 use golive_store::Incoming;
 use serde::Serialize;
 
-use crate::simulate::{SimParams, Simulation};
+use golive::simulate::{SimParams, Simulation};
 
 /// Latencies of one scenario.
 #[derive(Debug, Clone, Serialize)]
@@ -252,7 +252,7 @@ pub fn query_bench(dir: &Path, p: QueryBenchParams) -> Result<QueryReport, Query
     )
 }
 
-/// [`query_bench`] over given events (`golive bench all` passes the ones its other parts use).
+/// [`query_bench`] over given events (`golive-bench all` passes the ones its other parts use).
 pub fn query_bench_over(
     dir: &Path,
     events: impl IntoIterator<Item = Envelope>,
@@ -260,10 +260,49 @@ pub fn query_bench_over(
 ) -> Result<QueryReport, QueryBenchError> {
     std::fs::create_dir_all(dir)?;
     let started = Instant::now();
+    let ledger = build_ledger(dir, events, p.checkpoint_every_events)?;
+    let build_secs = started.elapsed().as_secs_f64();
+    let head = ledger.head().seq;
+    let checkpoints = ledger.store().checkpoint_seqs()?.len() as u64;
+    tracing::info!(head, checkpoints, build_secs, "bench ledger built");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let server = InProcessServer::start(&rt, ledger)?;
+    let scenarios = scenarios(&server.base, head, &p);
+    if p.serve_secs > 0 {
+        println!(
+            "serving {base} for {} s (e.g. wrk -t2 -c32 -d20s --latency '{base}/v1/money?trust=RAL')",
+            p.serve_secs,
+            base = server.base,
+        );
+        std::thread::sleep(Duration::from_secs(p.serve_secs));
+    }
+    server.stop(&rt);
+    Ok(QueryReport {
+        events: p.events,
+        trusts: p.trusts,
+        head_seq: head,
+        checkpoint_every_events: p.checkpoint_every_events,
+        checkpoints,
+        build_secs,
+        load_tool: "golive bench query: one load thread, a keep-alive connection per client (closed loop), in-process axum server",
+        scenarios,
+    })
+}
+
+/// A ledger under `dir` holding `events`, appended in batches of 1,000, with a projection
+/// checkpoint every `checkpoint_every_events` and one at the head.
+fn build_ledger(
+    dir: &Path,
+    events: impl IntoIterator<Item = Envelope>,
+    checkpoint_every_events: u64,
+) -> Result<Ledger, QueryBenchError> {
     let mut ledger = Ledger::open(
         &dir.join("ledger"),
         LedgerOptions {
-            checkpoint_every_events: p.checkpoint_every_events.max(1),
+            checkpoint_every_events: checkpoint_every_events.max(1),
             ..LedgerOptions::default()
         },
     )?;
@@ -278,44 +317,60 @@ pub fn query_bench_over(
         ledger.append(batch)?;
     }
     ledger.checkpoint()?;
-    let build_secs = started.elapsed().as_secs_f64();
-    let head = ledger.head().seq;
-    let checkpoints = ledger.store().checkpoint_seqs()?.len() as u64;
-    tracing::info!(head, checkpoints, build_secs, "bench ledger built");
+    Ok(ledger)
+}
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let state = golive_http::AppState::new(
-        Arc::new(Mutex::new(ledger)),
-        Arc::new(WarningRules::default()),
-    );
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = rt.spawn(golive_http::serve_on(listener, state, async move {
-        let _ = stop_rx.await;
-    }));
+/// The HTTP API over the bench's ledger on a free loopback port, served by `rt`.
+struct InProcessServer {
+    /// `http://127.0.0.1:PORT`.
+    base: String,
+    stop_tx: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
 
+impl InProcessServer {
+    fn start(rt: &tokio::runtime::Runtime, ledger: Ledger) -> std::io::Result<Self> {
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let state = golive_http::AppState::new(
+            Arc::new(Mutex::new(ledger)),
+            Arc::new(WarningRules::default()),
+        );
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = rt.spawn(golive_http::serve_on(listener, state, async move {
+            let _ = stop_rx.await;
+        }));
+        Ok(Self {
+            base,
+            stop_tx,
+            task,
+        })
+    }
+
+    /// Stops the server and waits for it to end.
+    fn stop(self, rt: &tokio::runtime::Runtime) {
+        let _ = self.stop_tx.send(());
+        let _ = rt.block_on(self.task);
+    }
+}
+
+/// Warms up, then measures every scenario against the server at `base` (ledger head `head`).
+fn scenarios(base: &str, head: u64, p: &QueryBenchParams) -> Vec<ScenarioFigures> {
     let half = head / 2;
     let clients = p.clients.max(1);
     // Warm-up: connections, allocator, the as-of cache entry of the same-seq scenario.
-    load(&base, "warm-up", clients, (clients as u64) * 4, &|_| {
+    load(base, "warm-up", clients, (clients as u64) * 4, &|_| {
         "/v1/money?trust=RAL".to_owned()
     });
-    load(&base, "warm-up", 1, 1, &|_| {
+    load(base, "warm-up", 1, 1, &|_| {
         format!("/v1/money?trust=RAL&as_of_seq={half}")
     });
     let mut scenarios = vec![
+        load(base, "projection at the head", clients, p.requests, &|_| {
+            "/v1/money?trust=RAL".to_owned()
+        }),
         load(
-            &base,
-            "projection at the head",
-            clients,
-            p.requests,
-            &|_| "/v1/money?trust=RAL".to_owned(),
-        ),
-        load(
-            &base,
+            base,
             "as-of, same seq (cached)",
             clients,
             p.requests,
@@ -326,7 +381,7 @@ pub fn query_bench_over(
         // Sequences spread over the whole log by a prime stride: distinct (so never cached),
         // each between two checkpoints at a different distance from the one before it.
         scenarios.push(load(
-            &base,
+            base,
             "as-of, distinct seqs (checkpoint + replay)",
             clients,
             p.cold_requests,
@@ -338,28 +393,10 @@ pub fn query_bench_over(
             },
         ));
     }
-    if p.serve_secs > 0 {
-        println!(
-            "serving {base} for {} s (e.g. wrk -t2 -c32 -d20s --latency '{base}/v1/money?trust=RAL')",
-            p.serve_secs
-        );
-        std::thread::sleep(Duration::from_secs(p.serve_secs));
-    }
-    let _ = stop_tx.send(());
-    let _ = rt.block_on(server);
-    Ok(QueryReport {
-        events: p.events,
-        trusts: p.trusts,
-        head_seq: head,
-        checkpoint_every_events: p.checkpoint_every_events,
-        checkpoints,
-        build_secs,
-        load_tool: "golive bench query: one load thread, a keep-alive connection per client (closed loop), in-process axum server",
-        scenarios,
-    })
+    scenarios
 }
 
-/// The table printed by `golive bench query`.
+/// The table printed by `golive-bench query`.
 pub fn query_table(r: &QueryReport) -> String {
     let mut s = format!(
         "{} events ({} trusts), head seq {}, checkpoint every {} events ({} kept), ledger built in {:.1} s\n",

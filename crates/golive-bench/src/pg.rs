@@ -1,5 +1,5 @@
 //! The peer a user would pick instead of the ledger: a PostgreSQL append-only event table, run by
-//! `golive bench all` over the same events as the ledger.
+//! `golive-bench all` over the same events as the ledger.
 //!
 //! Table: `seq bigserial primary key, event_id text unique not null, body bytea not null`, the
 //! body being the exact canonical event bytes. Append: batches of 1,000 events, each ONE
@@ -23,7 +23,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls};
 use serde::Serialize;
 
-use crate::bench::{BenchEvents, median_of, rate};
+use crate::events::{BenchEvents, median_of, rate};
 
 /// The bench's table, created afresh for every run (and dropped at the end on a `--pg-url`).
 const TABLE: &str = "golive_bench_events";
@@ -115,7 +115,7 @@ pub struct OwnPostgres {
     pub port: u16,
     /// Stops the server and removes its directory if a signal ends the run (`pg_ctl` puts the
     /// server in a session of its own: Ctrl-C on the bench does not reach it).
-    on_signal: Option<crate::on_signal::Registration>,
+    on_signal: Option<golive::on_signal::Registration>,
 }
 
 impl OwnPostgres {
@@ -212,22 +212,15 @@ pub fn start(dir: &Path) -> Result<OwnPostgres, PgError> {
     let bin = find_bin_dir().ok_or(PgError::NotInstalled)?;
     // SAFETY: geteuid has no preconditions.
     let as_postgres = unsafe { libc::geteuid() } == 0;
-    let fallback;
-    let dir = if as_postgres && !others_can_reach(dir.parent().unwrap_or(dir)) {
-        fallback = std::env::temp_dir().join(format!("golive-bench-pg-{}", std::process::id()));
-        tracing::info!(dir = %fallback.display(), "the postgres user cannot reach the bench directory: PostgreSQL runs in the temp dir");
-        fallback.as_path()
-    } else {
-        dir
-    };
-    std::fs::create_dir_all(dir)?;
+    let dir = server_dir(dir, as_postgres);
+    std::fs::create_dir_all(&dir)?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
     let mut pg = OwnPostgres {
         bin,
-        dir: dir.to_path_buf(),
         data: dir.join("data"),
+        dir,
         as_postgres,
         started: false,
         port,
@@ -238,52 +231,77 @@ pub fn start(dir: &Path) -> Result<OwnPostgres, PgError> {
     pg.on_signal = Some({
         let (bin, as_postgres) = (pg.bin.clone(), pg.as_postgres);
         let (data, dir) = (pg.data.clone(), pg.dir.clone());
-        crate::on_signal::register(move || {
+        golive::on_signal::register(move || {
             stop_server(&bin, as_postgres, &data, "immediate");
-            crate::on_signal::remove_dir(&dir);
+            golive::on_signal::remove_dir(&dir);
         })
     });
     if as_postgres {
         let (uid, gid) = postgres_user().ok_or(PgError::NoPostgresUser)?;
-        std::os::unix::fs::chown(dir, Some(uid), Some(gid))?;
+        std::os::unix::fs::chown(&pg.dir, Some(uid), Some(gid))?;
     }
-    let mut c = pg.command("initdb");
-    c.arg("-D")
-        .arg(&pg.data)
-        .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C"])
-        // initdb's own fsyncs of the template files only; the server below runs with fsync on.
-        .arg("--no-sync");
-    pg.run("initdb", c)?;
-    let conf: String = [
-        ("listen_addresses", "'127.0.0.1'".to_owned()),
-        ("port", port.to_string()),
-        (
-            "unix_socket_directories",
-            format!("'{}'", pg.data.display()),
-        ),
-    ]
-    .into_iter()
-    .chain(SETTINGS.iter().map(|(k, v)| (*k, (*v).to_owned())))
-    .map(|(k, v)| format!("{k} = {v}\n"))
-    .collect();
-    {
+    pg.initdb()?;
+    pg.start_server()?;
+    Ok(pg)
+}
+
+/// Where the server's directory goes: `dir`, unless the server runs as the `postgres` user and
+/// that user cannot reach it.
+fn server_dir(dir: &Path, as_postgres: bool) -> PathBuf {
+    if as_postgres && !others_can_reach(dir.parent().unwrap_or(dir)) {
+        let fallback = std::env::temp_dir().join(format!("golive-bench-pg-{}", std::process::id()));
+        tracing::info!(dir = %fallback.display(), "the postgres user cannot reach the bench directory: PostgreSQL runs in the temp dir");
+        fallback
+    } else {
+        dir.to_path_buf()
+    }
+}
+
+impl OwnPostgres {
+    /// `initdb` of the data directory, then the bench's settings appended to its
+    /// postgresql.conf: loopback only, the port, the socket beside the data, [`SETTINGS`].
+    fn initdb(&self) -> Result<(), PgError> {
+        let mut c = self.command("initdb");
+        c.arg("-D")
+            .arg(&self.data)
+            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C"])
+            // initdb's own fsyncs of the template files only; the server below runs with fsync on.
+            .arg("--no-sync");
+        self.run("initdb", c)?;
+        let conf: String = [
+            ("listen_addresses", "'127.0.0.1'".to_owned()),
+            ("port", self.port.to_string()),
+            (
+                "unix_socket_directories",
+                format!("'{}'", self.data.display()),
+            ),
+        ]
+        .into_iter()
+        .chain(SETTINGS.iter().map(|(k, v)| (*k, (*v).to_owned())))
+        .map(|(k, v)| format!("{k} = {v}\n"))
+        .collect();
         use std::io::Write;
         let mut f = std::fs::OpenOptions::new()
             .append(true)
-            .open(pg.data.join("postgresql.conf"))?;
+            .open(self.data.join("postgresql.conf"))?;
         f.write_all(b"\n# golive bench all\n")?;
         f.write_all(conf.as_bytes())?;
+        Ok(())
     }
-    let mut c = pg.command("pg_ctl");
-    c.arg("start")
-        .arg("-D")
-        .arg(&pg.data)
-        .arg("-l")
-        .arg(dir.join("postgres.log"))
-        .args(["-w", "-t", "60"]);
-    pg.started = true;
-    pg.run("pg_ctl start", c)?;
-    Ok(pg)
+
+    /// `pg_ctl start`, waiting up to a minute for the server to accept connections. From here
+    /// on Drop stops it.
+    fn start_server(&mut self) -> Result<(), PgError> {
+        let mut c = self.command("pg_ctl");
+        c.arg("start")
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            .arg(self.dir.join("postgres.log"))
+            .args(["-w", "-t", "60"]);
+        self.started = true;
+        self.run("pg_ctl start", c)
+    }
 }
 
 /// Measures the peer `runs` times over `ev` (a fresh table each run) on the server at `conn`.
@@ -294,7 +312,6 @@ pub fn pg_bench(
     runs: usize,
     batch: usize,
 ) -> Result<PgReport, PgError> {
-    let events = ev.len();
     let batch = batch.max(1);
     let ids: Vec<String> = ev
         .envelopes
@@ -302,6 +319,27 @@ pub fn pg_bench(
         .map(|e| e.event_id.to_string())
         .collect();
     let mut client = Client::connect(conn, NoTls)?;
+    let (server_version, settings) = server_facts(&mut client)?;
+    let mut all = Vec::new();
+    for run in 0..runs.max(1) {
+        let figures = pg_run(&mut client, &ids, ev, batch)?;
+        tracing::info!(run, ?figures, "postgres bench run done");
+        all.push(figures);
+    }
+    client.batch_execute(&format!("DROP TABLE IF EXISTS {TABLE}"))?;
+    Ok(PgReport {
+        server_version,
+        server: server.to_owned(),
+        settings,
+        batch_events: batch,
+        method: "one prepared INSERT ... SELECT * FROM unnest($1::text[], $2::bytea[]) ON CONFLICT (event_id) DO NOTHING per batch, autocommit (one transaction, one commit per batch); replay: query_raw SELECT body ORDER BY seq streamed, golive_model::decode per row",
+        median: PgRun::median(&all),
+        runs: all,
+    })
+}
+
+/// The server's version and the settings that decide its durability and speed, for the report.
+fn server_facts(client: &mut Client) -> Result<(String, Vec<(String, String)>), PgError> {
     let server_version = client
         .query_one("SHOW server_version", &[])?
         .get::<_, String>(0);
@@ -317,90 +355,112 @@ pub fn pg_bench(
         let v: String = client.query_one(&format!("SHOW {name}"), &[])?.get(0);
         settings.push((name.to_owned(), v));
     }
-    let mut all = Vec::new();
-    for run in 0..runs.max(1) {
-        client.batch_execute(&format!(
-            "DROP TABLE IF EXISTS {TABLE};
-             CREATE TABLE {TABLE} (
-                 seq bigserial PRIMARY KEY,
-                 event_id text UNIQUE NOT NULL,
-                 body bytea NOT NULL
-             );
-             CHECKPOINT;"
-        ))?;
-        let insert = client.prepare(&format!(
-            "INSERT INTO {TABLE} (event_id, body)
-             SELECT * FROM unnest($1::text[], $2::bytea[])
-             ON CONFLICT (event_id) DO NOTHING"
-        ))?;
-        let lsn: String = client
-            .query_one("SELECT pg_current_wal_lsn()::text", &[])?
-            .get(0);
-        let t = Instant::now();
-        let mut inserted = 0u64;
-        for (id_chunk, body_chunk) in ids.chunks(batch).zip(ev.canonical.chunks(batch)) {
-            let bodies: Vec<&[u8]> = body_chunk.iter().map(|b| b.as_ref()).collect();
-            inserted += client.execute(&insert, &[&id_chunk, &bodies])?;
-        }
-        let append_per_s = rate(events, t);
-        if inserted != events {
-            return Err(PgError::Incomplete(format!(
-                "{inserted} of {events} rows inserted"
-            )));
-        }
-        let wal: i64 = client
-            .query_one(
-                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)::bigint",
-                &[&lsn],
-            )?
-            .get(0);
-        let table: i64 = client
-            .query_one(&format!("SELECT pg_total_relation_size('{TABLE}')"), &[])?
-            .get(0);
+    Ok((server_version, settings))
+}
 
-        let t = Instant::now();
-        let mut rows = client.query_raw(
-            &format!("SELECT body FROM {TABLE} ORDER BY seq"),
-            std::iter::empty::<i32>(),
-        )?;
-        let mut n = 0u64;
-        while let Some(row) = rows.next()? {
-            let body: &[u8] = row.get(0);
-            let envelope = decode(body)
-                .map_err(|e| PgError::Incomplete(format!("row {} does not decode: {e}", n + 1)))?;
-            std::hint::black_box(envelope);
-            n += 1;
-        }
-        drop(rows);
-        let replay_decode_per_s = rate(n, t);
-        if n != events {
-            return Err(PgError::Incomplete(format!(
-                "replay read {n} of {events} rows"
-            )));
-        }
-        let figures = PgRun {
-            append_per_s,
-            replay_decode_per_s,
-            table_bytes_per_event: table as f64 / events.max(1) as f64,
-            wal_bytes_per_event: wal as f64 / events.max(1) as f64,
-        };
-        tracing::info!(run, ?figures, "postgres bench run done");
-        all.push(figures);
-    }
-    client.batch_execute(&format!("DROP TABLE IF EXISTS {TABLE}"))?;
-    let median = PgRun {
-        append_per_s: median_of(&all, |r| r.append_per_s),
-        replay_decode_per_s: median_of(&all, |r| r.replay_decode_per_s),
-        table_bytes_per_event: median_of(&all, |r| r.table_bytes_per_event),
-        wal_bytes_per_event: median_of(&all, |r| r.wal_bytes_per_event),
-    };
-    Ok(PgReport {
-        server_version,
-        server: server.to_owned(),
-        settings,
-        batch_events: batch,
-        method: "one prepared INSERT ... SELECT * FROM unnest($1::text[], $2::bytea[]) ON CONFLICT (event_id) DO NOTHING per batch, autocommit (one transaction, one commit per batch); replay: query_raw SELECT body ORDER BY seq streamed, golive_model::decode per row",
-        runs: all,
-        median,
+/// One run: a fresh table, the append of every event (with the WAL it wrote and the table's
+/// size after), then the replay.
+fn pg_run(
+    client: &mut Client,
+    ids: &[String],
+    ev: &BenchEvents,
+    batch: usize,
+) -> Result<PgRun, PgError> {
+    let events = ev.len();
+    client.batch_execute(&format!(
+        "DROP TABLE IF EXISTS {TABLE};
+         CREATE TABLE {TABLE} (
+             seq bigserial PRIMARY KEY,
+             event_id text UNIQUE NOT NULL,
+             body bytea NOT NULL
+         );
+         CHECKPOINT;"
+    ))?;
+    let lsn: String = client
+        .query_one("SELECT pg_current_wal_lsn()::text", &[])?
+        .get(0);
+    let append_per_s = append_all(client, ids, &ev.canonical, batch)?;
+    let wal: i64 = client
+        .query_one(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)::bigint",
+            &[&lsn],
+        )?
+        .get(0);
+    let table: i64 = client
+        .query_one(&format!("SELECT pg_total_relation_size('{TABLE}')"), &[])?
+        .get(0);
+    let replay_decode_per_s = replay_decode(client, events)?;
+    Ok(PgRun {
+        append_per_s,
+        replay_decode_per_s,
+        table_bytes_per_event: table as f64 / events.max(1) as f64,
+        wal_bytes_per_event: wal as f64 / events.max(1) as f64,
     })
+}
+
+/// Appends every event in batches of `batch`, one prepared statement and one commit each;
+/// events/s. An error unless every row is inserted.
+fn append_all(
+    client: &mut Client,
+    ids: &[String],
+    bodies: &[bytes::Bytes],
+    batch: usize,
+) -> Result<f64, PgError> {
+    let events = ids.len() as u64;
+    let insert = client.prepare(&format!(
+        "INSERT INTO {TABLE} (event_id, body)
+         SELECT * FROM unnest($1::text[], $2::bytea[])
+         ON CONFLICT (event_id) DO NOTHING"
+    ))?;
+    let t = Instant::now();
+    let mut inserted = 0u64;
+    for (id_chunk, body_chunk) in ids.chunks(batch).zip(bodies.chunks(batch)) {
+        let bodies: Vec<&[u8]> = body_chunk.iter().map(|b| b.as_ref()).collect();
+        inserted += client.execute(&insert, &[&id_chunk, &bodies])?;
+    }
+    let append_per_s = rate(events, t);
+    if inserted != events {
+        return Err(PgError::Incomplete(format!(
+            "{inserted} of {events} rows inserted"
+        )));
+    }
+    Ok(append_per_s)
+}
+
+/// Reads every body in seq order, streamed, and decodes each into an `Envelope`; rows/s. An
+/// error unless it reads `events` rows.
+fn replay_decode(client: &mut Client, events: u64) -> Result<f64, PgError> {
+    let t = Instant::now();
+    let mut rows = client.query_raw(
+        &format!("SELECT body FROM {TABLE} ORDER BY seq"),
+        std::iter::empty::<i32>(),
+    )?;
+    let mut n = 0u64;
+    while let Some(row) = rows.next()? {
+        let body: &[u8] = row.get(0);
+        let envelope = decode(body)
+            .map_err(|e| PgError::Incomplete(format!("row {} does not decode: {e}", n + 1)))?;
+        std::hint::black_box(envelope);
+        n += 1;
+    }
+    drop(rows);
+    let replay_decode_per_s = rate(n, t);
+    if n != events {
+        return Err(PgError::Incomplete(format!(
+            "replay read {n} of {events} rows"
+        )));
+    }
+    Ok(replay_decode_per_s)
+}
+
+impl PgRun {
+    /// The median of every figure over `runs`, each on its own.
+    fn median(runs: &[PgRun]) -> PgRun {
+        PgRun {
+            append_per_s: median_of(runs, |r| r.append_per_s),
+            replay_decode_per_s: median_of(runs, |r| r.replay_decode_per_s),
+            table_bytes_per_event: median_of(runs, |r| r.table_bytes_per_event),
+            wal_bytes_per_event: median_of(runs, |r| r.wal_bytes_per_event),
+        }
+    }
 }

@@ -65,7 +65,7 @@ fn reporter() -> impl FnMut(&Progress) + Send {
         bar.tick();
         if p.note != last_note {
             if let Some(n) = &p.note {
-                terminal::err(&format!("{n}\n"));
+                terminal::err(&render::collect::note(n));
             }
             last_note = p.note.clone();
         }

@@ -3,14 +3,12 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use golive::audit::EXIT_TAMPERED;
 use golive::config::Config;
 use golive::render;
 
 use super::open_store;
 use crate::terminal;
-
-/// Exit code when the chain does not check.
-const EXIT_TAMPERED: u8 = 2;
 
 pub fn run(config: &Config) -> Result<ExitCode> {
     let store = open_store(config)?;

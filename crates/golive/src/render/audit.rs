@@ -9,6 +9,11 @@ use golive_verify::{Outcome, Verified, to_hex};
 use super::line;
 use crate::audit::{Comparison, ExportSummary};
 
+/// `golive audit pubkey`: the verifier key, in the signed-note format.
+pub fn pubkey(key: &impl std::fmt::Display) -> String {
+    line(key)
+}
+
 /// `COULD NOT READ: ...`: the input of a check could not be read (exit 3).
 pub fn could_not_read(what: impl std::fmt::Display) -> String {
     line(format_args!("COULD NOT READ: {what}"))
@@ -170,4 +175,32 @@ pub fn repaired(records: u64, hash: &[u8; 32], export: &Path, dir: &Path) -> Str
         export.display(),
         dir.display()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_names_the_shorter_side_first_whichever_it_is() {
+        // Proves `compare`'s line says which ledger is behind by the names the user gave.
+        let prefix = |shorter| Comparison::Prefix {
+            shorter,
+            common: 30,
+            longer_head: 89,
+        };
+        let expected = |s: &str, l: &str| {
+            format!(
+                "PREFIX: {s} holds the same records as {l} up to seq 30, and {l} goes on to seq 89 (a replica behind, not a divergence)\n"
+            )
+        };
+        assert_eq!(
+            comparison(&prefix('A'), "a.jsonl", "dir"),
+            expected("a.jsonl", "dir")
+        );
+        assert_eq!(
+            comparison(&prefix('B'), "a.jsonl", "dir"),
+            expected("dir", "a.jsonl")
+        );
+    }
 }

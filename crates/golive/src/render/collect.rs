@@ -24,6 +24,11 @@ pub fn progress(p: &Progress) -> String {
     )
 }
 
+/// A change of what the collector waits for (NATS unreachable, the outbox full, ...).
+pub fn note(text: &str) -> String {
+    line(text)
+}
+
 /// The input lines refused before sending (stderr).
 pub fn rejections(summary: &CollectSummary) -> String {
     let mut out = String::new();

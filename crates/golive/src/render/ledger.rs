@@ -136,3 +136,61 @@ pub fn chain_checked<E: std::fmt::Display>(result: &Result<Head, E>) -> String {
         Err(e) => line(format_args!("TAMPERED: {e}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_prints_aligned_lines_or_one_json_object_with_sorted_keys() {
+        // Proves the two shapes of `golive status` that scripts and people read.
+        let s = Status {
+            data_dir: "/d".to_owned(),
+            head: Head {
+                seq: 3,
+                hash: [0xab; 32],
+            },
+            dead_letters: 1,
+            collectors: BTreeMap::from([("ral-pas".to_owned(), 2)]),
+            bytes_on_disk: 4096,
+        };
+        let hash = "ab".repeat(32);
+        assert_eq!(
+            status(&s, false),
+            format!(
+                "ledger      /d\nhead seq    3\nhead hash   {hash}\ndead letters 1\non disk     4096 bytes\n"
+            )
+        );
+        assert_eq!(
+            status(&s, true),
+            format!(
+                "{{\"bytes_on_disk\":4096,\"collectors\":{{\"ral-pas\":2}},\"data_dir\":\"/d\",\"dead_letters\":1,\"head_hash\":\"{hash}\",\"head_seq\":3}}\n"
+            )
+        );
+    }
+
+    #[test]
+    fn ingest_says_how_many_rejections_it_did_not_list() {
+        // Proves the summary points to `golive dead-letters` only when it kept fewer than it
+        // rejected.
+        let mut summary = IngestSummary {
+            rejected: 1,
+            rejections: vec![golive_ledger::Rejection {
+                line: 2,
+                field: None,
+                reason: "bad".to_owned(),
+                dead_letter_id: 7,
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            ingest_rejections(&summary),
+            "line 2: (message): bad (dead letter 7)\n"
+        );
+        summary.rejected = 3;
+        assert!(
+            ingest_rejections(&summary)
+                .ends_with("... 2 more rejected lines: see `golive dead-letters`\n")
+        );
+    }
+}

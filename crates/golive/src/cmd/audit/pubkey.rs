@@ -4,11 +4,12 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use golive::config::Config;
+use golive::render;
 
 use crate::terminal;
 
 pub fn run(config: &Config) -> Result<ExitCode> {
     let signer = golive_ledger::audit::load_or_create_key(&config.data_dir, &config.audit_origin)?;
-    terminal::out(&format!("{}\n", signer.verifier()))?;
+    terminal::out(&render::audit::pubkey(&signer.verifier()))?;
     Ok(ExitCode::SUCCESS)
 }

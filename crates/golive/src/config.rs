@@ -147,77 +147,20 @@ impl Config {
             .map(Path::to_path_buf)
             .or_else(default_config_file);
         let file = match &path {
-            Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
-                    path: p.clone(),
-                    source,
-                })?;
-                toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Invalid {
-                    path: p.clone(),
-                    message: e.message().to_owned(),
-                })?
-            }
+            Some(p) => read_file(p)?,
             None => FileConfig::default(),
         };
-        let defaults = LedgerOptions::default();
-        let batch_events_max = file.ledger.batch_events_max.unwrap_or(1_000);
-        if batch_events_max == 0 || batch_events_max > BATCH_EVENTS_MAX_LIMIT {
-            return Err(ConfigError::Value(format!(
-                "ledger.batch_events_max must be between 1 and {BATCH_EVENTS_MAX_LIMIT} (got {batch_events_max})"
-            )));
-        }
-        let checkpoint_every_events = file
-            .ledger
-            .checkpoint_every_events
-            .unwrap_or(defaults.checkpoint_every_events);
-        if checkpoint_every_events == 0 {
-            return Err(ConfigError::Value(
-                "ledger.checkpoint_every_events must be at least 1".to_owned(),
-            ));
-        }
-        let audit_defaults = AuditOptions::default();
-        let audit = AuditOptions {
-            checkpoint_every_events: file
-                .audit
-                .checkpoint_every_events
-                .unwrap_or(audit_defaults.checkpoint_every_events),
-            checkpoint_every_secs: file
-                .audit
-                .checkpoint_every_secs
-                .unwrap_or(audit_defaults.checkpoint_every_secs),
-        };
-        if audit.checkpoint_every_events == 0 || audit.checkpoint_every_secs == 0 {
-            return Err(ConfigError::Value(
-                "audit.checkpoint_every_events and audit.checkpoint_every_secs must be at least 1"
-                    .to_owned(),
-            ));
-        }
-        let audit_origin = file
-            .audit
-            .origin
-            .unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
-        if audit_origin.is_empty()
-            || audit_origin
-                .chars()
-                .any(|c| c == '+' || c.is_whitespace() || c.is_control())
-        {
-            return Err(ConfigError::Value(format!(
-                "audit.origin {audit_origin:?} must be non-empty, without '+' or spaces"
-            )));
-        }
+        // Checked in the order of the file's sections, so the first bad value is named first.
+        let (ledger, batch_events_max) = ledger_options(&file.ledger)?;
+        let audit = audit_options(&file.audit)?;
+        let audit_origin = audit_origin(file.audit.origin)?;
         let http = http_access(file.http)?;
         let stream_replicas = file.stream.replicas.unwrap_or(1);
         check_stream_replicas(stream_replicas)
             .map_err(|e| ConfigError::Value(format!("stream.replicas {e}")))?;
         Ok(Self {
             data_dir: data.or(file.data).unwrap_or_else(default_data_dir),
-            ledger: LedgerOptions {
-                checkpoint_every_events,
-                checkpoints_kept_max: file
-                    .ledger
-                    .checkpoints_kept_max
-                    .unwrap_or(defaults.checkpoints_kept_max),
-            },
+            ledger,
             batch_events_max,
             rules: file.warnings.unwrap_or_default(),
             audit,
@@ -227,6 +170,79 @@ impl Config {
             file: path,
         })
     }
+}
+
+/// Reads and parses the TOML file at `path`.
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Invalid {
+        path: path.to_owned(),
+        message: e.message().to_owned(),
+    })
+}
+
+/// `[ledger]`, checked: the ledger's options and the largest batch appended at once.
+fn ledger_options(l: &LedgerSection) -> Result<(LedgerOptions, usize), ConfigError> {
+    let defaults = LedgerOptions::default();
+    let batch_events_max = l.batch_events_max.unwrap_or(1_000);
+    if batch_events_max == 0 || batch_events_max > BATCH_EVENTS_MAX_LIMIT {
+        return Err(ConfigError::Value(format!(
+            "ledger.batch_events_max must be between 1 and {BATCH_EVENTS_MAX_LIMIT} (got {batch_events_max})"
+        )));
+    }
+    let checkpoint_every_events = l
+        .checkpoint_every_events
+        .unwrap_or(defaults.checkpoint_every_events);
+    if checkpoint_every_events == 0 {
+        return Err(ConfigError::Value(
+            "ledger.checkpoint_every_events must be at least 1".to_owned(),
+        ));
+    }
+    let options = LedgerOptions {
+        checkpoint_every_events,
+        checkpoints_kept_max: l
+            .checkpoints_kept_max
+            .unwrap_or(defaults.checkpoints_kept_max),
+    };
+    Ok((options, batch_events_max))
+}
+
+/// `[audit]`'s signing intervals, checked.
+fn audit_options(a: &AuditSection) -> Result<AuditOptions, ConfigError> {
+    let defaults = AuditOptions::default();
+    let audit = AuditOptions {
+        checkpoint_every_events: a
+            .checkpoint_every_events
+            .unwrap_or(defaults.checkpoint_every_events),
+        checkpoint_every_secs: a
+            .checkpoint_every_secs
+            .unwrap_or(defaults.checkpoint_every_secs),
+    };
+    if audit.checkpoint_every_events == 0 || audit.checkpoint_every_secs == 0 {
+        return Err(ConfigError::Value(
+            "audit.checkpoint_every_events and audit.checkpoint_every_secs must be at least 1"
+                .to_owned(),
+        ));
+    }
+    Ok(audit)
+}
+
+/// `[audit] origin`, checked: it becomes one field of the signed-note format.
+fn audit_origin(origin: Option<String>) -> Result<String, ConfigError> {
+    let origin = origin.unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
+    if origin.is_empty()
+        || origin
+            .chars()
+            .any(|c| c == '+' || c.is_whitespace() || c.is_control())
+    {
+        return Err(ConfigError::Value(format!(
+            "audit.origin {origin:?} must be non-empty, without '+' or spaces"
+        )));
+    }
+    Ok(origin)
 }
 
 fn http_access(h: HttpSection) -> Result<HttpAccess, ConfigError> {

@@ -1,11 +1,12 @@
 //! # golive (library part of the binary crate)
 //!
 //! The pieces of the `golive` command that tests and benchmarks reuse: configuration, the
-//! deterministic simulation and the text rendering of projections. `main.rs` is thin glue.
+//! deterministic simulation, the audit over stores, exports and servers, the HTTP client, and
+//! the text of everything the command shows (`render`). The commands themselves (`src/cmd/`)
+//! and their flags (`src/cli.rs`) belong to the binary, which is thin glue over this and the
+//! library crates.
 
 pub mod audit;
-pub mod audit_cmd;
-pub mod audit_remote;
 pub mod client;
 pub mod config;
 pub mod natsauth;
@@ -13,6 +14,5 @@ pub mod natsproc;
 pub mod on_signal;
 pub mod query;
 pub mod render;
-pub mod repair;
 pub mod serving;
 pub mod simulate;

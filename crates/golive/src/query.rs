@@ -1,7 +1,8 @@
 //! `golive query`: one answer type, two sources. Local mode folds the ledger on disk
 //! (nearest checkpoint plus replay); `--server URL` asks a running `golive serve` over HTTP and
-//! deserializes its JSON into the same view types. Both are printed by [`render`], so the two
-//! modes print the same bytes for the same ledger state.
+//! deserializes its JSON into the same view types. Both are printed by
+//! [`crate::render::views::answer`], so the two modes print the same bytes for the same ledger
+//! state.
 
 use chrono::{DateTime, Utc};
 use golive_ledger::{LedgerError, projections_at, seq_received_by};
@@ -15,7 +16,6 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::client::{Client, ClientError};
-use crate::render;
 
 /// What to query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -200,38 +200,10 @@ pub fn remote(
     Ok(Answer { as_of_seq, view })
 }
 
-/// What `golive query` prints: the view as pretty JSON, or `as of seq N` and a table.
-pub fn render(a: &Answer, json: bool) -> String {
-    let body = match (&a.view, json) {
-        (View::LostPatients(v), true) => render::json(v),
-        (View::LostPatients(v), false) => render::lost_patients(v),
-        (View::Money(v), true) => render::json(v),
-        (View::Money(v), false) => render::money(v),
-        (View::Rollout(v), true) => render::json(v),
-        (View::Rollout(v), false) => render::rollout(v),
-        (View::Warnings(v), true) => render::json(v),
-        (View::Warnings(v), false) => render::warnings(v),
-        (View::Deferred(v), true) => render::json(v),
-        (View::Deferred(v), false) => render::deferred(v),
-        (View::Incidents(v), true) => render::json(v),
-        (View::Incidents(v), false) => render::incidents(v),
-        (View::Trusts(v), true) => render::json(v),
-        (View::Trusts(v), false) => v.iter().map(|t| format!("{t}\n")).collect(),
-    };
-    let mut out = String::with_capacity(body.len() + 32);
-    if !json {
-        out.push_str(&format!("as of seq {}\n", a.as_of_seq));
-    }
-    out.push_str(&body);
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::views::answer as render;
     use crate::simulate::{SimParams, Simulation};
     use golive_ledger::{Ledger, LedgerOptions};
     use golive_store::Incoming;

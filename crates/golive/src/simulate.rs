@@ -166,199 +166,36 @@ impl Simulation {
         }
     }
 
+    /// The body of trust `i`'s next event: its rollout until it is live, then an incident
+    /// drawn by weight (the ranges out of 100 below). A kind that needs earlier state (an open
+    /// patient, a cost to correct, income at risk) falls through to the last arm without it.
     fn body_for(&mut self, i: usize) -> Generated {
         let clock = self.clock;
         let rng = &mut self.rng;
         let t = &mut self.trusts[i];
-        let rollout = |status, reason: Option<&str>| {
-            Generated::Plain(EventBody::RolloutStatus(RolloutStatus {
-                programme: "London Programme for IT".to_owned(),
-                supplier: Some("BT / Cerner".to_owned()),
-                release: Some("LC1".to_owned()),
-                status,
-                scope: RolloutScope::Trust,
-                reason: reason.map(str::to_owned),
-            }))
-        };
-        if !t.planned {
-            t.planned = true;
-            return rollout(RolloutState::Planned, None);
-        }
-        if !t.live {
-            if clock >= t.go_live_at {
-                t.live = true;
-                return rollout(RolloutState::GoLive, None);
-            }
-            return Generated::Plain(EventBody::FeatureDeferred(FeatureDeferred {
-                feature: ["theatres", "maternity", "order comms", "e-prescribing"]
-                    [rng.gen_range(0..4)]
-                .to_owned(),
-                promised_for: Some("LC1".to_owned()),
-                reason: Some("not ready for go-live".to_owned()),
-            }));
+        if let Some(g) = t.before_live(rng, clock) {
+            return g;
         }
         let period = Period::of(clock);
         let roll = rng.gen_range(0..100);
         match roll {
-            0..=29 => {
-                let n = t.next_patient;
-                t.next_patient += 1;
-                let patient_ref = format!("{}-SIM-{n:06}", t.code);
-                t.open_patients.push(patient_ref.clone());
-                Generated::Plain(EventBody::PatientLost(PatientLost {
-                    patient_ref: PatientRef(patient_ref),
-                    pathway: *Pathway::ALL.choose(rng).unwrap_or(&Pathway::Rtt18wk),
-                    discovered_via: Some("waiting list validation".to_owned()),
-                }))
-            }
-            30..=49 if !t.open_patients.is_empty() => {
-                let k = rng.gen_range(0..t.open_patients.len());
-                let patient_ref = t.open_patients.swap_remove(k);
-                let harm = match rng.gen_range(0..1000) {
-                    0..=599 => Harm::None,
-                    600..=969 => Harm::Low,
-                    970..=995 => Harm::Moderate,
-                    996..=998 => Harm::Severe,
-                    _ => Harm::Death,
-                };
-                Generated::Plain(EventBody::PatientTraced(PatientTraced {
-                    patient_ref: PatientRef(patient_ref),
-                    outcome: *TraceOutcome::ALL
-                        .choose(rng)
-                        .unwrap_or(&TraceOutcome::StillWaiting),
-                    harm,
-                }))
-            }
-            50..=61 => {
-                let category = *CostCategory::ALL
-                    .choose(rng)
-                    .unwrap_or(&CostCategory::Other);
-                Generated::Plain(EventBody::ExtraCost(ExtraCost {
-                    category,
-                    amount_pence: Pence(rng.gen_range(1_000..500_000) * 100),
-                    description: None,
-                }))
-            }
-            62..=63 if !t.costs.is_empty() => {
-                // A correction: an earlier cost re-stated.
-                let k = rng.gen_range(0..t.costs.len());
-                let (id, mut cost) = t.costs.swap_remove(k);
-                cost.amount_pence = Pence(cost.amount_pence.0 / 100 * rng.gen_range(50..150));
-                cost.description = Some("re-stated after audit".to_owned());
-                Generated::Correction(id, EventBody::ExtraCost(cost))
-            }
-            64..=73 => {
-                let amount = rng.gen_range(10_000..2_000_000) * 100;
-                t.at_risk_pence += amount;
-                Generated::Plain(EventBody::IncomeAtRisk(IncomeAtRisk {
-                    category: *IncomeCategory::ALL
-                        .choose(rng)
-                        .unwrap_or(&IncomeCategory::Unbilled),
-                    amount_pence: Pence(amount),
-                    period,
-                }))
-            }
-            74..=78 if t.at_risk_pence > t.recovered_pence => {
-                let room = t.at_risk_pence - t.recovered_pence;
-                let amount = rng.gen_range(1..=room.min(1_000_000_000));
-                t.recovered_pence += amount;
-                Generated::Plain(EventBody::IncomeRecovered(IncomeRecovered {
-                    amount_pence: Pence(amount),
-                    period,
-                    category: None,
-                }))
-            }
+            0..=29 => t.patient_lost(rng),
+            30..=49 if !t.open_patients.is_empty() => t.patient_traced(rng),
+            50..=61 => extra_cost(rng),
+            62..=63 if !t.costs.is_empty() => t.cost_restated(rng),
+            64..=73 => t.income_at_risk(rng, period),
+            74..=78 if t.at_risk_pence > t.recovered_pence => t.income_recovered(rng, period),
             79..=80 => Generated::Plain(EventBody::ContractPenalty(ContractPenalty {
                 commissioner: "NHS London commissioners".to_owned(),
                 amount_pence: Pence(40_000_000),
                 period: Some(period),
             })),
-            81..=83 => {
-                let dataset = *Dataset::ALL.choose(rng).unwrap_or(&Dataset::Rtt);
-                if let Some(k) = t.suspended.iter().position(|d| *d == dataset) {
-                    t.suspended.swap_remove(k);
-                    Generated::Plain(EventBody::ReportingResumed(Reporting {
-                        dataset,
-                        reason: Some("data validated".to_owned()),
-                    }))
-                } else {
-                    t.suspended.push(dataset);
-                    Generated::Plain(EventBody::ReportingSuspended(Reporting {
-                        dataset,
-                        reason: Some("data quality after go-live".to_owned()),
-                    }))
-                }
-            }
-            84..=86 => {
-                let hours = rng.gen_range(1..48);
-                Generated::Plain(EventBody::Outage(Outage {
-                    scope: "trust".to_owned(),
-                    services: vec!["PAS".to_owned(), "outpatient booking".to_owned()],
-                    start: clock - Duration::hours(hours),
-                    end: Some(clock),
-                    paper_fallback: rng.gen_bool(0.7),
-                    major_incident: hours > 24,
-                }))
-            }
-            87..=89 => {
-                if !t.open_incidents.is_empty() && rng.gen_bool(0.5) {
-                    let (local_ref, harm) = t.open_incidents.swap_remove(0);
-                    Generated::Plain(EventBody::SafetyIncident(SafetyIncident {
-                        local_ref,
-                        harm,
-                        serious_incident: harm >= Harm::Moderate,
-                        state: IncidentState::Closed,
-                        description: Some("investigation closed".to_owned()),
-                    }))
-                } else {
-                    let local_ref = format!("DATIX-{}-{:05}", t.code, t.next_incident);
-                    t.next_incident += 1;
-                    let harm = *[Harm::Low, Harm::Low, Harm::Moderate, Harm::Severe]
-                        .choose(rng)
-                        .unwrap_or(&Harm::Low);
-                    t.open_incidents.push((local_ref.clone(), harm));
-                    Generated::Plain(EventBody::SafetyIncident(SafetyIncident {
-                        local_ref,
-                        harm,
-                        serious_incident: harm >= Harm::Moderate,
-                        state: IncidentState::Open,
-                        description: None,
-                    }))
-                }
-            }
-            90..=92 => {
-                let records = rng.gen_range(1_000..30_000);
-                let unique = records * rng.gen_range(60..100) / 100;
-                Generated::Plain(EventBody::WaitingListDiscrepancy(WaitingListDiscrepancy {
-                    pathway: Pathway::Rtt18wk,
-                    records,
-                    unique_patients: unique,
-                    breaches: Some(unique / rng.gen_range(5..40)),
-                }))
-            }
-            93..=94 => {
-                let cases = rng.gen_range(100..2_000);
-                let moderate = cases / 100;
-                let low = cases * 4 / 10;
-                Generated::Plain(EventBody::HarmReview(HarmReview {
-                    cases_reviewed: cases,
-                    harm: HarmCounts {
-                        none: cases - low - moderate,
-                        low,
-                        moderate,
-                        severe: 0,
-                        death: 0,
-                    },
-                }))
-            }
-            95..=96 => {
-                t.paused = !t.paused;
-                if t.paused {
-                    rollout(RolloutState::Paused, Some("recovery plan"))
-                } else {
-                    rollout(RolloutState::Resumed, Some("recovery plan complete"))
-                }
-            }
+            81..=83 => t.reporting_toggled(rng),
+            84..=86 => outage(rng, clock),
+            87..=89 => t.safety_incident(rng),
+            90..=92 => waiting_list_discrepancy(rng),
+            93..=94 => harm_review(rng),
+            95..=96 => t.pause_toggled(),
             _ => Generated::Plain(EventBody::FeatureDeferred(FeatureDeferred {
                 feature: "clinical documentation".to_owned(),
                 promised_for: Some("LC2".to_owned()),
@@ -366,6 +203,217 @@ impl Simulation {
             })),
         }
     }
+}
+
+/// A status change of the simulated programme's rollout at one trust.
+fn rollout(status: RolloutState, reason: Option<&str>) -> Generated {
+    Generated::Plain(EventBody::RolloutStatus(RolloutStatus {
+        programme: "London Programme for IT".to_owned(),
+        supplier: Some("BT / Cerner".to_owned()),
+        release: Some("LC1".to_owned()),
+        status,
+        scope: RolloutScope::Trust,
+        reason: reason.map(str::to_owned),
+    }))
+}
+
+impl SimTrust {
+    /// Until go-live: the plan, then deferred features until the go-live date, then go-live.
+    /// `None` once the trust is live.
+    fn before_live(&mut self, rng: &mut ChaCha8Rng, clock: DateTime<Utc>) -> Option<Generated> {
+        if !self.planned {
+            self.planned = true;
+            return Some(rollout(RolloutState::Planned, None));
+        }
+        if self.live {
+            return None;
+        }
+        if clock >= self.go_live_at {
+            self.live = true;
+            return Some(rollout(RolloutState::GoLive, None));
+        }
+        Some(Generated::Plain(EventBody::FeatureDeferred(
+            FeatureDeferred {
+                feature: ["theatres", "maternity", "order comms", "e-prescribing"]
+                    [rng.gen_range(0..4)]
+                .to_owned(),
+                promised_for: Some("LC1".to_owned()),
+                reason: Some("not ready for go-live".to_owned()),
+            },
+        )))
+    }
+
+    /// A new lost patient, kept open until traced.
+    fn patient_lost(&mut self, rng: &mut ChaCha8Rng) -> Generated {
+        let n = self.next_patient;
+        self.next_patient += 1;
+        let patient_ref = format!("{}-SIM-{n:06}", self.code);
+        self.open_patients.push(patient_ref.clone());
+        Generated::Plain(EventBody::PatientLost(PatientLost {
+            patient_ref: PatientRef(patient_ref),
+            pathway: *Pathway::ALL.choose(rng).unwrap_or(&Pathway::Rtt18wk),
+            discovered_via: Some("waiting list validation".to_owned()),
+        }))
+    }
+
+    /// One of the open lost patients traced, mostly without harm.
+    fn patient_traced(&mut self, rng: &mut ChaCha8Rng) -> Generated {
+        let k = rng.gen_range(0..self.open_patients.len());
+        let patient_ref = self.open_patients.swap_remove(k);
+        let harm = match rng.gen_range(0..1000) {
+            0..=599 => Harm::None,
+            600..=969 => Harm::Low,
+            970..=995 => Harm::Moderate,
+            996..=998 => Harm::Severe,
+            _ => Harm::Death,
+        };
+        Generated::Plain(EventBody::PatientTraced(PatientTraced {
+            patient_ref: PatientRef(patient_ref),
+            outcome: *TraceOutcome::ALL
+                .choose(rng)
+                .unwrap_or(&TraceOutcome::StillWaiting),
+            harm,
+        }))
+    }
+
+    /// A correction: an earlier cost re-stated (it supersedes the original).
+    fn cost_restated(&mut self, rng: &mut ChaCha8Rng) -> Generated {
+        let k = rng.gen_range(0..self.costs.len());
+        let (id, mut cost) = self.costs.swap_remove(k);
+        cost.amount_pence = Pence(cost.amount_pence.0 / 100 * rng.gen_range(50..150));
+        cost.description = Some("re-stated after audit".to_owned());
+        Generated::Correction(id, EventBody::ExtraCost(cost))
+    }
+
+    fn income_at_risk(&mut self, rng: &mut ChaCha8Rng, period: Period) -> Generated {
+        let amount = rng.gen_range(10_000..2_000_000) * 100;
+        self.at_risk_pence += amount;
+        Generated::Plain(EventBody::IncomeAtRisk(IncomeAtRisk {
+            category: *IncomeCategory::ALL
+                .choose(rng)
+                .unwrap_or(&IncomeCategory::Unbilled),
+            amount_pence: Pence(amount),
+            period,
+        }))
+    }
+
+    /// Some of the income at risk recovered, never more than is at risk.
+    fn income_recovered(&mut self, rng: &mut ChaCha8Rng, period: Period) -> Generated {
+        let room = self.at_risk_pence - self.recovered_pence;
+        let amount = rng.gen_range(1..=room.min(1_000_000_000));
+        self.recovered_pence += amount;
+        Generated::Plain(EventBody::IncomeRecovered(IncomeRecovered {
+            amount_pence: Pence(amount),
+            period,
+            category: None,
+        }))
+    }
+
+    /// Reporting of a dataset suspended, or resumed if it was suspended.
+    fn reporting_toggled(&mut self, rng: &mut ChaCha8Rng) -> Generated {
+        let dataset = *Dataset::ALL.choose(rng).unwrap_or(&Dataset::Rtt);
+        if let Some(k) = self.suspended.iter().position(|d| *d == dataset) {
+            self.suspended.swap_remove(k);
+            Generated::Plain(EventBody::ReportingResumed(Reporting {
+                dataset,
+                reason: Some("data validated".to_owned()),
+            }))
+        } else {
+            self.suspended.push(dataset);
+            Generated::Plain(EventBody::ReportingSuspended(Reporting {
+                dataset,
+                reason: Some("data quality after go-live".to_owned()),
+            }))
+        }
+    }
+
+    /// The oldest open safety incident closed (half the time, if any), else a new one opened.
+    fn safety_incident(&mut self, rng: &mut ChaCha8Rng) -> Generated {
+        if !self.open_incidents.is_empty() && rng.gen_bool(0.5) {
+            let (local_ref, harm) = self.open_incidents.swap_remove(0);
+            return Generated::Plain(EventBody::SafetyIncident(SafetyIncident {
+                local_ref,
+                harm,
+                serious_incident: harm >= Harm::Moderate,
+                state: IncidentState::Closed,
+                description: Some("investigation closed".to_owned()),
+            }));
+        }
+        let local_ref = format!("DATIX-{}-{:05}", self.code, self.next_incident);
+        self.next_incident += 1;
+        let harm = *[Harm::Low, Harm::Low, Harm::Moderate, Harm::Severe]
+            .choose(rng)
+            .unwrap_or(&Harm::Low);
+        self.open_incidents.push((local_ref.clone(), harm));
+        Generated::Plain(EventBody::SafetyIncident(SafetyIncident {
+            local_ref,
+            harm,
+            serious_incident: harm >= Harm::Moderate,
+            state: IncidentState::Open,
+            description: None,
+        }))
+    }
+
+    /// The rollout paused, or resumed if it was paused.
+    fn pause_toggled(&mut self) -> Generated {
+        self.paused = !self.paused;
+        if self.paused {
+            rollout(RolloutState::Paused, Some("recovery plan"))
+        } else {
+            rollout(RolloutState::Resumed, Some("recovery plan complete"))
+        }
+    }
+}
+
+fn extra_cost(rng: &mut ChaCha8Rng) -> Generated {
+    let category = *CostCategory::ALL
+        .choose(rng)
+        .unwrap_or(&CostCategory::Other);
+    Generated::Plain(EventBody::ExtraCost(ExtraCost {
+        category,
+        amount_pence: Pence(rng.gen_range(1_000..500_000) * 100),
+        description: None,
+    }))
+}
+
+/// An outage of up to two days that ended now; a major incident beyond a day.
+fn outage(rng: &mut ChaCha8Rng, clock: DateTime<Utc>) -> Generated {
+    let hours = rng.gen_range(1..48);
+    Generated::Plain(EventBody::Outage(Outage {
+        scope: "trust".to_owned(),
+        services: vec!["PAS".to_owned(), "outpatient booking".to_owned()],
+        start: clock - Duration::hours(hours),
+        end: Some(clock),
+        paper_fallback: rng.gen_bool(0.7),
+        major_incident: hours > 24,
+    }))
+}
+
+fn waiting_list_discrepancy(rng: &mut ChaCha8Rng) -> Generated {
+    let records = rng.gen_range(1_000..30_000);
+    let unique = records * rng.gen_range(60..100) / 100;
+    Generated::Plain(EventBody::WaitingListDiscrepancy(WaitingListDiscrepancy {
+        pathway: Pathway::Rtt18wk,
+        records,
+        unique_patients: unique,
+        breaches: Some(unique / rng.gen_range(5..40)),
+    }))
+}
+
+fn harm_review(rng: &mut ChaCha8Rng) -> Generated {
+    let cases = rng.gen_range(100..2_000);
+    let moderate = cases / 100;
+    let low = cases * 4 / 10;
+    Generated::Plain(EventBody::HarmReview(HarmReview {
+        cases_reviewed: cases,
+        harm: HarmCounts {
+            none: cases - low - moderate,
+            low,
+            moderate,
+            severe: 0,
+            death: 0,
+        },
+    }))
 }
 
 enum Generated {

@@ -12,49 +12,69 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use golive::audit::{self, EXIT_COULD_NOT_READ, EXIT_TAMPERED};
+use golive::config::Config;
+use golive::render;
 use golive_ledger::Ledger;
 use golive_store::{Incoming, Outcome as Appended};
 use golive_verify::export::{Line, Outcome, parse_line};
 use golive_verify::to_hex;
 
-use crate::audit::{self, EXIT_COULD_NOT_READ, EXIT_TAMPERED};
-use crate::config::Config;
+use crate::cli::RepairArgs;
+use crate::terminal;
 
 /// The signing key's file name in a data directory.
 const KEY_FILE: &str = "audit-signing.key";
+/// Events appended per batch while rebuilding.
 const BATCH: usize = 1_000;
+/// Bytes read from the export at a time.
+const READ_BUFFER_BYTES: usize = 1 << 20;
 
-pub fn run(
-    config: &Config,
-    export: &Path,
-    pubkey: &str,
-    key_from: Option<&Path>,
-) -> Result<ExitCode> {
-    let key = match crate::audit_cmd::read_key(pubkey) {
+/// (seq, chain hash) of a record.
+type SeqHash = (u64, [u8; 32]);
+
+pub fn run(config: &Config, args: RepairArgs) -> Result<ExitCode> {
+    let export = args.from_export.as_path();
+    let key = match super::audit::read_key(&args.pubkey) {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("COULD NOT READ: --pubkey: {e:#}");
+            terminal::err(&render::audit::could_not_read(format_args!(
+                "--pubkey: {e:#}"
+            )));
             return Ok(ExitCode::from(EXIT_COULD_NOT_READ));
         }
     };
-    match audit::verify_file(export, &key) {
-        Outcome::Verified(_) => {}
-        Outcome::Tampered(p) => {
-            eprintln!(
-                "not repairing: {} does not verify: seq {}: {:?}: {}",
-                export.display(),
-                p.seq,
-                p.kind,
-                p.detail
-            );
-            return Ok(ExitCode::from(EXIT_TAMPERED));
-        }
-        Outcome::CouldNotRead(e) => {
-            eprintln!("not repairing: cannot read {}: {e}", export.display());
-            return Ok(ExitCode::from(EXIT_COULD_NOT_READ));
-        }
+    let outcome = audit::verify_file(export, &key);
+    if let Some(refused) = render::audit::repair_refused(export, &outcome) {
+        terminal::err(&refused);
+        return Ok(ExitCode::from(match outcome {
+            Outcome::Tampered(_) => EXIT_TAMPERED,
+            _ => EXIT_COULD_NOT_READ,
+        }));
     }
     let dir = &config.data_dir;
+    prepare_dir(dir, args.key_from.as_deref())?;
+    let mut ledger = open_new_ledger(config)?;
+    let last = rebuild(&mut ledger, export)?;
+    ledger.sign_checkpoint()?;
+    ledger.store().flush()?;
+    let head = ledger.head();
+    let (seq, hash) = last.unwrap_or((0, golive_model::GENESIS_HASH));
+    if head.seq != seq || head.hash != hash {
+        bail!(
+            "the rebuilt head (seq {} hash {}) differs from the export's (seq {seq} hash {})",
+            head.seq,
+            to_hex(&head.hash),
+            to_hex(&hash)
+        );
+    }
+    terminal::out(&render::audit::repaired(seq, &hash, export, dir))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates `dir`, which must be empty or new, and copies the old signing key into it when
+/// `key_from` holds one.
+fn prepare_dir(dir: &Path, key_from: Option<&Path>) -> Result<()> {
     if dir.exists()
         && std::fs::read_dir(dir)
             .with_context(|| format!("cannot read {}", dir.display()))?
@@ -80,28 +100,38 @@ pub fn run(
                     std::fs::Permissions::from_mode(0o600),
                 )?;
             }
-            eprintln!("signing key copied from {}", old.display());
+            terminal::err(&render::audit::signing_key_copied(&old));
         }
-        None => eprintln!(
-            "no signing key to copy (--key-from): the repaired ledger signs with a NEW key; publish \
-             its public key (`golive audit pubkey`) beside the old one"
-        ),
+        None => terminal::err(&render::audit::signing_key_new()),
     }
+    Ok(())
+}
 
+/// The new ledger, signing with the key now in its directory (or a new one).
+fn open_new_ledger(config: &Config) -> Result<Ledger> {
+    let dir = &config.data_dir;
     let mut ledger = Ledger::open(dir, config.ledger)
         .with_context(|| format!("cannot open the new ledger in {}", dir.display()))?;
     let signing = golive_ledger::audit::load_or_create_key(dir, &config.audit_origin)?;
     let signer =
         golive_ledger::audit::CheckpointSigner::new(signing, config.audit, ledger.store())?;
     ledger.enable_checkpoint_signing(signer);
+    Ok(ledger)
+}
 
+/// Appends every record of the export in order, in batches; returns the last record's seq and
+/// hash (`None` for an export without records).
+fn rebuild(ledger: &mut Ledger, export: &Path) -> Result<Option<SeqHash>> {
     let f =
         std::fs::File::open(export).with_context(|| format!("cannot open {}", export.display()))?;
     let mut batch: Vec<Incoming> = Vec::with_capacity(BATCH);
     // (seq, hash) expected of each record in `batch`.
-    let mut expect: Vec<(u64, [u8; 32])> = Vec::with_capacity(BATCH);
-    let mut last: Option<(u64, [u8; 32])> = None;
-    for (n, line) in BufReader::with_capacity(1 << 20, f).lines().enumerate() {
+    let mut expect: Vec<SeqHash> = Vec::with_capacity(BATCH);
+    let mut last: Option<SeqHash> = None;
+    for (n, line) in BufReader::with_capacity(READ_BUFFER_BYTES, f)
+        .lines()
+        .enumerate()
+    {
         let line = line.with_context(|| format!("cannot read {}", export.display()))?;
         if line.trim().is_empty() {
             continue;
@@ -115,53 +145,32 @@ pub fn run(
                 h.from_seq
             ),
             Line::Record(r) => {
-                let envelope = golive_model::decode(r.event).map_err(|e| {
-                    anyhow::anyhow!("seq {}: the event does not decode: {e}", r.seq)
-                })?;
-                let received_at = chrono::DateTime::parse_from_rfc3339(r.received_at)
-                    .with_context(|| format!("seq {}: received_at {:?}", r.seq, r.received_at))?
-                    .with_timezone(&chrono::Utc);
-                batch.push(Incoming::new(envelope, r.stream_seq, received_at));
+                batch.push(incoming(&r)?);
                 expect.push((r.seq, r.hash));
                 last = Some((r.seq, r.hash));
                 if batch.len() == BATCH {
-                    append(&mut ledger, &mut batch, &mut expect)?;
+                    append(ledger, &mut batch, &mut expect)?;
                 }
             }
             _ => {}
         }
     }
-    append(&mut ledger, &mut batch, &mut expect)?;
-    ledger.sign_checkpoint()?;
-    ledger.store().flush()?;
-    let head = ledger.head();
-    let (seq, hash) = last.unwrap_or((0, golive_model::GENESIS_HASH));
-    if head.seq != seq || head.hash != hash {
-        bail!(
-            "the rebuilt head (seq {} hash {}) differs from the export's (seq {seq} hash {})",
-            head.seq,
-            to_hex(&head.hash),
-            to_hex(&hash)
-        );
-    }
-    println!(
-        "repaired: {seq} records from {} into {}, head seq {seq} hash {} (the export's); check: \
-         golive audit compare {} {}",
-        export.display(),
-        dir.display(),
-        to_hex(&hash),
-        export.display(),
-        dir.display()
-    );
-    Ok(ExitCode::SUCCESS)
+    append(ledger, &mut batch, &mut expect)?;
+    Ok(last)
+}
+
+/// The event of an export record, to append with its original `received_at` and stream seq.
+fn incoming(r: &golive_verify::ExportRecord<'_>) -> Result<Incoming> {
+    let envelope = golive_model::decode(r.event)
+        .map_err(|e| anyhow::anyhow!("seq {}: the event does not decode: {e}", r.seq))?;
+    let received_at = chrono::DateTime::parse_from_rfc3339(r.received_at)
+        .with_context(|| format!("seq {}: received_at {:?}", r.seq, r.received_at))?
+        .with_timezone(&chrono::Utc);
+    Ok(Incoming::new(envelope, r.stream_seq, received_at))
 }
 
 /// Appends `batch`; every event must land at its expected seq with its expected hash.
-fn append(
-    ledger: &mut Ledger,
-    batch: &mut Vec<Incoming>,
-    expect: &mut Vec<(u64, [u8; 32])>,
-) -> Result<()> {
+fn append(ledger: &mut Ledger, batch: &mut Vec<Incoming>, expect: &mut Vec<SeqHash>) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }

@@ -6,26 +6,13 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 use golive_model::Pence;
 use golive_projections::{
-    DeferredView, IncidentsView, LostPatientsView, MoneyFigures, MoneyView, RolloutView,
-    WarningsView,
+    DeferredView, IncidentsView, LostPatientsView, MoneyFigures, MoneyView, Projections,
+    RolloutView, TrustRollout, WarningRules, WarningsView,
 };
-use serde::Serialize;
 
-/// Pretty JSON of any view.
-pub fn json<T: Serialize>(v: &T) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-}
-
-/// At most `max` characters, with an ellipsis when cut.
-pub fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
-}
+use super::table::Table;
+use super::{json, truncate};
+use crate::query::{Answer, View};
 
 fn day(t: &Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d").to_string())
@@ -34,69 +21,6 @@ fn day(t: &Option<DateTime<Utc>>) -> String {
 
 fn pounds(p: i64) -> String {
     Pence(p).to_string()
-}
-
-/// A plain text table: a header row, aligned columns (numbers right-aligned).
-struct Table {
-    head: Vec<&'static str>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    fn new(head: Vec<&'static str>) -> Self {
-        Self {
-            head,
-            rows: Vec::new(),
-        }
-    }
-    fn row(&mut self, r: Vec<String>) {
-        self.rows.push(r);
-    }
-    fn render(&self, out: &mut String) {
-        let n = self.head.len();
-        let mut w: Vec<usize> = self.head.iter().map(|h| h.chars().count()).collect();
-        for r in &self.rows {
-            for (i, c) in r.iter().enumerate().take(n) {
-                w[i] = w[i].max(c.chars().count());
-            }
-        }
-        let numeric = |s: &str| {
-            s.chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_digit() || c == '£' || (c == '-' && s.len() > 1))
-        };
-        let line = |cells: Vec<&str>, out: &mut String| {
-            let mut l = String::new();
-            for (i, c) in cells.iter().enumerate() {
-                let pad = w[i] - c.chars().count();
-                if i > 0 {
-                    l.push_str("  ");
-                }
-                if i > 0 && numeric(c) {
-                    l.push_str(&" ".repeat(pad));
-                    l.push_str(c);
-                } else {
-                    l.push_str(c);
-                    l.push_str(&" ".repeat(pad));
-                }
-            }
-            out.push_str(l.trim_end());
-            out.push('\n');
-        };
-        line(self.head.clone(), out);
-        line(
-            w.iter()
-                .map(|n| "-".repeat(*n))
-                .collect::<Vec<_>>()
-                .iter()
-                .map(String::as_str)
-                .collect(),
-            out,
-        );
-        for r in &self.rows {
-            line(r.iter().map(String::as_str).collect(), out);
-        }
-    }
 }
 
 fn money_row(name: &str, f: &MoneyFigures) -> Vec<String> {
@@ -263,29 +187,40 @@ pub fn rollout(v: &RolloutView) -> String {
     }
     t.render(&mut out);
     for (trust, r) in &v.trusts {
-        if r.history.is_empty() {
-            continue;
-        }
-        let _ = writeln!(out, "\n{trust} history:");
-        for h in &r.history {
-            let _ = writeln!(
-                out,
-                "  {}  {:<13} {:<5} {}",
-                h.occurred_at.format("%Y-%m-%d"),
-                h.status.as_str(),
-                h.release.as_deref().unwrap_or(""),
-                truncate(h.reason.as_deref().unwrap_or(""), 80)
-            );
-        }
-        for a in &r.anomalies {
-            let _ = writeln!(
-                out,
-                "  anomaly {}: {}",
-                a.occurred_at.format("%Y-%m-%d"),
-                a.text
-            );
-        }
+        trust_history(&mut out, trust, r);
     }
+    programme_histories(&mut out, v);
+    out
+}
+
+/// One trust's status changes and anomalies, if it has any history.
+fn trust_history(out: &mut String, trust: &str, r: &TrustRollout) {
+    if r.history.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{trust} history:");
+    for h in &r.history {
+        let _ = writeln!(
+            out,
+            "  {}  {:<13} {:<5} {}",
+            h.occurred_at.format("%Y-%m-%d"),
+            h.status.as_str(),
+            h.release.as_deref().unwrap_or(""),
+            truncate(h.reason.as_deref().unwrap_or(""), 80)
+        );
+    }
+    for a in &r.anomalies {
+        let _ = writeln!(
+            out,
+            "  anomaly {}: {}",
+            a.occurred_at.format("%Y-%m-%d"),
+            a.text
+        );
+    }
+}
+
+/// The programmes' status changes, for those with any.
+fn programme_histories(out: &mut String, v: &RolloutView) {
     for (name, p) in &v.programmes {
         if p.history.is_empty() {
             continue;
@@ -305,7 +240,6 @@ pub fn rollout(v: &RolloutView) -> String {
             );
         }
     }
-    out
 }
 
 /// The warnings board.
@@ -407,5 +341,65 @@ pub fn incidents(v: &IncidentsView) -> String {
         ]);
     }
     t.render(&mut out);
+    out
+}
+
+/// What `golive query` prints: the view as pretty JSON, or `as of seq N` and a table.
+pub fn answer(a: &Answer, as_json: bool) -> String {
+    let body = match (&a.view, as_json) {
+        (View::LostPatients(v), true) => json(v),
+        (View::LostPatients(v), false) => lost_patients(v),
+        (View::Money(v), true) => json(v),
+        (View::Money(v), false) => money(v),
+        (View::Rollout(v), true) => json(v),
+        (View::Rollout(v), false) => rollout(v),
+        (View::Warnings(v), true) => json(v),
+        (View::Warnings(v), false) => warnings(v),
+        (View::Deferred(v), true) => json(v),
+        (View::Deferred(v), false) => deferred(v),
+        (View::Incidents(v), true) => json(v),
+        (View::Incidents(v), false) => incidents(v),
+        (View::Trusts(v), true) => json(v),
+        (View::Trusts(v), false) => v.iter().map(|t| format!("{t}\n")).collect(),
+    };
+    let mut out = String::with_capacity(body.len() + 32);
+    if !as_json {
+        out.push_str(&format!("as of seq {}\n", a.as_of_seq));
+    }
+    out.push_str(&body);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// Every view of `p`, as `golive query <what> --json` prints each one.
+pub fn views_json(p: &Projections, rules: &WarningRules) -> serde_json::Value {
+    let v = |x: serde_json::Result<serde_json::Value>| x.unwrap_or(serde_json::Value::Null);
+    serde_json::json!({
+        "as_of_seq": p.last_seq(),
+        "lost_patients": v(serde_json::to_value(p.lost_patients(None))),
+        "money": v(serde_json::to_value(p.money(None))),
+        "rollout": v(serde_json::to_value(p.rollout(None))),
+        "warnings": v(serde_json::to_value(p.warnings(rules, None))),
+        "deferred": v(serde_json::to_value(p.deferred_features(None))),
+        "incidents": v(serde_json::to_value(p.incidents(None))),
+        "trusts": v(serde_json::to_value(p.trusts())),
+    })
+}
+
+/// The six tables of every view of `p`, each after a blank line (`golive audit replay`).
+pub fn all_views(p: &Projections, rules: &WarningRules) -> String {
+    let mut out = String::new();
+    for text in [
+        lost_patients(&p.lost_patients(None)),
+        money(&p.money(None)),
+        rollout(&p.rollout(None)),
+        warnings(&p.warnings(rules, None)),
+        deferred(&p.deferred_features(None)),
+        incidents(&p.incidents(None)),
+    ] {
+        let _ = writeln!(out, "\n{}", text.trim_end());
+    }
     out
 }

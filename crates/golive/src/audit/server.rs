@@ -1,5 +1,5 @@
-//! The auditor commands over a running ledger's HTTP API (`--server URL`): verify, export and
-//! the record stream of `compare`, page by page through `/v1/events`, `/v1/checkpoints` and
+//! The audit over a running ledger's HTTP API (`--server URL`): verify, export and the record
+//! stream of `compare`, page by page through `/v1/events`, `/v1/checkpoints` and
 //! `/v1/proof/consistency`. The server is not trusted: what it sends is checked exactly as an
 //! export would be (an export made here is a plain export, verified offline like any other).
 
@@ -13,7 +13,7 @@ use golive_verify::{
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::audit::{AuditError, ExportSummary, HashStream};
+use super::{AuditError, ExportSummary, HashStream, check_range, write_json_line};
 use crate::client::{Client, ClientError};
 
 /// Records asked for per page (the server's maximum).
@@ -157,12 +157,29 @@ pub fn export_server(
     let answer = parse_events(client, from, &first)?;
     let head = answer.head_seq;
     let to = to.unwrap_or(head).min(head);
-    if from > to + 1 {
-        return Err(AuditError::Export(format!(
-            "--from-seq {from} is beyond --to-seq {to} (the head is {head})"
-        )));
-    }
-    let start = answer.start.ok_or_else(|| {
+    check_range(from, to, head)?;
+    write_header(client, from, to, answer.start, out)?;
+    let records = write_records(client, from, to, first, out, progress)?;
+    let checkpoints = write_checkpoints(client, to, out)?;
+    out.flush()?;
+    Ok(ExportSummary {
+        from_seq: from,
+        to_seq: to,
+        records,
+        checkpoints,
+    })
+}
+
+/// The header, from where the server says the first page starts (its previous chain hash and
+/// the Merkle frontier before it).
+fn write_header(
+    client: &Client,
+    from: u64,
+    to: u64,
+    start: Option<StartAnswer>,
+    out: &mut dyn Write,
+) -> Result<(), AuditError> {
+    let start = start.ok_or_else(|| {
         AuditError::Export(format!(
             "{} does not say where the page starts (a ledger older than this client?)",
             client.url(&events_path(from, true))
@@ -175,9 +192,19 @@ pub fn export_server(
         prev_hash: start.prev_hash,
         tree_prefix: start.tree_prefix,
     };
-    serde_json::to_writer(&mut *out, &header).map_err(std::io::Error::from)?;
-    out.write_all(b"\n")?;
+    write_json_line(out, &header)
+}
 
+/// The server's record lines of `from..=to`, verbatim, page by page (`first` is the page
+/// already read from `from`); returns how many.
+fn write_records(
+    client: &Client,
+    from: u64,
+    to: u64,
+    first: Vec<u8>,
+    out: &mut dyn Write,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, AuditError> {
     let mut records = 0u64;
     let mut pending = Some(first);
     let mut next = (from <= to).then_some(from);
@@ -206,7 +233,12 @@ pub fn export_server(
         progress(records);
         next = answer.next_from_seq.filter(|&n| n <= to);
     }
+    Ok(records)
+}
 
+/// The server's signed checkpoints up to size `to`, each after the first with the consistency
+/// proof the server gives from the one before; returns how many.
+fn write_checkpoints(client: &Client, to: u64, out: &mut dyn Write) -> Result<u64, AuditError> {
     let mut prev: Option<u64> = None;
     let mut written = 0u64;
     for c in checkpoints(client, to)? {
@@ -226,23 +258,16 @@ pub fn export_server(
             consistency_from: prev,
             consistency,
         };
-        serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
-        out.write_all(b"\n")?;
+        write_json_line(out, &line)?;
         prev = Some(c.size);
         written += 1;
     }
-    out.flush()?;
-    Ok(ExportSummary {
-        from_seq: from,
-        to_seq: to,
-        records,
-        checkpoints: written,
-    })
+    Ok(written)
 }
 
 /// (seq, chain hash recomputed from the record) of each record the server holds, from seq 1
 /// to its head as of the first page.
-pub fn hashes(client: &Client) -> HashStream<'_> {
+pub(super) fn hashes(client: &Client) -> HashStream<'_> {
     Box::new(RemoteHashes {
         client,
         head: None,

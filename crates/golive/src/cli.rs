@@ -1,0 +1,371 @@
+//! The command line of `golive`: every flag, its help text, environment variable and default,
+//! one `Args` struct per subcommand. Parsing only: what each command does is in `cmd/`.
+//!
+//! The help texts are part of the interface (`golive X --help` is the reference users read),
+//! so a change of wording here is a change of behaviour.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "golive",
+    version,
+    about = "Go-Live Ledger: the harm of an electronic-record go-live, as an auditable ledger",
+    long_about = "Go-Live Ledger records every incident of an electronic patient record go-live \
+(lost patients, extra costs, lost income, rollout pauses) as an immutable, hash-chained event, \
+and folds the history into projections that analysts can query, also as of any past point.\n\n\
+Configuration: flags win over environment variables, which win over the TOML config file \
+(--config, GOLIVE_CONFIG, or ~/.config/golive/config.toml if it exists), which wins over defaults."
+)]
+pub struct Cli {
+    /// Ledger directory (sled store). Default: the per-user data dir, e.g. ~/.local/share/golive
+    #[arg(long, global = true, env = "GOLIVE_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// TOML config file (keys: data, [ledger], [warnings]; see README)
+    #[arg(long, global = true, env = "GOLIVE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log filter for the tracing logs on stderr, e.g. `info`, `golive_ledger=debug`. The NATS
+    /// client's own logs are off by default: golive reports connection trouble itself, in one
+    /// line (e.g. refused credentials)
+    #[arg(
+        long,
+        global = true,
+        env = "GOLIVE_LOG",
+        default_value = "warn,golive_ledger::ingest=error,async_nats=off,sled=off"
+    )]
+    pub log: String,
+    /// Log format on stderr
+    #[arg(long, global = true, env = "GOLIVE_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Write a deterministic simulated multi-trust rollout as JSONL (same seed, same bytes)
+    Simulate(SimulateArgs),
+    /// Append events from a JSONL file (or `-` for stdin) to the ledger; bad lines go to the
+    /// dead letters with their line number and reason, every other line is appended. Exits 3 when
+    /// some lines were rejected.
+    Ingest(IngestArgs),
+    /// Query a projection, at the head or as of an earlier sequence or time; from the ledger on
+    /// disk (--data), or from a running `golive serve --http` (--server URL) with the same output
+    Query(QueryArgs),
+    /// Rebuild every projection from the log (replacing checkpoints), with a progress bar
+    Replay,
+    /// List rejected messages with their origin, field and reason
+    DeadLetters(DeadLettersArgs),
+    /// The ledger's head (sequence and chain hash), counts and size on disk
+    Status(StatusArgs),
+    /// Walk the whole hash chain and report the first bad record, if any
+    Verify,
+    /// The five-minute tour: NATS (NATS_URL, or a private nats-server started from PATH), the
+    /// ledger, one collector per trust of the London 2008 scenario and a simulated live feed;
+    /// prints the projections as they change. Stop with Ctrl-C.
+    Demo(DemoArgs),
+    /// Run the ledger service: consume the NATS JetStream stream GOLIVE, append each event
+    /// exactly once (durably, before the ack), keep projections live, answer collectors'
+    /// receipt queries. Stops cleanly on SIGINT/SIGTERM.
+    Serve(ServeArgs),
+    /// Trust side: read events (JSONL or CSV file, `-` for stdin, or --watch DIR), validate them
+    /// locally, keep each in a durable outbox (--data DIR), publish to NATS and forget an event
+    /// only when the ledger's receipt says it is durably appended.
+    Collect(CollectArgs),
+    /// For auditors: the signing key, export, offline verification, replay and comparison of
+    /// ledgers (see docs/AUDIT.md)
+    Audit(AuditArgs),
+    /// Make a bearer token for the HTTP API. Prints the token on stdout (give it to its holder:
+    /// it is stored nowhere) and, on stderr, the `[[http.tokens]]` entry holding only its hash
+    Token(TokenArgs),
+    /// NATS users with NKeys (deploy/nats/auth.conf): `add` makes the user of a new trust's
+    /// collector (or of the ledger), writes its seed file (0600) and prints its configuration
+    NatsUser(NatsUserArgs),
+    /// Rebuild a damaged ledger into a NEW data directory (--data) from a verified audit export:
+    /// same records, seqs and chain hashes (docs/OPERATIONS.md, "Backup and restore")
+    Repair(RepairArgs),
+}
+
+#[derive(clap::Args)]
+pub struct SimulateArgs {
+    /// Seed of the random generator
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Number of trusts (real London ODS codes first)
+    #[arg(long, default_value_t = 5)]
+    pub trusts: usize,
+    /// Number of events
+    #[arg(long, default_value_t = 1_000)]
+    pub events: u64,
+    /// Output file (default: stdout)
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct IngestArgs {
+    /// JSONL file, or `-` for stdin
+    pub input: String,
+}
+
+#[derive(clap::Args)]
+pub struct QueryArgs {
+    /// lost-patients, money, rollout, warnings, deferred, incidents or trusts
+    pub what: golive::query::What,
+    /// Only this trust (ODS code, e.g. RAL)
+    #[arg(long)]
+    pub trust: Option<String>,
+    /// Answer as the ledger stood right after this sequence number
+    #[arg(long, value_name = "SEQ")]
+    pub as_of_seq: Option<u64>,
+    /// Answer as the ledger stood at this time (RFC 3339 UTC, e.g. 2009-02-01T00:00:00Z): up
+    /// to the last record received at or before it
+    #[arg(long, value_name = "TIME", conflicts_with = "as_of_seq")]
+    pub as_of: Option<String>,
+    /// JSON for scripts instead of tables
+    #[arg(long)]
+    pub json: bool,
+    /// Ask a running ledger's HTTP API instead of opening --data, e.g. http://127.0.0.1:8080
+    #[arg(long, env = "GOLIVE_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct DeadLettersArgs {
+    /// JSON lines instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Show at most this many (newest last)
+    #[arg(long, default_value_t = 1_000)]
+    pub limit: usize,
+}
+
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Stop by itself after this many seconds of live traffic
+    #[arg(long)]
+    pub duration_secs: Option<u64>,
+    /// Simulated live events per second
+    #[arg(long, default_value_t = 20)]
+    pub live_events_per_s: u64,
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// Durable consumer name (each ledger replica needs its own)
+    #[arg(long, env = "GOLIVE_CONSUMER", default_value = "golive-ledger")]
+    pub consumer: String,
+    /// Address of the HTTP API, dashboard and metrics (default 127.0.0.1:8080; port 0 picks a
+    /// free port and prints it); `off` to serve none
+    #[arg(long, env = "GOLIVE_HTTP")]
+    pub http: Option<String>,
+    /// Replicas of the stream GOLIVE (created with them, or checked): 1 on one server, 3 in a
+    /// 3-node cluster (default: the config file's [stream] replicas, else 1)
+    #[arg(long, env = "GOLIVE_STREAM_REPLICAS", value_name = "N", value_parser = stream_replicas)]
+    pub stream_replicas: Option<usize>,
+}
+
+#[derive(clap::Args)]
+pub struct CollectArgs {
+    /// JSONL or CSV file (by extension), or `-` for stdin (JSONL)
+    pub input: Option<String>,
+    /// Watch this directory for new *.jsonl / *.csv files instead (runs until stopped)
+    #[arg(long, value_name = "DIR", conflicts_with = "input")]
+    pub watch: Option<PathBuf>,
+    /// Show what is still pending in the outbox (no NATS needed) and exit
+    #[arg(long)]
+    pub status: bool,
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// Publishes in flight at once
+    #[arg(long, default_value_t = 1024)]
+    pub window: usize,
+    /// Re-publish an event the ledger has not confirmed after this long
+    #[arg(long, default_value_t = 5_000)]
+    pub republish_after_ms: u64,
+    /// Give up waiting for receipts after this long (events stay in the outbox); 0 = forever
+    #[arg(long, default_value_t = 300)]
+    pub wait_receipts_secs: u64,
+}
+
+#[derive(clap::Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub what: AuditCommand,
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Print the ledger's public key in the signed-note verifier key format
+    /// (`<origin>+<key id>+<base64 key>`), creating the signing key if there is none yet
+    Pubkey,
+    /// Write the history as JSONL (header, one line per record, then the signed checkpoints
+    /// with consistency proofs); streams, with a progress bar on a terminal
+    Export(AuditExportArgs),
+    /// Recompute every hash and the Merkle tree, check every signed checkpoint's signature,
+    /// root and consistency. Prints `OK head seq N hash H root R` (exit 0), or the first bad
+    /// seq and what is wrong (exit 2); exit 3 when the input cannot be read
+    Verify(AuditVerifyArgs),
+    /// Rebuild every projection from an export alone and print them (as `golive query` would
+    /// at that seq)
+    Replay(AuditReplayArgs),
+    /// Say where two ledgers diverge, if anywhere: each a store directory, an export file or a
+    /// running ledger's URL (http://...). Exit 0 identical or one a prefix of the other (a
+    /// replica behind), 2 diverged, 3 could not read
+    Compare(AuditCompareArgs),
+}
+
+#[derive(clap::Args)]
+pub struct AuditExportArgs {
+    #[arg(long, value_name = "SEQ", default_value_t = 1)]
+    pub from_seq: u64,
+    #[arg(long, value_name = "SEQ")]
+    pub to_seq: Option<u64>,
+    /// Output file (default: stdout)
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Export from a running ledger over its HTTP API (e.g. http://127.0.0.1:8080) instead
+    /// of opening --data; needed while a ledger holds the store open. Without it, a store
+    /// held by a running `golive serve`/`demo` is exported through that ledger's address
+    #[arg(long, value_name = "URL", env = "GOLIVE_SERVER")]
+    pub server: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct AuditVerifyArgs {
+    /// An export file (as written by `golive audit export`)
+    pub file: Option<PathBuf>,
+    /// The same, as a flag
+    #[arg(long, value_name = "FILE", conflicts_with = "file")]
+    pub export: Option<PathBuf>,
+    /// Verify a ledger's store directory instead (the global --data)
+    #[arg(long, conflicts_with_all = ["file", "export", "server"])]
+    pub store: bool,
+    /// Verify a running ledger over its HTTP API, e.g. http://127.0.0.1:8080
+    #[arg(long, value_name = "URL", conflicts_with_all = ["file", "export"])]
+    pub server: Option<String>,
+    /// The ledger's public key (`<origin>+<key id>+<base64>`), or a file holding it. Get it
+    /// from the operator out of band, not from the data you are checking
+    #[arg(long, value_name = "KEY")]
+    pub pubkey: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct AuditReplayArgs {
+    pub file: PathBuf,
+    #[arg(long, value_name = "SEQ")]
+    pub to_seq: Option<u64>,
+    /// One JSON object: {as_of_seq, lost_patients, money, rollout, warnings, deferred,
+    /// incidents, trusts}, each as `golive query <what> --json` prints it
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct AuditCompareArgs {
+    pub a: String,
+    pub b: String,
+}
+
+#[derive(clap::Args)]
+pub struct TokenArgs {
+    /// Who will hold it (shown in logs when a request is refused, and used to revoke it)
+    pub name: String,
+    /// analyst (projections), auditor (also the log and proofs) or admin (also dead letters
+    /// and metrics)
+    #[arg(long)]
+    pub role: golive_http::Role,
+    /// Append the entry to this config file instead of printing it
+    #[arg(long, value_name = "FILE")]
+    pub append_to: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct NatsUserArgs {
+    #[command(subcommand)]
+    pub what: NatsUserCommand,
+}
+
+#[derive(Subcommand)]
+pub enum NatsUserCommand {
+    /// Create a user: writes DIR/<TRUST>.nk (the seed, mode 0600: copy it to that trust's
+    /// collector host only, for `golive collect --nkey`) and prints the public key and the block
+    /// to add to the `users` list of deploy/nats/auth.conf (see deploy/README.md)
+    Add(NatsUserAddArgs),
+}
+
+#[derive(clap::Args)]
+pub struct NatsUserAddArgs {
+    /// The trust's ODS code, e.g. RAL: it may publish only on golive.events.<TRUST>.>
+    #[arg(required_unless_present = "ledger", conflicts_with = "ledger")]
+    pub trust: Option<String>,
+    /// The ledger's user instead (`golive serve --nkey`): consumes the stream, answers receipts
+    #[arg(long)]
+    pub ledger: bool,
+    /// The ledger's durable consumer name (`golive serve --consumer`)
+    #[arg(long, default_value = "golive-ledger", requires = "ledger")]
+    pub consumer: String,
+    /// Directory for the seed file (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct RepairArgs {
+    /// The export (`golive audit export`) to rebuild from; verified first
+    #[arg(long, value_name = "FILE")]
+    pub from_export: PathBuf,
+    /// The ledger's public key, or a file holding it, to verify the export with
+    #[arg(long, value_name = "KEY")]
+    pub pubkey: String,
+    /// The damaged ledger's directory: its signing key is copied over (else a new key)
+    #[arg(long, value_name = "DIR")]
+    pub key_from: Option<PathBuf>,
+}
+
+/// How to reach NATS.
+#[derive(clap::Args, Clone)]
+pub struct NatsArgs {
+    /// NATS server URL
+    #[arg(
+        long = "nats",
+        env = "NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    pub url: String,
+    /// NATS credentials file (.creds: user JWT and NKey seed), if the server requires one
+    #[arg(long = "creds", env = "GOLIVE_NATS_CREDS", value_name = "FILE")]
+    pub creds: Option<PathBuf>,
+    /// NKey seed file of this NATS user (deploy/nats/auth.conf; made by `golive nats-user add`);
+    /// refused if group or others can read it
+    #[arg(
+        long = "nkey",
+        env = "GOLIVE_NATS_NKEY",
+        value_name = "FILE",
+        conflicts_with = "creds"
+    )]
+    pub nkey: Option<PathBuf>,
+}
+
+fn stream_replicas(s: &str) -> Result<usize, String> {
+    let n = s.parse().map_err(|e| format!("{e}"))?;
+    golive::config::check_stream_replicas(n)
+}

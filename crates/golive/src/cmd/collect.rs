@@ -1,0 +1,88 @@
+//! `golive collect`: the trust side. Reads events, keeps each in a durable outbox, publishes
+//! to NATS and forgets an event only once the ledger's receipt says it is appended. `--status`
+//! shows the outbox without NATS.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use golive::config::Config;
+use golive::render;
+use golive_collector::{CollectSummary, CollectorConfig, Input, Progress};
+
+use super::{EXIT_REJECTED, nkey, runtime, shutdown_signal_in};
+use crate::cli::CollectArgs;
+use crate::terminal;
+
+/// Exit code when events are still pending in the outbox at the end of the run.
+const EXIT_PENDING: u8 = 4;
+/// The NATS server refused to let these credentials publish some events (they stay in the
+/// outbox).
+const EXIT_REFUSED: u8 = 5;
+
+pub fn run(config: &Config, args: CollectArgs) -> Result<ExitCode> {
+    if args.status {
+        let st = golive_collector::outbox_status(&config.data_dir)?;
+        terminal::out(&render::collect::outbox_status(&st))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let input = match (args.input, args.watch) {
+        (_, Some(dir)) => Input::Watch { dir, poll_ms: 500 },
+        (Some(i), None) if i == "-" => Input::Stdin,
+        (Some(i), None) => Input::File(PathBuf::from(i)),
+        (None, None) => anyhow::bail!("give an input file, `-` for stdin, or --watch DIR"),
+    };
+    let nkey = nkey(&args.nats)?;
+    let cc = CollectorConfig {
+        nats_url: args.nats.url,
+        outbox_dir: config.data_dir.clone(),
+        credentials: args.nats.creds,
+        nkey,
+        window: args.window.clamp(1, 65_536),
+        republish_after_ms: args.republish_after_ms,
+        receipt_interval_ms: 250,
+        receipt_timeout_ms: 2_000,
+        wait_for_receipts_ms: (args.wait_receipts_secs > 0)
+            .then_some(args.wait_receipts_secs * 1_000),
+        outbox_events_max: 1_000_000,
+    };
+    let rt = runtime()?;
+    let stop = shutdown_signal_in(&rt);
+    let summary = rt.block_on(golive_collector::collect(cc, input, reporter(), stop))?;
+    terminal::err(&render::collect::rejections(&summary));
+    terminal::out(&render::collect::summary(&summary))?;
+    terminal::err(&render::collect::refused_subjects(&summary));
+    Ok(exit_code(&summary))
+}
+
+/// Keeps the spinner's line up to date, and says each change of the collector's note once
+/// on stderr (also when stderr is not a terminal, where the spinner is hidden).
+fn reporter() -> impl FnMut(&Progress) + Send {
+    let bar = terminal::spinner("collect");
+    let mut last_note: Option<String> = None;
+    move |p: &Progress| {
+        bar.set_message(render::collect::progress(p));
+        bar.tick();
+        if p.note != last_note {
+            if let Some(n) = &p.note {
+                terminal::err(&render::collect::note(n));
+            }
+            last_note = p.note.clone();
+        }
+    }
+}
+
+/// The exit code: refused events first (nothing more can happen to them this run), then
+/// unconfirmed ones (with the note that says they will be re-sent), then local rejections.
+fn exit_code(summary: &CollectSummary) -> ExitCode {
+    if summary.refused > 0 {
+        ExitCode::from(EXIT_REFUSED)
+    } else if summary.pending_at_exit > 0 {
+        terminal::err(&render::collect::still_pending());
+        ExitCode::from(EXIT_PENDING)
+    } else if summary.rejected_locally > 0 {
+        ExitCode::from(EXIT_REJECTED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

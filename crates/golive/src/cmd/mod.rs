@@ -1,0 +1,101 @@
+//! One file per `golive` command. Each takes its parsed arguments (`crate::cli`) and the
+//! configuration, does its work through the library crates, builds what it reports, has
+//! `golive::render` turn it into text and `crate::terminal` write it; it returns the exit code.
+//! Errors go back to `main` as `anyhow` errors, which prints them as one `error: ...` line and
+//! exits 1.
+//!
+//! Exit codes besides 0 and 1: 2 tampered or diverged (`verify`, `audit verify|compare`,
+//! `repair`), 3 some input rejected (`ingest`, `collect`) or could not read (`audit`), 4 events
+//! still pending in the outbox and 5 refused by the NATS server (`collect`).
+
+pub mod audit;
+pub mod collect;
+pub mod dead_letters;
+pub mod demo;
+pub mod ingest;
+pub mod nats_user;
+pub mod query;
+pub mod repair;
+pub mod replay;
+pub mod serve;
+pub mod simulate;
+pub mod status;
+pub mod token;
+pub mod verify;
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use golive::config::Config;
+use golive_ledger::Ledger;
+use golive_store::Store;
+
+use crate::cli::NatsArgs;
+
+/// Exit code when some input lines were rejected (they are in the dead letters).
+pub const EXIT_REJECTED: u8 = 3;
+
+/// Opens the ledger to append, with checkpoint signing: every ledger that appends signs
+/// checkpoints, and the key is created on first start.
+pub fn open_ledger(config: &Config) -> Result<Ledger> {
+    let mut ledger = Ledger::open(&config.data_dir, config.ledger)
+        .with_context(|| format!("cannot open the ledger in {}", config.data_dir.display()))?;
+    let key = golive_ledger::audit::load_or_create_key(&config.data_dir, &config.audit_origin)?;
+    let signer = golive_ledger::audit::CheckpointSigner::new(key, config.audit, ledger.store())?;
+    ledger.enable_checkpoint_signing(signer);
+    Ok(ledger)
+}
+
+/// Opens the store to read.
+pub fn open_store(config: &Config) -> Result<Store> {
+    Store::open(&config.data_dir)
+        .with_context(|| format!("cannot open the ledger in {}", config.data_dir.display()))
+}
+
+/// The async runtime of the commands that talk to NATS or serve HTTP.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// A future that completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
+/// is called (inside the runtime), not when the future is first polled, so a signal that arrives
+/// while the ledger is still opening is not lost to the default action.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut t), Ok(mut i)) => {
+                tokio::select! {
+                    _ = t.recv() => {}
+                    _ = i.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        tracing::info!("shutdown requested");
+    }
+}
+
+/// [`shutdown_signal`], with its handlers installed now, inside `rt`.
+pub fn shutdown_signal_in(
+    rt: &tokio::runtime::Runtime,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let _guard = rt.enter();
+    shutdown_signal()
+}
+
+/// The NKey user of `--nkey`, read and checked now (before anything else starts).
+pub fn nkey(nats: &NatsArgs) -> Result<Option<Arc<nkeys::KeyPair>>> {
+    Ok(nats
+        .nkey
+        .as_deref()
+        .map(golive::natsauth::read_seed_file)
+        .transpose()?)
+}

@@ -1,0 +1,57 @@
+//! `golive query WHAT`: one projection, at the head or as of a sequence or time, from the
+//! ledger on disk or from a running ledger's HTTP API (same bytes either way).
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use golive::config::Config;
+use golive::query::{At, local, remote};
+use golive::render;
+use golive_model::OdsCode;
+
+use super::open_store;
+use crate::cli::QueryArgs;
+use crate::terminal;
+
+pub fn run(config: &Config, args: QueryArgs) -> Result<ExitCode> {
+    let trust = args
+        .trust
+        .map(|t| {
+            OdsCode::parse(&t).with_context(|| {
+                format!(
+                    "--trust {t}: not an ODS code (3 to 5 upper-case letters or digits, e.g. RAL)"
+                )
+            })
+        })
+        .transpose()?;
+    let at = at(args.as_of_seq, args.as_of)?;
+    let answer = match args.server {
+        Some(url) => remote(&url, args.what, trust.as_ref(), at)?,
+        None => local(
+            &open_store(config)?,
+            args.what,
+            trust.as_ref(),
+            at,
+            &config.rules,
+        )?,
+    };
+    terminal::out(&render::views::answer(&answer, args.json))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Which state of the ledger `--as-of-seq` / `--as-of` ask for (the head without either).
+fn at(as_of_seq: Option<u64>, as_of: Option<String>) -> Result<At> {
+    Ok(match (as_of_seq, as_of) {
+        (Some(s), _) => At::Seq(s),
+        (None, Some(t)) => At::Time(
+            chrono::DateTime::parse_from_rfc3339(&t)
+                .ok()
+                .filter(|t| t.offset().local_minus_utc() == 0)
+                .with_context(|| {
+                    format!("--as-of {t}: not an RFC 3339 time in UTC such as 2009-02-01T00:00:00Z")
+                })?
+                .to_utc(),
+        ),
+        (None, None) => At::Head,
+    })
+}

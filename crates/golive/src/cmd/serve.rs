@@ -1,0 +1,199 @@
+//! `golive serve`: the ledger service. Consumes the JetStream stream, appends each event once,
+//! answers receipts, and serves the HTTP API and dashboard, until SIGINT/SIGTERM or until the
+//! consumer loop ends (then the HTTP server stops with it, or the process would never exit).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use golive::config::Config;
+use golive::render;
+use golive_ledger::Ledger;
+use golive_service::{ServeConfig, ServeSummary, StreamSettings};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::{nkey, open_ledger, runtime, shutdown_signal_in};
+use crate::cli::ServeArgs;
+use crate::terminal;
+
+/// Where `golive serve` listens for HTTP when `--http` is not given.
+const DEFAULT_HTTP: &str = "127.0.0.1:8080";
+
+pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
+    let replicas = args.stream_replicas.unwrap_or(config.stream_replicas);
+    let explicit = args.http.is_some();
+    let http_addr = http_addr(args.http)?;
+    let nkey = nkey(&args.nats)?;
+    let rt = runtime()?;
+    let stop = shutdown_signal_in(&rt);
+    let ledger = open_ledger(config)?;
+    terminal::err(&render::serve::started(
+        &config.data_dir,
+        ledger.head().seq,
+        &args.nats.url,
+    ));
+    let ledger = Arc::new(Mutex::new(ledger));
+    // One set of counters: the consumer loop counts into it, `/metrics` renders it.
+    let metrics = Arc::new(golive_ledger::Metrics::new());
+    let sc = ServeConfig {
+        nats_url: args.nats.url,
+        credentials: args.nats.creds,
+        nkey,
+        consumer: args.consumer,
+        batch_events_max: config.batch_events_max,
+        metrics: metrics.clone(),
+        stream: StreamSettings {
+            replicas,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    if let Some(addr) = http_addr {
+        refuse_open_api(config, addr)?;
+    }
+    let tls = match &config.http.tls {
+        Some((cert, key)) => Some(golive_http::tls::load(cert, key)?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let state = golive_http::AppState::new(ledger.clone(), Arc::new(config.rules.clone()))
+        .with_metrics(metrics)
+        .with_auth(config.http.auth.clone());
+    let http = http_addr.map(|addr| Http {
+        addr,
+        explicit,
+        scheme,
+        open: config.http.auth.is_open(),
+        data_dir: config.data_dir.clone(),
+        serve: move |listener: TcpListener, stop: watch::Receiver<bool>| async move {
+            match tls {
+                Some(t) => {
+                    golive_http::tls::serve_tls_on(listener, state, t, until_stopped(stop)).await
+                }
+                None => golive_http::serve_on(listener, state, until_stopped(stop)).await,
+            }
+        },
+    });
+    let summary = rt.block_on(serve_until_stopped(ledger.clone(), sc, http, stop))?;
+    let head = ledger
+        .lock()
+        .map_err(|_| anyhow::anyhow!("ledger lock poisoned"))?
+        .head();
+    terminal::err(&render::serve::stopped(&summary, &head));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The address of `--http` (default [`DEFAULT_HTTP`]); `None` for `off`.
+fn http_addr(flag: Option<String>) -> Result<Option<SocketAddr>> {
+    let http = flag.unwrap_or_else(|| DEFAULT_HTTP.to_owned());
+    if http == "off" {
+        return Ok(None);
+    }
+    Ok(Some(http.parse().with_context(|| {
+        format!("--http {http}: expected ADDRESS:PORT such as 127.0.0.1:8080, or off")
+    })?))
+}
+
+/// An API without tokens is served only on loopback, unless the configuration says a proxy
+/// in front checks access.
+fn refuse_open_api(config: &Config, addr: SocketAddr) -> Result<()> {
+    if config.http.auth.is_open() && !addr.ip().is_loopback() && !config.http.allow_open {
+        anyhow::bail!(
+            "refusing to serve the API without tokens on {addr}, which is not a loopback address: add [[http.tokens]] to the config (see `golive token new`), or set http.allow_open = true if a proxy in front checks access"
+        );
+    }
+    Ok(())
+}
+
+/// Completes once `true` is sent on the stop channel (or it is closed).
+async fn until_stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+/// The HTTP side: where to listen and how to serve once listening.
+struct Http<F> {
+    addr: SocketAddr,
+    /// `--http` was given: failing to listen is an error, not a note.
+    explicit: bool,
+    scheme: &'static str,
+    /// No tokens configured.
+    open: bool,
+    /// Where to announce the address (`golive::serving`).
+    data_dir: PathBuf,
+    /// Serves the API on the listener until the stop channel says so.
+    serve: F,
+}
+
+/// Runs the consumer loop, and the HTTP server if any, until `stop` (a signal) or until the
+/// loop ends by itself (e.g. a stream with other settings); then stops the HTTP server too.
+async fn serve_until_stopped<F, Fut>(
+    ledger: Arc<Mutex<Ledger>>,
+    sc: ServeConfig,
+    http: Option<Http<F>>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<ServeSummary>
+where
+    F: FnOnce(TcpListener, watch::Receiver<bool>) -> Fut,
+    Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
+    let on_signal = stop_tx.clone();
+    tokio::spawn(async move {
+        stop.await;
+        let _ = on_signal.send(true);
+    });
+    let http = match http {
+        Some(h) => start_http(h, stop_rx.clone()).await?,
+        None => None,
+    };
+    let summary = golive_service::serve(ledger, sc, until_stopped(stop_rx)).await;
+    let _ = stop_tx.send(true);
+    if let Some(h) = http {
+        match h.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server ended with an error"),
+            Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
+    Ok(summary?)
+}
+
+/// Listens and starts serving HTTP, announcing the address beside the store while it serves.
+/// The default address being taken is only a note; an address given with `--http` is an error.
+async fn start_http<F, Fut>(
+    h: Http<F>,
+    stop: watch::Receiver<bool>,
+) -> Result<Option<JoinHandle<std::io::Result<()>>>>
+where
+    F: FnOnce(TcpListener, watch::Receiver<bool>) -> Fut,
+    Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let listener = match TcpListener::bind(h.addr).await {
+        Ok(listener) => listener,
+        Err(e) if h.explicit => {
+            anyhow::bail!(
+                "cannot listen for HTTP on {} (--http): {e}; choose another address or --http off",
+                h.addr
+            );
+        }
+        Err(e) => {
+            terminal::err(&render::serve::http_default_unavailable(h.addr, &e));
+            return Ok(None);
+        }
+    };
+    let bound = listener.local_addr().unwrap_or(h.addr);
+    terminal::err(&render::serve::http_listening(h.scheme, bound, h.open));
+    let announced = golive::serving::announce(&h.data_dir, &format!("{}://{bound}", h.scheme));
+    let served = (h.serve)(listener, stop);
+    Ok(Some(tokio::spawn(async move {
+        let r = served.await;
+        drop(announced);
+        r
+    })))
+}

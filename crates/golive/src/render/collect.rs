@@ -1,0 +1,137 @@
+//! What `golive collect` reports: its progress line, the events it refused locally, its
+//! summary, the subjects the NATS server refused, and `--status` of the outbox.
+
+use std::fmt::Write;
+
+use golive_collector::{CollectSummary, OutboxStatus, Progress};
+
+use super::line;
+
+/// The progress spinner's message (without a newline).
+pub fn progress(p: &Progress) -> String {
+    format!(
+        "read {} (rejected {}), published {}, confirmed {}, pending {}{}",
+        p.read,
+        p.rejected_locally,
+        p.published,
+        p.confirmed,
+        p.pending,
+        if p.nats_connected {
+            ""
+        } else {
+            ", NATS unreachable"
+        }
+    )
+}
+
+/// A change of what the collector waits for (NATS unreachable, the outbox full, ...).
+pub fn note(text: &str) -> String {
+    line(text)
+}
+
+/// The input lines refused before sending (stderr).
+pub fn rejections(summary: &CollectSummary) -> String {
+    let mut out = String::new();
+    for r in &summary.rejections {
+        let _ = writeln!(
+            out,
+            "{}:{}: {}: {} (not sent)",
+            r.source, r.line, r.field, r.reason
+        );
+    }
+    out
+}
+
+/// The one line a run ends with (stdout).
+pub fn summary(s: &CollectSummary) -> String {
+    line(format_args!(
+        "collected: {} read, {} rejected locally, {} published, {} confirmed by the ledger, {} dead-lettered by the ledger, {} still pending in the outbox",
+        s.read, s.rejected_locally, s.published, s.confirmed, s.dead_lettered, s.pending_at_exit
+    ))
+}
+
+/// The subjects the NATS server refused to let these credentials publish on (stderr).
+pub fn refused_subjects(summary: &CollectSummary) -> String {
+    let mut out = String::new();
+    for r in &summary.refused_subjects {
+        let _ = writeln!(
+            out,
+            "{}: the NATS server refused to let these credentials publish here ({}): {} kept in \
+             the outbox and tried again on the next run; a collector may publish only its own \
+             trust's events (see `golive collect --status`)",
+            r.subject,
+            r.reason,
+            if r.events == 1 {
+                "1 event".to_owned()
+            } else {
+                format!("{} events", r.events)
+            }
+        );
+    }
+    out
+}
+
+/// Said when a run ends with events the ledger has not confirmed (stderr, exit 4).
+pub fn still_pending() -> String {
+    line(
+        "some events are not yet confirmed by the ledger; they stay in the outbox and are re-sent on the next run",
+    )
+}
+
+/// `golive collect --status`: what the outbox holds and what happened to it.
+pub fn outbox_status(st: &OutboxStatus) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "outbox {}", st.path.display());
+    let _ = writeln!(
+        out,
+        "pending {} (never published {}, awaiting the ledger's receipt {})",
+        st.pending, st.never_published, st.awaiting_receipt
+    );
+    if let Some(o) = &st.oldest_pending {
+        let _ = writeln!(
+            out,
+            "oldest pending: {} on {}, {} publish attempts ({} re-publishes), in the outbox for {} s",
+            o.event_id,
+            o.subject,
+            o.publish_attempts,
+            o.republishes,
+            o.age_ms / 1_000
+        );
+    }
+    refused_by_server(&mut out, st);
+    let _ = writeln!(out, "rejected by the ledger: {}", st.rejected_total);
+    for r in &st.rejected_by_ledger {
+        let _ = writeln!(
+            out,
+            "  {} {} {}: {}",
+            golive_model::format_time(&r.rejected_at),
+            r.event_id,
+            r.subject,
+            r.reason
+        );
+    }
+    let _ = writeln!(out, "watched files read: {}", st.files_processed);
+    out
+}
+
+/// The outbox's events the NATS server refused, if any.
+fn refused_by_server(out: &mut String, st: &OutboxStatus) {
+    if st.refused_total == 0 {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "refused by the NATS server: {} (kept, tried again on the next run)",
+        st.refused_total
+    );
+    for r in &st.refused_by_server {
+        let _ = writeln!(
+            out,
+            "  {} {} {}: {}",
+            golive_model::format_time(&r.refused_at),
+            r.event_id,
+            r.subject,
+            r.reason
+        );
+    }
+}

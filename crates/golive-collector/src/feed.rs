@@ -10,7 +10,9 @@ use std::io::{self, BufRead, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use golive_model::{DecodeError, Envelope, EventId, MESSAGE_BYTES_MAX, Reason, decode};
+use golive_model::{
+    DecodeError, Envelope, EventId, MESSAGE_BYTES_MAX, Reason, decode, read_line_bounded,
+};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -506,36 +508,4 @@ fn rejection(
         field: field.into(),
         reason: reason.into(),
     }
-}
-
-/// Reads one line of at most [`MESSAGE_BYTES_MAX`] + 2 bytes into `buf`. Returns the bytes the
-/// line took in the input and whether it was longer than that (then the rest is skipped, not
-/// kept).
-fn read_line_bounded<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result<(usize, bool)> {
-    let keep = (MESSAGE_BYTES_MAX + 2) as u64;
-    let n = reader.by_ref().take(keep).read_until(b'\n', buf)?;
-    if n < keep as usize || buf.last() == Some(&b'\n') {
-        return Ok((n, false));
-    }
-    let mut total = n;
-    loop {
-        let chunk = reader.fill_buf()?;
-        if chunk.is_empty() {
-            break;
-        }
-        match chunk.iter().position(|b| *b == b'\n') {
-            Some(i) => {
-                reader.consume(i + 1);
-                total += i + 1;
-                break;
-            }
-            None => {
-                let len = chunk.len();
-                reader.consume(len);
-                total += len;
-            }
-        }
-    }
-    buf.truncate(MESSAGE_BYTES_MAX);
-    Ok((total, true))
 }

@@ -10,34 +10,15 @@ use std::time::Duration;
 
 use crate::GOLIVE;
 use base64::Engine;
-use golive_testkit::golive::ok;
+use golive_testkit::golive::{get_json, http_head_seq, ok};
 use golive_testkit::nats::NatsServer;
 use golive_testkit::process::Proc;
 use golive_testkit::wait_until;
 use serde_json::Value;
 
-fn get(base: &str, path: &str) -> Value {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into();
-    let body = agent
-        .get(format!("{base}{path}"))
-        .call()
-        .unwrap_or_else(|e| panic!("GET {base}{path}: {e}"))
-        .body_mut()
-        .read_to_string()
-        .unwrap();
-    serde_json::from_str(&body).unwrap()
-}
-
-fn head_seq(base: &str) -> u64 {
-    get(base, "/v1/head")["seq"].as_u64().unwrap()
-}
-
 /// (size, root as hex) of every signed checkpoint the ledger at `base` lists.
 fn checkpoint_roots(base: &str) -> Vec<(u64, String)> {
-    get(base, "/v1/checkpoints")["checkpoints"]
+    get_json(base, "/v1/checkpoints")["checkpoints"]
         .as_array()
         .unwrap()
         .iter()
@@ -140,17 +121,12 @@ fn replicas_agree_idle_ledgers_sign_and_a_running_ledger_exports_a_verifiable_hi
         })
         .collect();
     for c in &mut collectors {
-        assert_eq!(
-            c.wait(Duration::from_secs(300)),
-            Some(0),
-            "{}",
-            c.log_text()
-        );
+        c.wait_ok(Duration::from_secs(300));
     }
     wait_until(
         Duration::from_secs(120),
         "both replicas at the head",
-        || head_seq(&base_a) == total && head_seq(&base_b) == total,
+        || http_head_seq(&base_a) == total && http_head_seq(&base_b) == total,
     );
 
     for base in [&base_a, &base_b] {
@@ -178,12 +154,12 @@ fn replicas_agree_idle_ledgers_sign_and_a_running_ledger_exports_a_verifiable_hi
         &[],
         &dir.path().join("collect-one.log"),
     );
-    assert_eq!(c.wait(Duration::from_secs(60)), Some(0), "{}", c.log_text());
+    c.wait_ok(Duration::from_secs(60));
     let total = total + 1;
     wait_until(
         Duration::from_secs(60),
         "both replicas at the new head",
-        || head_seq(&base_a) == total && head_seq(&base_b) == total,
+        || http_head_seq(&base_a) == total && http_head_seq(&base_b) == total,
     );
     let signed_on_arrival = checkpoint_roots(&base_a).last().map(|c| c.0) == Some(total);
     for base in [&base_a, &base_b] {
@@ -208,7 +184,7 @@ fn replicas_agree_idle_ledgers_sign_and_a_running_ledger_exports_a_verifiable_hi
     assert!(roots_a.len() >= 3, "{roots_a:?}");
     for (size, root) in roots_a.iter().chain(&roots_b) {
         for base in [&base_a, &base_b] {
-            let c = get(
+            let c = get_json(
                 base,
                 &format!("/v1/proof/consistency?from={size}&to={total}"),
             );

@@ -326,12 +326,7 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
         ],
         &dir.path().join("collect-london.log"),
     );
-    assert_eq!(
-        collect.wait(Duration::from_secs(120)),
-        Some(0),
-        "{}",
-        collect.log_text()
-    );
+    collect.wait_ok(Duration::from_secs(120));
     wait_until(
         Duration::from_secs(60),
         "the scenario in the ledger",
@@ -452,12 +447,7 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
                 ],
                 &dir.path().join("collect-live.log"),
             );
-            assert_eq!(
-                more.wait(Duration::from_secs(60)),
-                Some(0),
-                "{}",
-                more.log_text()
-            );
+            more.wait_ok(Duration::from_secs(60));
             // The collector exits once the ledger's receipt says the event is appended.
             assert_eq!(head_seq(&addr), events + 1);
             let took = wait_for_page(&c, events + 1, "", LIVE_UPDATE_WITHIN).await;

@@ -538,12 +538,7 @@ fn a_damaged_store_is_refused_at_open_and_rebuilt_from_the_nats_stream() {
         })
         .collect();
     for c in &mut collectors {
-        assert_eq!(
-            c.wait(Duration::from_secs(120)),
-            Some(0),
-            "{}",
-            c.log_text()
-        );
+        c.wait_ok(Duration::from_secs(120));
     }
     let n = ev.ids.len() as u64;
     assert_eq!(http_head_seq(&base), n);

@@ -131,12 +131,7 @@ fn the_api_answers_what_the_docs_say_over_a_ledger_fed_through_nats() {
         ],
         &dir.path().join("collect.log"),
     );
-    assert_eq!(
-        collector.wait(Duration::from_secs(120)),
-        Some(0),
-        "{}",
-        collector.log_text()
-    );
+    collector.wait_ok(Duration::from_secs(120));
     wait_until(Duration::from_secs(60), "head seq 89", || {
         http_get(&base, "/v1/head").json()["seq"] == 89
     });

@@ -356,12 +356,7 @@ fn the_ledger_and_two_collectors_carry_a_feed_end_to_end_under_auth() {
         procs.push(GOLIVE.spawn(&args, &dir.path().join(format!("collect-{trust}.log"))));
     }
     for p in &mut procs {
-        assert_eq!(
-            p.wait(Duration::from_secs(120)),
-            Some(0),
-            "{}",
-            p.log_text()
-        );
+        p.wait_ok(Duration::from_secs(120));
     }
     let data = ledger.stop();
     let n = feeds["RAL"].1.len() + feeds["RNJ"].1.len();

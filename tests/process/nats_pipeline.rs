@@ -122,12 +122,7 @@ fn collectors_publish_thousands_with_duplicates_and_the_ledger_appends_each_once
             })
             .collect();
         for p in &mut procs {
-            assert_eq!(
-                p.wait(Duration::from_secs(120)),
-                Some(0),
-                "{}",
-                p.log_text()
-            );
+            p.wait_ok(Duration::from_secs(120));
         }
     }
     // Malformed messages straight onto the stream, as a broken trust system would send them.
@@ -247,12 +242,7 @@ fn killing_the_ledger_mid_stream_loses_nothing_and_appends_nothing_twice() {
     );
     let mut ledger = serve(&data, &nats, &dir.path().join("serve-final.log"));
     for p in &mut procs {
-        assert_eq!(
-            p.wait(Duration::from_secs(180)),
-            Some(0),
-            "{}",
-            p.log_text()
-        );
+        p.wait_ok(Duration::from_secs(180));
     }
     assert_eq!(ledger.term(), Some(0), "{}", ledger.log_text());
     let before = query_json(&data, "lost-patients");
@@ -301,12 +291,7 @@ fn stopping_nats_while_a_collector_publishes_loses_nothing() {
         || noticed(&c.log_text()),
     );
     nats.restart();
-    assert_eq!(
-        c.wait(Duration::from_secs(180)),
-        Some(0),
-        "{}",
-        c.log_text()
-    );
+    c.wait_ok(Duration::from_secs(180));
     assert!(
         noticed(&c.log_text()),
         "the collector said NATS was down: {}",
@@ -357,12 +342,7 @@ fn a_message_lost_by_the_broker_is_republished_by_the_collector() {
         }
     });
     let mut ledger = serve(&data, &nats, &dir.path().join("serve.log"));
-    assert_eq!(
-        c.wait(Duration::from_secs(120)),
-        Some(0),
-        "{}",
-        c.log_text()
-    );
+    c.wait_ok(Duration::from_secs(120));
     assert_eq!(ledger.term(), Some(0), "{}", ledger.log_text());
     assert_ledger_holds_exactly(&data, &ev.ids, &ev.all, dir.path());
 }

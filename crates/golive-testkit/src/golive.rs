@@ -258,20 +258,24 @@ pub fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
 
-/// The head seq of a running ledger, from its HTTP API at `base` (its store is locked while it
-/// runs).
-pub fn http_head_seq(base: &str) -> u64 {
+/// `GET base+path` of a running ledger's HTTP API, as JSON; panics unless it answers 2xx.
+pub fn get_json(base: &str, path: &str) -> Value {
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(30)))
+        .timeout_global(Some(Duration::from_secs(60)))
         .build()
         .into();
     let body = agent
-        .get(format!("{base}/v1/head"))
+        .get(format!("{base}{path}"))
         .call()
-        .unwrap_or_else(|e| panic!("GET {base}/v1/head: {e}"))
+        .unwrap_or_else(|e| panic!("GET {base}{path}: {e}"))
         .body_mut()
         .read_to_string()
         .expect("a body");
-    let v: Value = serde_json::from_str(&body).expect("/v1/head answers JSON");
-    v["seq"].as_u64().expect("a seq")
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {base}{path}: not JSON ({e})"))
+}
+
+/// The head seq of a running ledger, from its HTTP API at `base` (its store is locked while it
+/// runs).
+pub fn http_head_seq(base: &str) -> u64 {
+    get_json(base, "/v1/head")["seq"].as_u64().expect("a seq")
 }

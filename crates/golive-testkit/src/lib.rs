@@ -30,6 +30,6 @@ pub mod process;
 pub mod projections;
 mod wait;
 
-pub use wait::{free_port, port_open, wait_for, wait_until};
 #[cfg(feature = "harness")]
-pub use wait::{wait_for_async, wait_until_async};
+pub use wait::wait_until_async;
+pub use wait::{free_port, port_open, wait_for, wait_until};

@@ -194,10 +194,13 @@ impl NatsServer {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        rt.block_on(tokio::time::timeout(
-            Duration::from_secs(10),
-            consumer_progress(self.url(), stream, consumer),
-        ))
+        rt.block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(10),
+                consumer_progress(self.url(), stream, consumer),
+            )
+            .await
+        })
         .map_err(|_| "JetStream did not answer within 10 s".to_owned())?
     }
 

@@ -84,6 +84,13 @@ impl Proc {
         self.wait_exit(timeout, "finish")
     }
 
+    /// Waits for the process to exit by itself, and asserts that it exited 0 (else panics with
+    /// its log).
+    pub fn wait_ok(&mut self, timeout: Duration) {
+        let code = self.wait(timeout);
+        assert_eq!(code, Some(0), "{}", self.log_text());
+    }
+
     /// Waits `timeout` for the exit; kills the process and panics with its log if it has not.
     fn wait_exit(&mut self, timeout: Duration, what: &str) -> Option<i32> {
         let mut c = self.child.take()?;

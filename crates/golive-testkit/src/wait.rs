@@ -37,21 +37,9 @@ pub fn wait_for<T, E: Display>(
 /// [`wait_until`] inside a tokio runtime: it sleeps without blocking a worker thread.
 #[cfg(feature = "harness")]
 pub async fn wait_until_async(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-    wait_for_async(timeout, what, || if cond() { Ok(()) } else { Err("") }).await;
-}
-
-/// [`wait_for`] inside a tokio runtime: it sleeps without blocking a worker thread.
-#[cfg(feature = "harness")]
-pub async fn wait_for_async<T, E: Display>(
-    timeout: Duration,
-    what: &str,
-    mut probe: impl FnMut() -> Result<T, E>,
-) -> T {
     let waiting = Waiting::new(timeout, what);
-    loop {
-        if let Some(v) = waiting.look(&mut probe) {
-            return v;
-        }
+    let mut probe = || if cond() { Ok(()) } else { Err("") };
+    while waiting.look(&mut probe).is_none() {
         tokio::time::sleep(Duration::from_millis(POLL_INTERVAL_MS)).await;
     }
 }

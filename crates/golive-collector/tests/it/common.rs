@@ -219,7 +219,7 @@ pub fn test_config(url: &str, outbox: &Path) -> golive_collector::CollectorConfi
     c.receipt_interval_ms = 50;
     c.receipt_timeout_ms = 500;
     c.republish_after_ms = 2_000;
-    c.wait_for_receipts_ms = Some(20_000);
+    c.wait_for_receipts_ms = Some(120_000);
     c
 }
 

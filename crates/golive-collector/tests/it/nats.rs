@@ -262,7 +262,7 @@ async fn a_restart_resumes_from_the_outbox() {
     ledger.start(client(&server.url()).await).await;
     let empty = tmp.path().join("nothing.jsonl");
     std::fs::write(&empty, "").unwrap();
-    config.wait_for_receipts_ms = Some(20_000);
+    config.wait_for_receipts_ms = Some(120_000);
     let second = collect(config, Input::File(empty), |_| {}, std::future::pending())
         .await
         .unwrap();

@@ -193,17 +193,11 @@ pub mod raw {
 
     /// Runs `f` on the raw sled database of the closed store in `dir` (see [`with_tree`]).
     pub fn with_db(dir: &std::path::Path, f: impl FnOnce(&sled::Db)) {
-        let mut tries = 0;
-        let db = loop {
-            match sled::open(dir) {
-                Ok(db) => break db,
-                Err(_) if tries < 100 => {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(e) => panic!("raw open: {e}"),
-            }
-        };
+        let db = golive_testkit::wait_for(
+            std::time::Duration::from_secs(60),
+            "the raw open of the closed store",
+            || sled::open(dir),
+        );
         f(&db);
         db.flush().unwrap();
     }

@@ -11,7 +11,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 
 use golive_model::{
-    DecodeError, Envelope, EventId, MESSAGE_BYTES_MAX, Reason, decode, read_line_bounded,
+    Envelope, EventId, MESSAGE_BYTES_MAX, Reason, decode, decode_line, read_line_bounded,
 };
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -138,9 +138,6 @@ pub fn read_jsonl<R: BufRead>(
             break;
         }
         line += 1;
-        while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-            buf.pop();
-        }
         let text = if line == 1 {
             buf.strip_prefix(UTF8_BOM).unwrap_or(&buf)
         } else {
@@ -151,17 +148,7 @@ pub fn read_jsonl<R: BufRead>(
             continue;
         }
         counts.records += 1;
-        let decoded = if overlong {
-            Err(DecodeError::new(
-                "(message)",
-                Reason::MessageTooLarge {
-                    len: n,
-                    max: MESSAGE_BYTES_MAX,
-                },
-            ))
-        } else {
-            decode(text)
-        };
+        let decoded = decode_line(text, n, overlong);
         let record = match decoded {
             Ok(envelope) => {
                 counts.events += 1;

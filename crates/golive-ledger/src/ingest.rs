@@ -4,7 +4,7 @@
 use std::io::BufRead;
 
 use chrono::Utc;
-use golive_model::{DecodeError, MESSAGE_BYTES_MAX, Reason, decode, read_line_bounded};
+use golive_model::{decode_line, read_line_bounded};
 use golive_store::{Head, Incoming, NewDeadLetter, Outcome};
 
 use crate::ledger::{Ledger, LedgerError};
@@ -79,24 +79,11 @@ pub fn ingest_lines<R: BufRead>(
         summary.lines += 1;
         summary.bytes_read += n as u64;
         let line_no = summary.lines;
-        while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-            buf.pop();
-        }
         if !overlong && buf.iter().all(u8::is_ascii_whitespace) {
             summary.blank += 1;
             continue;
         }
-        let decoded = if overlong {
-            Err(DecodeError::new(
-                "(message)",
-                Reason::MessageTooLarge {
-                    len: n,
-                    max: MESSAGE_BYTES_MAX,
-                },
-            ))
-        } else {
-            decode(&buf)
-        };
+        let decoded = decode_line(&buf, n, overlong);
         match decoded {
             Ok(envelope) => batch.push(Pending {
                 line: line_no,

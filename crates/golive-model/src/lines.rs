@@ -6,17 +6,41 @@
 
 use std::io::{self, BufRead, Read};
 
-use crate::MESSAGE_BYTES_MAX;
+use crate::{DecodeError, Envelope, MESSAGE_BYTES_MAX, Reason, decode};
 
-/// Reads one line into `buf`, keeping at most [`MESSAGE_BYTES_MAX`] + 2 bytes of it (the
-/// largest event, its newline, and one byte more to tell an overlong line); the rest of an
-/// overlong line is consumed and dropped, and `buf` keeps its first [`MESSAGE_BYTES_MAX`]
-/// bytes. Returns the bytes the line took in the input (0 at the end) and whether it was
-/// overlong.
+/// Reads one line into `buf`, without its line end (trailing `\n` and `\r`), keeping at most
+/// [`MESSAGE_BYTES_MAX`] + 2 bytes of it (the largest event, its newline, and one byte more to
+/// tell an overlong line); the rest of an overlong line is consumed and dropped, and `buf`
+/// keeps its first [`MESSAGE_BYTES_MAX`] bytes. Returns the bytes the line took in the input (0
+/// at the end) and whether it was overlong.
 pub fn read_line_bounded<R: BufRead>(
     reader: &mut R,
     buf: &mut Vec<u8>,
 ) -> io::Result<(usize, bool)> {
+    let (n, overlong) = read_line_capped(reader, buf)?;
+    while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        buf.pop();
+    }
+    Ok((n, overlong))
+}
+
+/// The envelope of a line that [`read_line_bounded`] read (`len` bytes in the input): an
+/// overlong one is refused as too large, without decoding the part of it that was kept.
+pub fn decode_line(line: &[u8], len: usize, overlong: bool) -> Result<Envelope, DecodeError> {
+    if overlong {
+        return Err(DecodeError::new(
+            "(message)",
+            Reason::MessageTooLarge {
+                len,
+                max: MESSAGE_BYTES_MAX,
+            },
+        ));
+    }
+    decode(line)
+}
+
+/// [`read_line_bounded`], line end included.
+fn read_line_capped<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result<(usize, bool)> {
     let keep = (MESSAGE_BYTES_MAX + 2) as u64;
     let n = reader.by_ref().take(keep).read_until(b'\n', buf)?;
     if n < keep as usize || buf.last() == Some(&b'\n') {

@@ -69,3 +69,42 @@ fn read_line_capped<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result
     buf.truncate(MESSAGE_BYTES_MAX);
     Ok((total, true))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_overlong_line_is_cut_skipped_and_refused_and_the_next_line_is_read_whole() {
+        // Proves the bound: a line over MESSAGE_BYTES_MAX + 1 bytes keeps only its first
+        // MESSAGE_BYTES_MAX bytes, the rest of it is skipped (not read into the next line), it
+        // decodes to MessageTooLarge with its full length, and line ends (LF, CRLF) are removed.
+        let long = "x".repeat(MESSAGE_BYTES_MAX + 10);
+        let input = format!("ab\r\n{long}\ncd\n\nef");
+        let mut reader = std::io::BufReader::with_capacity(64, input.as_bytes());
+        let mut buf = Vec::new();
+        let mut next = || {
+            buf.clear();
+            let (n, overlong) = read_line_bounded(&mut reader, &mut buf).unwrap();
+            (n, overlong, buf.clone())
+        };
+        assert_eq!(next(), (4, false, b"ab".to_vec()));
+        let (n, overlong, kept) = next();
+        assert_eq!(
+            (n, overlong, kept.len()),
+            (long.len() + 1, true, MESSAGE_BYTES_MAX)
+        );
+        let refused = decode_line(&kept, n, overlong).unwrap_err();
+        assert_eq!(
+            refused.reason,
+            Reason::MessageTooLarge {
+                len: n,
+                max: MESSAGE_BYTES_MAX
+            }
+        );
+        assert_eq!(next(), (3, false, b"cd".to_vec()));
+        assert_eq!(next(), (1, false, Vec::new()));
+        assert_eq!(next(), (2, false, b"ef".to_vec()));
+        assert_eq!(next(), (0, false, Vec::new()));
+    }
+}

@@ -5,11 +5,11 @@
 //! --server` printing exactly what local mode prints, JSON errors for bad parameters, and
 //! plausible metrics.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::GOLIVE;
-use golive_testkit::golive::{ok, scenario};
+use golive_testkit::golive::{ok, oracle_money, scenario};
 use golive_testkit::nats::NatsServer;
 use golive_testkit::wait_until;
 use serde_json::Value;
@@ -54,41 +54,6 @@ fn http_get(base: &str, path: &str) -> Http {
         content_type,
         body,
     }
-}
-
-/// The scenario file's own sums for `trust`, with corrections applied (an event that a later
-/// one supersedes does not count): the oracle the API's money is checked against.
-fn oracle_money(trust: &str) -> BTreeMap<&'static str, i64> {
-    let text = std::fs::read_to_string(scenario()).unwrap();
-    let events: Vec<Value> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let superseded: HashSet<&str> = events
-        .iter()
-        .filter_map(|e| e["supersedes"].as_str())
-        .collect();
-    let mut sums: BTreeMap<&'static str, i64> = BTreeMap::new();
-    for e in &events {
-        if e["trust"] != trust || superseded.contains(e["event_id"].as_str().unwrap()) {
-            continue;
-        }
-        let field = match e["kind"].as_str().unwrap() {
-            "extra_cost" => "extra_cost_pence",
-            "income_at_risk" => "income_at_risk_pence",
-            "income_recovered" => "income_recovered_pence",
-            "contract_penalty" => "contract_penalty_pence",
-            _ => continue,
-        };
-        *sums.entry(field).or_default() += e["data"]["amount_pence"].as_i64().unwrap();
-    }
-    let net = sums.get("extra_cost_pence").unwrap_or(&0)
-        + sums.get("income_at_risk_pence").unwrap_or(&0)
-        - sums.get("income_recovered_pence").unwrap_or(&0)
-        + sums.get("contract_penalty_pence").unwrap_or(&0);
-    sums.insert("net_cost_pence", net);
-    sums
 }
 
 /// Value of an unlabelled or labelled series in Prometheus text.
@@ -173,7 +138,7 @@ fn the_api_answers_what_the_docs_say_over_a_ledger_fed_through_nats() {
     let m = http_get(&base, "/v1/money?trust=RAL").json();
     assert_eq!(m["trust"], "RAL");
     let total = &m["data"]["trusts"]["RAL"]["total"];
-    let oracle = oracle_money("RAL");
+    let oracle = oracle_money(&scenario(), "RAL");
     for (field, pence) in &oracle {
         assert_eq!(total[*field].as_i64(), Some(*pence), "RAL {field}");
     }

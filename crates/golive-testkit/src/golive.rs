@@ -236,6 +236,49 @@ impl Events {
     }
 }
 
+/// The money of `trust` in the JSONL events file `path`, by field of the money view
+/// (`extra_cost_pence`, ..., `net_cost_pence`), summed from the raw JSON with corrections applied
+/// (an event that another supersedes does not count), with none of the ledger's code: the
+/// oracle the ledger's answers are checked against.
+pub fn oracle_money(path: &Path, trust: &str) -> BTreeMap<&'static str, i64> {
+    let text = std::fs::read_to_string(path).expect("the events file");
+    let events: Vec<Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("an event as JSON"))
+        .collect();
+    let superseded: BTreeSet<&str> = events
+        .iter()
+        .filter_map(|e| e["supersedes"].as_str())
+        .collect();
+    let mut sums: BTreeMap<&'static str, i64> = [
+        "extra_cost_pence",
+        "income_at_risk_pence",
+        "income_recovered_pence",
+        "contract_penalty_pence",
+    ]
+    .map(|field| (field, 0))
+    .into();
+    for e in &events {
+        if e["trust"] != trust || superseded.contains(e["event_id"].as_str().expect("event_id")) {
+            continue;
+        }
+        let field = match e["kind"].as_str().expect("kind") {
+            "extra_cost" => "extra_cost_pence",
+            "income_at_risk" => "income_at_risk_pence",
+            "income_recovered" => "income_recovered_pence",
+            "contract_penalty" => "contract_penalty_pence",
+            _ => continue,
+        };
+        *sums.entry(field).or_default() += e["data"]["amount_pence"].as_i64().expect("pence");
+    }
+    let net = sums["extra_cost_pence"] + sums["income_at_risk_pence"]
+        - sums["income_recovered_pence"]
+        + sums["contract_penalty_pence"];
+    sums.insert("net_cost_pence", net);
+    sums
+}
+
 /// `o`, if the command succeeded; else a panic with its exit code and output.
 pub fn ok(o: Output) -> Output {
     assert!(

@@ -27,7 +27,7 @@ pub fn scenario() -> PathBuf {
 /// The `golive` binary a test runs. Only the `golive` package's tests know where cargo built it
 /// (`env!("CARGO_BIN_EXE_golive")`), so each of its test crates holds one:
 ///
-/// ```ignore
+/// ```text
 /// pub static GOLIVE: Golive = Golive::new(env!("CARGO_BIN_EXE_golive"));
 /// ```
 pub struct Golive {

@@ -53,6 +53,7 @@ struct ClusterMember {
 }
 
 impl NatsServer {
+    /// Starts a server with JetStream on a free port, with its own store.
     pub fn start() -> Self {
         Self::start_on(free_port())
     }
@@ -122,6 +123,7 @@ impl NatsServer {
         self.cluster.as_ref().map(|c| c.name.as_str())
     }
 
+    /// What the server has logged so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -5,11 +5,7 @@
 //! same event with a hash that still verifies.
 #![no_main]
 
-#[path = "../../crates/golive-model/tests/invariants/mod.rs"]
-mod model_invariants;
-#[path = "../../crates/golive-store/tests/invariants/mod.rs"]
-mod store_invariants;
-
+use golive_testkit::invariants::{model as model_invariants, store as store_invariants};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

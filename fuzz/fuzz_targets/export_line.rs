@@ -4,11 +4,9 @@
 //! export.rs), so that mutations of genuine exports get past the signatures.
 #![no_main]
 
-#[path = "../../crates/golive-verify/tests/invariants/mod.rs"]
-mod invariants;
-
 use std::sync::OnceLock;
 
+use golive_testkit::invariants::verify as invariants;
 use golive_verify::{NoteSigner, VerifierKey};
 use libfuzzer_sys::fuzz_target;
 

@@ -3,9 +3,7 @@
 //! range, trailing bytes); bytes that decode re-encode stably to the same value.
 #![no_main]
 
-#[path = "../../crates/golive-store/tests/invariants/mod.rs"]
-mod invariants;
-
+use golive_testkit::invariants::store as invariants;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

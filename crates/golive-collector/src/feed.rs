@@ -10,7 +10,9 @@ use std::io::{self, BufRead, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use golive_model::{DecodeError, Envelope, EventId, MESSAGE_BYTES_MAX, Reason, decode};
+use golive_model::{
+    Envelope, EventId, MESSAGE_BYTES_MAX, Reason, decode, decode_line, read_line_bounded,
+};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -136,9 +138,6 @@ pub fn read_jsonl<R: BufRead>(
             break;
         }
         line += 1;
-        while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-            buf.pop();
-        }
         let text = if line == 1 {
             buf.strip_prefix(UTF8_BOM).unwrap_or(&buf)
         } else {
@@ -149,17 +148,7 @@ pub fn read_jsonl<R: BufRead>(
             continue;
         }
         counts.records += 1;
-        let decoded = if overlong {
-            Err(DecodeError::new(
-                "(message)",
-                Reason::MessageTooLarge {
-                    len: n,
-                    max: MESSAGE_BYTES_MAX,
-                },
-            ))
-        } else {
-            decode(text)
-        };
+        let decoded = decode_line(text, n, overlong);
         let record = match decoded {
             Ok(envelope) => {
                 counts.events += 1;
@@ -506,36 +495,4 @@ fn rejection(
         field: field.into(),
         reason: reason.into(),
     }
-}
-
-/// Reads one line of at most [`MESSAGE_BYTES_MAX`] + 2 bytes into `buf`. Returns the bytes the
-/// line took in the input and whether it was longer than that (then the rest is skipped, not
-/// kept).
-fn read_line_bounded<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result<(usize, bool)> {
-    let keep = (MESSAGE_BYTES_MAX + 2) as u64;
-    let n = reader.by_ref().take(keep).read_until(b'\n', buf)?;
-    if n < keep as usize || buf.last() == Some(&b'\n') {
-        return Ok((n, false));
-    }
-    let mut total = n;
-    loop {
-        let chunk = reader.fill_buf()?;
-        if chunk.is_empty() {
-            break;
-        }
-        match chunk.iter().position(|b| *b == b'\n') {
-            Some(i) => {
-                reader.consume(i + 1);
-                total += i + 1;
-                break;
-            }
-            None => {
-                let len = chunk.len();
-                reader.consume(len);
-                total += len;
-            }
-        }
-    }
-    buf.truncate(MESSAGE_BYTES_MAX);
-    Ok((total, true))
 }

@@ -1,10 +1,10 @@
 //! Ingest of JSONL: every line is decoded and validated; good lines are appended in batches,
 //! bad lines go to the dead letters with their line number and reason. Nothing stops the stream.
 
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 
 use chrono::Utc;
-use golive_model::{DecodeError, MESSAGE_BYTES_MAX, Reason, decode};
+use golive_model::{decode_line, read_line_bounded};
 use golive_store::{Head, Incoming, NewDeadLetter, Outcome};
 
 use crate::ledger::{Ledger, LedgerError};
@@ -72,31 +72,18 @@ pub fn ingest_lines<R: BufRead>(
     let mut buf = Vec::with_capacity(1024);
     loop {
         buf.clear();
-        let (n, overlong) = read_line_bounded(&mut reader, &mut buf)?;
+        let (n, overlong) = read_line_bounded(&mut reader, &mut buf).map_err(io_error)?;
         if n == 0 {
             break;
         }
         summary.lines += 1;
         summary.bytes_read += n as u64;
         let line_no = summary.lines;
-        while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-            buf.pop();
-        }
         if !overlong && buf.iter().all(u8::is_ascii_whitespace) {
             summary.blank += 1;
             continue;
         }
-        let decoded = if overlong {
-            Err(DecodeError::new(
-                "(message)",
-                Reason::MessageTooLarge {
-                    len: n,
-                    max: MESSAGE_BYTES_MAX,
-                },
-            ))
-        } else {
-            decode(&buf)
-        };
+        let decoded = decode_line(&buf, n, overlong);
         match decoded {
             Ok(envelope) => batch.push(Pending {
                 line: line_no,
@@ -200,45 +187,6 @@ fn reject(
         });
     }
     Ok(())
-}
-
-/// Reads one line into `buf`, keeping at most `MESSAGE_BYTES_MAX + 2` bytes of it; the rest of
-/// an overlong line is consumed and dropped. Returns (bytes the line had, whether it was overlong).
-fn read_line_bounded<R: BufRead>(
-    reader: &mut R,
-    buf: &mut Vec<u8>,
-) -> Result<(usize, bool), LedgerError> {
-    let keep = (MESSAGE_BYTES_MAX + 2) as u64;
-    let n = reader
-        .by_ref()
-        .take(keep)
-        .read_until(b'\n', buf)
-        .map_err(io_error)?;
-    if n < keep as usize || buf.last() == Some(&b'\n') {
-        return Ok((n, false));
-    }
-    // Overlong: skip to the end of the line without keeping it.
-    let mut total = n;
-    loop {
-        let chunk = reader.fill_buf().map_err(io_error)?;
-        if chunk.is_empty() {
-            break;
-        }
-        match chunk.iter().position(|b| *b == b'\n') {
-            Some(i) => {
-                reader.consume(i + 1);
-                total += i + 1;
-                break;
-            }
-            None => {
-                let len = chunk.len();
-                reader.consume(len);
-                total += len;
-            }
-        }
-    }
-    buf.truncate(MESSAGE_BYTES_MAX);
-    Ok((total, true))
 }
 
 fn io_error(e: std::io::Error) -> LedgerError {

@@ -17,6 +17,7 @@ mod decode;
 mod envelope;
 mod error;
 mod kinds;
+mod lines;
 pub mod protocol;
 mod types;
 mod validate;
@@ -26,6 +27,7 @@ pub use decode::{MESSAGE_BYTES_MAX, decode, decode_str};
 pub use envelope::{Envelope, SCHEMA_VERSION, Source, SourceType, Status};
 pub use error::{DecodeError, Reason};
 pub use kinds::*;
+pub use lines::{decode_line, read_line_bounded};
 pub use types::{
     CollectorId, EventId, OdsCode, PatientRef, Pence, Period, format_time, looks_like_nhs_number,
 };

@@ -3,14 +3,12 @@
 //! nothing but this crate and the model, damages it the way an attacker or a bad copy would,
 //! and checks that verification fails naming the right sequence and kind.
 
-mod invariants;
-
 use golive_model::{ChainHash, GENESIS_HASH, chain_hash, decode};
+use golive_testkit::invariants::verify::{export_checked, parse_line_checked};
 use golive_verify::{
     Checkpoint, CheckpointLine, Frontier, Hash, Header, Kind, NoteSigner, Outcome, VerifierKey,
     consistency_path, record_leaf, root_of, to_hex, verify_export, write_record_line,
 };
-use invariants::{export_checked, parse_line_checked};
 use proptest::prelude::*;
 use proptest::sample::Index;
 

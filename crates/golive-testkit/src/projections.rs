@@ -1,0 +1,250 @@
+//! Builders of valid envelopes for the projections' tests, and a tiny ledger that numbers them
+//! and finds what they supersede, as the real one does before `Projections::apply`.
+//!
+//! This kit does not depend on golive-projections: its unit tests use the kit too, and through
+//! a dependency cycle they would see a second copy of its types (the kit's `Projections` would
+//! not be theirs). Each test crate [`fold`]s events into its own `Projections` instead.
+
+#[cfg(feature = "proptest")]
+pub mod generate;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use golive_model::*;
+
+/// A time from `YYYY-MM-DD` (09:00 UTC) or a full RFC 3339 UTC time.
+pub fn t(s: &str) -> DateTime<Utc> {
+    if s.len() == 10 {
+        let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("YYYY-MM-DD");
+        return Utc.from_utc_datetime(&d.and_hms_opt(9, 0, 0).expect("09:00"));
+    }
+    DateTime::parse_from_rfc3339(s)
+        .expect("RFC 3339")
+        .with_timezone(&Utc)
+}
+
+pub fn id(n: u64) -> EventId {
+    let mut b = [0u8; 16];
+    b[8..].copy_from_slice(&n.to_be_bytes());
+    // Version 4, variant 1, so it prints as a plausible UUID.
+    b[6] = 0x40;
+    b[8] |= 0x80;
+    EventId::from_bytes(b)
+}
+
+pub fn ods(s: &str) -> OdsCode {
+    OdsCode::parse(s).expect("ODS code")
+}
+
+pub fn period(s: &str) -> Period {
+    Period::parse(s).expect("YYYY-MM")
+}
+
+/// Event number `n` (its id) at `trust`, happening at `at`. Panics if it would not validate.
+pub fn ev(n: u64, trust: &str, at: &str, body: EventBody) -> Envelope {
+    ev_at(n, trust, t(at), body)
+}
+
+/// As [`ev`], with the time given as a value.
+pub fn ev_at(n: u64, trust: &str, when: DateTime<Utc>, body: EventBody) -> Envelope {
+    let e = Envelope {
+        event_id: id(n),
+        trust: ods(trust),
+        site: None,
+        collector: CollectorId(format!("{}-test", trust.to_lowercase())),
+        collector_seq: n,
+        occurred_at: when,
+        recorded_at: when,
+        schema: SCHEMA_VERSION,
+        body,
+        source: None,
+        status: Status::Reported,
+        supersedes: None,
+    };
+    e.validate().expect("test events are valid");
+    e
+}
+
+/// `e`, marked as correcting event number `old`.
+pub fn correcting(mut e: Envelope, old: u64) -> Envelope {
+    e.supersedes = Some(id(old));
+    e.validate().expect("test events are valid");
+    e
+}
+
+pub fn lost(patient: &str, pathway: Pathway) -> EventBody {
+    EventBody::PatientLost(PatientLost {
+        patient_ref: PatientRef(patient.to_owned()),
+        pathway,
+        discovered_via: None,
+    })
+}
+
+pub fn traced(patient: &str, outcome: TraceOutcome, harm: Harm) -> EventBody {
+    EventBody::PatientTraced(PatientTraced {
+        patient_ref: PatientRef(patient.to_owned()),
+        outcome,
+        harm,
+    })
+}
+
+pub fn waiting_list(
+    pathway: Pathway,
+    records: u64,
+    unique: u64,
+    breaches: Option<u64>,
+) -> EventBody {
+    EventBody::WaitingListDiscrepancy(WaitingListDiscrepancy {
+        pathway,
+        records,
+        unique_patients: unique,
+        breaches,
+    })
+}
+
+pub fn harm_review(cases: u64, harm: HarmCounts) -> EventBody {
+    EventBody::HarmReview(HarmReview {
+        cases_reviewed: cases,
+        harm,
+    })
+}
+
+pub fn suspended(dataset: Dataset) -> EventBody {
+    EventBody::ReportingSuspended(Reporting {
+        dataset,
+        reason: Some("data cannot be trusted".to_owned()),
+    })
+}
+
+pub fn resumed(dataset: Dataset) -> EventBody {
+    EventBody::ReportingResumed(Reporting {
+        dataset,
+        reason: None,
+    })
+}
+
+pub fn cost(category: CostCategory, pence: i64) -> EventBody {
+    EventBody::ExtraCost(ExtraCost {
+        category,
+        amount_pence: Pence(pence),
+        description: None,
+    })
+}
+
+pub fn at_risk(category: IncomeCategory, pence: i64, month: &str) -> EventBody {
+    EventBody::IncomeAtRisk(IncomeAtRisk {
+        category,
+        amount_pence: Pence(pence),
+        period: period(month),
+    })
+}
+
+pub fn recovered(pence: i64, month: &str, category: Option<IncomeCategory>) -> EventBody {
+    EventBody::IncomeRecovered(IncomeRecovered {
+        amount_pence: Pence(pence),
+        period: period(month),
+        category,
+    })
+}
+
+pub fn penalty(commissioner: &str, pence: i64, month: Option<&str>) -> EventBody {
+    EventBody::ContractPenalty(ContractPenalty {
+        commissioner: commissioner.to_owned(),
+        amount_pence: Pence(pence),
+        period: month.map(period),
+    })
+}
+
+pub fn rollout(programme: &str, status: RolloutState, release: Option<&str>) -> EventBody {
+    EventBody::RolloutStatus(RolloutStatus {
+        programme: programme.to_owned(),
+        supplier: Some("BT".to_owned()),
+        release: release.map(str::to_owned),
+        status,
+        scope: RolloutScope::Trust,
+        reason: None,
+    })
+}
+
+pub fn programme_status(programme: &str, status: RolloutState, reason: &str) -> EventBody {
+    EventBody::RolloutStatus(RolloutStatus {
+        programme: programme.to_owned(),
+        supplier: None,
+        release: None,
+        status,
+        scope: RolloutScope::Programme,
+        reason: Some(reason.to_owned()),
+    })
+}
+
+pub fn outage(scope: &str, start: &str, end: Option<&str>) -> EventBody {
+    EventBody::Outage(Outage {
+        scope: scope.to_owned(),
+        services: vec!["pas".to_owned()],
+        start: t(start),
+        end: end.map(t),
+        paper_fallback: true,
+        major_incident: false,
+    })
+}
+
+pub fn incident(local_ref: &str, harm: Harm, serious: bool, state: IncidentState) -> EventBody {
+    EventBody::SafetyIncident(SafetyIncident {
+        local_ref: local_ref.to_owned(),
+        harm,
+        serious_incident: serious,
+        state,
+        description: None,
+    })
+}
+
+pub fn deferred(feature: &str, promised_for: Option<&str>) -> EventBody {
+    EventBody::FeatureDeferred(FeatureDeferred {
+        feature: feature.to_owned(),
+        promised_for: promised_for.map(str::to_owned),
+        reason: Some("not ready".to_owned()),
+    })
+}
+
+/// A stand-in for the ledger: numbers events from 1 and looks up what they supersede.
+#[derive(Default)]
+pub struct Ledger {
+    pub log: Vec<Envelope>,
+    by_id: BTreeMap<EventId, usize>,
+}
+
+impl Ledger {
+    pub fn append(&mut self, e: Envelope) -> (u64, &Envelope, Option<&Envelope>) {
+        self.by_id.insert(e.event_id, self.log.len());
+        self.log.push(e);
+        let i = self.log.len() - 1;
+        self.entry(i)
+    }
+
+    /// `(seq, event, superseded)` of the `i`-th event.
+    pub fn entry(&self, i: usize) -> (u64, &Envelope, Option<&Envelope>) {
+        let e = &self.log[i];
+        let old = e
+            .supersedes
+            .and_then(|s| self.by_id.get(&s))
+            .map(|j| &self.log[*j]);
+        (i as u64 + 1, e, old)
+    }
+}
+
+/// Numbers `events` from 1 in this order, as the ledger would, and folds each into `state`
+/// with `apply` (given its seq and the event it supersedes, if that came before it): with
+/// `Projections::new()` and `Projections::apply`, the projections of these events.
+pub fn fold<P>(
+    events: impl IntoIterator<Item = Envelope>,
+    mut state: P,
+    mut apply: impl FnMut(&mut P, u64, &Envelope, Option<&Envelope>),
+) -> P {
+    let mut ledger = Ledger::default();
+    for e in events {
+        let (seq, e, old) = ledger.append(e);
+        apply(&mut state, seq, e, old);
+    }
+    state
+}

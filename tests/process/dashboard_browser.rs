@@ -1,0 +1,510 @@
+//! The live dashboard in a real browser: a real nats-server, `golive serve --http 127.0.0.1:0`,
+//! the London scenario sent through `golive collect`, then headless Debian Chromium driven by
+//! chromedriver (WebDriver, through the `fantoccini` crate). The test reads the figures the page
+//! shows and checks them against the JSON API's answers fetched in the same test, publishes one
+//! more event and waits for the page to update by itself, and saves a screenshot to
+//! `target/dashboard.png`.
+//!
+//! Needs the Debian packages `chromium` and `chromium-driver` (`scripts/test` installs them).
+//! Without them the test fails and says so: a browser test that skips silently proves nothing.
+//! `GOLIVE_CHROMIUM` and `GOLIVE_CHROMEDRIVER` override the binaries' paths.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::GOLIVE;
+use fantoccini::{Client, ClientBuilder, Locator};
+use golive_model::Pence;
+use golive_testkit::golive::scenario;
+use golive_testkit::nats::NatsServer;
+use golive_testkit::process::Proc;
+use golive_testkit::{free_port, port_open, wait_until};
+use serde_json::{Value, json};
+
+/// How long the page may take to show an event after the ledger has appended it (it polls every
+/// 2 s; the rest is room for a busy machine).
+const LIVE_UPDATE_WITHIN: Duration = Duration::from_secs(60);
+
+fn browser_binaries() -> (PathBuf, PathBuf) {
+    let chromium =
+        PathBuf::from(std::env::var("GOLIVE_CHROMIUM").unwrap_or("/usr/bin/chromium".into()));
+    let driver = PathBuf::from(
+        std::env::var("GOLIVE_CHROMEDRIVER").unwrap_or("/usr/bin/chromedriver".into()),
+    );
+    let missing: Vec<String> = [&chromium, &driver]
+        .iter()
+        .filter(|p| !p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the dashboard browser test needs headless Chromium and ChromeDriver, but {} {} not \
+         found. Install the Debian packages: `sudo apt-get install chromium chromium-driver` \
+         (scripts/test installs them), or point GOLIVE_CHROMIUM / GOLIVE_CHROMEDRIVER at them.",
+        missing.join(" and "),
+        if missing.len() == 1 { "was" } else { "were" }
+    );
+    (chromium, driver)
+}
+
+/// A plain HTTP/1.0 GET on loopback (the server closes the connection after the body, so no
+/// chunked decoding is needed). Returns the status, the header block (lower-cased) and the body.
+fn http_get(addr: &str, path: &str) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).expect("connect to golive serve");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read the HTTP response");
+    let text = String::from_utf8(raw).expect("UTF-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status code");
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+fn get_json(addr: &str, path: &str) -> Value {
+    let (status, _, body) = http_get(addr, path);
+    assert_eq!(status, 200, "GET {path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
+}
+
+/// The `data` of a projection endpoint, checked to be at `seq`.
+fn api_view(addr: &str, path: &str, seq: u64) -> Value {
+    let v = get_json(addr, path);
+    assert_eq!(
+        v["as_of_seq"],
+        json!(seq),
+        "GET {path} answered at another seq"
+    );
+    v["data"].clone()
+}
+
+fn pounds(pence: &Value) -> String {
+    Pence(pence.as_i64().expect("integer pence")).to_string()
+}
+
+/// `1234567` as `1,234,567`, as the page writes counts.
+fn grouped(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn head_seq(addr: &str) -> u64 {
+    get_json(addr, "/v1/head")["seq"]
+        .as_u64()
+        .expect("head seq")
+}
+
+/// chromedriver on a free loopback port, killed when dropped.
+struct Driver {
+    _proc: Proc,
+    port: u16,
+}
+
+impl Driver {
+    fn start(bin: &Path, log: &Path) -> Self {
+        let port = free_port();
+        let mut cmd = Command::new(bin);
+        cmd.arg(format!("--port={port}"));
+        let proc = Proc::spawn(cmd, log);
+        wait_until(Duration::from_secs(60), "chromedriver to listen", || {
+            port_open(port)
+        });
+        Self { _proc: proc, port }
+    }
+}
+
+async fn browser(driver: &Driver, chromium: &Path, profile: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+                "--force-device-scale-factor=1",
+                "--window-size=1400,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a WebDriver session in headless Chromium")
+}
+
+/// The text of the element with `data-testid`.
+async fn text(c: &Client, testid: &str) -> String {
+    c.find(Locator::Css(&format!("[data-testid=\"{testid}\"]")))
+        .await
+        .unwrap_or_else(|e| panic!("no element data-testid={testid}: {e}"))
+        .text()
+        .await
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+async fn attr(c: &Client, testid: &str, name: &str) -> Option<String> {
+    c.find(Locator::Css(&format!("[data-testid=\"{testid}\"]")))
+        .await
+        .unwrap_or_else(|e| panic!("no element data-testid={testid}: {e}"))
+        .attr(name)
+        .await
+        .unwrap()
+}
+
+async fn body_data(c: &Client, key: &str) -> String {
+    c.execute(
+        &format!("return document.body.dataset['{key}'] || ''"),
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+/// Waits until the page shows ledger sequence `seq` (for `trust`, "" for all), by itself.
+async fn wait_for_page(c: &Client, seq: u64, trust: &str, within: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let (s, t) = (body_data(c, "seq").await, body_data(c, "trust").await);
+        if s == seq.to_string() && t == trust && body_data(c, "state").await == "ready" {
+            return start.elapsed();
+        }
+        if start.elapsed() > within {
+            let status = text(c, "as-of-seq").await;
+            panic!(
+                "the page did not show seq {seq} (trust `{trust}`) within {within:?}: it shows seq {s:?}, \
+                 trust {t:?}, header seq {status:?}; page errors: {:?}",
+                page_errors(c).await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn page_errors(c: &Client) -> Value {
+    c.execute(
+        "return window.__dashboardErrors || ['dashboard.js did not run']",
+        vec![],
+    )
+    .await
+    .unwrap()
+}
+
+/// Every figure the test reads, against the API at `seq` (all trusts).
+async fn assert_page_matches_api(c: &Client, addr: &str, seq: u64) {
+    let money = api_view(addr, "/v1/money", seq);
+    let lost = api_view(addr, "/v1/lost-patients", seq);
+    let warnings = api_view(addr, "/v1/warnings", seq);
+    let rollout = api_view(addr, "/v1/rollout", seq);
+
+    assert_eq!(text(c, "as-of-seq").await, grouped(seq));
+    assert_eq!(
+        text(c, "tile-open-lost").await,
+        grouped(lost["total"]["open_count"].as_u64().unwrap()),
+        "open lost patients"
+    );
+    assert_eq!(
+        text(c, "tile-net-cost").await,
+        pounds(&money["total"]["net_cost_pence"]),
+        "total net cost"
+    );
+    assert_eq!(
+        attr(c, "tile-net-cost", "data-pence").await.as_deref(),
+        Some(money["total"]["net_cost_pence"].to_string().as_str())
+    );
+    assert_eq!(
+        text(c, "tile-income-at-risk").await,
+        pounds(&money["total"]["income_at_risk_pence"]),
+        "income at risk"
+    );
+    assert_eq!(
+        text(c, "tile-trusts-live").await,
+        grouped(rollout["total"]["live_trusts"].as_u64().unwrap()),
+        "trusts live"
+    );
+    let halt: Vec<&str> = warnings["total"]["halt_recommended"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(text(c, "tile-halt-count").await, halt.len().to_string());
+    assert_eq!(
+        text(c, "tile-halt-list").await,
+        if halt.is_empty() {
+            "none".to_owned()
+        } else {
+            halt.join(", ")
+        }
+    );
+    for (code, m) in money["trusts"].as_object().unwrap() {
+        assert_eq!(
+            text(c, &format!("net-cost-{code}")).await,
+            pounds(&m["total"]["net_cost_pence"]),
+            "net cost of {code}"
+        );
+        assert_eq!(
+            text(c, &format!("income-at-risk-{code}")).await,
+            pounds(&m["total"]["income_at_risk_pence"]),
+            "income at risk of {code}"
+        );
+        assert_eq!(
+            text(c, &format!("open-lost-{code}")).await,
+            grouped(lost["trusts"][code]["open_count"].as_u64().unwrap()),
+            "open lost patients of {code}"
+        );
+        let halted = warnings["trusts"][code]["halt_recommended"]
+            .as_bool()
+            .unwrap();
+        let shown = text(c, &format!("warning-status-{code}")).await;
+        assert_eq!(
+            shown == "HALT RECOMMENDED",
+            halted,
+            "warnings board for {code} shows {shown:?}"
+        );
+    }
+    assert_eq!(page_errors(c).await, json!([]), "JavaScript errors");
+}
+
+#[test]
+fn dashboard_shows_the_apis_figures_and_updates_live() {
+    let (chromium, chromedriver) = browser_binaries();
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start();
+    let data = dir.path().join("ledger");
+    let url = nats.url();
+    let (mut serve, base) = GOLIVE.serve_http(
+        &["--data", data.to_str().unwrap(), "--nats", &url],
+        &dir.path().join("serve.log"),
+    );
+    let addr = base.trim_start_matches("http://").to_owned();
+
+    // The London scenario, through a collector and NATS.
+    let scenario = scenario();
+    let events = std::fs::read_to_string(&scenario)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count() as u64;
+    let mut collect = GOLIVE.spawn(
+        &[
+            "collect",
+            scenario.to_str().unwrap(),
+            "--data",
+            dir.path().join("outbox-london").to_str().unwrap(),
+            "--nats",
+            &url,
+        ],
+        &dir.path().join("collect-london.log"),
+    );
+    collect.wait_ok(Duration::from_secs(120));
+    wait_until(
+        Duration::from_secs(60),
+        "the scenario in the ledger",
+        || head_seq(&addr) == events,
+    );
+
+    // The page and its assets, with their content types; the series endpoint's errors.
+    for (path, ctype) in [
+        ("/", "content-type: text/html"),
+        ("/assets/dashboard.js", "content-type: text/javascript"),
+        ("/assets/dashboard.css", "content-type: text/css"),
+        ("/v1/series", "content-type: application/json"),
+    ] {
+        let (status, head, _) = http_get(&addr, path);
+        assert_eq!(status, 200, "GET {path}");
+        assert!(head.contains(ctype), "GET {path}: {head}");
+    }
+    for (path, want) in [
+        ("/v1/series?trust=ral", 400),
+        ("/v1/series?colour=red", 400),
+        ("/v1/series?trust=ZZZ9", 404),
+    ] {
+        let (status, head, body) = http_get(&addr, path);
+        assert_eq!(status, want, "GET {path}: {body}");
+        assert!(head.contains("application/json"), "GET {path}: {head}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["error"]["status"], json!(want), "{body}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+
+    let driver = Driver::start(&chromedriver, &dir.path().join("chromedriver.log"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let screenshot = GOLIVE
+        .path()
+        .parent()
+        .and_then(Path::parent)
+        .expect("the golive binary lives in target/<profile>/")
+        .join("dashboard.png");
+    let outcome = rt.block_on(async {
+        let c = browser(&driver, &chromium, &dir.path().join("chromium-profile")).await;
+        let result = async {
+            c.goto(&format!("http://{addr}/")).await.unwrap();
+            wait_for_page(&c, events, "", Duration::from_secs(60)).await;
+            assert_page_matches_api(&c, &addr, events).await;
+
+            // One trust picked: the tiles are that trust's.
+            c.find(Locator::Css("[data-testid=\"trust-picker\"]"))
+                .await
+                .unwrap()
+                .select_by_value("RAL")
+                .await
+                .unwrap();
+            wait_for_page(&c, events, "RAL", Duration::from_secs(60)).await;
+            let ral_money = api_view(&addr, "/v1/money?trust=RAL", events);
+            assert_eq!(
+                text(&c, "tile-net-cost").await,
+                pounds(&ral_money["total"]["net_cost_pence"])
+            );
+            let ral_warn = api_view(&addr, "/v1/warnings?trust=RAL", events);
+            assert_eq!(
+                text(&c, "tile-halt-count").await,
+                ral_warn["total"]["halt_recommended"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+                    .to_string()
+            );
+            c.find(Locator::Css("[data-testid=\"trust-picker\"]"))
+                .await
+                .unwrap()
+                .select_by_value("")
+                .await
+                .unwrap();
+            wait_for_page(&c, events, "", Duration::from_secs(60)).await;
+
+            // A new extra cost for RAL arrives through NATS; the page follows by itself.
+            let before = api_view(&addr, "/v1/money?trust=RAL", events)["total"]["net_cost_pence"]
+                .as_i64()
+                .unwrap();
+            let amount: i64 = 12_345_678; // £123,456.78
+            let live_file = dir.path().join("live.jsonl");
+            std::fs::write(
+                &live_file,
+                json!({
+                    "event_id": uuid::Uuid::new_v4().to_string(),
+                    "trust": "RAL",
+                    "collector": "ral-dashboard-test",
+                    "collector_seq": 1,
+                    "occurred_at": "2009-10-26T09:00:00Z",
+                    "recorded_at": "2009-10-26T12:00:00Z",
+                    "schema": 1,
+                    "kind": "extra_cost",
+                    "data": {
+                        "category": "temporary_staff",
+                        "amount_pence": amount,
+                        "description": "More temporary staff (browser test)"
+                    }
+                })
+                .to_string()
+                    + "\n",
+            )
+            .unwrap();
+            let mut more = GOLIVE.spawn(
+                &[
+                    "collect",
+                    live_file.to_str().unwrap(),
+                    "--data",
+                    dir.path().join("outbox-live").to_str().unwrap(),
+                    "--nats",
+                    &url,
+                ],
+                &dir.path().join("collect-live.log"),
+            );
+            more.wait_ok(Duration::from_secs(60));
+            // The collector exits once the ledger's receipt says the event is appended.
+            assert_eq!(head_seq(&addr), events + 1);
+            let took = wait_for_page(&c, events + 1, "", LIVE_UPDATE_WITHIN).await;
+            eprintln!("the page showed the new event {took:?} after it was appended");
+            let after =
+                api_view(&addr, "/v1/money?trust=RAL", events + 1)["total"]["net_cost_pence"]
+                    .as_i64()
+                    .unwrap();
+            assert_eq!(after, before + amount);
+            assert_eq!(
+                text(&c, "net-cost-RAL").await,
+                Pence(after).to_string(),
+                "RAL's net cost after the live update"
+            );
+            assert_page_matches_api(&c, &addr, events + 1).await;
+
+            // The whole page as an artifact (without the picker's focus ring).
+            c.execute(
+                "document.activeElement && document.activeElement.blur()",
+                vec![],
+            )
+            .await
+            .unwrap();
+            let height = c
+                .execute("return document.documentElement.scrollHeight", vec![])
+                .await
+                .unwrap()
+                .as_u64()
+                .unwrap_or(3000);
+            c.set_window_size(1400, u32::try_from(height.min(8000)).unwrap() + 20)
+                .await
+                .unwrap();
+            // Lets the page lay out at its new size: the screenshot is an artifact for people,
+            // and nothing is asserted about what it shows.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let png = c.screenshot().await.unwrap();
+            assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+            std::fs::write(&screenshot, png).unwrap();
+            eprintln!("screenshot saved to {}", screenshot.display());
+        };
+        // Run the checks, then always end the browser session before reporting.
+        let r = futures_catch(result).await;
+        let _ = c.close().await;
+        r
+    });
+    if let Err(panic) = outcome {
+        eprintln!("serve log:\n{}", serve.log_text());
+        std::panic::resume_unwind(panic);
+    }
+    assert_eq!(serve.term(), Some(0), "{}", serve.log_text());
+}
+
+/// Runs `f` and returns its panic instead of unwinding through the caller, so the browser
+/// session can be closed first.
+async fn futures_catch<F: std::future::Future<Output = ()>>(
+    f: F,
+) -> Result<(), Box<dyn std::any::Any + Send>> {
+    use futures::FutureExt;
+    std::panic::AssertUnwindSafe(f).catch_unwind().await
+}

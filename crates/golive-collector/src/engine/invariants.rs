@@ -4,7 +4,7 @@
 //!
 //! The checks that cost O(1) run after every step. The full pass visits every event, so it
 //! runs after a step only once the steps since the last pass have earned credit for its size:
-//! after every step while the engine holds a few hundred events, and at least once every
+//! after every step while the engine holds a few dozen events, and at least once every
 //! (events / [`CHECK_CREDIT_PER_STEP`]) steps beyond that, so that a debug build with a million
 //! events in its outbox stays usable.
 
@@ -14,7 +14,7 @@ use super::{Engine, NatsState, PublishLink, RECEIPT_QUERIES_PER_ROUND};
 use crate::outbox::PublishState;
 
 /// Events' worth of full checking each step earns.
-const CHECK_CREDIT_PER_STEP: usize = 256;
+const CHECK_CREDIT_PER_STEP: usize = 64;
 
 /// Panics naming `rule` unless `holds`.
 fn ensure(holds: bool, rule: &str) {

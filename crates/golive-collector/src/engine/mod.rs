@@ -428,6 +428,11 @@ impl Engine {
             PublishState::Queued => self.outgoing.to_publish.insert(e.seq),
             PublishState::Published => self.receipts.awaiting.insert(e.seq),
         };
+        self.track(&e, last_publish);
+    }
+
+    /// Starts tracking an outbox entry (its payload stays on disk).
+    fn track(&mut self, e: &OutboxEntry, last_publish: Option<Instant>) {
         let subject = self.intern(&e.subject);
         self.by_id.insert(e.event_id, e.seq);
         self.slots.insert(

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use golive_model::EventId;
 
-use super::{Action, Engine, Now, Slot, StoredCopy};
+use super::{Action, Engine, Now, StoredCopy};
 use crate::REJECTIONS_KEPT_MAX;
 use crate::error::CollectError;
 use crate::feed::{FeedRecord, LocalRejection, ValidEvent};
@@ -128,20 +128,8 @@ impl Engine {
             ..
         } = batch;
         for e in &entries {
-            let subject = self.intern(&e.subject);
-            self.by_id.insert(e.event_id, e.seq);
+            self.track(e, None);
             self.reading.unflushed.push(e.seq);
-            self.slots.insert(
-                e.seq,
-                Slot {
-                    event_id: e.event_id,
-                    subject,
-                    st: e.state,
-                    in_flight: false,
-                    last_publish: None,
-                    stream_seq: None,
-                },
-            );
             self.summary.queued += 1;
         }
         if !entries.is_empty() || !files.is_empty() {

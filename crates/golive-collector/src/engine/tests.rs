@@ -250,6 +250,16 @@ impl Sim {
         }
     }
 
+    /// Reads events 1 to `n` (the whole input), publishes them, has JetStream ack them all,
+    /// and waits for the receipt round that asks about them.
+    fn acked_and_asked(&mut self, n: u64) {
+        self.read(events(1..=n), true);
+        self.flushed();
+        self.ack_all();
+        self.advance(DEFAULT_RECEIPT_INTERVAL_MS);
+        assert_eq!(self.asked.len(), 1, "one receipt query");
+    }
+
     /// Lets `ms` pass with nothing happening but the engine's wake-up.
     fn advance(&mut self, ms: u64) {
         self.now = self.now.after(ms);
@@ -309,10 +319,7 @@ fn durable_receipts_forget_the_event() {
     // Proves an event the ledger says it appended leaves the outbox and the engine at once,
     // while the one it does not know yet stays pending and is asked about again.
     let mut sim = Sim::new(config(16));
-    sim.read(events(1..=2), true);
-    sim.flushed();
-    sim.ack_all();
-    sim.advance(DEFAULT_RECEIPT_INTERVAL_MS);
+    sim.acked_and_asked(2);
     sim.answer(|seq| {
         if seq == 1 {
             ReceiptStatus::Appended
@@ -337,10 +344,7 @@ fn dead_lettered_events_are_forgotten_and_counted() {
     // Proves an event the ledger dead-lettered is settled (moved to the rejected list), counted,
     // and not published again; with it the run is done.
     let mut sim = Sim::new(config(16));
-    sim.read(events(1..=2), true);
-    sim.flushed();
-    sim.ack_all();
-    sim.advance(DEFAULT_RECEIPT_INTERVAL_MS);
+    sim.acked_and_asked(2);
     sim.answer(|seq| {
         if seq == 2 {
             ReceiptStatus::DeadLettered

@@ -204,6 +204,8 @@ impl<F: FnMut(&Progress) + Send> Driver<F> {
         tokio::pin!(shutdown);
         let mut buf: Vec<ReadItem> = Vec::with_capacity(READ_BATCH_MAX);
         let mut stored: Vec<StoredCopy> = Vec::new();
+        // The first step (the connection state as it stands, then a wake-up) starts publishing
+        // and asking about what the outbox held.
         let mut flow = self.step(Input::Wake, Now::read())?;
         let outcome = loop {
             if let ControlFlow::Break(outcome) = flow {
@@ -228,14 +230,11 @@ impl<F: FnMut(&Progress) + Send> Driver<F> {
                 Woke::Read(0) => self.step(Input::ReadDone, now)?,
                 Woke::Read(_) => {
                     self.stored_copies(&buf, &mut stored)?;
-                    let items = &mut buf;
-                    self.step(
-                        Input::Read {
-                            items,
-                            stored: &stored,
-                        },
-                        now,
-                    )?
+                    let read = Input::Read {
+                        items: &mut buf,
+                        stored: &stored,
+                    };
+                    self.step(read, now)?
                 }
                 Woke::Nats(news) => match nats_event(news) {
                     Some(event) => self.step(Input::Nats(event), now)?,

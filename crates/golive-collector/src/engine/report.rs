@@ -57,7 +57,7 @@ impl Engine {
     }
 
     /// What the collector is waiting for, when it is not simply busy.
-    fn note(&self, now: Instant) -> Option<String> {
+    pub(super) fn note(&self, now: Instant) -> Option<String> {
         let pending = self.slots.len();
         match &self.link.state {
             PublishLink::Unreachable => {

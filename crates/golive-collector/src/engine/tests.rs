@@ -514,6 +514,35 @@ fn publish_failures_back_off_doubling_to_5s() {
 }
 
 #[test]
+fn publishes_lost_to_a_disconnect_back_off_and_resume_after_the_reconnect() {
+    // Proves publishes that fail because NATS went down are queued again with the backoff
+    // (the note says NATS is unreachable, not that publishing fails), and after the reconnect
+    // they go out again once the backoff is over, not before.
+    let mut sim = Sim::new(config(2));
+    sim.read(events(1..=2), true);
+    sim.flushed();
+    assert_eq!(sim.take_sent().len(), 2);
+    sim.step(Input::Connection(NatsState::Disconnected));
+    sim.step(Input::Nats(NatsEvent::Disconnected));
+    sim.fail(1, "not connected to NATS");
+    sim.fail(2, "not connected to NATS");
+    let retry_at = sim.engine.outgoing.retry_at.expect("a backoff");
+    assert_eq!(
+        retry_at.duration_since(sim.now.at),
+        Duration::from_millis(100)
+    );
+    let note = sim.engine.note(sim.now.at).unwrap_or_default();
+    assert!(note.starts_with("NATS unreachable"), "{note}");
+    sim.now = sim.now.after(50);
+    sim.step(Input::Connection(NatsState::Connected));
+    sim.step(Input::Nats(NatsEvent::Connected));
+    assert!(sim.take_sent().is_empty(), "not before the backoff is over");
+    sim.advance(50);
+    let sent = sim.take_sent();
+    assert_eq!(sent.iter().map(|p| p.seq).collect::<Vec<_>>(), [1, 2]);
+}
+
+#[test]
 fn a_refused_subject_is_marked_and_not_retried_this_run() {
     // Proves that after the server's permissions violation for a subject, the event in flight
     // on it is marked refused and not queued again when its publish fails, a later event on it

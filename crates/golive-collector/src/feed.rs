@@ -211,69 +211,91 @@ pub fn read_csv<R: Read>(
         .flexible(false)
         .trim(csv::Trim::Headers)
         .from_reader(reader);
+    let Some(columns) = csv_header(&mut rdr, source, &mut counts, emit)? else {
+        return Ok(counts);
+    };
+    let mut row = csv::ByteRecord::new();
+    loop {
+        let record = match rdr.read_byte_record(&mut row) {
+            Ok(false) => break,
+            Ok(true) => csv_row(&columns, &row, source, &mut counts),
+            Err(e) => match unequal_row(&e, source, &mut counts) {
+                Some(rejected) => rejected,
+                None => {
+                    csv_fatal(e, source, &mut counts, emit)?;
+                    break;
+                }
+            },
+        };
+        if emit(record).is_break() {
+            break;
+        }
+    }
+    Ok(counts)
+}
+
+/// The columns the header row names; `None` when no row is to be read: the input is empty, or
+/// its header is bad (then rejected at line 1).
+fn csv_header<R: Read>(
+    rdr: &mut csv::Reader<R>,
+    source: &str,
+    counts: &mut FeedCounts,
+    emit: &mut dyn FnMut(FeedRecord) -> ControlFlow<()>,
+) -> io::Result<Option<CsvColumns>> {
     let columns = match rdr.byte_headers() {
         Ok(h) => match CsvColumns::parse(h) {
             Ok(c) => c,
             Err((field, reason)) => {
                 counts.rejected += 1;
                 let _ = emit(FeedRecord::Rejected(rejection(source, 1, field, reason)));
-                return Ok(counts);
+                return Ok(None);
             }
         },
-        Err(e) => return csv_fatal(e, source, &mut counts, emit).map(|()| counts),
+        Err(e) => return csv_fatal(e, source, counts, emit).map(|()| None),
     };
-    if columns.index.iter().all(Option::is_none) {
-        // An empty input has no header and no rows: nothing to do.
-        return Ok(counts);
-    }
-    let mut row = csv::ByteRecord::new();
-    loop {
-        match rdr.read_byte_record(&mut row) {
-            Ok(false) => break,
-            Ok(true) => {
-                counts.records += 1;
-                let line = row.position().map_or(0, csv::Position::line);
-                let record = match columns.to_event(&row) {
-                    Ok(event) => {
-                        counts.events += 1;
-                        FeedRecord::Event(ValidEvent::from_envelope(&event, line))
-                    }
-                    Err((field, reason)) => {
-                        counts.rejected += 1;
-                        FeedRecord::Rejected(rejection(source, line, field, reason))
-                    }
-                };
-                if emit(record).is_break() {
-                    break;
-                }
-            }
-            Err(e) => {
-                if let csv::ErrorKind::UnequalLengths {
-                    pos,
-                    expected_len,
-                    len,
-                } = e.kind()
-                {
-                    counts.records += 1;
-                    counts.rejected += 1;
-                    let line = pos.as_ref().map_or(0, csv::Position::line);
-                    let reason =
-                        format!("row has {len} cells; the header has {expected_len} columns");
-                    if emit(FeedRecord::Rejected(rejection(
-                        source, line, "(row)", reason,
-                    )))
-                    .is_break()
-                    {
-                        break;
-                    }
-                    continue;
-                }
-                csv_fatal(e, source, &mut counts, emit)?;
-                break;
-            }
+    // An empty input has no header and no rows: nothing to do.
+    Ok((!columns.index.iter().all(Option::is_none)).then_some(columns))
+}
+
+/// One data row: the event it decodes to, or why it is rejected.
+fn csv_row(
+    columns: &CsvColumns,
+    row: &csv::ByteRecord,
+    source: &str,
+    counts: &mut FeedCounts,
+) -> FeedRecord {
+    counts.records += 1;
+    let line = row.position().map_or(0, csv::Position::line);
+    match columns.to_event(row) {
+        Ok(event) => {
+            counts.events += 1;
+            FeedRecord::Event(ValidEvent::from_envelope(&event, line))
+        }
+        Err((field, reason)) => {
+            counts.rejected += 1;
+            FeedRecord::Rejected(rejection(source, line, field, reason))
         }
     }
-    Ok(counts)
+}
+
+/// A row with more or fewer cells than the header has columns is rejected on its own; `None`
+/// for any other error.
+fn unequal_row(e: &csv::Error, source: &str, counts: &mut FeedCounts) -> Option<FeedRecord> {
+    let csv::ErrorKind::UnequalLengths {
+        pos,
+        expected_len,
+        len,
+    } = e.kind()
+    else {
+        return None;
+    };
+    counts.records += 1;
+    counts.rejected += 1;
+    let line = pos.as_ref().map_or(0, csv::Position::line);
+    let reason = format!("row has {len} cells; the header has {expected_len} columns");
+    Some(FeedRecord::Rejected(rejection(
+        source, line, "(row)", reason,
+    )))
 }
 
 /// A CSV error other than a short or long row: IO errors are returned; anything else (which the

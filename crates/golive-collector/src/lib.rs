@@ -36,8 +36,12 @@
 //! collector's `--data` directory, with its own versioned byte layout).
 //!
 //! Modules: [`feed`] (pure readers: bytes in, events or rejections out), [`outbox`] (sled),
-//! `engine` (the publish/receipt loop, one task owning all state), `input` (reader threads).
+//! `engine` (every decision of a run, as a pure state machine: inputs in, actions out),
+//! `driver` (the tokio/NATS/sled IO that feeds the engine and carries out its actions),
+//! `input` (reader threads), `backoff` (the retry schedule).
 
+mod backoff;
+mod driver;
 mod engine;
 mod error;
 pub mod feed;
@@ -46,12 +50,14 @@ pub mod outbox;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-pub use engine::{Backoff, PUBLISH_ACK_TIMEOUT_MS, RECEIPT_QUERIES_PER_ROUND, REJECTED_BY_LEDGER};
+pub use backoff::Backoff;
+pub use driver::PUBLISH_ACK_TIMEOUT_MS;
+pub use engine::{RECEIPT_QUERIES_PER_ROUND, REJECTED_BY_LEDGER};
 pub use error::CollectError;
 pub use feed::{FeedCounts, FeedFormat, FeedRecord, LocalRejection, ValidEvent};
 pub use outbox::{OutboxStatus, PendingInfo, RefusedInfo, RejectedInfo};
@@ -260,17 +266,8 @@ pub async fn collect(
         .await
         .map_err(|e| CollectError::Config(format!("outbox open task failed: {e}")))??;
 
-    let link_watch = Arc::new(Mutex::new(engine::LinkWatch::default()));
-    let (events_tx, events_rx) = mpsc::channel(64);
-    let client = connect(&config, events_tx, link_watch.clone()).await?;
-    let js = async_nats::jetstream::ContextBuilder::new()
-        .timeout(Duration::from_millis(PUBLISH_ACK_TIMEOUT_MS))
-        .max_ack_inflight(config.window * 2)
-        .backpressure_on_inflight(true)
-        .build(client.clone());
-    let (jobs_tx, jobs_rx) = mpsc::channel(config.window);
-    let (sent_tx, sent_rx) = mpsc::channel(config.window);
-    tokio::spawn(engine::sender_task(js, client.clone(), jobs_rx, sent_tx));
+    let (news_tx, news_rx) = mpsc::channel(64);
+    let (client, link_error) = connect(&config, news_tx).await?;
 
     let (items_tx, items_rx) = mpsc::channel(input::READ_CHANNEL_CAPACITY);
     let stop_when_done = !matches!(input, Input::Watch { .. });
@@ -285,29 +282,26 @@ pub async fn collect(
         window = config.window,
         "collector started"
     );
-    let engine = engine::Engine::new(
-        config, outbox, progress, client, link_watch, jobs_tx, sent_rx,
-    )?;
-    engine
-        .run(items_rx, events_rx, shutdown, stop_when_done)
+    driver::Driver::new(config, outbox, client, link_error, stop_when_done, progress)?
+        .run(items_rx, news_rx, shutdown)
         .await
 }
 
 /// Connects: one attempt first, so that credentials the server refuses end the run with one
 /// clear error instead of a collector that waits forever; if NATS is merely unreachable,
 /// connects in the background (`retry_on_initial_connect`), so the collector starts and buffers
-/// while NATS is down. Reconnects use the same 100 ms to 5 s backoff, forever.
+/// while NATS is down. Reconnects use the same 100 ms to 5 s backoff, forever. Returns the
+/// client and, when the first attempt failed, why.
 async fn connect(
     config: &CollectorConfig,
-    events: mpsc::Sender<async_nats::Event>,
-    link_watch: engine::SharedLink,
-) -> Result<async_nats::Client, CollectError> {
-    let first = options(config, events.clone(), link_watch.clone(), false)
+    news: mpsc::Sender<driver::NatsNews>,
+) -> Result<(async_nats::Client, Option<String>), CollectError> {
+    let first = options(config, news.clone(), false)
         .await?
         .connect(golive_model::protocol::server_urls(&config.nats_url))
         .await;
     let error = match first {
-        Ok(client) => return Ok(client),
+        Ok(client) => return Ok((client, None)),
         Err(e) => e,
     };
     match error.kind() {
@@ -323,17 +317,15 @@ async fn connect(
         }
         _ => {}
     }
-    if let Ok(mut w) = link_watch.lock() {
-        w.last_error = Some(error.to_string());
-    }
-    options(config, events, link_watch, true)
+    let client = options(config, news, true)
         .await?
         .connect(golive_model::protocol::server_urls(&config.nats_url))
         .await
         .map_err(|e| CollectError::NatsUrl {
             url: config.nats_url.clone(),
             reason: e.to_string(),
-        })
+        })?;
+    Ok((client, Some(error.to_string())))
 }
 
 /// The error for credentials the server refused, naming them and the flag to check.
@@ -352,8 +344,7 @@ pub(crate) fn credentials_refused(config: &CollectorConfig) -> CollectError {
 /// The collector's connect options; `retry` connects in the background.
 async fn options(
     config: &CollectorConfig,
-    events: mpsc::Sender<async_nats::Event>,
-    link_watch: engine::SharedLink,
+    news: mpsc::Sender<driver::NatsNews>,
     retry: bool,
 ) -> Result<async_nats::ConnectOptions, CollectError> {
     let mut options = async_nats::ConnectOptions::new();
@@ -379,7 +370,7 @@ async fn options(
     if retry {
         options = options.retry_on_initial_connect();
     }
-    let delay_watch = link_watch.clone();
+    let delay_news = news.clone();
     Ok(options
         .name("golive-collector")
         .max_reconnects(None)
@@ -387,15 +378,13 @@ async fn options(
         .ping_interval(Duration::from_secs(10))
         .reconnect_delay_callback(move |attempt| {
             let delay = Backoff::delay_of_attempt(attempt);
-            if let Ok(mut w) = delay_watch.lock() {
-                w.next_attempt_at = Some(Instant::now() + delay);
-            }
+            let _ = delay_news.try_send(driver::NatsNews::ReconnectAt(Instant::now() + delay));
             delay
         })
         .event_callback(move |event| {
-            let events = events.clone();
+            let news = news.clone();
             async move {
-                let _ = events.try_send(event);
+                let _ = news.try_send(driver::NatsNews::Event(event));
             }
         }))
 }

@@ -184,9 +184,9 @@ fn open_signing_ledger(
     let key = golive_verify::NoteSigner::from_seed("golive.ledger/bench", [7u8; 32])
         .expect("a valid key name");
     let verifier = key.verifier();
-    let signer = golive_ledger::audit::CheckpointSigner::new(
+    let signer = golive_ledger::signing::CheckpointSigner::new(
         key,
-        golive_ledger::audit::AuditOptions::default(),
+        golive_ledger::signing::AuditOptions::default(),
         ledger.store(),
     )?;
     ledger.enable_checkpoint_signing(signer);

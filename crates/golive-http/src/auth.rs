@@ -100,7 +100,7 @@ pub fn token_hash(token: &str) -> [u8; 32] {
 pub fn new_token() -> std::io::Result<String> {
     use base64::Engine;
     let mut bytes = [0u8; 32];
-    golive_ledger::audit::getrandom(&mut bytes)?;
+    golive_ledger::signing::getrandom(&mut bytes)?;
     Ok(format!(
         "glt_{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)

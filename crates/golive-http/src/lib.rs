@@ -18,16 +18,16 @@
 //! | `/v1/openapi.json`, `/healthz` | the OpenAPI 3.1 document; `ok` (public) |
 //! | `/metrics`, `/v1/dead-letters` | Prometheus text; rejected messages (admin) |
 //! | `/`, `/assets/...`, `/v1/series` | the dashboard ([`dashboard`]; the page is public, its data needs analyst) |
-//! | `/v1/events`, `/v1/checkpoints`, `/v1/proof/inclusion`, `/v1/proof/consistency` | the log and its proofs for auditors ([`audit`]) |
+//! | `/v1/events`, `/v1/checkpoints`, `/v1/proof/inclusion`, `/v1/proof/consistency` | the log and its proofs for auditors ([`tlog`]) |
 //!
 //! Access: bearer tokens with roles analyst < auditor < admin ([`auth`]); TLS ([`tls`]).
 
 pub mod answers;
 pub mod api;
 pub mod asof;
-pub mod audit;
 pub mod auth;
 pub mod dashboard;
+pub mod tlog;
 pub mod tls;
 
 use std::future::Future;
@@ -228,7 +228,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(public)
         .merge(guarded(analyst, &auth, Role::Analyst))
-        .merge(guarded(audit::routes(), &auth, Role::Auditor))
+        .merge(guarded(tlog::routes(), &auth, Role::Auditor))
         .merge(guarded(admin, &auth, Role::Admin))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)

@@ -73,8 +73,8 @@ pub struct Ledger {
     last_checkpoint_seq: u64,
     /// `received_at` of the head record: no later record gets an earlier one.
     last_received_at: Option<DateTime<Utc>>,
-    /// Signs checkpoints of the Merkle tree, once enabled (see `crate::audit`).
-    signing: Option<crate::audit::CheckpointSigner>,
+    /// Signs checkpoints of the Merkle tree, once enabled (see `crate::signing`).
+    signing: Option<crate::signing::CheckpointSigner>,
 }
 
 impl Ledger {
@@ -180,12 +180,12 @@ impl Ledger {
     }
 
     /// Signs checkpoints of the Merkle tree from now on (every N events or T seconds).
-    pub fn enable_checkpoint_signing(&mut self, signer: crate::audit::CheckpointSigner) {
+    pub fn enable_checkpoint_signing(&mut self, signer: crate::signing::CheckpointSigner) {
         self.signing = Some(signer);
     }
 
     /// The checkpoint signer, when signing is enabled.
-    pub fn checkpoint_signer(&self) -> Option<&crate::audit::CheckpointSigner> {
+    pub fn checkpoint_signer(&self) -> Option<&crate::signing::CheckpointSigner> {
         self.signing.as_ref()
     }
 

@@ -14,10 +14,10 @@
 //! This crate knows nothing of NATS: the consumer loop lives in `golive-service`, so the HTTP
 //! crate, which needs the ledger and its [`Metrics`], does not compile a NATS client.
 
-pub mod audit;
 mod ingest;
 mod ledger;
 pub mod metrics;
+pub mod signing;
 
 pub use ingest::{IngestSummary, LineSource, REJECTIONS_KEPT_MAX, Rejection, ingest_lines};
 pub use ledger::{

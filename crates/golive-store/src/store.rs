@@ -20,7 +20,7 @@ use crate::{
     Record,
 };
 
-mod audit;
+mod as_stored;
 mod checkpoints;
 mod headmark;
 mod merkle;

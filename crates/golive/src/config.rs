@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use golive_ledger::LedgerOptions;
-use golive_ledger::audit::{AuditOptions, DEFAULT_ORIGIN};
+use golive_ledger::signing::{AuditOptions, DEFAULT_ORIGIN};
 use golive_projections::WarningRules;
 use serde::Deserialize;
 

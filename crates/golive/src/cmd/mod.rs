@@ -40,8 +40,8 @@ pub const EXIT_REJECTED: u8 = 3;
 pub fn open_ledger(config: &Config) -> Result<Ledger> {
     let mut ledger = Ledger::open(&config.data_dir, config.ledger)
         .with_context(|| format!("cannot open the ledger in {}", config.data_dir.display()))?;
-    let key = golive_ledger::audit::load_or_create_key(&config.data_dir, &config.audit_origin)?;
-    let signer = golive_ledger::audit::CheckpointSigner::new(key, config.audit, ledger.store())?;
+    let key = golive_ledger::signing::load_or_create_key(&config.data_dir, &config.audit_origin)?;
+    let signer = golive_ledger::signing::CheckpointSigner::new(key, config.audit, ledger.store())?;
     ledger.enable_checkpoint_signing(signer);
     Ok(ledger)
 }

@@ -1,7 +1,7 @@
-//! The auditor HTTP routes (`golive_http::audit`) served on a real loopback port:
+//! The auditor HTTP routes (`golive_http::tlog`) served on a real loopback port:
 //! `golive audit verify --server` over them, and proofs from them checked with golive-verify.
 
-use golive_http::{AppState, audit};
+use golive_http::{AppState, tlog};
 
 use std::sync::{Arc, Mutex};
 
@@ -47,16 +47,16 @@ fn verify_over_http_and_proofs_from_the_routes_check_out() {
     let key = VerifierKey::parse(&pubkey).unwrap();
 
     let mut ledger = Ledger::open(&data, LedgerOptions::default()).unwrap();
-    let signer = golive_ledger::audit::CheckpointSigner::new(
-        golive_ledger::audit::load_or_create_key(&data, "golive.ledger/main").unwrap(),
-        golive_ledger::audit::AuditOptions::default(),
+    let signer = golive_ledger::signing::CheckpointSigner::new(
+        golive_ledger::signing::load_or_create_key(&data, "golive.ledger/main").unwrap(),
+        golive_ledger::signing::AuditOptions::default(),
         ledger.store(),
     )
     .unwrap();
     ledger.enable_checkpoint_signing(signer);
     let head = ledger.head();
     let state = AppState::new(Arc::new(Mutex::new(ledger)), Arc::new(Default::default()));
-    let app = audit::routes().with_state(state);
+    let app = tlog::routes().with_state(state);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

@@ -97,13 +97,14 @@ impl Stage {
     fn open(config: &mut Config, nats_url: String, work: PathBuf) -> Result<Self> {
         let mut ledger = Ledger::open(&config.data_dir, config.ledger)
             .with_context(|| format!("cannot open the ledger in {}", config.data_dir.display()))?;
-        let key = golive_ledger::audit::load_or_create_key(&config.data_dir, &config.audit_origin)?;
+        let key =
+            golive_ledger::signing::load_or_create_key(&config.data_dir, &config.audit_origin)?;
         let pubkey = key.verifier().to_string();
         // The API needs tokens, as it would in production: one per role, made for this run.
         let tokens = DemoTokens::new()?;
         config.audit.checkpoint_every_events = config.audit.checkpoint_every_events.min(100);
         config.audit.checkpoint_every_secs = config.audit.checkpoint_every_secs.min(10);
-        ledger.enable_checkpoint_signing(golive_ledger::audit::CheckpointSigner::new(
+        ledger.enable_checkpoint_signing(golive_ledger::signing::CheckpointSigner::new(
             key,
             config.audit,
             ledger.store(),

@@ -336,8 +336,9 @@ impl Iterator for Records {
 impl Store {
     /// Opens the store in `dir`, creating it if missing. Checks the format version and that the
     /// last record decodes, carries the hash recomputed from its contents, and is the stored
-    /// head; anything else is [`StoreError::Corrupt`] naming the seq. Then loads the event id
-    /// index from the id blocks, which must cover seqs 1 to the head exactly once each.
+    /// head; likewise the record the head mark names; anything else is [`StoreError::Corrupt`]
+    /// naming the seq. Then loads the event id index from the id blocks, which must cover seqs 1
+    /// to the head exactly once each.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let path = dir.to_path_buf();
         let db = open_db(&path)?;

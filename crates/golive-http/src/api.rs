@@ -193,23 +193,7 @@ where
     F: Fn(&Projections, Option<&OdsCode>, &WarningRules) -> V,
 {
     let head_now = state.store.head().seq;
-    let wanted = match sel.at {
-        At::Head => None,
-        At::Seq(s) if s > head_now => {
-            return Err(ApiError::BadRequest(format!(
-                "as_of_seq {s} is beyond the ledger's head ({head_now})"
-            )));
-        }
-        At::Seq(s) => Some(s),
-        At::Time(t) => {
-            let store = state.store.clone();
-            let seq = tokio::task::spawn_blocking(move || seq_received_by(&store, t))
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            Some(seq)
-        }
-    };
+    let wanted = wanted_seq(state, sel.at, head_now).await?;
     let trust = sel.trust.as_ref();
     let as_of_text = match sel.at {
         At::Time(t) => Some(golive_model::format_time(&t)),
@@ -229,31 +213,7 @@ where
     {
         return Ok(json_response(wanted.unwrap_or(head_now), body));
     }
-    let check = |p: &Projections, seq: u64| match trust {
-        Some(t) if !p.trusts().contains(t) => Err(no_events(t, seq)),
-        _ => Ok(()),
-    };
-    // The live projections, if they are what is asked for.
-    let live = {
-        let ledger = state.ledger.lock().map_err(lock_err)?;
-        let head = ledger.head().seq;
-        if wanted.is_none_or(|s| s == head) {
-            let p = ledger.projections();
-            check(p, head)?;
-            Some((head, head, build(p, trust, &state.rules)))
-        } else {
-            None
-        }
-    };
-    let (as_of_seq, head_seq, view) = match live {
-        Some(v) => v,
-        None => {
-            let seq = wanted.expect("only a past sequence gets here");
-            let p = state.as_of.projections(seq, &state.metrics).await?;
-            check(&p, seq)?;
-            (seq, state.store.head().seq, build(&p, trust, &state.rules))
-        }
-    };
+    let (as_of_seq, head_seq, view) = view_at(state, wanted, trust, build).await?;
     let body = Bytes::from(
         serde_json::to_vec(&Answer {
             as_of_seq,
@@ -266,6 +226,63 @@ where
     );
     state.answers.put(key(as_of_seq, head_seq), body.clone());
     Ok(json_response(as_of_seq, body))
+}
+
+/// The sequence a request asks about: `None` for the head, else a past sequence (a time is
+/// turned into the last sequence received by then). A sequence beyond the head is a 400.
+async fn wanted_seq(state: &AppState, at: At, head_now: u64) -> Result<Option<u64>, ApiError> {
+    match at {
+        At::Head => Ok(None),
+        At::Seq(s) if s > head_now => Err(ApiError::BadRequest(format!(
+            "as_of_seq {s} is beyond the ledger's head ({head_now})"
+        ))),
+        At::Seq(s) => Ok(Some(s)),
+        At::Time(t) => {
+            let store = state.store.clone();
+            let seq = tokio::task::spawn_blocking(move || seq_received_by(&store, t))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok(Some(seq))
+        }
+    }
+}
+
+/// `(as_of_seq, head_seq, view)`: the view built from the live projections when they are at the
+/// sequence wanted, else from the as-of projections at it. A trust without events is a 404.
+async fn view_at<V, F>(
+    state: &AppState,
+    wanted: Option<u64>,
+    trust: Option<&OdsCode>,
+    build: F,
+) -> Result<(u64, u64, V), ApiError>
+where
+    F: Fn(&Projections, Option<&OdsCode>, &WarningRules) -> V,
+{
+    let check = |p: &Projections, seq: u64| match trust {
+        Some(t) if !p.trusts().contains(t) => Err(no_events(t, seq)),
+        _ => Ok(()),
+    };
+    // The live projections, if they are what is asked for. The lock is let go before any
+    // await.
+    let live = {
+        let ledger = state.ledger.lock().map_err(lock_err)?;
+        let head = ledger.head().seq;
+        if wanted.is_none_or(|s| s == head) {
+            let p = ledger.projections();
+            check(p, head)?;
+            Some((head, head, build(p, trust, &state.rules)))
+        } else {
+            None
+        }
+    };
+    if let Some(v) = live {
+        return Ok(v);
+    }
+    let seq = wanted.expect("only a past sequence gets here");
+    let p = state.as_of.projections(seq, &state.metrics).await?;
+    check(&p, seq)?;
+    Ok((seq, state.store.head().seq, build(&p, trust, &state.rules)))
 }
 
 macro_rules! projection_endpoint {

@@ -50,7 +50,10 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use chrono::{DateTime, NaiveDate, Utc};
 use golive_model::{OdsCode, Period, RolloutState};
-use golive_projections::{DeferredFeature, Projections, Warning, WarningRules};
+use golive_projections::{
+    DeferredFeature, DeferredView, LostPatientsView, MoneyView, ProgrammeRollout, Projections,
+    RolloutView, TrustRollout, Warning, WarningRules, WarningsView,
+};
 use serde::Serialize;
 
 use crate::{ApiError, AppState};
@@ -347,6 +350,16 @@ fn monthly_series(
     out
 }
 
+/// The projections' views the dashboard draws from, all for the same trust filter.
+struct Views {
+    lost: LostPatientsView,
+    money: MoneyView,
+    rollout: RolloutView,
+    warnings: WarningsView,
+    deferred: DeferredView,
+    as_at: Option<DateTime<Utc>>,
+}
+
 /// Builds the dashboard's data from projections at ledger sequence `seq`, for one trust (which
 /// the caller has checked exists) or all.
 pub fn series(
@@ -355,107 +368,111 @@ pub fn series(
     rules: &WarningRules,
     trust: Option<&OdsCode>,
 ) -> SeriesView {
-    let lost = p.lost_patients(trust);
-    let money = p.money(trust);
-    let rollout = p.rollout(trust);
-    let warnings = p.warnings(rules, trust);
-    let deferred = p.deferred_features(trust);
-    let as_at = p.as_at();
-
-    let mut trusts = BTreeMap::new();
-    for code in rollout.trusts.keys() {
-        let r = &rollout.trusts[code];
-        let l = lost.trusts.get(code);
-        let m = money.trusts.get(code);
-        let w = warnings.trusts.get(code);
-        trusts.insert(
-            code.clone(),
-            TrustSeries {
-                status: r.status,
-                live: r.live,
-                go_live: r.go_live,
-                release: r.release.clone(),
-                programme: r.programme.clone(),
-                open_lost_patients: l.map_or(0, |l| l.open_count),
-                net_cost_pence: m.map_or(0, |m| m.total.net_cost_pence),
-                income_at_risk_pence: m.map_or(0, |m| m.total.income_at_risk_pence),
-                halt_recommended: w.is_some_and(|w| w.halt_recommended),
-                warnings: w.map(|w| w.warnings.clone()).unwrap_or_default(),
-                deferred: deferred
-                    .trusts
-                    .get(code)
-                    .map(|d| deferred_promises(&d.features))
-                    .unwrap_or_default(),
-                weekly_open_lost: l
-                    .map(|l| {
-                        l.weekly_open
-                            .iter()
-                            .map(|w| WeekPoint {
-                                week_start: w.week_start,
-                                open: w.open,
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                monthly: m
-                    .map(|m| monthly_series(&m.by_month, r.go_live, as_at))
-                    .unwrap_or_default(),
-                rollout: r
-                    .history
-                    .iter()
-                    .map(|h| RolloutPoint {
-                        occurred_at: h.occurred_at,
-                        status: h.status,
-                        release: h.release.clone(),
-                        reason: h.reason.clone(),
-                    })
-                    .collect(),
-            },
-        );
-    }
-
-    let programmes = rollout
+    let v = Views {
+        lost: p.lost_patients(trust),
+        money: p.money(trust),
+        rollout: p.rollout(trust),
+        warnings: p.warnings(rules, trust),
+        deferred: p.deferred_features(trust),
+        as_at: p.as_at(),
+    };
+    let trusts = v
+        .rollout
+        .trusts
+        .iter()
+        .map(|(code, r)| (code.clone(), trust_series(&v, code, r)))
+        .collect();
+    let programmes = v
+        .rollout
         .programmes
         .iter()
-        .map(|(name, pr)| {
-            (
-                name.clone(),
-                ProgrammeSeries {
-                    status: pr.status,
-                    rollout: pr
-                        .history
-                        .iter()
-                        .map(|h| ProgrammePoint {
-                            occurred_at: h.occurred_at,
-                            status: h.status,
-                            release: h.release.clone(),
-                            reason: h.reason.clone(),
-                            trust: h.trust.clone(),
-                        })
-                        .collect(),
-                    warnings: warnings.programmes.get(name).cloned().unwrap_or_default(),
-                },
-            )
-        })
+        .map(|(name, pr)| (name.clone(), programme_series(&v, name, pr)))
         .collect();
-
     SeriesView {
         as_of_seq: seq,
-        as_at,
+        as_at: v.as_at,
         trust: trust.map(|t| t.to_string()),
         all_trusts: p.trusts().iter().map(|t| t.to_string()).collect(),
         headline: Headline {
-            trusts: rollout.total.trusts,
-            trusts_live: rollout.total.live_trusts,
-            open_lost_patients: lost.total.open_count,
-            net_cost_pence: money.total.net_cost_pence,
-            income_at_risk_pence: money.total.income_at_risk_pence,
-            income_recovered_pence: money.total.income_recovered_pence,
-            halt_recommended: warnings.total.halt_recommended.clone(),
-            deferred_features: deferred.total.count,
+            trusts: v.rollout.total.trusts,
+            trusts_live: v.rollout.total.live_trusts,
+            open_lost_patients: v.lost.total.open_count,
+            net_cost_pence: v.money.total.net_cost_pence,
+            income_at_risk_pence: v.money.total.income_at_risk_pence,
+            income_recovered_pence: v.money.total.income_recovered_pence,
+            halt_recommended: v.warnings.total.halt_recommended.clone(),
+            deferred_features: v.deferred.total.count,
         },
         trusts,
         programmes,
+    }
+}
+
+/// One trust's figures and series, from its rollout `r` and its sections of the other views.
+fn trust_series(v: &Views, code: &str, r: &TrustRollout) -> TrustSeries {
+    let l = v.lost.trusts.get(code);
+    let m = v.money.trusts.get(code);
+    let w = v.warnings.trusts.get(code);
+    TrustSeries {
+        status: r.status,
+        live: r.live,
+        go_live: r.go_live,
+        release: r.release.clone(),
+        programme: r.programme.clone(),
+        open_lost_patients: l.map_or(0, |l| l.open_count),
+        net_cost_pence: m.map_or(0, |m| m.total.net_cost_pence),
+        income_at_risk_pence: m.map_or(0, |m| m.total.income_at_risk_pence),
+        halt_recommended: w.is_some_and(|w| w.halt_recommended),
+        warnings: w.map(|w| w.warnings.clone()).unwrap_or_default(),
+        deferred: v
+            .deferred
+            .trusts
+            .get(code)
+            .map(|d| deferred_promises(&d.features))
+            .unwrap_or_default(),
+        weekly_open_lost: l
+            .map(|l| {
+                l.weekly_open
+                    .iter()
+                    .map(|w| WeekPoint {
+                        week_start: w.week_start,
+                        open: w.open,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        monthly: m
+            .map(|m| monthly_series(&m.by_month, r.go_live, v.as_at))
+            .unwrap_or_default(),
+        rollout: r
+            .history
+            .iter()
+            .map(|h| RolloutPoint {
+                occurred_at: h.occurred_at,
+                status: h.status,
+                release: h.release.clone(),
+                reason: h.reason.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// One programme's status, its programme-scope rollout history and its warnings.
+fn programme_series(v: &Views, name: &str, pr: &ProgrammeRollout) -> ProgrammeSeries {
+    ProgrammeSeries {
+        status: pr.status,
+        rollout: pr
+            .history
+            .iter()
+            .map(|h| ProgrammePoint {
+                occurred_at: h.occurred_at,
+                status: h.status,
+                release: h.release.clone(),
+                reason: h.reason.clone(),
+                trust: h.trust.clone(),
+            })
+            .collect(),
+        warnings: v.warnings.programmes.get(name).cloned().unwrap_or_default(),
     }
 }
 

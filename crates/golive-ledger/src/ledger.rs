@@ -430,5 +430,16 @@ fn superseded_of(store: &Store, seq: u64, e: &Envelope) -> Result<Option<Envelop
     };
     let target_seq = store.seq_of(&target)?.ok_or_else(missing)?;
     let record = store.get(target_seq)?.ok_or_else(missing)?;
+    // The id index is read from disk: one that maps the target to another event's record is
+    // damage to report here, before `Projections::apply` asserts the match (a bug of ours).
+    if record.envelope.event_id != target {
+        return Err(LedgerError::Store(StoreError::Corrupt {
+            seq: target_seq,
+            what: format!(
+                "the id index maps event {target} to seq {target_seq}, whose record is event {}",
+                record.envelope.event_id
+            ),
+        }));
+    }
     Ok(Some(record.envelope))
 }

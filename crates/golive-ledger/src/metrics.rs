@@ -251,84 +251,11 @@ impl Metrics {
     /// The Prometheus text exposition of every series.
     pub fn render(&self, gauges: &LedgerGauges) -> String {
         let mut out = String::with_capacity(8 * 1024);
-        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let mut series = |name: &str, kind: &str, help: &str, value: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
-            let _ = writeln!(out, "{name} {value}");
-        };
-        series(
-            "golive_events_appended_total",
-            "counter",
-            "Events appended to the ledger by the NATS consumer since start.",
-            load(&self.events_appended),
-        );
-        series(
-            "golive_duplicates_skipped_total",
-            "counter",
-            "Events skipped because their event_id is already in the ledger.",
-            load(&self.duplicates_skipped),
-        );
-        series(
-            "golive_dead_letters_total",
-            "counter",
-            "Messages refused to the dead letters by the NATS consumer since start.",
-            load(&self.dead_letters),
-        );
-        series(
-            "golive_corrections_deferred_total",
-            "counter",
-            "Corrections that arrived before the event they correct (their collector re-sends them).",
-            load(&self.corrections_deferred),
-        );
-        series(
-            "golive_messages_consumed_total",
-            "counter",
-            "Messages fetched from the JetStream consumer since start.",
-            load(&self.messages_consumed),
-        );
-        series(
-            "golive_consumer_lag_messages",
-            "gauge",
-            "Messages still to be delivered to the ledger's consumer (JetStream pending of the last fetched message; 0 after an empty fetch).",
-            load(&self.consumer_lag),
-        );
-        series(
-            "golive_head_seq",
-            "gauge",
-            "Sequence number of the last durable record of the ledger.",
-            gauges.head_seq,
-        );
-        series(
-            "golive_dead_letters_stored",
-            "gauge",
-            "Dead letters held in the store (all time).",
-            gauges.dead_letters_stored,
-        );
-        series(
-            "golive_checkpoints_stored",
-            "gauge",
-            "Projection checkpoints held in the store (as-of queries start from them).",
-            gauges.checkpoints_stored,
-        );
-        series(
-            "golive_as_of_cache_hits_total",
-            "counter",
-            "As-of answers served from the cache of recent as-of projections.",
-            load(&self.as_of_cache_hits),
-        );
-        series(
-            "golive_as_of_computed_total",
-            "counter",
-            "As-of projections computed from the nearest checkpoint plus replay.",
-            load(&self.as_of_computed),
-        );
-        series(
-            "golive_as_of_replayed_records_total",
-            "counter",
-            "Records replayed on top of a checkpoint to compute as-of projections.",
-            load(&self.as_of_replayed_records),
-        );
+        for s in &PLAIN_SERIES {
+            let _ = writeln!(out, "# HELP {} {}", s.name, s.help);
+            let _ = writeln!(out, "# TYPE {} {}", s.name, s.kind);
+            let _ = writeln!(out, "{} {}", s.name, (s.value)(self, gauges));
+        }
         let _ = writeln!(
             out,
             "# HELP golive_append_batch_seconds Time to decode, validate, append durably (one write, flushed) and fold one fetched batch."
@@ -336,7 +263,12 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE golive_append_batch_seconds histogram");
         self.append_batch
             .render(&mut out, "golive_append_batch_seconds", "");
+        self.render_http(&mut out);
+        out
+    }
 
+    /// The HTTP series: requests by route and status class, then latency by route.
+    fn render_http(&self, out: &mut String) {
         let map = self.http.read().unwrap_or_else(|e| e.into_inner());
         let _ = writeln!(
             out,
@@ -363,14 +295,102 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE golive_http_request_seconds histogram");
         for (route, s) in map.iter() {
             s.latency.render(
-                &mut out,
+                out,
                 "golive_http_request_seconds",
                 &format!("route=\"{}\"", escape(route)),
             );
         }
-        out
     }
 }
+
+/// A series of one value: a counter of [`Metrics`] or a gauge read from the store.
+struct PlainSeries {
+    name: &'static str,
+    /// `counter` or `gauge`.
+    kind: &'static str,
+    help: &'static str,
+    value: fn(&Metrics, &LedgerGauges) -> u64,
+}
+
+fn load(c: &AtomicU64) -> u64 {
+    c.load(Ordering::Relaxed)
+}
+
+/// The single-value series, in the order `/metrics` shows them.
+const PLAIN_SERIES: [PlainSeries; 12] = [
+    PlainSeries {
+        name: "golive_events_appended_total",
+        kind: "counter",
+        help: "Events appended to the ledger by the NATS consumer since start.",
+        value: |m, _| load(&m.events_appended),
+    },
+    PlainSeries {
+        name: "golive_duplicates_skipped_total",
+        kind: "counter",
+        help: "Events skipped because their event_id is already in the ledger.",
+        value: |m, _| load(&m.duplicates_skipped),
+    },
+    PlainSeries {
+        name: "golive_dead_letters_total",
+        kind: "counter",
+        help: "Messages refused to the dead letters by the NATS consumer since start.",
+        value: |m, _| load(&m.dead_letters),
+    },
+    PlainSeries {
+        name: "golive_corrections_deferred_total",
+        kind: "counter",
+        help: "Corrections that arrived before the event they correct (their collector re-sends them).",
+        value: |m, _| load(&m.corrections_deferred),
+    },
+    PlainSeries {
+        name: "golive_messages_consumed_total",
+        kind: "counter",
+        help: "Messages fetched from the JetStream consumer since start.",
+        value: |m, _| load(&m.messages_consumed),
+    },
+    PlainSeries {
+        name: "golive_consumer_lag_messages",
+        kind: "gauge",
+        help: "Messages still to be delivered to the ledger's consumer (JetStream pending of the last fetched message; 0 after an empty fetch).",
+        value: |m, _| load(&m.consumer_lag),
+    },
+    PlainSeries {
+        name: "golive_head_seq",
+        kind: "gauge",
+        help: "Sequence number of the last durable record of the ledger.",
+        value: |_, g| g.head_seq,
+    },
+    PlainSeries {
+        name: "golive_dead_letters_stored",
+        kind: "gauge",
+        help: "Dead letters held in the store (all time).",
+        value: |_, g| g.dead_letters_stored,
+    },
+    PlainSeries {
+        name: "golive_checkpoints_stored",
+        kind: "gauge",
+        help: "Projection checkpoints held in the store (as-of queries start from them).",
+        value: |_, g| g.checkpoints_stored,
+    },
+    PlainSeries {
+        name: "golive_as_of_cache_hits_total",
+        kind: "counter",
+        help: "As-of answers served from the cache of recent as-of projections.",
+        value: |m, _| load(&m.as_of_cache_hits),
+    },
+    PlainSeries {
+        name: "golive_as_of_computed_total",
+        kind: "counter",
+        help: "As-of projections computed from the nearest checkpoint plus replay.",
+        value: |m, _| load(&m.as_of_computed),
+    },
+    PlainSeries {
+        name: "golive_as_of_replayed_records_total",
+        kind: "counter",
+        help: "Records replayed on top of a checkpoint to compute as-of projections.",
+        value: |m, _| load(&m.as_of_replayed_records),
+    },
+];
 
 /// Escapes a label value (backslash, double quote, newline).
 fn escape(s: &str) -> String {

@@ -215,102 +215,19 @@ fn serde_error(
     {
         return DecodeError::whole(Reason::Syntax(strip_position(&e.to_string())));
     }
-    let path = e.path().to_string();
-    let path = if path == "." || path.is_empty() {
-        prefix.to_owned()
-    } else if prefix.is_empty() {
-        path
-    } else if path.starts_with('[') {
-        format!("{prefix}{path}")
-    } else {
-        format!("{prefix}.{path}")
-    };
+    let path = field_path(prefix, &e.path().to_string());
     let inner = e.into_inner();
     let msg = strip_position(&inner.to_string());
-    let join = |name: &str| {
-        if path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{path}.{name}")
-        }
-    };
     if matches!(
         inner.classify(),
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof
     ) {
-        // The JSON is well-formed (checked above), but serde_json reports some bad values as
-        // syntax errors: a wrong-typed enum value (`"status": 5`: "expected value"), a number
-        // beyond even a float's range (`1e400`: "number out of range") and a string escape
-        // that is not Unicode (`"\ud800"`, a lone surrogate). Each is a bad value of the field.
-        let field = if path.is_empty() {
-            "(message)".to_owned()
-        } else {
-            path
-        };
-        if msg.starts_with("number out of range") {
-            let what = "number out of range (beyond any 64-bit integer or float)".to_owned();
-            let reason = if field.ends_with("amount_pence") {
-                Reason::BadPence(what)
-            } else {
-                Reason::Malformed(what)
-            };
-            return DecodeError::new(field, reason);
-        }
-        if msg.starts_with("expected") {
-            return DecodeError::new(
-                field,
-                Reason::Malformed(format!(
-                    "invalid type: {msg} (one of the names this field allows)"
-                )),
-            );
-        }
-        return DecodeError::new(field, Reason::Malformed(msg));
+        return bad_value_in_wellformed_json(path, msg);
     }
-    // The path of an unknown field already ends with the field's own name; the path of a
-    // missing or duplicate field is that of the enclosing object.
-    for (prefix, reason, name_in_path) in [
-        ("missing field `", Reason::Missing, false),
-        ("unknown field `", Reason::UnknownField, true),
-        ("duplicate field `", Reason::DuplicateField, false),
-    ] {
-        if let Some(rest) = msg.strip_prefix(prefix) {
-            // An unknown key is the publisher's text and may hold backticks: it ends where
-            // serde's list of the expected fields begins.
-            let name = if name_in_path {
-                ["`, expected", "`, there are no fields"]
-                    .iter()
-                    .find_map(|end| rest.find(end).map(|i| &rest[..i]))
-                    .unwrap_or_else(|| rest.strip_suffix('`').unwrap_or(rest))
-            } else {
-                rest.split('`').next().unwrap_or("")
-            };
-            if name.is_empty() {
-                // The empty key `""` has no name to show; it is written as `""`.
-                let enclosing = if name_in_path {
-                    path.strip_suffix('.').unwrap_or(&path)
-                } else {
-                    &path
-                };
-                let field = if enclosing.is_empty() || enclosing == "." {
-                    "\"\"".to_owned()
-                } else {
-                    format!("{enclosing}.\"\"")
-                };
-                return DecodeError::new(field, reason);
-            }
-            let field = if name_in_path && (path == name || path.ends_with(&format!(".{name}"))) {
-                path
-            } else {
-                join(name)
-            };
-            return DecodeError::new(field, reason);
-        }
+    if let Some(error) = field_name_error(&path, &msg) {
+        return error;
     }
-    let field = if path.is_empty() {
-        "(message)".to_owned()
-    } else {
-        path
-    };
+    let field = field_or_message(path);
     if field.ends_with("amount_pence") {
         return DecodeError::new(field, Reason::BadPence(msg));
     }
@@ -318,6 +235,102 @@ fn serde_error(
         return DecodeError::new(field, reason);
     }
     DecodeError::new(field, Reason::Malformed(msg))
+}
+
+/// The full path of a field: serde's path inside the value read, under `prefix` (the path of
+/// that value in the message, empty for the message itself).
+fn field_path(prefix: &str, path: &str) -> String {
+    if path == "." || path.is_empty() {
+        prefix.to_owned()
+    } else if prefix.is_empty() {
+        path.to_owned()
+    } else if path.starts_with('[') {
+        format!("{prefix}{path}")
+    } else {
+        format!("{prefix}.{path}")
+    }
+}
+
+/// The field an error names: its path, or the whole message when the path is empty.
+fn field_or_message(path: String) -> String {
+    if path.is_empty() {
+        "(message)".to_owned()
+    } else {
+        path
+    }
+}
+
+/// A syntax error serde_json reports in JSON that is well-formed (checked before): serde_json
+/// reports some bad values as syntax errors: a wrong-typed enum value (`"status": 5`: "expected
+/// value"), a number beyond even a float's range (`1e400`: "number out of range") and a string
+/// escape that is not Unicode (`"\ud800"`, a lone surrogate). Each is a bad value of the field.
+fn bad_value_in_wellformed_json(path: String, msg: String) -> DecodeError {
+    let field = field_or_message(path);
+    if msg.starts_with("number out of range") {
+        let what = "number out of range (beyond any 64-bit integer or float)".to_owned();
+        let reason = if field.ends_with("amount_pence") {
+            Reason::BadPence(what)
+        } else {
+            Reason::Malformed(what)
+        };
+        return DecodeError::new(field, reason);
+    }
+    if msg.starts_with("expected") {
+        return DecodeError::new(
+            field,
+            Reason::Malformed(format!(
+                "invalid type: {msg} (one of the names this field allows)"
+            )),
+        );
+    }
+    DecodeError::new(field, Reason::Malformed(msg))
+}
+
+/// A missing, unknown or duplicate field, named by its full path; `None` for other errors.
+fn field_name_error(path: &str, msg: &str) -> Option<DecodeError> {
+    // The path of an unknown field already ends with the field's own name; the path of a
+    // missing or duplicate field is that of the enclosing object.
+    let (rest, reason, name_in_path) = [
+        ("missing field `", Reason::Missing, false),
+        ("unknown field `", Reason::UnknownField, true),
+        ("duplicate field `", Reason::DuplicateField, false),
+    ]
+    .into_iter()
+    .find_map(|(start, reason, in_path)| {
+        msg.strip_prefix(start).map(|rest| (rest, reason, in_path))
+    })?;
+    // An unknown key is the publisher's text and may hold backticks: it ends where serde's
+    // list of the expected fields begins.
+    let name = if name_in_path {
+        ["`, expected", "`, there are no fields"]
+            .iter()
+            .find_map(|end| rest.find(end).map(|i| &rest[..i]))
+            .unwrap_or_else(|| rest.strip_suffix('`').unwrap_or(rest))
+    } else {
+        rest.split('`').next().unwrap_or("")
+    };
+    if name.is_empty() {
+        // The empty key `""` has no name to show; it is written as `""`.
+        let enclosing = if name_in_path {
+            path.strip_suffix('.').unwrap_or(path)
+        } else {
+            path
+        };
+        let field = if enclosing.is_empty() || enclosing == "." {
+            "\"\"".to_owned()
+        } else {
+            format!("{enclosing}.\"\"")
+        };
+        return Some(DecodeError::new(field, reason));
+    }
+    let field = if name_in_path && (path == name || path.ends_with(&format!(".{name}"))) {
+        path.to_owned()
+    } else if path.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{path}.{name}")
+    };
+    Some(DecodeError::new(field, reason))
 }
 
 /// Months and times inside `data` are checked by the custom deserialisers in `types.rs`; their

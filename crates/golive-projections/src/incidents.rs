@@ -164,10 +164,18 @@ pub struct IncidentsView {
 }
 
 pub(crate) fn trust_view(s: &IncidentsState) -> TrustIncidents {
+    TrustIncidents {
+        outages: outage_summary(&s.outages),
+        safety: safety_summary(&s.safety),
+    }
+}
+
+/// Each outage as its latest report describes it, with the counts over them.
+fn outage_summary(reports: &Timeline<OutageFact>) -> OutageSummary {
     // An outage is known by its scope and start; a later report of the same one (with its end,
     // say) replaces the earlier.
     let mut outages: BTreeMap<(DateTime<Utc>, &str), OutageItem> = BTreeMap::new();
-    for e in s.outages.iter() {
+    for e in reports.iter() {
         let d = &e.data;
         outages.insert(
             (d.start, d.scope.as_str()),
@@ -200,9 +208,13 @@ pub(crate) fn trust_view(s: &IncidentsState) -> TrustIncidents {
         o.paper_fallback += u64::from(item.paper_fallback);
         o.outages.push(item);
     }
+    o
+}
 
+/// Each safety incident as its latest report describes it, with the counts over them.
+fn safety_summary(reports: &Timeline<IncidentFact>) -> SafetySummary {
     let mut incidents: BTreeMap<&str, IncidentItem> = BTreeMap::new();
-    for e in s.safety.iter() {
+    for e in reports.iter() {
         let d = &e.data;
         let opened_at = incidents
             .get(d.local_ref.as_str())
@@ -242,10 +254,7 @@ pub(crate) fn trust_view(s: &IncidentsState) -> TrustIncidents {
     };
     sa.open_serious.sort_by(order);
     sa.open_incidents.sort_by(order);
-    TrustIncidents {
-        outages: o,
-        safety: sa,
-    }
+    sa
 }
 
 pub(crate) fn view<'a>(

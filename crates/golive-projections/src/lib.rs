@@ -52,8 +52,8 @@
 //! - An event is removed at most once: the ids of superseded events are remembered, so a second
 //!   correction of the same event removes nothing more (it is still applied as a new event).
 //!   A chain (C supersedes B, which superseded A) removes B, and A stays removed.
-//! - `superseded` is trusted only when its `event_id` is the one `event.supersedes` names (a
-//!   mismatch is a caller bug: it panics in debug builds and is ignored in release builds).
+//! - `superseded` must be the event whose `event_id` `event.supersedes` names: a mismatch is a
+//!   caller bug and panics, in release builds too.
 //!   When `event.supersedes` names an event the caller could not find, pass `None`: the event
 //!   is then applied as new and nothing is removed.
 //! - `as_at` and `last_seq` are never lowered by a correction (they are high-water marks of
@@ -82,6 +82,8 @@ mod week;
 // Lets the shared test kit name this crate the same way inside and outside it.
 #[cfg(test)]
 extern crate self as golive_projections;
+#[cfg(test)]
+mod apply_invariants;
 #[cfg(test)]
 mod testkit;
 #[cfg(test)]
@@ -184,12 +186,14 @@ impl Projections {
                 .map_or(event.occurred_at, |t| t.max(event.occurred_at)),
         );
         if let Some(old) = superseded {
-            debug_assert_eq!(
+            // A caller bug, in release builds too: removing an event the correction does not
+            // name would silently leave wrong figures in every view.
+            assert_eq!(
                 event.supersedes,
                 Some(old.event_id),
                 "`superseded` must be the event that `event.supersedes` names"
             );
-            if event.supersedes == Some(old.event_id) && self.retracted.insert(old.event_id) {
+            if self.retracted.insert(old.event_id) {
                 self.remove(old);
             }
         }

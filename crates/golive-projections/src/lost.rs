@@ -415,9 +415,30 @@ pub(crate) fn trust_view(
     for c in &cases.open {
         *open_by_pathway.entry(c.pathway).or_default() += 1;
     }
+    let (traced, days) = traced_summary(&cases.traces);
+    let waiting_lists = latest_waiting_lists(&s.waiting_lists);
+    let reporting = reporting_view(&s.reporting);
+    let weekly_open = weekly(&cases.intervals, as_at);
+    let view = TrustLostPatients {
+        open_count: cases.open.len() as u64,
+        open_by_pathway,
+        open_cases: cases.open,
+        traced,
+        days_to_trace: DaysToTrace::of(days.clone()),
+        duplicate_lost_reports: cases.duplicate_lost_reports,
+        waiting_lists,
+        harm_reviews: s.harm_reviews.clone(),
+        reporting,
+        weekly_open,
+    };
+    (view, days)
+}
+
+/// Counts of the traces, and the days to trace of those that closed an open case.
+fn traced_summary(traces: &[Trace]) -> (TracedSummary, Vec<u64>) {
     let mut traced = TracedSummary::default();
     let mut days = Vec::new();
-    for t in &cases.traces {
+    for t in traces {
         traced.count += 1;
         *traced.by_outcome.entry(t.outcome).or_default() += 1;
         traced.by_harm.bump(t.harm);
@@ -426,8 +447,15 @@ pub(crate) fn trust_view(
             None => traced.without_open_case += 1,
         }
     }
+    (traced, days)
+}
+
+/// The latest waiting-list report per pathway.
+fn latest_waiting_lists(
+    reports: &Timeline<WaitingListFact>,
+) -> BTreeMap<Pathway, WaitingListFigures> {
     let mut waiting_lists = BTreeMap::new();
-    for e in s.waiting_lists.iter() {
+    for e in reports.iter() {
         // Later entries are later in event time, so the last one per pathway wins.
         waiting_lists.insert(
             e.data.pathway,
@@ -441,8 +469,13 @@ pub(crate) fn trust_view(
             },
         );
     }
+    waiting_lists
+}
+
+/// The datasets suspended now (each since its first suspension) and every change, in order.
+fn reporting_view(reports: &Timeline<ReportingFact>) -> ReportingView {
     let mut reporting = ReportingView::default();
-    for e in s.reporting.iter() {
+    for e in reports.iter() {
         match e.data.change {
             ReportingChangeKind::Suspended => {
                 // A repeated suspension keeps the original start.
@@ -467,20 +500,7 @@ pub(crate) fn trust_view(
             event_id: e.event_id,
         });
     }
-    let weekly_open = weekly(&cases.intervals, as_at);
-    let view = TrustLostPatients {
-        open_count: cases.open.len() as u64,
-        open_by_pathway,
-        open_cases: cases.open,
-        traced,
-        days_to_trace: DaysToTrace::of(days.clone()),
-        duplicate_lost_reports: cases.duplicate_lost_reports,
-        waiting_lists,
-        harm_reviews: s.harm_reviews.clone(),
-        reporting,
-        weekly_open,
-    };
-    (view, days)
+    reporting
 }
 
 fn weekly(

@@ -422,11 +422,57 @@ struct StoredRolloutStatus<'a> {
     reason: Option<&'a str>,
 }
 
+impl<'a> From<&'a RolloutStatus> for StoredRolloutStatus<'a> {
+    fn from(d: &'a RolloutStatus) -> Self {
+        Self {
+            programme: &d.programme,
+            supplier: d.supplier.as_deref(),
+            release: d.release.as_deref(),
+            status: d.status.into(),
+            scope: d.scope.into(),
+            reason: d.reason.as_deref(),
+        }
+    }
+}
+
+impl From<StoredRolloutStatus<'_>> for RolloutStatus {
+    fn from(d: StoredRolloutStatus<'_>) -> Self {
+        RolloutStatus {
+            programme: d.programme.to_owned(),
+            supplier: owned(d.supplier),
+            release: owned(d.release),
+            status: d.status.into(),
+            scope: d.scope.into(),
+            reason: owned(d.reason),
+        }
+    }
+}
+
 #[derive(Debug, Encode, BorrowDecode)]
 struct StoredPatientLost<'a> {
     patient_ref: &'a str,
     pathway: StoredPathway,
     discovered_via: Option<&'a str>,
+}
+
+impl<'a> From<&'a PatientLost> for StoredPatientLost<'a> {
+    fn from(d: &'a PatientLost) -> Self {
+        Self {
+            patient_ref: d.patient_ref.as_str(),
+            pathway: d.pathway.into(),
+            discovered_via: d.discovered_via.as_deref(),
+        }
+    }
+}
+
+impl From<StoredPatientLost<'_>> for PatientLost {
+    fn from(d: StoredPatientLost<'_>) -> Self {
+        PatientLost {
+            patient_ref: PatientRef(d.patient_ref.to_owned()),
+            pathway: d.pathway.into(),
+            discovered_via: owned(d.discovered_via),
+        }
+    }
 }
 
 #[derive(Debug, Encode, BorrowDecode)]
@@ -436,12 +482,54 @@ struct StoredPatientTraced<'a> {
     harm: StoredHarm,
 }
 
+impl<'a> From<&'a PatientTraced> for StoredPatientTraced<'a> {
+    fn from(d: &'a PatientTraced) -> Self {
+        Self {
+            patient_ref: d.patient_ref.as_str(),
+            outcome: d.outcome.into(),
+            harm: d.harm.into(),
+        }
+    }
+}
+
+impl From<StoredPatientTraced<'_>> for PatientTraced {
+    fn from(d: StoredPatientTraced<'_>) -> Self {
+        PatientTraced {
+            patient_ref: PatientRef(d.patient_ref.to_owned()),
+            outcome: d.outcome.into(),
+            harm: d.harm.into(),
+        }
+    }
+}
+
 #[derive(Debug, Encode, Decode)]
 struct StoredWaitingListDiscrepancy {
     pathway: StoredPathway,
     records: u64,
     unique_patients: u64,
     breaches: Option<u64>,
+}
+
+impl From<&WaitingListDiscrepancy> for StoredWaitingListDiscrepancy {
+    fn from(d: &WaitingListDiscrepancy) -> Self {
+        Self {
+            pathway: d.pathway.into(),
+            records: d.records,
+            unique_patients: d.unique_patients,
+            breaches: d.breaches,
+        }
+    }
+}
+
+impl From<StoredWaitingListDiscrepancy> for WaitingListDiscrepancy {
+    fn from(d: StoredWaitingListDiscrepancy) -> Self {
+        WaitingListDiscrepancy {
+            pathway: d.pathway.into(),
+            records: d.records,
+            unique_patients: d.unique_patients,
+            breaches: d.breaches,
+        }
+    }
 }
 
 #[derive(Debug, Encode, Decode)]
@@ -453,16 +541,76 @@ struct StoredHarmCounts {
     death: u64,
 }
 
+impl From<&HarmCounts> for StoredHarmCounts {
+    fn from(h: &HarmCounts) -> Self {
+        Self {
+            none: h.none,
+            low: h.low,
+            moderate: h.moderate,
+            severe: h.severe,
+            death: h.death,
+        }
+    }
+}
+
+impl From<StoredHarmCounts> for HarmCounts {
+    fn from(h: StoredHarmCounts) -> Self {
+        HarmCounts {
+            none: h.none,
+            low: h.low,
+            moderate: h.moderate,
+            severe: h.severe,
+            death: h.death,
+        }
+    }
+}
+
 #[derive(Debug, Encode, Decode)]
 struct StoredHarmReview {
     cases_reviewed: u64,
     harm: StoredHarmCounts,
 }
 
+impl From<&HarmReview> for StoredHarmReview {
+    fn from(d: &HarmReview) -> Self {
+        Self {
+            cases_reviewed: d.cases_reviewed,
+            harm: (&d.harm).into(),
+        }
+    }
+}
+
+impl From<StoredHarmReview> for HarmReview {
+    fn from(d: StoredHarmReview) -> Self {
+        HarmReview {
+            cases_reviewed: d.cases_reviewed,
+            harm: d.harm.into(),
+        }
+    }
+}
+
 #[derive(Debug, Encode, BorrowDecode)]
 struct StoredReporting<'a> {
     dataset: StoredDataset,
     reason: Option<&'a str>,
+}
+
+impl<'a> From<&'a Reporting> for StoredReporting<'a> {
+    fn from(d: &'a Reporting) -> Self {
+        Self {
+            dataset: d.dataset.into(),
+            reason: d.reason.as_deref(),
+        }
+    }
+}
+
+impl From<StoredReporting<'_>> for Reporting {
+    fn from(d: StoredReporting<'_>) -> Self {
+        Reporting {
+            dataset: d.dataset.into(),
+            reason: owned(d.reason),
+        }
+    }
 }
 
 #[derive(Debug, Encode, BorrowDecode)]
@@ -472,11 +620,51 @@ struct StoredExtraCost<'a> {
     description: Option<&'a str>,
 }
 
+impl<'a> From<&'a ExtraCost> for StoredExtraCost<'a> {
+    fn from(d: &'a ExtraCost) -> Self {
+        Self {
+            category: d.category.into(),
+            amount_pence: d.amount_pence.get(),
+            description: d.description.as_deref(),
+        }
+    }
+}
+
+impl From<StoredExtraCost<'_>> for ExtraCost {
+    fn from(d: StoredExtraCost<'_>) -> Self {
+        ExtraCost {
+            category: d.category.into(),
+            amount_pence: Pence(d.amount_pence),
+            description: owned(d.description),
+        }
+    }
+}
+
 #[derive(Debug, Encode, Decode)]
 struct StoredIncomeAtRisk {
     category: StoredIncomeCategory,
     amount_pence: i64,
     period: StoredPeriod,
+}
+
+impl From<&IncomeAtRisk> for StoredIncomeAtRisk {
+    fn from(d: &IncomeAtRisk) -> Self {
+        Self {
+            category: d.category.into(),
+            amount_pence: d.amount_pence.get(),
+            period: d.period.into(),
+        }
+    }
+}
+
+impl From<StoredIncomeAtRisk> for IncomeAtRisk {
+    fn from(d: StoredIncomeAtRisk) -> Self {
+        IncomeAtRisk {
+            category: d.category.into(),
+            amount_pence: Pence(d.amount_pence),
+            period: d.period.into(),
+        }
+    }
 }
 
 #[derive(Debug, Encode, Decode)]
@@ -486,11 +674,51 @@ struct StoredIncomeRecovered {
     category: Option<StoredIncomeCategory>,
 }
 
+impl From<&IncomeRecovered> for StoredIncomeRecovered {
+    fn from(d: &IncomeRecovered) -> Self {
+        Self {
+            amount_pence: d.amount_pence.get(),
+            period: d.period.into(),
+            category: d.category.map(Into::into),
+        }
+    }
+}
+
+impl From<StoredIncomeRecovered> for IncomeRecovered {
+    fn from(d: StoredIncomeRecovered) -> Self {
+        IncomeRecovered {
+            amount_pence: Pence(d.amount_pence),
+            period: d.period.into(),
+            category: d.category.map(Into::into),
+        }
+    }
+}
+
 #[derive(Debug, Encode, BorrowDecode)]
 struct StoredContractPenalty<'a> {
     commissioner: &'a str,
     amount_pence: i64,
     period: Option<StoredPeriod>,
+}
+
+impl<'a> From<&'a ContractPenalty> for StoredContractPenalty<'a> {
+    fn from(d: &'a ContractPenalty) -> Self {
+        Self {
+            commissioner: &d.commissioner,
+            amount_pence: d.amount_pence.get(),
+            period: d.period.map(Into::into),
+        }
+    }
+}
+
+impl From<StoredContractPenalty<'_>> for ContractPenalty {
+    fn from(d: StoredContractPenalty<'_>) -> Self {
+        ContractPenalty {
+            commissioner: d.commissioner.to_owned(),
+            amount_pence: Pence(d.amount_pence),
+            period: d.period.map(Into::into),
+        }
+    }
 }
 
 #[derive(Debug, Encode, BorrowDecode)]
@@ -503,6 +731,33 @@ struct StoredOutage<'a> {
     major_incident: bool,
 }
 
+impl<'a> From<&'a Outage> for StoredOutage<'a> {
+    fn from(d: &'a Outage) -> Self {
+        Self {
+            scope: &d.scope,
+            services: d.services.iter().map(String::as_str).collect(),
+            start: d.start.into(),
+            end: d.end.map(Into::into),
+            paper_fallback: d.paper_fallback,
+            major_incident: d.major_incident,
+        }
+    }
+}
+
+impl TryFrom<StoredOutage<'_>> for Outage {
+    type Error = CodecError;
+    fn try_from(d: StoredOutage<'_>) -> Result<Self, CodecError> {
+        Ok(Outage {
+            scope: d.scope.to_owned(),
+            services: d.services.into_iter().map(str::to_owned).collect(),
+            start: d.start.try_into_time("data.start")?,
+            end: d.end.map(|t| t.try_into_time("data.end")).transpose()?,
+            paper_fallback: d.paper_fallback,
+            major_incident: d.major_incident,
+        })
+    }
+}
+
 #[derive(Debug, Encode, BorrowDecode)]
 struct StoredSafetyIncident<'a> {
     local_ref: &'a str,
@@ -512,11 +767,55 @@ struct StoredSafetyIncident<'a> {
     description: Option<&'a str>,
 }
 
+impl<'a> From<&'a SafetyIncident> for StoredSafetyIncident<'a> {
+    fn from(d: &'a SafetyIncident) -> Self {
+        Self {
+            local_ref: &d.local_ref,
+            harm: d.harm.into(),
+            serious_incident: d.serious_incident,
+            state: d.state.into(),
+            description: d.description.as_deref(),
+        }
+    }
+}
+
+impl From<StoredSafetyIncident<'_>> for SafetyIncident {
+    fn from(d: StoredSafetyIncident<'_>) -> Self {
+        SafetyIncident {
+            local_ref: d.local_ref.to_owned(),
+            harm: d.harm.into(),
+            serious_incident: d.serious_incident,
+            state: d.state.into(),
+            description: owned(d.description),
+        }
+    }
+}
+
 #[derive(Debug, Encode, BorrowDecode)]
 struct StoredFeatureDeferred<'a> {
     feature: &'a str,
     promised_for: Option<&'a str>,
     reason: Option<&'a str>,
+}
+
+impl<'a> From<&'a FeatureDeferred> for StoredFeatureDeferred<'a> {
+    fn from(d: &'a FeatureDeferred) -> Self {
+        Self {
+            feature: &d.feature,
+            promised_for: d.promised_for.as_deref(),
+            reason: d.reason.as_deref(),
+        }
+    }
+}
+
+impl From<StoredFeatureDeferred<'_>> for FeatureDeferred {
+    fn from(d: StoredFeatureDeferred<'_>) -> Self {
+        FeatureDeferred {
+            feature: d.feature.to_owned(),
+            promised_for: owned(d.promised_for),
+            reason: owned(d.reason),
+        }
+    }
 }
 
 /// The kind and its data. Encoded by hand as an explicit kind tag followed by the data, so the
@@ -611,188 +910,49 @@ impl<'de, C> BorrowDecode<'de, C> for StoredBodyV1<'de> {
 impl<'a> StoredBodyV1<'a> {
     fn from_body(b: &'a EventBody) -> Self {
         match b {
-            EventBody::RolloutStatus(d) => Self::RolloutStatus(StoredRolloutStatus {
-                programme: &d.programme,
-                supplier: d.supplier.as_deref(),
-                release: d.release.as_deref(),
-                status: d.status.into(),
-                scope: d.scope.into(),
-                reason: d.reason.as_deref(),
-            }),
-            EventBody::PatientLost(d) => Self::PatientLost(StoredPatientLost {
-                patient_ref: d.patient_ref.as_str(),
-                pathway: d.pathway.into(),
-                discovered_via: d.discovered_via.as_deref(),
-            }),
-            EventBody::PatientTraced(d) => Self::PatientTraced(StoredPatientTraced {
-                patient_ref: d.patient_ref.as_str(),
-                outcome: d.outcome.into(),
-                harm: d.harm.into(),
-            }),
-            EventBody::WaitingListDiscrepancy(d) => {
-                Self::WaitingListDiscrepancy(StoredWaitingListDiscrepancy {
-                    pathway: d.pathway.into(),
-                    records: d.records,
-                    unique_patients: d.unique_patients,
-                    breaches: d.breaches,
-                })
-            }
-            EventBody::HarmReview(d) => Self::HarmReview(StoredHarmReview {
-                cases_reviewed: d.cases_reviewed,
-                harm: StoredHarmCounts {
-                    none: d.harm.none,
-                    low: d.harm.low,
-                    moderate: d.harm.moderate,
-                    severe: d.harm.severe,
-                    death: d.harm.death,
-                },
-            }),
-            EventBody::ReportingSuspended(d) => Self::ReportingSuspended(StoredReporting {
-                dataset: d.dataset.into(),
-                reason: d.reason.as_deref(),
-            }),
-            EventBody::ReportingResumed(d) => Self::ReportingResumed(StoredReporting {
-                dataset: d.dataset.into(),
-                reason: d.reason.as_deref(),
-            }),
-            EventBody::ExtraCost(d) => Self::ExtraCost(StoredExtraCost {
-                category: d.category.into(),
-                amount_pence: d.amount_pence.get(),
-                description: d.description.as_deref(),
-            }),
-            EventBody::IncomeAtRisk(d) => Self::IncomeAtRisk(StoredIncomeAtRisk {
-                category: d.category.into(),
-                amount_pence: d.amount_pence.get(),
-                period: d.period.into(),
-            }),
-            EventBody::IncomeRecovered(d) => Self::IncomeRecovered(StoredIncomeRecovered {
-                amount_pence: d.amount_pence.get(),
-                period: d.period.into(),
-                category: d.category.map(Into::into),
-            }),
-            EventBody::ContractPenalty(d) => Self::ContractPenalty(StoredContractPenalty {
-                commissioner: &d.commissioner,
-                amount_pence: d.amount_pence.get(),
-                period: d.period.map(Into::into),
-            }),
-            EventBody::Outage(d) => Self::Outage(StoredOutage {
-                scope: &d.scope,
-                services: d.services.iter().map(String::as_str).collect(),
-                start: d.start.into(),
-                end: d.end.map(Into::into),
-                paper_fallback: d.paper_fallback,
-                major_incident: d.major_incident,
-            }),
-            EventBody::SafetyIncident(d) => Self::SafetyIncident(StoredSafetyIncident {
-                local_ref: &d.local_ref,
-                harm: d.harm.into(),
-                serious_incident: d.serious_incident,
-                state: d.state.into(),
-                description: d.description.as_deref(),
-            }),
-            EventBody::FeatureDeferred(d) => Self::FeatureDeferred(StoredFeatureDeferred {
-                feature: &d.feature,
-                promised_for: d.promised_for.as_deref(),
-                reason: d.reason.as_deref(),
-            }),
+            EventBody::RolloutStatus(d) => Self::RolloutStatus(d.into()),
+            EventBody::PatientLost(d) => Self::PatientLost(d.into()),
+            EventBody::PatientTraced(d) => Self::PatientTraced(d.into()),
+            EventBody::WaitingListDiscrepancy(d) => Self::WaitingListDiscrepancy(d.into()),
+            EventBody::HarmReview(d) => Self::HarmReview(d.into()),
+            EventBody::ReportingSuspended(d) => Self::ReportingSuspended(d.into()),
+            EventBody::ReportingResumed(d) => Self::ReportingResumed(d.into()),
+            EventBody::ExtraCost(d) => Self::ExtraCost(d.into()),
+            EventBody::IncomeAtRisk(d) => Self::IncomeAtRisk(d.into()),
+            EventBody::IncomeRecovered(d) => Self::IncomeRecovered(d.into()),
+            EventBody::ContractPenalty(d) => Self::ContractPenalty(d.into()),
+            EventBody::Outage(d) => Self::Outage(d.into()),
+            EventBody::SafetyIncident(d) => Self::SafetyIncident(d.into()),
+            EventBody::FeatureDeferred(d) => Self::FeatureDeferred(d.into()),
         }
     }
-}
-
-fn owned(s: Option<&str>) -> Option<String> {
-    s.map(str::to_owned)
 }
 
 impl TryFrom<StoredBodyV1<'_>> for EventBody {
     type Error = CodecError;
     fn try_from(b: StoredBodyV1<'_>) -> Result<Self, CodecError> {
         Ok(match b {
-            StoredBodyV1::RolloutStatus(d) => EventBody::RolloutStatus(RolloutStatus {
-                programme: d.programme.to_owned(),
-                supplier: owned(d.supplier),
-                release: owned(d.release),
-                status: d.status.into(),
-                scope: d.scope.into(),
-                reason: owned(d.reason),
-            }),
-            StoredBodyV1::PatientLost(d) => EventBody::PatientLost(PatientLost {
-                patient_ref: PatientRef(d.patient_ref.to_owned()),
-                pathway: d.pathway.into(),
-                discovered_via: owned(d.discovered_via),
-            }),
-            StoredBodyV1::PatientTraced(d) => EventBody::PatientTraced(PatientTraced {
-                patient_ref: PatientRef(d.patient_ref.to_owned()),
-                outcome: d.outcome.into(),
-                harm: d.harm.into(),
-            }),
-            StoredBodyV1::WaitingListDiscrepancy(d) => {
-                EventBody::WaitingListDiscrepancy(WaitingListDiscrepancy {
-                    pathway: d.pathway.into(),
-                    records: d.records,
-                    unique_patients: d.unique_patients,
-                    breaches: d.breaches,
-                })
-            }
-            StoredBodyV1::HarmReview(d) => EventBody::HarmReview(HarmReview {
-                cases_reviewed: d.cases_reviewed,
-                harm: HarmCounts {
-                    none: d.harm.none,
-                    low: d.harm.low,
-                    moderate: d.harm.moderate,
-                    severe: d.harm.severe,
-                    death: d.harm.death,
-                },
-            }),
-            StoredBodyV1::ReportingSuspended(d) => EventBody::ReportingSuspended(Reporting {
-                dataset: d.dataset.into(),
-                reason: owned(d.reason),
-            }),
-            StoredBodyV1::ReportingResumed(d) => EventBody::ReportingResumed(Reporting {
-                dataset: d.dataset.into(),
-                reason: owned(d.reason),
-            }),
-            StoredBodyV1::ExtraCost(d) => EventBody::ExtraCost(ExtraCost {
-                category: d.category.into(),
-                amount_pence: Pence(d.amount_pence),
-                description: owned(d.description),
-            }),
-            StoredBodyV1::IncomeAtRisk(d) => EventBody::IncomeAtRisk(IncomeAtRisk {
-                category: d.category.into(),
-                amount_pence: Pence(d.amount_pence),
-                period: d.period.into(),
-            }),
-            StoredBodyV1::IncomeRecovered(d) => EventBody::IncomeRecovered(IncomeRecovered {
-                amount_pence: Pence(d.amount_pence),
-                period: d.period.into(),
-                category: d.category.map(Into::into),
-            }),
-            StoredBodyV1::ContractPenalty(d) => EventBody::ContractPenalty(ContractPenalty {
-                commissioner: d.commissioner.to_owned(),
-                amount_pence: Pence(d.amount_pence),
-                period: d.period.map(Into::into),
-            }),
-            StoredBodyV1::Outage(d) => EventBody::Outage(Outage {
-                scope: d.scope.to_owned(),
-                services: d.services.into_iter().map(str::to_owned).collect(),
-                start: d.start.try_into_time("data.start")?,
-                end: d.end.map(|t| t.try_into_time("data.end")).transpose()?,
-                paper_fallback: d.paper_fallback,
-                major_incident: d.major_incident,
-            }),
-            StoredBodyV1::SafetyIncident(d) => EventBody::SafetyIncident(SafetyIncident {
-                local_ref: d.local_ref.to_owned(),
-                harm: d.harm.into(),
-                serious_incident: d.serious_incident,
-                state: d.state.into(),
-                description: owned(d.description),
-            }),
-            StoredBodyV1::FeatureDeferred(d) => EventBody::FeatureDeferred(FeatureDeferred {
-                feature: d.feature.to_owned(),
-                promised_for: owned(d.promised_for),
-                reason: owned(d.reason),
-            }),
+            StoredBodyV1::RolloutStatus(d) => EventBody::RolloutStatus(d.into()),
+            StoredBodyV1::PatientLost(d) => EventBody::PatientLost(d.into()),
+            StoredBodyV1::PatientTraced(d) => EventBody::PatientTraced(d.into()),
+            StoredBodyV1::WaitingListDiscrepancy(d) => EventBody::WaitingListDiscrepancy(d.into()),
+            StoredBodyV1::HarmReview(d) => EventBody::HarmReview(d.into()),
+            StoredBodyV1::ReportingSuspended(d) => EventBody::ReportingSuspended(d.into()),
+            StoredBodyV1::ReportingResumed(d) => EventBody::ReportingResumed(d.into()),
+            StoredBodyV1::ExtraCost(d) => EventBody::ExtraCost(d.into()),
+            StoredBodyV1::IncomeAtRisk(d) => EventBody::IncomeAtRisk(d.into()),
+            StoredBodyV1::IncomeRecovered(d) => EventBody::IncomeRecovered(d.into()),
+            StoredBodyV1::ContractPenalty(d) => EventBody::ContractPenalty(d.into()),
+            StoredBodyV1::Outage(d) => EventBody::Outage(d.try_into()?),
+            StoredBodyV1::SafetyIncident(d) => EventBody::SafetyIncident(d.into()),
+            StoredBodyV1::FeatureDeferred(d) => EventBody::FeatureDeferred(d.into()),
         })
     }
+}
+
+/// Owned copy of an optional borrowed string.
+fn owned(s: Option<&str>) -> Option<String> {
+    s.map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -73,6 +73,11 @@
 //!   refactor of `golive-model` cannot silently change the format; a golden-bytes test pins it.
 //! - **Deterministic.** Appending the same events in the same order gives byte-identical
 //!   records and the same head on every replica, so auditors can compare heads.
+//! - **Bugs crash, damage is reported.** The append path asserts, in release builds too, that
+//!   seqs strictly increase and that each record, decoded again once encoded, holds the seq,
+//!   previous hash, hash and envelope that were hashed (so its hash verifies when read back; one
+//!   decode, not a second SHA-256). Damage found on disk, at open or by [`Store::verify_chain`],
+//!   is a [`StoreError`] or [`ChainError`] naming the seq, never a panic.
 //!
 //! **Boundary:** this is the only crate that depends on sled. It does not validate events (the
 //! model does, before append); it only enforces what needs the ledger's history: duplicates and

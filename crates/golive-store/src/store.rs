@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
-use golive_model::{CollectorId, EventId, Kind, OdsCode, chain_hash};
+use golive_model::{ChainHash, CollectorId, EventId, Kind, OdsCode, chain_hash};
 use sled::Tree;
 
 use crate::codec;
@@ -24,6 +24,8 @@ mod as_stored;
 mod checkpoints;
 mod headmark;
 mod merkle;
+#[cfg(test)]
+mod tests;
 pub use checkpoints::CHECKPOINT_DIR;
 use checkpoints::CheckpointFiles;
 pub use headmark::HEAD_MARK_FILE;
@@ -334,8 +336,9 @@ impl Iterator for Records {
 impl Store {
     /// Opens the store in `dir`, creating it if missing. Checks the format version and that the
     /// last record decodes, carries the hash recomputed from its contents, and is the stored
-    /// head; anything else is [`StoreError::Corrupt`] naming the seq. Then loads the event id
-    /// index from the id blocks, which must cover seqs 1 to the head exactly once each.
+    /// head; likewise the record the head mark names; anything else is [`StoreError::Corrupt`]
+    /// naming the seq. Then loads the event id index from the id blocks, which must cover seqs 1
+    /// to the head exactly once each.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let path = dir.to_path_buf();
         let db = open_db(&path)?;
@@ -796,68 +799,8 @@ impl Store {
                     what: "its log chunk is empty".to_owned(),
                 });
             }
-            let block = match blocks.next().transpose().map_err(|e| self.err(e))? {
-                Some((ik, block)) if key_seq(&ik)? == first => block,
-                other => {
-                    let next = match other {
-                        Some((ik, _)) => format!("seq {}", key_seq(&ik)?),
-                        None => "nowhere".to_owned(),
-                    };
-                    return Err(index_corrupt(
-                        first,
-                        format!(
-                            "the id index has no block for the log chunk at seq {first} (its next block starts at {next})"
-                        ),
-                    ));
-                }
-            };
-            let mut count = 0usize;
-            for frame in Frames::new(&chunk, first) {
-                let (seq, bytes) =
-                    frame.map_err(|(seq, what)| ChainError::Undecodable { seq, what })?;
-                let record = codec::decode_record(bytes).map_err(|e| ChainError::Undecodable {
-                    seq,
-                    what: e.to_string(),
-                })?;
-                if record.seq != seq {
-                    return Err(ChainError::SeqMismatch {
-                        seq,
-                        found: record.seq,
-                    });
-                }
-                if record.prev_hash != prev.hash {
-                    return Err(ChainError::PrevHash { seq });
-                }
-                if !record.verify_hash() {
-                    return Err(ChainError::Hash { seq });
-                }
-                let indexed = block.get(count * ID_BYTES..(count + 1) * ID_BYTES);
-                if indexed != Some(&record.envelope.event_id.as_bytes()[..]) {
-                    return Err(index_corrupt(
-                        seq,
-                        format!(
-                            "the record's event id is {} but the id index holds {} for it",
-                            record.envelope.event_id,
-                            indexed.map_or_else(|| "nothing".to_owned(), hex)
-                        ),
-                    ));
-                }
-                prev = Head {
-                    seq,
-                    hash: record.hash,
-                };
-                count += 1;
-            }
-            if block.len() != count * ID_BYTES {
-                return Err(index_corrupt(
-                    first,
-                    format!(
-                        "the id block of the log chunk at seq {first} is {} bytes for {count} records",
-                        block.len()
-                    ),
-                ));
-            }
-            expected = first + count as u64;
+            let block = self.id_block_of_chunk(&mut blocks, first)?;
+            expected = first + verify_chunk(&chunk, first, &block, &mut prev)?;
         }
         if let Some((ik, _)) = blocks.next().transpose().map_err(|e| self.err(e))? {
             let seq = key_seq(&ik)?;
@@ -882,11 +825,98 @@ impl Store {
         Ok(prev)
     }
 
+    /// The next id block, which must be the one of the log chunk starting at `first`.
+    fn id_block_of_chunk(
+        &self,
+        blocks: &mut sled::Iter,
+        first: u64,
+    ) -> Result<sled::IVec, ChainError> {
+        match blocks.next().transpose().map_err(|e| self.err(e))? {
+            Some((ik, block)) if key_seq(&ik)? == first => Ok(block),
+            other => {
+                let next = match other {
+                    Some((ik, _)) => format!("seq {}", key_seq(&ik)?),
+                    None => "nowhere".to_owned(),
+                };
+                Err(index_corrupt(
+                    first,
+                    format!(
+                        "the id index has no block for the log chunk at seq {first} (its next block starts at {next})"
+                    ),
+                ))
+            }
+        }
+    }
+
     /// Bytes the store takes on disk: sled's files and the checkpoint files.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         let sled = self.inner.db.size_on_disk().map_err(|e| self.err(e))?;
         Ok(sled + self.inner.checkpoints.bytes())
     }
+}
+
+/// Checks each record of the log chunk starting at `first` against the chain so far (`prev`,
+/// moved on to each record in turn) and against the chunk's id block. Returns how many records
+/// the chunk holds.
+fn verify_chunk(
+    chunk: &[u8],
+    first: u64,
+    block: &[u8],
+    prev: &mut Head,
+) -> Result<u64, ChainError> {
+    let mut count = 0usize;
+    for frame in Frames::new(chunk, first) {
+        let (seq, bytes) = frame.map_err(|(seq, what)| ChainError::Undecodable { seq, what })?;
+        let record = verify_record(seq, bytes, prev)?;
+        let indexed = block.get(count * ID_BYTES..(count + 1) * ID_BYTES);
+        if indexed != Some(&record.envelope.event_id.as_bytes()[..]) {
+            return Err(index_corrupt(
+                seq,
+                format!(
+                    "the record's event id is {} but the id index holds {} for it",
+                    record.envelope.event_id,
+                    indexed.map_or_else(|| "nothing".to_owned(), hex)
+                ),
+            ));
+        }
+        *prev = Head {
+            seq,
+            hash: record.hash,
+        };
+        count += 1;
+    }
+    if block.len() != count * ID_BYTES {
+        return Err(index_corrupt(
+            first,
+            format!(
+                "the id block of the log chunk at seq {first} is {} bytes for {count} records",
+                block.len()
+            ),
+        ));
+    }
+    Ok(count as u64)
+}
+
+/// Decodes the record stored at `seq` and checks that it says it is that seq, follows `prev`
+/// and carries the hash of its contents.
+fn verify_record(seq: u64, bytes: &[u8], prev: &Head) -> Result<Record, ChainError> {
+    let record = codec::decode_record(bytes).map_err(|e| ChainError::Undecodable {
+        seq,
+        what: e.to_string(),
+    })?;
+    if record.seq != seq {
+        return Err(ChainError::SeqMismatch {
+            seq,
+            found: record.seq,
+        });
+    }
+    if record.prev_hash != prev.hash {
+        return Err(ChainError::PrevHash { seq });
+    }
+    if !record.verify_hash() {
+        return Err(ChainError::Hash { seq });
+    }
+    Ok(record)
 }
 
 fn index_corrupt(seq: u64, what: String) -> ChainError {
@@ -937,45 +967,8 @@ fn check_head_mark(
             });
         }
         None => {}
-        Some(m) if m.seq > head.seq => {
-            return Err(StoreError::Corrupt {
-                seq: head.seq + 1,
-                what: format!(
-                    "sled holds the log only up to seq {} but the head mark ({HEAD_MARK_FILE}) \
-                     says seq {} ({}) was flushed: seqs {} to {} are missing, the sled file was \
-                     truncated or damaged; restore from a backup or rebuild with `golive repair \
-                     --from-export` (docs/OPERATIONS.md)",
-                    head.seq,
-                    m.seq,
-                    hex(&m.hash),
-                    head.seq + 1,
-                    m.seq
-                ),
-            });
-        }
-        Some(m) => {
-            // The mark may lag sled's head (a crash between sled's flush and the mark's
-            // write), but the record it names must be the one it recorded.
-            let at_mark = if m.seq == 0 {
-                Some(Head::GENESIS.hash)
-            } else {
-                with_record_bytes(path, ledger, m.seq, |b| {
-                    decode_log_entry(m.seq, b).map(|r| r.hash)
-                })?
-            };
-            if at_mark != Some(m.hash) {
-                return Err(StoreError::Corrupt {
-                    seq: m.seq,
-                    what: format!(
-                        "the head mark ({HEAD_MARK_FILE}) records seq {} with hash {}, but the \
-                         log's record there is {}: this log is not the one that was flushed",
-                        m.seq,
-                        hex(&m.hash),
-                        at_mark.map_or_else(|| "missing".to_owned(), |h| hex(&h))
-                    ),
-                });
-            }
-        }
+        Some(m) if m.seq > head.seq => return Err(log_short_of_mark(head, m)),
+        Some(m) => check_record_at_mark(path, ledger, m)?,
     }
     let mark = HeadMark::open(path, head, found)?;
     if !had_mark {
@@ -984,6 +977,52 @@ fn check_head_mark(
         db.flush().map_err(|e| sled_error(path, e))?;
     }
     Ok(mark)
+}
+
+/// The error for a head mark beyond sled's head: records that were flushed are gone.
+fn log_short_of_mark(head: Head, m: Head) -> StoreError {
+    StoreError::Corrupt {
+        seq: head.seq + 1,
+        what: format!(
+            "sled holds the log only up to seq {} but the head mark ({HEAD_MARK_FILE}) \
+             says seq {} ({}) was flushed: seqs {} to {} are missing, the sled file was \
+             truncated or damaged; restore from a backup or rebuild with `golive repair \
+             --from-export` (docs/OPERATIONS.md)",
+            head.seq,
+            m.seq,
+            hex(&m.hash),
+            head.seq + 1,
+            m.seq
+        ),
+    }
+}
+
+/// Checks that the record the head mark names, read back, is the one it recorded and carries
+/// the hash of its contents. The mark may lag sled's head (a crash between sled's flush and the
+/// mark's write), but the record it names must be the one it recorded.
+fn check_record_at_mark(path: &Path, ledger: &Tree, m: Head) -> Result<(), StoreError> {
+    let at_mark = if m.seq == 0 {
+        Some(Head::GENESIS.hash)
+    } else {
+        with_record_bytes(path, ledger, m.seq, |b| {
+            let record = decode_log_entry(m.seq, b)?;
+            check_record_hash(&record)?;
+            Ok(record.hash)
+        })?
+    };
+    if at_mark != Some(m.hash) {
+        return Err(StoreError::Corrupt {
+            seq: m.seq,
+            what: format!(
+                "the head mark ({HEAD_MARK_FILE}) records seq {} with hash {}, but the \
+                 log's record there is {}: this log is not the one that was flushed",
+                m.seq,
+                hex(&m.hash),
+                at_mark.map_or_else(|| "missing".to_owned(), |h| hex(&h))
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Reads the stored head and checks it against the last record of the log.
@@ -1010,59 +1049,75 @@ fn check_head(path: &Path, tree: &Tree) -> Result<Head, StoreError> {
                 ),
             });
         }
-        (Some(h), Some(record)) => {
-            let seq = record.seq;
-            if seq != h.seq {
-                // Name the seq that is extra (log ahead) or missing (head ahead).
-                return Err(StoreError::Corrupt {
-                    seq: seq.max(h.seq),
-                    what: format!(
-                        "the last record is seq {seq} but the stored head is seq {}",
-                        h.seq
-                    ),
-                });
-            }
-            let computed = record.computed_hash();
-            if computed != record.hash {
-                return Err(StoreError::Corrupt {
-                    seq,
-                    what: format!(
-                        "the record's stored hash {} is not the hash of its contents {}",
-                        hex(&record.hash),
-                        hex(&computed)
-                    ),
-                });
-            }
-            if record.hash != h.hash {
-                return Err(StoreError::Corrupt {
-                    seq,
-                    what: format!(
-                        "the record's hash {} differs from the stored head's hash {}",
-                        hex(&record.hash),
-                        hex(&h.hash)
-                    ),
-                });
-            }
-            h
-        }
+        (Some(h), Some(record)) => check_last_record(h, &record)?,
     };
     if head != Head::GENESIS {
-        // seq 1 starts the chain: make sure the log really begins there.
-        match seq_range(tree, LOG).next() {
-            Some(entry) => {
-                let (k, _) = entry.map_err(|e| sled_error(path, e))?;
-                let first = key_seq(&k)?;
-                if first != 1 {
-                    return Err(StoreError::Corrupt {
-                        seq: 1,
-                        what: format!("the log starts at seq {first} instead of 1"),
-                    });
-                }
-            }
-            None => unreachable!("the log has a last record, so it has a first"),
-        }
+        check_log_starts_at_one(path, tree)?;
     }
     Ok(head)
+}
+
+/// Checks the last record of the log, read back at open, against the stored head `h`: the same
+/// seq, and a hash that is both the hash of its contents and the head's.
+fn check_last_record(h: Head, record: &Record) -> Result<Head, StoreError> {
+    let seq = record.seq;
+    if seq != h.seq {
+        // Name the seq that is extra (log ahead) or missing (head ahead).
+        return Err(StoreError::Corrupt {
+            seq: seq.max(h.seq),
+            what: format!(
+                "the last record is seq {seq} but the stored head is seq {}",
+                h.seq
+            ),
+        });
+    }
+    check_record_hash(record)?;
+    if record.hash != h.hash {
+        return Err(StoreError::Corrupt {
+            seq,
+            what: format!(
+                "the record's hash {} differs from the stored head's hash {}",
+                hex(&record.hash),
+                hex(&h.hash)
+            ),
+        });
+    }
+    Ok(h)
+}
+
+/// A record read back from disk must carry the hash recomputed from its contents; one that does
+/// not was damaged or altered there, which is corruption (an error), not a bug of this build.
+fn check_record_hash(record: &Record) -> Result<(), StoreError> {
+    let computed = record.computed_hash();
+    if computed != record.hash {
+        return Err(StoreError::Corrupt {
+            seq: record.seq,
+            what: format!(
+                "the record's stored hash {} is not the hash of its contents {}",
+                hex(&record.hash),
+                hex(&computed)
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// seq 1 starts the chain: makes sure the log really begins there.
+fn check_log_starts_at_one(path: &Path, tree: &Tree) -> Result<(), StoreError> {
+    match seq_range(tree, LOG).next() {
+        Some(entry) => {
+            let (k, _) = entry.map_err(|e| sled_error(path, e))?;
+            let first = key_seq(&k)?;
+            if first != 1 {
+                return Err(StoreError::Corrupt {
+                    seq: 1,
+                    what: format!("the log starts at seq {first} instead of 1"),
+                });
+            }
+        }
+        None => unreachable!("the log has a last record, so it has a first"),
+    }
+    Ok(())
 }
 
 /// Builds the event id index from the id blocks, which must cover seqs `1..=head.seq` in
@@ -1174,63 +1229,148 @@ fn plan_batch(
     writer: &mut Writer,
     batch: &[Incoming],
 ) -> Result<Planned, StoreError> {
-    let start = writer.head;
-    let mut head = start;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    let mut writes = sled::Batch::default();
-    let mut new_ids = IdIndex::with_capacity(batch.len());
     writer.tails.check()?;
-    let mut tails = (*writer.tails).clone();
-    // Batch index of each event appended here, by `seq - start.seq - 1`.
-    let mut appended: Vec<usize> = Vec::with_capacity(batch.len());
-    // Targets superseded earlier in this batch -> seq of the correction.
-    let mut superseded_here: HashMap<[u8; ID_BYTES], u64> = HashMap::new();
-    // Highest collector_seq per collector in this batch; few collectors per batch.
-    let mut highs: Vec<(&str, u64)> = Vec::new();
-    let chunk = &mut writer.chunk;
-    let id_block = &mut writer.id_block;
-    chunk.clear();
-    id_block.clear();
-    let mut chunk_first = start.seq + 1;
-
+    let mut plan = BatchPlan::new(writer, batch.len());
     for (index, incoming) in batch.iter().enumerate() {
+        match plan.refusal(inner, ids, batch, incoming)? {
+            Some(outcome) => plan.outcomes.push(outcome),
+            None => plan.append(index, incoming)?,
+        }
+    }
+    plan.finish(inner)
+}
+
+/// A batch being planned: what is decided so far and the writes built for it.
+struct BatchPlan<'w, 'b> {
+    /// The head before the batch.
+    start: Head,
+    /// The head after the events appended so far.
+    head: Head,
+    outcomes: Vec<Outcome>,
+    writes: sled::Batch,
+    new_ids: IdIndex,
+    tails: merkle::Tails,
+    /// Batch index of each event appended here, by `seq - start.seq - 1`.
+    appended: Vec<usize>,
+    /// Targets superseded earlier in this batch -> seq of the correction.
+    superseded_here: HashMap<[u8; ID_BYTES], u64>,
+    /// Highest collector_seq per collector in this batch; few collectors per batch.
+    highs: Vec<(&'b str, u64)>,
+    /// The log chunk and id block being built (the writer's buffers, reused between batches).
+    chunk: &'w mut Vec<u8>,
+    id_block: &'w mut Vec<u8>,
+    /// Seq of the chunk's first record.
+    chunk_first: u64,
+}
+
+impl<'w, 'b> BatchPlan<'w, 'b> {
+    fn new(writer: &'w mut Writer, events: usize) -> Self {
+        let start = writer.head;
+        writer.chunk.clear();
+        writer.id_block.clear();
+        Self {
+            start,
+            head: start,
+            outcomes: Vec::with_capacity(events),
+            writes: sled::Batch::default(),
+            new_ids: IdIndex::with_capacity(events),
+            tails: (*writer.tails).clone(),
+            appended: Vec::with_capacity(events),
+            superseded_here: HashMap::new(),
+            highs: Vec::new(),
+            chunk: &mut writer.chunk,
+            id_block: &mut writer.id_block,
+            chunk_first: start.seq + 1,
+        }
+    }
+
+    /// The outcome of an event that is not appended: a duplicate of an event in the ledger or
+    /// earlier in the batch, or a correction the supersedes rules refuse. `None` to append it.
+    fn refusal(
+        &self,
+        inner: &Inner,
+        ids: &IdIndex,
+        batch: &[Incoming],
+        incoming: &Incoming,
+    ) -> Result<Option<Outcome>, StoreError> {
         let envelope = &incoming.envelope;
         let id = envelope.event_id.as_bytes();
-        if let Some(&seq) = new_ids.get(id).or_else(|| ids.get(id)) {
-            outcomes.push(Outcome::Duplicate { seq });
-            continue;
+        if let Some(&seq) = self.new_ids.get(id).or_else(|| ids.get(id)) {
+            return Ok(Some(Outcome::Duplicate { seq }));
         }
-        if let Some(target) = envelope.supersedes {
-            let found = Lookup {
-                inner,
-                ids,
-                new_ids: &new_ids,
-                superseded_here: &superseded_here,
-                batch,
-                appended: &appended,
-                start,
-            };
-            if let Some(reason) = found.check_supersedes(target, incoming)? {
-                outcomes.push(Outcome::Rejected { reason });
-                continue;
-            }
-        }
+        let Some(target) = envelope.supersedes else {
+            return Ok(None);
+        };
+        let found = Lookup {
+            inner,
+            ids,
+            new_ids: &self.new_ids,
+            superseded_here: &self.superseded_here,
+            batch,
+            appended: &self.appended,
+            start: self.start,
+        };
+        Ok(found
+            .check_supersedes(target, incoming)?
+            .map(|reason| Outcome::Rejected { reason }))
+    }
 
-        let seq = head.seq + 1;
-        assert!(
-            seq > start.seq && seq > head.seq,
-            "seqs must strictly increase"
-        );
-        let hash = chain_hash(&head.hash, seq, &envelope.canonical_bytes());
-        tails.push_leaf(golive_verify::record_leaf(&hash), &mut writes);
-        let len = layout::push_frame(chunk, |buf| {
+    /// Appends the event at `index` of the batch as the next record: its hash, Merkle leaf,
+    /// framed bytes, id, supersedes key and collector receipt.
+    fn append(&mut self, index: usize, incoming: &'b Incoming) -> Result<(), StoreError> {
+        let envelope = &incoming.envelope;
+        let seq = next_seq(self.head.seq);
+        let hash = chain_hash(&self.head.hash, seq, &envelope.canonical_bytes());
+        self.tails
+            .push_leaf(golive_verify::record_leaf(&hash), &mut self.writes);
+        self.push_record(seq, hash, incoming)?;
+        let id = envelope.event_id.as_bytes();
+        self.id_block.extend_from_slice(id);
+        self.new_ids.insert(*id, seq);
+        if let Some(target) = envelope.supersedes {
+            self.superseded_here.insert(*target.as_bytes(), seq);
+            self.writes.insert(
+                &layout::superseded_key(target.as_bytes())[..],
+                &seq.to_be_bytes()[..],
+            );
+        }
+        let collector = envelope.collector.as_str();
+        match self.highs.iter_mut().find(|(c, _)| *c == collector) {
+            Some((_, high)) => *high = (*high).max(envelope.collector_seq),
+            None => self.highs.push((collector, envelope.collector_seq)),
+        }
+        self.appended.push(index);
+        self.head = Head { seq, hash };
+        self.outcomes.push(Outcome::Appended { seq });
+        if self.chunk.len() >= LOG_CHUNK_BYTES_TARGET {
+            close_chunk(
+                &mut self.writes,
+                self.chunk_first,
+                self.chunk,
+                self.id_block,
+            );
+            self.chunk_first = seq + 1;
+        }
+        Ok(())
+    }
+
+    /// Frames the record of `seq` onto the chunk, refuses one too large to read back, and
+    /// checks that the bytes written carry the hash of their contents.
+    fn push_record(
+        &mut self,
+        seq: u64,
+        hash: ChainHash,
+        incoming: &Incoming,
+    ) -> Result<(), StoreError> {
+        let prev_hash = self.head.hash;
+        let len = layout::push_frame(self.chunk, |buf| {
             codec::encode_record_parts(
                 seq,
                 incoming.stream_seq,
                 incoming.received_at,
-                &head.hash,
+                &prev_hash,
                 &hash,
-                envelope,
+                &incoming.envelope,
                 buf,
             )
         })?;
@@ -1241,54 +1381,82 @@ fn plan_batch(
                 max: codec::DECODE_BYTES_MAX as u64,
             });
         }
-        id_block.extend_from_slice(id);
-        new_ids.insert(*id, seq);
-        if let Some(target) = envelope.supersedes {
-            superseded_here.insert(*target.as_bytes(), seq);
-            writes.insert(
-                &layout::superseded_key(target.as_bytes())[..],
-                &seq.to_be_bytes()[..],
-            );
-        }
-        let collector = envelope.collector.as_str();
-        match highs.iter_mut().find(|(c, _)| *c == collector) {
-            Some((_, high)) => *high = (*high).max(envelope.collector_seq),
-            None => highs.push((collector, envelope.collector_seq)),
-        }
-        appended.push(index);
-        head = Head { seq, hash };
-        outcomes.push(Outcome::Appended { seq });
-        if chunk.len() >= LOG_CHUNK_BYTES_TARGET {
-            close_chunk(&mut writes, chunk_first, chunk, id_block);
-            chunk_first = seq + 1;
-        }
-    }
-    if !chunk.is_empty() {
-        close_chunk(&mut writes, chunk_first, chunk, id_block);
+        let encoded = &self.chunk[self.chunk.len() - len..];
+        assert_record_carries_its_hash(encoded, seq, &prev_hash, &hash, &incoming.envelope);
+        Ok(())
     }
 
-    for (collector, high) in highs {
-        let key = layout::collector_key(collector);
-        let current = inner
-            .ledger
-            .get(&key)
-            .map_err(|e| sled_error(&inner.path, e))?
-            .map(|v| u64_value(layout::TREE, &v))
-            .transpose()?;
-        if current.is_none_or(|c| high > c) {
-            writes.insert(key, &high.to_be_bytes()[..]);
+    /// Closes the last chunk and adds the collector receipts and the head to the writes.
+    fn finish(mut self, inner: &Inner) -> Result<Planned, StoreError> {
+        if !self.chunk.is_empty() {
+            close_chunk(
+                &mut self.writes,
+                self.chunk_first,
+                self.chunk,
+                self.id_block,
+            );
         }
+        for (collector, high) in self.highs {
+            let key = layout::collector_key(collector);
+            let current = inner
+                .ledger
+                .get(&key)
+                .map_err(|e| sled_error(&inner.path, e))?
+                .map(|v| u64_value(layout::TREE, &v))
+                .transpose()?;
+            if current.is_none_or(|c| high > c) {
+                self.writes.insert(key, &high.to_be_bytes()[..]);
+            }
+        }
+        if self.head != self.start {
+            self.writes.insert(HEAD, &encode_head(&self.head)[..]);
+        }
+        Ok(Planned {
+            outcomes: self.outcomes,
+            head: self.head,
+            writes: self.writes,
+            new_ids: self.new_ids,
+            tails: Arc::new(self.tails),
+        })
     }
-    if head != start {
-        writes.insert(HEAD, &encode_head(&head)[..]);
-    }
-    Ok(Planned {
-        outcomes,
-        head,
-        writes,
-        new_ids,
-        tails: Arc::new(tails),
-    })
+}
+
+/// The seq of the record after `prev`. Seqs strictly increase on append, in release builds too,
+/// where `+` would wrap at `u64::MAX` and fork the chain at seq 0.
+fn next_seq(prev: u64) -> u64 {
+    let seq = prev.wrapping_add(1);
+    assert!(
+        seq > prev,
+        "seqs must strictly increase on append: no seq follows {prev}"
+    );
+    seq
+}
+
+/// Asserts that a record just encoded carries the hash of its contents, so that reading it
+/// back (at open, in `verify_chain`) recomputes the same hash. Decoded, it must hold the seq and
+/// previous hash that were hashed, the hash computed from them, and an envelope equal to the
+/// one whose canonical bytes were hashed: then its recomputed hash is that hash, since the
+/// canonical bytes are a function of the envelope. This costs one decode of bytes still in
+/// cache, not a second SHA-256 and canonical encoding; and it checks the bytes actually
+/// written, which recomputing the hash from the same inputs would not.
+fn assert_record_carries_its_hash(
+    encoded: &[u8],
+    seq: u64,
+    prev_hash: &ChainHash,
+    hash: &ChainHash,
+    envelope: &golive_model::Envelope,
+) {
+    let record = match codec::decode_record(encoded) {
+        Ok(record) => record,
+        Err(e) => panic!("the record just encoded for seq {seq} does not decode: {e}"),
+    };
+    assert!(
+        record.seq == seq
+            && record.prev_hash == *prev_hash
+            && record.hash == *hash
+            && record.envelope == *envelope,
+        "the record encoded for seq {seq} does not carry the hash of its contents"
+    );
 }
 
 /// Adds the chunk and its id block to the writes, and empties both buffers for the next.

@@ -374,45 +374,13 @@ impl Verifier {
             let c = match verify_checkpoint(&entry.note, key) {
                 Ok(c) => c,
                 Err(e) => {
-                    // Name the size the note claims, if it can be read at all.
-                    let size = entry
-                        .note
-                        .rfind("\n\n")
-                        .and_then(|i| crate::note::Checkpoint::parse(&entry.note[..i + 1]).ok())
-                        .map_or(0, |c| c.size);
-                    let kind = match e {
-                        crate::NoteError::Malformed(_) | crate::NoteError::BadCheckpoint(_) => {
-                            Kind::Malformed
-                        }
-                        _ => Kind::BadSignature,
-                    };
-                    checked.push(Checked {
-                        size,
-                        root: [0; 32],
-                        problem: Some(problem(
-                            size,
-                            kind,
-                            format!("checkpoint at size {size}: {e}"),
-                        )),
-                    });
+                    checked.push(unreadable_checkpoint(&entry.note, e));
                     continue;
                 }
             };
-            let mut p = None;
-            if let Some(prev) = checked.last() {
-                if c.size < prev.size {
-                    p = Some(problem(
-                        c.size,
-                        Kind::Malformed,
-                        format!(
-                            "checkpoint at size {} comes after one at size {}",
-                            c.size, prev.size
-                        ),
-                    ));
-                } else if prev.problem.is_none() {
-                    p = consistency_problem(prev, &c, entry.consistency.as_ref());
-                }
-            }
+            let p = checked
+                .last()
+                .and_then(|prev| problem_after(prev, &c, entry.consistency.as_ref()));
             if p.is_none() {
                 ok += 1;
                 origin = Some(c.origin.clone());
@@ -449,6 +417,20 @@ impl Verifier {
 
     /// Checks the next record in file order.
     pub fn push(&mut self, r: &ExportRecord<'_>) -> Result<(), Problem> {
+        if !self.in_order(r)? {
+            return Ok(());
+        }
+        check_record_hashes(r, &self.prev_hash)?;
+        self.frontier.push(leaf_hash(&r.hash));
+        self.prev_hash = r.hash;
+        self.expected += 1;
+        let seq = r.seq;
+        self.check_checkpoints(|size| size == seq)
+    }
+
+    /// Whether `r` is the record expected next. A later one is held as a gap (`false`): the
+    /// expected seq is missing unless it comes next. Problems found earlier come first.
+    fn in_order(&mut self, r: &ExportRecord<'_>) -> Result<bool, Problem> {
         if let Some(p) = self.early.take() {
             return Err(p);
         }
@@ -476,7 +458,7 @@ impl Verifier {
         }
         if r.seq > self.expected {
             self.gap = Some(self.expected);
-            return Ok(());
+            return Ok(false);
         }
         if r.seq == u64::MAX {
             // The seq after it would not fit in 64 bits: no log gets here, and counting on
@@ -490,37 +472,7 @@ impl Verifier {
                 ),
             ));
         }
-        let computed = chain_hash(&r.prev_hash, r.seq, r.event);
-        if computed != r.hash {
-            return Err(problem(
-                r.seq,
-                Kind::Altered,
-                format!(
-                    "the record's contents give hash {} but it carries {}",
-                    to_hex(&computed),
-                    to_hex(&r.hash)
-                ),
-            ));
-        }
-        if r.prev_hash != self.prev_hash {
-            return Err(problem(
-                r.seq - 1,
-                Kind::Altered,
-                format!(
-                    "record {} has hash {} but record {} says the previous hash is {}: record {} was changed and its hash recomputed",
-                    r.seq - 1,
-                    to_hex(&self.prev_hash),
-                    r.seq,
-                    to_hex(&r.prev_hash),
-                    r.seq - 1
-                ),
-            ));
-        }
-        self.frontier.push(leaf_hash(&r.hash));
-        self.prev_hash = r.hash;
-        self.expected += 1;
-        let seq = r.seq;
-        self.check_checkpoints(|size| size == seq)
+        Ok(true)
     }
 
     /// Checkpoints whose size passes `due`, in order: their own problem, else their root
@@ -617,6 +569,83 @@ impl Verifier {
 
 fn missing_problem(seq: u64, why: &str) -> Problem {
     problem(seq, Kind::Missing, format!("seq {seq} is missing: {why}"))
+}
+
+/// A checkpoint whose note does not verify: its problem, at the size the note claims if it can
+/// be read at all.
+fn unreadable_checkpoint(note: &str, e: crate::NoteError) -> Checked {
+    let size = note
+        .rfind("\n\n")
+        .and_then(|i| crate::note::Checkpoint::parse(&note[..i + 1]).ok())
+        .map_or(0, |c| c.size);
+    let kind = match e {
+        crate::NoteError::Malformed(_) | crate::NoteError::BadCheckpoint(_) => Kind::Malformed,
+        _ => Kind::BadSignature,
+    };
+    Checked {
+        size,
+        root: [0; 32],
+        problem: Some(problem(
+            size,
+            kind,
+            format!("checkpoint at size {size}: {e}"),
+        )),
+    }
+}
+
+/// What is wrong with checkpoint `c` given the one before it: a smaller size, or (when the one
+/// before is sound) a consistency proof that does not link them.
+fn problem_after(
+    prev: &Checked,
+    c: &crate::note::Checkpoint,
+    proof: Option<&(u64, Vec<Hash>)>,
+) -> Option<Problem> {
+    if c.size < prev.size {
+        return Some(problem(
+            c.size,
+            Kind::Malformed,
+            format!(
+                "checkpoint at size {} comes after one at size {}",
+                c.size, prev.size
+            ),
+        ));
+    }
+    if prev.problem.is_some() {
+        return None;
+    }
+    consistency_problem(prev, c, proof)
+}
+
+/// Checks that a record carries the hash of its contents and follows `prev_hash`, the hash of
+/// the record before it.
+fn check_record_hashes(r: &ExportRecord<'_>, prev_hash: &ChainHash) -> Result<(), Problem> {
+    let computed = chain_hash(&r.prev_hash, r.seq, r.event);
+    if computed != r.hash {
+        return Err(problem(
+            r.seq,
+            Kind::Altered,
+            format!(
+                "the record's contents give hash {} but it carries {}",
+                to_hex(&computed),
+                to_hex(&r.hash)
+            ),
+        ));
+    }
+    if r.prev_hash != *prev_hash {
+        return Err(problem(
+            r.seq - 1,
+            Kind::Altered,
+            format!(
+                "record {} has hash {} but record {} says the previous hash is {}: record {} was changed and its hash recomputed",
+                r.seq - 1,
+                to_hex(prev_hash),
+                r.seq,
+                to_hex(&r.prev_hash),
+                r.seq - 1
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Is checkpoint `c` consistent with the one before it?

@@ -209,6 +209,25 @@ pub fn verify_consistency(
     if proof.is_empty() {
         return Err(ProofError::WrongLength(0));
     }
+    let (fr, sr) = consistency_roots(old_size, new_size, old_root, proof)?;
+    // 7, continued: the roots the proof leads to must be the ones given.
+    if fr != *old_root {
+        return Err(ProofError::OldRootMismatch);
+    }
+    if sr != *new_root {
+        return Err(ProofError::RootMismatch);
+    }
+    Ok(())
+}
+
+/// Steps 2 to 7 of RFC 9162 section 2.1.4.2 for `0 < old_size < new_size` and a non-empty
+/// proof: the old and new roots the proof leads to, or the proof's wrong length.
+fn consistency_roots(
+    old_size: u64,
+    new_size: u64,
+    old_root: &Hash,
+    proof: &[Hash],
+) -> Result<(Hash, Hash), ProofError> {
     // 2. When the old tree is a perfect subtree of the new one, its root is the first node.
     let mut path: Vec<Hash> = Vec::with_capacity(proof.len() + 1);
     if old_size.is_power_of_two() {
@@ -247,13 +266,7 @@ pub fn verify_consistency(
     if snode != 0 {
         return Err(ProofError::WrongLength(proof.len()));
     }
-    if fr != *old_root {
-        return Err(ProofError::OldRootMismatch);
-    }
-    if sr != *new_root {
-        return Err(ProofError::RootMismatch);
-    }
-    Ok(())
+    Ok((fr, sr))
 }
 
 /// The audit path of leaf `index` in the tree of `size` (RFC 9162 section 2.1.3.1), given a way

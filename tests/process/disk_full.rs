@@ -95,8 +95,18 @@ fn a_full_disk_stops_the_write_with_one_line_and_loses_nothing() {
     let o = GOLIVE.run(&["ingest", feed.to_str().unwrap(), "--data", data_s]);
     assert_eq!(o.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&o.stderr);
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    // A projection snapshot (a cache of the log, written after a durable batch) may hit the full
+    // disk first: that is one warning of its own and the append goes on, so it is not the line
+    // of the failed write. Everything else is that one line.
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.contains("could not write a projection snapshot"))
+        .collect();
     assert_eq!(lines.len(), 1, "one line, not a log storm:\n{stderr}");
+    assert!(
+        stderr.lines().filter(|l| !l.trim().is_empty()).count() <= 2,
+        "at most one snapshot warning beside the error line:\n{stderr}"
+    );
     assert!(lines[0].contains("is full"), "{stderr}");
     assert!(lines[0].contains("free space"), "{stderr}");
 

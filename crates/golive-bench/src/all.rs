@@ -129,7 +129,7 @@ pub struct Summary {
     pub raw_scan_decode_per_s: f64,
     pub ledger_replay_per_s: f64,
     pub replay_ratio_to_raw_scan: f64,
-    /// `golive replay`: the full replay plus writing every projection checkpoint.
+    /// `golive replay`: the full replay plus writing every projection snapshot.
     pub ledger_rebuild_per_s: f64,
     pub pg_append_per_s: Option<f64>,
     pub pg_replay_decode_per_s: Option<f64>,
@@ -290,7 +290,7 @@ fn pg_part(
     Ok(report)
 }
 
-/// The query latency part over the same events, with the ledger's default checkpoint interval;
+/// The query latency part over the same events, with the ledger's default snapshot interval;
 /// None (and said so in `not_measured`) with `--skip-query`.
 fn query_part(
     dir: &Path,
@@ -312,8 +312,7 @@ fn query_part(
             clients: q.clients,
             requests: q.requests,
             cold_requests: q.cold_requests,
-            checkpoint_every_events: golive_ledger::LedgerOptions::default()
-                .checkpoint_every_events,
+            snapshot_every_events: golive_ledger::LedgerOptions::default().snapshot_every_events,
             serve_secs: 0,
         },
     )?;
@@ -521,7 +520,7 @@ fn store_rows(s: &Summary) -> Vec<Row> {
             Some(s.replay_ratio_to_raw_scan >= 0.7 && s.ledger_replay_per_s >= 1e6),
         ),
         row(
-            "ledger rebuild (replay + write every checkpoint)",
+            "ledger rebuild (replay + write every snapshot)",
             Some(s.ledger_rebuild_per_s),
             "events/s",
         ),
@@ -603,11 +602,11 @@ fn footprint_rows(s: &Summary, at_10m: bool) -> Vec<Row> {
             "events/s",
         ),
         row(
-            "ledger store on disk (log only, no projection checkpoints)",
+            "ledger store on disk (log only, no projection snapshots)",
             Some(s.ledger_bytes_per_event),
             "B/event",
         ),
-        // "All included": the store `golive serve` leaves, with its projection checkpoints.
+        // "All included": the store `golive serve` leaves, with its projection snapshots.
         row(
             "ledger store on disk (golive serve, all included)",
             Some(s.served_ledger_bytes_per_event),

@@ -73,12 +73,13 @@ pub struct QueryArgs {
     #[arg(long, default_value_t = 20_000)]
     pub requests: u64,
     /// Requests of the as-of scenario where every request asks for another sequence (each
-    /// reads a checkpoint and replays); 0 skips it
+    /// reads a snapshot and replays); 0 skips it
     #[arg(long, default_value_t = 256)]
     pub cold_requests: u64,
-    /// Projection checkpoint interval of the bench ledger
-    #[arg(long, default_value_t = 10_000)]
-    pub checkpoint_every: u64,
+    /// Projection snapshot interval of the bench ledger (`--checkpoint-every`, its earlier
+    /// name, is still accepted)
+    #[arg(long, default_value_t = 10_000, alias = "checkpoint-every")]
+    pub snapshot_every: u64,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Keep serving this many seconds after measuring, for an external load tool

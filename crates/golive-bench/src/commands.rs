@@ -45,7 +45,7 @@ fn query(a: QueryArgs) -> Result<ExitCode> {
         clients: a.clients.clamp(1, 1_024),
         requests: a.requests,
         cold_requests: a.cold_requests,
-        checkpoint_every_events: a.checkpoint_every,
+        snapshot_every_events: a.snapshot_every,
         serve_secs: a.serve_secs,
     };
     run_bench(

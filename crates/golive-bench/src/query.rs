@@ -1,6 +1,6 @@
 //! `golive-bench query`: latency of the analyst API under concurrent load.
 //!
-//! Builds a ledger of N simulated events (checkpoints as configured), serves the HTTP API
+//! Builds a ledger of N simulated events (snapshots as configured), serves the HTTP API
 //! in-process on a free loopback port, and sends requests from C concurrent clients (tasks of
 //! one load thread, a keep-alive HTTP/1.1 connection per client; see `load` for why not a
 //! thread per client). Each
@@ -12,8 +12,8 @@
 //! - `as-of, same seq`: `/v1/money?trust=RAL&as_of_seq=N/2`, the same sequence again and again,
 //!   served from the as-of cache after the first computation;
 //! - `as-of, distinct seqs`: a different sequence on every request, spread over the whole log,
-//!   so each one is computed: nearest checkpoint (a snapshot read and parsed) plus the replay of
-//!   the records after it (on average half a checkpoint interval).
+//!   so each one is computed: nearest snapshot (a snapshot read and parsed) plus the replay of
+//!   the records after it (on average half a snapshot interval).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -49,8 +49,8 @@ pub struct QueryReport {
     pub events: u64,
     pub trusts: usize,
     pub head_seq: u64,
-    pub checkpoint_every_events: u64,
-    pub checkpoints: u64,
+    pub snapshot_every_events: u64,
+    pub snapshots: u64,
     pub build_secs: f64,
     pub load_tool: &'static str,
     pub scenarios: Vec<ScenarioFigures>,
@@ -77,7 +77,7 @@ pub struct QueryBenchParams {
     pub requests: u64,
     /// Requests of the distinct-seq as-of scenario (each one replays).
     pub cold_requests: u64,
-    pub checkpoint_every_events: u64,
+    pub snapshot_every_events: u64,
     /// Keep serving this long after measuring (for an external load tool), printing the URL.
     pub serve_secs: u64,
 }
@@ -260,11 +260,11 @@ pub fn query_bench_over(
 ) -> Result<QueryReport, QueryBenchError> {
     std::fs::create_dir_all(dir)?;
     let started = Instant::now();
-    let ledger = build_ledger(dir, events, p.checkpoint_every_events)?;
+    let ledger = build_ledger(dir, events, p.snapshot_every_events)?;
     let build_secs = started.elapsed().as_secs_f64();
     let head = ledger.head().seq;
-    let checkpoints = ledger.store().checkpoint_seqs()?.len() as u64;
-    tracing::info!(head, checkpoints, build_secs, "bench ledger built");
+    let snapshots = ledger.store().snapshot_seqs()?.len() as u64;
+    tracing::info!(head, snapshots, build_secs, "bench ledger built");
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -284,8 +284,8 @@ pub fn query_bench_over(
         events: p.events,
         trusts: p.trusts,
         head_seq: head,
-        checkpoint_every_events: p.checkpoint_every_events,
-        checkpoints,
+        snapshot_every_events: p.snapshot_every_events,
+        snapshots,
         build_secs,
         load_tool: "golive bench query: one load thread, a keep-alive connection per client (closed loop), in-process axum server",
         scenarios,
@@ -293,16 +293,16 @@ pub fn query_bench_over(
 }
 
 /// A ledger under `dir` holding `events`, appended in batches of 1,000, with a projection
-/// checkpoint every `checkpoint_every_events` and one at the head.
+/// snapshot every `snapshot_every_events` and one at the head.
 fn build_ledger(
     dir: &Path,
     events: impl IntoIterator<Item = Envelope>,
-    checkpoint_every_events: u64,
+    snapshot_every_events: u64,
 ) -> Result<Ledger, QueryBenchError> {
     let mut ledger = Ledger::open(
         &dir.join("ledger"),
         LedgerOptions {
-            checkpoint_every_events: checkpoint_every_events.max(1),
+            snapshot_every_events: snapshot_every_events.max(1),
             ..LedgerOptions::default()
         },
     )?;
@@ -316,7 +316,7 @@ fn build_ledger(
     if !batch.is_empty() {
         ledger.append(batch)?;
     }
-    ledger.checkpoint()?;
+    ledger.write_snapshot()?;
     Ok(ledger)
 }
 
@@ -379,10 +379,10 @@ fn scenarios(base: &str, head: u64, p: &QueryBenchParams) -> Vec<ScenarioFigures
     ];
     if p.cold_requests > 0 {
         // Sequences spread over the whole log by a prime stride: distinct (so never cached),
-        // each between two checkpoints at a different distance from the one before it.
+        // each between two snapshots at a different distance from the one before it.
         scenarios.push(load(
             base,
-            "as-of, distinct seqs (checkpoint + replay)",
+            "as-of, distinct seqs (snapshot + replay)",
             clients,
             p.cold_requests,
             &|i| {
@@ -399,8 +399,8 @@ fn scenarios(base: &str, head: u64, p: &QueryBenchParams) -> Vec<ScenarioFigures
 /// The table printed by `golive-bench query`.
 pub fn query_table(r: &QueryReport) -> String {
     let mut s = format!(
-        "{} events ({} trusts), head seq {}, checkpoint every {} events ({} kept), ledger built in {:.1} s\n",
-        r.events, r.trusts, r.head_seq, r.checkpoint_every_events, r.checkpoints, r.build_secs
+        "{} events ({} trusts), head seq {}, snapshot every {} events ({} kept), ledger built in {:.1} s\n",
+        r.events, r.trusts, r.head_seq, r.snapshot_every_events, r.snapshots, r.build_secs
     );
     s.push_str(&format!(
         "{:<44} {:>8} {:>7} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9}\n",

@@ -26,9 +26,9 @@ pub struct RunFigures {
     pub ledger_ingest_json_per_s: f64,
     /// Baseline B: sled scan + bincode decode of every record.
     pub raw_scan_decode_per_s: f64,
-    /// The ledger's full replay: scan, decode, every projection (no checkpoint written).
+    /// The ledger's full replay: scan, decode, every projection (no snapshot written).
     pub ledger_replay_per_s: f64,
-    /// `golive replay`'s rebuild: the full replay plus writing the projection checkpoints of
+    /// `golive replay`'s rebuild: the full replay plus writing the projection snapshots of
     /// the whole history (about 16, each a snapshot of the state at its seq).
     pub ledger_rebuild_per_s: f64,
     pub ledger_bytes_per_event: f64,
@@ -81,7 +81,7 @@ pub fn store_bench(
         records: baseline_records(&ev.envelopes)?,
         batch,
         options: LedgerOptions {
-            checkpoint_every_events: u64::MAX / 2,
+            snapshot_every_events: u64::MAX / 2,
             ..LedgerOptions::default()
         },
     };
@@ -116,7 +116,7 @@ struct RunInput<'a> {
     /// The record bytes the raw baseline writes.
     records: Vec<Vec<u8>>,
     batch: usize,
-    /// The ledger's options: no projection checkpoint during the append.
+    /// The ledger's options: no projection snapshot during the append.
     options: LedgerOptions,
 }
 
@@ -286,7 +286,7 @@ fn audit_round_trip(
 }
 
 /// The full replay (every projection, nothing written), then `golive replay`'s rebuild (the
-/// replay plus every projection checkpoint); events/s of each. Closes the ledger.
+/// replay plus every projection snapshot); events/s of each. Closes the ledger.
 fn replay_and_rebuild(mut ledger: Ledger) -> Result<(f64, f64), StoreBenchError> {
     let events = ledger.head().seq;
     let t = Instant::now();
@@ -359,7 +359,7 @@ pub fn table(r: &Report) -> String {
             format!("{:.2} x B", r.replay_ratio_to_raw_scan),
         ),
         (
-            "ledger rebuild (replay + write every checkpoint)",
+            "ledger rebuild (replay + write every snapshot)",
             m.ledger_rebuild_per_s,
             String::new(),
         ),

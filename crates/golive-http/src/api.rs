@@ -181,7 +181,7 @@ fn lock_err<T>(_: T) -> ApiError {
 ///
 /// At the head (or at a sequence that is the head) the view is built from the live projections
 /// under the ledger's lock, which is held only while `build` runs; anything older is an as-of
-/// answer from the cache or from the nearest checkpoint plus replay, without the lock.
+/// answer from the cache or from the nearest snapshot plus replay, without the lock.
 async fn answer<V, F>(
     state: &AppState,
     path: &'static str,
@@ -364,8 +364,8 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
     let gauges = LedgerGauges {
         head_seq: store.head().seq,
         dead_letters_stored: store.dead_letter_count(),
-        checkpoints_stored: store
-            .checkpoint_seqs()
+        snapshots_stored: store
+            .snapshot_seqs()
             .map_err(|e| ApiError::Internal(e.to_string()))?
             .len() as u64,
     };

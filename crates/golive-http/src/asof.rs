@@ -1,5 +1,5 @@
 //! As-of projections: the ledger as it stood right after a given sequence, computed from the
-//! nearest checkpoint at or before it plus a replay of the records after it
+//! nearest snapshot at or before it plus a replay of the records after it
 //! (`golive_ledger::projections_at`), on a clone of the store handle, so the ledger's lock is never
 //! held while it runs.
 //!

@@ -6,7 +6,7 @@
 //!
 //! Design decision: handlers read the live projections under the ledger's lock only for the time
 //! it takes to build a view (the JSON is encoded after the lock is released); as-of answers are
-//! computed from a clone of the store handle (nearest checkpoint plus replay, see [`asof`])
+//! computed from a clone of the store handle (nearest snapshot plus replay, see [`asof`])
 //! without holding the ledger's lock at all, so a slow as-of query never delays an append.
 //!
 //! Routes (every path here is in `docs/openapi.json`, and a test checks both ways):

@@ -18,13 +18,13 @@ fn scenario() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/london-2008.jsonl")
 }
 
-/// A ledger with the London scenario, checkpoints every 10 records.
+/// A ledger with the London scenario, snapshots every 10 records.
 fn state(dir: &std::path::Path) -> AppState {
     let mut ledger = Ledger::open(
         dir,
         LedgerOptions {
-            checkpoint_every_events: 10,
-            checkpoints_kept_max: 100,
+            snapshot_every_events: 10,
+            snapshots_kept_max: 100,
         },
     )
     .unwrap();
@@ -552,9 +552,9 @@ async fn metrics_count_requests_by_route_and_as_of_answers_use_the_cache() {
     assert_eq!(value("golive_head_seq"), 89.0);
     assert_eq!(value("golive_as_of_computed_total"), 1.0);
     assert_eq!(value("golive_as_of_cache_hits_total"), 2.0);
-    // Replayed from the nearest checkpoint at or before 45, not from zero.
-    let (cp, _) = st.store.checkpoint_at_or_before(45).unwrap().unwrap();
-    assert!(cp > 30, "checkpoint {cp}");
+    // Replayed from the nearest snapshot at or before 45, not from zero.
+    let (cp, _) = st.store.snapshot_at_or_before(45).unwrap().unwrap();
+    assert!(cp > 30, "snapshot {cp}");
     assert_eq!(
         value("golive_as_of_replayed_records_total"),
         (45 - cp) as f64

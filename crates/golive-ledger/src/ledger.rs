@@ -1,4 +1,4 @@
-//! The store plus its live projections, checkpoints and as-of answers.
+//! The store plus its live projections, snapshots and as-of answers.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -8,41 +8,41 @@ use golive_model::{Envelope, EventId};
 use golive_projections::Projections;
 use golive_store::{Head, Incoming, Outcome, Record, Store, StoreError};
 
-/// Checkpoints get sparser as the log grows: the next is due at least this fraction (1/N) of
-/// the log after the last one (see [`LedgerOptions::checkpoint_due`]).
-pub const CHECKPOINT_GAP_FRACTION: u64 = 4;
+/// Snapshots get sparser as the log grows: the next is due at least this fraction (1/N) of
+/// the log after the last one (see [`LedgerOptions::snapshot_due`]).
+pub const SNAPSHOT_GAP_FRACTION: u64 = 4;
 
 /// Tuning of a [`Ledger`].
 #[derive(Debug, Clone, Copy)]
 pub struct LedgerOptions {
-    /// A projection checkpoint is written after this many appended events (or more: see
-    /// [`LedgerOptions::checkpoint_due`]).
-    pub checkpoint_every_events: u64,
-    /// How many checkpoints to keep (oldest pruned first); they serve as-of queries.
-    pub checkpoints_kept_max: usize,
+    /// A projection snapshot is written after this many appended events (or more: see
+    /// [`LedgerOptions::snapshot_due`]).
+    pub snapshot_every_events: u64,
+    /// How many snapshots to keep (oldest pruned first); they serve as-of queries.
+    pub snapshots_kept_max: usize,
 }
 
 impl Default for LedgerOptions {
     fn default() -> Self {
         Self {
-            checkpoint_every_events: 10_000,
-            checkpoints_kept_max: 16,
+            snapshot_every_events: 10_000,
+            snapshots_kept_max: 16,
         }
     }
 }
 
 impl LedgerOptions {
-    /// Whether a checkpoint is due at `head` when the last one is at `last`: after
-    /// `checkpoint_every_events`, or after a quarter of the log if that is more. A checkpoint
+    /// Whether a snapshot is due at `head` when the last one is at `last`: after
+    /// `snapshot_every_events`, or after a quarter of the log if that is more. A snapshot
     /// is a snapshot of the whole state, which grows with the log, so a fixed interval makes
-    /// checkpointing cost (time, bytes written and kept) grow with the square of the log
+    /// snapshotting cost (time, bytes written and kept) grow with the square of the log
     /// (measured: 8.8 KB per event on disk and 9 GB of RSS at 1M events with JSON snapshots
     /// every 10,000 events, docs/BENCHMARKS.md); growing gaps keep it linear, at the price of
     /// a computed as-of answer replaying up to a quarter of the log.
-    pub fn checkpoint_due(&self, last: u64, head: u64) -> bool {
+    pub fn snapshot_due(&self, last: u64, head: u64) -> bool {
         let gap = self
-            .checkpoint_every_events
-            .max(last / CHECKPOINT_GAP_FRACTION)
+            .snapshot_every_events
+            .max(last / SNAPSHOT_GAP_FRACTION)
             .max(1);
         head >= last.saturating_add(gap)
     }
@@ -70,7 +70,7 @@ pub struct Ledger {
     store: Store,
     live: Projections,
     options: LedgerOptions,
-    last_checkpoint_seq: u64,
+    last_snapshot_seq: u64,
     /// `received_at` of the head record: no later record gets an earlier one.
     last_received_at: Option<DateTime<Utc>>,
     /// Signs checkpoints of the Merkle tree, once enabled (see `crate::signing`).
@@ -79,14 +79,14 @@ pub struct Ledger {
 
 impl Ledger {
     /// Opens (or creates) the ledger in `dir` and brings the projections up to the head from the
-    /// latest readable checkpoint.
+    /// latest readable snapshot.
     pub fn open(dir: &Path, options: LedgerOptions) -> Result<Self, LedgerError> {
         let store = Store::open(dir)?;
         let head = store.head().seq;
-        // Checkpoints of another snapshot version (an upgrade) or damaged ones are rebuilt once,
+        // Snapshots of another format version (an upgrade) or damaged ones are rebuilt once,
         // here, so that as-of answers do not each replay from the first record. The latest one
         // is read and decoded once (at 10M events it is hundreds of megabytes).
-        let (live, last_checkpoint_seq, unreadable) = match load_checkpoint(&store, head)? {
+        let (live, last_snapshot_seq, unreadable) = match load_snapshot(&store, head)? {
             Ok(base) => {
                 let base = base.unwrap_or_default();
                 let seq = base.last_seq();
@@ -102,16 +102,16 @@ impl Ledger {
             store,
             live,
             options,
-            last_checkpoint_seq,
+            last_snapshot_seq,
             last_received_at,
             signing: None,
         };
         if let Some(e) = unreadable {
             tracing::warn!(
-                checkpoint_seq = ledger.last_checkpoint_seq,
+                snapshot_seq = ledger.last_snapshot_seq,
                 error = %e,
                 head,
-                "projection checkpoints are unreadable (another snapshot version?); rebuilding \
+                "projection snapshots are unreadable (another snapshot version?); rebuilding \
                  them from the log once"
             );
             ledger.rebuild(&mut |_, _| {})?;
@@ -159,18 +159,18 @@ impl Ledger {
             }
         }
         let head = self.store.head().seq;
-        // The batch is durable already: a projection checkpoint or a signed checkpoint that
+        // The batch is durable already: a projection snapshot or a signed checkpoint that
         // cannot be written now is written later, and must not make the caller believe the
         // append failed (it would be retried, and redelivered events are duplicates).
-        if self.options.checkpoint_due(self.last_checkpoint_seq, head)
-            && let Err(e) = self.checkpoint()
+        if self.options.snapshot_due(self.last_snapshot_seq, head)
+            && let Err(e) = self.write_snapshot()
         {
             // Not again on the next batch: encoding a snapshot costs time in proportion to the
             // state, so a refused one (too big, disk full) is tried again only a gap later.
-            self.last_checkpoint_seq = head;
+            self.last_snapshot_seq = head;
             tracing::warn!(
                 error = %e,
-                "could not write a projection checkpoint; the next is tried a checkpoint gap later"
+                "could not write a projection snapshot; the next is tried a snapshot gap later"
             );
         }
         if let Err(e) = self.sign_checkpoint_if_due() {
@@ -207,22 +207,22 @@ impl Ledger {
         }
     }
 
-    /// Writes a checkpoint of the live projections at the head now.
-    pub fn checkpoint(&mut self) -> Result<(), LedgerError> {
+    /// Writes a snapshot of the live projections at the head now.
+    pub fn write_snapshot(&mut self) -> Result<(), LedgerError> {
         let seq = self.live.last_seq();
-        if seq == 0 || seq == self.last_checkpoint_seq {
+        if seq == 0 || seq == self.last_snapshot_seq {
             return Ok(());
         }
         let snapshot = self.live.to_snapshot();
-        self.store.put_checkpoint(seq, &snapshot)?;
+        self.store.put_snapshot(seq, &snapshot)?;
         self.store
-            .prune_checkpoints(self.options.checkpoints_kept_max)?;
-        self.last_checkpoint_seq = seq;
-        tracing::debug!(seq, bytes = snapshot.len(), "projection checkpoint written");
+            .prune_snapshots(self.options.snapshots_kept_max)?;
+        self.last_snapshot_seq = seq;
+        tracing::debug!(seq, bytes = snapshot.len(), "projection snapshot written");
         Ok(())
     }
 
-    /// The projections as they were right after record `seq` was appended: the nearest checkpoint
+    /// The projections as they were right after record `seq` was appended: the nearest snapshot
     /// at or before `seq`, plus a replay of the records after it.
     pub fn as_of(&self, seq: u64) -> Result<Projections, LedgerError> {
         let head = self.store.head().seq;
@@ -235,11 +235,11 @@ impl Ledger {
         projections_at(&self.store, seq, &mut |_, _| {})
     }
 
-    /// Rebuilds the projections from the first record, replacing every checkpoint. On an error
+    /// Rebuilds the projections from the first record, replacing every snapshot. On an error
     /// the live projections are left empty: drop the ledger and open it again (every caller
     /// returns the error and does).
     pub fn rebuild(&mut self, progress: ReplayProgress<'_>) -> Result<(), LedgerError> {
-        self.store.prune_checkpoints(0)?;
+        self.store.prune_snapshots(0)?;
         let head = self.store.head().seq;
         // The state being replaced goes first: holding both doubled the peak memory of
         // `golive replay` (docs/BENCHMARKS.md). Until the fold ends, `live` is empty.
@@ -253,10 +253,10 @@ impl Ledger {
             let seq = record.seq;
             fold.apply(&mut p, record)?;
             done += 1;
-            if self.options.checkpoint_due(last, seq) {
-                self.store.put_checkpoint(seq, &p.to_snapshot())?;
+            if self.options.snapshot_due(last, seq) {
+                self.store.put_snapshot(seq, &p.to_snapshot())?;
                 self.store
-                    .prune_checkpoints(self.options.checkpoints_kept_max)?;
+                    .prune_snapshots(self.options.snapshots_kept_max)?;
                 last = seq;
             }
             if done % 4096 == 0 {
@@ -265,16 +265,16 @@ impl Ledger {
         }
         progress(done, head);
         self.live = p;
-        self.last_checkpoint_seq = 0;
-        self.checkpoint()?;
+        self.last_snapshot_seq = 0;
+        self.write_snapshot()?;
         self.store.flush()?;
         Ok(())
     }
 }
 
-/// Every projection folded from the first record of the log to the head, no checkpoint read
+/// Every projection folded from the first record of the log to the head, no snapshot read
 /// or written: the full replay an auditor (or a benchmark) means. [`Ledger::rebuild`] is this
-/// plus writing the checkpoints that as-of queries start from.
+/// plus writing the snapshots that as-of queries start from.
 pub fn replay_from_start(
     store: &Store,
     progress: ReplayProgress<'_>,
@@ -282,7 +282,7 @@ pub fn replay_from_start(
     replay_onto(store, Projections::new(), store.head().seq, progress)
 }
 
-/// Projections up to `to_seq` from the nearest readable checkpoint at or before it, plus replay.
+/// Projections up to `to_seq` from the nearest readable snapshot at or before it, plus replay.
 pub fn projections_at(
     store: &Store,
     to_seq: u64,
@@ -295,13 +295,13 @@ pub fn projections_at(
             head,
         });
     }
-    let p = match load_checkpoint(store, to_seq)? {
+    let p = match load_snapshot(store, to_seq)? {
         Ok(p) => p.unwrap_or_default(),
         Err((seq, why)) => {
             tracing::warn!(
                 seq,
                 error = %why,
-                "projection checkpoint unreadable; replaying the log from the start"
+                "projection snapshot unreadable; replaying the log from the start"
             );
             Projections::new()
         }
@@ -309,13 +309,13 @@ pub fn projections_at(
     replay_onto(store, p, to_seq, progress)
 }
 
-/// The checkpoint at or before `seq`, decoded: `Ok(None)` when there is none, `Err((its seq,
+/// The snapshot at or before `seq`, decoded: `Ok(None)` when there is none, `Err((its seq,
 /// why))` when it cannot be read as this build's snapshot of that seq.
-fn load_checkpoint(
+fn load_snapshot(
     store: &Store,
     seq: u64,
 ) -> Result<Result<Option<Projections>, (u64, String)>, LedgerError> {
-    Ok(match store.checkpoint_at_or_before(seq)? {
+    Ok(match store.snapshot_at_or_before(seq)? {
         None => Ok(None),
         Some((at, bytes)) => match Projections::from_snapshot(&bytes) {
             Ok(p) if p.last_seq() == at => Ok(Some(p)),

@@ -7,8 +7,8 @@
 //! projections, so the projections never show an event the log does not hold.
 //!
 //! Design decision: projections are rebuilt from the nearest checkpoint (a snapshot stored in the
-//! store at sequence N) plus a replay of the records after it, never from zero when a checkpoint
-//! exists. A checkpoint written by an older build that cannot be read is ignored, and the log (the
+//! store at sequence N) plus a replay of the records after it, never from zero when a snapshot
+//! exists. A snapshot written by an older build that cannot be read is ignored, and the log (the
 //! only source of truth) is replayed instead.
 //!
 //! This crate knows nothing of NATS: the consumer loop lives in `golive-service`, so the HTTP

@@ -22,7 +22,7 @@ pub const APPEND_BATCH_BUCKETS_S: &[f64] = &[
 ];
 
 /// Upper bounds (seconds) of the HTTP request latency buckets: a head query takes tens of
-/// microseconds, an as-of query that replays from a checkpoint up to seconds.
+/// microseconds, an as-of query that replays from a snapshot up to seconds.
 pub const HTTP_REQUEST_BUCKETS_S: &[f64] = &[
     0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
     5.0, 10.0,
@@ -148,7 +148,7 @@ impl RouteStats {
 pub struct LedgerGauges {
     pub head_seq: u64,
     pub dead_letters_stored: u64,
-    pub checkpoints_stored: u64,
+    pub snapshots_stored: u64,
 }
 
 /// Everything `/metrics` shows. Counters count since this process started.
@@ -171,9 +171,9 @@ pub struct Metrics {
     pub append_batch: Histogram,
     /// As-of answers served from the cache of recent as-of projections.
     pub as_of_cache_hits: AtomicU64,
-    /// As-of answers computed (nearest checkpoint plus replay).
+    /// As-of answers computed (nearest snapshot plus replay).
     pub as_of_computed: AtomicU64,
-    /// Records replayed on top of checkpoints for as-of answers.
+    /// Records replayed on top of snapshots for as-of answers.
     pub as_of_replayed_records: AtomicU64,
     http: RwLock<BTreeMap<String, RouteStats>>,
 }
@@ -367,10 +367,10 @@ const PLAIN_SERIES: [PlainSeries; 12] = [
         value: |_, g| g.dead_letters_stored,
     },
     PlainSeries {
-        name: "golive_checkpoints_stored",
+        name: "golive_snapshots_stored",
         kind: "gauge",
-        help: "Projection checkpoints held in the store (as-of queries start from them).",
-        value: |_, g| g.checkpoints_stored,
+        help: "Projection snapshots held in the store (as-of queries start from them).",
+        value: |_, g| g.snapshots_stored,
     },
     PlainSeries {
         name: "golive_as_of_cache_hits_total",
@@ -381,13 +381,13 @@ const PLAIN_SERIES: [PlainSeries; 12] = [
     PlainSeries {
         name: "golive_as_of_computed_total",
         kind: "counter",
-        help: "As-of projections computed from the nearest checkpoint plus replay.",
+        help: "As-of projections computed from the nearest snapshot plus replay.",
         value: |m, _| load(&m.as_of_computed),
     },
     PlainSeries {
         name: "golive_as_of_replayed_records_total",
         kind: "counter",
-        help: "Records replayed on top of a checkpoint to compute as-of projections.",
+        help: "Records replayed on top of a snapshot to compute as-of projections.",
         value: |m, _| load(&m.as_of_replayed_records),
     },
 ];

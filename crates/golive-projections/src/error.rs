@@ -15,8 +15,8 @@ pub enum RulesError {
     },
 }
 
-/// A checkpoint that cannot be loaded. Checkpoints are caches of the log: on any of these the
-/// caller drops the checkpoint and replays from the log.
+/// A snapshot that cannot be loaded. Snapshots are caches of the log: on any of these the
+/// caller drops the snapshot and replays from the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SnapshotError {
     #[error("not a golive-projections snapshot: {0}")]

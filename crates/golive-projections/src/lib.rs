@@ -61,13 +61,13 @@
 //! - Money sums saturate at the `i64` limits; removal is exact unless a sum saturated, which
 //!   would take about nine million events of the largest allowed amount (£10bn).
 //!
-//! ## Checkpoints
+//! ## Snapshots
 //!
 //! [`Projections::to_snapshot`] writes versioned JSON. JSON rather than bincode because the
 //! model's enums are then stored by name (a reordering of variants cannot silently change the
-//! meaning of a stored checkpoint) and no serde attribute of a model type can break the format.
+//! meaning of a stored snapshot) and no serde attribute of a model type can break the format.
 //! A snapshot of another version is refused with [`SnapshotError`], and the caller replays from
-//! the log: checkpoints are caches of the log, never the truth.
+//! the log: snapshots are caches of the log, never the truth.
 
 mod deferred;
 mod error;
@@ -129,8 +129,8 @@ use timeline::Timeline;
 pub const SNAPSHOT_FORMAT: &str = "golive-projections";
 /// The snapshot version this build writes and reads. Bump it whenever the state changes shape
 /// or meaning. Version 1 was JSON; version 2 is bincode (serde, standard config): about 3x
-/// smaller and 5-10x faster to write and read, which is what as-of answers and checkpoints pay
-/// for (docs/BENCHMARKS.md). A checkpoint of another version is not read; the ledger replays.
+/// smaller and 5-10x faster to write and read, which is what as-of answers and snapshots pay
+/// for (docs/BENCHMARKS.md). A snapshot of another version is not read; the ledger replays.
 pub const SNAPSHOT_VERSION: u32 = 2;
 /// Header: format name, version (u32 LE), last_seq (u64 LE).
 const SNAPSHOT_HEADER_BYTES: usize = SNAPSHOT_FORMAT.len() + 4 + 8;
@@ -173,7 +173,7 @@ impl Projections {
     /// documentation for what removal means per kind.
     ///
     /// Idempotent by sequence: an event whose `seq` is not above [`Self::last_seq`] has already
-    /// been folded in and is ignored, so a replay that overlaps a checkpoint counts nothing
+    /// been folded in and is ignored, so a replay that overlaps a snapshot counts nothing
     /// twice. Cannot fail and does no validation.
     pub fn apply(&mut self, seq: u64, event: &Envelope, superseded: Option<&Envelope>) {
         if self.events_applied > 0 && seq <= self.last_seq {
@@ -416,14 +416,14 @@ impl Projections {
         }
     }
 
-    /// A versioned JSON snapshot for checkpoints: `{"format", "version", "last_seq",
+    /// A versioned JSON snapshot for snapshots: `{"format", "version", "last_seq",
     /// "projections"}`. Deterministic: equal projections give equal bytes.
     pub fn to_snapshot(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 * 1024);
         out.extend_from_slice(SNAPSHOT_FORMAT.as_bytes());
         out.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
         out.extend_from_slice(&self.last_seq.to_le_bytes());
-        // Plain data cannot fail to encode into memory; if it did, no checkpoint could ever be
+        // Plain data cannot fail to encode into memory; if it did, no snapshot could ever be
         // trusted, so this is a programmer error.
         bincode::serde::encode_into_std_write(self, &mut out, bincode::config::standard())
             .expect("projections always encode");

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Entry<T> {
     /// Nanoseconds since the epoch in snapshots: parsing RFC 3339 text for every fact was the
-    /// largest single cost of reading a checkpoint (docs/BENCHMARKS.md).
+    /// largest single cost of reading a snapshot (docs/BENCHMARKS.md).
     #[serde(with = "chrono::serde::ts_nanoseconds")]
     pub at: DateTime<Utc>,
     pub seq: u64,

@@ -1,5 +1,5 @@
 //! `golive serve`: the consumer loop, and the service around it (connection, stream and
-//! consumer, receipts responder, the final checkpoint when it stops).
+//! consumer, receipts responder, the final snapshot when it stops).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -83,7 +83,7 @@ pub async fn serve(
         r.abort();
     }
     let summary = consumer_loop.summary;
-    checkpoint_on_stop(&ledger).await?;
+    snapshot_on_stop(&ledger).await?;
     tracing::info!(
         messages = summary.messages,
         appended = summary.appended,
@@ -301,11 +301,11 @@ async fn sign_checkpoint_if_due(ledger: &Arc<Mutex<Ledger>>) {
 }
 
 /// On the way out: a projections checkpoint, a signed checkpoint, and a flush.
-async fn checkpoint_on_stop(ledger: &Arc<Mutex<Ledger>>) -> Result<(), ServeError> {
+async fn snapshot_on_stop(ledger: &Arc<Mutex<Ledger>>) -> Result<(), ServeError> {
     let l = ledger.clone();
     tokio::task::spawn_blocking(move || {
         let mut ledger = l.lock().expect("ledger lock");
-        ledger.checkpoint()?;
+        ledger.write_snapshot()?;
         ledger.sign_checkpoint()?;
         ledger.store().flush().map_err(LedgerError::from)
     })

@@ -92,7 +92,11 @@ pub enum StoreError {
         max: u64,
     },
 
-    /// A checkpoint was offered for a sequence the log has not reached.
+    /// A projection snapshot was offered for a sequence the log has not reached.
+    #[error("a snapshot at seq {seq} is ahead of the log's head at seq {head}")]
+    SnapshotAhead { seq: u64, head: u64 },
+
+    /// A signed checkpoint was offered for a tree size the log has not reached.
     #[error("a checkpoint at seq {seq} is ahead of the log's head at seq {head}")]
     CheckpointAhead { seq: u64, head: u64 },
 }

@@ -2,7 +2,7 @@
 //!
 //! The ledger's storage: an append-only, hash-chained log of validated events in sled, with the
 //! indexes that make appending safe to repeat (event id -> seq, forever) and the side tables the
-//! service needs (per-collector durability receipts, superseded events, projection checkpoints,
+//! service needs (per-collector durability receipts, superseded events, projection snapshots,
 //! dead letters, small named values such as the consumer position).
 //!
 //! ## Layout
@@ -25,7 +25,7 @@
 //!
 //! A batch is cut into chunks of about [`LOG_CHUNK_BYTES_TARGET`] (~170 records of the bench's
 //! ~190 B); a batch of one event is a chunk of one record. The trees `meta` (format version,
-//! callers' named values), `checkpoints` (seq -> caller's snapshot bytes) and `dead` (id ->
+//! callers' named values), `snapshots` (seq -> caller's snapshot bytes) and `dead` (id ->
 //! dead letter) are off the append path and stay separate.
 //!
 //! ## Why: measured
@@ -93,7 +93,7 @@ use golive_model::{ChainHash, Envelope, EventId, GENESIS_HASH, chain_hash};
 
 pub use error::{ChainError, RejectReason, StoreError};
 pub use store::{
-    CHECKPOINT_DIR, HEAD_MARK_FILE, SIGNED_CHECKPOINT_BYTES_MAX, Store, TILE_HEIGHT, TILE_WIDTH,
+    HEAD_MARK_FILE, SIGNED_CHECKPOINT_BYTES_MAX, SNAPSHOT_DIR, Store, TILE_HEIGHT, TILE_WIDTH,
 };
 
 /// The storage format this build reads and writes (stored in `meta`): the record encoding of
@@ -107,7 +107,7 @@ pub const OPEN_LOCK_WAIT_MS_MAX: u64 = 2_000;
 pub const APPEND_BATCH_EVENTS_MAX: usize = 10_000;
 
 /// Free space the store keeps in reserve on its file system: below it, appends, dead letters and
-/// checkpoints are refused with [`StoreError::DiskFull`] before anything is written.
+/// snapshots are refused with [`StoreError::DiskFull`] before anything is written.
 pub const DISK_RESERVE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// A log chunk is closed once it holds this many bytes of records: the records of one batch
@@ -126,9 +126,9 @@ pub const META_KEY_BYTES_MAX: usize = 128;
 /// Largest named value in `meta`.
 pub const META_VALUE_BYTES_MAX: usize = 64 * 1024;
 
-/// Largest projection checkpoint: about 20M events' state at ~45 B per logged event (bincode
+/// Largest projection snapshot: about 20M events' state at ~45 B per logged event (bincode
 /// snapshots, golive-projections). A bigger one is refused and the ledger goes on without it.
-pub const CHECKPOINT_BYTES_MAX: usize = 1024 * 1024 * 1024;
+pub const SNAPSHOT_BYTES_MAX: usize = 1024 * 1024 * 1024;
 
 /// The last record of the log: its seq and hash. Seq 0 and [`GENESIS_HASH`] when empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,23 +14,23 @@ use crate::layout::{
     self, COLLECTOR, FRAME_LEN_BYTES, Frames, HEAD, ID_BYTES, IDS, LOG, key_seq, seq_key, seq_range,
 };
 use crate::{
-    APPEND_BATCH_EVENTS_MAX, CHECKPOINT_BYTES_MAX, DEAD_LETTER_RAW_BYTES_MAX,
-    DEAD_LETTER_TEXT_BYTES_MAX, DeadLetter, FORMAT_VERSION, Head, Incoming, LOG_CHUNK_BYTES_TARGET,
-    META_KEY_BYTES_MAX, META_VALUE_BYTES_MAX, NewDeadLetter, OPEN_LOCK_WAIT_MS_MAX, Outcome,
-    Record,
+    APPEND_BATCH_EVENTS_MAX, DEAD_LETTER_RAW_BYTES_MAX, DEAD_LETTER_TEXT_BYTES_MAX, DeadLetter,
+    FORMAT_VERSION, Head, Incoming, LOG_CHUNK_BYTES_TARGET, META_KEY_BYTES_MAX,
+    META_VALUE_BYTES_MAX, NewDeadLetter, OPEN_LOCK_WAIT_MS_MAX, Outcome, Record,
+    SNAPSHOT_BYTES_MAX,
 };
 
 mod as_stored;
-mod checkpoints;
 mod headmark;
 mod merkle;
+mod snapshots;
 #[cfg(test)]
 mod tests;
-pub use checkpoints::CHECKPOINT_DIR;
-use checkpoints::CheckpointFiles;
 pub use headmark::HEAD_MARK_FILE;
 use headmark::HeadMark;
 pub use merkle::{SIGNED_CHECKPOINT_BYTES_MAX, TILE_HEIGHT, TILE_WIDTH};
+pub use snapshots::SNAPSHOT_DIR;
+use snapshots::SnapshotFiles;
 
 /// Pause between attempts to take the store's lock.
 const OPEN_LOCK_RETRY_MS: u64 = 20;
@@ -61,8 +61,8 @@ struct Inner {
     /// append changes, so that one `apply_batch` changes it atomically.
     ledger: Tree,
     meta: Tree,
-    /// Projection checkpoints, as files beside sled's (see `checkpoints`).
-    checkpoints: CheckpointFiles,
+    /// Projection snapshots, as files beside sled's (see `snapshots`).
+    snapshots: SnapshotFiles,
     dead: Tree,
     /// Event id (16 bytes) -> id of the dead letter that refused it.
     dead_ids: Tree,
@@ -368,8 +368,8 @@ impl Store {
         }
         let mark = check_head_mark(&path, &db, &meta, &ledger, head)?;
         let ids = load_ids(&path, &ledger, head)?;
-        let checkpoints = CheckpointFiles::open(&path)?;
-        checkpoints::migrate_tree(&db, &checkpoints, &path)?;
+        let snapshots = SnapshotFiles::open(&path)?;
+        snapshots::migrate_tree(&db, &snapshots, &path)?;
         let dead_last = match dead.last().map_err(|e| sled_error(&path, e))? {
             Some((k, _)) => u64_value("dead", &k)?,
             None => 0,
@@ -387,7 +387,7 @@ impl Store {
                 db,
                 ledger,
                 meta,
-                checkpoints,
+                snapshots,
                 dead,
                 dead_ids,
                 writer: Mutex::new(Writer {
@@ -621,28 +621,28 @@ impl Store {
         Ok(out)
     }
 
-    /// Stores a projection snapshot taken at `seq` (not flushed: a lost checkpoint only costs a
+    /// Stores a projection snapshot taken at `seq` (not flushed: a lost snapshot only costs a
     /// longer replay). `seq` must not be ahead of the head.
-    pub fn put_checkpoint(&self, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
+    pub fn put_snapshot(&self, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
         self.ensure_room()?;
         let head = self.head().seq;
         if seq > head {
-            return Err(StoreError::CheckpointAhead { seq, head });
+            return Err(StoreError::SnapshotAhead { seq, head });
         }
-        if bytes.len() > CHECKPOINT_BYTES_MAX {
+        if bytes.len() > SNAPSHOT_BYTES_MAX {
             return Err(StoreError::TooLarge {
-                what: "the checkpoint's size in bytes",
+                what: "the snapshot's size in bytes",
                 len: bytes.len() as u64,
-                max: CHECKPOINT_BYTES_MAX as u64,
+                max: SNAPSHOT_BYTES_MAX as u64,
             });
         }
-        self.inner.checkpoints.put(seq, bytes)
+        self.inner.snapshots.put(seq, bytes)
     }
 
-    /// The latest checkpoint taken at or before `seq` (a damaged one is skipped for the one
+    /// The latest snapshot taken at or before `seq` (a damaged one is skipped for the one
     /// before it).
-    pub fn checkpoint_at_or_before(&self, seq: u64) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-        let files = &self.inner.checkpoints;
+    pub fn snapshot_at_or_before(&self, seq: u64) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let files = &self.inner.snapshots;
         for at in files.seqs()?.into_iter().rev().filter(|&s| s <= seq) {
             if let Some(body) = files.get(at)? {
                 return Ok(Some((at, body)));
@@ -651,17 +651,17 @@ impl Store {
         Ok(None)
     }
 
-    /// Seqs of all stored checkpoints, ascending.
-    pub fn checkpoint_seqs(&self) -> Result<Vec<u64>, StoreError> {
-        self.inner.checkpoints.seqs()
+    /// Seqs of all stored snapshots, ascending.
+    pub fn snapshot_seqs(&self) -> Result<Vec<u64>, StoreError> {
+        self.inner.snapshots.seqs()
     }
 
-    /// Deletes all but the `keep` latest checkpoints. Returns how many were deleted.
-    pub fn prune_checkpoints(&self, keep: usize) -> Result<u64, StoreError> {
-        let seqs = self.inner.checkpoints.seqs()?;
+    /// Deletes all but the `keep` latest snapshots. Returns how many were deleted.
+    pub fn prune_snapshots(&self, keep: usize) -> Result<u64, StoreError> {
+        let seqs = self.inner.snapshots.seqs()?;
         let old = &seqs[..seqs.len().saturating_sub(keep)];
         for &seq in old {
-            self.inner.checkpoints.remove(seq)?;
+            self.inner.snapshots.remove(seq)?;
         }
         Ok(old.len() as u64)
     }
@@ -848,10 +848,10 @@ impl Store {
         }
     }
 
-    /// Bytes the store takes on disk: sled's files and the checkpoint files.
+    /// Bytes the store takes on disk: sled's files and the snapshot files.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         let sled = self.inner.db.size_on_disk().map_err(|e| self.err(e))?;
-        Ok(sled + self.inner.checkpoints.bytes())
+        Ok(sled + self.inner.snapshots.bytes())
     }
 }
 

@@ -60,7 +60,7 @@ pub enum Command {
     /// Query a projection, at the head or as of an earlier sequence or time; from the ledger on
     /// disk (--data), or from a running `golive serve --http` (--server URL) with the same output
     Query(QueryArgs),
-    /// Rebuild every projection from the log (replacing checkpoints), with a progress bar
+    /// Rebuild every projection from the log (replacing snapshots), with a progress bar
     Replay,
     /// List rejected messages with their origin, field and reason
     DeadLetters(DeadLettersArgs),

@@ -85,9 +85,38 @@ pub struct AuditSection {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerSection {
+    /// A projection snapshot after this many appended events (default 10,000).
+    pub snapshot_every_events: Option<u64>,
+    /// How many projection snapshots to keep for as-of answers (default 16).
+    pub snapshots_kept_max: Option<usize>,
+    pub batch_events_max: Option<usize>,
+    /// The names of the two keys above before "checkpoint" came to mean only the signed tree
+    /// head: still read, with a warning that names the new key.
     pub checkpoint_every_events: Option<u64>,
     pub checkpoints_kept_max: Option<usize>,
-    pub batch_events_max: Option<usize>,
+}
+
+/// A `[ledger]` key under its new name or its old one (with a warning that names the new one);
+/// both at once is refused, since they could disagree.
+fn renamed<T>(
+    new: Option<T>,
+    old: Option<T>,
+    new_key: &str,
+    old_key: &str,
+) -> Result<Option<T>, ConfigError> {
+    match (new, old) {
+        (Some(_), Some(_)) => Err(ConfigError::Value(format!(
+            "ledger.{old_key} is the old name of ledger.{new_key}: set only ledger.{new_key}"
+        ))),
+        (None, Some(v)) => {
+            tracing::warn!(
+                "ledger.{old_key} is read as ledger.{new_key} (projection caches are snapshots; \
+                 a checkpoint is a signed tree head): rename it to {new_key}"
+            );
+            Ok(Some(v))
+        }
+        (new, None) => Ok(new),
+    }
 }
 
 /// Largest batch appended in one store transaction.
@@ -193,19 +222,28 @@ fn ledger_options(l: &LedgerSection) -> Result<(LedgerOptions, usize), ConfigErr
             "ledger.batch_events_max must be between 1 and {BATCH_EVENTS_MAX_LIMIT} (got {batch_events_max})"
         )));
     }
-    let checkpoint_every_events = l
-        .checkpoint_every_events
-        .unwrap_or(defaults.checkpoint_every_events);
-    if checkpoint_every_events == 0 {
+    let snapshot_every_events = renamed(
+        l.snapshot_every_events,
+        l.checkpoint_every_events,
+        "snapshot_every_events",
+        "checkpoint_every_events",
+    )?
+    .unwrap_or(defaults.snapshot_every_events);
+    if snapshot_every_events == 0 {
         return Err(ConfigError::Value(
-            "ledger.checkpoint_every_events must be at least 1".to_owned(),
+            "ledger.snapshot_every_events must be at least 1".to_owned(),
         ));
     }
+    let snapshots_kept_max = renamed(
+        l.snapshots_kept_max,
+        l.checkpoints_kept_max,
+        "snapshots_kept_max",
+        "checkpoints_kept_max",
+    )?
+    .unwrap_or(defaults.snapshots_kept_max);
     let options = LedgerOptions {
-        checkpoint_every_events,
-        checkpoints_kept_max: l
-            .checkpoints_kept_max
-            .unwrap_or(defaults.checkpoints_kept_max),
+        snapshot_every_events,
+        snapshots_kept_max,
     };
     Ok((options, batch_events_max))
 }
@@ -302,12 +340,12 @@ mod tests {
         let f = dir.path().join("c.toml");
         std::fs::write(
             &f,
-            "data = \"/from/file\"\n[ledger]\ncheckpoint_every_events = 5\n",
+            "data = \"/from/file\"\n[ledger]\nsnapshot_every_events = 5\n",
         )
         .unwrap();
         let c = Config::load(Some(&f), None).unwrap();
         assert_eq!(c.data_dir, PathBuf::from("/from/file"));
-        assert_eq!(c.ledger.checkpoint_every_events, 5);
+        assert_eq!(c.ledger.snapshot_every_events, 5);
         let c = Config::load(Some(&f), Some("/from/flag".into())).unwrap();
         assert_eq!(c.data_dir, PathBuf::from("/from/flag"));
         std::fs::write(&f, "[ledger]\nbatch_events_max = 0\n").unwrap();
@@ -322,6 +360,29 @@ mod tests {
         std::fs::write(&f, "nonsense = 1\n").unwrap();
         let e = Config::load(Some(&f), None).unwrap_err().to_string();
         assert!(e.contains("nonsense"), "{e}");
+    }
+
+    #[test]
+    fn the_old_snapshot_keys_are_still_read_and_both_names_at_once_are_refused() {
+        // Proves a config of the earlier naming keeps working (checkpoint_* read as snapshot_*)
+        // and that setting a key under both names is an error that names the new one.
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(
+            &f,
+            "[ledger]\ncheckpoint_every_events = 9\ncheckpoints_kept_max = 3\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&f), None).unwrap();
+        assert_eq!(c.ledger.snapshot_every_events, 9);
+        assert_eq!(c.ledger.snapshots_kept_max, 3);
+        std::fs::write(
+            &f,
+            "[ledger]\ncheckpoint_every_events = 9\nsnapshot_every_events = 9\n",
+        )
+        .unwrap();
+        let e = Config::load(Some(&f), None).unwrap_err().to_string();
+        assert!(e.contains("set only ledger.snapshot_every_events"), "{e}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `golive query`: one answer type, two sources. Local mode folds the ledger on disk
-//! (nearest checkpoint plus replay); `--server URL` asks a running `golive serve` over HTTP and
+//! (nearest snapshot plus replay); `--server URL` asks a running `golive serve` over HTTP and
 //! deserializes its JSON into the same view types. Both are printed by
 //! [`crate::render::views::answer`], so the two modes print the same bytes for the same ledger
 //! state.
@@ -117,7 +117,7 @@ pub fn view_of(
     })
 }
 
-/// Answers from the ledger on disk: the nearest checkpoint at or before the sequence, plus
+/// Answers from the ledger on disk: the nearest snapshot at or before the sequence, plus
 /// replay.
 pub fn local(
     store: &Store,

@@ -383,9 +383,9 @@ fn a_correction_whose_target_is_unknown_is_applied_as_new() {
 }
 
 #[test]
-fn a_correction_survives_a_checkpoint() {
+fn a_correction_survives_a_snapshot() {
     // Proves the memory of removed events is in the snapshot: correcting event 1 twice, with
-    // a checkpoint between the corrections, still removes it once.
+    // a snapshot between the corrections, still removes it once.
     let a = ev(1, "RAL", "2008-09-15", cost(CostCategory::Other, 1_000));
     let b = correcting(
         ev(2, "RAL", "2008-09-15", cost(CostCategory::Other, 600)),

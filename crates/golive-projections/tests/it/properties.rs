@@ -1,4 +1,4 @@
-//! Property tests over generated histories: replay from a checkpoint equals replay from zero,
+//! Property tests over generated histories: replay from a snapshot equals replay from zero,
 //! the interleaving of trusts does not change any trust's views, and a history with
 //! corrections gives the views of the same history without the corrected events.
 
@@ -68,7 +68,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
-    fn replay_from_a_checkpoint_equals_replay_from_zero(
+    fn replay_from_a_snapshot_equals_replay_from_zero(
         specs in specs(80),
         cut in any::<prop::sample::Index>(),
     ) {

@@ -1,4 +1,4 @@
-//! Checkpoint snapshots (versioned, refused when foreign) and the JSON shape of the views that
+//! Snapshot snapshots (versioned, refused when foreign) and the JSON shape of the views that
 //! the HTTP API and the CLI's `--json` hand to analysts.
 
 use crate::common::*;
@@ -56,7 +56,7 @@ fn scenario() -> Projections {
 
 #[test]
 fn a_snapshot_round_trips_and_names_its_format_and_version() {
-    // Proves the checkpoint format: the format's name, the version (u32 LE) and last_seq (u64
+    // Proves the snapshot format: the format's name, the version (u32 LE) and last_seq (u64
     // LE) in the open, then the bincode state; and from_snapshot(to_snapshot(p)) == p.
     let p = scenario();
     let bytes = p.to_snapshot();

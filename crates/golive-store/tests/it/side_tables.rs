@@ -1,4 +1,4 @@
-//! The side tables: dead letters (and their event-id index), checkpoints and named values.
+//! The side tables: dead letters (and their event-id index), snapshots and named values.
 
 use crate::common::*;
 use golive_store::{DEAD_LETTER_RAW_BYTES_MAX, DeadLetter, NewDeadLetter, Store, StoreError};
@@ -92,72 +92,104 @@ fn append_lost(store: &Store, n: u32) {
 }
 
 #[test]
-fn checkpoint_lookup_finds_the_latest_at_or_before_a_seq() {
-    // Proves checkpoint_at_or_before returns the nearest checkpoint not after the seq, none
-    // before the first, refuses a checkpoint ahead of the head, and pruning keeps the latest.
+fn snapshot_lookup_finds_the_latest_at_or_before_a_seq() {
+    // Proves snapshot_at_or_before returns the nearest snapshot not after the seq, none
+    // before the first, refuses a snapshot ahead of the head, and pruning keeps the latest.
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     append_lost(&store, 30);
     for seq in [10u64, 20, 30] {
         store
-            .put_checkpoint(seq, format!("snapshot@{seq}").as_bytes())
+            .put_snapshot(seq, format!("snapshot@{seq}").as_bytes())
             .unwrap();
     }
-    assert_eq!(store.checkpoint_at_or_before(9).unwrap(), None);
+    assert_eq!(store.snapshot_at_or_before(9).unwrap(), None);
     assert_eq!(
-        store.checkpoint_at_or_before(10).unwrap(),
+        store.snapshot_at_or_before(10).unwrap(),
         Some((10, b"snapshot@10".to_vec()))
     );
     assert_eq!(
-        store.checkpoint_at_or_before(25).unwrap(),
+        store.snapshot_at_or_before(25).unwrap(),
         Some((20, b"snapshot@20".to_vec()))
     );
     assert_eq!(
-        store.checkpoint_at_or_before(u64::MAX).unwrap().unwrap().0,
+        store.snapshot_at_or_before(u64::MAX).unwrap().unwrap().0,
         30
     );
     assert!(matches!(
-        store.put_checkpoint(31, b"ahead"),
-        Err(StoreError::CheckpointAhead { seq: 31, head: 30 })
+        store.put_snapshot(31, b"ahead"),
+        Err(StoreError::SnapshotAhead { seq: 31, head: 30 })
     ));
-    assert_eq!(store.prune_checkpoints(2).unwrap(), 1);
-    assert_eq!(store.checkpoint_seqs().unwrap(), vec![20, 30]);
-    assert_eq!(store.checkpoint_at_or_before(15).unwrap(), None);
-    assert_eq!(store.prune_checkpoints(5).unwrap(), 0);
+    assert_eq!(store.prune_snapshots(2).unwrap(), 1);
+    assert_eq!(store.snapshot_seqs().unwrap(), vec![20, 30]);
+    assert_eq!(store.snapshot_at_or_before(15).unwrap(), None);
+    assert_eq!(store.prune_snapshots(5).unwrap(), 0);
 }
 
 #[test]
-fn checkpoints_are_files_and_a_damaged_one_falls_back_to_the_one_before() {
-    // Proves checkpoints live in `checkpoints/` beside sled (counted in size_on_disk), survive a
+fn snapshots_are_files_and_a_damaged_one_falls_back_to_the_one_before() {
+    // Proves snapshots live in `snapshots/` beside sled (counted in size_on_disk), survive a
     // reopen, and that a damaged latest file is skipped for the previous one, not returned.
     let dir = tempfile::tempdir().unwrap();
     {
         let store = Store::open(dir.path()).unwrap();
         append_lost(&store, 20);
         let before = store.size_on_disk().unwrap();
-        store.put_checkpoint(10, &[1u8; 100_000]).unwrap();
-        store.put_checkpoint(20, &[2u8; 100_000]).unwrap();
+        store.put_snapshot(10, &[1u8; 100_000]).unwrap();
+        store.put_snapshot(20, &[2u8; 100_000]).unwrap();
         // Counted, compressed (100,000 equal bytes take a few hundred).
         assert!(store.size_on_disk().unwrap() > before);
     }
-    let files = dir.path().join(golive_store::CHECKPOINT_DIR);
-    let latest = files.join(format!("{:020}.ckpt", 20));
+    let files = dir.path().join(golive_store::SNAPSHOT_DIR);
+    let latest = files.join(format!("{:020}.snap", 20));
     let mut bytes = std::fs::read(&latest).unwrap();
     let at = bytes.len() - 5; // in the (compressed) body
     bytes[at] ^= 0xff;
     std::fs::write(&latest, bytes).unwrap();
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.checkpoint_seqs().unwrap(), vec![10, 20]);
+    assert_eq!(store.snapshot_seqs().unwrap(), vec![10, 20]);
     assert_eq!(
-        store.checkpoint_at_or_before(25).unwrap(),
+        store.snapshot_at_or_before(25).unwrap(),
         Some((10, vec![1u8; 100_000]))
     );
-    assert_eq!(store.checkpoint_seqs().unwrap(), vec![10]);
+    assert_eq!(store.snapshot_seqs().unwrap(), vec![10]);
 }
 
 #[test]
-fn checkpoints_kept_in_sled_by_the_first_layout_move_to_files_at_open() {
-    // Proves an older store (checkpoints in the sled tree `checkpoints`) keeps its checkpoints:
+fn snapshot_files_of_the_earlier_naming_move_to_snapshots_at_open() {
+    // Proves a store whose snapshot files are `checkpoints/<seq>.ckpt` (before "checkpoint"
+    // meant only the signed tree head) opens with the same snapshots under `snapshots/`, and the
+    // old directory is gone.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        append_lost(&store, 20);
+        store.put_snapshot(10, b"ten").unwrap();
+        store.put_snapshot(20, b"twenty").unwrap();
+    }
+    let new_dir = dir.path().join(golive_store::SNAPSHOT_DIR);
+    let old_dir = dir.path().join("checkpoints");
+    std::fs::rename(&new_dir, &old_dir).unwrap();
+    for seq in [10u64, 20] {
+        let from = old_dir.join(format!("{seq:020}.snap"));
+        std::fs::rename(&from, old_dir.join(format!("{seq:020}.ckpt"))).unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.snapshot_seqs().unwrap(), vec![10, 20]);
+    assert_eq!(
+        store.snapshot_at_or_before(15).unwrap(),
+        Some((10, b"ten".to_vec()))
+    );
+    assert!(
+        !old_dir.exists(),
+        "the old directory is removed once emptied"
+    );
+    assert!(new_dir.join(format!("{:020}.snap", 20)).is_file());
+}
+
+#[test]
+fn snapshots_kept_in_sled_by_the_first_layout_move_to_files_at_open() {
+    // Proves an older store (snapshots in the sled tree `checkpoints`) keeps its snapshots:
     // they become files at the first open and the tree is gone.
     let dir = tempfile::tempdir().unwrap();
     {
@@ -172,9 +204,9 @@ fn checkpoints_kept_in_sled_by_the_first_layout_move_to_files_at_open() {
             .unwrap();
     });
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.checkpoint_seqs().unwrap(), vec![10, 20]);
+    assert_eq!(store.snapshot_seqs().unwrap(), vec![10, 20]);
     assert_eq!(
-        store.checkpoint_at_or_before(15).unwrap(),
+        store.snapshot_at_or_before(15).unwrap(),
         Some((10, b"snapshot@10".to_vec()))
     );
     drop(store);

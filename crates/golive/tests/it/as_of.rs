@@ -1,7 +1,7 @@
-//! As-of answers, property-tested: for random simulated rollouts, checkpoint intervals, batch
-//! sizes, checkpoint pruning and restarts, what the HTTP API answers "as of seq S" (and "as of
+//! As-of answers, property-tested: for random simulated rollouts, snapshot intervals, batch
+//! sizes, snapshot pruning and restarts, what the HTTP API answers "as of seq S" (and "as of
 //! the time record S was received") equals a fresh replay of exactly the first S records into a
-//! new ledger that has no checkpoints, and it was computed from the nearest checkpoint, not from
+//! new ledger that has no snapshots, and it was computed from the nearest snapshot, not from
 //! zero.
 
 use std::sync::{Arc, Mutex};
@@ -19,14 +19,14 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 /// A fresh replay cut at `seq`: the first `seq` records of `store`, appended in order to a new
-/// ledger that never checkpoints, folded live.
+/// ledger that never snapshots, folded live.
 fn fresh_replay(store: &Store, seq: u64) -> Projections {
     let dir = tempfile::tempdir().unwrap();
     let mut reference = Ledger::open(
         dir.path(),
         LedgerOptions {
-            checkpoint_every_events: u64::MAX / 2,
-            checkpoints_kept_max: 0,
+            snapshot_every_events: u64::MAX / 2,
+            snapshots_kept_max: 0,
         },
     )
     .unwrap();
@@ -60,8 +60,8 @@ struct Case {
     seed: u64,
     trusts: usize,
     events: u64,
-    checkpoint_every: u64,
-    checkpoints_kept: usize,
+    snapshot_every: u64,
+    snapshots_kept: usize,
     batch: usize,
     reopen: bool,
     /// Where to cut, as fractions of the head (0 and 1 included by the test).
@@ -80,17 +80,15 @@ fn case() -> impl Strategy<Value = Case> {
         proptest::collection::vec(0.0f64..1.0, 1..4),
     )
         .prop_map(
-            |(seed, trusts, events, checkpoint_every, checkpoints_kept, batch, reopen, cuts)| {
-                Case {
-                    seed,
-                    trusts,
-                    events,
-                    checkpoint_every,
-                    checkpoints_kept,
-                    batch,
-                    reopen,
-                    cuts,
-                }
+            |(seed, trusts, events, snapshot_every, snapshots_kept, batch, reopen, cuts)| Case {
+                seed,
+                trusts,
+                events,
+                snapshot_every,
+                snapshots_kept,
+                batch,
+                reopen,
+                cuts,
             },
         )
 }
@@ -98,8 +96,8 @@ fn case() -> impl Strategy<Value = Case> {
 fn run(c: &Case) {
     let dir = tempfile::tempdir().unwrap();
     let options = LedgerOptions {
-        checkpoint_every_events: c.checkpoint_every,
-        checkpoints_kept_max: c.checkpoints_kept,
+        snapshot_every_events: c.snapshot_every,
+        snapshots_kept_max: c.snapshots_kept,
     };
     let mut ledger = Ledger::open(dir.path(), options).unwrap();
     // Each event is received one second after the one before, so receive times are distinct.
@@ -112,7 +110,7 @@ fn run(c: &Case) {
         ledger.append(chunk.to_vec()).unwrap();
     }
     if c.reopen {
-        ledger.checkpoint().unwrap();
+        ledger.write_snapshot().unwrap();
         drop(ledger);
         ledger = Ledger::open(dir.path(), options).unwrap();
     }
@@ -137,16 +135,16 @@ fn run(c: &Case) {
     for seq in cuts {
         let expected = fresh_replay(&store, seq);
 
-        // The as-of machinery: nearest checkpoint plus replay, and never from zero when a
-        // checkpoint at or before `seq` exists.
+        // The as-of machinery: nearest snapshot plus replay, and never from zero when a
+        // snapshot at or before `seq` exists.
         let mut replayed = u64::MAX;
         let p = projections_at(&store, seq, &mut |_, total| replayed = total).unwrap();
         assert_eq!(p, expected, "projections as of seq {seq}");
         let base = store
-            .checkpoint_at_or_before(seq)
+            .snapshot_at_or_before(seq)
             .unwrap()
             .map_or(0, |(s, _)| s);
-        assert_eq!(replayed, seq - base, "replayed from checkpoint {base}");
+        assert_eq!(replayed, seq - base, "replayed from snapshot {base}");
 
         // What the API serves, by sequence and by receive time.
         rt.block_on(async {

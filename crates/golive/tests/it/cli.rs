@@ -111,13 +111,13 @@ fn a_malformed_line_is_dead_lettered_with_line_and_field_and_the_rest_appended()
 
 #[test]
 fn as_of_a_sequence_equals_a_ledger_that_only_ever_saw_that_prefix() {
-    // Proves as-of answers (checkpoint + replay) equal a fresh ledger cut at the same sequence,
+    // Proves as-of answers (snapshot + replay) equal a fresh ledger cut at the same sequence,
     // and that `replay` (a rebuild from the log) changes no answer.
     let dir = tempfile::tempdir().unwrap();
     let full = dir.path().join("full");
     let config = dir.path().join("golive.toml");
-    // Checkpoints every 7 events so that as-of answers start from a checkpoint.
-    std::fs::write(&config, "[ledger]\ncheckpoint_every_events = 7\n").unwrap();
+    // Snapshots every 7 events so that as-of answers start from a snapshot.
+    std::fs::write(&config, "[ledger]\nsnapshot_every_events = 7\n").unwrap();
     let cfg = ["--config", config.to_str().unwrap()];
     let ingest = |data: &Path, file: &Path| {
         let mut args = vec!["ingest", file.to_str().unwrap()];

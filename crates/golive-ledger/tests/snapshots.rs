@@ -1,4 +1,4 @@
-//! Projection checkpoints across an upgrade of the snapshot format: a store whose checkpoints
+//! Projection snapshots across an upgrade of the snapshot format: a store whose snapshots
 //! this build cannot read (version 1 was JSON) is rebuilt once at open, and answers as before.
 
 use golive_ledger::{Ledger, LedgerOptions, LineSource, ingest_lines};
@@ -16,27 +16,27 @@ fn lines(n: u64) -> Vec<u8> {
 }
 
 #[test]
-fn checkpoints_of_another_snapshot_version_are_rebuilt_once_at_open() {
-    // Proves: after every checkpoint is replaced by bytes of the old JSON format, open rebuilds
-    // them (every `checkpoint_every_events`, readable again), the live projections and as-of
+fn snapshots_of_another_snapshot_version_are_rebuilt_once_at_open() {
+    // Proves: after every snapshot is replaced by bytes of the old JSON format, open rebuilds
+    // them (every `snapshot_every_events`, readable again), the live projections and as-of
     // answers equal those before, and the log is untouched.
     let dir = tempfile::tempdir().unwrap();
     let options = LedgerOptions {
-        checkpoint_every_events: 100,
+        snapshot_every_events: 100,
         ..LedgerOptions::default()
     };
     let (money, money_at_250, seqs, head) = {
         let mut ledger = Ledger::open(dir.path(), options).unwrap();
         let source = LineSource::File("events.jsonl".into());
         ingest_lines(&mut ledger, &lines(1000)[..], &source, 64, &mut |_| {}).unwrap();
-        ledger.checkpoint().unwrap();
-        let seqs = ledger.store().checkpoint_seqs().unwrap();
+        ledger.write_snapshot().unwrap();
+        let seqs = ledger.store().snapshot_seqs().unwrap();
         assert!(seqs.len() >= 3, "{seqs:?}");
         for &seq in &seqs {
             let old = format!(
                 r#"{{"format":"golive-projections","version":1,"last_seq":{seq},"projections":{{}}}}"#
             );
-            ledger.store().put_checkpoint(seq, old.as_bytes()).unwrap();
+            ledger.store().put_snapshot(seq, old.as_bytes()).unwrap();
         }
         ledger.store().flush().unwrap();
         (
@@ -50,40 +50,36 @@ fn checkpoints_of_another_snapshot_version_are_rebuilt_once_at_open() {
     assert_eq!(ledger.head(), head);
     assert_eq!(ledger.projections().money(None), money);
     assert_eq!(ledger.as_of(250).unwrap().money(None), money_at_250);
-    let rebuilt = ledger.store().checkpoint_seqs().unwrap();
+    let rebuilt = ledger.store().snapshot_seqs().unwrap();
     assert!(
         rebuilt.contains(&1000) && rebuilt.contains(&200),
         "{rebuilt:?} (was {seqs:?})"
     );
     for seq in rebuilt {
-        let (_, bytes) = ledger
-            .store()
-            .checkpoint_at_or_before(seq)
-            .unwrap()
-            .unwrap();
+        let (_, bytes) = ledger.store().snapshot_at_or_before(seq).unwrap().unwrap();
         golive_projections::Projections::from_snapshot(&bytes).unwrap();
     }
     ledger.store().verify_chain().unwrap();
 }
 
 #[test]
-fn checkpoint_gaps_grow_with_the_log_so_checkpointing_stays_linear() {
-    // Proves the spacing rule: every `checkpoint_every_events` while the log is small, then a
-    // quarter of the log after the last checkpoint, so a 10M-event log has a few dozen
-    // checkpoints, not a thousand.
+fn snapshot_gaps_grow_with_the_log_so_snapshotting_stays_linear() {
+    // Proves the spacing rule: every `snapshot_every_events` while the log is small, then a
+    // quarter of the log after the last snapshot, so a 10M-event log has a few dozen
+    // snapshots, not a thousand.
     let o = LedgerOptions::default();
-    assert!(!o.checkpoint_due(0, 9_999));
-    assert!(o.checkpoint_due(0, 10_000));
-    assert!(o.checkpoint_due(30_000, 40_000));
-    assert!(!o.checkpoint_due(400_000, 490_000));
-    assert!(o.checkpoint_due(400_000, 500_000));
+    assert!(!o.snapshot_due(0, 9_999));
+    assert!(o.snapshot_due(0, 10_000));
+    assert!(o.snapshot_due(30_000, 40_000));
+    assert!(!o.snapshot_due(400_000, 490_000));
+    assert!(o.snapshot_due(400_000, 500_000));
     let mut last = 0;
     let mut count = 0;
     for head in (1_000..=10_000_000u64).step_by(1_000) {
-        if o.checkpoint_due(last, head) {
+        if o.snapshot_due(last, head) {
             last = head;
             count += 1;
         }
     }
-    assert!((20..=40).contains(&count), "{count} checkpoints up to 10M");
+    assert!((20..=40).contains(&count), "{count} snapshots up to 10M");
 }

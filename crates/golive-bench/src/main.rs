@@ -13,42 +13,20 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, LogFormat};
+use crate::cli::Cli;
 
 fn main() -> ExitCode {
-    // Die quietly on a closed pipe (`golive-bench store | head`), as command-line tools do,
-    // instead of panicking inside `println!`.
-    // SAFETY: called first thing in main, before any other thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    golive::edge::default_sigpipe();
     let cli = Cli::parse();
-    init_tracing(&cli.log, cli.log_format);
+    golive::edge::init_tracing(&cli.log, cli.log_format);
     match commands::run(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            // A pipe closed early (`| head`) is not an error.
-            if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            }) {
+            if golive::edge::is_broken_pipe(e.as_ref()) {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// The tracing subscriber on stderr, with `golive`'s filter syntax and formats.
-fn init_tracing(filter: &str, format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
     }
 }

@@ -49,14 +49,8 @@ impl Golive {
     /// `GOLIVE_*` or is `NATS_URL` (clap's `env =` attributes, `GOLIVE_LOG`), and a developer's
     /// shell may set any of them. A test that wants one sets it on the command.
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(self.path());
-        for (name, _) in std::env::vars_os() {
-            if name
-                .to_str()
-                .is_some_and(|n| n.starts_with("GOLIVE_") || n == "NATS_URL")
-            {
-                cmd.env_remove(name);
-            }
+        crate::scrubbed_command(self.path())
+    }
         }
         cmd
     }

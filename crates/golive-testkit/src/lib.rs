@@ -28,8 +28,10 @@ pub mod nats;
 #[cfg(feature = "harness")]
 pub mod process;
 pub mod projections;
+mod scrub;
 mod wait;
 
 #[cfg(feature = "harness")]
 pub use wait::wait_until_async;
+pub use scrub::scrubbed_command;
 pub use wait::{free_port, port_open, wait_for, wait_until};

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -38,15 +38,9 @@ pub struct Cli {
     pub log: String,
     /// Log format on stderr
     #[arg(long, global = true, env = "GOLIVE_LOG_FORMAT", default_value = "text")]
-    pub log_format: LogFormat,
+    pub log_format: golive::edge::LogFormat,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Subcommand)]

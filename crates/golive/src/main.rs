@@ -12,42 +12,21 @@ use anyhow::Result;
 use clap::Parser;
 use golive::config::Config;
 
-use cli::{Cli, Command, LogFormat};
+use cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    // Die quietly on a closed pipe (`golive query ... | head`), as command-line tools do,
-    // instead of panicking inside a write to stdout.
-    // SAFETY: called first thing in main, before any other thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    golive::edge::default_sigpipe();
     let cli = Cli::parse();
-    init_tracing(&cli.log, cli.log_format);
+    golive::edge::init_tracing(&cli.log, cli.log_format);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            // `golive query ... | head` closes the pipe early: that is not an error.
-            if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            }) {
+            if golive::edge::is_broken_pipe(e.as_ref()) {
                 return ExitCode::SUCCESS;
             }
             terminal::err(&format!("error: {e:#}\n"));
             ExitCode::FAILURE
         }
-    }
-}
-
-fn init_tracing(filter: &str, format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
     }
 }
 

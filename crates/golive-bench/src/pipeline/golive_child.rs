@@ -3,7 +3,7 @@
 //! of the caller's configuration, and killed if the run ends early (also by a signal).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use super::PipelineBenchError;
@@ -26,15 +26,9 @@ impl GoliveChild {
         log: &Path,
     ) -> std::io::Result<Self> {
         let f = std::fs::File::create(log)?;
-        let child = Command::new(exe)
+        // The bench's child sees only its flags, not the caller's configuration.
+        let child = golive_testkit::scrubbed_command(exe)
             .args(args)
-            // The bench's child sees only its flags, not the caller's configuration.
-            .env_remove("GOLIVE_CONFIG")
-            .env_remove("GOLIVE_DATA")
-            .env_remove("NATS_URL")
-            .env_remove("GOLIVE_NATS_CREDS")
-            .env_remove("GOLIVE_NATS_NKEY")
-            .env_remove("GOLIVE_HTTP")
             .env("GOLIVE_LOG", "info,async_nats=off,sled=off")
             .stdin(Stdio::null())
             .stdout(Stdio::from(f.try_clone()?))

@@ -51,9 +51,6 @@ impl Golive {
     pub fn command(&self) -> Command {
         crate::scrubbed_command(self.path())
     }
-        }
-        cmd
-    }
 
     /// Runs `golive ARGS` to completion.
     pub fn run(&self, args: &[&str]) -> Output {

@@ -31,7 +31,7 @@ pub mod projections;
 mod scrub;
 mod wait;
 
+pub use scrub::scrubbed_command;
 #[cfg(feature = "harness")]
 pub use wait::wait_until_async;
-pub use scrub::scrubbed_command;
 pub use wait::{free_port, port_open, wait_for, wait_until};

@@ -161,6 +161,37 @@ pub struct Projections {
     retracted: BTreeSet<EventId>,
 }
 
+/// Which of a trust's projections an event of each kind feeds: the one routing table that
+/// both adding an event and removing a superseded one follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Lost,
+    Money,
+    Rollout,
+    Incidents,
+    Deferred,
+}
+
+impl Part {
+    fn of(body: &EventBody) -> Self {
+        match body {
+            EventBody::PatientLost(_)
+            | EventBody::PatientTraced(_)
+            | EventBody::WaitingListDiscrepancy(_)
+            | EventBody::HarmReview(_)
+            | EventBody::ReportingSuspended(_)
+            | EventBody::ReportingResumed(_) => Self::Lost,
+            EventBody::ExtraCost(_)
+            | EventBody::IncomeAtRisk(_)
+            | EventBody::IncomeRecovered(_)
+            | EventBody::ContractPenalty(_) => Self::Money,
+            EventBody::RolloutStatus(_) => Self::Rollout,
+            EventBody::Outage(_) | EventBody::SafetyIncident(_) => Self::Incidents,
+            EventBody::FeatureDeferred(_) => Self::Deferred,
+        }
+    }
+}
+
 impl Projections {
     pub fn new() -> Self {
         Self::default()
@@ -225,18 +256,11 @@ impl Projections {
             return;
         }
         let t = self.trusts.entry(e.trust.clone()).or_default();
-        match &e.body {
-            EventBody::PatientLost(_)
-            | EventBody::PatientTraced(_)
-            | EventBody::WaitingListDiscrepancy(_)
-            | EventBody::HarmReview(_)
-            | EventBody::ReportingSuspended(_)
-            | EventBody::ReportingResumed(_) => t.lost.add(seq, at, id, &e.body),
-            EventBody::ExtraCost(_)
-            | EventBody::IncomeAtRisk(_)
-            | EventBody::IncomeRecovered(_)
-            | EventBody::ContractPenalty(_) => t.money.change(at, &e.body, Direction::Add),
-            EventBody::RolloutStatus(d) => t.rollout.insert(
+        match (Part::of(&e.body), &e.body) {
+            (Part::Lost, body) => t.lost.add(seq, at, id, body),
+            (Part::Money, body) => t.money.change(at, body, Direction::Add),
+            (Part::Incidents, body) => t.incidents.add(seq, at, id, body),
+            (Part::Rollout, EventBody::RolloutStatus(d)) => t.rollout.insert(
                 at,
                 seq,
                 id,
@@ -248,10 +272,7 @@ impl Projections {
                     reason: d.reason.clone(),
                 },
             ),
-            EventBody::Outage(_) | EventBody::SafetyIncident(_) => {
-                t.incidents.add(seq, at, id, &e.body)
-            }
-            EventBody::FeatureDeferred(d) => t.deferred.insert(
+            (Part::Deferred, EventBody::FeatureDeferred(d)) => t.deferred.insert(
                 at,
                 seq,
                 id,
@@ -261,6 +282,7 @@ impl Projections {
                     reason: d.reason.clone(),
                 },
             ),
+            (part, _) => unreachable!("Part::of routed a {} to {part:?}", e.body.kind()),
         }
     }
 
@@ -280,24 +302,14 @@ impl Projections {
         let Some(t) = self.trusts.get_mut(&e.trust) else {
             return;
         };
-        match &e.body {
-            EventBody::PatientLost(_)
-            | EventBody::PatientTraced(_)
-            | EventBody::WaitingListDiscrepancy(_)
-            | EventBody::HarmReview(_)
-            | EventBody::ReportingSuspended(_)
-            | EventBody::ReportingResumed(_) => t.lost.remove(at, id, &e.body),
-            EventBody::ExtraCost(_)
-            | EventBody::IncomeAtRisk(_)
-            | EventBody::IncomeRecovered(_)
-            | EventBody::ContractPenalty(_) => t.money.change(at, &e.body, Direction::Remove),
-            EventBody::RolloutStatus(_) => {
+        match Part::of(&e.body) {
+            Part::Lost => t.lost.remove(at, id, &e.body),
+            Part::Money => t.money.change(at, &e.body, Direction::Remove),
+            Part::Incidents => t.incidents.remove(at, id, &e.body),
+            Part::Rollout => {
                 t.rollout.remove(at, id);
             }
-            EventBody::Outage(_) | EventBody::SafetyIncident(_) => {
-                t.incidents.remove(at, id, &e.body)
-            }
-            EventBody::FeatureDeferred(_) => {
+            Part::Deferred => {
                 t.deferred.remove(at, id);
             }
         }

@@ -12,19 +12,8 @@ use clap::{Parser, Subcommand};
     about = "Measure the ledger beside raw baselines in the same run (see docs/BENCHMARKS.md)"
 )]
 pub struct Cli {
-    /// Log filter for the tracing logs on stderr, e.g. `info`, `golive_ledger=debug`. The NATS
-    /// client's own logs are off by default: golive reports connection trouble itself, in one
-    /// line (e.g. refused credentials)
-    #[arg(
-        long,
-        global = true,
-        env = "GOLIVE_LOG",
-        default_value = "warn,golive_ledger::ingest=error,async_nats=off,sled=off"
-    )]
-    pub log: String,
-    /// Log format on stderr
-    #[arg(long, global = true, env = "GOLIVE_LOG_FORMAT", default_value = "text")]
-    pub log_format: golive::edge::LogFormat,
+    #[command(flatten)]
+    pub logging: golive::edge::LogArgs,
     #[command(subcommand)]
     pub command: Command,
 }

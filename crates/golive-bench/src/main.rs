@@ -18,7 +18,7 @@ use crate::cli::Cli;
 fn main() -> ExitCode {
     golive::edge::default_sigpipe();
     let cli = Cli::parse();
-    golive::edge::init_tracing(&cli.log, cli.log_format);
+    golive::edge::init_tracing(&cli.logging);
     match commands::run(cli.command) {
         Ok(code) => code,
         Err(e) => {

@@ -26,19 +26,8 @@ pub struct Cli {
     /// TOML config file (keys: data, [ledger], [warnings]; see README)
     #[arg(long, global = true, env = "GOLIVE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Log filter for the tracing logs on stderr, e.g. `info`, `golive_ledger=debug`. The NATS
-    /// client's own logs are off by default: golive reports connection trouble itself, in one
-    /// line (e.g. refused credentials)
-    #[arg(
-        long,
-        global = true,
-        env = "GOLIVE_LOG",
-        default_value = "warn,golive_ledger::ingest=error,async_nats=off,sled=off"
-    )]
-    pub log: String,
-    /// Log format on stderr
-    #[arg(long, global = true, env = "GOLIVE_LOG_FORMAT", default_value = "text")]
-    pub log_format: golive::edge::LogFormat,
+    #[command(flatten)]
+    pub logging: golive::edge::LogArgs,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -11,6 +11,24 @@ pub enum LogFormat {
     Json,
 }
 
+/// The logging flags of both binaries (global: they go before or after the subcommand).
+#[derive(clap::Args)]
+pub struct LogArgs {
+    /// Log filter for the tracing logs on stderr, e.g. `info`, `golive_ledger=debug`. The NATS
+    /// client's own logs are off by default: golive reports connection trouble itself, in one
+    /// line (e.g. refused credentials)
+    #[arg(
+        long,
+        global = true,
+        env = "GOLIVE_LOG",
+        default_value = "warn,golive_ledger::ingest=error,async_nats=off,sled=off"
+    )]
+    pub log: String,
+    /// Log format on stderr
+    #[arg(long, global = true, env = "GOLIVE_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}
+
 /// Die quietly on a closed pipe (`golive query ... | head`), as command-line tools do, instead
 /// of panicking inside a write to stdout. Call it first thing in `main`.
 pub fn default_sigpipe() {
@@ -20,15 +38,15 @@ pub fn default_sigpipe() {
     }
 }
 
-/// The tracing subscriber on stderr with `filter` (EnvFilter syntax; `warn` if it does not
-/// parse) in `format`.
-pub fn init_tracing(filter: &str, format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+/// The tracing subscriber on stderr with the `--log` filter (EnvFilter syntax; `warn` if it
+/// does not parse) in the `--log-format`.
+pub fn init_tracing(args: &LogArgs) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    match format {
+    match args.log_format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }

@@ -17,7 +17,7 @@ use cli::{Cli, Command};
 fn main() -> ExitCode {
     golive::edge::default_sigpipe();
     let cli = Cli::parse();
-    golive::edge::init_tracing(&cli.log, cli.log_format);
+    golive::edge::init_tracing(&cli.logging);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

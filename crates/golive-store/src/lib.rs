@@ -25,8 +25,8 @@
 //!
 //! A batch is cut into chunks of about [`LOG_CHUNK_BYTES_TARGET`] (~170 records of the bench's
 //! ~190 B); a batch of one event is a chunk of one record. The trees `meta` (format version,
-//! callers' named values), `snapshots` (seq -> caller's snapshot bytes) and `dead` (id ->
-//! dead letter) are off the append path and stay separate.
+//! callers' named values) and `dead` (id -> dead letter) are off the append path and stay
+//! separate; projection snapshots are files beside sled's (`store/snapshots.rs`).
 //!
 //! ## Why: measured
 //!

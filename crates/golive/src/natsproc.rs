@@ -1,5 +1,5 @@
 //! Finding or starting a nats-server for the demo and the benchmarks (tests have their own
-//! harness in tests/common, which can also kill and restart it).
+//! harness in golive-testkit's `nats`, which can also kill and restart it).
 
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};

@@ -1,17 +1,25 @@
 #!/usr/bin/env python3
-"""Generates scenarios/london-2008.jsonl: the London Cerner Millennium go-lives of 2007-2009.
+"""Generates scenarios/london-2008.jsonl: the London Cerner Millennium go-lives of 2007-2009 and
+the Barnet & Chase Farm harm review of 2015, in envelope schema 2.
 
 Run from anywhere:  python3 scenarios/gen_london_2008.py
 The output is deterministic (no clock, no randomness): event ids are UUID v5 of a fixed name, so
 regenerating gives byte-identical lines. Each line is already in the ledger's canonical form
-(compact JSON, fields in the canonical order, defaulted fields written out), so a decoded event
-re-encodes to exactly the line it came from. The modelling choices are explained in docs/EVENTS.md,
-section "The London 2008 scenario".
+(compact JSON, fields in the canonical order, optional fields absent when not set, `status`
+always written), so a decoded event re-encodes to exactly the line it came from. The modelling
+choices are explained in docs/EVENTS.md, section "The London 2008 scenario".
 
-Figures come from /work/shared/DOMAIN.md and carry the publication in `source.ref`. Events that
-are invented for illustration carry source {"type": "manual", "ref": SYNTHETIC} and never money.
+Figures come from /work/shared/DOMAIN.md (including its "Second review of the sources") and name
+their publications in `sources`. Dates:
+- `recorded_at` is the day the earliest cited source made the fact public, at 12:00Z. When only
+  the month of publication is known, the LAST day of that month (only the year: 31 December), so
+  the ledger never claims something was known earlier than it could have been.
+- `occurred_at` is when it happened (never after `recorded_at`); a month alone is its first day.
+Events invented for illustration carry the one source {"type": "synthetic", "ref": SYNTHETIC}
+and never money.
 """
 
+import calendar
 import json
 import os
 import uuid
@@ -21,23 +29,111 @@ SYNTHETIC = "SYNTHETIC: illustrative, not a published figure"
 PROGRAMME = "London Programme for IT (NPfIT)"
 SUPPLIER = "BT (local service provider), Cerner Millennium"
 
-# Publications, exactly as DOMAIN.md names them.
-EHI_RVL = "E-Health Insider / Computer Weekly reporting, 2008"
-EHI_RNJ_GOLIVE = "E-Health Insider, 10 Apr 2008"
-BBC_RNJ = "BBC News, 27 Jun 2008"
-CW_RNJ_COST = "Computer Weekly, 1 Sep 2008"
-EHI_RNJ_FORECAST = "E-Health Insider (digitalhealth.net), Sep 2008"
-CW_RNJ_2009 = "Computer Weekly, 2009"
-GUARDIAN_RNJ = "The Guardian, 28 Apr 2009"
-EHI_RNJ_RTT = "E-Health Insider, Jul 2009"
-HANSARD_RNJ = "Hansard via E-Health Insider, 27 Oct 2009"
-HANSARD_RAL = "Hansard, 27 Feb 2009"
-EHI_RAL_DEFICIT = "E-Health Insider, 5 Nov 2008"
-EHI_RAL_RECOVERY = "E-Health Insider, Oct 2008; Hansard, 27 Feb 2009"
-EHI_RAL_CEO = "E-Health Insider, Feb 2009"
-EHI_PAUSE = "E-Health Insider, Oct 2008"
-CW_RESUME = "Computer Weekly, 11 Feb 2009"
-KINGSTON = "Computer Weekly, 11 Feb 2009; E-Health Insider, Mar 2009"
+# Who attributes a published figure to the system (the envelope's `attribution`).
+BY_BARTS_BOARD = "Barts and The London NHS Trust board"
+BY_ROYAL_FREE = "Royal Free Hampstead NHS Trust"
+BY_ROYAL_FREE_LONDON = "Royal Free London NHS Foundation Trust"
+BY_BACON = "Richard Bacon MP"
+
+
+def source(stype, ref, published_at=None, url=None):
+    """One entry of `sources`, fields in canonical order. `published_at` only when the exact day
+    is known; `url` only when it is known for certain (read from the published page)."""
+    s = {"type": stype, "ref": ref}
+    if published_at is not None:
+        s["published_at"] = published_at
+    if url is not None:
+        s["url"] = url
+    return s
+
+
+def press(ref, published_at=None, url=None):
+    return source("press", ref, published_at, url)
+
+
+def written_answer(ref, published_at, url=None):
+    # A Hansard written answer: the government's account.
+    return source("parliament_answer", ref, published_at, url)
+
+
+def commons_debate(ref, published_at, url=None):
+    # An MP's statement in a Commons debate: an allegation.
+    return source("parliament_debate", ref, published_at, url)
+
+
+SYN = [source("synthetic", SYNTHETIC)]
+
+# ---------------------------------------------------------------------------------------------
+# Publications. `ref` names each as published: outlet, "title" where known, date (as precise as
+# known). Titles and addresses beyond DOMAIN.md's were read from the published pages.
+# ---------------------------------------------------------------------------------------------
+EHI_RVL_SWITCH_ON = press(
+    'E-Health Insider, "Barnet and Chase Farm switch on Cerner", Aug 2007',
+    url="https://www.digitalhealth.net/2007/08/barnet-and-chase-farm-switch-on-cerner/")
+EHI_CW_RVL_2008 = press("E-Health Insider / Computer Weekly reporting, 2008")
+HANSARD_NHS_ICT = written_answer(
+    'Hansard, House of Commons written answer, "NHS: ICT", 6 Mar 2008', "2008-03-06",
+    "https://hansard.parliament.uk/Commons/2008-03-06/debates/08030672000048/NHSICT")
+EHI_RNJ_GOLIVE = press('E-Health Insider, "Barts and The London deny CRS crash report", 10 Apr 2008',
+                       "2008-04-10")
+BBC_RNJ = press('BBC News, "NHS IT mess hits cancer patients", 27 Jun 2008', "2008-06-27",
+                "http://news.bbc.co.uk/1/hi/health/7477099.stm")
+EHI_RNJ_CANCER = press("E-Health Insider (date not recorded)")
+CW_RNJ_COST = press(
+    'Computer Weekly, "Barts underestimated impact of IT system", 1 Sep 2008', "2008-09-01",
+    "https://www.computerweekly.com/news/2240086771/Barts-underestimated-impact-of-IT-system")
+CW_RNJ_BLOG = press(
+    'Computer Weekly IT Projects blog, "Barts - we underestimated impact of NPfIT go-live"',
+    url="https://www.computerweekly.com/blog/Public-Sector-IT/"
+        "Barts-we-underestimated-impact-of-NPfIT-go-live")
+EHI_RNJ_FORECAST = press(
+    'E-Health Insider (digitalhealth.net), "CRS problems cost Barts and the London £3m", Sep 2008')
+POLITICS_PAUSE = press("politics.co.uk, \"NHS IT system 'grinding to a halt'\", 28 Oct 2008",
+                       "2008-10-28")
+TELEGRAPH_PAUSE = press("The Telegraph, Oct 2008")
+COMPUTING_PAUSE = press('Computing, "NHS care record rollout grinds to a halt", Oct 2008',
+                        url="https://www.computing.co.uk/news/1831629/nhs-care-record-rollout-grinds-halt")
+EHI_PAUSE = press("E-Health Insider, Oct 2008")
+EHI_RAL_DEFICIT = press(
+    'E-Health Insider, "Royal Free says £7.2m deficit due to Cerner", 5 Nov 2008', "2008-11-05",
+    "https://digitalhealth.net/2008/11/royal-free-says-7-2m-deficit-due-to-cerner")
+IDG_RAL = press('Computerworld (IDG), "London hospital trust loses millions in upgrade debacle", '
+                'Nov 2008')
+COMPUTING_RAL = press('Computing, "NHS IT programme costs London hospital £7.2m"',
+                      url="https://www.computing.co.uk/news/1840141/"
+                          "nhs-it-programme-costs-london-hospital-gbp72m")
+CW_RESUME = press(
+    'Computer Weekly, "BT to resume roll out of Cerner Millennium system", 11 Feb 2009',
+    "2009-02-11",
+    "http://www.computerweekly.com/news/2240088343/BT-to-resume-roll-out-of-Cerner-Millennium-system")
+CW_RESUME_BLOG = press(
+    'Computer Weekly, "BT relief as NPfIT roll-outs in London due to resume", Feb 2009',
+    url="https://www.computerweekly.com/blog/Public-Sector-IT/"
+        "BT-relief-as-NPfIT-roll-outs-in-London-due-to-resume")
+CNJ_RAL = press('Camden New Journal, "Hospital chief apologises over computer chaos", 19 Feb 2009',
+                "2009-02-19", "http://thecnj.myzen.co.uk/camden/2009/021909/news021909_12.html")
+EHI_RAL_CEO = press('E-Health Insider, "Royal Free boss says CRS problems cost £10m", Feb 2009',
+                    url="https://www.digitalhealth.net/2009/02/royal-free-boss-says-crs-problems-cost-10m/")
+HANSARD_RAL = written_answer(
+    'Hansard, House of Commons written answer, "Royal Free Hospital: Medical Records", 27 Feb 2009',
+    "2009-02-27",
+    "https://hansard.parliament.uk/Commons/2009-02-27/debates/09022737000157/"
+    "RoyalFreeHospitalMedicalRecords")
+EHI_KINGSTON = press(
+    'E-Health Insider, "Next London Cerner go-live delayed until autumn", Mar 2009',
+    url="https://www.digitalhealth.net/2009/03/next-london-cerner-go-live-delayed-until-autumn/")
+GUARDIAN_RNJ = press("The Guardian, 28 Apr 2009", "2009-04-28")
+EHI_RNJ_RTT = press('E-Health Insider, "Barts still stuck on 18-week waits", Jul 2009')
+CW_RNJ_2009 = press("Computer Weekly, 2009")
+BACON_DEBATE = commons_debate("Richard Bacon MP, House of Commons, 22 Oct 2009", "2009-10-22")
+EHI_RNJ_FINES = press('E-Health Insider, "Barts faces fines over Cerner problems", 27 Oct 2009',
+                      "2009-10-27",
+                      "https://digitalhealth.net/2009/10/barts-faces-fines-over-cerner-problems")
+HSJ_RVL_2015 = press(
+    'HSJ, "Patients suffer harm due to treatment delays", Mar 2015',
+    url="https://www.hsj.co.uk/royal-free-london-nhs-foundation-trust/"
+        "patients-suffer-harm-due-to-treatment-delays/5083973.article")
+CW_RVL_2015 = press("Computer Weekly, reporting Joan Ryan MP, 2015")
 
 
 def pounds(p: float) -> int:
@@ -51,42 +147,58 @@ def t(day: str, hh: int = 0) -> str:
     return f"{day}T{hh:02d}:00:00Z"
 
 
+def published(day: str) -> str:
+    """recorded_at of a fact first published on `day`: that day at 12:00Z."""
+    return t(day, 12)
+
+
+def end_of_month(month: str) -> str:
+    """recorded_at of a fact whose source gives only the month `YYYY-MM`: its LAST day, 12:00Z."""
+    y, m = (int(x) for x in month.split("-"))
+    return t(f"{month}-{calendar.monthrange(y, m)[1]:02d}", 12)
+
+
+def end_of_year(year: str) -> str:
+    """recorded_at of a fact whose source gives only the year: 31 December, 12:00Z."""
+    return t(f"{year}-12-31", 12)
+
+
+def eid(key):
+    return str(uuid.uuid5(NAMESPACE, key))
+
+
 events = []  # (recorded_at, order, dict, key)
 
 
-def event(key, trust, collector, kind, data, occurred, recorded, source, status="reported",
-          site=None, supersedes=None):
-    """One envelope with fields in canonical order. `key` names it for ids and supersedes."""
+def event(key, trust, collector, kind, data, occurred, recorded, sources, status="reported",
+          site=None, supersedes=None, relates_to=None, attribution=None):
+    """One envelope with fields in canonical order. `key` names it for ids and links.
+    `relates_to` is (key, relation); `attribution` is (by, stance)."""
     assert recorded >= occurred, (key, occurred, recorded)
-    e = {"event_id": str(uuid.uuid5(NAMESPACE, key)), "trust": trust}
+    assert 1 <= len(sources) <= 8, key
+    e = {"event_id": eid(key), "trust": trust}
     if site is not None:
         e["site"] = site
     e["collector"] = collector
     e["collector_seq"] = None  # assigned after sorting
     e["occurred_at"] = occurred
     e["recorded_at"] = recorded
-    e["schema"] = 1
+    e["schema"] = 2
     e["kind"] = kind
     e["data"] = data
-    stype, sref = source
-    e["source"] = {"type": stype, "ref": sref}
+    e["sources"] = sources
     e["status"] = status
     if supersedes is not None:
-        e["supersedes"] = str(uuid.uuid5(NAMESPACE, supersedes))
+        e["supersedes"] = eid(supersedes)
+    if relates_to is not None:
+        target, relation = relates_to
+        assert target != key, key
+        e["relates_to"] = {"event_id": eid(target), "relation": relation}
+    if attribution is not None:
+        by, stance = attribution
+        e["attribution"] = {"by": by, "stance": stance}
     events.append((recorded, len(events), e, key))
     return e
-
-
-def press(ref):
-    return ("press", ref)
-
-
-def hansard(ref):
-    # A written parliamentary answer: an official answer to a question, filed as `foi`.
-    return ("foi", ref)
-
-
-SYN = ("manual", SYNTHETIC)
 
 
 def rollout(status, scope="trust", release=None, reason=None):
@@ -95,6 +207,14 @@ def rollout(status, scope="trust", release=None, reason=None):
         d["release"] = release
     d["status"] = status
     d["scope"] = scope
+    if reason is not None:
+        d["reason"] = reason
+    return d
+
+
+def roster(trusts, reason=None):
+    assert len(set(trusts)) == len(trusts)
+    d = {"programme": PROGRAMME, "trusts": trusts}
     if reason is not None:
         d["reason"] = reason
     return d
@@ -119,10 +239,15 @@ def traced(ref, outcome, harm):
     return {"patient_ref": ref, "outcome": outcome, "harm": harm}
 
 
-def harm_review(cases, **harm):
+def harm_review(cases, assessment=None, **harm):
+    # The five graded counts are always written (as in schema 1); `unknown` (not yet graded) is
+    # never used here, so it is left out.
     counts = {h: harm.get(h, 0) for h in ("none", "low", "moderate", "severe", "death")}
     assert sum(counts.values()) <= cases
-    return {"cases_reviewed": cases, "harm": counts}
+    d = {"cases_reviewed": cases, "harm": counts}
+    if assessment is not None:
+        d["assessment"] = assessment
+    return d
 
 
 def outage(scope, services, start, end, paper=True, major=False):
@@ -139,23 +264,79 @@ def incident(local_ref, harm, serious, state, description):
             "description": description}
 
 
+def money(fields, period=None, period_from=None, period_to=None, as_at=None, state=None):
+    """A money kind's data: its schema-1 fields, then exactly one period form (`period`;
+    `period_from`..`period_to`; or to date since go-live with `as_at`), then `state`."""
+    forms = [period is not None, period_from is not None, as_at is not None]
+    assert sum(forms) <= 1 and (period_from is None) == (period_to is None), fields
+    d = dict(fields)
+    if period is not None:
+        d["period"] = period
+    if period_from is not None:
+        assert period_from <= period_to
+        d["period_from"] = period_from
+        d["period_to"] = period_to
+    if as_at is not None:
+        d["to_date"] = True
+        d["as_at"] = as_at
+    if state is not None:
+        d["state"] = state
+    return d
+
+
+def cost(category, pence, description, **period):
+    return money({"category": category, "amount_pence": pence, "description": description},
+                 **period)
+
+
+def at_risk(category, pence, **period):
+    return money({"category": category, "amount_pence": pence}, **period)
+
+
+def penalty(commissioner, pence, period, state):
+    return money({"commissioner": commissioner, "amount_pence": pence, "period": period},
+                 state=state)
+
+
+SYSTEM = "attributes_to_system"
+
 # ---------------------------------------------------------------------------------------------
-# Barnet & Chase Farm (RVL): first London Cerner go-live, release R0, July 2007.
+# The programme roster (published under NHS London, the strategic health authority, ODS Q36).
+# Hansard's written answer of 6 March 2008 lists the existing Cerner Millennium deployments in the
+# NHS London area. The later go-lives (RNJ, RAL) and the planned Kingston (RAX) join the programme
+# through their own rollout_status events; the ledger counts those as members too. The trusts are
+# written in code order; the codes are the trusts' ODS codes of the time (Hansard gives names).
 # ---------------------------------------------------------------------------------------------
+event("q36-roster-2008-03", "Q36", "q36-programme", "programme_roster",
+      roster(["RGZ", "RNH", "RQX", "RVL"],
+             reason="Hansard written answer (NHS: ICT, 6 March 2008): existing Cerner Millennium "
+                    "deployments in the NHS London area are Homerton Hospitals NHS Foundation "
+                    "Trust (RQX), Newham Healthcare NHS Trust (RNH), Barnet and Chase Farm "
+                    "Hospitals NHS Trust (RVL) and Queen Mary's Sidcup NHS Trust (RGZ)."),
+      t("2008-03-06"), published("2008-03-06"), [HANSARD_NHS_ICT])
+
+# ---------------------------------------------------------------------------------------------
+# Barnet & Chase Farm (RVL): first London Cerner go-live, release R0, 19-24 July 2007.
+# ---------------------------------------------------------------------------------------------
+# E-Health Insider dates the switch-on only by its month (Aug 2007): recorded at the end of it.
 event("rvl-golive-r0", "RVL", "rvl-board", "rollout_status",
       rollout("go_live", release="R0",
-              reason="First London Cerner Millennium go-live (release R0), July 2007."),
-      t("2007-07-01"), t("2007-07-01", 18), press(EHI_RVL))
+              reason="First London Cerner Millennium go-live (release R0): the legacy PAS was "
+                     "taken offline on 19 July 2007, A&E came up on 21 July, the wards on 22 July "
+                     "and outpatients on 24 July."),
+      t("2007-07-19"), end_of_month("2007-08"), [EHI_RVL_SWITCH_ON])
+# The waiting-time facts come from reporting dated only "2008": recorded at the end of 2008. The
+# suspension starts with the go-live (19 July 2007), never before it.
 event("rvl-rtt-suspended", "RVL", "rvl-board", "reporting_suspended",
-      reporting("rtt", "Waiting-time data could not be produced after the R0 go-live "
+      reporting("rtt", "The trust could not produce waiting-time data after the R0 go-live "
                        "(July 2007 to January 2008)."),
-      t("2007-07-01"), t("2007-08-01", 9), press(EHI_RVL))
+      t("2007-07-19"), end_of_year("2008"), [EHI_CW_RVL_2008])
 event("rvl-rtt-resumed", "RVL", "rvl-board", "reporting_resumed",
       reporting("rtt", "First waiting-time data after the gap of July 2007 to January 2008."),
-      t("2008-02-01"), t("2008-02-01", 12), press(EHI_RVL))
+      t("2008-02-01"), end_of_year("2008"), [EHI_CW_RVL_2008])
 event("rvl-inpatient-breaches", "RVL", "rvl-board", "waiting_list_discrepancy",
       discrepancy("inpatient_26wk", 63, 63, 63),
-      t("2008-02-01"), t("2008-02-01", 12), press(EHI_RVL))
+      t("2008-02-01"), end_of_year("2008"), [EHI_CW_RVL_2008])
 
 # ---------------------------------------------------------------------------------------------
 # Barts and The London (RNJ): live about 8 April 2008, release LC0.
@@ -163,121 +344,221 @@ event("rvl-inpatient-breaches", "RVL", "rvl-board", "waiting_list_discrepancy",
 event("rnj-golive-lc0", "RNJ", "rnj-board", "rollout_status",
       rollout("go_live", release="LC0",
               reason="Cerner Millennium live about 8 April 2008 (release LC0); about 3.35m "
-                     "records migrated."),
-      t("2008-04-08"), t("2008-04-10", 12), press(EHI_RNJ_GOLIVE))
+                     "records migrated (unverified)."),
+      t("2008-04-08"), published("2008-04-10"), [EHI_RNJ_GOLIVE])
 
 # June 2008 board: 11 suspected-cancer patients had urgent appointments postponed, attributed to
-# wrongly migrated clinic data. Published as a count; the pseudonyms are minted here.
-for i in range(1, 12):
-    event(f"rnj-c2ww-{i:02d}", "RNJ", "rnj-board", "patient_lost",
-          lost(f"RNJ-C2WW-{i:02d}", "cancer_2ww",
-               "June 2008 board: urgent suspected-cancer appointment postponed, attributed to "
-               "wrongly migrated clinic data (one of 11 patients)."),
-          t("2008-06-01"), t("2008-06-27", 12), press(BBC_RNJ))
+# wrongly migrated clinic data. They were delayed, not lost: one safety incident, not 11 lost
+# patients. Its harm was not graded; occurred_at is the month of the board that reported it.
+event("rnj-c2ww-2008-06", "RNJ", "rnj-board", "safety_incident",
+      incident("RNJ-BOARD-2008-06-C2WW", "unknown", False, "open",
+               "local_ref is a scenario placeholder, not the trust's own reference (none was "
+               "published). The June 2008 board heard that 11 patients with suspected cancer had "
+               "urgent (two-week-wait) appointments postponed, for between two days and a month, "
+               "attributed to wrongly migrated outpatient clinic data at the change-over to the "
+               "Care Records Service. The harm was not graded: a trust spokesperson said there "
+               "had been no clinical harm, a claim, not a finding."),
+      t("2008-06-01"), published("2008-06-27"), [BBC_RNJ, EHI_RNJ_CANCER],
+      attribution=(BY_BARTS_BOARD, SYSTEM))
 
+# £930,000 temporary staff from reserves (the blog; the news story of the same day said "nearly
+# £1m"). No period was published: it falls in the month of occurred_at.
 event("rnj-temp-staff-2008", "RNJ", "rnj-board", "extra_cost",
-      {"category": "temporary_staff", "amount_pence": pounds(1_000_000),
-       "description": "About £1m extra temporary staff after the go-live, paid from reserves."},
-      t("2008-09-01"), t("2008-09-01", 12), press(CW_RNJ_COST), status="estimated")
+      cost("temporary_staff", pounds(930_000),
+           "£930,000 for extra temporary staff after the go-live, funded from reserves, in part "
+           "to cope with the backlogs of work."),
+      t("2008-09-01"), published("2008-09-01"), [CW_RNJ_BLOG, CW_RNJ_COST])
+# A provision against April-June 2008 (first-quarter) income that could not be billed.
 event("rnj-income-shortfall-2008", "RNJ", "rnj-board", "income_at_risk",
-      {"category": "unbilled", "amount_pence": pounds(1_500_000), "period": "2008-09"},
-      t("2008-09-01"), t("2008-09-01", 12), press(CW_RNJ_COST))
-# The year's forecast includes the shortfall so far: it replaces it rather than adds to it.
+      at_risk("unbilled", pounds(1_500_000), period_from="2008-04", period_to="2008-06"),
+      t("2008-06-30"), published("2008-09-01"), [CW_RNJ_COST, CW_RNJ_BLOG])
+# The full-year forecast (financial year April 2008 to March 2009) restates the £1.5m. It is an
+# estimate: shown beside the headline, never summed into it, so it supersedes nothing. E-Health
+# Insider dates it only by the month: recorded at the end of September 2008.
 event("rnj-income-forecast-2008", "RNJ", "rnj-board", "income_at_risk",
-      {"category": "unbilled", "amount_pence": pounds(3_000_000), "period": "2008-09"},
-      t("2008-09-01"), t("2008-09-01", 13), press(EHI_RNJ_FORECAST), status="estimated",
-      supersedes="rnj-income-shortfall-2008")
+      at_risk("unbilled", pounds(3_000_000), period_from="2008-04", period_to="2009-03"),
+      t("2008-09-01"), end_of_month("2008-09"), [EHI_RNJ_FORECAST], status="estimated",
+      relates_to=("rnj-income-shortfall-2008", "restates"))
 
-event("rnj-outpatient-breaches-2009-03", "RNJ", "rnj-board", "waiting_list_discrepancy",
-      discrepancy("outpatient_13wk", 834, 834, 834),
-      t("2009-03-31"), t("2009-04-15", 12), press(CW_RNJ_2009))
+# RTT reporting: the Guardian (28 April 2009) reported the monthly data stopped, which is when the
+# ledger learns it; the July article gives the start as March 2009 (and the end it expected,
+# September, which the resumption below records when it happened).
 event("rnj-rtt-suspended-2009", "RNJ", "rnj-board", "reporting_suspended",
-      reporting("rtt", "Monthly 18-week data stopped while the waiting list was validated; "
-                       "suspended March to September 2009."),
-      t("2009-03-01"), t("2009-04-28", 12), press(f"{GUARDIAN_RNJ}; {EHI_RNJ_RTT}"))
+      reporting("rtt", "Monthly 18-week data stopped while the waiting list was validated."),
+      t("2009-03-01"), published("2009-04-28"), [GUARDIAN_RNJ, EHI_RNJ_RTT])
 event("rnj-sui-2009-04", "RNJ", "rnj-board", "safety_incident",
-      incident("RNJ-SUI-2009-04", "none", True, "open",
+      incident("RNJ-SUI-2009-04", "unknown", True, "open",
                "Serious untoward incident investigation into the 18-week waiting list; "
                "validation backlog over 2,000. local_ref is a scenario placeholder, not the "
-               "trust's own reference; the harm level was not published and is recorded as "
-               "none."),
-      t("2009-04-28"), t("2009-04-28", 14), press(GUARDIAN_RNJ))
+               "trust's own reference. No harm grade was published, so harm is unknown (not yet "
+               "graded). An official said there was no clinical harm: a claim, not a finding, "
+               "and not encoded as a harm level."),
+      t("2009-04-28"), published("2009-04-28"), [GUARDIAN_RNJ])
+# E-Health Insider, 27 October 2009: reporting "only began again in September".
+event("rnj-rtt-resumed-2009", "RNJ", "rnj-board", "reporting_resumed",
+      reporting("rtt", "18-week reporting began again in September 2009 after the suspension "
+                       "from March 2009."),
+      t("2009-09-01"), published("2009-10-27"), [EHI_RNJ_FINES])
+# Richard Bacon MP told the Commons that Barts faced being fined £400,000 a month by NHS Tower
+# Hamlets: a threat (exposure), not a levied penalty; one month, none multiplied out.
+event("rnj-commissioner-fine-2009-10", "RNJ", "rnj-board", "contract_penalty",
+      penalty("NHS Tower Hamlets", pounds(400_000), "2009-10", "threatened"),
+      t("2009-10-22"), published("2009-10-22"), [BACON_DEBATE, EHI_RNJ_FINES],
+      attribution=(BY_BACON, SYSTEM))
+# Dated only "Computer Weekly, 2009": recorded at the end of 2009. The 834 describe March 2009
+# (675 of them over 17 weeks, a subset with no pathway of its own); the 22,000 carry no date and
+# stay placed in the middle of the suspension, 1 July 2009 (a placement, not a published date).
+event("rnj-outpatient-breaches-2009-03", "RNJ", "rnj-board", "waiting_list_discrepancy",
+      discrepancy("outpatient_13wk", 834, 834, 834),
+      t("2009-03-31"), end_of_year("2009"), [CW_RNJ_2009])
 event("rnj-rtt-list-2009", "RNJ", "rnj-board", "waiting_list_discrepancy",
       discrepancy("rtt_18wk", 22_000, 14_000),
-      t("2009-07-01"), t("2009-07-01", 12), press(CW_RNJ_2009))
-event("rnj-rtt-resumed-2009", "RNJ", "rnj-board", "reporting_resumed",
-      reporting("rtt", "18-week reporting suspended March to September 2009; resumption "
-                       "expected after September 2009."),
-      t("2009-09-30"), t("2009-10-01", 12), press(EHI_RNJ_RTT), status="estimated")
-event("rnj-commissioner-fine-2009-10", "RNJ", "rnj-board", "contract_penalty",
-      {"commissioner": "Commissioning PCTs (not named in the source)",
-       "amount_pence": pounds(400_000), "period": "2009-10"},
-      t("2009-10-27"), t("2009-10-27", 12), press(HANSARD_RNJ))
+      t("2009-07-01"), end_of_year("2009"), [CW_RNJ_2009])
 
 # ---------------------------------------------------------------------------------------------
 # Royal Free Hampstead (RAL): first LC1 site, live 15 June 2008.
 # ---------------------------------------------------------------------------------------------
+# The first dated source read that states the go-live is E-Health Insider of 5 November 2008
+# ("installed in June", the first London cluster site); Hansard (27 February 2009) gives the day.
 event("ral-golive-lc1", "RAL", "ral-board", "rollout_status",
       rollout("go_live", release="LC1",
-              reason="First LC1 site, live 15 June 2008. Deployment charge £4.676m plus "
-                     "£33,644 a month is the contract price, not a go-live harm, and is not "
-                     "recorded as a cost."),
-      t("2008-06-15"), t("2008-06-15", 18), hansard(HANSARD_RAL))
-# £7.2m deficit mainly attributed to the system. Only the attributed parts are events; their sum
-# is £6.289m, the rest of the deficit is not attributed.
+              reason="First site of the London release LC1; live 15 June 2008 (Hansard, 27 "
+                     "February 2009, which calls it a successful go-live)."),
+      t("2008-06-15"), published("2008-11-05"), [EHI_RAL_DEFICIT, HANSARD_RAL])
+# November 2008: the £7.2m deficit, mainly attributed to the system. These are the half-year
+# position since go-live, so they are to-date figures as at 5 November 2008. The attributed parts
+# are £1.3m lost activity, £3.789m potentially correctable data entry (of which £2m at risk
+# unless software fixes came on time) and £1.2m extra staff, plus ~£0.9m below; the rest of the
+# deficit is unattributed and is not an event.
+RAL_NOV = "2008-11-05"
 event("ral-lost-activity-2008", "RAL", "ral-board", "income_at_risk",
-      {"category": "lost_activity", "amount_pence": pounds(1_300_000), "period": "2008-11"},
-      t("2008-11-05"), t("2008-11-05", 12), press(EHI_RAL_DEFICIT))
+      at_risk("lost_activity", pounds(1_300_000), as_at=RAL_NOV),
+      t(RAL_NOV), published(RAL_NOV), [EHI_RAL_DEFICIT], attribution=(BY_ROYAL_FREE, SYSTEM))
 event("ral-correctable-2008", "RAL", "ral-board", "income_at_risk",
-      {"category": "correctable_data_entry", "amount_pence": pounds(3_789_000),
-       "period": "2008-11"},
-      t("2008-11-05"), t("2008-11-05", 12), press(EHI_RAL_DEFICIT))
+      at_risk("correctable_data_entry", pounds(3_789_000), as_at=RAL_NOV),
+      t(RAL_NOV), published(RAL_NOV), [EHI_RAL_DEFICIT], attribution=(BY_ROYAL_FREE, SYSTEM))
 event("ral-extra-staff-2008", "RAL", "ral-board", "extra_cost",
-      {"category": "temporary_staff", "amount_pence": pounds(1_200_000),
-       "description": "£1.2m extra staff, part of the £7.2m deficit attributed to the system."},
-      t("2008-11-05"), t("2008-11-05", 12), press(EHI_RAL_DEFICIT))
+      cost("temporary_staff", pounds(1_200_000),
+           "£1.2m additional staffing, part of the £7.2m deficit attributed to the system.",
+           as_at=RAL_NOV),
+      t(RAL_NOV), published(RAL_NOV), [EHI_RAL_DEFICIT], attribution=(BY_ROYAL_FREE, SYSTEM))
+# ~£0.9m put on falling clinical efficiency due to system instability (an estimate by the trust).
+# Not a to-date figure: as one it would replace the £1.3m lost activity of the same category. Its
+# period runs from the go-live month to the end of the half year the review covered (an
+# inference: the sources say "over six months"). Computerworld dates it only by the month.
+event("ral-efficiency-2008", "RAL", "ral-board", "income_at_risk",
+      at_risk("lost_activity", pounds(900_000), period_from="2008-06", period_to="2008-09"),
+      t("2008-09-30"), end_of_month("2008-11"), [IDG_RAL, COMPUTING_RAL], status="estimated",
+      attribution=(BY_ROYAL_FREE, SYSTEM))
+
+# February 2009: the chief executive's "£10m so far" (£4m extra spend, £6m lost revenue) restates
+# the cumulative position since go-live. The Camden New Journal of 19 February confirms the £10m
+# and the BBC radio interview; the E-Health Insider article is dated only by the month.
+RAL_FEB = "2009-02-19"
+RAL_FEB_SOURCES = [EHI_RAL_CEO, CNJ_RAL]
+# Same trust and kind as the November £1.2m but another category, so the to-date rule alone would
+# keep both: it supersedes it as well.
+event("ral-extra-spend-2009", "RAL", "ral-board", "extra_cost",
+      cost("other", pounds(4_000_000),
+           "Chief executive: £4m extra spend so far to get the system working, including 40 "
+           "extra administrative staff; outpatient bookings took four times as long. Restates "
+           "the November 2008 figure of £1.2m extra staff.",
+           as_at=RAL_FEB),
+      t(RAL_FEB), published(RAL_FEB), RAL_FEB_SOURCES,
+      supersedes="ral-extra-staff-2008", relates_to=("ral-extra-staff-2008", "restates"),
+      attribution=(BY_ROYAL_FREE, SYSTEM))
+# Same category as the November £1.3m: the to-date rule replaces it, no supersedes needed.
+event("ral-lost-revenue-2009", "RAL", "ral-board", "income_at_risk",
+      at_risk("lost_activity", pounds(6_000_000), as_at=RAL_FEB),
+      t(RAL_FEB), published(RAL_FEB), RAL_FEB_SOURCES,
+      relates_to=("ral-lost-activity-2008", "restates"), attribution=(BY_ROYAL_FREE, SYSTEM))
+# The £3.789m correctable data entry (of which £2m at risk) is inside the £6m lost revenue: a
+# to-date £0 for its category, superseding the November figure, so it is not counted twice. The
+# split is the scenario's reading of a total, hence estimated.
+event("ral-correctable-folded-2009", "RAL", "ral-board", "income_at_risk",
+      at_risk("correctable_data_entry", 0, as_at=RAL_FEB),
+      t(RAL_FEB), published(RAL_FEB), RAL_FEB_SOURCES, status="estimated",
+      supersedes="ral-correctable-2008", relates_to=("ral-correctable-2008", "restates"))
+# Likewise the ~£0.9m clinical-efficiency estimate is inside the £6m: £0 for the same period.
+event("ral-efficiency-folded-2009", "RAL", "ral-board", "income_at_risk",
+      at_risk("lost_activity", 0, period_from="2008-06", period_to="2008-09"),
+      t(RAL_FEB), published(RAL_FEB), RAL_FEB_SOURCES, status="estimated",
+      supersedes="ral-efficiency-2008", relates_to=("ral-efficiency-2008", "restates"))
+
+# "Fit to deploy": first stated publicly in Hansard, 27 February 2009 (the trust confirmed it by
+# the end of January 2009); what was known when is the statement's date.
 event("ral-fit-to-deploy", "RAL", "ral-board", "rollout_status",
       rollout("fit_to_deploy", release="LC1",
-              reason="90-day recovery plan for 22 problems, from 6 October 2008, completed; "
-                     "LC1 declared fit to deploy elsewhere at the end of January 2009."),
-      t("2009-01-31"), t("2009-02-01", 12), hansard(EHI_RAL_RECOVERY))
-# February 2009: the chief executive's total of £10m (£4m extra spend, £6m lost revenue) replaces
-# the November figures, so nothing is counted twice.
-event("ral-extra-spend-2009", "RAL", "ral-board", "extra_cost",
-      {"category": "other", "amount_pence": pounds(4_000_000),
-       "description": "Chief executive: £4m extra spend to date, including 40 extra admin "
-                      "staff; outpatient bookings took four times as long. Replaces the "
-                      "November 2008 figure of £1.2m extra staff."},
-      t("2009-02-01"), t("2009-02-01", 13), press(EHI_RAL_CEO),
-      supersedes="ral-extra-staff-2008")
-event("ral-lost-revenue-2009", "RAL", "ral-board", "income_at_risk",
-      {"category": "lost_activity", "amount_pence": pounds(6_000_000), "period": "2009-02"},
-      t("2009-02-01"), t("2009-02-01", 13), press(EHI_RAL_CEO),
-      supersedes="ral-lost-activity-2008")
-event("ral-correctable-folded-2009", "RAL", "ral-board", "income_at_risk",
-      {"category": "correctable_data_entry", "amount_pence": 0, "period": "2009-02"},
-      t("2009-02-01"), t("2009-02-01", 13), press(EHI_RAL_CEO), status="estimated",
-      supersedes="ral-correctable-2008")
+              reason="Hansard: following a successful go-live, initial operation did not go as "
+                     "smoothly as wished; the system became stable after changes in November and "
+                     "December 2008, and by the end of January 2009 the trust confirmed it fit to "
+                     "be deployed at other acute hospitals in London. A 90-day recovery plan for "
+                     "22 problems had run from 6 October 2008 (E-Health Insider, Oct 2008); on 10 "
+                     "February 2009 E-Health Insider reported that the fixes would not be "
+                     "assessed until March."),
+      t("2009-01-31"), published("2009-02-27"), [HANSARD_RAL])
+# The deployment charge from the same answer. At 2003-04 prices, not cash: estimated.
+event("ral-deployment-charge", "RAL", "ral-board", "extra_cost",
+      cost("deployment_charge", pounds(4_676_000),
+           "Hansard: the agreed deployment charge for full deployment of all bundles of service "
+           "at the Royal Free is £4.676m at 2003-04 prices (not cash), paid when the trust has "
+           "accepted the system; the monthly service charge of £33,644 is not recorded as money "
+           "because the months it ran are not published. Local costs are not held centrally.",
+           period="2008-06"),
+      t("2008-06-15"), published("2009-02-27"), [HANSARD_RAL], status="estimated")
 
 # ---------------------------------------------------------------------------------------------
 # The programme (published under NHS London, the strategic health authority, ODS Q36).
 # ---------------------------------------------------------------------------------------------
+# Late October 2008: NHS London confirmed on 28 October (the day of politics.co.uk's report) that
+# no more trusts would go live until the problems were resolved; the decision's own day was not
+# published. The Telegraph's report is dated only by the month.
 event("programme-paused-2008-10", "Q36", "q36-programme", "rollout_status",
       rollout("paused", scope="programme",
-              reason="All London care-records deployments suspended. Trusts already live "
-                     "(RVL, RNJ, RAL) stay live; no new go-lives."),
-      t("2008-10-01"), t("2008-10-01", 12), press(EHI_PAUSE))
+              reason="All London care-records deployments suspended: NHS London said all four "
+                     "London trusts live with the software were having problems and no more "
+                     "would go live until they were resolved. Trusts already live stayed live."),
+      t("2008-10-28"), published("2008-10-28"),
+      [POLITICS_PAUSE, TELEGRAPH_PAUSE, COMPUTING_PAUSE, EHI_PAUSE])
 event("programme-resumed-2009-02", "Q36", "q36-programme", "rollout_status",
       rollout("resumed", scope="programme", reason="BT to resume the London roll-out."),
-      t("2009-02-11"), t("2009-02-11", 12), press(CW_RESUME))
+      t("2009-02-11"), published("2009-02-11"), [CW_RESUME, CW_RESUME_BLOG])
+# Kingston (RAX): E-Health Insider dates the move to autumn only by the month.
 event("rax-planned-2009", "RAX", "rax-board", "rollout_status",
-      rollout("planned", reason="Next London go-live, moved to autumn 2009."),
-      t("2009-03-01"), t("2009-03-01", 12), press(KINGSTON))
+      rollout("planned", reason="Next London go-live; it had been examined for April 2009 and "
+                                "moved to autumn 2009."),
+      t("2009-03-01"), end_of_month("2009-03"), [EHI_KINGSTON])
 event("rax-golive-deferred-2009", "RAX", "rax-board", "feature_deferred",
       {"feature": "Cerner Millennium go-live at Kingston",
-       "reason": "London deployments paused from October 2008 until BT resumed the roll-out "
-                 "on 11 February 2009; the go-live moved to autumn 2009."},
-      t("2009-03-01"), t("2009-03-01", 12), press(KINGSTON))
+       "reason": "London deployments were suspended from October 2008 until BT resumed the "
+                 "roll-out on 11 February 2009 (Computer Weekly); the go-live moved to autumn "
+                 "2009."},
+      t("2009-03-01"), end_of_month("2009-03"), [EHI_KINGSTON])
+
+# ---------------------------------------------------------------------------------------------
+# Barnet & Chase Farm referrals reviewed by 2015 (RVL). The referrals were RVL's, so both reviews
+# are filed under RVL even though the Royal Free London took the trust over in 2014 and did the
+# review. Two sources, two figures: both are recorded and linked as disputing each other (the
+# later one points back at the earlier one, as a correction does).
+# ---------------------------------------------------------------------------------------------
+# HSJ, March 2015 (the trust's March board papers): 7,174 cases reviewed so far; 1 serious harm,
+# 39 moderate, 68 low. The rest are not given, so they are left out of the counts (the five
+# graded counts are always written: none 0 here means "not given", not "no case without harm").
+event("rvl-harm-review-2015-hsj", "RVL", "rvl-harm", "harm_review",
+      harm_review(7_174, assessment="actual_harm", low=68, moderate=39, severe=1),
+      t("2015-03-01"), end_of_month("2015-03"), [HSJ_RVL_2015])
+# Joan Ryan MP via Computer Weekly: 10,000 cases by May 2015, 6,000 no harm, 4,000 low, 77
+# moderate, 1 severe, as risk of harm. The published "10,000" is rounded and below the sum of its
+# parts (10,078), so cases_reviewed is the sum and the event is estimated. Dated only by the year.
+# The Royal Free's attribution was published here, in its statement to Computer Weekly: it blamed
+# changes to the RTT rules and a patient administration system "too basic" to comply with them
+# (with shortcomings in oversight): an attribution that is itself a claim.
+event("rvl-harm-review-2015-cw", "RVL", "rvl-harm", "harm_review",
+      harm_review(10_078, assessment="risk_of_harm", none=6_000, low=4_000, moderate=77,
+                  severe=1),
+      t("2015-05-01"), end_of_year("2015"), [CW_RVL_2015], status="estimated",
+      relates_to=("rvl-harm-review-2015-hsj", "disputes"),
+      attribution=(BY_ROYAL_FREE_LONDON, SYSTEM))
 
 # ---------------------------------------------------------------------------------------------
 # SYNTHETIC per-patient events, reviews, outages and incidents. Illustrative only: none is a
@@ -394,18 +675,19 @@ def main():
     # the order written above. collector_seq then counts up per collector in file order.
     ordered = sorted(events, key=lambda x: (x[0], x[1]))
     seqs = {}
-    ids = set()
     keys = {}
     lines = []
     for _, _, e, key in ordered:
         seqs[e["collector"]] = seqs.get(e["collector"], 0) + 1
         e["collector_seq"] = seqs[e["collector"]]
-        assert e["event_id"] not in ids, key
-        ids.add(e["event_id"])
+        assert e["event_id"] not in keys, key
         keys[e["event_id"]] = e
+        # A correction or a link names an event earlier in the file (already in the ledger).
         if "supersedes" in e:
-            old = keys[e["supersedes"]]  # must come earlier in the file
+            old = keys[e["supersedes"]]
             assert old["trust"] == e["trust"] and old["kind"] == e["kind"], key
+        if "relates_to" in e:
+            assert e["relates_to"]["event_id"] in keys, key
         lines.append(json.dumps(e, ensure_ascii=False, separators=(",", ":")))
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "london-2008.jsonl")
     with open(out, "w", encoding="utf-8", newline="\n") as f:

@@ -7,7 +7,9 @@ use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::envelope::{Envelope, SCHEMA_VERSION, Source, Status};
+use crate::envelope::{
+    Attribution, Envelope, RelatesTo, SCHEMA_1, SCHEMA_2, Source, Status, upcast_schema1_source,
+};
 use crate::error::{DecodeError, Reason};
 use crate::kinds::{EventBody, Kind};
 use crate::types::{CollectorId, EventId, OdsCode, utc};
@@ -44,9 +46,46 @@ struct Wire<'a> {
     #[serde(default)]
     source: Option<ObjectOnly<Source>>,
     #[serde(default)]
+    sources: Option<Vec<ObjectOnly<Source>>>,
+    #[serde(default)]
     status: Option<Status>,
     #[serde(default, borrow)]
     supersedes: Option<Cow<'a, str>>,
+    #[serde(default)]
+    relates_to: Option<ObjectOnly<RelatesTo>>,
+    #[serde(default)]
+    attribution: Option<ObjectOnly<Attribution>>,
+}
+
+/// The sources of an event as its schema writes them: schema 1 has an optional `source` (upcast
+/// to a list of at most one), schema 2 a required `sources` list; each refuses the other's
+/// fields.
+fn sources_of(
+    schema: u16,
+    source: Option<ObjectOnly<Source>>,
+    sources: Option<Vec<ObjectOnly<Source>>>,
+    links: [(&str, bool); 2],
+) -> Result<Vec<Source>, DecodeError> {
+    let source = source.map(|s| s.0);
+    if schema == SCHEMA_1 {
+        if sources.is_some() {
+            return Err(DecodeError::new("sources", Reason::NeedsSchema2));
+        }
+        for (field, present) in links {
+            if present {
+                return Err(DecodeError::new(field, Reason::NeedsSchema2));
+            }
+        }
+        return Ok(upcast_schema1_source(source));
+    }
+    if source.is_some() {
+        return Err(DecodeError::new(
+            "source",
+            Reason::Malformed("schema 2 lists its sources in `sources` (a list)".to_owned()),
+        ));
+    }
+    let sources = required("sources", sources)?;
+    Ok(sources.into_iter().map(|s| s.0).collect())
 }
 
 /// `T` (a derived struct) read from a JSON object only. serde's derive also accepts a struct
@@ -125,6 +164,21 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
 
 /// Decodes and validates one event from a JSON string.
 pub fn decode_str(text: &str) -> Result<Envelope, DecodeError> {
+    let envelope = parse_str(text)?;
+    envelope.validate()?;
+    Ok(envelope)
+}
+
+/// Reads the canonical bytes of an event the ledger already accepted (a stored record): the
+/// structure is checked, the semantic rules of [`Envelope::validate`] are not, so that a rule
+/// tightened in a later release never makes an old record unreadable.
+pub fn decode_canonical(bytes: &[u8]) -> Result<Envelope, DecodeError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| DecodeError::whole(Reason::NotUtf8))?;
+    parse_str(text)
+}
+
+/// JSON text -> envelope, structure only.
+fn parse_str(text: &str) -> Result<Envelope, DecodeError> {
     if text.len() > MESSAGE_BYTES_MAX {
         return Err(DecodeError::whole(Reason::MessageTooLarge {
             len: text.len(),
@@ -145,12 +199,15 @@ pub fn decode_str(text: &str) -> Result<Envelope, DecodeError> {
     let occurred_at = parse_time("occurred_at", &required("occurred_at", wire.occurred_at)?)?;
     let recorded_at = parse_time("recorded_at", &required("recorded_at", wire.recorded_at)?)?;
     let schema = required("schema", wire.schema)?;
-    if schema != u64::from(SCHEMA_VERSION) {
-        return Err(DecodeError::new(
-            "schema",
-            Reason::UnsupportedSchema(schema),
-        ));
-    }
+    let schema = match u16::try_from(schema) {
+        Ok(s) if s == SCHEMA_1 || s == SCHEMA_2 => s,
+        _ => {
+            return Err(DecodeError::new(
+                "schema",
+                Reason::UnsupportedSchema(schema),
+            ));
+        }
+    };
     let kind_text = required("kind", wire.kind)?;
     let kind = Kind::parse(&kind_text).ok_or_else(|| {
         DecodeError::new(
@@ -165,6 +222,11 @@ pub fn decode_str(text: &str) -> Result<Envelope, DecodeError> {
         .as_deref()
         .map(|s| parse_uuid("supersedes", s))
         .transpose()?;
+    let links = [
+        ("relates_to", wire.relates_to.is_some()),
+        ("attribution", wire.attribution.is_some()),
+    ];
+    let sources = sources_of(schema, wire.source, wire.sources, links)?;
     let envelope = Envelope {
         event_id,
         trust,
@@ -173,13 +235,14 @@ pub fn decode_str(text: &str) -> Result<Envelope, DecodeError> {
         collector_seq,
         occurred_at,
         recorded_at,
-        schema: SCHEMA_VERSION,
+        schema,
         body,
-        source: wire.source.map(|s| s.0),
+        sources,
         status: wire.status.unwrap_or_default(),
         supersedes,
+        relates_to: wire.relates_to.map(|r| r.0),
+        attribution: wire.attribution.map(|a| a.0),
     };
-    envelope.validate()?;
     Ok(envelope)
 }
 
@@ -338,6 +401,9 @@ fn field_name_error(path: &str, msg: &str) -> Option<DecodeError> {
 fn custom_reason(msg: &str) -> Option<Reason> {
     let rest = msg.strip_prefix('`')?;
     let value = |suffix: &str| rest.strip_suffix(suffix).map(str::to_owned);
+    if let Some(v) = value("` is not a date in the form YYYY-MM-DD") {
+        return Some(Reason::BadDate(v));
+    }
     if let Some(v) = value("` is not a month in the form YYYY-MM") {
         return Some(Reason::BadPeriod(v));
     }

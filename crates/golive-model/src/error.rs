@@ -20,8 +20,20 @@ pub enum Reason {
     Malformed(String),
     #[error("unknown kind `{0}`; expected one of {1}")]
     UnknownKind(String, &'static str),
-    #[error("unsupported schema version {0}; this ledger reads schema 1")]
+    #[error("unsupported schema version {0}; this ledger reads schemas 1 and 2")]
     UnsupportedSchema(u64),
+    #[error("`{0}` is not a date in the form YYYY-MM-DD")]
+    BadDate(String),
+    #[error("this field needs schema 2 (the event says schema 1)")]
+    NeedsSchema2,
+    #[error("source type `{0}` needs schema 2 (schema 1 knows {1})")]
+    SourceTypeNeedsSchema2(String, &'static str),
+    #[error("an event cannot relate to itself")]
+    RelatesToItself,
+    #[error("not a URL: write it with http:// or https://")]
+    BadUrl,
+    #[error("`{0}` appears twice")]
+    DuplicateItem(String),
     #[error(
         "`{0}` is not an ODS code (3 to 5 upper-case letters or digits, starting with a letter)"
     )]

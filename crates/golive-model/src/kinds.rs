@@ -1,10 +1,10 @@
 //! The incident kinds and their typed `data`. Each data struct refuses unknown fields.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::decode::ObjectOnly;
-use crate::types::{PatientRef, Pence, Period, utc};
+use crate::types::{OdsCode, PatientRef, Pence, Period, day, utc};
 
 /// Declares a wire enum: snake_case names, `as_str`, `ALL` and a one-line list for messages.
 macro_rules! wire_enum {
@@ -49,6 +49,7 @@ wire_enum!(
         Outage => "outage",
         SafetyIncident => "safety_incident",
         FeatureDeferred => "feature_deferred",
+        ProgrammeRoster => "programme_roster",
     }
 );
 
@@ -95,8 +96,33 @@ wire_enum!(
 );
 
 wire_enum!(
-    /// NHS incident-reporting harm levels, in increasing order.
-    Harm { None => "none", Low => "low", Moderate => "moderate", Severe => "severe", Death => "death" }
+    /// NHS incident-reporting harm levels, in increasing order after `unknown`: not yet graded,
+    /// which is never `none` and never compares as at least any graded level's harm (it sorts
+    /// first, so `harm >= Harm::Moderate` is false for it; ask [`Harm::is_graded`]).
+    Harm {
+        Unknown => "unknown",
+        None => "none",
+        Low => "low",
+        Moderate => "moderate",
+        Severe => "severe",
+        Death => "death",
+    }
+);
+
+impl Harm {
+    pub fn is_graded(self) -> bool {
+        self != Harm::Unknown
+    }
+}
+
+wire_enum!(
+    /// What the counts of a harm review grade: harm that happened, or the risk of it.
+    Assessment { ActualHarm => "actual_harm", RiskOfHarm => "risk_of_harm" }
+);
+
+wire_enum!(
+    /// Where a contract penalty stands. Only `levied` is money the trust pays.
+    PenaltyState { Threatened => "threatened", Levied => "levied", Waived => "waived" }
 );
 
 wire_enum!(
@@ -113,6 +139,7 @@ wire_enum!(
         ExtraClinics => "extra_clinics",
         Remediation => "remediation",
         Other => "other",
+        DeploymentCharge => "deployment_charge",
     }
 );
 
@@ -193,47 +220,66 @@ pub struct HarmCounts {
     pub severe: u64,
     #[serde(default)]
     pub death: u64,
+    /// Schema 2: reviewed cases not yet graded. Left out of the canonical bytes when 0, so a
+    /// schema-1 review keeps its bytes.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unknown: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl HarmCounts {
+    fn counts(&self) -> [u64; 6] {
+        [
+            self.none,
+            self.low,
+            self.moderate,
+            self.severe,
+            self.death,
+            self.unknown,
+        ]
+    }
+    fn counts_mut(&mut self) -> [&mut u64; 6] {
+        [
+            &mut self.none,
+            &mut self.low,
+            &mut self.moderate,
+            &mut self.severe,
+            &mut self.death,
+            &mut self.unknown,
+        ]
+    }
+    /// Every case counted, graded or not.
     pub fn total(&self) -> u64 {
-        self.none
-            .saturating_add(self.low)
-            .saturating_add(self.moderate)
-            .saturating_add(self.severe)
-            .saturating_add(self.death)
+        self.counts().iter().fold(0u64, |a, n| a.saturating_add(*n))
     }
     pub fn add(&mut self, o: &HarmCounts) {
-        self.none = self.none.saturating_add(o.none);
-        self.low = self.low.saturating_add(o.low);
-        self.moderate = self.moderate.saturating_add(o.moderate);
-        self.severe = self.severe.saturating_add(o.severe);
-        self.death = self.death.saturating_add(o.death);
-    }
-    pub fn sub(&mut self, o: &HarmCounts) {
-        self.none = self.none.saturating_sub(o.none);
-        self.low = self.low.saturating_sub(o.low);
-        self.moderate = self.moderate.saturating_sub(o.moderate);
-        self.severe = self.severe.saturating_sub(o.severe);
-        self.death = self.death.saturating_sub(o.death);
-    }
-    pub fn bump(&mut self, h: Harm) {
-        match h {
-            Harm::None => self.none += 1,
-            Harm::Low => self.low += 1,
-            Harm::Moderate => self.moderate += 1,
-            Harm::Severe => self.severe += 1,
-            Harm::Death => self.death += 1,
+        for (c, n) in self.counts_mut().into_iter().zip(o.counts()) {
+            *c = c.saturating_add(n);
         }
     }
-    pub fn unbump(&mut self, h: Harm) {
-        let c = match h {
+    pub fn sub(&mut self, o: &HarmCounts) {
+        for (c, n) in self.counts_mut().into_iter().zip(o.counts()) {
+            *c = c.saturating_sub(n);
+        }
+    }
+    fn slot(&mut self, h: Harm) -> &mut u64 {
+        match h {
+            Harm::Unknown => &mut self.unknown,
             Harm::None => &mut self.none,
             Harm::Low => &mut self.low,
             Harm::Moderate => &mut self.moderate,
             Harm::Severe => &mut self.severe,
             Harm::Death => &mut self.death,
-        };
+        }
+    }
+    pub fn bump(&mut self, h: Harm) {
+        *self.slot(h) += 1;
+    }
+    pub fn unbump(&mut self, h: Harm) {
+        let c = self.slot(h);
         *c = c.saturating_sub(1);
     }
 }
@@ -244,6 +290,15 @@ pub struct HarmReview {
     pub cases_reviewed: u64,
     #[serde(deserialize_with = "crate::decode::object_only")]
     pub harm: HarmCounts,
+    /// Schema 2. Absent: `actual_harm` (what schema-1 reviews meant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessment: Option<Assessment>,
+}
+
+impl HarmReview {
+    pub fn assessment(&self) -> Assessment {
+        self.assessment.unwrap_or(Assessment::ActualHarm)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,39 +309,135 @@ pub struct Reporting {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExtraCost {
-    pub category: CostCategory,
-    pub amount_pence: Pence,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+/// The time a money figure covers: one of the period forms of schema 2 (see docs/EVENTS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// One month.
+    Month(Period),
+    /// A range of months, both included; the amount is spread evenly over them.
+    Months { from: Period, to: Period },
+    /// Cumulative since go-live as at a date: replaces the earlier to-date figure of the same
+    /// trust, kind and category.
+    ToDate { as_at: NaiveDate },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IncomeAtRisk {
-    pub category: IncomeCategory,
-    pub amount_pence: Pence,
-    pub period: Period,
+/// The period fields every money kind has in schema 2, in canonical order after the kind's own.
+macro_rules! money_struct {
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident : $ty:ty),+ $(,)? } $($extra:tt)*) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fm])* pub $field: $ty,)+
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub period_from: Option<Period>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub period_to: Option<Period>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub to_date: Option<bool>,
+            #[serde(default, with = "day::option", skip_serializing_if = "Option::is_none")]
+            pub as_at: Option<NaiveDate>,
+            $($extra)*
+        }
+        impl $name {
+            /// The period form, once validated (see `validate.rs`); `None` when the event names
+            /// no period and takes the month of `occurred_at`.
+            pub fn span(&self) -> Option<Span> {
+                span(self.period, self.period_from, self.period_to, self.to_date, self.as_at)
+            }
+            /// The period fields as given, for validation.
+            pub(crate) fn period_fields(&self) -> PeriodFields {
+                PeriodFields {
+                    period: self.period,
+                    period_from: self.period_from,
+                    period_to: self.period_to,
+                    to_date: self.to_date,
+                    as_at: self.as_at,
+                }
+            }
+        }
+    };
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IncomeRecovered {
-    pub amount_pence: Pence,
-    pub period: Period,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<IncomeCategory>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ContractPenalty {
-    pub commissioner: String,
-    pub amount_pence: Pence,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+/// The period fields of a money event as given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PeriodFields {
     pub period: Option<Period>,
+    pub period_from: Option<Period>,
+    pub period_to: Option<Period>,
+    pub to_date: Option<bool>,
+    pub as_at: Option<NaiveDate>,
+}
+
+fn span(
+    period: Option<Period>,
+    from: Option<Period>,
+    to: Option<Period>,
+    to_date: Option<bool>,
+    as_at: Option<NaiveDate>,
+) -> Option<Span> {
+    match (period, from, to, to_date, as_at) {
+        (Some(p), ..) => Some(Span::Month(p)),
+        (None, Some(from), Some(to), ..) => Some(Span::Months { from, to }),
+        (None, None, None, Some(true), Some(as_at)) => Some(Span::ToDate { as_at }),
+        _ => None,
+    }
+}
+
+money_struct!(ExtraCost {
+    category: CostCategory,
+    amount_pence: Pence,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    /// Schema 2. Without any period field the cost falls in the month of `occurred_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    period: Option<Period>,
+});
+
+money_struct!(IncomeAtRisk {
+    category: IncomeCategory,
+    amount_pence: Pence,
+    /// Required in schema 1; in schema 2 one of the period forms is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    period: Option<Period>,
+});
+
+money_struct!(IncomeRecovered {
+    amount_pence: Pence,
+    /// Required in schema 1; in schema 2 one of the period forms is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    period: Option<Period>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    category: Option<IncomeCategory>,
+});
+
+money_struct!(ContractPenalty {
+    commissioner: String,
+    amount_pence: Pence,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    period: Option<Period>,
+}
+    /// Required in schema 2; a schema-1 penalty reads as `levied` (see [`ContractPenalty::state`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<PenaltyState>,
+);
+
+impl ContractPenalty {
+    /// Where the penalty stands: schema-1 penalties (no `state`) were counted as levied.
+    pub fn state(&self) -> PenaltyState {
+        self.state.unwrap_or(PenaltyState::Levied)
+    }
+}
+
+/// The trusts a programme is deploying to, as at the event (schema 2). The latest roster of a
+/// programme replaces its earlier one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgrammeRoster {
+    pub programme: String,
+    pub trusts: Vec<OdsCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -337,8 +488,7 @@ pub struct FeatureDeferred {
 }
 
 /// The kind of an event together with its typed data. On the wire: `"kind"` and `"data"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventBody {
     RolloutStatus(RolloutStatus),
     PatientLost(PatientLost),
@@ -354,6 +504,7 @@ pub enum EventBody {
     Outage(Outage),
     SafetyIncident(SafetyIncident),
     FeatureDeferred(FeatureDeferred),
+    ProgrammeRoster(ProgrammeRoster),
 }
 
 impl EventBody {
@@ -373,6 +524,7 @@ impl EventBody {
             EventBody::Outage(_) => Kind::Outage,
             EventBody::SafetyIncident(_) => Kind::SafetyIncident,
             EventBody::FeatureDeferred(_) => Kind::FeatureDeferred,
+            EventBody::ProgrammeRoster(_) => Kind::ProgrammeRoster,
         }
     }
 
@@ -402,7 +554,55 @@ impl EventBody {
             Kind::Outage => EventBody::Outage(p(data)?),
             Kind::SafetyIncident => EventBody::SafetyIncident(p(data)?),
             Kind::FeatureDeferred => EventBody::FeatureDeferred(p(data)?),
+            Kind::ProgrammeRoster => EventBody::ProgrammeRoster(p(data)?),
         })
+    }
+
+    /// Writes the `data` entry of the envelope.
+    pub(crate) fn serialize_data<M: serde::ser::SerializeMap>(
+        &self,
+        m: &mut M,
+    ) -> Result<(), M::Error> {
+        match self {
+            EventBody::RolloutStatus(d) => m.serialize_entry("data", d),
+            EventBody::PatientLost(d) => m.serialize_entry("data", d),
+            EventBody::PatientTraced(d) => m.serialize_entry("data", d),
+            EventBody::WaitingListDiscrepancy(d) => m.serialize_entry("data", d),
+            EventBody::HarmReview(d) => m.serialize_entry("data", d),
+            EventBody::ReportingSuspended(d) => m.serialize_entry("data", d),
+            EventBody::ReportingResumed(d) => m.serialize_entry("data", d),
+            EventBody::ExtraCost(d) => m.serialize_entry("data", d),
+            EventBody::IncomeAtRisk(d) => m.serialize_entry("data", d),
+            EventBody::IncomeRecovered(d) => m.serialize_entry("data", d),
+            EventBody::ContractPenalty(d) => m.serialize_entry("data", d),
+            EventBody::Outage(d) => m.serialize_entry("data", d),
+            EventBody::SafetyIncident(d) => m.serialize_entry("data", d),
+            EventBody::FeatureDeferred(d) => m.serialize_entry("data", d),
+            EventBody::ProgrammeRoster(d) => m.serialize_entry("data", d),
+        }
+    }
+
+    /// The period form of a money event (`None` for other kinds, and for a money event that
+    /// names no period: it falls in the month of `occurred_at`).
+    pub fn span(&self) -> Option<Span> {
+        match self {
+            EventBody::ExtraCost(d) => d.span(),
+            EventBody::IncomeAtRisk(d) => d.span(),
+            EventBody::IncomeRecovered(d) => d.span(),
+            EventBody::ContractPenalty(d) => d.span(),
+            _ => None,
+        }
+    }
+
+    /// The period fields of a money event as given, for validation.
+    pub(crate) fn period_fields(&self) -> Option<PeriodFields> {
+        match self {
+            EventBody::ExtraCost(d) => Some(d.period_fields()),
+            EventBody::IncomeAtRisk(d) => Some(d.period_fields()),
+            EventBody::IncomeRecovered(d) => Some(d.period_fields()),
+            EventBody::ContractPenalty(d) => Some(d.period_fields()),
+            _ => None,
+        }
     }
 
     /// The amount of money this event moves, if it is a money kind.
@@ -413,6 +613,67 @@ impl EventBody {
             EventBody::IncomeRecovered(d) => Some(d.amount_pence),
             EventBody::ContractPenalty(d) => Some(d.amount_pence),
             _ => None,
+        }
+    }
+}
+
+// Builders of the money kinds with no schema-2 period field (as schema 1 writes them); set the
+// fields afterwards for the other forms.
+impl ExtraCost {
+    pub fn new(category: CostCategory, amount_pence: Pence, description: Option<String>) -> Self {
+        Self {
+            category,
+            amount_pence,
+            description,
+            period: None,
+            period_from: None,
+            period_to: None,
+            to_date: None,
+            as_at: None,
+        }
+    }
+}
+
+impl IncomeAtRisk {
+    pub fn new(category: IncomeCategory, amount_pence: Pence, period: Period) -> Self {
+        Self {
+            category,
+            amount_pence,
+            period: Some(period),
+            period_from: None,
+            period_to: None,
+            to_date: None,
+            as_at: None,
+        }
+    }
+}
+
+impl IncomeRecovered {
+    pub fn new(amount_pence: Pence, period: Period, category: Option<IncomeCategory>) -> Self {
+        Self {
+            amount_pence,
+            period: Some(period),
+            category,
+            period_from: None,
+            period_to: None,
+            to_date: None,
+            as_at: None,
+        }
+    }
+}
+
+impl ContractPenalty {
+    /// A penalty without `state` (schema 1: read as levied).
+    pub fn new(commissioner: String, amount_pence: Pence, period: Option<Period>) -> Self {
+        Self {
+            commissioner,
+            amount_pence,
+            period,
+            period_from: None,
+            period_to: None,
+            to_date: None,
+            as_at: None,
+            state: None,
         }
     }
 }

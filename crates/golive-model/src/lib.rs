@@ -23,8 +23,11 @@ mod types;
 mod validate;
 
 pub use canonical::{ChainHash, GENESIS_HASH, chain_hash};
-pub use decode::{MESSAGE_BYTES_MAX, decode, decode_str};
-pub use envelope::{Envelope, SCHEMA_VERSION, Source, SourceType, Status};
+pub use decode::{MESSAGE_BYTES_MAX, decode, decode_canonical, decode_str};
+pub use envelope::{
+    Attribution, Envelope, RelatesTo, Relation, SCHEMA_1, SCHEMA_2, SCHEMA_VERSION, Source,
+    SourceType, Stance, Status, upcast_schema1_source,
+};
 pub use error::{DecodeError, Reason};
 pub use kinds::*;
 pub use lines::{decode_line, read_line_bounded};

@@ -192,6 +192,39 @@ pub fn format_time(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
+/// Serde helpers for calendar dates, written `YYYY-MM-DD` (a source's publication day, the
+/// `as_at` of a to-date figure).
+pub(crate) mod day {
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    pub fn parse(s: &str) -> Result<NaiveDate, String> {
+        let b = s.as_bytes();
+        let shaped = b.len() == 10 && b[4] == b'-' && b[7] == b'-';
+        let d = shaped
+            .then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+            .flatten()
+            .filter(|d| (1900..=2200).contains(&chrono::Datelike::year(d)));
+        d.ok_or_else(|| format!("`{s}` is not a date in the form YYYY-MM-DD"))
+    }
+
+    pub mod option {
+        use super::*;
+        pub fn serialize<S: Serializer>(d: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
+            match d {
+                Some(d) => s.collect_str(&d.format("%Y-%m-%d")),
+                None => s.serialize_none(),
+            }
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+            let s = Option::<std::borrow::Cow<str>>::deserialize(d)?;
+            s.map(|s| parse(&s).map_err(serde::de::Error::custom))
+                .transpose()
+        }
+    }
+}
+
 /// Serde helpers for UTC times: RFC 3339 with `Z` or `+00:00` only.
 pub(crate) mod utc {
     use super::*;

@@ -1,9 +1,12 @@
 //! Semantic validation of an envelope: limits, identifiers, money, times, consistency.
 
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, SCHEMA_1, Source, SourceType};
 use crate::error::{DecodeError, Reason};
-use crate::kinds::{EventBody, HarmReview, Outage, WaitingListDiscrepancy};
-use crate::types::{OdsCode, Pence, looks_like_nhs_number};
+use crate::kinds::{
+    CostCategory, EventBody, Harm, HarmReview, Outage, PeriodFields, ProgrammeRoster,
+    WaitingListDiscrepancy,
+};
+use crate::types::{OdsCode, Pence, Period, looks_like_nhs_number};
 
 /// The limits every event is held to. Each is documented in `docs/EVENTS.md`.
 pub mod limits {
@@ -17,6 +20,16 @@ pub mod limits {
     pub const SERVICES_MAX: usize = 32;
     /// Largest amount in one event: £10bn. Keeps every sum far from i64 overflow.
     pub const PENCE_MAX: i64 = 1_000_000_000_000;
+    /// Sources of one event (schema 2).
+    pub const SOURCES_MAX: usize = 8;
+    /// Characters of all `ref` and `url` texts of one event's sources together: what one
+    /// schema-1 `source.ref` could hold, so that the canonical form of every valid event still
+    /// fits in one message (`MESSAGE_BYTES_MAX`).
+    pub const SOURCES_CHARS_MAX: usize = TEXT_CHARS_MAX;
+    /// Months one money figure may be spread over (`period_from`..`period_to`): ten years.
+    pub const SPAN_MONTHS_MAX: u32 = 120;
+    /// Trusts in one programme roster.
+    pub const ROSTER_TRUSTS_MAX: usize = 500;
 }
 
 use limits::*;
@@ -83,14 +96,227 @@ impl Envelope {
         }
         opt_text("site", &self.site, ID_CHARS_MAX)?;
         ident("collector", self.collector.as_str())?;
-        if let Some(src) = &self.source {
-            text("source.ref", &src.reference, TEXT_CHARS_MAX)?;
+        if self.schema == SCHEMA_1 {
+            schema1_only(self)?;
+        } else {
+            body_schema2(&self.body)?;
         }
+        body(&self.body)?;
+        self.sources_valid()?;
         if self.supersedes == Some(self.event_id) {
             return Err(DecodeError::new("supersedes", Reason::SupersedesItself));
         }
-        body(&self.body)
+        if let Some(r) = &self.relates_to
+            && r.event_id == self.event_id
+        {
+            return Err(DecodeError::new(
+                "relates_to.event_id",
+                Reason::RelatesToItself,
+            ));
+        }
+        if let Some(a) = &self.attribution {
+            text("attribution.by", &a.by, NAME_CHARS_MAX)?;
+        }
+        Ok(())
     }
+
+    /// Schema 1: at most one source, named `source`; schema 2: 1 to [`SOURCES_MAX`].
+    fn sources_valid(&self) -> Result<(), DecodeError> {
+        if self.schema == SCHEMA_1 {
+            assert!(self.sources.len() <= 1, "a schema-1 event has one source");
+            return self
+                .sources
+                .first()
+                .map_or(Ok(()), |s| source("source", s, true));
+        }
+        if self.sources.is_empty() {
+            return Err(DecodeError::new("sources", Reason::Empty));
+        }
+        if self.sources.len() > SOURCES_MAX {
+            return Err(DecodeError::new(
+                "sources",
+                Reason::TooManyItems {
+                    len: self.sources.len(),
+                    max: SOURCES_MAX,
+                },
+            ));
+        }
+        for (i, s) in self.sources.iter().enumerate() {
+            source(&format!("sources[{i}]"), s, false)?;
+        }
+        let len: usize = self
+            .sources
+            .iter()
+            .map(|s| {
+                s.reference.chars().count() + s.url.as_deref().map_or(0, |u| u.chars().count())
+            })
+            .sum();
+        if len > SOURCES_CHARS_MAX {
+            return Err(DecodeError::new(
+                "sources",
+                Reason::TooLong {
+                    len,
+                    max: SOURCES_CHARS_MAX,
+                },
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn source(field: &str, s: &Source, schema1: bool) -> Result<(), DecodeError> {
+    if schema1 && !SourceType::SCHEMA_1.contains(&s.source_type) {
+        return Err(DecodeError::new(
+            format!("{field}.type"),
+            Reason::SourceTypeNeedsSchema2(
+                s.source_type.as_str().to_owned(),
+                "board_paper foi press audit_report system manual",
+            ),
+        ));
+    }
+    if schema1 && (s.published_at.is_some() || s.url.is_some()) {
+        let name = if s.url.is_some() {
+            "url"
+        } else {
+            "published_at"
+        };
+        return Err(DecodeError::new(
+            format!("{field}.{name}"),
+            Reason::NeedsSchema2,
+        ));
+    }
+    text(&format!("{field}.ref"), &s.reference, TEXT_CHARS_MAX)?;
+    if let Some(url) = &s.url {
+        let f = format!("{field}.url");
+        text(&f, url, TEXT_CHARS_MAX)?;
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        if rest.is_none_or(|r| r.is_empty() || r.chars().any(char::is_whitespace)) {
+            return Err(DecodeError::new(f, Reason::BadUrl));
+        }
+    }
+    Ok(())
+}
+
+/// A schema-1 event uses none of the fields and values schema 2 added.
+fn schema1_only(e: &Envelope) -> Result<(), DecodeError> {
+    let needs2 = |field: &str| Err(DecodeError::new(field, Reason::NeedsSchema2));
+    if e.relates_to.is_some() {
+        return needs2("relates_to");
+    }
+    if e.attribution.is_some() {
+        return needs2("attribution");
+    }
+    if let Some(f) = e.body.period_fields() {
+        let named = [
+            ("data.period_from", f.period_from.is_some()),
+            ("data.period_to", f.period_to.is_some()),
+            ("data.to_date", f.to_date.is_some()),
+            ("data.as_at", f.as_at.is_some()),
+        ];
+        if let Some((field, _)) = named.iter().find(|(_, present)| *present) {
+            return needs2(field);
+        }
+    }
+    match &e.body {
+        EventBody::ProgrammeRoster(_) => needs2("kind"),
+        EventBody::ExtraCost(d) if d.period.is_some() => needs2("data.period"),
+        EventBody::ExtraCost(d) if d.category == CostCategory::DeploymentCharge => {
+            needs2("data.category")
+        }
+        EventBody::IncomeAtRisk(d) if d.period.is_none() => {
+            Err(DecodeError::new("data.period", Reason::Missing))
+        }
+        EventBody::IncomeRecovered(d) if d.period.is_none() => {
+            Err(DecodeError::new("data.period", Reason::Missing))
+        }
+        EventBody::ContractPenalty(d) if d.state.is_some() => needs2("data.state"),
+        EventBody::HarmReview(d) if d.assessment.is_some() => needs2("data.assessment"),
+        EventBody::HarmReview(d) if d.harm.unknown > 0 => needs2("data.harm.unknown"),
+        EventBody::PatientTraced(d) if d.harm == Harm::Unknown => needs2("data.harm"),
+        EventBody::SafetyIncident(d) if d.harm == Harm::Unknown => needs2("data.harm"),
+        _ => Ok(()),
+    }
+}
+
+/// Schema 2: money names one period form (see docs/EVENTS.md, "Periods"); a penalty its state.
+fn body_schema2(body: &EventBody) -> Result<(), DecodeError> {
+    if let Some(f) = body.period_fields() {
+        let needs_period = matches!(
+            body,
+            EventBody::IncomeAtRisk(_) | EventBody::IncomeRecovered(_)
+        );
+        period_form(&f, needs_period)?;
+    }
+    if let EventBody::ContractPenalty(d) = body
+        && d.state.is_none()
+    {
+        return Err(DecodeError::new("data.state", Reason::Missing));
+    }
+    Ok(())
+}
+
+/// Exactly one of `period`, `period_from`+`period_to` or `to_date: true`+`as_at`.
+fn period_form(f: &PeriodFields, needs_period: bool) -> Result<(), DecodeError> {
+    let one_form = || {
+        inconsistent(
+            "data.period",
+            "name one period form: `period`, `period_from` with `period_to`, or `to_date: true` \
+             with `as_at`"
+                .to_owned(),
+        )
+    };
+    let range = f.period_from.is_some() || f.period_to.is_some();
+    let to_date = f.to_date.is_some() || f.as_at.is_some();
+    if u8::from(f.period.is_some()) + u8::from(range) + u8::from(to_date) > 1 {
+        return Err(one_form());
+    }
+    if range {
+        let from = f
+            .period_from
+            .ok_or_else(|| DecodeError::new("data.period_from", Reason::Missing))?;
+        let to = f
+            .period_to
+            .ok_or_else(|| DecodeError::new("data.period_to", Reason::Missing))?;
+        return span_months(from, to).map(|_| ());
+    }
+    if to_date {
+        if f.to_date != Some(true) {
+            let reason = match f.to_date {
+                None => Reason::Missing,
+                Some(_) => Reason::Malformed("`to_date` is `true` or absent".to_owned()),
+            };
+            return Err(DecodeError::new("data.to_date", reason));
+        }
+        if f.as_at.is_none() {
+            return Err(DecodeError::new("data.as_at", Reason::Missing));
+        }
+        return Ok(());
+    }
+    if needs_period && f.period.is_none() {
+        return Err(DecodeError::new("data.period", Reason::Missing));
+    }
+    Ok(())
+}
+
+/// The number of months of `from..=to`, at most [`SPAN_MONTHS_MAX`].
+pub(crate) fn span_months(from: Period, to: Period) -> Result<u32, DecodeError> {
+    let index = |p: Period| u32::from(p.year) * 12 + u32::from(p.month) - 1;
+    if index(to) < index(from) {
+        return Err(inconsistent(
+            "data.period_to",
+            format!("period_to ({to}) is before period_from ({from})"),
+        ));
+    }
+    let months = index(to) - index(from) + 1;
+    if months > SPAN_MONTHS_MAX {
+        return Err(inconsistent(
+            "data.period_to",
+            format!("{months} months from {from} to {to}; the limit is {SPAN_MONTHS_MAX}"),
+        ));
+    }
+    Ok(months)
 }
 
 /// The limits and consistency rules of the event's kind data.
@@ -134,6 +360,42 @@ fn body(body: &EventBody) -> Result<(), DecodeError> {
             opt_text("data.promised_for", &d.promised_for, NAME_CHARS_MAX)?;
             opt_text("data.reason", &d.reason, TEXT_CHARS_MAX)?;
         }
+        EventBody::ProgrammeRoster(d) => roster(d)?,
+    }
+    Ok(())
+}
+
+/// A roster names its programme and 1 to [`ROSTER_TRUSTS_MAX`] distinct ODS codes.
+fn roster(d: &ProgrammeRoster) -> Result<(), DecodeError> {
+    text("data.programme", &d.programme, NAME_CHARS_MAX)?;
+    opt_text("data.reason", &d.reason, TEXT_CHARS_MAX)?;
+    if d.trusts.is_empty() {
+        return Err(DecodeError::new("data.trusts", Reason::Empty));
+    }
+    if d.trusts.len() > ROSTER_TRUSTS_MAX {
+        return Err(DecodeError::new(
+            "data.trusts",
+            Reason::TooManyItems {
+                len: d.trusts.len(),
+                max: ROSTER_TRUSTS_MAX,
+            },
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, t) in d.trusts.iter().enumerate() {
+        let field = format!("data.trusts[{i}]");
+        if OdsCode::parse(t.as_str()).is_none() {
+            return Err(DecodeError::new(
+                field,
+                Reason::BadOdsCode(t.as_str().to_owned()),
+            ));
+        }
+        if !seen.insert(t.as_str()) {
+            return Err(DecodeError::new(
+                field,
+                Reason::DuplicateItem(t.as_str().to_owned()),
+            ));
+        }
     }
     Ok(())
 }
@@ -165,7 +427,7 @@ fn harm_review(d: &HarmReview) -> Result<(), DecodeError> {
     // Summed in u128: five counts near 2^64 must not saturate (or wrap) to a total that fits
     // under `cases_reviewed`.
     let h = &d.harm;
-    let total: u128 = [h.none, h.low, h.moderate, h.severe, h.death]
+    let total: u128 = [h.none, h.low, h.moderate, h.severe, h.death, h.unknown]
         .iter()
         .map(|&n| u128::from(n))
         .sum();

@@ -187,7 +187,7 @@ impl Part {
             | EventBody::ContractPenalty(_) => Self::Money,
             EventBody::RolloutStatus(_) => Self::Rollout,
             EventBody::Outage(_) | EventBody::SafetyIncident(_) => Self::Incidents,
-            EventBody::FeatureDeferred(_) => Self::Deferred,
+            EventBody::FeatureDeferred(_) | EventBody::ProgrammeRoster(_) => Self::Deferred,
         }
     }
 }
@@ -233,6 +233,11 @@ impl Projections {
 
     fn add(&mut self, seq: u64, e: &Envelope) {
         let (at, id) = (e.occurred_at, e.event_id);
+        if let EventBody::ProgrammeRoster(_) = &e.body {
+            // TODO(issue 15): coverage keeps the rosters.
+            self.trusts.entry(e.trust.clone()).or_default();
+            return;
+        }
         if let EventBody::RolloutStatus(d) = &e.body
             && d.scope == RolloutScope::Programme
         {
@@ -288,6 +293,9 @@ impl Projections {
 
     fn remove(&mut self, e: &Envelope) {
         let (at, id) = (e.occurred_at, e.event_id);
+        if let EventBody::ProgrammeRoster(_) = &e.body {
+            return;
+        }
         if let EventBody::RolloutStatus(d) = &e.body
             && d.scope == RolloutScope::Programme
         {

@@ -56,8 +56,8 @@ impl MoneyState {
     pub fn change(&mut self, occurred_at: DateTime<Utc>, body: &EventBody, dir: Direction) {
         let month = match body {
             EventBody::ExtraCost(_) => Period::of(occurred_at),
-            EventBody::IncomeAtRisk(d) => d.period,
-            EventBody::IncomeRecovered(d) => d.period,
+            EventBody::IncomeAtRisk(d) => d.period.unwrap_or_else(|| Period::of(occurred_at)),
+            EventBody::IncomeRecovered(d) => d.period.unwrap_or_else(|| Period::of(occurred_at)),
             EventBody::ContractPenalty(d) => d.period.unwrap_or_else(|| Period::of(occurred_at)),
             _ => return,
         };

@@ -269,7 +269,8 @@ fn harm_reviews_are_summed() {
             low: 4_000,
             moderate: 77,
             severe: 1,
-            death: 0
+            death: 0,
+            unknown: 0
         }
     );
 }

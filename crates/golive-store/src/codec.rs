@@ -26,8 +26,10 @@ use golive_model::{
 
 use crate::{DeadLetter, Record};
 
-/// Version byte of a log record in format 1.
+/// Version byte of a log record in format 1 (read forever, written only by tests).
 pub const RECORD_V1: u8 = 1;
+/// Version byte of a log record in format 2: the event's canonical bytes, verbatim.
+pub const RECORD_V2: u8 = 2;
 /// Version byte of a dead letter in format 1.
 pub const DEAD_LETTER_V1: u8 = 1;
 
@@ -67,7 +69,7 @@ fn invalid(field: &'static str, what: impl Into<String>) -> CodecError {
 // Public entry points
 // ---------------------------------------------------------------------------------------------
 
-/// Appends the stored bytes of a record to `buf`.
+/// Appends the stored bytes of a record to `buf`, in format 2.
 pub fn encode_record(record: &Record, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
     encode_record_parts(
         record.seq,
@@ -75,29 +77,54 @@ pub fn encode_record(record: &Record, buf: &mut Vec<u8>) -> Result<(), EncodeErr
         record.received_at,
         &record.prev_hash,
         &record.hash,
-        &record.envelope,
+        &record.envelope.canonical_bytes(),
         buf,
     )
 }
 
-/// Appends the stored bytes of a record, built from its parts, to `buf`. The append path uses
-/// this so that it never has to clone an envelope into a [`Record`].
+/// Appends the stored bytes of a record in format 2, built from its parts, to `buf`. The append
+/// path uses this with the canonical bytes it has just hashed, so that an event is serialised
+/// once.
 pub(crate) fn encode_record_parts(
     seq: u64,
     stream_seq: Option<u64>,
     received_at: DateTime<Utc>,
     prev_hash: &ChainHash,
     hash: &ChainHash,
-    envelope: &Envelope,
+    canonical: &[u8],
     buf: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
-    let stored = RecordV1 {
+    let stored = RecordV2 {
         seq,
         stream_seq,
         received_at: received_at.into(),
         prev_hash: *prev_hash,
         hash: *hash,
-        envelope: StoredEnvelopeV1::from_envelope(envelope),
+        canonical,
+    };
+    buf.push(RECORD_V2);
+    bincode::encode_into_std_write(&stored, buf, CONFIG)?;
+    Ok(())
+}
+
+/// Appends the stored bytes of a schema-1 record in format 1 to `buf`. The ledger never writes
+/// format 1 any more; this stays so that tests pin its bytes and build stores of that format.
+///
+/// # Panics
+/// When the event is not schema 1 (format 1 cannot hold schema 2).
+pub fn encode_record_v1(record: &Record, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+    let e = &record.envelope;
+    assert!(
+        e.schema == golive_model::SCHEMA_1 && e.relates_to.is_none() && e.attribution.is_none(),
+        "format 1 holds schema-1 events only"
+    );
+    let stored = RecordV1 {
+        seq: record.seq,
+        stream_seq: record.stream_seq,
+        received_at: record.received_at.into(),
+        prev_hash: record.prev_hash,
+        hash: record.hash,
+        envelope: StoredEnvelopeV1::from_envelope(e),
     };
     buf.push(RECORD_V1);
     bincode::encode_into_std_write(&stored, buf, CONFIG)?;
@@ -111,6 +138,10 @@ pub fn decode_record(bytes: &[u8]) -> Result<Record, CodecError> {
     match version {
         RECORD_V1 => {
             let stored: RecordV1<'_> = borrow_decode_all(rest)?;
+            stored.try_into()
+        }
+        RECORD_V2 => {
+            let stored: RecordV2<'_> = borrow_decode_all(rest)?;
             stored.try_into()
         }
         other => Err(CodecError::UnknownVersion(other)),
@@ -167,6 +198,40 @@ fn borrow_decode_all<'de, T: BorrowDecode<'de, ()>>(bytes: &'de [u8]) -> Result<
         return Err(CodecError::TrailingBytes(bytes.len() - used));
     }
     Ok(value)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Format 2: the canonical bytes of the event
+// ---------------------------------------------------------------------------------------------
+
+/// Format 2 keeps the event as the canonical bytes that were hashed: one definition of the
+/// event (golive-model's), nothing to mirror here, and schema changes need no new format.
+/// Reading checks structure, not the semantic rules of the day (`decode_canonical`), so a rule
+/// tightened later never makes a stored record unreadable.
+#[derive(Debug, Encode, BorrowDecode)]
+struct RecordV2<'a> {
+    seq: u64,
+    stream_seq: Option<u64>,
+    received_at: StoredTime,
+    prev_hash: [u8; 32],
+    hash: [u8; 32],
+    canonical: &'a [u8],
+}
+
+impl TryFrom<RecordV2<'_>> for Record {
+    type Error = CodecError;
+    fn try_from(s: RecordV2<'_>) -> Result<Self, CodecError> {
+        let envelope = golive_model::decode_canonical(s.canonical)
+            .map_err(|e| invalid("canonical", e.to_string()))?;
+        Ok(Record {
+            seq: s.seq,
+            stream_seq: s.stream_seq,
+            received_at: s.received_at.try_into_time("received_at")?,
+            prev_hash: s.prev_hash,
+            hash: s.hash,
+            envelope,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -247,7 +312,7 @@ impl<'a> StoredEnvelopeV1<'a> {
             recorded_at: e.recorded_at.into(),
             schema: e.schema,
             body: StoredBodyV1::from_body(&e.body),
-            source: e.source.as_ref().map(|s| StoredSourceV1 {
+            source: e.sources.first().map(|s| StoredSourceV1 {
                 source_type: s.source_type.into(),
                 reference: &s.reference,
             }),
@@ -271,12 +336,16 @@ impl TryFrom<StoredEnvelopeV1<'_>> for Envelope {
             recorded_at: s.recorded_at.try_into_time("recorded_at")?,
             schema: s.schema,
             body: s.body.try_into()?,
-            source: s.source.map(|src| Source {
+            sources: golive_model::upcast_schema1_source(s.source.map(|src| Source {
                 source_type: src.source_type.into(),
                 reference: src.reference.to_owned(),
-            }),
+                published_at: None,
+                url: None,
+            })),
             status: s.status.into(),
             supersedes: s.supersedes.map(EventId::from_bytes),
+            relates_to: None,
+            attribution: None,
         })
     }
 }
@@ -357,8 +426,10 @@ macro_rules! stored_enum {
 }
 
 stored_enum!(StoredStatus <=> Status { Reported = 0, Estimated = 1, Validated = 2 });
+// Tags 6 and up are of schema 2; format 1 never holds them.
 stored_enum!(StoredSourceType <=> SourceType {
     BoardPaper = 0, Foi = 1, Press = 2, AuditReport = 3, System = 4, Manual = 5,
+    RegulatorReport = 6, ParliamentAnswer = 7, ParliamentDebate = 8, Synthetic = 9,
 });
 stored_enum!(StoredRolloutState <=> RolloutState {
     Planned = 0, GoLive = 1, Paused = 2, Resumed = 3, Halted = 4, Withdrawn = 5,
@@ -372,11 +443,13 @@ stored_enum!(StoredPathway <=> Pathway {
 stored_enum!(StoredTraceOutcome <=> TraceOutcome {
     StillWaiting = 0, AlreadyTreated = 1, DuplicateRecord = 2, Discharged = 3, Deceased = 4,
 });
-stored_enum!(StoredHarm <=> Harm { None = 0, Low = 1, Moderate = 2, Severe = 3, Death = 4 });
+stored_enum!(StoredHarm <=> Harm {
+    None = 0, Low = 1, Moderate = 2, Severe = 3, Death = 4, Unknown = 5,
+});
 stored_enum!(StoredDataset <=> Dataset { Rtt = 0, Cancer = 1, Ae = 2, Sus = 3 });
 stored_enum!(StoredCostCategory <=> CostCategory {
     TemporaryStaff = 0, Validation = 1, Contractors = 2, ExtraClinics = 3, Remediation = 4,
-    Other = 5,
+    Other = 5, DeploymentCharge = 6,
 });
 stored_enum!(StoredIncomeCategory <=> IncomeCategory {
     LostActivity = 0, CorrectableDataEntry = 1, Misclassification = 2, Unbilled = 3,
@@ -561,6 +634,7 @@ impl From<StoredHarmCounts> for HarmCounts {
             moderate: h.moderate,
             severe: h.severe,
             death: h.death,
+            unknown: 0,
         }
     }
 }
@@ -585,6 +659,7 @@ impl From<StoredHarmReview> for HarmReview {
         HarmReview {
             cases_reviewed: d.cases_reviewed,
             harm: d.harm.into(),
+            assessment: None,
         }
     }
 }
@@ -636,6 +711,11 @@ impl From<StoredExtraCost<'_>> for ExtraCost {
             category: d.category.into(),
             amount_pence: Pence(d.amount_pence),
             description: owned(d.description),
+            period: None,
+            period_from: None,
+            period_to: None,
+            to_date: None,
+            as_at: None,
         }
     }
 }
@@ -652,7 +732,7 @@ impl From<&IncomeAtRisk> for StoredIncomeAtRisk {
         Self {
             category: d.category.into(),
             amount_pence: d.amount_pence.get(),
-            period: d.period.into(),
+            period: schema1_period(d.period).into(),
         }
     }
 }
@@ -662,7 +742,11 @@ impl From<StoredIncomeAtRisk> for IncomeAtRisk {
         IncomeAtRisk {
             category: d.category.into(),
             amount_pence: Pence(d.amount_pence),
-            period: d.period.into(),
+            period: Some(d.period.into()),
+            period_from: None,
+            period_to: None,
+            to_date: None,
+            as_at: None,
         }
     }
 }
@@ -678,7 +762,7 @@ impl From<&IncomeRecovered> for StoredIncomeRecovered {
     fn from(d: &IncomeRecovered) -> Self {
         Self {
             amount_pence: d.amount_pence.get(),
-            period: d.period.into(),
+            period: schema1_period(d.period).into(),
             category: d.category.map(Into::into),
         }
     }
@@ -688,8 +772,12 @@ impl From<StoredIncomeRecovered> for IncomeRecovered {
     fn from(d: StoredIncomeRecovered) -> Self {
         IncomeRecovered {
             amount_pence: Pence(d.amount_pence),
-            period: d.period.into(),
+            period: Some(d.period.into()),
             category: d.category.map(Into::into),
+            period_from: None,
+            period_to: None,
+            to_date: None,
+            as_at: None,
         }
     }
 }
@@ -717,6 +805,11 @@ impl From<StoredContractPenalty<'_>> for ContractPenalty {
             commissioner: d.commissioner.to_owned(),
             amount_pence: Pence(d.amount_pence),
             period: d.period.map(Into::into),
+            period_from: None,
+            period_to: None,
+            to_date: None,
+            as_at: None,
+            state: None,
         }
     }
 }
@@ -924,8 +1017,16 @@ impl<'a> StoredBodyV1<'a> {
             EventBody::Outage(d) => Self::Outage(d.into()),
             EventBody::SafetyIncident(d) => Self::SafetyIncident(d.into()),
             EventBody::FeatureDeferred(d) => Self::FeatureDeferred(d.into()),
+            EventBody::ProgrammeRoster(_) => {
+                panic!("format 1 has no programme_roster: it is a schema-2 kind")
+            }
         }
     }
+}
+
+/// The month a schema-1 income event names (schema 1 requires it).
+fn schema1_period(p: Option<Period>) -> Period {
+    p.expect("a schema-1 income event names its period")
 }
 
 impl TryFrom<StoredBodyV1<'_>> for EventBody {

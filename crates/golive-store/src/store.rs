@@ -1320,10 +1320,11 @@ impl<'w, 'b> BatchPlan<'w, 'b> {
     fn append(&mut self, index: usize, incoming: &'b Incoming) -> Result<(), StoreError> {
         let envelope = &incoming.envelope;
         let seq = next_seq(self.head.seq);
-        let hash = chain_hash(&self.head.hash, seq, &envelope.canonical_bytes());
+        let canonical = envelope.canonical_bytes();
+        let hash = chain_hash(&self.head.hash, seq, &canonical);
         self.tails
             .push_leaf(golive_verify::record_leaf(&hash), &mut self.writes);
-        self.push_record(seq, hash, incoming)?;
+        self.push_record(seq, hash, incoming, &canonical)?;
         let id = envelope.event_id.as_bytes();
         self.id_block.extend_from_slice(id);
         self.new_ids.insert(*id, seq);
@@ -1361,6 +1362,7 @@ impl<'w, 'b> BatchPlan<'w, 'b> {
         seq: u64,
         hash: ChainHash,
         incoming: &Incoming,
+        canonical: &[u8],
     ) -> Result<(), StoreError> {
         let prev_hash = self.head.hash;
         let len = layout::push_frame(self.chunk, |buf| {
@@ -1370,7 +1372,7 @@ impl<'w, 'b> BatchPlan<'w, 'b> {
                 incoming.received_at,
                 &prev_hash,
                 &hash,
-                &incoming.envelope,
+                canonical,
                 buf,
             )
         })?;

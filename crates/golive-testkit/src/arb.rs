@@ -58,6 +58,7 @@ pub fn harm_counts() -> impl Strategy<Value = HarmCounts> {
         moderate: 1000,
         severe: 100,
         death: 10,
+        unknown: 0,
     })
 }
 
@@ -76,6 +77,7 @@ pub fn harm_counts_below(max: HarmCounts) -> impl Strategy<Value = HarmCounts> {
             moderate,
             severe,
             death,
+            unknown: 0,
         })
 }
 
@@ -130,7 +132,7 @@ fn patient_lost() -> impl Strategy<Value = EventBody> {
 }
 
 fn patient_traced() -> impl Strategy<Value = EventBody> {
-    (ident(), pick(TraceOutcome::ALL), pick(Harm::ALL)).prop_map(|(r, outcome, harm)| {
+    (ident(), pick(TraceOutcome::ALL), pick(HARMS_SCHEMA1)).prop_map(|(r, outcome, harm)| {
         EventBody::PatientTraced(PatientTraced {
             patient_ref: PatientRef(r),
             outcome,
@@ -162,6 +164,7 @@ fn harm_review() -> impl Strategy<Value = EventBody> {
         EventBody::HarmReview(HarmReview {
             cases_reviewed: harm.total() + extra,
             harm,
+            assessment: None,
         })
     })
 }
@@ -178,24 +181,16 @@ fn reporting() -> impl Strategy<Value = EventBody> {
 }
 
 fn extra_cost() -> impl Strategy<Value = EventBody> {
-    (pick(CostCategory::ALL), pence(), opt_text(2000)).prop_map(
+    (pick(COST_CATEGORIES_SCHEMA1), pence(), opt_text(2000)).prop_map(
         |(category, amount_pence, description)| {
-            EventBody::ExtraCost(ExtraCost {
-                category,
-                amount_pence,
-                description,
-            })
+            EventBody::ExtraCost(ExtraCost::new(category, amount_pence, description))
         },
     )
 }
 
 fn income_at_risk() -> impl Strategy<Value = EventBody> {
     (pick(IncomeCategory::ALL), pence(), period()).prop_map(|(category, amount_pence, period)| {
-        EventBody::IncomeAtRisk(IncomeAtRisk {
-            category,
-            amount_pence,
-            period,
-        })
+        EventBody::IncomeAtRisk(IncomeAtRisk::new(category, amount_pence, period))
     })
 }
 
@@ -206,22 +201,14 @@ fn income_recovered() -> impl Strategy<Value = EventBody> {
         proptest::option::of(pick(IncomeCategory::ALL)),
     )
         .prop_map(|(amount_pence, period, category)| {
-            EventBody::IncomeRecovered(IncomeRecovered {
-                amount_pence,
-                period,
-                category,
-            })
+            EventBody::IncomeRecovered(IncomeRecovered::new(amount_pence, period, category))
         })
 }
 
 fn contract_penalty() -> impl Strategy<Value = EventBody> {
     (text(200), pence(), proptest::option::of(period())).prop_map(
         |(commissioner, amount_pence, period)| {
-            EventBody::ContractPenalty(ContractPenalty {
-                commissioner,
-                amount_pence,
-                period,
-            })
+            EventBody::ContractPenalty(ContractPenalty::new(commissioner, amount_pence, period))
         },
     )
 }
@@ -252,7 +239,7 @@ fn outage() -> impl Strategy<Value = EventBody> {
 fn safety_incident() -> impl Strategy<Value = EventBody> {
     (
         ident(),
-        pick(Harm::ALL),
+        pick(HARMS_SCHEMA1),
         any::<bool>(),
         pick(IncidentState::ALL),
         opt_text(2000),
@@ -278,11 +265,19 @@ fn feature_deferred() -> impl Strategy<Value = EventBody> {
     })
 }
 
+/// Valid events of either schema.
 pub fn envelope() -> impl Strategy<Value = Envelope> {
+    prop_oneof![envelope_schema1(), envelope_schema2()]
+}
+
+/// Valid schema-1 events: what the first release accepted.
+pub fn envelope_schema1() -> impl Strategy<Value = Envelope> {
     let source = proptest::option::of((pick(&SOURCE_TYPES), text(2000)).prop_map(
         |(source_type, reference)| Source {
             source_type,
             reference,
+            published_at: None,
+            url: None,
         },
     ));
     (
@@ -311,15 +306,142 @@ pub fn envelope() -> impl Strategy<Value = Envelope> {
                     collector_seq: seq,
                     occurred_at: occurred,
                     recorded_at: recorded,
-                    schema: SCHEMA_VERSION,
+                    schema: SCHEMA_1,
                     body,
-                    source,
+                    sources: upcast_schema1_source(source),
                     status,
                     supersedes: sup.map(|s| EventId::from_bytes(s.to_be_bytes())),
+                    relates_to: None,
+                    attribution: None,
                 })
             },
         )
 }
+
+fn schema2_source() -> impl Strategy<Value = Source> {
+    (
+        pick(SourceType::ALL),
+        // Three sources of at most 660 characters stay within SOURCES_CHARS_MAX.
+        text(600),
+        proptest::option::of((1900i32..=2200, 1u32..=12, 1u32..=28)),
+        proptest::option::of("https?://[a-z]{1,20}\\.[a-z]{2,3}/[a-z0-9/]{0,30}"),
+    )
+        .prop_map(|(source_type, reference, day, url)| Source {
+            source_type,
+            reference,
+            published_at: day.map(|(y, m, d)| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()),
+            url,
+        })
+}
+
+/// A money body's period in one of the schema-2 forms, chosen by `form`; a penalty's state.
+fn schema2_body(mut body: EventBody, form: u8, from: Period, months: u32, day: u32) -> EventBody {
+    let to = Period::parse(&{
+        let i = u32::from(from.year) * 12 + u32::from(from.month) - 1 + months;
+        format!("{:04}-{:02}", (i / 12).min(2200), i % 12 + 1)
+    })
+    .unwrap_or(from);
+    let as_at =
+        chrono::NaiveDate::from_ymd_opt(i32::from(from.year), u32::from(from.month), day).unwrap();
+    macro_rules! set {
+        ($d:expr) => {{
+            let d = $d;
+            match form % 4 {
+                0 => d.period = Some(from),
+                1 => {
+                    d.period = None;
+                    (d.period_from, d.period_to) = (Some(from), Some(to));
+                }
+                2 => {
+                    d.period = None;
+                    (d.to_date, d.as_at) = (Some(true), Some(as_at));
+                }
+                _ => {}
+            }
+        }};
+    }
+    match &mut body {
+        EventBody::ExtraCost(d) => set!(d),
+        EventBody::IncomeAtRisk(d) => set!(d),
+        EventBody::IncomeRecovered(d) => set!(d),
+        EventBody::ContractPenalty(d) => {
+            d.state = Some(
+                *[
+                    PenaltyState::Threatened,
+                    PenaltyState::Levied,
+                    PenaltyState::Waived,
+                ]
+                .get(usize::from(form) % 3)
+                .unwrap(),
+            );
+            set!(d)
+        }
+        EventBody::HarmReview(d) => {
+            d.assessment = [
+                None,
+                Some(Assessment::ActualHarm),
+                Some(Assessment::RiskOfHarm),
+            ][usize::from(form) % 3];
+            d.harm.unknown = u64::from(form);
+            d.cases_reviewed += u64::from(form);
+        }
+        EventBody::SafetyIncident(d) if form % 5 == 0 => d.harm = Harm::Unknown,
+        EventBody::PatientTraced(d) if form % 5 == 0 => d.harm = Harm::Unknown,
+        _ => {}
+    }
+    if let EventBody::ExtraCost(d) = &mut body
+        && form % 7 == 0
+    {
+        d.category = CostCategory::DeploymentCharge;
+    }
+    body
+}
+
+fn roster() -> impl Strategy<Value = EventBody> {
+    (
+        text(200),
+        proptest::collection::btree_set("[A-Z][A-Z0-9]{2,4}", 1..20),
+        opt_text(2000),
+    )
+        .prop_map(|(programme, trusts, reason)| {
+            EventBody::ProgrammeRoster(ProgrammeRoster {
+                programme,
+                trusts: trusts.iter().map(|t| OdsCode::parse(t).unwrap()).collect(),
+                reason,
+            })
+        })
+}
+
+/// Valid schema-2 events: plural graded sources, links, attribution, every period form.
+pub fn envelope_schema2() -> impl Strategy<Value = Envelope> {
+    (
+        envelope_schema1(),
+        prop_oneof![4 => body(), 1 => roster()],
+        (any::<u8>(), period(), 0u32..=119, 1u32..=28),
+        proptest::collection::vec(schema2_source(), 1..=3),
+        proptest::option::of((any::<u128>(), pick(Relation::ALL))),
+        proptest::option::of((text(200), pick(Stance::ALL))),
+    )
+        .prop_filter_map(
+            "relates to itself",
+            |(mut e, body, (form, from, months, day), sources, rel, attr)| {
+                e.schema = SCHEMA_2;
+                e.body = schema2_body(body, form, from, months, day);
+                e.sources = sources;
+                e.relates_to = rel.map(|(id, relation)| RelatesTo {
+                    event_id: EventId::from_bytes(id.to_be_bytes()),
+                    relation,
+                });
+                e.attribution = attr.map(|(by, stance)| Attribution { by, stance });
+                (e.relates_to.as_ref().map(|r| r.event_id) != Some(e.event_id)).then_some(e)
+            },
+        )
+}
+
+/// The harm levels schema 1 knows (`unknown`, schema 2, sorts first).
+pub const HARMS_SCHEMA1: &[Harm] = Harm::ALL.split_at(1).1;
+/// The cost categories schema 1 knows (`deployment_charge` is schema 2).
+pub const COST_CATEGORIES_SCHEMA1: &[CostCategory] = CostCategory::ALL.split_at(6).0;
 
 pub const SOURCE_TYPES: [SourceType; 6] = [
     SourceType::BoardPaper,

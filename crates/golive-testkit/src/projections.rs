@@ -56,11 +56,18 @@ pub fn ev_at(n: u64, trust: &str, when: DateTime<Utc>, body: EventBody) -> Envel
         collector_seq: n,
         occurred_at: when,
         recorded_at: when,
-        schema: SCHEMA_VERSION,
+        schema: SCHEMA_2,
         body,
-        source: None,
+        sources: vec![Source {
+            source_type: SourceType::System,
+            reference: "golive-testkit".to_owned(),
+            published_at: None,
+            url: None,
+        }],
         status: Status::Reported,
         supersedes: None,
+        relates_to: None,
+        attribution: None,
     };
     e.validate().expect("test events are valid");
     e
@@ -107,6 +114,7 @@ pub fn harm_review(cases: u64, harm: HarmCounts) -> EventBody {
     EventBody::HarmReview(HarmReview {
         cases_reviewed: cases,
         harm,
+        assessment: None,
     })
 }
 
@@ -125,35 +133,21 @@ pub fn resumed(dataset: Dataset) -> EventBody {
 }
 
 pub fn cost(category: CostCategory, pence: i64) -> EventBody {
-    EventBody::ExtraCost(ExtraCost {
-        category,
-        amount_pence: Pence(pence),
-        description: None,
-    })
+    EventBody::ExtraCost(ExtraCost::new(category, Pence(pence), None))
 }
 
 pub fn at_risk(category: IncomeCategory, pence: i64, month: &str) -> EventBody {
-    EventBody::IncomeAtRisk(IncomeAtRisk {
-        category,
-        amount_pence: Pence(pence),
-        period: period(month),
-    })
+    EventBody::IncomeAtRisk(IncomeAtRisk::new(category, Pence(pence), period(month)))
 }
 
 pub fn recovered(pence: i64, month: &str, category: Option<IncomeCategory>) -> EventBody {
-    EventBody::IncomeRecovered(IncomeRecovered {
-        amount_pence: Pence(pence),
-        period: period(month),
-        category,
-    })
+    EventBody::IncomeRecovered(IncomeRecovered::new(Pence(pence), period(month), category))
 }
 
 pub fn penalty(commissioner: &str, pence: i64, month: Option<&str>) -> EventBody {
-    EventBody::ContractPenalty(ContractPenalty {
-        commissioner: commissioner.to_owned(),
-        amount_pence: Pence(pence),
-        period: month.map(period),
-    })
+    let mut d = ContractPenalty::new(commissioner.to_owned(), Pence(pence), month.map(period));
+    d.state = Some(PenaltyState::Levied);
+    EventBody::ContractPenalty(d)
 }
 
 pub fn rollout(programme: &str, status: RolloutState, release: Option<&str>) -> EventBody {

@@ -155,14 +155,18 @@ impl Simulation {
             collector_seq: t.seq,
             occurred_at: self.clock,
             recorded_at: self.clock + delay,
-            schema: SCHEMA_VERSION,
+            schema: SCHEMA_1,
             body,
-            source: Some(Source {
+            sources: vec![Source {
                 source_type: SourceType::System,
                 reference: "SYNTHETIC: golive simulate".to_owned(),
-            }),
+                published_at: None,
+                url: None,
+            }],
             status: Status::Reported,
             supersedes,
+            relates_to: None,
+            attribution: None,
         }
     }
 
@@ -185,11 +189,11 @@ impl Simulation {
             62..=63 if !t.costs.is_empty() => t.cost_restated(rng),
             64..=73 => t.income_at_risk(rng, period),
             74..=78 if t.at_risk_pence > t.recovered_pence => t.income_recovered(rng, period),
-            79..=80 => Generated::Plain(EventBody::ContractPenalty(ContractPenalty {
-                commissioner: "NHS London commissioners".to_owned(),
-                amount_pence: Pence(40_000_000),
-                period: Some(period),
-            })),
+            79..=80 => Generated::Plain(EventBody::ContractPenalty(ContractPenalty::new(
+                "NHS London commissioners".to_owned(),
+                Pence(40_000_000),
+                Some(period),
+            ))),
             81..=83 => t.reporting_toggled(rng),
             84..=86 => outage(rng, clock),
             87..=89 => t.safety_incident(rng),
@@ -288,13 +292,13 @@ impl SimTrust {
     fn income_at_risk(&mut self, rng: &mut ChaCha8Rng, period: Period) -> Generated {
         let amount = rng.gen_range(10_000..2_000_000) * 100;
         self.at_risk_pence += amount;
-        Generated::Plain(EventBody::IncomeAtRisk(IncomeAtRisk {
-            category: *IncomeCategory::ALL
+        Generated::Plain(EventBody::IncomeAtRisk(IncomeAtRisk::new(
+            *IncomeCategory::ALL
                 .choose(rng)
                 .unwrap_or(&IncomeCategory::Unbilled),
-            amount_pence: Pence(amount),
+            Pence(amount),
             period,
-        }))
+        )))
     }
 
     /// Some of the income at risk recovered, never more than is at risk.
@@ -302,11 +306,11 @@ impl SimTrust {
         let room = self.at_risk_pence - self.recovered_pence;
         let amount = rng.gen_range(1..=room.min(1_000_000_000));
         self.recovered_pence += amount;
-        Generated::Plain(EventBody::IncomeRecovered(IncomeRecovered {
-            amount_pence: Pence(amount),
+        Generated::Plain(EventBody::IncomeRecovered(IncomeRecovered::new(
+            Pence(amount),
             period,
-            category: None,
-        }))
+            None,
+        )))
     }
 
     /// Reporting of a dataset suspended, or resumed if it was suspended.
@@ -366,14 +370,16 @@ impl SimTrust {
 }
 
 fn extra_cost(rng: &mut ChaCha8Rng) -> Generated {
-    let category = *CostCategory::ALL
+    // The categories of schema 1, which the simulator writes (a deployment charge is not an
+    // incident cost).
+    let category = *CostCategory::ALL[..6]
         .choose(rng)
         .unwrap_or(&CostCategory::Other);
-    Generated::Plain(EventBody::ExtraCost(ExtraCost {
+    Generated::Plain(EventBody::ExtraCost(ExtraCost::new(
         category,
-        amount_pence: Pence(rng.gen_range(1_000..500_000) * 100),
-        description: None,
-    }))
+        Pence(rng.gen_range(1_000..500_000) * 100),
+        None,
+    )))
 }
 
 /// An outage of up to two days that ended now; a major incident beyond a day.
@@ -412,7 +418,9 @@ fn harm_review(rng: &mut ChaCha8Rng) -> Generated {
             moderate,
             severe: 0,
             death: 0,
+            unknown: 0,
         },
+        assessment: None,
     }))
 }
 

@@ -112,6 +112,12 @@ fn reason_name(r: &Reason) -> &'static str {
         Reason::BadIdentifier(_) => "BadIdentifier",
         Reason::Inconsistent(_) => "Inconsistent",
         Reason::SupersedesItself => "SupersedesItself",
+        Reason::BadDate(_) => "BadDate",
+        Reason::NeedsSchema2 => "NeedsSchema2",
+        Reason::SourceTypeNeedsSchema2(..) => "SourceTypeNeedsSchema2",
+        Reason::RelatesToItself => "RelatesToItself",
+        Reason::BadUrl => "BadUrl",
+        Reason::DuplicateItem(_) => "DuplicateItem",
     }
 }
 
@@ -199,6 +205,12 @@ fn events_md_documents_every_reason_and_the_limits() {
         Reason::BadIdentifier(String::new()),
         Reason::Inconsistent(String::new()),
         Reason::SupersedesItself,
+        Reason::BadDate(String::new()),
+        Reason::NeedsSchema2,
+        Reason::SourceTypeNeedsSchema2(String::new(), ""),
+        Reason::RelatesToItself,
+        Reason::BadUrl,
+        Reason::DuplicateItem(String::new()),
     ];
     for r in &every {
         let row = format!("| `{}` |", reason_name(r));
@@ -213,6 +225,9 @@ fn events_md_documents_every_reason_and_the_limits() {
         ("TEXT_CHARS_MAX", limits::TEXT_CHARS_MAX.to_string()),
         ("SERVICES_MAX", limits::SERVICES_MAX.to_string()),
         ("PENCE_MAX", limits::PENCE_MAX.to_string()),
+        ("SOURCES_MAX", limits::SOURCES_MAX.to_string()),
+        ("SPAN_MONTHS_MAX", limits::SPAN_MONTHS_MAX.to_string()),
+        ("ROSTER_TRUSTS_MAX", limits::ROSTER_TRUSTS_MAX.to_string()),
         ("MESSAGE_BYTES_MAX", MESSAGE_BYTES_MAX.to_string()),
     ] {
         let row = format!("`{name}` | {value} |");
@@ -273,13 +288,15 @@ fn unknown_kind_is_rejected_not_dropped() {
 }
 
 #[test]
-fn schema_2_is_rejected() {
-    // Proves: only schema 1 is read; a future schema is refused with its number.
+fn schema_3_is_rejected() {
+    // Proves: only schemas 1 and 2 are read; a future schema is refused with its number.
     let mut v = base();
-    v["schema"] = json!(2);
-    let e = reject(&v);
-    assert_eq!(e.field, "schema");
-    assert_eq!(e.reason, Reason::UnsupportedSchema(2));
+    for n in [0, 3, 65_537] {
+        v["schema"] = json!(n);
+        let e = reject(&v);
+        assert_eq!(e.field, "schema");
+        assert_eq!(e.reason, Reason::UnsupportedSchema(n));
+    }
 }
 
 #[test]
@@ -445,9 +462,9 @@ fn unknown_field_is_rejected_at_top_level_and_inside_data() {
     assert_eq!(e.reason, Reason::UnknownField);
 
     let mut v = base();
-    v["source"]["url"] = json!("https://example.org");
+    v["source"]["link"] = json!("https://example.org");
     let e = reject(&v);
-    assert_eq!(e.field, "source.url");
+    assert_eq!(e.field, "source.link");
     assert_eq!(e.reason, Reason::UnknownField);
 }
 
@@ -688,7 +705,7 @@ fn defaults_fill_in_absent_optional_fields() {
     }
     let e = accept(&v);
     assert_eq!(e.status, Status::Reported);
-    assert_eq!((e.source, e.site, e.supersedes), (None, None, None));
+    assert_eq!((e.sources, e.site, e.supersedes), (vec![], None, None));
 
     v["kind"] = json!("rollout_status");
     v["data"] = json!({ "programme": "London Programme for IT", "status": "go_live" });
@@ -727,7 +744,7 @@ fn null_means_absent_only_for_fields_without_a_default() {
     v["data"]["description"] = Value::Null;
     let e = accept(&v);
     assert_eq!(e.status, Status::Reported);
-    assert_eq!((e.site, e.source, e.supersedes), (None, None, None));
+    assert_eq!((e.site, e.sources, e.supersedes), (None, vec![], None));
 
     let mut v = outage();
     v["data"]["end"] = Value::Null;

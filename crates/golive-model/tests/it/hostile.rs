@@ -86,9 +86,9 @@ fn a_json_escape_that_is_not_unicode_is_malformed_at_its_field() {
     }
     // A valid surrogate pair is one character.
     let ok = decode_checked(with(BASE, "5 Nov 2008", r"\ud83d\ude00").as_bytes()).unwrap();
-    assert_eq!(ok.source.unwrap().reference, "E-Health Insider, \u{1f600}");
+    assert_eq!(ok.sources[0].reference, "E-Health Insider, \u{1f600}");
     let ok = decode_checked(with(BASE, "5 Nov 2008", r"a\u0000b\u001fc").as_bytes()).unwrap();
-    assert_eq!(ok.source.unwrap().reference, "E-Health Insider, a\0b\x1fc");
+    assert_eq!(ok.sources[0].reference, "E-Health Insider, a\0b\x1fc");
     let e = reject(&with(BASE, "5 Nov 2008", "a\u{1}b"));
     assert_eq!(e.field, "(message)");
     assert!(matches!(e.reason, Reason::Syntax(_)), "{e:?}");
@@ -358,14 +358,14 @@ fn unknown_fields_are_rejected_at_every_level() {
         (
             BASE,
             r#""type":"press""#,
-            r#""type":"press","url":"x""#,
-            "source.url",
+            r#""type":"press","link":"x""#,
+            "source.link",
         ),
         (
             HARM,
             r#""none":4"#,
-            r#""none":4,"unknown":0"#,
-            "data.harm.unknown",
+            r#""none":4,"catastrophic":0"#,
+            "data.harm.catastrophic",
         ),
     ];
     for (text, from, to, field) in cases {
@@ -495,7 +495,7 @@ fn the_largest_valid_event_still_fits_in_one_message_in_canonical_form() {
         collector_seq: u64::MAX,
         occurred_at: "2008-06-17T08:00:00.123456789Z".parse().unwrap(),
         recorded_at: "2008-06-17T08:00:00.123456789Z".parse().unwrap(),
-        schema: SCHEMA_VERSION,
+        schema: SCHEMA_2,
         body: EventBody::Outage(Outage {
             scope: c(limits::NAME_CHARS_MAX),
             services: vec![c(limits::NAME_CHARS_MAX); limits::SERVICES_MAX],
@@ -504,12 +504,28 @@ fn the_largest_valid_event_still_fits_in_one_message_in_canonical_form() {
             paper_fallback: true,
             major_incident: true,
         }),
-        source: Some(Source {
-            source_type: SourceType::AuditReport,
-            reference: c(limits::TEXT_CHARS_MAX),
-        }),
+        // The sources' texts share one budget: split over the most sources, with URLs.
+        sources: (0..limits::SOURCES_MAX)
+            .map(|_| {
+                let share = limits::SOURCES_CHARS_MAX / limits::SOURCES_MAX;
+                Source {
+                    source_type: SourceType::ParliamentDebate,
+                    reference: c(share - 9),
+                    published_at: Some(chrono::NaiveDate::from_ymd_opt(2009, 2, 27).unwrap()),
+                    url: Some(format!("https://{}", "\u{1}".repeat(1))),
+                }
+            })
+            .collect(),
         status: Status::Validated,
         supersedes: Some(EventId::from_bytes([8; 16])),
+        relates_to: Some(RelatesTo {
+            event_id: EventId::from_bytes([9; 16]),
+            relation: Relation::Disputes,
+        }),
+        attribution: Some(Attribution {
+            by: c(limits::NAME_CHARS_MAX),
+            stance: Stance::DeniesSystemCause,
+        }),
     };
     assert_eq!(e.validate(), Ok(()));
     let canonical = e.canonical_bytes();

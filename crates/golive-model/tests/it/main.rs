@@ -4,3 +4,4 @@
 
 mod decode;
 mod hostile;
+mod schema2;

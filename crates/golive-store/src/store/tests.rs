@@ -20,7 +20,8 @@ fn event(i: u64) -> Incoming {
 /// The stored bytes of event `i` as record `seq` after `prev_hash`, with the hash it should carry.
 fn encoded(i: u64, seq: u64, prev_hash: &ChainHash) -> (Vec<u8>, ChainHash, Incoming) {
     let incoming = event(i);
-    let hash = chain_hash(prev_hash, seq, &incoming.envelope.canonical_bytes());
+    let canonical = incoming.envelope.canonical_bytes();
+    let hash = chain_hash(prev_hash, seq, &canonical);
     let mut buf = Vec::new();
     codec::encode_record_parts(
         seq,
@@ -28,7 +29,7 @@ fn encoded(i: u64, seq: u64, prev_hash: &ChainHash) -> (Vec<u8>, ChainHash, Inco
         incoming.received_at,
         prev_hash,
         &hash,
-        &incoming.envelope,
+        &canonical,
         &mut buf,
     )
     .unwrap();

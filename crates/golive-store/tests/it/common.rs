@@ -52,7 +52,9 @@ pub fn bodies() -> Vec<EventBody> {
                 moderate: 5,
                 severe: 2,
                 death: 1,
+                unknown: 0,
             },
+            assessment: None,
         }),
         EventBody::ReportingSuspended(Reporting {
             dataset: Dataset::Rtt,
@@ -62,32 +64,32 @@ pub fn bodies() -> Vec<EventBody> {
             dataset: Dataset::Rtt,
             reason: None,
         }),
-        EventBody::ExtraCost(ExtraCost {
-            category: CostCategory::Validation,
-            amount_pence: Pence(720_000_000),
-            description: Some("validation staff".into()),
-        }),
-        EventBody::IncomeAtRisk(IncomeAtRisk {
-            category: IncomeCategory::Unbilled,
-            amount_pence: Pence(1_234_567),
-            period: Period {
+        EventBody::ExtraCost(ExtraCost::new(
+            CostCategory::Validation,
+            Pence(720_000_000),
+            Some("validation staff".into()),
+        )),
+        EventBody::IncomeAtRisk(IncomeAtRisk::new(
+            IncomeCategory::Unbilled,
+            Pence(1_234_567),
+            Period {
                 year: 2008,
                 month: 11,
             },
-        }),
-        EventBody::IncomeRecovered(IncomeRecovered {
-            amount_pence: Pence(99),
-            period: Period {
+        )),
+        EventBody::IncomeRecovered(IncomeRecovered::new(
+            Pence(99),
+            Period {
                 year: 2009,
                 month: 2,
             },
-            category: Some(IncomeCategory::CorrectableDataEntry),
-        }),
-        EventBody::ContractPenalty(ContractPenalty {
-            commissioner: "NHS London".into(),
-            amount_pence: Pence(5_000_000),
-            period: None,
-        }),
+            Some(IncomeCategory::CorrectableDataEntry),
+        )),
+        EventBody::ContractPenalty(ContractPenalty::new(
+            "NHS London".into(),
+            Pence(5_000_000),
+            None,
+        )),
         EventBody::Outage(Outage {
             scope: "pas".into(),
             services: vec!["PAS".into(), "theatres".into()],
@@ -141,11 +143,13 @@ pub fn envelope(
         collector_seq,
         occurred_at: t(1_200_000_000 + n as i64, 0),
         recorded_at: t(1_200_000_100 + n as i64, 0),
-        schema: SCHEMA_VERSION,
+        schema: SCHEMA_1,
         body,
-        source: None,
+        sources: vec![],
         status: Status::Reported,
         supersedes: None,
+        relates_to: None,
+        attribution: None,
     }
 }
 

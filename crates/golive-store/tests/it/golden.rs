@@ -1,4 +1,4 @@
-//! Golden bytes: the on-disk encoding of format 1 is pinned, kind by kind.
+//! Golden bytes: the on-disk encodings of formats 1 and 2 are pinned, kind by kind.
 //!
 //! If this test fails, a change altered the bytes written to disk. That is only acceptable as a
 //! new format version (a new record version byte with its own stored types), never by editing
@@ -7,7 +7,7 @@
 use crate::common::*;
 use golive_model::{GENESIS_HASH, Source, SourceType, Status, chain_hash};
 use golive_store::Record;
-use golive_store::codec::{decode_record, encode_record};
+use golive_store::codec::{decode_record, encode_record, encode_record_v1};
 
 const GOLDEN_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -26,10 +26,12 @@ fn golden_records() -> Vec<Record> {
             let mut e = envelope(n, "RAL", "ral-pas", 40 + i as u64, body);
             if i % 2 == 0 {
                 e.site = Some("royal-free".into());
-                e.source = Some(Source {
+                e.sources = vec![Source {
                     source_type: SourceType::BoardPaper,
                     reference: "Board paper 2009-02, item 7".into(),
-                });
+                    published_at: None,
+                    url: None,
+                }];
             }
             if i % 3 == 1 {
                 e.supersedes = Some(id(0xabc0 + n));
@@ -71,7 +73,7 @@ fn every_kind_encodes_to_the_committed_bytes_and_decodes_back() {
         .iter()
         .map(|r| {
             let mut buf = Vec::new();
-            encode_record(r, &mut buf).expect("encodes");
+            encode_record_v1(r, &mut buf).expect("encodes");
             format!("{} {}\n", r.envelope.kind(), to_hex(&buf))
         })
         .collect();

@@ -40,6 +40,7 @@ fn harm_counts() -> impl Strategy<Value = HarmCounts> {
         moderate: 3,
         severe: 2,
         death: 2,
+        unknown: 0,
     })
 }
 
@@ -71,7 +72,7 @@ pub fn body() -> impl Strategy<Value = EventBody> {
             })
         }),
         1 => (harm_counts(), 0u64..5).prop_map(|(harm, extra)| {
-            EventBody::HarmReview(HarmReview { cases_reviewed: harm.total() + extra, harm })
+            EventBody::HarmReview(HarmReview { cases_reviewed: harm.total() + extra, harm, assessment: None })
         }),
         1 => pick(&[Dataset::Rtt, Dataset::Cancer]).prop_map(|dataset| {
             EventBody::ReportingSuspended(Reporting { dataset, reason: None })
@@ -80,16 +81,16 @@ pub fn body() -> impl Strategy<Value = EventBody> {
             EventBody::ReportingResumed(Reporting { dataset, reason: None })
         }),
         2 => (pick(CostCategory::ALL), amount()).prop_map(|(category, amount_pence)| {
-            EventBody::ExtraCost(ExtraCost { category, amount_pence, description: None })
+            EventBody::ExtraCost(ExtraCost::new(category, amount_pence, None))
         }),
         2 => (pick(IncomeCategory::ALL), amount(), month()).prop_map(|(category, amount_pence, period)| {
-            EventBody::IncomeAtRisk(IncomeAtRisk { category, amount_pence, period })
+            EventBody::IncomeAtRisk(IncomeAtRisk::new(category, amount_pence, period))
         }),
         1 => (amount(), month(), proptest::option::of(pick(IncomeCategory::ALL))).prop_map(|(amount_pence, period, category)| {
-            EventBody::IncomeRecovered(IncomeRecovered { amount_pence, period, category })
+            EventBody::IncomeRecovered(IncomeRecovered::new(amount_pence, period, category))
         }),
         1 => (pick(&["NCL", "NEL"]), amount(), proptest::option::of(month())).prop_map(|(c, amount_pence, period)| {
-            EventBody::ContractPenalty(ContractPenalty { commissioner: c.to_owned(), amount_pence, period })
+            EventBody::ContractPenalty(ContractPenalty { state: Some(PenaltyState::Levied), ..ContractPenalty::new(c.to_owned(), amount_pence, period) })
         }),
         3 => (pick(PROGRAMMES), pick(RolloutState::ALL), proptest::option::of(pick(&["R0", "LC1"])), prop::bool::weighted(0.2)).prop_map(|(p, status, release, programme_scope)| {
             EventBody::RolloutStatus(RolloutStatus {

@@ -220,14 +220,25 @@ pub struct HarmCounts {
     pub severe: u64,
     #[serde(default)]
     pub death: u64,
-    /// Schema 2: reviewed cases not yet graded. Left out of the canonical bytes when 0, so a
-    /// schema-1 review keeps its bytes.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    /// Schema 2: reviewed cases not yet graded. A review's canonical bytes leave it out when 0
+    /// (see [`HarmReview`]), so a schema-1 review keeps its bytes.
+    #[serde(default)]
     pub unknown: u64,
 }
 
-fn is_zero(n: &u64) -> bool {
-    *n == 0
+/// The canonical form of a review's counts: `unknown` only when not 0.
+fn serialize_review_counts<S: serde::Serializer>(h: &HarmCounts, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut st = s.serialize_struct("HarmCounts", 6)?;
+    st.serialize_field("none", &h.none)?;
+    st.serialize_field("low", &h.low)?;
+    st.serialize_field("moderate", &h.moderate)?;
+    st.serialize_field("severe", &h.severe)?;
+    st.serialize_field("death", &h.death)?;
+    if h.unknown != 0 {
+        st.serialize_field("unknown", &h.unknown)?;
+    }
+    st.end()
 }
 
 impl HarmCounts {
@@ -288,7 +299,10 @@ impl HarmCounts {
 #[serde(deny_unknown_fields)]
 pub struct HarmReview {
     pub cases_reviewed: u64,
-    #[serde(deserialize_with = "crate::decode::object_only")]
+    #[serde(
+        deserialize_with = "crate::decode::object_only",
+        serialize_with = "serialize_review_counts"
+    )]
     pub harm: HarmCounts,
     /// Schema 2. Absent: `actual_harm` (what schema-1 reviews meant).
     #[serde(default, skip_serializing_if = "Option::is_none")]

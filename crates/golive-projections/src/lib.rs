@@ -130,8 +130,9 @@ pub const SNAPSHOT_FORMAT: &str = "golive-projections";
 /// The snapshot version this build writes and reads. Bump it whenever the state changes shape
 /// or meaning. Version 1 was JSON; version 2 is bincode (serde, standard config): about 3x
 /// smaller and 5-10x faster to write and read, which is what as-of answers and snapshots pay
-/// for (docs/BENCHMARKS.md). A snapshot of another version is not read; the ledger replays.
-pub const SNAPSHOT_VERSION: u32 = 2;
+/// for (docs/BENCHMARKS.md). Version 3: schema 2 (status, periods, rosters, unknown harm). A
+/// snapshot of another version is not read; the ledger replays.
+pub const SNAPSHOT_VERSION: u32 = 3;
 /// Header: format name, version (u32 LE), last_seq (u64 LE).
 const SNAPSHOT_HEADER_BYTES: usize = SNAPSHOT_FORMAT.len() + 4 + 8;
 

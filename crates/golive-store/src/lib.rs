@@ -96,9 +96,16 @@ pub use store::{
     HEAD_MARK_FILE, SIGNED_CHECKPOINT_BYTES_MAX, SNAPSHOT_DIR, Store, TILE_HEIGHT, TILE_WIDTH,
 };
 
-/// The storage format this build reads and writes (stored in `meta`): the record encoding of
-/// [`codec`] and the layout above.
-pub const FORMAT_VERSION: u32 = 1;
+/// The storage format this build writes (stored in `meta`): the record encodings of [`codec`]
+/// and the layout above. Format 2 writes log records as the event's canonical bytes (record
+/// version 2); a store of format 1 is marked format 2 when this build opens it, in place: its
+/// records stay as they are (record version 1 is read forever), and from then on a build that
+/// reads only format 1 refuses the store with `UnsupportedFormat` instead of meeting a record
+/// it cannot read.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The storage formats this build opens.
+pub const FORMATS_READ: &[u32] = &[1, 2];
 
 /// How long [`Store::open`] waits for the directory's lock before reporting it as in use.
 pub const OPEN_LOCK_WAIT_MS_MAX: u64 = 2_000;

@@ -1183,14 +1183,22 @@ fn read_format(path: &Path, meta: &Tree) -> Result<Option<u32>, StoreError> {
         what: format!("format_version is {} bytes, expected 4", v.len()),
     })?;
     let found = u32::from_be_bytes(arr);
-    if found != FORMAT_VERSION {
+    if !crate::FORMATS_READ.contains(&found) {
         return Err(StoreError::UnsupportedFormat {
             path: path.to_owned(),
             found,
             supported: FORMAT_VERSION,
         });
     }
-    Ok(Some(found))
+    if found != FORMAT_VERSION {
+        // An older format this build reads: mark the store as this build's, so that the older
+        // build refuses it once it may hold records it cannot read. Nothing else is rewritten.
+        meta.insert(META_FORMAT, &FORMAT_VERSION.to_be_bytes())
+            .map_err(|e| sled_error(path, e))?;
+        meta.flush().map_err(|e| sled_error(path, e))?;
+        tracing::info!(from = found, to = FORMAT_VERSION, "store format upgraded in place");
+    }
+    Ok(Some(FORMAT_VERSION))
 }
 
 /// Writes the format version into a new store. A store with records but no version is corrupt.

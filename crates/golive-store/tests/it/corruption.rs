@@ -283,24 +283,42 @@ fn open_refuses_another_format_version() {
     // Proves a store written in another format version is refused with both versions named.
     let dir = store_with(1);
     raw::with_tree(dir.path(), "meta", |meta| {
-        meta.insert("format_version", &2u32.to_be_bytes()).unwrap();
+        meta.insert("format_version", &3u32.to_be_bytes()).unwrap();
     });
-    // A format-2 log need not decode as format 1: the version is checked before the head.
+    // A format-3 log need not decode as format 2: the version is checked before the head.
     ledger(&dir, |t| {
-        t.insert(seq_key(b'L', 1), &[2u8, 0, 0][..]).unwrap();
+        t.insert(seq_key(b'L', 1), &[3u8, 0, 0][..]).unwrap();
     });
-    let err = Store::open(dir.path()).expect_err("format 2 is unknown");
+    let err = Store::open(dir.path()).expect_err("format 3 is unknown");
     assert!(
         matches!(
             err,
             StoreError::UnsupportedFormat {
-                found: 2,
-                supported: 1,
+                found: 3,
+                supported: 2,
                 ..
             }
         ),
         "got {err:?}"
     );
+}
+
+#[test]
+fn a_format_1_store_is_marked_format_2_in_place_and_keeps_its_records() {
+    // Proves the in-place upgrade: a store recording format 1 opens, its records are untouched
+    // (same head), and it now records format 2, so a format-1 build would refuse it.
+    let dir = store_with(3);
+    let head = Store::open(dir.path()).unwrap().head();
+    raw::with_tree(dir.path(), "meta", |meta| {
+        meta.insert("format_version", &1u32.to_be_bytes()).unwrap();
+    });
+    let store = Store::open(dir.path()).expect("format 1 opens");
+    assert_eq!(store.head(), head);
+    drop(store);
+    raw::with_tree(dir.path(), "meta", |meta| {
+        let v = meta.get("format_version").unwrap().unwrap();
+        assert_eq!(v.as_ref(), &2u32.to_be_bytes());
+    });
 }
 
 #[test]

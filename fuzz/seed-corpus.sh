@@ -6,7 +6,8 @@
 #   export_line:     exports of a 30-record history signed by the test key the target
 #                    verifies with (crates/golive-verify/tests/export.rs), and a real export of
 #                    the London scenario made by `golive ingest` + `golive audit export`
-#   store_codec:     the golden stored records of every kind (crates/golive-store/tests/data)
+#   store_codec:     the golden stored records of every kind, formats 1 and 2
+#                    (crates/golive-store/tests/data)
 #   merkle_proofs:   none (structured input; libFuzzer starts from empty)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -41,9 +42,13 @@ data="$(mktemp -d)"
 "$golive" audit export --data "$data" --out "$corpus/export_line/london-2008-export.jsonl" 2>/dev/null
 rm -rf "$data"
 
-while read -r kind hex; do
-  printf '%s' "$hex" | xxd -r -p > "$corpus/store_codec/golden-$kind.bin"
-done < "$root/crates/golive-store/tests/data/golden_records_v1.txt"
+for v in 1 2; do
+  n=0
+  while read -r kind hex; do
+    n=$((n + 1))
+    printf '%s' "$hex" | xxd -r -p > "$corpus/store_codec/golden-v$v-$n-$kind.bin"
+  done < "$root/crates/golive-store/tests/data/golden_records_v$v.txt"
+done
 
 for t in decode_envelope export_line store_codec merkle_proofs; do
   echo "$t: $(find "$corpus/$t" -type f | wc -l) seed files"

@@ -97,14 +97,15 @@ fn the_api_answers_what_the_docs_say_over_a_ledger_fed_through_nats() {
         &dir.path().join("collect.log"),
     );
     collector.wait_ok(Duration::from_secs(120));
-    wait_until(Duration::from_secs(60), "head seq 89", || {
-        http_get(&base, "/v1/head").json()["seq"] == 89
+    let events = std::fs::read_to_string(scenario()).unwrap().lines().count() as u64;
+    wait_until(Duration::from_secs(60), "the scenario's head seq", || {
+        http_get(&base, "/v1/head").json()["seq"] == events
     });
 
     // /v1/head
     let head = http_get(&base, "/v1/head");
     assert_eq!(head.status, 200);
-    assert_eq!(head.as_of_seq, Some(89));
+    assert_eq!(head.as_of_seq, Some(events));
     let head = head.json();
     assert_eq!(head["hash"].as_str().unwrap().len(), 64);
     let head_received = head["received_at"].as_str().unwrap().to_owned();
@@ -124,8 +125,8 @@ fn the_api_answers_what_the_docs_say_over_a_ledger_fed_through_nats() {
     assert_eq!(t.status, 200);
     assert!(t.content_type.starts_with("application/json"));
     let t = t.json();
-    assert_eq!(t["as_of_seq"], 89);
-    assert_eq!(t["head_seq"], 89);
+    assert_eq!(t["as_of_seq"], events);
+    assert_eq!(t["head_seq"], events);
     let served: BTreeSet<String> = t["data"]
         .as_array()
         .unwrap()
@@ -180,7 +181,7 @@ fn the_api_answers_what_the_docs_say_over_a_ledger_fed_through_nats() {
     ] {
         let r = http_get(&base, path);
         assert_eq!(r.status, 200, "{path}");
-        assert_eq!(r.as_of_seq, Some(89), "{path}");
+        assert_eq!(r.as_of_seq, Some(events), "{path}");
         let v = r.json();
         let keys: BTreeSet<&str> = v["data"]
             .as_object()
@@ -230,14 +231,14 @@ fn the_api_answers_what_the_docs_say_over_a_ledger_fed_through_nats() {
         assert_eq!(r.status, 200, "{path}: {}", r.body);
         let v = r.json();
         assert_eq!(r.as_of_seq, v["as_of_seq"].as_u64(), "{path}");
-        assert_eq!(v["head_seq"], 89);
+        assert_eq!(v["head_seq"], events);
         as_of_answers.push(v);
     }
     assert_eq!(
-        as_of_answers[5]["as_of_seq"], 89,
+        as_of_answers[5]["as_of_seq"], events,
         "as_of = head's receive time"
     );
-    assert!(as_of_answers[6]["as_of_seq"].as_u64().unwrap() < 89);
+    assert!(as_of_answers[6]["as_of_seq"].as_u64().unwrap() < events);
     assert_eq!(as_of_answers[7]["as_of_seq"], 0);
     assert_eq!(as_of_answers[7]["data"], serde_json::json!([]));
 
@@ -248,7 +249,7 @@ fn the_api_answers_what_the_docs_say_over_a_ledger_fed_through_nats() {
         (
             "/v1/lost-patients?as_of_seq=1000",
             400,
-            "beyond the ledger's head (89)",
+            "beyond the ledger's head",
         ),
         ("/v1/rollout?as_of_seq=ten", 400, "not a sequence number"),
         ("/v1/warnings?as_of=last-week", 400, "not an RFC 3339 time"),
@@ -304,12 +305,13 @@ fn the_api_answers_what_the_docs_say_over_a_ledger_fed_through_nats() {
     let m = http_get(&base, "/metrics");
     assert!(m.content_type.starts_with("text/plain"));
     let text = m.body;
-    assert_eq!(metric(&text, "golive_events_appended_total"), 89.0);
-    assert_eq!(metric(&text, "golive_head_seq"), 89.0);
+    assert_eq!(metric(&text, "golive_events_appended_total"), events as f64);
+    assert_eq!(metric(&text, "golive_head_seq"), events as f64);
     assert_eq!(metric(&text, "golive_dead_letters_stored"), 1.0);
     assert_eq!(
         metric(&text, "golive_messages_consumed_total"),
-        89.0 + metric(&text, "golive_duplicates_skipped_total")
+        events as f64
+            + metric(&text, "golive_duplicates_skipped_total")
             + metric(&text, "golive_dead_letters_total")
             + metric(&text, "golive_corrections_deferred_total")
     );

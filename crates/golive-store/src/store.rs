@@ -1196,7 +1196,11 @@ fn read_format(path: &Path, meta: &Tree) -> Result<Option<u32>, StoreError> {
         meta.insert(META_FORMAT, &FORMAT_VERSION.to_be_bytes())
             .map_err(|e| sled_error(path, e))?;
         meta.flush().map_err(|e| sled_error(path, e))?;
-        tracing::info!(from = found, to = FORMAT_VERSION, "store format upgraded in place");
+        tracing::info!(
+            from = found,
+            to = FORMAT_VERSION,
+            "store format upgraded in place"
+        );
     }
     Ok(Some(FORMAT_VERSION))
 }

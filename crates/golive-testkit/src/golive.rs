@@ -227,10 +227,13 @@ impl Events {
     }
 }
 
-/// The money of `trust` in the JSONL events file `path`, by field of the money view
-/// (`extra_cost_pence`, ..., `net_cost_pence`), summed from the raw JSON with corrections applied
-/// (an event that another supersedes does not count), with none of the ledger's code: the
-/// oracle the ledger's answers are checked against.
+/// The headline money of `trust` in the JSONL events file `path`, by field of the money view
+/// (`extra_cost_pence`, ..., `net_cost_pence`), summed from the raw JSON with none of the
+/// ledger's code: the oracle the ledger's answers are checked against. The rules of
+/// docs/EVENTS.md: an event that another supersedes does not count; only `reported` and
+/// `validated` figures count (no `status` is `reported`); only levied penalties (no `state` is
+/// levied); of the to-date figures (`to_date: true`) of one kind and category (commissioner for
+/// penalties) only the latest by `as_at` (then file order) counts.
 pub fn oracle_money(path: &Path, trust: &str) -> BTreeMap<&'static str, i64> {
     let text = std::fs::read_to_string(path).expect("the events file");
     let events: Vec<Value> = text
@@ -250,6 +253,8 @@ pub fn oracle_money(path: &Path, trust: &str) -> BTreeMap<&'static str, i64> {
     ]
     .map(|field| (field, 0))
     .into();
+    // (field, category) -> (as_at, amount) of the latest to-date figure.
+    let mut to_date: BTreeMap<(&'static str, String), (String, i64)> = BTreeMap::new();
     for e in &events {
         if e["trust"] != trust || superseded.contains(e["event_id"].as_str().expect("event_id")) {
             continue;
@@ -261,7 +266,28 @@ pub fn oracle_money(path: &Path, trust: &str) -> BTreeMap<&'static str, i64> {
             "contract_penalty" => "contract_penalty_pence",
             _ => continue,
         };
-        *sums.entry(field).or_default() += e["data"]["amount_pence"].as_i64().expect("pence");
+        let status = e["status"].as_str().unwrap_or("reported");
+        let levied = e["data"]["state"].as_str().unwrap_or("levied") == "levied";
+        if status == "estimated" || !levied {
+            continue;
+        }
+        let amount = e["data"]["amount_pence"].as_i64().expect("pence");
+        if e["data"]["to_date"] == Value::Bool(true) {
+            let d = &e["data"];
+            let category = d["category"].as_str().or(d["commissioner"].as_str());
+            let as_at = d["as_at"].as_str().expect("as_at").to_owned();
+            let latest = to_date
+                .entry((field, category.unwrap_or("").to_owned()))
+                .or_insert((as_at.clone(), amount));
+            if as_at >= latest.0 {
+                *latest = (as_at, amount);
+            }
+            continue;
+        }
+        *sums.entry(field).or_default() += amount;
+    }
+    for ((field, _), (_, amount)) in to_date {
+        *sums.entry(field).or_default() += amount;
     }
     let net = sums["extra_cost_pence"] + sums["income_at_risk_pence"]
         - sums["income_recovered_pence"]

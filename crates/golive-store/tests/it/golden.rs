@@ -161,7 +161,10 @@ fn format_2_encodes_to_the_committed_bytes_and_decodes_back() {
     let expected = std::fs::read_to_string(GOLDEN_V2_PATH).expect("golden file is committed");
     assert_eq!(expected.lines().count(), records.len());
     for (a, e) in actual.lines().zip(expected.lines()) {
-        assert_eq!(a, e, "the stored bytes of a record changed: see this file's header");
+        assert_eq!(
+            a, e,
+            "the stored bytes of a record changed: see this file's header"
+        );
     }
     for (line, want) in expected.lines().zip(records) {
         let (_, hex) = line.split_once(' ').expect("`kind hex` per line");

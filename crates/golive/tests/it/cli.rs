@@ -130,7 +130,7 @@ fn as_of_a_sequence_equals_a_ledger_that_only_ever_saw_that_prefix() {
         .lines()
         .map(str::to_owned)
         .collect();
-    for cut in [1usize, 20, 45, 88] {
+    for cut in [1usize, 20, 45, 84] {
         let part = dir.path().join(format!("part-{cut}.jsonl"));
         std::fs::write(&part, lines[..cut].join("\n")).unwrap();
         let prefix = dir.path().join(format!("prefix-{cut}"));

@@ -98,8 +98,8 @@ use serde::{Deserialize, Serialize};
 pub use deferred::{DeferredFeature, DeferredTotals, DeferredView, TrustDeferred};
 pub use error::{RulesError, SnapshotError};
 pub use incidents::{
-    IncidentItem, IncidentsTotals, IncidentsView, OutageItem, OutageSummary, SafetySummary,
-    TrustIncidents,
+    IncidentGrade, IncidentItem, IncidentsTotals, IncidentsView, OutageItem, OutageSummary,
+    SafetySummary, TrustIncidents,
 };
 pub use lost::{
     DaysToTrace, HarmReviewTotals, LostPatientsTotals, LostPatientsView, OpenCase, ReportingChange,

@@ -345,38 +345,56 @@ fn open_lost_growth(rules: &WarningRules, f: &TrustFacts<'_>) -> Option<Fired> {
     })
 }
 
-/// `serious_incident`: an open serious incident at the minimum harm or worse.
+/// `serious_incident`: an open serious incident at the minimum harm or worse (critical), or
+/// one whose harm is not yet graded (a warning: never read as no harm).
 fn serious_incident(rules: &WarningRules, f: &TrustFacts<'_>) -> Option<Fired> {
-    let serious: Vec<_> = f
-        .incidents
-        .safety
-        .open_serious
+    let open = &f.incidents.safety.open_serious;
+    let graded: Vec<_> = open
         .iter()
-        .filter(|i| i.harm >= rules.serious_incident_min_harm)
+        .filter(|i| i.harm.is_graded() && i.harm >= rules.serious_incident_min_harm)
         .collect();
-    if serious.is_empty() {
+    let ungraded: Vec<_> = open.iter().filter(|i| !i.harm.is_graded()).collect();
+    if graded.is_empty() && ungraded.is_empty() {
         return None;
     }
-    let list: Vec<String> = serious
-        .iter()
-        .map(|i| {
-            format!(
-                "{} ({}, open since {})",
-                i.local_ref,
-                i.harm,
-                day(i.opened_at)
-            )
-        })
-        .collect();
-    Some(Fired {
-        severity: Severity::Critical,
-        message: format!(
+    let list = |items: &[&crate::IncidentItem]| -> String {
+        items
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} ({}, open since {})",
+                    i.local_ref,
+                    i.harm,
+                    day(i.opened_at)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = Vec::new();
+    if !graded.is_empty() {
+        parts.push(format!(
             "{} open serious incident(s) at {} harm or worse: {}",
-            serious.len(),
+            graded.len(),
             rules.serious_incident_min_harm,
-            list.join(", ")
-        ),
-        since: serious.iter().map(|i| i.opened_at).min(),
+            list(&graded)
+        ));
+    }
+    if !ungraded.is_empty() {
+        parts.push(format!(
+            "{} open serious incident(s) whose harm is not yet graded: {}",
+            ungraded.len(),
+            list(&ungraded)
+        ));
+    }
+    Some(Fired {
+        severity: if graded.is_empty() {
+            Severity::Warning
+        } else {
+            Severity::Critical
+        },
+        message: parts.join("; "),
+        since: graded.iter().chain(&ungraded).map(|i| i.opened_at).min(),
     })
 }
 

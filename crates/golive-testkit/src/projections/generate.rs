@@ -42,7 +42,7 @@ fn harm_counts() -> impl Strategy<Value = HarmCounts> {
         moderate: 3,
         severe: 2,
         death: 2,
-        unknown: 0,
+        unknown: 3,
     })
 }
 
@@ -148,8 +148,8 @@ pub fn body() -> impl Strategy<Value = EventBody> {
                 breaches: c.map(|c| c.min(records)),
             })
         }),
-        1 => (harm_counts(), 0u64..5).prop_map(|(harm, extra)| {
-            EventBody::HarmReview(HarmReview { cases_reviewed: harm.total() + extra, harm, assessment: None })
+        1 => (harm_counts(), 0u64..5, proptest::option::of(pick(Assessment::ALL))).prop_map(|(harm, extra, assessment)| {
+            EventBody::HarmReview(HarmReview { cases_reviewed: harm.total() + extra, harm, assessment })
         }),
         1 => pick(&[Dataset::Rtt, Dataset::Cancer]).prop_map(|dataset| {
             EventBody::ReportingSuspended(Reporting { dataset, reason: None })

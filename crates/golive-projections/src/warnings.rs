@@ -43,14 +43,16 @@ pub const GROWTH_WEEKS_MAX: u32 = 52;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WarningRules {
-    /// `net_cost` fires at or above this. Default £1m.
+    /// `net_cost` fires when the headline net cost (reported and validated amounts, levied
+    /// penalties; never estimates or threatened penalties) is at or above this. Default £1m.
     pub net_cost_threshold_pence: i64,
-    /// `income_at_risk` fires when income at risk less income recovered is at or above
-    /// this. Default £500k.
+    /// `income_at_risk` fires when the headline income at risk less income recovered is at or
+    /// above this. Default £500k.
     pub income_at_risk_threshold_pence: i64,
     /// `open_lost_growth` fires after this many consecutive weekly increases; 0 turns it off.
     pub open_lost_growth_weeks: u32,
-    /// `serious_incident` fires for an open serious incident at this harm or worse.
+    /// `serious_incident` fires for an open serious incident at this harm or worse (critical),
+    /// and for one whose harm is not yet graded (`unknown`: a warning saying so).
     pub serious_incident_min_harm: Harm,
     /// Whether `reporting_suspended` fires (for live trusts only).
     pub reporting_suspension_is_warning: bool,

@@ -73,7 +73,8 @@ fn reference_money(standing: &[Envelope]) -> (i64, i64) {
     let mut extra = 0i64;
     let mut threatened = 0i64;
     // (trust, kind, key) -> ((as_at, position), counted amount)
-    let mut latest: BTreeMap<(String, &str, String), ((NaiveDate, usize), i64)> = BTreeMap::new();
+    type Chain<'a> = (String, &'a str, String);
+    let mut latest: BTreeMap<Chain, ((NaiveDate, usize), i64)> = BTreeMap::new();
     for (i, e) in standing.iter().enumerate() {
         let (kind, key, counted) = match &e.body {
             EventBody::ExtraCost(d) => {

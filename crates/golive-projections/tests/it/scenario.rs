@@ -83,7 +83,8 @@ fn royal_free_headline_after_february_2009_is_ten_million_with_restatements() {
     assert_eq!(nov.income_at_risk_pence, 1_300_000 * GBP);
     assert_eq!(months_sum(&ral.by_month), t.net_cost_pence);
     // The £378.9m correctable figure was superseded by a £0 estimate: only that stands.
-    let lines: Vec<(&str, &str, String, i64, Option<i64>, i64, Status)> = ral
+    type Line<'a> = (&'a str, &'a str, String, i64, Option<i64>, i64, Status);
+    let lines: Vec<Line> = ral
         .restatements
         .iter()
         .map(|r| {

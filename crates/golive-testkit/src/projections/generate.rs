@@ -92,23 +92,24 @@ fn span(none_ok: bool) -> impl Strategy<Value = SpanSpec> {
     prop_oneof![2 => month_or_none, 1 => range, 2 => day.prop_map(SpanSpec::ToDate)]
 }
 
+/// The period fields of a money kind: `period, period_from, period_to, to_date, as_at`.
+pub type PeriodRefs<'a> = (
+    &'a mut Option<Period>,
+    &'a mut Option<Period>,
+    &'a mut Option<Period>,
+    &'a mut Option<bool>,
+    &'a mut Option<chrono::NaiveDate>,
+);
+
 /// The money kinds' period fields, for [`with_span`].
 pub trait Periods {
-    fn periods(
-        &mut self,
-    ) -> (
-        &mut Option<Period>,
-        &mut Option<Period>,
-        &mut Option<Period>,
-        &mut Option<bool>,
-        &mut Option<chrono::NaiveDate>,
-    );
+    fn periods(&mut self) -> PeriodRefs<'_>;
 }
 
 macro_rules! periods {
     ($($t:ty),+) => {$(
         impl Periods for $t {
-            fn periods(&mut self) -> (&mut Option<Period>, &mut Option<Period>, &mut Option<Period>, &mut Option<bool>, &mut Option<chrono::NaiveDate>) {
+            fn periods(&mut self) -> PeriodRefs<'_> {
                 (&mut self.period, &mut self.period_from, &mut self.period_to, &mut self.to_date, &mut self.as_at)
             }
         }

@@ -103,7 +103,7 @@ fn money_details(out: &mut String, trust: &str, m: &TrustMoney) {
     }
     for r in &m.restatements {
         lines.push(format!(
-            "  restated {} {} as at {}: {} (was {}, {}{}){}",
+            "  to date {} {} as at {}: {} (was {}, {}{}){}",
             r.kind,
             r.category,
             r.as_at,

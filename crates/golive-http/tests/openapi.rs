@@ -308,9 +308,9 @@ async fn every_answer_matches_its_schema() {
         let queries: &[&str] = match path {
             "/v1/head" => &[""],
             "/v1/series" => &["", "?trust=RAL"],
-            "/v1/events" => &["", "?from_seq=85&limit=10"],
+            "/v1/events" => &["", "?from_seq=80&limit=10"],
             "/v1/checkpoints" => &[""],
-            "/v1/proof/inclusion" => &["?seq=5", "?seq=89&size=89"],
+            "/v1/proof/inclusion" => &["?seq=5", "?seq=85&size=85"],
             "/v1/proof/consistency" => &["?from=3", "?from=10&to=40"],
             _ => &[
                 "",
@@ -356,12 +356,12 @@ async fn answers_say_which_state_they_are_and_as_of_time_is_the_last_record_rece
     let dir = tempfile::tempdir().unwrap();
     let st = state(dir.path());
     let head = get(&st, "/v1/head").await.json();
-    assert_eq!(head["seq"], 89);
+    assert_eq!(head["seq"], 85);
     let received = head["received_at"].as_str().unwrap().to_owned();
 
     let v = get(&st, "/v1/money?trust=RAL").await.json();
-    assert_eq!(v["as_of_seq"], 89);
-    assert_eq!(v["head_seq"], 89);
+    assert_eq!(v["as_of_seq"], 85);
+    assert_eq!(v["head_seq"], 85);
     assert_eq!(v["trust"], "RAL");
     assert_eq!(v["as_of"], Value::Null);
     assert_eq!(
@@ -372,7 +372,7 @@ async fn answers_say_which_state_they_are_and_as_of_time_is_the_last_record_rece
     let v = get(&st, "/v1/rollout?as_of_seq=40").await.json();
     assert_eq!(
         (v["as_of_seq"].as_u64(), v["head_seq"].as_u64()),
-        (Some(40), Some(89))
+        (Some(40), Some(85))
     );
     let p = golive_ledger::projections_at(&st.store, 40, &mut |_, _| {}).unwrap();
     assert_eq!(v["data"], serde_json::to_value(p.rollout(None)).unwrap());
@@ -389,7 +389,7 @@ async fn answers_say_which_state_they_are_and_as_of_time_is_the_last_record_rece
     )
     .await
     .json();
-    assert_eq!(v["as_of_seq"], 89);
+    assert_eq!(v["as_of_seq"], 85);
     assert!(v["as_of"].as_str().unwrap().ends_with('Z'));
     let v = get(&st, "/v1/money?as_of=2000-01-01T00:00:00Z")
         .await
@@ -432,9 +432,9 @@ async fn bad_requests_get_json_errors_with_the_right_status() {
             "(as of seq 1)",
         ),
         (
-            "/v1/money?as_of_seq=90",
+            "/v1/money?as_of_seq=86",
             StatusCode::BAD_REQUEST,
-            "beyond the ledger's head (89)",
+            "beyond the ledger's head (85)",
         ),
         (
             "/v1/money?as_of_seq=-1",
@@ -549,7 +549,7 @@ async fn metrics_count_requests_by_route_and_as_of_answers_use_the_cache() {
             .parse()
             .unwrap()
     };
-    assert_eq!(value("golive_head_seq"), 89.0);
+    assert_eq!(value("golive_head_seq"), 85.0);
     assert_eq!(value("golive_as_of_computed_total"), 1.0);
     assert_eq!(value("golive_as_of_cache_hits_total"), 2.0);
     // Replayed from the nearest snapshot at or before 45, not from zero.

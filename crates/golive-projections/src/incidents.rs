@@ -122,6 +122,16 @@ pub struct IncidentItem {
     pub description: Option<String>,
     /// The latest report.
     pub event_id: EventId,
+    /// Every report's grade, in `(occurred_at, seq)` order: the last is `harm`.
+    pub grades: Vec<IncidentGrade>,
+}
+
+/// One report's grade of an incident.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncidentGrade {
+    pub at: DateTime<Utc>,
+    pub harm: Harm,
+    pub event_id: EventId,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -216,9 +226,14 @@ fn safety_summary(reports: &Timeline<IncidentFact>) -> SafetySummary {
     let mut incidents: BTreeMap<&str, IncidentItem> = BTreeMap::new();
     for e in reports.iter() {
         let d = &e.data;
-        let opened_at = incidents
-            .get(d.local_ref.as_str())
-            .map_or(e.at, |i| i.opened_at);
+        let (opened_at, mut grades) = incidents
+            .remove(d.local_ref.as_str())
+            .map_or((e.at, Vec::new()), |i| (i.opened_at, i.grades));
+        grades.push(IncidentGrade {
+            at: e.at,
+            harm: d.harm,
+            event_id: e.event_id,
+        });
         incidents.insert(
             &d.local_ref,
             IncidentItem {
@@ -230,6 +245,7 @@ fn safety_summary(reports: &Timeline<IncidentFact>) -> SafetySummary {
                 updated_at: e.at,
                 description: d.description.clone(),
                 event_id: e.event_id,
+                grades,
             },
         );
     }

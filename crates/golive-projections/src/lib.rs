@@ -43,7 +43,7 @@
 //! | `waiting_list_discrepancy` | the report leaves the pathway's timeline; the previous report (if any) becomes the latest again |
 //! | `harm_review` | its cases and harm counts are subtracted from the totals, and the review count drops by one |
 //! | `reporting_suspended`, `reporting_resumed` | the change leaves the history; the current suspensions are recomputed |
-//! | `extra_cost`, `income_at_risk`, `income_recovered`, `contract_penalty` | its amount is subtracted from the same trust, month and category (or commissioner) it was added to; sums that reach zero are dropped |
+//! | `extra_cost`, `income_at_risk`, `income_recovered`, `contract_penalty` | its amount is subtracted from the same trust, months, status and category (or commissioner and state) it was added to (sums that reach zero are dropped); a to-date figure leaves its chain, so the previous figure of the chain is the latest again |
 //! | `rollout_status` | the entry leaves the trust's (or programme's) history; status, release, supplier, go-live date, days since go-live and anomalies are recomputed |
 //! | `outage`, `safety_incident` | the report leaves the timeline; the outage or incident is recomputed from its remaining reports (an incident closed by the removed report is open again) |
 //! | `feature_deferred` | the feature leaves the list |
@@ -98,15 +98,15 @@ use serde::{Deserialize, Serialize};
 pub use deferred::{DeferredFeature, DeferredTotals, DeferredView, TrustDeferred};
 pub use error::{RulesError, SnapshotError};
 pub use incidents::{
-    IncidentItem, IncidentsTotals, IncidentsView, OutageItem, OutageSummary, SafetySummary,
-    TrustIncidents,
+    IncidentGrade, IncidentItem, IncidentsTotals, IncidentsView, OutageItem, OutageSummary,
+    SafetySummary, TrustIncidents,
 };
 pub use lost::{
     DaysToTrace, HarmReviewTotals, LostPatientsTotals, LostPatientsView, OpenCase, ReportingChange,
     ReportingChangeKind, ReportingView, Suspension, TracedSummary, TrustLostPatients,
     WaitingListFigures, WaitingListTotals, WeekCount,
 };
-pub use money::{MoneyFigures, MoneyView, TrustMoney, UNSPECIFIED};
+pub use money::{MoneyFigures, MoneyView, Restatement, StatusFigures, TrustMoney, UNSPECIFIED};
 pub use rollout::{
     Anomaly, ProgrammeChange, ProgrammeRollout, RolloutChange, RolloutTotals, RolloutView,
     TrustRollout,
@@ -121,7 +121,7 @@ pub use week::WEEKLY_SERIES_WEEKS_MAX;
 use deferred::DeferredFact;
 use incidents::IncidentsState;
 use lost::LostState;
-use money::{Direction, MoneyState};
+use money::MoneyState;
 use rollout::{ProgrammeFact, RolloutFact};
 use timeline::Timeline;
 
@@ -264,7 +264,7 @@ impl Projections {
         let t = self.trusts.entry(e.trust.clone()).or_default();
         match (Part::of(&e.body), &e.body) {
             (Part::Lost, body) => t.lost.add(seq, at, id, body),
-            (Part::Money, body) => t.money.change(at, body, Direction::Add),
+            (Part::Money, body) => t.money.add(seq, at, id, e.status, body),
             (Part::Incidents, body) => t.incidents.add(seq, at, id, body),
             (Part::Rollout, EventBody::RolloutStatus(d)) => t.rollout.insert(
                 at,
@@ -313,7 +313,7 @@ impl Projections {
         };
         match Part::of(&e.body) {
             Part::Lost => t.lost.remove(at, id, &e.body),
-            Part::Money => t.money.change(at, &e.body, Direction::Remove),
+            Part::Money => t.money.remove(at, id, e.status, &e.body),
             Part::Incidents => t.incidents.remove(at, id, &e.body),
             Part::Rollout => {
                 t.rollout.remove(at, id);

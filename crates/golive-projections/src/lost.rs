@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use golive_model::{
-    Dataset, EventBody, EventId, Harm, HarmCounts, Pathway, PatientRef, TraceOutcome,
+    Assessment, Dataset, EventBody, EventId, Harm, HarmCounts, HarmReview, Pathway, PatientRef,
+    TraceOutcome,
 };
 use serde::{Deserialize, Serialize};
 
@@ -62,11 +63,37 @@ pub(crate) struct LostState {
     /// recomputed from their own facts, so a correction touches one patient only.
     pub patients: BTreeMap<PatientRef, Timeline<PatientFact>>,
     pub waiting_lists: Timeline<WaitingListFact>,
+    /// Reviews with `assessment: actual_harm` (or none).
     pub harm_reviews: HarmReviewTotals,
+    /// Reviews with `assessment: risk_of_harm`.
+    pub risk_of_harm: HarmReviewTotals,
     pub reporting: Timeline<ReportingFact>,
 }
 
+impl HarmReviewTotals {
+    /// Adds (or, with `add` false, subtracts) one review.
+    fn change(&mut self, d: &HarmReview, add: bool) {
+        if add {
+            self.reviews = self.reviews.saturating_add(1);
+            self.cases_reviewed = self.cases_reviewed.saturating_add(d.cases_reviewed);
+            self.harm.add(&d.harm);
+        } else {
+            self.reviews = self.reviews.saturating_sub(1);
+            self.cases_reviewed = self.cases_reviewed.saturating_sub(d.cases_reviewed);
+            self.harm.sub(&d.harm);
+        }
+    }
+}
+
 impl LostState {
+    /// The totals a review counts in: harm found, or the risk of it (never summed together).
+    fn reviews_of(&mut self, d: &HarmReview) -> &mut HarmReviewTotals {
+        match d.assessment() {
+            Assessment::ActualHarm => &mut self.harm_reviews,
+            Assessment::RiskOfHarm => &mut self.risk_of_harm,
+        }
+    }
+
     pub fn add(&mut self, seq: u64, at: DateTime<Utc>, id: EventId, body: &EventBody) {
         match body {
             EventBody::PatientLost(d) => self
@@ -98,14 +125,7 @@ impl LostState {
                     breaches: d.breaches,
                 },
             ),
-            EventBody::HarmReview(d) => {
-                self.harm_reviews.reviews = self.harm_reviews.reviews.saturating_add(1);
-                self.harm_reviews.cases_reviewed = self
-                    .harm_reviews
-                    .cases_reviewed
-                    .saturating_add(d.cases_reviewed);
-                self.harm_reviews.harm.add(&d.harm);
-            }
+            EventBody::HarmReview(d) => self.reviews_of(d).change(d, true),
             EventBody::ReportingSuspended(d) | EventBody::ReportingResumed(d) => {
                 let change = if matches!(body, EventBody::ReportingSuspended(_)) {
                     ReportingChangeKind::Suspended
@@ -141,14 +161,7 @@ impl LostState {
             EventBody::WaitingListDiscrepancy(_) => {
                 self.waiting_lists.remove(at, id);
             }
-            EventBody::HarmReview(d) => {
-                self.harm_reviews.reviews = self.harm_reviews.reviews.saturating_sub(1);
-                self.harm_reviews.cases_reviewed = self
-                    .harm_reviews
-                    .cases_reviewed
-                    .saturating_sub(d.cases_reviewed);
-                self.harm_reviews.harm.sub(&d.harm);
-            }
+            EventBody::HarmReview(d) => self.reviews_of(d).change(d, false),
             EventBody::ReportingSuspended(_) | EventBody::ReportingResumed(_) => {
                 self.reporting.remove(at, id);
             }
@@ -373,7 +386,10 @@ pub struct TrustLostPatients {
     pub duplicate_lost_reports: u64,
     /// Latest report per pathway.
     pub waiting_lists: BTreeMap<Pathway, WaitingListFigures>,
+    /// Reviews of harm found (`assessment: actual_harm`).
     pub harm_reviews: HarmReviewTotals,
+    /// Reviews of the risk of harm, kept apart from harm found.
+    pub risk_of_harm: HarmReviewTotals,
     pub reporting: ReportingView,
     /// From the week of the first loss to the week of the projection's `as_at`.
     pub weekly_open: Vec<WeekCount>,
@@ -389,6 +405,7 @@ pub struct LostPatientsTotals {
     pub duplicate_lost_reports: u64,
     pub waiting_lists: BTreeMap<Pathway, WaitingListTotals>,
     pub harm_reviews: HarmReviewTotals,
+    pub risk_of_harm: HarmReviewTotals,
     /// Trust-and-dataset pairs suspended now.
     pub datasets_suspended: u64,
     pub weekly_open: Vec<WeekCount>,
@@ -428,6 +445,7 @@ pub(crate) fn trust_view(
         duplicate_lost_reports: cases.duplicate_lost_reports,
         waiting_lists,
         harm_reviews: s.harm_reviews.clone(),
+        risk_of_harm: s.risk_of_harm.clone(),
         reporting,
         weekly_open,
     };
@@ -538,6 +556,7 @@ pub(crate) fn view<'a>(
         duplicate_lost_reports: 0,
         waiting_lists: BTreeMap::new(),
         harm_reviews: HarmReviewTotals::default(),
+        risk_of_harm: HarmReviewTotals::default(),
         datasets_suspended: 0,
         weekly_open: Vec::new(),
     };
@@ -561,6 +580,7 @@ pub(crate) fn view<'a>(
             t.breaches = t.breaches.saturating_add(w.breaches.unwrap_or(0));
         }
         total.harm_reviews.add(&v.harm_reviews);
+        total.risk_of_harm.add(&v.risk_of_harm);
         total.datasets_suspended += v.reporting.suspended.len() as u64;
         for w in &v.weekly_open {
             *weekly_total.entry(w.week_start).or_default() += w.open;

@@ -2,8 +2,8 @@
 //! computed by hand in the comments.
 
 use golive_model::{
-    CostCategory, Dataset, Harm, HarmCounts, IncidentState, IncomeCategory, Pathway, RolloutState,
-    TraceOutcome,
+    Assessment, CostCategory, Dataset, EventBody, Harm, HarmCounts, HarmReview, IncidentState,
+    IncomeCategory, Pathway, RolloutState, TraceOutcome,
 };
 
 use crate::testkit::*;
@@ -613,6 +613,89 @@ fn a_closed_report_closes_the_safety_incident_with_the_same_local_ref() {
     let s = &p.incidents(None).trusts["RNJ"].safety;
     assert_eq!((s.count, s.open, s.closed), (2, 1, 1));
     assert!(s.open_serious.is_empty());
+}
+
+#[test]
+fn a_later_report_regrades_the_incident_and_the_history_keeps_every_grade() {
+    // Proves re-grading by local_ref: the current grade is the latest report's by
+    // (occurred_at, seq), whatever order the reports arrive in; every grade stays in the
+    // history; unknown harm counts as unknown, never as none.
+    let reports = [
+        ev(
+            1,
+            "RNJ",
+            "2009-04-28",
+            incident("SUI-1", Harm::Unknown, true, IncidentState::Open),
+        ),
+        // Arrives second but happened last.
+        ev(
+            2,
+            "RNJ",
+            "2009-06-01",
+            incident("SUI-1", Harm::Moderate, true, IncidentState::Open),
+        ),
+        ev(
+            3,
+            "RNJ",
+            "2009-05-01",
+            incident("SUI-1", Harm::None, true, IncidentState::Open),
+        ),
+    ];
+    let p = given(reports.clone());
+    let s = &p.incidents(None).trusts["RNJ"].safety;
+    assert_eq!(s.count, 1);
+    let item = &s.open_incidents[0];
+    assert_eq!(item.harm, Harm::Moderate);
+    assert_eq!(item.opened_at, t("2009-04-28"));
+    let grades: Vec<_> = item.grades.iter().map(|g| (g.harm, g.event_id)).collect();
+    assert_eq!(
+        grades,
+        [
+            (Harm::Unknown, id(1)),
+            (Harm::None, id(3)),
+            (Harm::Moderate, id(2))
+        ]
+    );
+    assert_eq!(
+        (s.by_harm.moderate, s.by_harm.none, s.by_harm.unknown),
+        (1, 0, 0)
+    );
+    // Only the first report: counted as unknown, not none.
+    let p = given(reports[..1].to_vec());
+    let by_harm = p.incidents(None).total.by_harm;
+    assert_eq!((by_harm.unknown, by_harm.none), (1, 0));
+}
+
+#[test]
+fn risk_of_harm_reviews_are_kept_apart_from_harm_found() {
+    // Proves a review of the risk of harm never adds to the harm-found totals.
+    let counts = HarmCounts {
+        none: 3,
+        low: 2,
+        moderate: 1,
+        severe: 0,
+        death: 0,
+        unknown: 4,
+    };
+    let review = |assessment| {
+        EventBody::HarmReview(HarmReview {
+            cases_reviewed: 12,
+            harm: counts,
+            assessment,
+        })
+    };
+    let p = given([
+        ev(1, "RVL", "2015-05-01", review(Some(Assessment::RiskOfHarm))),
+        ev(2, "RVL", "2015-06-01", review(None)),
+        ev(3, "RVL", "2015-07-01", review(Some(Assessment::ActualHarm))),
+    ]);
+    let v = p.lost_patients(None);
+    assert_eq!(v.total.harm_reviews.reviews, 2);
+    assert_eq!(v.total.harm_reviews.cases_reviewed, 24);
+    assert_eq!(v.total.harm_reviews.harm.unknown, 8);
+    assert_eq!(v.total.risk_of_harm.reviews, 1);
+    assert_eq!(v.total.risk_of_harm.harm, counts);
+    assert_eq!(v.trusts["RVL"].risk_of_harm.cases_reviewed, 12);
 }
 
 #[test]

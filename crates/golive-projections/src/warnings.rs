@@ -43,14 +43,16 @@ pub const GROWTH_WEEKS_MAX: u32 = 52;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WarningRules {
-    /// `net_cost` fires at or above this. Default £1m.
+    /// `net_cost` fires when the headline net cost (reported and validated amounts, levied
+    /// penalties; never estimates or threatened penalties) is at or above this. Default £1m.
     pub net_cost_threshold_pence: i64,
-    /// `income_at_risk` fires when income at risk less income recovered is at or above
-    /// this. Default £500k.
+    /// `income_at_risk` fires when the headline income at risk less income recovered is at or
+    /// above this. Default £500k.
     pub income_at_risk_threshold_pence: i64,
     /// `open_lost_growth` fires after this many consecutive weekly increases; 0 turns it off.
     pub open_lost_growth_weeks: u32,
-    /// `serious_incident` fires for an open serious incident at this harm or worse.
+    /// `serious_incident` fires for an open serious incident at this harm or worse (critical),
+    /// and for one whose harm is not yet graded (`unknown`: a warning saying so).
     pub serious_incident_min_harm: Harm,
     /// Whether `reporting_suspended` fires (for live trusts only).
     pub reporting_suspension_is_warning: bool,
@@ -345,38 +347,56 @@ fn open_lost_growth(rules: &WarningRules, f: &TrustFacts<'_>) -> Option<Fired> {
     })
 }
 
-/// `serious_incident`: an open serious incident at the minimum harm or worse.
+/// `serious_incident`: an open serious incident at the minimum harm or worse (critical), or
+/// one whose harm is not yet graded (a warning: never read as no harm).
 fn serious_incident(rules: &WarningRules, f: &TrustFacts<'_>) -> Option<Fired> {
-    let serious: Vec<_> = f
-        .incidents
-        .safety
-        .open_serious
+    let open = &f.incidents.safety.open_serious;
+    let graded: Vec<_> = open
         .iter()
-        .filter(|i| i.harm >= rules.serious_incident_min_harm)
+        .filter(|i| i.harm.is_graded() && i.harm >= rules.serious_incident_min_harm)
         .collect();
-    if serious.is_empty() {
+    let ungraded: Vec<_> = open.iter().filter(|i| !i.harm.is_graded()).collect();
+    if graded.is_empty() && ungraded.is_empty() {
         return None;
     }
-    let list: Vec<String> = serious
-        .iter()
-        .map(|i| {
-            format!(
-                "{} ({}, open since {})",
-                i.local_ref,
-                i.harm,
-                day(i.opened_at)
-            )
-        })
-        .collect();
-    Some(Fired {
-        severity: Severity::Critical,
-        message: format!(
+    let list = |items: &[&crate::IncidentItem]| -> String {
+        items
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} ({}, open since {})",
+                    i.local_ref,
+                    i.harm,
+                    day(i.opened_at)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = Vec::new();
+    if !graded.is_empty() {
+        parts.push(format!(
             "{} open serious incident(s) at {} harm or worse: {}",
-            serious.len(),
+            graded.len(),
             rules.serious_incident_min_harm,
-            list.join(", ")
-        ),
-        since: serious.iter().map(|i| i.opened_at).min(),
+            list(&graded)
+        ));
+    }
+    if !ungraded.is_empty() {
+        parts.push(format!(
+            "{} open serious incident(s) whose harm is not yet graded: {}",
+            ungraded.len(),
+            list(&ungraded)
+        ));
+    }
+    Some(Fired {
+        severity: if graded.is_empty() {
+            Severity::Warning
+        } else {
+            Severity::Critical
+        },
+        message: parts.join("; "),
+        since: graded.iter().chain(&ungraded).map(|i| i.opened_at).min(),
     })
 }
 

@@ -385,12 +385,12 @@ fn schema2_body(mut body: EventBody, form: u8, from: Period, months: u32, day: u
             d.harm.unknown = u64::from(form);
             d.cases_reviewed += u64::from(form);
         }
-        EventBody::SafetyIncident(d) if form % 5 == 0 => d.harm = Harm::Unknown,
-        EventBody::PatientTraced(d) if form % 5 == 0 => d.harm = Harm::Unknown,
+        EventBody::SafetyIncident(d) if form.is_multiple_of(5) => d.harm = Harm::Unknown,
+        EventBody::PatientTraced(d) if form.is_multiple_of(5) => d.harm = Harm::Unknown,
         _ => {}
     }
     if let EventBody::ExtraCost(d) = &mut body
-        && form % 7 == 0
+        && form.is_multiple_of(7)
     {
         d.category = CostCategory::DeploymentCharge;
     }

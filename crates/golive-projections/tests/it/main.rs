@@ -4,5 +4,6 @@
 mod common;
 mod corrections;
 mod properties;
+mod scenario;
 mod snapshot_and_json;
 mod warnings;

@@ -2,10 +2,12 @@
 //! the interleaving of trusts does not change any trust's views, and a history with
 //! corrections gives the views of the same history without the corrected events.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
 
 use crate::common::*;
-use golive_model::{Envelope, EventBody, OdsCode};
+use golive_model::{Envelope, EventBody, OdsCode, PenaltyState, Span, Status};
 use golive_projections::{Projections, WarningRules};
 use golive_testkit::projections::generate::*;
 use proptest::prelude::*;
@@ -62,6 +64,58 @@ fn trust_views(p: &Projections, trust: &str) -> Value {
         "filtered view of {trust} differs from its section"
     );
     all
+}
+
+/// A reference model of two money totals over the events that stand: the headline extra cost
+/// (not estimated; of to-date figures only the latest per trust and category) and the
+/// threatened penalties (any status; of to-date figures the latest per trust and commissioner).
+fn reference_money(standing: &[Envelope]) -> (i64, i64) {
+    let mut extra = 0i64;
+    let mut threatened = 0i64;
+    // (trust, kind, key) -> ((as_at, position), counted amount)
+    type Chain<'a> = (String, &'a str, String);
+    let mut latest: BTreeMap<Chain, ((NaiveDate, usize), i64)> = BTreeMap::new();
+    for (i, e) in standing.iter().enumerate() {
+        let (kind, key, counted) = match &e.body {
+            EventBody::ExtraCost(d) => {
+                let c = if e.status == Status::Estimated {
+                    0
+                } else {
+                    d.amount_pence.0
+                };
+                ("extra", d.category.as_str().to_owned(), c)
+            }
+            EventBody::ContractPenalty(d) => {
+                let c = if d.state() == PenaltyState::Threatened {
+                    d.amount_pence.0
+                } else {
+                    0
+                };
+                ("penalty", d.commissioner.clone(), c)
+            }
+            _ => continue,
+        };
+        match e.body.span() {
+            Some(Span::ToDate { as_at }) => {
+                let k = (e.trust.to_string(), kind, key);
+                let v = ((as_at, i), counted);
+                let slot = latest.entry(k).or_insert(v);
+                if v.0 > slot.0 {
+                    *slot = v;
+                }
+            }
+            _ if kind == "extra" => extra += counted,
+            _ => threatened += counted,
+        }
+    }
+    for ((_, kind, _), (_, c)) in latest {
+        if kind == "extra" {
+            extra += c
+        } else {
+            threatened += c
+        }
+    }
+    (extra, threatened)
 }
 
 proptest! {
@@ -134,13 +188,18 @@ proptest! {
         let without = replay(&standing);
         prop_assert_eq!(all_views(&with), all_views(&without));
 
-        let extra: i64 = standing
-            .iter()
-            .filter_map(|e| match &e.body {
-                EventBody::ExtraCost(d) => Some(d.amount_pence.0),
-                _ => None,
-            })
-            .sum();
-        prop_assert_eq!(with.money(None).total.extra_cost_pence, extra);
+        let (extra, threatened) = reference_money(&standing);
+        let money = with.money(None);
+        prop_assert_eq!(money.total.extra_cost_pence, extra);
+        prop_assert_eq!(money.total.penalties_threatened_pence, threatened);
+        // The months sum to the totals, to-date figures and spread ranges included.
+        for t in money.trusts.values() {
+            let net: i64 = t.by_month.values().map(|m| m.net_cost_pence).sum();
+            prop_assert_eq!(net, t.total.net_cost_pence);
+            let est: i64 = t.by_month.values().map(|m| m.by_status[&Status::Estimated].net_cost_pence).sum();
+            prop_assert_eq!(est, t.total.by_status[&Status::Estimated].net_cost_pence);
+            let restated: i64 = t.by_month.values().map(|m| m.restated_pence).sum();
+            prop_assert_eq!(restated, t.total.restated_pence);
+        }
     }
 }

@@ -367,3 +367,62 @@ fn two_live_trusts_halting_at_once_raise_a_programme_warning() {
     assert!(fired(&p, &rules, "RNJ").halt_recommended);
     assert!(p.warnings(&rules, None).programmes.is_empty());
 }
+
+#[test]
+fn an_open_serious_incident_of_unknown_harm_warns_that_it_is_not_graded() {
+    // Proves ungraded harm is never read as "no harm": the rule fires (a warning, not
+    // critical) and says the harm is not yet graded; graded at moderate, it is critical;
+    // re-graded to low by a later report, it stops.
+    let p = given([ev(
+        1,
+        "RNJ",
+        "2009-04-28",
+        incident("RNJ-SUI-1", Harm::Unknown, true, IncidentState::Open),
+    )]);
+    let w = fired(&p, &WarningRules::default(), "RNJ");
+    assert_eq!(ids(&w), [RULE_SERIOUS_INCIDENT]);
+    assert_eq!(w.warnings[0].severity, Severity::Warning);
+    assert!(
+        w.warnings[0].message.contains("not yet graded"),
+        "{}",
+        w.warnings[0].message
+    );
+    assert!(w.warnings[0].message.contains("RNJ-SUI-1"));
+    assert_eq!(w.warnings[0].since, Some(t("2009-04-28")));
+    let both = given([
+        ev(
+            1,
+            "RNJ",
+            "2009-04-28",
+            incident("A", Harm::Unknown, true, IncidentState::Open),
+        ),
+        ev(
+            2,
+            "RNJ",
+            "2009-04-29",
+            incident("B", Harm::Severe, true, IncidentState::Open),
+        ),
+    ]);
+    let w = fired(&both, &WarningRules::default(), "RNJ");
+    assert_eq!(w.warnings[0].severity, Severity::Critical);
+    assert!(w.warnings[0].message.contains("not yet graded"));
+    let regraded = given([
+        ev(
+            1,
+            "RNJ",
+            "2009-04-28",
+            incident("A", Harm::Unknown, true, IncidentState::Open),
+        ),
+        ev(
+            2,
+            "RNJ",
+            "2009-05-28",
+            incident("A", Harm::Low, true, IncidentState::Open),
+        ),
+    ]);
+    assert!(
+        fired(&regraded, &WarningRules::default(), "RNJ")
+            .warnings
+            .is_empty()
+    );
+}

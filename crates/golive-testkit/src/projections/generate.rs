@@ -23,6 +23,8 @@ pub struct Spec {
     pub body: EventBody,
     /// If set, supersede an earlier event of the same trust (picked by this number).
     pub correct: Option<usize>,
+    /// The envelope's status.
+    pub status: Status,
 }
 
 pub fn base() -> DateTime<Utc> {
@@ -40,7 +42,7 @@ fn harm_counts() -> impl Strategy<Value = HarmCounts> {
         moderate: 3,
         severe: 2,
         death: 2,
-        unknown: 0,
+        unknown: 3,
     })
 }
 
@@ -50,6 +52,82 @@ fn amount() -> impl Strategy<Value = Pence> {
 
 fn month() -> impl Strategy<Value = Period> {
     pick(MONTHS).prop_map(|m| Period::parse(m).unwrap())
+}
+
+/// A money period form: one month, a range, to date, or (when `none_ok`) none.
+#[derive(Debug, Clone, Copy)]
+pub enum SpanSpec {
+    None,
+    Month(Period),
+    Months(Period, Period),
+    ToDate(chrono::NaiveDate),
+}
+
+fn span(none_ok: bool) -> impl Strategy<Value = SpanSpec> {
+    let day = (0i64..400).prop_map(|d| base().date_naive() + Duration::days(d));
+    let range = (month(), 0usize..14).prop_map(|(from, n)| {
+        let mut to = from;
+        for _ in 0..n {
+            to = if to.month == 12 {
+                Period {
+                    year: to.year + 1,
+                    month: 1,
+                }
+            } else {
+                Period {
+                    year: to.year,
+                    month: to.month + 1,
+                }
+            };
+        }
+        SpanSpec::Months(from, to)
+    });
+    let month_or_none = (month(), any::<bool>()).prop_map(move |(m, none)| {
+        if none && none_ok {
+            SpanSpec::None
+        } else {
+            SpanSpec::Month(m)
+        }
+    });
+    prop_oneof![2 => month_or_none, 1 => range, 2 => day.prop_map(SpanSpec::ToDate)]
+}
+
+/// The period fields of a money kind: `period, period_from, period_to, to_date, as_at`.
+pub type PeriodRefs<'a> = (
+    &'a mut Option<Period>,
+    &'a mut Option<Period>,
+    &'a mut Option<Period>,
+    &'a mut Option<bool>,
+    &'a mut Option<chrono::NaiveDate>,
+);
+
+/// The money kinds' period fields, for [`with_span`].
+pub trait Periods {
+    fn periods(&mut self) -> PeriodRefs<'_>;
+}
+
+macro_rules! periods {
+    ($($t:ty),+) => {$(
+        impl Periods for $t {
+            fn periods(&mut self) -> PeriodRefs<'_> {
+                (&mut self.period, &mut self.period_from, &mut self.period_to, &mut self.to_date, &mut self.as_at)
+            }
+        }
+    )+};
+}
+periods!(ExtraCost, IncomeAtRisk, IncomeRecovered, ContractPenalty);
+
+/// `d` with exactly the period form `s`.
+pub fn with_span<T: Periods>(mut d: T, s: SpanSpec) -> T {
+    let (period, from, to, to_date, as_at) = d.periods();
+    (*period, *from, *to, *to_date, *as_at) = (None, None, None, None, None);
+    match s {
+        SpanSpec::None => {}
+        SpanSpec::Month(m) => *period = Some(m),
+        SpanSpec::Months(a, b) => (*from, *to) = (Some(a), Some(b)),
+        SpanSpec::ToDate(day) => (*to_date, *as_at) = (Some(true), Some(day)),
+    }
+    d
 }
 
 /// Any kind with valid data. Outage times are filled in from the event's time later.
@@ -71,8 +149,8 @@ pub fn body() -> impl Strategy<Value = EventBody> {
                 breaches: c.map(|c| c.min(records)),
             })
         }),
-        1 => (harm_counts(), 0u64..5).prop_map(|(harm, extra)| {
-            EventBody::HarmReview(HarmReview { cases_reviewed: harm.total() + extra, harm, assessment: None })
+        1 => (harm_counts(), 0u64..5, proptest::option::of(pick(Assessment::ALL))).prop_map(|(harm, extra, assessment)| {
+            EventBody::HarmReview(HarmReview { cases_reviewed: harm.total() + extra, harm, assessment })
         }),
         1 => pick(&[Dataset::Rtt, Dataset::Cancer]).prop_map(|dataset| {
             EventBody::ReportingSuspended(Reporting { dataset, reason: None })
@@ -80,17 +158,17 @@ pub fn body() -> impl Strategy<Value = EventBody> {
         1 => pick(&[Dataset::Rtt, Dataset::Cancer]).prop_map(|dataset| {
             EventBody::ReportingResumed(Reporting { dataset, reason: None })
         }),
-        2 => (pick(CostCategory::ALL), amount()).prop_map(|(category, amount_pence)| {
-            EventBody::ExtraCost(ExtraCost::new(category, amount_pence, None))
+        2 => (pick(CostCategory::ALL), amount(), span(true)).prop_map(|(category, amount_pence, span)| {
+            EventBody::ExtraCost(with_span(ExtraCost::new(category, amount_pence, None), span))
         }),
-        2 => (pick(IncomeCategory::ALL), amount(), month()).prop_map(|(category, amount_pence, period)| {
-            EventBody::IncomeAtRisk(IncomeAtRisk::new(category, amount_pence, period))
+        2 => (pick(IncomeCategory::ALL), amount(), month(), span(false)).prop_map(|(category, amount_pence, period, span)| {
+            EventBody::IncomeAtRisk(with_span(IncomeAtRisk::new(category, amount_pence, period), span))
         }),
-        1 => (amount(), month(), proptest::option::of(pick(IncomeCategory::ALL))).prop_map(|(amount_pence, period, category)| {
-            EventBody::IncomeRecovered(IncomeRecovered::new(amount_pence, period, category))
+        1 => (amount(), month(), proptest::option::of(pick(IncomeCategory::ALL)), span(false)).prop_map(|(amount_pence, period, category, span)| {
+            EventBody::IncomeRecovered(with_span(IncomeRecovered::new(amount_pence, period, category), span))
         }),
-        1 => (pick(&["NCL", "NEL"]), amount(), proptest::option::of(month())).prop_map(|(c, amount_pence, period)| {
-            EventBody::ContractPenalty(ContractPenalty { state: Some(PenaltyState::Levied), ..ContractPenalty::new(c.to_owned(), amount_pence, period) })
+        1 => (pick(&["NCL", "NEL"]), amount(), span(true), pick(PenaltyState::ALL)).prop_map(|(c, amount_pence, span, state)| {
+            EventBody::ContractPenalty(ContractPenalty { state: Some(state), ..with_span(ContractPenalty::new(c.to_owned(), amount_pence, None), span) })
         }),
         3 => (pick(PROGRAMMES), pick(RolloutState::ALL), proptest::option::of(pick(&["R0", "LC1"])), prop::bool::weighted(0.2)).prop_map(|(p, status, release, programme_scope)| {
             EventBody::RolloutStatus(RolloutStatus {
@@ -129,12 +207,14 @@ pub fn spec() -> impl Strategy<Value = Spec> {
         0i64..60 * 24 * 200,
         body(),
         proptest::option::weighted(0.15, any::<usize>()),
+        pick(Status::ALL),
     )
-        .prop_map(|(trust, minutes, body, correct)| Spec {
+        .prop_map(|(trust, minutes, body, correct, status)| Spec {
             trust,
             minutes,
             body,
             correct,
+            status,
         })
 }
 
@@ -156,6 +236,7 @@ pub fn build(specs: &[Spec]) -> Vec<Envelope> {
             o.end = length.map(|l| o.start + l);
         }
         let mut e = ev_at(i as u64 + 1, TRUSTS[s.trust], when, body);
+        e.status = s.status;
         if let Some(pick) = s.correct {
             let earlier: Vec<&Envelope> = out.iter().filter(|x| x.trust == e.trust).collect();
             if !earlier.is_empty() {

@@ -4,10 +4,10 @@
 use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
-use golive_model::Pence;
+use golive_model::{Pence, Status};
 use golive_projections::{
     DeferredView, IncidentsView, LostPatientsView, MoneyFigures, MoneyView, Projections,
-    RolloutView, TrustRollout, WarningRules, WarningsView,
+    RolloutView, TrustMoney, TrustRollout, WarningRules, WarningsView,
 };
 
 use super::table::Table;
@@ -24,6 +24,10 @@ fn pounds(p: i64) -> String {
 }
 
 fn money_row(name: &str, f: &MoneyFigures) -> Vec<String> {
+    let estimated = f
+        .by_status
+        .get(&Status::Estimated)
+        .map_or(0, |e| e.net_cost_pence);
     vec![
         name.to_owned(),
         pounds(f.extra_cost_pence),
@@ -31,10 +35,13 @@ fn money_row(name: &str, f: &MoneyFigures) -> Vec<String> {
         pounds(f.income_recovered_pence),
         pounds(f.contract_penalty_pence),
         pounds(f.net_cost_pence),
+        pounds(estimated),
+        pounds(f.penalties_threatened_pence),
     ]
 }
 
-/// Money per trust, then the categories of each trust.
+/// Money per trust (the headline: reported and validated, levied penalties; estimates and
+/// threatened penalties beside it), then the categories and restatements of each trust.
 pub fn money(v: &MoneyView) -> String {
     let mut out = String::new();
     let mut t = Table::new(vec![
@@ -44,6 +51,8 @@ pub fn money(v: &MoneyView) -> String {
         "recovered",
         "penalties",
         "net cost",
+        "estimated (not in net cost)",
+        "threatened",
     ]);
     for (trust, m) in &v.trusts {
         t.row(money_row(trust, &m.total));
@@ -53,51 +62,78 @@ pub fn money(v: &MoneyView) -> String {
     }
     t.render(&mut out);
     for (trust, m) in &v.trusts {
-        let mut lines = Vec::new();
-        for (c, p) in &m.total.extra_cost_by_category {
-            if *p != 0 {
-                lines.push(format!(
-                    "  extra cost     {:<24} {:>16}",
-                    c.as_str(),
-                    pounds(*p)
-                ));
-            }
-        }
-        for (c, p) in &m.total.income_at_risk_by_category {
-            if *p != 0 {
-                lines.push(format!(
-                    "  income at risk {:<24} {:>16}",
-                    c.as_str(),
-                    pounds(*p)
-                ));
-            }
-        }
-        for (c, p) in &m.total.contract_penalty_by_commissioner {
-            if *p != 0 {
-                lines.push(format!(
-                    "  penalty        {:<24} {:>16}",
-                    truncate(c, 24),
-                    pounds(*p)
-                ));
-            }
-        }
-        if !lines.is_empty() {
-            let _ = writeln!(out, "\n{trust} by category:");
-            for l in lines {
-                let _ = writeln!(out, "{l}");
-            }
-            let months: Vec<String> = m
-                .by_month
-                .iter()
-                .filter(|(_, f)| f.net_cost_pence != 0)
-                .map(|(p, f)| format!("{p} {}", pounds(f.net_cost_pence)))
-                .collect();
-            if !months.is_empty() {
-                let _ = writeln!(out, "  net cost by month: {}", months.join(", "));
-            }
-        }
+        money_details(&mut out, trust, m);
     }
     out
+}
+
+/// A trust's headline categories, exposure, restatements and months.
+fn money_details(out: &mut String, trust: &str, m: &TrustMoney) {
+    let line = |what: &str, key: &str, p: i64| format!("  {what:<14} {key:<24} {:>16}", pounds(p));
+    let f = &m.total;
+    let mut lines = Vec::new();
+    for (c, p) in f.extra_cost_by_category.iter().filter(|(_, p)| **p != 0) {
+        lines.push(line("extra cost", c.as_str(), *p));
+    }
+    for (c, p) in f
+        .income_at_risk_by_category
+        .iter()
+        .filter(|(_, p)| **p != 0)
+    {
+        lines.push(line("income at risk", c.as_str(), *p));
+    }
+    for (c, p) in f
+        .contract_penalty_by_commissioner
+        .iter()
+        .filter(|(_, p)| **p != 0)
+    {
+        lines.push(line("penalty", &truncate(c, 24), *p));
+    }
+    if f.penalties_threatened_pence != 0 {
+        lines.push(format!(
+            "  exposure: threatened penalties {}",
+            pounds(f.penalties_threatened_pence)
+        ));
+    }
+    if f.penalties_waived_pence != 0 {
+        lines.push(format!(
+            "  waived penalties {}",
+            pounds(f.penalties_waived_pence)
+        ));
+    }
+    for r in &m.restatements {
+        lines.push(format!(
+            "  to date {} {} as at {}: {} (was {}, {}{}){}",
+            r.kind,
+            r.category,
+            r.as_at,
+            pounds(r.amount_pence),
+            r.previous_pence.map_or_else(|| "-".to_owned(), pounds),
+            if r.difference_pence >= 0 { "+" } else { "" },
+            pounds(r.difference_pence),
+            if r.status == Status::Estimated {
+                ", estimated"
+            } else {
+                ""
+            },
+        ));
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{trust} by category:");
+    for l in lines {
+        let _ = writeln!(out, "{l}");
+    }
+    let months: Vec<String> = m
+        .by_month
+        .iter()
+        .filter(|(_, f)| f.net_cost_pence != 0)
+        .map(|(p, f)| format!("{p} {}", pounds(f.net_cost_pence)))
+        .collect();
+    if !months.is_empty() {
+        let _ = writeln!(out, "  net cost by month: {}", months.join(", "));
+    }
 }
 
 /// Lost patients per trust.
@@ -109,6 +145,7 @@ pub fn lost_patients(v: &LostPatientsView) -> String {
         "open lost",
         "traced",
         "harm>=moderate",
+        "harm unknown",
         "median days",
         "list records",
         "unique pts",
@@ -129,6 +166,7 @@ pub fn lost_patients(v: &LostPatientsView) -> String {
             l.open_count.to_string(),
             l.traced.count.to_string(),
             (h.moderate + h.severe + h.death).to_string(),
+            h.unknown.to_string(),
             l.days_to_trace
                 .median_days
                 .map(|d| d.to_string())
@@ -143,18 +181,21 @@ pub fn lost_patients(v: &LostPatientsView) -> String {
         ]);
     }
     t.render(&mut out);
-    let hr = &v.total.harm_reviews;
-    if hr.reviews > 0 {
-        let _ = writeln!(
-            out,
-            "\nharm reviews: {} cases reviewed: none {}, low {}, moderate {}, severe {}, death {}",
-            hr.cases_reviewed,
-            hr.harm.none,
-            hr.harm.low,
-            hr.harm.moderate,
-            hr.harm.severe,
-            hr.harm.death
-        );
+    for (what, hr) in [
+        ("harm reviews", &v.total.harm_reviews),
+        (
+            "risk-of-harm reviews (not harm found)",
+            &v.total.risk_of_harm,
+        ),
+    ] {
+        if hr.reviews > 0 {
+            let h = &hr.harm;
+            let _ = writeln!(
+                out,
+                "\n{what}: {} cases reviewed: none {}, low {}, moderate {}, severe {}, death {}, unknown {}",
+                hr.cases_reviewed, h.none, h.low, h.moderate, h.severe, h.death, h.unknown
+            );
+        }
     }
     out
 }

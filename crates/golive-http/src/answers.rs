@@ -1,5 +1,5 @@
 //! Encoded answers of the projection endpoints, kept by what they answer: the endpoint, the
-//! trust, the sequence answered for, the head at the time and the `as_of` time asked for. An
+//! trust, the sequence answered for, the head at the time and the `as_of` and `known_at` times asked for. An
 //! answer for head N never changes while the head is N, and one as of seq S with head N never
 //! changes at all, so a hit is served without the ledger's lock, without building the view and
 //! without encoding JSON again: the dashboard's polling and many analysts asking the same thing
@@ -25,6 +25,7 @@ pub(crate) struct AnswerKey {
     pub as_of_seq: u64,
     pub head_seq: u64,
     pub as_of: Option<String>,
+    pub known_at: Option<String>,
 }
 
 #[derive(Default)]
@@ -71,6 +72,7 @@ mod tests {
             as_of_seq: head,
             head_seq: head,
             as_of: None,
+            known_at: None,
         }
     }
 

@@ -1,7 +1,8 @@
 //! The JSON API: one endpoint per projection view, the trusts, the head, the metrics and the
 //! OpenAPI document.
 //!
-//! Every projection endpoint answers `{"as_of_seq", "head_seq", "as_of", "trust", "data"}`, where
+//! Every projection endpoint answers `{"as_of_seq", "head_seq", "as_of", "known_at", "trust",
+//! "data"}`, where
 //! `data` is the view exactly as `golive query <view> --json` prints it (the same serde types),
 //! and repeats `as_of_seq` in the `X-Golive-As-Of-Seq` header. Parameters are checked strictly:
 //! an unknown or repeated parameter is a 400, not silently ignored, so that a typo cannot return
@@ -27,7 +28,7 @@ pub const AS_OF_SEQ_HEADER: &str = "x-golive-as-of-seq";
 pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
 
 /// Parameters of the projection endpoints.
-const SELECT: &[&str] = &["trust", "as_of_seq", "as_of"];
+const SELECT: &[&str] = &["trust", "as_of_seq", "as_of", "known_at"];
 
 /// Which state of the ledger a request asks about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,8 @@ pub enum At {
 pub struct Selection {
     pub trust: Option<OdsCode>,
     pub at: At,
+    /// `known_at`: only the records (up to `at`) recorded at or before this time count.
+    pub known_at: Option<DateTime<Utc>>,
 }
 
 type RawQuery = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
@@ -59,6 +62,7 @@ pub fn parse_selection(
     let mut sel = Selection {
         trust: None,
         at: At::Head,
+        known_at: None,
     };
     let mut as_of_seq = None;
     let mut as_of = None;
@@ -96,6 +100,7 @@ pub fn parse_selection(
                 })?)
             }
             "as_of" => as_of = Some(parse_utc(value)?),
+            "known_at" => sel.known_at = Some(parse_time("known_at", value)?),
             _ => unreachable!("only accepted names get here"),
         }
     }
@@ -115,6 +120,11 @@ pub fn parse_selection(
 /// An RFC 3339 time in UTC (`Z` or `+00:00`); any other offset is refused, not converted, as
 /// everywhere in the ledger.
 pub fn parse_utc(value: &str) -> Result<DateTime<Utc>, ApiError> {
+    parse_time("as_of", value)
+}
+
+/// As [`parse_utc`], for the parameter `name` (named in the error).
+fn parse_time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
     let t = DateTime::parse_from_rfc3339(value).map_err(|_| {
         let hint = if value.contains(' ') {
             " (a `+` in a URL reads as a space: write the offset as `Z` or `%2B00:00`)"
@@ -122,12 +132,12 @@ pub fn parse_utc(value: &str) -> Result<DateTime<Utc>, ApiError> {
             ""
         };
         ApiError::BadRequest(format!(
-            "as_of `{value}` is not an RFC 3339 time such as 2008-06-15T09:00:00Z{hint}"
+            "{name} `{value}` is not an RFC 3339 time such as 2008-06-15T09:00:00Z{hint}"
         ))
     })?;
     if t.offset().local_minus_utc() != 0 {
         return Err(ApiError::BadRequest(format!(
-            "as_of `{value}` is not UTC: write times in UTC with `Z`, e.g. 2008-06-15T09:00:00Z"
+            "{name} `{value}` is not UTC: write times in UTC with `Z`, e.g. 2008-06-15T09:00:00Z"
         )));
     }
     Ok(t.with_timezone(&Utc))
@@ -146,6 +156,7 @@ struct Answer<'a, V> {
     as_of_seq: u64,
     head_seq: u64,
     as_of: Option<String>,
+    known_at: Option<String>,
     trust: Option<&'a str>,
     data: V,
 }
@@ -167,9 +178,12 @@ fn json_response(as_of_seq: u64, body: Bytes) -> Response {
     r
 }
 
-fn no_events(trust: &OdsCode, seq: u64) -> ApiError {
+fn no_events(trust: &OdsCode, seq: u64, known_at: Option<&str>) -> ApiError {
+    let known = known_at
+        .map(|t| format!(", known at {t}"))
+        .unwrap_or_default();
     ApiError::NotFound(format!(
-        "trust {trust} has no events in this ledger (as of seq {seq})"
+        "trust {trust} has no events in this ledger (as of seq {seq}{known})"
     ))
 }
 
@@ -181,7 +195,8 @@ fn lock_err<T>(_: T) -> ApiError {
 ///
 /// At the head (or at a sequence that is the head) the view is built from the live projections
 /// under the ledger's lock, which is held only while `build` runs; anything older is an as-of
-/// answer from the cache or from the nearest snapshot plus replay, without the lock.
+/// answer from the cache or from the nearest snapshot plus replay, without the lock. A known-at
+/// answer is always from the cache or a known-at fold up to the sequence (the head if none).
 async fn answer<V, F>(
     state: &AppState,
     path: &'static str,
@@ -193,18 +208,24 @@ where
     F: Fn(&Projections, Option<&OdsCode>, &WarningRules) -> V,
 {
     let head_now = state.store.head().seq;
-    let wanted = wanted_seq(state, sel.at, head_now).await?;
+    let mut wanted = wanted_seq(state, sel.at, head_now).await?;
+    if sel.known_at.is_some() {
+        // A known-at fold is never the live state: it is up to a sequence, the head if none.
+        wanted = Some(wanted.unwrap_or(head_now));
+    }
     let trust = sel.trust.as_ref();
     let as_of_text = match sel.at {
         At::Time(t) => Some(golive_model::format_time(&t)),
         _ => None,
     };
+    let known_at_text = sel.known_at.as_ref().map(golive_model::format_time);
     let key = |as_of_seq: u64, head_seq: u64| AnswerKey {
         path,
         trust: trust.map(|t| t.as_str().to_owned()),
         as_of_seq,
         head_seq,
         as_of: as_of_text.clone(),
+        known_at: known_at_text.clone(),
     };
     // The same question at the same head was answered already: no lock, no view, no encoding.
     if let Some(body) = state
@@ -213,12 +234,13 @@ where
     {
         return Ok(json_response(wanted.unwrap_or(head_now), body));
     }
-    let (as_of_seq, head_seq, view) = view_at(state, wanted, trust, build).await?;
+    let (as_of_seq, head_seq, view) = view_at(state, wanted, sel.known_at, trust, build).await?;
     let body = Bytes::from(
         serde_json::to_vec(&Answer {
             as_of_seq,
             head_seq,
             as_of: as_of_text.clone(),
+            known_at: known_at_text.clone(),
             trust: trust.map(OdsCode::as_str),
             data: view,
         })
@@ -249,18 +271,21 @@ async fn wanted_seq(state: &AppState, at: At, head_now: u64) -> Result<Option<u6
 }
 
 /// `(as_of_seq, head_seq, view)`: the view built from the live projections when they are at the
-/// sequence wanted, else from the as-of projections at it. A trust without events is a 404.
+/// sequence wanted (and no `known_at` is asked), else from the as-of or known-at projections at
+/// it. A trust without events is a 404.
 async fn view_at<V, F>(
     state: &AppState,
     wanted: Option<u64>,
+    known_at: Option<DateTime<Utc>>,
     trust: Option<&OdsCode>,
     build: F,
 ) -> Result<(u64, u64, V), ApiError>
 where
     F: Fn(&Projections, Option<&OdsCode>, &WarningRules) -> V,
 {
+    let known_text = known_at.as_ref().map(golive_model::format_time);
     let check = |p: &Projections, seq: u64| match trust {
-        Some(t) if !p.trusts().contains(t) => Err(no_events(t, seq)),
+        Some(t) if !p.trusts().contains(t) => Err(no_events(t, seq, known_text.as_deref())),
         _ => Ok(()),
     };
     // The live projections, if they are what is asked for. The lock is let go before any
@@ -268,7 +293,7 @@ where
     let live = {
         let ledger = state.ledger.lock().map_err(lock_err)?;
         let head = ledger.head().seq;
-        if wanted.is_none_or(|s| s == head) {
+        if known_at.is_none() && wanted.is_none_or(|s| s == head) {
             let p = ledger.projections();
             check(p, head)?;
             Some((head, head, build(p, trust, &state.rules)))
@@ -280,7 +305,10 @@ where
         return Ok(v);
     }
     let seq = wanted.expect("only a past sequence gets here");
-    let p = state.as_of.projections(seq, &state.metrics).await?;
+    let p = state
+        .as_of
+        .projections(seq, known_at, &state.metrics)
+        .await?;
     check(&p, seq)?;
     Ok((seq, state.store.head().seq, build(&p, trust, &state.rules)))
 }

@@ -3,32 +3,42 @@
 //! (`golive_ledger::projections_at`), on a clone of the store handle, so the ledger's lock is never
 //! held while it runs.
 //!
+//! Known-at projections (`known_at=T`: only the records recorded by T,
+//! `golive_ledger::projections_known_at`, a fold from the first record) are computed and kept the
+//! same way, keyed by (sequence, known-at time).
+//!
 //! The last few answers are cached: an analyst (or a dashboard) asking about the same moment
-//! again gets it without another replay. Concurrent requests for the same sequence share one
+//! again gets it without another replay. Concurrent requests for the same key share one
 //! computation, and at most [`AS_OF_COMPUTATIONS_MAX`] computations run at once, because each
 //! builds a full copy of the projections.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use golive_ledger::{Metrics, projections_at};
+use chrono::{DateTime, Utc};
+use golive_ledger::{Metrics, projections_at, projections_known_at};
 use golive_projections::Projections;
 use golive_store::Store;
 use tokio::sync::{OnceCell, Semaphore};
 
 use crate::ApiError;
 
-/// As-of projections kept in memory (each is a full copy of the projections at that point).
+/// As-of and known-at projections kept in memory (each is a full copy of the projections at
+/// that point).
 pub const AS_OF_CACHE_ENTRIES: usize = 4;
-/// As-of projections computed at the same time, at most.
+/// As-of and known-at projections computed at the same time, at most.
 pub const AS_OF_COMPUTATIONS_MAX: usize = 2;
 
 type Slot = Arc<OnceCell<Arc<Projections>>>;
 
-/// The cache of recent as-of projections, most recently used first.
+/// What a cached state is: right after this sequence, of every record or (known-at) only of
+/// those recorded at or before the time.
+type Key = (u64, Option<DateTime<Utc>>);
+
+/// The cache of recent as-of and known-at projections, most recently used first.
 pub struct AsOfCache {
     store: Store,
-    slots: Mutex<VecDeque<(u64, Slot)>>,
+    slots: Mutex<VecDeque<(Key, Slot)>>,
     permits: Semaphore,
 }
 
@@ -41,19 +51,22 @@ impl AsOfCache {
         }
     }
 
-    /// The projections right after record `seq` (which must be at or below the head).
+    /// The projections right after record `seq` (which must be at or below the head); with
+    /// `known_at`, of only the records up to `seq` recorded at or before it.
     pub async fn projections(
         &self,
         seq: u64,
+        known_at: Option<DateTime<Utc>>,
         metrics: &Metrics,
     ) -> Result<Arc<Projections>, ApiError> {
+        let key = (seq, known_at);
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-            let slot = match slots.iter().position(|(s, _)| *s == seq) {
+            let slot = match slots.iter().position(|(k, _)| *k == key) {
                 Some(i) => slots.remove(i).map(|(_, c)| c).unwrap_or_default(),
                 None => Slot::default(),
             };
-            slots.push_front((seq, slot.clone()));
+            slots.push_front((key, slot.clone()));
             slots.truncate(AS_OF_CACHE_ENTRIES);
             slot
         };
@@ -73,7 +86,11 @@ impl AsOfCache {
                 let store = self.store.clone();
                 let (p, replayed) = tokio::task::spawn_blocking(move || {
                     let mut replayed = 0;
-                    let p = projections_at(&store, seq, &mut |_, total| replayed = total)?;
+                    let p = match known_at {
+                        // A known-at fold reads every record up to `seq`.
+                        Some(t) => projections_known_at(&store, seq, t).inspect(|_| replayed = seq),
+                        None => projections_at(&store, seq, &mut |_, total| replayed = total),
+                    }?;
                     Ok::<_, golive_ledger::LedgerError>((p, replayed))
                 })
                 .await

@@ -13,7 +13,7 @@
 //!
 //! | path | what |
 //! | --- | --- |
-//! | `/v1/trusts`, `/v1/lost-patients`, `/v1/money`, `/v1/rollout`, `/v1/warnings`, `/v1/deferred-features`, `/v1/incidents` | a projection view; `?trust=`, `?as_of_seq=` or `?as_of=` |
+//! | `/v1/trusts`, `/v1/lost-patients`, `/v1/money`, `/v1/rollout`, `/v1/warnings`, `/v1/deferred-features`, `/v1/incidents` | a projection view; `?trust=`, `?as_of_seq=` or `?as_of=`, `?known_at=` |
 //! | `/v1/head` | sequence, chain hash and receive time of the last record |
 //! | `/v1/openapi.json`, `/healthz` | the OpenAPI 3.1 document; `ok` (public) |
 //! | `/metrics`, `/v1/dead-letters` | Prometheus text; rejected messages (admin) |

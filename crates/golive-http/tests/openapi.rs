@@ -263,7 +263,7 @@ fn check(doc: &Value, schema: &Value, v: &Value, at: &str, errs: &mut Vec<String
     }
 }
 
-/// The projection endpoints (`trust`, `as_of_seq`, `as_of`).
+/// The projection endpoints (`trust`, `as_of_seq`, `as_of`, `known_at`).
 const SELECTING: &[&str] = &[
     "/v1/trusts",
     "/v1/lost-patients",
@@ -320,6 +320,9 @@ async fn every_answer_matches_its_schema() {
                 "?as_of_seq=17",
                 "?as_of=2000-01-01T00:00:00Z",
                 "?as_of=2100-01-01T00:00:00Z",
+                "?known_at=2009-02-28T00:00:00Z",
+                "?trust=RAL&as_of_seq=70&known_at=2009-02-28T00:00:00Z",
+                "?as_of=2100-01-01T00:00:00Z&known_at=2008-07-01T00:00:00Z",
             ],
         };
         for q in queries {

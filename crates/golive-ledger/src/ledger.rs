@@ -309,6 +309,38 @@ pub fn projections_at(
     replay_onto(store, p, to_seq, progress)
 }
 
+/// What was on the public record at `known_at`, as the ledger stood after `upto_seq`: a fresh
+/// fold, in seq order, of the records up to `upto_seq` whose `recorded_at` is at or before
+/// `known_at` (docs/EVENTS.md, "The three times of an event"). No snapshot serves it (each holds
+/// every record up to its seq), so it reads the log from the first record.
+///
+/// Corrections follow the filter: one recorded after `known_at` is left out, so the figure it
+/// corrects stands; one recorded by then whose target was recorded later is folded as a plain
+/// event (`superseded = None`), since nothing it replaces was on the record.
+pub fn projections_known_at(
+    store: &Store,
+    upto_seq: u64,
+    known_at: DateTime<Utc>,
+) -> Result<Projections, LedgerError> {
+    let head = store.head().seq;
+    if upto_seq > head {
+        return Err(LedgerError::BeyondHead {
+            asked: upto_seq,
+            head,
+        });
+    }
+    let mut p = Projections::new();
+    if upto_seq == 0 {
+        return Ok(p);
+    }
+    let mut fold = Fold::new(store)?;
+    fold.known_at = Some(known_at);
+    for record in store.range(1, upto_seq) {
+        fold.apply(&mut p, record?)?;
+    }
+    Ok(p)
+}
+
 /// The snapshot at or before `seq`, decoded: `Ok(None)` when there is none, `Err((its seq,
 /// why))` when it cannot be read as this build's snapshot of that seq.
 fn load_snapshot(
@@ -378,7 +410,6 @@ pub fn seq_received_by(store: &Store, t: DateTime<Utc>) -> Result<u64, LedgerErr
     Ok(lo)
 }
 
-/// The earlier event a correction replaces, read from the log.
 /// Folds records into projections in seq order. The events that a later record supersedes (the
 /// store's superseded index names them) are kept in memory from their own record until their
 /// correction is folded, so that a correction needs no random read of the log; a target before
@@ -388,6 +419,9 @@ struct Fold<'a> {
     store: &'a Store,
     corrected_by: HashMap<EventId, u64>,
     kept: HashMap<EventId, Envelope>,
+    /// A known-at fold: only events recorded at or before this time count, as records and as
+    /// the targets of corrections (see [`projections_known_at`]).
+    known_at: Option<DateTime<Utc>>,
 }
 
 impl<'a> Fold<'a> {
@@ -396,17 +430,27 @@ impl<'a> Fold<'a> {
             store,
             corrected_by: store.superseded_index()?,
             kept: HashMap::new(),
+            known_at: None,
         })
     }
 
+    /// Whether `e` is on the record this fold is of (every event, unless it is a known-at fold).
+    fn known(&self, e: &Envelope) -> bool {
+        self.known_at.is_none_or(|t| e.recorded_at <= t)
+    }
+
     fn apply(&mut self, p: &mut Projections, record: Record) -> Result<(), LedgerError> {
+        if !self.known(&record.envelope) {
+            return Ok(());
+        }
         let superseded = match record.envelope.supersedes {
             None => None,
             Some(target) => match self.kept.remove(&target) {
                 Some(e) => Some(e),
                 None => superseded_of(self.store, record.seq, &record.envelope)?,
             },
-        };
+        }
+        .filter(|e| self.known(e));
         p.apply(record.seq, &record.envelope, superseded.as_ref());
         let id = record.envelope.event_id;
         if self
@@ -420,6 +464,7 @@ impl<'a> Fold<'a> {
     }
 }
 
+/// The earlier event a correction replaces, read from the log.
 fn superseded_of(store: &Store, seq: u64, e: &Envelope) -> Result<Option<Envelope>, LedgerError> {
     let Some(target) = e.supersedes else {
         return Ok(None);

@@ -40,8 +40,9 @@ pub enum Command {
     /// dead letters with their line number and reason, every other line is appended. Exits 3 when
     /// some lines were rejected.
     Ingest(IngestArgs),
-    /// Query a projection, at the head or as of an earlier sequence or time; from the ledger on
-    /// disk (--data), or from a running `golive serve --http` (--server URL) with the same output
+    /// Query a projection, at the head or as of an earlier sequence or time (optionally known at
+    /// a time); from the ledger on disk (--data), or from a running `golive serve --http`
+    /// (--server URL) with the same output
     Query(QueryArgs),
     /// Rebuild every projection from the log (replacing snapshots), with a progress bar
     Replay,
@@ -113,6 +114,12 @@ pub struct QueryArgs {
     /// to the last record received at or before it
     #[arg(long, value_name = "TIME", conflicts_with = "as_of_seq")]
     pub as_of: Option<String>,
+    /// Answer with what was on the public record at this time (RFC 3339 UTC): only the events
+    /// whose recorded_at (when the source published them) is at or before it, whenever the
+    /// ledger received them; a correction recorded later is left out. With --as-of-seq or
+    /// --as-of, only the records up to that point
+    #[arg(long, value_name = "TIME")]
+    pub known_at: Option<String>,
     /// JSON for scripts instead of tables
     #[arg(long)]
     pub json: bool,

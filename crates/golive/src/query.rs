@@ -1,11 +1,14 @@
 //! `golive query`: one answer type, two sources. Local mode folds the ledger on disk
 //! (nearest snapshot plus replay); `--server URL` asks a running `golive serve` over HTTP and
-//! deserializes its JSON into the same view types. Both are printed by
+//! deserializes its JSON into the same view types. Either answers at the head, as of a sequence
+//! or time (`--as-of-seq`, `--as-of`: what the ledger had received), and optionally known at a
+//! time (`--known-at`: only the records whose `recorded_at` is at or before it, see
+//! docs/EVENTS.md, "The three times of an event"). Both are printed by
 //! [`crate::render::views::answer`], so the two modes print the same bytes for the same ledger
 //! state.
 
 use chrono::{DateTime, Utc};
-use golive_ledger::{LedgerError, projections_at, seq_received_by};
+use golive_ledger::{LedgerError, projections_at, projections_known_at, seq_received_by};
 use golive_model::OdsCode;
 use golive_projections::{
     DeferredView, IncidentsView, LostPatientsView, MoneyView, Projections, RolloutView,
@@ -70,6 +73,8 @@ pub enum View {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Answer {
     pub as_of_seq: u64,
+    /// The known-at time asked for: only the records recorded by then count.
+    pub known_at: Option<DateTime<Utc>>,
     pub view: View,
 }
 
@@ -113,17 +118,18 @@ pub fn view_of(
     };
     Ok(Answer {
         as_of_seq: seq,
+        known_at: None,
         view,
     })
 }
 
 /// Answers from the ledger on disk: the nearest snapshot at or before the sequence, plus
-/// replay.
+/// replay; with `known_at`, a fold of the records up to the sequence recorded by then.
 pub fn local(
     store: &Store,
     what: What,
     trust: Option<&OdsCode>,
-    at: At,
+    (at, known_at): (At, Option<DateTime<Utc>>),
     rules: &WarningRules,
 ) -> Result<Answer, QueryError> {
     let seq = match at {
@@ -131,8 +137,11 @@ pub fn local(
         At::Seq(s) => s,
         At::Time(t) => seq_received_by(store, t)?,
     };
-    let p = projections_at(store, seq, &mut |_, _| {})?;
-    let answer = view_of(&p, seq, what, trust, rules);
+    let p = match known_at {
+        Some(t) => projections_known_at(store, seq, t)?,
+        None => projections_at(store, seq, &mut |_, _| {})?,
+    };
+    let answer = view_of(&p, seq, what, trust, rules).map(|a| Answer { known_at, ..a });
     // Freeing the state of a large ledger (millions of small allocations) took an eighth of a
     // one-shot `golive query` (docs/BENCHMARKS.md): done off the answering path; a process
     // that exits first leaves it to the kernel.
@@ -148,7 +157,12 @@ struct Wire<T> {
 }
 
 /// The URL of `what` on `server` with the query parameters.
-pub fn url(server: &str, what: What, trust: Option<&OdsCode>, at: At) -> String {
+pub fn url(
+    server: &str,
+    what: What,
+    trust: Option<&OdsCode>,
+    (at, known_at): (At, Option<DateTime<Utc>>),
+) -> String {
     let mut params = Vec::new();
     if let Some(t) = trust {
         params.push(format!("trust={t}"));
@@ -158,6 +172,9 @@ pub fn url(server: &str, what: What, trust: Option<&OdsCode>, at: At) -> String 
         At::Seq(s) => params.push(format!("as_of_seq={s}")),
         // RFC 3339 with `Z`: only digits, `-`, `:`, `.`, `T`, `Z`, all safe in a query.
         At::Time(t) => params.push(format!("as_of={}", golive_model::format_time(&t))),
+    }
+    if let Some(t) = known_at {
+        params.push(format!("known_at={}", golive_model::format_time(&t)));
     }
     let mut u = format!("{}{}", server.trim_end_matches('/'), what.path());
     if !params.is_empty() {
@@ -172,7 +189,7 @@ pub fn remote(
     server: &str,
     what: What,
     trust: Option<&OdsCode>,
-    at: At,
+    at: (At, Option<DateTime<Utc>>),
 ) -> Result<Answer, QueryError> {
     let client = Client::new(server);
     let url = url(client.base(), what, trust, at);
@@ -197,7 +214,11 @@ pub fn remote(
         What::Incidents => read(&url, &body).map(|(s, v)| (s, View::Incidents(v)))?,
         What::Trusts => read(&url, &body).map(|(s, v)| (s, View::Trusts(v)))?,
     };
-    Ok(Answer { as_of_seq, view })
+    Ok(Answer {
+        as_of_seq,
+        known_at: at.1,
+        view,
+    })
 }
 
 #[cfg(test)]
@@ -262,6 +283,7 @@ mod tests {
                 };
                 let b = Answer {
                     as_of_seq: seq,
+                    known_at: None,
                     view: back,
                 };
                 // Equal as served (a view can hold fields that are not served, such as an open
@@ -281,15 +303,121 @@ mod tests {
         // Proves the CLI asks for what it was told, with a time in a URL-safe form.
         let ral = OdsCode::parse("RAL").unwrap();
         assert_eq!(
-            url("http://h:1/", What::Deferred, Some(&ral), At::Seq(4)),
+            url(
+                "http://h:1/",
+                What::Deferred,
+                Some(&ral),
+                (At::Seq(4), None)
+            ),
             "http://h:1/v1/deferred-features?trust=RAL&as_of_seq=4"
         );
         let t = chrono::DateTime::parse_from_rfc3339("2009-02-01T00:00:00+00:00")
             .unwrap()
             .to_utc();
         assert_eq!(
-            url("http://h:1", What::Money, None, At::Time(t)),
+            url("http://h:1", What::Money, None, (At::Time(t), None)),
             "http://h:1/v1/money?as_of=2009-02-01T00:00:00Z"
+        );
+        assert_eq!(
+            url("http://h:1", What::Money, Some(&ral), (At::Seq(7), Some(t))),
+            "http://h:1/v1/money?trust=RAL&as_of_seq=7&known_at=2009-02-01T00:00:00Z"
+        );
+        assert_eq!(
+            url("http://h:1", What::Rollout, None, (At::Head, Some(t))),
+            "http://h:1/v1/rollout?known_at=2009-02-01T00:00:00Z"
+        );
+    }
+
+    /// The London scenario in a ledger, and its HTTP API served on a loopback port from a
+    /// runtime on another thread: (state, base URL, the runtime's handle and shutdown).
+    fn london_served(
+        dir: &std::path::Path,
+    ) -> (
+        golive_http::AppState,
+        String,
+        (tokio::runtime::Runtime, tokio::sync::oneshot::Sender<()>),
+    ) {
+        use golive_ledger::{LineSource, ingest_lines};
+        let mut ledger = Ledger::open(dir, LedgerOptions::default()).unwrap();
+        let f = std::fs::File::open(golive_testkit::golive::scenario()).unwrap();
+        let source = LineSource::Stdin;
+        let s = ingest_lines(
+            &mut ledger,
+            std::io::BufReader::new(f),
+            &source,
+            7,
+            &mut |_| {},
+        );
+        assert_eq!(s.unwrap().rejected, 0);
+        let state = golive_http::AppState::new(
+            std::sync::Arc::new(std::sync::Mutex::new(ledger)),
+            std::sync::Arc::new(WarningRules::default()),
+        );
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        rt.spawn(golive_http::serve_on(listener, state.clone(), async {
+            stopped.await.ok();
+        }));
+        (state, base, (rt, stop))
+    }
+
+    #[test]
+    fn known_at_gives_the_same_json_locally_over_http_and_as_the_api_answer() {
+        // Proves `--known-at` (alone and with `--as-of-seq`) asks the known-at fold both ways:
+        // local and `--server` print the same JSON, which is the API answer's `data`, and the
+        // 27 Feb 2009 Hansard deployment charge makes RAL's money differ between the 26th and
+        // the 28th.
+        let dir = tempfile::tempdir().unwrap();
+        let (state, base, _server) = london_served(dir.path());
+        let ral = OdsCode::parse("RAL").unwrap();
+        let rules = WarningRules::default();
+        let time = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        let head = state.store.head().seq;
+        let mut printed = Vec::new();
+        for (at, t) in [
+            (At::Head, "2009-02-26T00:00:00Z"),
+            (At::Head, "2009-02-28T00:00:00Z"),
+            (At::Seq(head - 5), "2009-02-28T00:00:00Z"),
+        ] {
+            let point = (at, Some(time(t)));
+            for what in [What::Money, What::Rollout] {
+                let l = local(&state.store, what, Some(&ral), point, &rules).unwrap();
+                let r = remote(&base, what, Some(&ral), point).unwrap();
+                assert_eq!(l, r, "{what:?} {at:?} {t}");
+                assert_eq!(render(&l, true), render(&r, true));
+                assert_eq!(render(&l, false), render(&r, false));
+                assert!(render(&l, false).contains(&format!("known at {t}")));
+                let api: serde_json::Value = Client::new(&base)
+                    .get_json(&url("", what, Some(&ral), point))
+                    .unwrap();
+                assert_eq!(api["known_at"], t);
+                let printed_json: serde_json::Value =
+                    serde_json::from_str(&render(&l, true)).unwrap();
+                assert_eq!(printed_json, api["data"], "{what:?} {at:?} {t}");
+                if what == What::Money {
+                    printed.push(render(&l, true));
+                }
+            }
+        }
+        assert_ne!(printed[0], printed[1], "the charge recorded on 27 Feb 2009");
+        // Known at a time after every record, the head's answer.
+        let late = (At::Head, Some(time("2100-01-01T00:00:00Z")));
+        let now = (At::Head, None);
+        assert_eq!(
+            local(&state.store, What::Money, None, late, &rules)
+                .unwrap()
+                .view,
+            local(&state.store, What::Money, None, now, &rules)
+                .unwrap()
+                .view
         );
     }
 }

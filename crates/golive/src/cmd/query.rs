@@ -1,5 +1,6 @@
-//! `golive query WHAT`: one projection, at the head or as of a sequence or time, from the
-//! ledger on disk or from a running ledger's HTTP API (same bytes either way).
+//! `golive query WHAT`: one projection, at the head or as of a sequence or time, optionally known
+//! at a time, from the ledger on disk or from a running ledger's HTTP API (same bytes either
+//! way).
 
 use std::process::ExitCode;
 
@@ -24,7 +25,10 @@ pub fn run(config: &Config, args: QueryArgs) -> Result<ExitCode> {
             })
         })
         .transpose()?;
-    let at = at(args.as_of_seq, args.as_of)?;
+    let at = (
+        at(args.as_of_seq, args.as_of)?,
+        args.known_at.map(|t| utc("--known-at", &t)).transpose()?,
+    );
     let answer = match args.server {
         Some(url) => remote(&url, args.what, trust.as_ref(), at)?,
         None => local(
@@ -43,15 +47,18 @@ pub fn run(config: &Config, args: QueryArgs) -> Result<ExitCode> {
 fn at(as_of_seq: Option<u64>, as_of: Option<String>) -> Result<At> {
     Ok(match (as_of_seq, as_of) {
         (Some(s), _) => At::Seq(s),
-        (None, Some(t)) => At::Time(
-            chrono::DateTime::parse_from_rfc3339(&t)
-                .ok()
-                .filter(|t| t.offset().local_minus_utc() == 0)
-                .with_context(|| {
-                    format!("--as-of {t}: not an RFC 3339 time in UTC such as 2009-02-01T00:00:00Z")
-                })?
-                .to_utc(),
-        ),
+        (None, Some(t)) => At::Time(utc("--as-of", &t)?),
         (None, None) => At::Head,
     })
+}
+
+/// The time given to option `name`: RFC 3339 in UTC.
+fn utc(name: &str, t: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    Ok(chrono::DateTime::parse_from_rfc3339(t)
+        .ok()
+        .filter(|t| t.offset().local_minus_utc() == 0)
+        .with_context(|| {
+            format!("{name} {t}: not an RFC 3339 time in UTC such as 2009-02-01T00:00:00Z")
+        })?
+        .to_utc())
 }

@@ -405,7 +405,11 @@ pub fn answer(a: &Answer, as_json: bool) -> String {
     };
     let mut out = String::with_capacity(body.len() + 32);
     if !as_json {
-        out.push_str(&format!("as of seq {}\n", a.as_of_seq));
+        out.push_str(&format!("as of seq {}", a.as_of_seq));
+        if let Some(t) = &a.known_at {
+            out.push_str(&format!(", known at {}", golive_model::format_time(t)));
+        }
+        out.push('\n');
     }
     out.push_str(&body);
     if !out.ends_with('\n') {

@@ -85,6 +85,31 @@ fn api_view(addr: &str, path: &str, seq: u64) -> Value {
     v["data"].clone()
 }
 
+/// The `data` of GET `path` at `seq`, or None when the ledger does not answer it (an answer
+/// added by another change may not be there yet; the page then shows "—" for it too).
+fn api_view_opt(addr: &str, path: &str, seq: u64) -> Option<Value> {
+    let (status, _, body) = http_get(addr, path);
+    if status != 200 {
+        return None;
+    }
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v["as_of_seq"],
+        json!(seq),
+        "GET {path} answered at another seq"
+    );
+    Some(v["data"].clone())
+}
+
+/// What the page shows for a figure the API may not have yet: its pounds, or "—".
+fn pounds_or_dash(pence: &Value) -> String {
+    if pence.is_null() {
+        "\u{2014}".to_owned()
+    } else {
+        pounds(pence)
+    }
+}
+
 fn pounds(pence: &Value) -> String {
     Pence(pence.as_i64().expect("integer pence")).to_string()
 }
@@ -167,6 +192,13 @@ async fn text(c: &Client, testid: &str) -> String {
         .unwrap()
         .trim()
         .to_owned()
+}
+
+async fn how_many(c: &Client, testid: &str) -> usize {
+    c.find_all(Locator::Css(&format!("[data-testid=\"{testid}\"]")))
+        .await
+        .unwrap()
+        .len()
 }
 
 async fn attr(c: &Client, testid: &str, name: &str) -> Option<String> {
@@ -286,13 +318,120 @@ async fn assert_page_matches_api(c: &Client, addr: &str, seq: u64) {
             .as_bool()
             .unwrap();
         let shown = text(c, &format!("warning-status-{code}")).await;
-        assert_eq!(
-            shown == "HALT RECOMMENDED",
-            halted,
-            "warnings board for {code} shows {shown:?}"
+        if warnings["trusts"][code]["state"] == json!("unknown") {
+            assert_eq!(
+                shown, "UNKNOWN",
+                "warnings board for {code}: silent or dark"
+            );
+        } else {
+            assert_eq!(
+                shown == "HALT RECOMMENDED",
+                halted,
+                "warnings board for {code} shows {shown:?}"
+            );
+        }
+    }
+    assert_meaning_matches_api(c, addr, seq, &money).await;
+    assert_eq!(page_errors(c).await, json!([]), "JavaScript errors");
+}
+
+/// Estimates, exposure, coverage and disputes: each compared with the API when the API has it,
+/// and shown as "—" (or not at all) when it does not.
+async fn assert_meaning_matches_api(c: &Client, addr: &str, seq: u64, money: &Value) {
+    let est = &money["total"]["by_status"]["estimated"]["net_cost_pence"];
+    let shown = text(c, "tile-estimated").await;
+    assert!(
+        shown.contains(&pounds_or_dash(est)),
+        "estimated beside the net cost: {shown:?}, API {est}"
+    );
+    assert_eq!(
+        text(c, "tile-exposure").await,
+        pounds_or_dash(&money["total"]["penalties_threatened_pence"]),
+        "exposure: threatened penalties"
+    );
+    for (code, m) in money["trusts"].as_object().unwrap() {
+        let est = &m["total"]["by_status"]["estimated"]["net_cost_pence"];
+        let shown = text(c, &format!("estimated-{code}")).await;
+        assert!(
+            shown.contains(&pounds_or_dash(est)),
+            "estimated of {code}: {shown:?}"
         );
     }
-    assert_eq!(page_errors(c).await, json!([]), "JavaScript errors");
+    let coverage = api_view_opt(addr, &format!("/v1/coverage?as_of_seq={seq}"), seq);
+    if let Some(cov) = coverage.filter(|v| v.get("totals").is_some()) {
+        let shown = text(c, "coverage-totals").await;
+        for state in ["reporting", "silent", "dark"] {
+            let want = format!(
+                "{} {state}",
+                grouped(cov["totals"][state].as_u64().unwrap())
+            );
+            assert!(
+                shown.contains(&want),
+                "coverage totals {shown:?} lack {want:?}"
+            );
+        }
+        // A trust in two programmes has two badges; the first is its first programme's.
+        let mut seen = std::collections::BTreeSet::new();
+        for p in cov["programmes"].as_object().unwrap().values() {
+            for (code, t) in p["trusts"].as_object().unwrap() {
+                if seen.insert(code.clone()) {
+                    let want = t["state"].as_str().unwrap();
+                    assert_eq!(text(c, &format!("coverage-state-{code}")).await, want);
+                }
+            }
+        }
+    } else {
+        assert_eq!(text(c, "coverage-totals").await, "\u{2014}");
+    }
+    let Some(evidence) = api_view_opt(addr, &format!("/v1/evidence?as_of_seq={seq}"), seq) else {
+        return;
+    };
+    for code in money["trusts"].as_object().unwrap().keys() {
+        for group in ["money", "lost"] {
+            let disputed = evidence["trusts"][code][group]["disputed"] == json!(true);
+            let badges = how_many(c, &format!("disputed-{code}-{group}")).await;
+            assert_eq!(
+                badges,
+                usize::from(disputed),
+                "disputed badge of {code} {group}"
+            );
+        }
+    }
+}
+
+/// Clicking a trust's net cost shows the sources `/v1/evidence` lists for its money figures.
+async fn assert_sources_panel(c: &Client, addr: &str, seq: u64) {
+    let evidence = api_view(addr, &format!("/v1/evidence?as_of_seq={seq}"), seq);
+    let (code, sources) = evidence["trusts"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(code, t)| (code, t["money"]["sources"].as_array().unwrap()))
+        .find(|(_, s)| !s.is_empty())
+        .expect("a trust with money sources");
+    let figure = c
+        .find(Locator::Css(&format!("[data-testid=\"net-cost-{code}\"]")))
+        .await
+        .unwrap();
+    let title = figure.attr("title").await.unwrap().unwrap_or_default();
+    let first = sources[0]["ref"].as_str().unwrap();
+    assert!(title.contains(first), "hover of net-cost-{code}: {title:?}");
+    figure.click().await.unwrap();
+    let shown = text(c, "sources-panel").await;
+    for s in sources {
+        let r = s["ref"].as_str().unwrap();
+        let words: String = r.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            shown.contains(&words),
+            "sources panel of {code} lacks {r:?}: {shown:?}"
+        );
+    }
+    c.find(Locator::Css("[data-testid=\"sources-close\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 #[test]
@@ -378,6 +517,7 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
             c.goto(&format!("http://{addr}/")).await.unwrap();
             wait_for_page(&c, events, "", Duration::from_secs(60)).await;
             assert_page_matches_api(&c, &addr, events).await;
+            assert_sources_panel(&c, &addr, events).await;
 
             // One trust picked: the tiles are that trust's.
             c.find(Locator::Css("[data-testid=\"trust-picker\"]"))

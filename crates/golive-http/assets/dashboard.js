@@ -47,6 +47,9 @@
     seq: null,
     generation: 0,
     lastChange: null,
+    // Answers of /v1/money, /v1/coverage, /v1/warnings and /v1/evidence at the page's seq;
+    // each null when the ledger does not serve it (the page then shows "—").
+    extra: {},
   };
 
   // ---------------------------------------------------------------- formatting
@@ -626,7 +629,113 @@
     box.classList.toggle('calm', hl.halt_recommended.length === 0);
   }
 
-  function verdict(t) {
+  const NONE = '\u2014';
+
+  /** A field deep in an optional answer, or undefined. */
+  function dig(v, ...path) {
+    for (const k of path) {
+      if (v === null || v === undefined) return undefined;
+      v = v[k];
+    }
+    return v;
+  }
+
+  function moneyOf(code) {
+    return code ? dig(state.extra.money, 'trusts', code, 'total') : dig(state.extra.money, 'total');
+  }
+
+  function estimatedText(fig) {
+    const e = dig(fig, 'by_status', 'estimated', 'net_cost_pence');
+    return e === undefined ? NONE : '+ ' + pounds(e) + ' estimated, not in net cost';
+  }
+
+  function renderMeaning() {
+    setText('tile-estimated', estimatedText(moneyOf(null)));
+    const threat = dig(moneyOf(null), 'penalties_threatened_pence');
+    const ex = byId('tile-exposure');
+    ex.textContent = threat === undefined ? NONE : pounds(threat);
+    if (threat !== undefined) ex.dataset.pence = threat.toString();
+    renderCoverage();
+  }
+
+  function evidenceOf(code, group) {
+    return dig(state.extra.evidence, 'trusts', code, group);
+  }
+
+  function sourceLine(s) {
+    return s.type.replace(/_/g, ' ') + ': ' + s.ref + ' (' + s.events + (s.events === 1 ? ' event)' : ' events)');
+  }
+
+  /** The figure's value, its disputed badge, and its sources on hover and click. */
+  function withEvidence(code, group, valueNode) {
+    const ev = evidenceOf(code, group);
+    if (!ev) return [valueNode];
+    if (ev.sources.length) {
+      valueNode.title = 'Sources:\n' + ev.sources.map(sourceLine).join('\n');
+      valueNode.classList.add('has-sources');
+      valueNode.addEventListener('click', () => showSources(code, group));
+    }
+    const out = [valueNode];
+    if (ev.disputed) {
+      out.push(h('span', { class: 'badge disputed', 'data-testid': 'disputed-' + code + '-' + group,
+        title: 'Another report disputes these figures' }, 'disputed'));
+    }
+    return out;
+  }
+
+  const GROUP_NAMES = { money: 'money figures', lost: 'lost-patient figures' };
+
+  function showSources(code, group) {
+    const ev = evidenceOf(code, group);
+    const panel = byId('sources-panel');
+    const items = (ev ? ev.sources : []).map((s) => h('li', {},
+      h('span', { class: 'muted' }, s.type.replace(/_/g, ' ') + ': '),
+      s.url ? h('a', { href: s.url, rel: 'noopener noreferrer', target: '_blank' }, s.ref) : s.ref,
+      ' (' + s.events + (s.events === 1 ? ' event)' : ' events)')));
+    const close = h('button', { type: 'button', 'data-testid': 'sources-close' }, 'Close');
+    close.addEventListener('click', () => { panel.hidden = true; });
+    replace(panel,
+      h('h3', {}, 'Sources of ' + code + ' ' + (GROUP_NAMES[group] || group) + (ev && ev.disputed ? ' (disputed)' : '')),
+      items.length ? h('ul', {}, items) : h('p', {}, 'No sources recorded.'),
+      close);
+    panel.dataset.trust = code;
+    panel.dataset.group = group;
+    panel.hidden = false;
+  }
+
+  const COVERAGE_TEXT = { reporting: 'reporting', silent: 'silent', dark: 'dark' };
+
+  function coverageNote(c) {
+    if (c.last_event_at === null || c.last_event_at === undefined) return 'silent: no events';
+    const w = c.weeks_since_last_event;
+    const weeks = w === undefined || w === null ? '' : ', ' + count(w) + (w === 1 ? ' week' : ' weeks') + ' since the last';
+    const dark = (c.dark_datasets || []).map((x) => x.dataset).join(', ');
+    return 'last event ' + dateText(c.last_event_at) + weeks + (dark ? '; dark: ' + dark : '');
+  }
+
+  function renderCoverage() {
+    const cov = state.extra.coverage;
+    const totals = dig(cov, 'totals');
+    setText('coverage-totals', totals
+      ? count(totals.reporting) + ' reporting, ' + count(totals.silent) + ' silent, ' + count(totals.dark) + ' dark' +
+        (cov.silent_after_weeks !== undefined ? ' (silent after ' + count(cov.silent_after_weeks) + ' weeks without events)' : '')
+      : NONE);
+    const blocks = Object.entries(dig(cov, 'programmes') || {}).map(([name, p]) => h('div', { class: 'coverage-programme' },
+      h('h3', {}, name),
+      h('ul', {}, Object.entries(p.trusts || {})
+        .filter(([code]) => !state.trust || code === state.trust)
+        .map(([code, c]) => h('li', { 'data-trust': code },
+          h('strong', {}, code), ' ',
+          h('span', { class: 'badge coverage-state ' + c.state, 'data-testid': 'coverage-state-' + code },
+            COVERAGE_TEXT[c.state] || c.state), ' ',
+          (c.live ? 'live; ' : '') + coverageNote(c))))));
+    replace(byId('coverage-panel'), blocks.length ? blocks : [h('p', { class: 'muted' }, NONE)]);
+  }
+
+  function verdict(t, code) {
+    if (code && dig(state.extra.warnings, 'trusts', code, 'state') === 'unknown') {
+      return { cls: 'unknown', text: 'UNKNOWN' };
+    }
     if (t.halt_recommended) return { cls: 'halt', text: 'HALT RECOMMENDED' };
     if (t.warnings.length) return { cls: 'warn', text: 'WARNING' };
     return { cls: 'ok', text: 'OK' };
@@ -635,7 +744,7 @@
   function renderTrustTable(d) {
     const rows = chartTrusts(d).map((code) => {
       const t = d.trusts[code];
-      const v = verdict(t);
+      const v = verdict(t, code);
       const st = t.status
         ? h('span', { class: 'badge status status-' + t.status }, statusText(t.status) + (t.release ? ' (' + t.release + ')' : ''))
         : h('span', { class: 'muted' }, 'no status yet');
@@ -643,8 +752,11 @@
         h('th', { scope: 'row' }, swatch(code), code),
         h('td', {}, st),
         h('td', {}, t.go_live ? dateText(t.go_live) : 'not yet'),
-        h('td', { class: 'num', 'data-testid': 'open-lost-' + code }, count(t.open_lost_patients)),
-        h('td', { class: 'num', 'data-testid': 'net-cost-' + code, 'data-pence': t.net_cost_pence.toString() }, pounds(t.net_cost_pence)),
+        h('td', { class: 'num' }, withEvidence(code, 'lost',
+          h('span', { 'data-testid': 'open-lost-' + code }, count(t.open_lost_patients)))),
+        h('td', { class: 'num' }, withEvidence(code, 'money',
+          h('span', { 'data-testid': 'net-cost-' + code, 'data-pence': t.net_cost_pence.toString() }, pounds(t.net_cost_pence))),
+          h('div', { class: 'est', 'data-testid': 'estimated-' + code }, estimatedText(moneyOf(code)))),
         h('td', { class: 'num', 'data-testid': 'income-at-risk-' + code, 'data-pence': t.income_at_risk_pence.toString() }, pounds(t.income_at_risk_pence)),
         h('td', {}, h('span', { class: 'badge ' + v.cls, 'data-testid': 'verdict-' + code }, v.text)));
     });
@@ -664,12 +776,13 @@
     }
     replace(byId('programme-warnings'), banners);
     const rank = (t) => (t.halt_recommended ? 0 : 1);
-    const flagged = chartTrusts(d).filter((c) => d.trusts[c].warnings.length > 0)
+    const unknown = (c) => verdict(d.trusts[c], c).cls === 'unknown';
+    const flagged = chartTrusts(d).filter((c) => d.trusts[c].warnings.length > 0 || unknown(c))
       .sort((a, b) => rank(d.trusts[a]) - rank(d.trusts[b]) || d.all_trusts.indexOf(a) - d.all_trusts.indexOf(b));
-    const fine = chartTrusts(d).filter((c) => d.trusts[c].warnings.length === 0);
+    const fine = chartTrusts(d).filter((c) => d.trusts[c].warnings.length === 0 && !unknown(c));
     const cards = flagged.map((code) => {
       const t = d.trusts[code];
-      const v = verdict(t);
+      const v = verdict(t, code);
       const sub = statusText(t.status) + (t.release ? ' (' + t.release + ')' : '') +
         (t.go_live ? ', live since ' + dateText(t.go_live) : '');
       const items = t.warnings.map((w) => h('li', {},
@@ -680,6 +793,7 @@
       return h('article', { class: 'card ' + v.cls, 'data-trust': code },
         h('h3', {}, h('span', {}, code), h('span', { class: 'badge ' + v.cls, 'data-testid': 'warning-status-' + code }, v.text)),
         h('p', { class: 'sub' }, sub),
+        v.cls === 'unknown' ? h('p', { class: 'sub' }, 'Live but silent or dark: no news is not good news.') : '',
         h('ul', {}, items));
     });
     if (fine.length) {
@@ -746,6 +860,7 @@
     renderTimeline(d);
     renderWarnings(d);
     renderDeferred(d);
+    renderMeaning();
     document.body.dataset.seq = String(d.as_of_seq);
     document.body.dataset.trust = state.trust;
     document.body.dataset.state = 'ready';
@@ -797,10 +912,21 @@
       }
       throw e;
     }
+    const extra = await fetchExtra(d.as_of_seq);
     if (gen !== state.generation) return; // a newer request has been made meanwhile
+    state.extra = extra;
     if (state.seq !== null && d.as_of_seq !== state.seq) state.lastChange = new Date();
     state.seq = d.as_of_seq;
     render(d);
+  }
+
+  /** The answers beside /v1/series, at its seq; null for one the ledger does not serve. */
+  async function fetchExtra(seq) {
+    const q = (withTrust) => '?as_of_seq=' + seq + (withTrust && state.trust ? '&trust=' + encodeURIComponent(state.trust) : '');
+    const one = (path, withTrust) => getJson(path + q(withTrust)).then((a) => a.data, () => null);
+    const [money, coverage, warnings, evidence] = await Promise.all([
+      one('/v1/money', true), one('/v1/coverage', false), one('/v1/warnings', true), one('/v1/evidence', true)]);
+    return { money, coverage, warnings, evidence };
   }
 
   async function tick() {

@@ -339,6 +339,7 @@ projection_endpoint!(warnings, "/v1/warnings", |p, t, r| p.warnings(r, t));
 projection_endpoint!(deferred_features, "/v1/deferred-features", |p, t, _r| p
     .deferred_features(t));
 projection_endpoint!(incidents, "/v1/incidents", |p, t, _r| p.incidents(t));
+projection_endpoint!(evidence, "/v1/evidence", |p, t, _r| p.evidence(t));
 // With `trust`, the list is that one trust (or a 404): a cheap "does it have events" check.
 projection_endpoint!(trusts, "/v1/trusts", |p, t, _r| match t {
     Some(t) => vec![t.clone()],

@@ -272,6 +272,7 @@ const SELECTING: &[&str] = &[
     "/v1/warnings",
     "/v1/deferred-features",
     "/v1/incidents",
+    "/v1/evidence",
 ];
 
 /// The schema of the 200 answer of GET `path`.
@@ -294,6 +295,7 @@ async fn every_answer_matches_its_schema() {
         "/v1/warnings",
         "/v1/deferred-features",
         "/v1/incidents",
+        "/v1/evidence",
         "/v1/head",
         "/v1/series",
         "/v1/events",

@@ -71,6 +71,7 @@
 
 mod deferred;
 mod error;
+mod evidence;
 mod incidents;
 mod lost;
 mod money;
@@ -97,6 +98,7 @@ use serde::{Deserialize, Serialize};
 
 pub use deferred::{DeferredFeature, DeferredTotals, DeferredView, TrustDeferred};
 pub use error::{RulesError, SnapshotError};
+pub use evidence::{EvidenceLink, EvidenceSource, EvidenceView, FigureEvidence, TrustEvidence};
 pub use incidents::{
     IncidentGrade, IncidentItem, IncidentsTotals, IncidentsView, OutageItem, OutageSummary,
     SafetySummary, TrustIncidents,
@@ -144,6 +146,7 @@ struct TrustState {
     rollout: Timeline<RolloutFact>,
     incidents: IncidentsState,
     deferred: Timeline<DeferredFact>,
+    evidence: evidence::EvidenceState,
 }
 
 /// All projections, folded from the log one event at a time.
@@ -234,6 +237,11 @@ impl Projections {
 
     fn add(&mut self, seq: u64, e: &Envelope) {
         let (at, id) = (e.occurred_at, e.event_id);
+        self.trusts
+            .entry(e.trust.clone())
+            .or_default()
+            .evidence
+            .add(e);
         if let EventBody::ProgrammeRoster(_) = &e.body {
             // TODO(issue 15): coverage keeps the rosters.
             self.trusts.entry(e.trust.clone()).or_default();
@@ -294,6 +302,9 @@ impl Projections {
 
     fn remove(&mut self, e: &Envelope) {
         let (at, id) = (e.occurred_at, e.event_id);
+        if let Some(t) = self.trusts.get_mut(&e.trust) {
+            t.evidence.remove(e);
+        }
         if let EventBody::ProgrammeRoster(_) = &e.body {
             return;
         }
@@ -381,6 +392,14 @@ impl Projections {
         incidents::view(
             self.selected(trust)
                 .map(|(c, t)| (c.as_str(), &t.incidents)),
+        )
+    }
+
+    /// The sources and links behind each trust's figure groups (see the `evidence` module).
+    pub fn evidence(&self, trust: Option<&OdsCode>) -> EvidenceView {
+        evidence::view(
+            self.trusts.values().map(|t| &t.evidence),
+            self.selected(trust).map(|(c, t)| (c.as_str(), &t.evidence)),
         )
     }
 

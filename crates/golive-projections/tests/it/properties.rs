@@ -34,6 +34,7 @@ fn all_views(p: &Projections) -> Value {
         "rollout": p.rollout(None),
         "incidents": p.incidents(None),
         "deferred": p.deferred_features(None),
+        "evidence": p.evidence(None),
         "warnings": p.warnings(&rules(), None),
     })
 }
@@ -49,6 +50,7 @@ fn trust_views(p: &Projections, trust: &str) -> Value {
         "rollout": one(json!(p.rollout(None))),
         "incidents": one(json!(p.incidents(None))),
         "deferred": one(json!(p.deferred_features(None))),
+        "evidence": one(json!(p.evidence(None))),
         "warnings": one(json!(p.warnings(&rules(), None))),
     });
     let filtered = json!({
@@ -57,6 +59,7 @@ fn trust_views(p: &Projections, trust: &str) -> Value {
         "rollout": one(json!(p.rollout(Some(&code)))),
         "incidents": one(json!(p.incidents(Some(&code)))),
         "deferred": one(json!(p.deferred_features(Some(&code)))),
+        "evidence": one(json!(p.evidence(Some(&code)))),
         "warnings": one(json!(p.warnings(&rules(), Some(&code)))),
     });
     assert_eq!(

@@ -69,6 +69,7 @@
 //! A snapshot of another version is refused with [`SnapshotError`], and the caller replays from
 //! the log: snapshots are caches of the log, never the truth.
 
+mod coverage;
 mod deferred;
 mod error;
 mod evidence;
@@ -96,6 +97,10 @@ use chrono::{DateTime, Utc};
 use golive_model::{Envelope, EventBody, EventId, OdsCode, RolloutScope};
 use serde::{Deserialize, Serialize};
 
+pub use coverage::{
+    CoverageState, CoverageTotals, CoverageView, DarkDataset, LastKnown, ProgrammeCoverage,
+    SILENT_AFTER_WEEKS_DEFAULT, SILENT_AFTER_WEEKS_MAX, TrustCoverage,
+};
 pub use deferred::{DeferredFeature, DeferredTotals, DeferredView, TrustDeferred};
 pub use error::{RulesError, SnapshotError};
 pub use evidence::{EvidenceLink, EvidenceSource, EvidenceView, FigureEvidence, TrustEvidence};
@@ -114,12 +119,13 @@ pub use rollout::{
     TrustRollout,
 };
 pub use warnings::{
-    GROWTH_WEEKS_MAX, RULE_INCOME_AT_RISK, RULE_NET_COST, RULE_OPEN_LOST_GROWTH,
+    GROWTH_WEEKS_MAX, OverallState, RULE_INCOME_AT_RISK, RULE_NET_COST, RULE_OPEN_LOST_GROWTH,
     RULE_PROGRAMME_SITES_HALTING, RULE_REPORTING_SUSPENDED, RULE_SERIOUS_INCIDENT, Severity,
     TRUST_RULES, TrustWarnings, Warning, WarningRules, WarningsTotals, WarningsView,
 };
 pub use week::WEEKLY_SERIES_WEEKS_MAX;
 
+use coverage::{EventTimes, Rosters};
 use deferred::DeferredFact;
 use incidents::IncidentsState;
 use lost::LostState;
@@ -147,6 +153,8 @@ struct TrustState {
     incidents: IncidentsState,
     deferred: Timeline<DeferredFact>,
     evidence: evidence::EvidenceState,
+    /// When its events happened (coverage: last event, silence).
+    seen: EventTimes,
 }
 
 /// All projections, folded from the log one event at a time.
@@ -161,8 +169,29 @@ pub struct Projections {
     trusts: BTreeMap<OdsCode, TrustState>,
     /// Programme-scope rollout statuses, by programme name.
     programmes: BTreeMap<String, Timeline<ProgrammeFact>>,
+    /// Programme rosters, by programme name.
+    rosters: Rosters,
     /// Events whose contribution has been removed by a correction.
     retracted: BTreeSet<EventId>,
+}
+
+/// What coverage reads of one trust.
+fn coverage_input<'a>(
+    t: &'a TrustState,
+    suspended: &'a BTreeMap<golive_model::Dataset, Suspension>,
+    live: bool,
+) -> coverage::TrustInput<'a> {
+    coverage::TrustInput {
+        seen: &t.seen,
+        suspended,
+        waiting_lists: &t.lost.waiting_lists,
+        live,
+        programmes: t
+            .rollout
+            .iter()
+            .map(|e| e.data.programme.as_str())
+            .collect(),
+    }
 }
 
 /// Which of a trust's projections an event of each kind feeds: the one routing table that
@@ -237,14 +266,11 @@ impl Projections {
 
     fn add(&mut self, seq: u64, e: &Envelope) {
         let (at, id) = (e.occurred_at, e.event_id);
-        self.trusts
-            .entry(e.trust.clone())
-            .or_default()
-            .evidence
-            .add(e);
-        if let EventBody::ProgrammeRoster(_) = &e.body {
-            // TODO(issue 15): coverage keeps the rosters.
-            self.trusts.entry(e.trust.clone()).or_default();
+        let t = self.trusts.entry(e.trust.clone()).or_default();
+        t.evidence.add(e);
+        t.seen.add(at);
+        if let EventBody::ProgrammeRoster(d) = &e.body {
+            self.rosters.add(seq, at, id, d);
             return;
         }
         if let EventBody::RolloutStatus(d) = &e.body
@@ -304,8 +330,10 @@ impl Projections {
         let (at, id) = (e.occurred_at, e.event_id);
         if let Some(t) = self.trusts.get_mut(&e.trust) {
             t.evidence.remove(e);
+            t.seen.remove(at);
         }
-        if let EventBody::ProgrammeRoster(_) = &e.body {
+        if let EventBody::ProgrammeRoster(d) = &e.body {
+            self.rosters.remove(at, id, d);
             return;
         }
         if let EventBody::RolloutStatus(d) = &e.body
@@ -407,6 +435,32 @@ impl Projections {
         deferred::view(self.selected(trust).map(|(c, t)| (c.as_str(), &t.deferred)))
     }
 
+    /// Per programme, the coverage of each member trust (rostered, or with a trust-scope
+    /// rollout status for it): reporting, silent or dark. With `trust`, only that trust, in the
+    /// programmes it belongs to.
+    pub fn coverage(&self, rules: &WarningRules, trust: Option<&OdsCode>) -> CoverageView {
+        let suspended: BTreeMap<&OdsCode, _> = self
+            .trusts
+            .iter()
+            .map(|(c, t)| (c, lost::reporting_view(&t.lost.reporting).suspended))
+            .collect();
+        let inputs = self
+            .trusts
+            .iter()
+            .map(|(c, t)| {
+                let live = rollout::trust_view(&t.rollout, self.as_at).live;
+                (c.as_str(), coverage_input(t, &suspended[c], live))
+            })
+            .collect();
+        coverage::view(
+            rules.silent_after_weeks,
+            &self.rosters,
+            &inputs,
+            trust.map(OdsCode::as_str),
+            self.as_at,
+        )
+    }
+
     /// Fired rules per trust, and programme-level warnings. The programme rule always looks at
     /// every trust (it is about the programme), but only programmes of the covered trusts are
     /// shown when `trust` is given.
@@ -414,13 +468,18 @@ impl Projections {
         let mut all = BTreeMap::new();
         for (code, t) in &self.trusts {
             let (lost, _) = lost::trust_view(&t.lost, self.as_at);
+            let rollout = rollout::trust_view(&t.rollout, self.as_at);
             let facts = warnings::TrustFacts {
-                rollout: &rollout::trust_view(&t.rollout, self.as_at),
+                rollout: &rollout,
                 money: &money::trust_view(&t.money),
                 lost: &lost,
                 incidents: &incidents::trust_view(&t.incidents),
             };
-            all.insert(code.to_string(), warnings::evaluate_trust(rules, &facts));
+            let mut w = warnings::evaluate_trust(rules, &facts);
+            let input = coverage_input(t, &lost.reporting.suspended, rollout.live);
+            let c = coverage::trust_coverage(rules.silent_after_weeks, Some(&input), self.as_at);
+            warnings::apply_coverage(&mut w, c.state);
+            all.insert(code.to_string(), w);
         }
         let mut programmes = warnings::evaluate_programmes(rules, &all);
         let mut trusts = all;

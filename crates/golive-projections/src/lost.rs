@@ -491,7 +491,7 @@ fn latest_waiting_lists(
 }
 
 /// The datasets suspended now (each since its first suspension) and every change, in order.
-fn reporting_view(reports: &Timeline<ReportingFact>) -> ReportingView {
+pub(crate) fn reporting_view(reports: &Timeline<ReportingFact>) -> ReportingView {
     let mut reporting = ReportingView::default();
     for e in reports.iter() {
         match e.data.change {

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use golive_model::{Harm, Pence, Period, RolloutState};
 use serde::{Deserialize, Serialize};
 
+use crate::coverage::{CoverageState, SILENT_AFTER_WEEKS_DEFAULT, SILENT_AFTER_WEEKS_MAX};
 use crate::error::RulesError;
 use crate::incidents::TrustIncidents;
 use crate::lost::TrustLostPatients;
@@ -61,6 +62,8 @@ pub struct WarningRules {
     pub programme_halt_min_trusts: u32,
     /// The rules that make a trust "halt recommended". Default: every per-trust rule.
     pub halt_on: Vec<String>,
+    /// Coverage: a trust with no event in this many weeks before `as_at` is silent. Default 8.
+    pub silent_after_weeks: u32,
 }
 
 impl Default for WarningRules {
@@ -73,6 +76,7 @@ impl Default for WarningRules {
             reporting_suspension_is_warning: true,
             programme_halt_min_trusts: 2,
             halt_on: TRUST_RULES.iter().map(|r| (*r).to_owned()).collect(),
+            silent_after_weeks: SILENT_AFTER_WEEKS_DEFAULT,
         }
     }
 }
@@ -108,6 +112,13 @@ impl WarningRules {
                 field: "open_lost_growth_weeks",
                 expected: "0 (off) to 52",
                 got: i64::from(self.open_lost_growth_weeks),
+            });
+        }
+        if !(1..=SILENT_AFTER_WEEKS_MAX).contains(&self.silent_after_weeks) {
+            return Err(RulesError::OutOfRange {
+                field: "silent_after_weeks",
+                expected: "1 to 520",
+                got: i64::from(self.silent_after_weeks),
             });
         }
         for id in &self.halt_on {
@@ -158,6 +169,21 @@ pub struct TrustWarnings {
     pub halt_reasons: Vec<String>,
     /// Earliest `since` of the fired `halt_on` rules.
     pub halt_since: Option<DateTime<Utc>>,
+    /// Whether the trust is reporting, silent or dark (see the coverage view).
+    pub coverage: CoverageState,
+    /// The trust at a glance; see [`apply_coverage`].
+    pub state: OverallState,
+}
+
+/// A trust at a glance. `unknown` whenever a live trust is silent or dark: its silence is not
+/// evidence that all is well, whatever its warnings say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverallState {
+    Ok,
+    Warning,
+    Halt,
+    Unknown,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -262,7 +288,25 @@ pub(crate) fn evaluate_trust(rules: &WarningRules, f: &TrustFacts<'_>) -> TrustW
             .collect(),
         halt_since: halting.iter().filter_map(|w| w.since).min(),
         warnings,
+        coverage: CoverageState::Reporting,
+        state: OverallState::Ok,
     }
+}
+
+/// Sets the trust's coverage and its state: `unknown` for a live trust that is silent or dark
+/// (even with halt recommended: `halt_recommended` still says so), else `halt`, `warning` or
+/// `ok` from the fired rules.
+pub(crate) fn apply_coverage(w: &mut TrustWarnings, coverage: CoverageState) {
+    w.coverage = coverage;
+    w.state = if w.live && coverage != CoverageState::Reporting {
+        OverallState::Unknown
+    } else if w.halt_recommended {
+        OverallState::Halt
+    } else if !w.warnings.is_empty() {
+        OverallState::Warning
+    } else {
+        OverallState::Ok
+    };
 }
 
 /// `net_cost`: the trust's net cost is at or above the threshold.

@@ -172,6 +172,15 @@ pub fn programme_status(programme: &str, status: RolloutState, reason: &str) -> 
     })
 }
 
+/// A `programme_roster` (schema 2): the trusts `programme` deploys to.
+pub fn roster(programme: &str, trusts: &[&str]) -> EventBody {
+    EventBody::ProgrammeRoster(ProgrammeRoster {
+        programme: programme.to_owned(),
+        trusts: trusts.iter().map(|t| ods(t)).collect(),
+        reason: None,
+    })
+}
+
 pub fn outage(scope: &str, start: &str, end: Option<&str>) -> EventBody {
     EventBody::Outage(Outage {
         scope: scope.to_owned(),

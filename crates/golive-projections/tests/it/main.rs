@@ -3,6 +3,7 @@
 
 mod common;
 mod corrections;
+mod coverage;
 mod properties;
 mod scenario;
 mod snapshot_and_json;

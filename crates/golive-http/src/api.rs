@@ -340,6 +340,7 @@ projection_endpoint!(deferred_features, "/v1/deferred-features", |p, t, _r| p
     .deferred_features(t));
 projection_endpoint!(incidents, "/v1/incidents", |p, t, _r| p.incidents(t));
 projection_endpoint!(evidence, "/v1/evidence", |p, t, _r| p.evidence(t));
+projection_endpoint!(coverage, "/v1/coverage", |p, t, r| p.coverage(r, t));
 // With `trust`, the list is that one trust (or a 404): a cheap "does it have events" check.
 projection_endpoint!(trusts, "/v1/trusts", |p, t, _r| match t {
     Some(t) => vec![t.clone()],

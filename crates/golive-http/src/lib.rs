@@ -13,7 +13,7 @@
 //!
 //! | path | what |
 //! | --- | --- |
-//! | `/v1/trusts`, `/v1/lost-patients`, `/v1/money`, `/v1/rollout`, `/v1/warnings`, `/v1/deferred-features`, `/v1/incidents`, `/v1/evidence` | a projection view; `?trust=`, `?as_of_seq=` or `?as_of=`, `?known_at=` |
+//! | `/v1/trusts`, `/v1/lost-patients`, `/v1/money`, `/v1/rollout`, `/v1/warnings`, `/v1/deferred-features`, `/v1/incidents`, `/v1/evidence`, `/v1/coverage` | a projection view; `?trust=`, `?as_of_seq=` or `?as_of=`, `?known_at=` |
 //! | `/v1/head` | sequence, chain hash and receive time of the last record |
 //! | `/v1/openapi.json`, `/healthz` | the OpenAPI 3.1 document; `ok` (public) |
 //! | `/metrics`, `/v1/dead-letters` | Prometheus text; rejected messages (admin) |
@@ -221,6 +221,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/deferred-features", get(api::deferred_features))
         .route("/v1/incidents", get(api::incidents))
         .route("/v1/evidence", get(api::evidence))
+        .route("/v1/coverage", get(api::coverage))
         .route("/v1/head", get(api::head))
         .merge(dashboard::data_routes());
     let admin = Router::new()

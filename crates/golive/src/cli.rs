@@ -102,7 +102,7 @@ pub struct IngestArgs {
 
 #[derive(clap::Args)]
 pub struct QueryArgs {
-    /// lost-patients, money, rollout, warnings, deferred, incidents or trusts
+    /// lost-patients, money, rollout, warnings, deferred, incidents, trusts or coverage
     pub what: golive::query::What,
     /// Only this trust (ODS code, e.g. RAL)
     #[arg(long)]

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use golive_ledger::{LedgerError, projections_at, projections_known_at, seq_received_by};
 use golive_model::OdsCode;
 use golive_projections::{
-    DeferredView, IncidentsView, LostPatientsView, MoneyView, Projections, RolloutView,
-    WarningRules, WarningsView,
+    CoverageView, DeferredView, IncidentsView, LostPatientsView, MoneyView, Projections,
+    RolloutView, WarningRules, WarningsView,
 };
 use golive_store::Store;
 use serde::Deserialize;
@@ -30,6 +30,8 @@ pub enum What {
     Deferred,
     Incidents,
     Trusts,
+    /// Per programme trust: reporting, silent or dark.
+    Coverage,
 }
 
 impl What {
@@ -43,6 +45,7 @@ impl What {
             What::Deferred => "/v1/deferred-features",
             What::Incidents => "/v1/incidents",
             What::Trusts => "/v1/trusts",
+            What::Coverage => "/v1/coverage",
         }
     }
 }
@@ -67,6 +70,7 @@ pub enum View {
     Deferred(DeferredView),
     Incidents(IncidentsView),
     Trusts(Vec<OdsCode>),
+    Coverage(CoverageView),
 }
 
 /// A view and the ledger sequence it is at.
@@ -115,6 +119,7 @@ pub fn view_of(
             Some(t) => vec![t.clone()],
             None => p.trusts(),
         }),
+        What::Coverage => View::Coverage(p.coverage(rules, trust)),
     };
     Ok(Answer {
         as_of_seq: seq,
@@ -213,6 +218,7 @@ pub fn remote(
         What::Deferred => read(&url, &body).map(|(s, v)| (s, View::Deferred(v)))?,
         What::Incidents => read(&url, &body).map(|(s, v)| (s, View::Incidents(v)))?,
         What::Trusts => read(&url, &body).map(|(s, v)| (s, View::Trusts(v)))?,
+        What::Coverage => read(&url, &body).map(|(s, v)| (s, View::Coverage(v)))?,
     };
     Ok(Answer {
         as_of_seq,
@@ -255,6 +261,7 @@ mod tests {
             What::Deferred,
             What::Incidents,
             What::Trusts,
+            What::Coverage,
         ] {
             for trust in [None, Some(&ral)] {
                 let a = view_of(p, seq, what, trust, &rules).unwrap();
@@ -266,6 +273,7 @@ mod tests {
                     View::Deferred(v) => serde_json::to_vec(v),
                     View::Incidents(v) => serde_json::to_vec(v),
                     View::Trusts(v) => serde_json::to_vec(v),
+                    View::Coverage(v) => serde_json::to_vec(v),
                 }
                 .unwrap();
                 let wire = format!(
@@ -280,6 +288,7 @@ mod tests {
                     What::Deferred => View::Deferred(read_data(&wire)),
                     What::Incidents => View::Incidents(read_data(&wire)),
                     What::Trusts => View::Trusts(read_data(&wire)),
+                    What::Coverage => View::Coverage(read_data(&wire)),
                 };
                 let b = Answer {
                     as_of_seq: seq,

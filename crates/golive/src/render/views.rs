@@ -402,6 +402,8 @@ pub fn answer(a: &Answer, as_json: bool) -> String {
         (View::Incidents(v), false) => incidents(v),
         (View::Trusts(v), true) => json(v),
         (View::Trusts(v), false) => v.iter().map(|t| format!("{t}\n")).collect(),
+        (View::Coverage(v), true) => json(v),
+        (View::Coverage(v), false) => coverage(v),
     };
     let mut out = String::with_capacity(body.len() + 32);
     if !as_json {
@@ -445,6 +447,63 @@ pub fn all_views(p: &Projections, rules: &WarningRules) -> String {
         incidents(&p.incidents(None)),
     ] {
         let _ = writeln!(out, "\n{}", text.trim_end());
+    }
+    out
+}
+
+/// Per programme, each member trust's coverage: silence and dark datasets are shown as what
+/// they are, never as "no harm".
+fn coverage(v: &golive_projections::CoverageView) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let t = &v.totals;
+    let _ = writeln!(
+        out,
+        "coverage: {} reporting, {} silent, {} dark (silent = no events in the {} weeks before {})",
+        t.reporting,
+        t.silent,
+        t.dark,
+        v.silent_after_weeks,
+        v.as_at
+            .map_or("-".to_owned(), |a| golive_model::format_time(&a))
+    );
+    for (name, p) in &v.programmes {
+        let _ = writeln!(out, "\n{name}");
+        let _ = writeln!(
+            out,
+            "  {:<6} {:<10} {:<8} {:<5} {:<22} weeks since",
+            "trust", "state", "rostered", "live", "last event"
+        );
+        for (code, c) in &p.trusts {
+            let last = c
+                .last_event_at
+                .map_or("none".to_owned(), |a| golive_model::format_time(&a));
+            let weeks = c
+                .weeks_since_last_event
+                .map_or("-".to_owned(), |w| w.to_string());
+            let state = serde_json::to_value(c.state)
+                .ok()
+                .and_then(|s| s.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {code:<6} {state:<10} {:<8} {:<5} {last:<22} {weeks}",
+                c.rostered, c.live
+            );
+            for d in &c.dark_datasets {
+                let since = golive_model::format_time(&d.since);
+                let carried = if d.last_known.is_some() {
+                    "last known value carried forward"
+                } else {
+                    "no value before it"
+                };
+                let _ = writeln!(
+                    out,
+                    "         dark: {} since {since} ({carried})",
+                    d.dataset
+                );
+            }
+        }
     }
     out
 }

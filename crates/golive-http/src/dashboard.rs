@@ -536,11 +536,12 @@ mod tests {
             let mine: Vec<u64> = t.weekly_open_lost.iter().map(|w| w.open).collect();
             assert_eq!(weekly, mine, "{code}");
         }
-        // RAL: live since June 2008, money only in February 2009; months are continuous.
+        // RAL: live since June 2008; the months run, continuous, to the projection's "now"
+        // (the scenario's last event, May 2015).
         let ral = &s.trusts["RAL"];
         assert_eq!(ral.monthly.first().unwrap().month.to_string(), "2008-06");
-        assert_eq!(ral.monthly.last().unwrap().month.to_string(), "2009-10");
-        assert_eq!(ral.monthly.len(), 17);
+        assert_eq!(ral.monthly.last().unwrap().month.to_string(), "2015-05");
+        assert_eq!(ral.monthly.len(), 84);
         assert!(ral.halt_recommended);
         assert!(!s.programmes.is_empty());
     }

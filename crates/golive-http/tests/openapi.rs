@@ -273,6 +273,7 @@ const SELECTING: &[&str] = &[
     "/v1/deferred-features",
     "/v1/incidents",
     "/v1/evidence",
+    "/v1/coverage",
 ];
 
 /// The schema of the 200 answer of GET `path`.
@@ -296,6 +297,7 @@ async fn every_answer_matches_its_schema() {
         "/v1/deferred-features",
         "/v1/incidents",
         "/v1/evidence",
+        "/v1/coverage",
         "/v1/head",
         "/v1/series",
         "/v1/events",

@@ -261,6 +261,9 @@ pub struct MoneyFigures {
     pub net_cost_pence: i64,
     /// `reported`, `estimated` and `validated`, always all three.
     pub by_status: BTreeMap<Status, StatusFigures>,
+    /// The sum of `by_status`: every figure whatever its status (levied penalties), to
+    /// reconcile with the events themselves. Not a headline: it counts estimates.
+    pub all_statuses: StatusFigures,
     /// Threatened penalties of any status: exposure, not cost.
     pub penalties_threatened_pence: i64,
     /// Waived penalties of any status.
@@ -291,6 +294,7 @@ impl Default for MoneyFigures {
                 .iter()
                 .map(|s| (*s, StatusFigures::default()))
                 .collect(),
+            all_statuses: StatusFigures::default(),
             penalties_threatened_pence: 0,
             penalties_waived_pence: 0,
             restated_pence: 0,
@@ -331,14 +335,18 @@ impl MoneyFigures {
             Line::Recovered(_) => amount.saturating_neg(),
             _ => amount,
         };
-        let s = self.by_status.entry(status).or_default();
-        match line {
-            Line::Extra(_) => add_to(&mut s.extra_cost_pence, amount),
-            Line::AtRisk(_) => add_to(&mut s.income_at_risk_pence, amount),
-            Line::Recovered(_) => add_to(&mut s.income_recovered_pence, amount),
-            Line::Penalty(..) => add_to(&mut s.contract_penalty_pence, amount),
+        for s in [
+            self.by_status.entry(status).or_default(),
+            &mut self.all_statuses,
+        ] {
+            match line {
+                Line::Extra(_) => add_to(&mut s.extra_cost_pence, amount),
+                Line::AtRisk(_) => add_to(&mut s.income_at_risk_pence, amount),
+                Line::Recovered(_) => add_to(&mut s.income_recovered_pence, amount),
+                Line::Penalty(..) => add_to(&mut s.contract_penalty_pence, amount),
+            }
+            add_to(&mut s.net_cost_pence, net);
         }
-        add_to(&mut s.net_cost_pence, net);
         if !headline {
             return;
         }
@@ -392,6 +400,7 @@ impl MoneyFigures {
         for (s, f) in &o.by_status {
             self.by_status.entry(*s).or_default().add(f);
         }
+        self.all_statuses.add(&o.all_statuses);
         add_to(
             &mut self.penalties_threatened_pence,
             o.penalties_threatened_pence,

@@ -55,6 +55,8 @@ envelope_enum!(
     }
 );
 
+// By hand: `envelope_enum!` takes no attributes on variants, so `#[default]` cannot be derived.
+#[allow(clippy::derivable_impls)]
 impl Default for Status {
     fn default() -> Self {
         Status::Reported

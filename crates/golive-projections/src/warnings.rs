@@ -293,15 +293,16 @@ pub(crate) fn evaluate_trust(rules: &WarningRules, f: &TrustFacts<'_>) -> TrustW
     }
 }
 
-/// Sets the trust's coverage and its state: `unknown` for a live trust that is silent or dark
-/// (even with halt recommended: `halt_recommended` still says so), else `halt`, `warning` or
-/// `ok` from the fired rules.
+/// Sets the trust's coverage and its state: `halt` when a halt is recommended (the strongest
+/// signal stays visible; the coverage field still says silent or dark); else `unknown` for a
+/// live trust that is silent or dark, whose quiet is never read as OK; else `warning` or `ok`
+/// from the fired rules.
 pub(crate) fn apply_coverage(w: &mut TrustWarnings, coverage: CoverageState) {
     w.coverage = coverage;
-    w.state = if w.live && coverage != CoverageState::Reporting {
-        OverallState::Unknown
-    } else if w.halt_recommended {
+    w.state = if w.halt_recommended {
         OverallState::Halt
+    } else if w.live && coverage != CoverageState::Reporting {
+        OverallState::Unknown
     } else if !w.warnings.is_empty() {
         OverallState::Warning
     } else {

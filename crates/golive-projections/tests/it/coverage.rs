@@ -301,11 +301,12 @@ fn a_live_trust_that_is_silent_or_dark_is_unknown_in_warnings_never_ok() {
         (rax.coverage, rax.state),
         (CoverageState::Silent, OverallState::Ok)
     );
+    // Dark and halt-recommended: the halt stays the state shown, the coverage says dark.
     let rvl = &w.trusts["RVL"];
     assert!(rvl.halt_recommended);
     assert_eq!(
         (rvl.coverage, rvl.state),
-        (CoverageState::Dark, OverallState::Unknown)
+        (CoverageState::Dark, OverallState::Halt)
     );
     let rqx = &w.trusts["RQX"];
     assert_eq!(

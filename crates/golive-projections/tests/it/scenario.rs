@@ -142,3 +142,30 @@ fn royal_free_headline_after_february_2009_is_ten_million_with_restatements() {
         ]
     );
 }
+
+#[test]
+fn every_programme_trust_is_named_and_the_silent_ones_are_not_called_safe() {
+    // Proves: the coverage of the London programme lists the rostered trusts (Hansard, 6 Mar
+    // 2008) and the trusts with rollout statuses; the three that report nothing are `silent`;
+    // and a live trust that has gone silent keeps its halt (the strongest signal) with its
+    // coverage saying silent (a live silent trust without a halt is `unknown`: coverage.rs tests).
+    let p = scenario();
+    let rules = golive_projections::WarningRules::default();
+    let c = p.coverage(&rules, None);
+    let london = &c.programmes["London Programme for IT (NPfIT)"].trusts;
+    let names: Vec<&str> = london.keys().map(String::as_str).collect();
+    assert_eq!(names, ["RAL", "RAX", "RGZ", "RNH", "RNJ", "RQX", "RVL"]);
+    for code in ["RGZ", "RNH", "RQX"] {
+        let t = &london[code];
+        assert_eq!(t.state, golive_projections::CoverageState::Silent, "{code}");
+        assert!(t.rostered && t.last_event_at.is_none(), "{code}");
+    }
+    let w = p.warnings(&rules, None);
+    let ral = &w.trusts["RAL"];
+    assert!(ral.live);
+    assert_eq!(ral.coverage, golive_projections::CoverageState::Silent);
+    assert_eq!(
+        serde_json::to_value(ral.state).unwrap(),
+        serde_json::json!("halt")
+    );
+}

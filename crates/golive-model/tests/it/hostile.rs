@@ -512,7 +512,7 @@ fn the_largest_valid_event_still_fits_in_one_message_in_canonical_form() {
                     source_type: SourceType::ParliamentDebate,
                     reference: c(share - 9),
                     published_at: Some(chrono::NaiveDate::from_ymd_opt(2009, 2, 27).unwrap()),
-                    url: Some(format!("https://{}", "\u{1}".repeat(1))),
+                    url: Some("https://\u{1}".to_owned()),
                 }
             })
             .collect(),

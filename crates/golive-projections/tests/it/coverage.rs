@@ -252,7 +252,7 @@ fn a_correction_removes_its_roster_and_its_event_time() {
 #[test]
 fn a_live_trust_that_is_silent_or_dark_is_unknown_in_warnings_never_ok() {
     // Proves the warnings' state: unknown for a live silent trust with no warnings and for a
-    // live dark one (even halt-recommended), ok for a silent trust that is not live, halt and
+    // live dark one (halt when a halt is recommended), ok for a silent trust that is not live, halt and
     // warning from the rules for reporting trusts.
     let rules = WarningRules::default();
     let p = given([

@@ -19,33 +19,7 @@ pub const SCHEMA_2: u16 = 2;
 /// The newest schema this build reads and writes. Every older one is read forever.
 pub const SCHEMA_VERSION: u16 = SCHEMA_2;
 
-/// Declares a wire enum of the envelope: snake_case names, `as_str`, `ALL`, `NAMES`, `parse`.
-macro_rules! envelope_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name {
-            $( #[serde(rename = $s)] $variant ),+
-        }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub const NAMES: &'static str = concat!($($s, " "),+);
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $s),+ }
-            }
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($s => Some($name::$variant),)+ _ => None }
-            }
-        }
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-envelope_enum!(
+wire_enum!(
     /// How sure the publisher is of the figures an event carries. Sums keep them apart: the
     /// headline counts `reported` and `validated`; `estimated` is shown beside it.
     Status {
@@ -63,7 +37,7 @@ impl Default for Status {
     }
 }
 
-envelope_enum!(
+wire_enum!(
     /// What kind of evidence a source is. A written parliamentary answer is the government's
     /// account; a statement by an MP in a debate is an allegation.
     SourceType {
@@ -92,7 +66,7 @@ impl SourceType {
     ];
 }
 
-envelope_enum!(
+wire_enum!(
     /// How an event relates to an earlier report.
     Relation {
         Corroborates => "corroborates",
@@ -101,7 +75,7 @@ envelope_enum!(
     }
 );
 
-envelope_enum!(
+wire_enum!(
     /// Whether whoever is named blames the system for the harm.
     Stance {
         AttributesToSystem => "attributes_to_system",

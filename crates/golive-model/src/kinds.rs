@@ -6,32 +6,6 @@ use serde::{Deserialize, Serialize};
 use crate::decode::ObjectOnly;
 use crate::types::{OdsCode, PatientRef, Pence, Period, day, utc};
 
-/// Declares a wire enum: snake_case names, `as_str`, `ALL` and a one-line list for messages.
-macro_rules! wire_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name {
-            $( #[serde(rename = $s)] $variant ),+
-        }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub const NAMES: &'static str = concat!($($s, " "),+);
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $s),+ }
-            }
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($s => Some($name::$variant),)+ _ => None }
-            }
-        }
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
 wire_enum!(
     /// The kind of an event; also the last token of its NATS subject.
     Kind {

@@ -12,6 +12,33 @@
 //! typed, validated envelope. Any language can re-hash an exported record without knowing bincode,
 //! and two publishers that format the same event differently still produce the same canonical bytes.
 
+// Before the modules, so that every one of them can use it.
+/// Declares a wire enum: snake_case names, `as_str`, `ALL` and a one-line list for messages.
+macro_rules! wire_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $( #[serde(rename = $s)] $variant ),+
+        }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const NAMES: &'static str = concat!($($s, " "),+);
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some($name::$variant),)+ _ => None }
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 mod canonical;
 mod decode;
 mod envelope;

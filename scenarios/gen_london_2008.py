@@ -114,6 +114,9 @@ CNJ_RAL = press('Camden New Journal, "Hospital chief apologises over computer ch
                 "2009-02-19", "http://thecnj.myzen.co.uk/camden/2009/021909/news021909_12.html")
 EHI_RAL_CEO = press('E-Health Insider, "Royal Free boss says CRS problems cost £10m", Feb 2009',
                     url="https://www.digitalhealth.net/2009/02/royal-free-boss-says-crs-problems-cost-10m/")
+EHI_RAL_PLAN = press("E-Health Insider, Oct 2008 (the Royal Free's 90-day recovery plan)")
+EHI_RAL_FIXES = press('E-Health Insider, "March before Royal Free CRS fixes assessed", 10 Feb 2009',
+                      "2009-02-10")
 HANSARD_RAL = written_answer(
     'Hansard, House of Commons written answer, "Royal Free Hospital: Medical Records", 27 Feb 2009',
     "2009-02-27",
@@ -122,7 +125,9 @@ HANSARD_RAL = written_answer(
 EHI_KINGSTON = press(
     'E-Health Insider, "Next London Cerner go-live delayed until autumn", Mar 2009',
     url="https://www.digitalhealth.net/2009/03/next-london-cerner-go-live-delayed-until-autumn/")
-GUARDIAN_RNJ = press("The Guardian, 28 Apr 2009", "2009-04-28")
+GUARDIAN_RNJ = press(
+    'The Guardian, "London trusts in chaos as NHS IT system \'loses\' waiting lists", 28 Apr 2009',
+    "2009-04-28", "https://www.theguardian.com/society/2009/apr/28/nhs-it-cerner-computers-hospitals")
 EHI_RNJ_RTT = press('E-Health Insider, "Barts still stuck on 18-week waits", Jul 2009')
 CW_RNJ_2009 = press("Computer Weekly, 2009")
 BACON_DEBATE = commons_debate("Richard Bacon MP, House of Commons, 22 Oct 2009", "2009-10-22")
@@ -506,6 +511,82 @@ event("ral-deployment-charge", "RAL", "ral-board", "extra_cost",
            "because the months it ran are not published. Local costs are not held centrally.",
            period="2008-06"),
       t("2008-06-15"), published("2009-02-27"), [HANSARD_RAL], status="estimated")
+
+# ---------------------------------------------------------------------------------------------
+# Claims against the evidence (kinds assurance_claim, burden, recovery_plan, usage_reported).
+# Each claim's recorded_at is the day it was made public: the register holds it against what the
+# ledger knew then. Collectors of their own, so that no earlier event's collector_seq moves.
+# ---------------------------------------------------------------------------------------------
+def claim(kind, claimant_type, name, statement, scope="trust"):
+    return {"claimant": {"type": claimant_type, "name": name}, "claim": kind,
+            "statement": statement, "scope": scope}
+
+
+def burden(period, task=None, **figures):
+    d = {"period": period}
+    for name in ["extra_staff_hours", "extra_staff", "agency_fte_tenths", "overtime_hours",
+                 "task_time_ratio_pct", "paper_fallback_hours", "workarounds",
+                 "validation_fte_tenths"]:
+        if name in figures:
+            d[name] = figures.pop(name)
+    assert not figures, figures
+    if task is not None:
+        d["task"] = task
+    return d
+
+
+# The Royal Free's 90-day recovery plan for 22 problems, from 6 October 2008 (due 4 January 2009).
+# E-Health Insider dates it only by the month: recorded at the end of October 2008.
+event("ral-recovery-plan-2008", "RAL", "ral-claims", "recovery_plan",
+      {"plan": "90-day recovery plan", "state": "open", "problems": 22, "due": "2009-01-04"},
+      t("2008-10-06"), end_of_month("2008-10"), [EHI_RAL_PLAN])
+# Still open on 10 February 2009: the fixes would not be assessed until March.
+event("ral-recovery-plan-2009-02", "RAL", "ral-claims", "recovery_plan",
+      {"plan": "90-day recovery plan", "state": "open", "problems": 22,
+       "reason": "E-Health Insider: the fixes would not be assessed until March 2009."},
+      t("2009-02-10"), published("2009-02-10"), [EHI_RAL_FIXES])
+# What using the system cost, as the chief executive said in February 2009: 40 extra admin
+# staff, and outpatient bookings taking four times as long (ratio 400%).
+event("ral-burden-2009-02", "RAL", "ral-claims", "burden",
+      burden("2009-02", task="outpatient booking", extra_staff=40, task_time_ratio_pct=400),
+      t(RAL_FEB), published(RAL_FEB), [EHI_RAL_CEO],
+      attribution=(BY_ROYAL_FREE, SYSTEM))
+# The written answer of 27 February 2009 makes three claims; each is its own event.
+HANSARD_CLAIMANT = "Department of Health minister (Commons written answer 259780)"
+event("ral-claim-successful-go-live", "RAL", "ral-claims", "assurance_claim",
+      claim("successful_go_live", "minister", HANSARD_CLAIMANT,
+            "It has been widely reported that, following a successful go-live, initial "
+            "operation did not go as smoothly as everyone involved would have wished, and that "
+            "the problems experienced affected trust performance."),
+      t("2009-02-27"), published("2009-02-27"), [HANSARD_RAL])
+event("ral-claim-stable", "RAL", "ral-claims", "assurance_claim",
+      claim("stable", "minister", HANSARD_CLAIMANT,
+            "The trust has reported that the system became stable in its operation following "
+            "changes made in November and December 2008."),
+      t("2009-02-27"), published("2009-02-27"), [HANSARD_RAL])
+event("ral-claim-fit-to-deploy", "RAL", "ral-claims", "assurance_claim",
+      claim("fit_to_deploy", "minister", HANSARD_CLAIMANT,
+            "By the end of January 2009, the trust confirmed that the system was fit to be "
+            "deployed at other acute hospitals in London."),
+      t("2009-02-27"), published("2009-02-27"), [HANSARD_RAL])
+# Synthetic usage months, to show the usage-beside-burden chart: no usage figure of the Royal
+# Free was published. Marked synthetic, so the register and the warnings leave them out.
+for month, users in [("2008-11", 1200), ("2008-12", 1350), ("2009-01", 1500), ("2009-02", 1650)]:
+    event(f"ral-syn-usage-{month}", "RAL", "ral-claims", "usage_reported",
+          {"metric": "active_users", "value": users, "period": month},
+          t(f"{month}-28"), t(f"{month}-28", 17), SYN)
+
+# Barts: "no clinical harm", twice. The BBC (27 June 2008) quoted a trust spokesperson on the
+# 11 suspected-cancer patients; the Guardian (28 April 2009) the trust's officials on the
+# serious untoward incident. Neither harm was ever graded in a published source.
+event("rnj-claim-no-harm-2008", "RNJ", "rnj-claims", "assurance_claim",
+      claim("no_clinical_harm", "trust_board", "Barts and The London NHS Trust spokesperson",
+            "A spokesperson for the Trust said there had been no clinical harm to patients."),
+      t("2008-06-27"), published("2008-06-27"), [BBC_RNJ])
+event("rnj-claim-no-harm-2009", "RNJ", "rnj-claims", "assurance_claim",
+      claim("no_clinical_harm", "trust_board", "Barts and The London NHS Trust officials",
+            "Officials insist no patients have come to clinical harm."),
+      t("2009-04-28"), published("2009-04-28"), [GUARDIAN_RNJ])
 
 # ---------------------------------------------------------------------------------------------
 # The programme (published under NHS London, the strategic health authority, ODS Q36).

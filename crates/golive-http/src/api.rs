@@ -341,6 +341,73 @@ projection_endpoint!(deferred_features, "/v1/deferred-features", |p, t, _r| p
 projection_endpoint!(incidents, "/v1/incidents", |p, t, _r| p.incidents(t));
 projection_endpoint!(evidence, "/v1/evidence", |p, t, _r| p.evidence(t));
 projection_endpoint!(coverage, "/v1/coverage", |p, t, r| p.coverage(r, t));
+projection_endpoint!(usage_burden, "/v1/usage-burden", |p, t, _r| p
+    .usage_burden(t));
+
+/// `/v1/claims`: the claim register. Not a [`projection_endpoint!`]: besides the projection at
+/// the selected point it folds the log at each claim's date (`golive_ledger::claims_register`),
+/// which reads the store, so it runs off the async threads and never under the ledger's lock.
+pub(crate) async fn claims(
+    State(state): State<AppState>,
+    raw: RawQuery,
+) -> Result<Response, ApiError> {
+    const PATH: &str = "/v1/claims";
+    let sel = selection(raw, PATH, SELECT)?;
+    let head_now = state.store.head().seq;
+    let seq = wanted_seq(&state, sel.at, head_now)
+        .await?
+        .unwrap_or(head_now);
+    let as_of_text = match sel.at {
+        At::Time(t) => Some(golive_model::format_time(&t)),
+        _ => None,
+    };
+    let known_at_text = sel.known_at.as_ref().map(golive_model::format_time);
+    let key = AnswerKey {
+        path: PATH,
+        trust: sel.trust.as_ref().map(|t| t.as_str().to_owned()),
+        as_of_seq: seq,
+        head_seq: head_now,
+        as_of: as_of_text.clone(),
+        known_at: known_at_text.clone(),
+    };
+    if let Some(body) = state.answers.get(&key) {
+        return Ok(json_response(seq, body));
+    }
+    let p = state
+        .as_of
+        .projections(seq, sel.known_at, &state.metrics)
+        .await?;
+    if let Some(t) = &sel.trust
+        && !p.trusts().contains(t)
+    {
+        return Err(no_events(t, seq, known_at_text.as_deref()));
+    }
+    let (store, rules, trust, known_at) = (
+        state.store.clone(),
+        state.claim_rules.clone(),
+        sel.trust.clone(),
+        sel.known_at,
+    );
+    let view = tokio::task::spawn_blocking(move || {
+        golive_ledger::claims_register(&store, &p, seq, known_at, &rules, trust.as_ref())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let body = Bytes::from(
+        serde_json::to_vec(&Answer {
+            as_of_seq: seq,
+            head_seq: head_now,
+            as_of: as_of_text,
+            known_at: known_at_text,
+            trust: sel.trust.as_ref().map(OdsCode::as_str),
+            data: view,
+        })
+        .map_err(|e| ApiError::Internal(format!("cannot encode the answer: {e}")))?,
+    );
+    state.answers.put(key, body.clone());
+    Ok(json_response(seq, body))
+}
 // With `trust`, the list is that one trust (or a 404): a cheap "does it have events" check.
 projection_endpoint!(trusts, "/v1/trusts", |p, t, _r| match t {
     Some(t) => vec![t.clone()],

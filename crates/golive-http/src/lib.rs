@@ -42,7 +42,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use golive_ledger::{Ledger, Metrics};
-use golive_projections::WarningRules;
+use golive_projections::{ClaimRules, WarningRules};
 use golive_store::Store;
 
 pub use api::{AS_OF_SEQ_HEADER, At, OPENAPI_JSON, Selection, parse_selection};
@@ -55,6 +55,8 @@ pub struct AppState {
     /// The ledger: its live projections are read under this lock.
     pub ledger: Arc<Mutex<Ledger>>,
     pub rules: Arc<WarningRules>,
+    /// The claim register's rules (`[claims]`).
+    pub claim_rules: Arc<ClaimRules>,
     /// Shared with the consumer loop (`golive_service::ServeConfig::metrics`).
     pub metrics: Arc<Metrics>,
     /// A handle on the ledger's store, for what needs no lock: the head, as-of replays, gauges.
@@ -79,6 +81,7 @@ impl AppState {
         Self {
             ledger,
             rules,
+            claim_rules: Arc::default(),
             metrics: Arc::new(Metrics::new()),
             as_of: Arc::new(AsOfCache::new(store.clone())),
             store,
@@ -90,6 +93,12 @@ impl AppState {
     /// The same state, refusing what `auth` does not allow.
     pub fn with_auth(mut self, auth: Auth) -> Self {
         self.auth = Arc::new(auth);
+        self
+    }
+
+    /// The same state, with the claim register's rules.
+    pub fn with_claim_rules(mut self, rules: ClaimRules) -> Self {
+        self.claim_rules = Arc::new(rules);
         self
     }
 
@@ -222,6 +231,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/incidents", get(api::incidents))
         .route("/v1/evidence", get(api::evidence))
         .route("/v1/coverage", get(api::coverage))
+        .route("/v1/claims", get(api::claims))
+        .route("/v1/usage-burden", get(api::usage_burden))
         .route("/v1/head", get(api::head))
         .merge(dashboard::data_routes());
     let admin = Router::new()

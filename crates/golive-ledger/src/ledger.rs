@@ -5,7 +5,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use golive_model::{Envelope, EventId};
-use golive_projections::Projections;
+use golive_projections::{ClaimRules, ClaimsView, Cut, Projections};
 use golive_store::{Head, Incoming, Outcome, Record, Store, StoreError};
 
 /// Snapshots get sparser as the log grows: the next is due at least this fraction (1/N) of
@@ -334,11 +334,60 @@ pub fn projections_known_at(
         return Ok(p);
     }
     let mut fold = Fold::new(store)?;
-    fold.known_at = Some(known_at);
+    fold.cut = Some(Cut {
+        known_at: Some(known_at),
+        occurred_by: None,
+        synthetic: true,
+    });
     for record in store.range(1, upto_seq) {
         fold.apply(&mut p, record?)?;
     }
     Ok(p)
+}
+
+/// One fresh fold per cut of the records up to `upto_seq`, in one read of the log: what the
+/// claim register needs (see `golive_projections::Cut`). Corrections follow each cut as they
+/// follow known-at (see [`projections_known_at`]).
+pub fn projections_cuts(
+    store: &Store,
+    upto_seq: u64,
+    cuts: &[Cut],
+) -> Result<Vec<Projections>, LedgerError> {
+    let head = store.head().seq;
+    if upto_seq > head {
+        return Err(LedgerError::BeyondHead {
+            asked: upto_seq,
+            head,
+        });
+    }
+    let mut ps = vec![Projections::new(); cuts.len()];
+    if upto_seq == 0 || cuts.is_empty() {
+        return Ok(ps);
+    }
+    let mut fold = Fold::new(store)?;
+    for record in store.range(1, upto_seq) {
+        fold.apply_cuts(&mut ps, cuts, record?)?;
+    }
+    Ok(ps)
+}
+
+/// The claim register of the ledger as it stood after `upto_seq` (known at `known_at`, when
+/// given): `now` is that projection (as the caller already holds it), the folds are made here.
+pub fn claims_register(
+    store: &Store,
+    now: &Projections,
+    upto_seq: u64,
+    known_at: Option<DateTime<Utc>>,
+    rules: &ClaimRules,
+    trust: Option<&golive_model::OdsCode>,
+) -> Result<ClaimsView, LedgerError> {
+    let cuts = now.claim_cuts(rules, known_at, trust);
+    let folds = projections_cuts(store, upto_seq, &cuts)?;
+    let lookup = |id: &EventId| -> Option<Envelope> {
+        let seq = store.seq_of(id).ok()??;
+        store.get(seq).ok()?.map(|r| r.envelope)
+    };
+    Ok(now.claims_register(rules, known_at, trust, &folds, &lookup))
 }
 
 /// The snapshot at or before `seq`, decoded: `Ok(None)` when there is none, `Err((its seq,
@@ -419,9 +468,9 @@ struct Fold<'a> {
     store: &'a Store,
     corrected_by: HashMap<EventId, u64>,
     kept: HashMap<EventId, Envelope>,
-    /// A known-at fold: only events recorded at or before this time count, as records and as
-    /// the targets of corrections (see [`projections_known_at`]).
-    known_at: Option<DateTime<Utc>>,
+    /// A cut fold (known-at is one): only the events it admits count, as records and as the
+    /// targets of corrections (see [`projections_known_at`]).
+    cut: Option<Cut>,
 }
 
 impl<'a> Fold<'a> {
@@ -430,28 +479,61 @@ impl<'a> Fold<'a> {
             store,
             corrected_by: store.superseded_index()?,
             kept: HashMap::new(),
-            known_at: None,
+            cut: None,
         })
     }
 
-    /// Whether `e` is on the record this fold is of (every event, unless it is a known-at fold).
+    /// Whether `e` is on the record this fold is of (every event, unless it is a cut fold).
     fn known(&self, e: &Envelope) -> bool {
-        self.known_at.is_none_or(|t| e.recorded_at <= t)
+        self.cut.is_none_or(|c| c.admits(e))
     }
 
     fn apply(&mut self, p: &mut Projections, record: Record) -> Result<(), LedgerError> {
         if !self.known(&record.envelope) {
             return Ok(());
         }
-        let superseded = match record.envelope.supersedes {
+        let superseded = self.superseded(&record)?.filter(|e| self.known(e));
+        p.apply(record.seq, &record.envelope, superseded.as_ref());
+        self.keep(record);
+        Ok(())
+    }
+
+    /// Folds one record into each of `ps` whose cut admits it (this fold's own cut is unused).
+    fn apply_cuts(
+        &mut self,
+        ps: &mut [Projections],
+        cuts: &[Cut],
+        record: Record,
+    ) -> Result<(), LedgerError> {
+        let admitted: Vec<usize> = (0..cuts.len())
+            .filter(|&i| cuts[i].admits(&record.envelope))
+            .collect();
+        // A record no cut admits is no cut's correction target either: nothing to keep.
+        if admitted.is_empty() {
+            return Ok(());
+        }
+        let superseded = self.superseded(&record)?;
+        for i in admitted {
+            let target = superseded.as_ref().filter(|e| cuts[i].admits(e));
+            ps[i].apply(record.seq, &record.envelope, target);
+        }
+        self.keep(record);
+        Ok(())
+    }
+
+    /// The event `record` corrects: kept in memory since its own record, or read from the log.
+    fn superseded(&mut self, record: &Record) -> Result<Option<Envelope>, LedgerError> {
+        Ok(match record.envelope.supersedes {
             None => None,
             Some(target) => match self.kept.remove(&target) {
                 Some(e) => Some(e),
                 None => superseded_of(self.store, record.seq, &record.envelope)?,
             },
-        }
-        .filter(|e| self.known(e));
-        p.apply(record.seq, &record.envelope, superseded.as_ref());
+        })
+    }
+
+    /// Keeps the record's event while a later record will correct it.
+    fn keep(&mut self, record: Record) {
         let id = record.envelope.event_id;
         if self
             .corrected_by
@@ -460,7 +542,6 @@ impl<'a> Fold<'a> {
         {
             self.kept.insert(id, record.envelope);
         }
-        Ok(())
     }
 }
 

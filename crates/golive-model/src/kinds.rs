@@ -24,6 +24,10 @@ wire_enum!(
         SafetyIncident => "safety_incident",
         FeatureDeferred => "feature_deferred",
         ProgrammeRoster => "programme_roster",
+        AssuranceClaim => "assurance_claim",
+        UsageReported => "usage_reported",
+        Burden => "burden",
+        RecoveryPlan => "recovery_plan",
     }
 );
 
@@ -428,6 +432,182 @@ pub struct ProgrammeRoster {
     pub reason: Option<String>,
 }
 
+wire_enum!(
+    /// Who made an assurance claim (schema 2).
+    ClaimantType {
+        TrustBoard => "trust_board",
+        Supplier => "supplier",
+        Programme => "programme",
+        Department => "department",
+        Minister => "minister",
+        Regulator => "regulator",
+    }
+);
+
+wire_enum!(
+    /// What an assurance claim asserts (schema 2). docs/EVENTS.md says what evidence each is
+    /// held against.
+    ClaimType {
+        SuccessfulGoLive => "successful_go_live",
+        Stable => "stable",
+        FitToDeploy => "fit_to_deploy",
+        NoClinicalHarm => "no_clinical_harm",
+        NotSystemRelated => "not_system_related",
+        BenefitsRealised => "benefits_realised",
+        AdoptionHigh => "adoption_high",
+    }
+);
+
+impl ClaimType {
+    /// The claims that read the go-live as a success (the struggle rule looks at these).
+    pub fn is_success(self) -> bool {
+        !matches!(self, ClaimType::NoClinicalHarm | ClaimType::NotSystemRelated)
+    }
+}
+
+wire_enum!(
+    /// The figures offered as proof of use (schema 2). `notes_electronic_pct` is a percentage.
+    UsageMetric {
+        ActiveUsers => "active_users",
+        Logins => "logins",
+        OrdersPlaced => "orders_placed",
+        NotesElectronicPct => "notes_electronic_pct",
+        ResultsViewed => "results_viewed",
+        PrescriptionsElectronic => "prescriptions_electronic",
+    }
+);
+
+wire_enum!(
+    /// What one burden figure measures (schema 2): the `data` field of the same name.
+    BurdenMetric {
+        ExtraStaffHours => "extra_staff_hours",
+        ExtraStaff => "extra_staff",
+        AgencyFteTenths => "agency_fte_tenths",
+        OvertimeHours => "overtime_hours",
+        TaskTimeRatioPct => "task_time_ratio_pct",
+        PaperFallbackHours => "paper_fallback_hours",
+        Workarounds => "workarounds",
+        ValidationFteTenths => "validation_fte_tenths",
+    }
+);
+
+wire_enum!(
+    /// Whether a trust's recovery plan is still being worked (schema 2).
+    PlanState { Open => "open", Closed => "closed" }
+);
+
+/// Who made a claim: the kind of body and its name as published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claimant {
+    #[serde(rename = "type")]
+    pub claimant_type: ClaimantType,
+    pub name: String,
+}
+
+/// A public statement that the go-live went well (schema 2). Its `recorded_at` is when it was
+/// made public: the date the ledger holds it against what was known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssuranceClaim {
+    pub claimant: Claimant,
+    pub claim: ClaimType,
+    /// The words, as published.
+    pub statement: String,
+    /// `trust`: the event's trust; `programme`: every trust of `programme`.
+    #[serde(default = "default_scope")]
+    pub scope: RolloutScope,
+    /// Required with `scope: programme`, and only then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programme: Option<String>,
+}
+
+/// A usage figure offered as proof of success, for one month (schema 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageReported {
+    pub metric: UsageMetric,
+    pub value: u64,
+    pub period: Period,
+}
+
+/// What using the system cost the trust's staff in one month (schema 2): any of the figures,
+/// at least one. Integers only; `task_time_ratio_pct` 400 means a task took four times as long
+/// as before the go-live (`task` names it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Burden {
+    pub period: Period,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_staff_hours: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_staff: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency_fte_tenths: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overtime_hours: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_time_ratio_pct: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper_fallback_hours: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workarounds: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_fte_tenths: Option<u64>,
+    /// The task `task_time_ratio_pct` measures, e.g. `outpatient booking`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+}
+
+impl Burden {
+    /// Every figure, in [`BurdenMetric::ALL`] order; `None` where not reported.
+    pub fn figures(&self) -> [(BurdenMetric, Option<u64>); 8] {
+        [
+            (BurdenMetric::ExtraStaffHours, self.extra_staff_hours),
+            (BurdenMetric::ExtraStaff, self.extra_staff),
+            (BurdenMetric::AgencyFteTenths, self.agency_fte_tenths),
+            (BurdenMetric::OvertimeHours, self.overtime_hours),
+            (BurdenMetric::TaskTimeRatioPct, self.task_time_ratio_pct),
+            (BurdenMetric::PaperFallbackHours, self.paper_fallback_hours),
+            (BurdenMetric::Workarounds, self.workarounds),
+            (BurdenMetric::ValidationFteTenths, self.validation_fte_tenths),
+        ]
+    }
+
+    /// A burden of one month with no figure yet (set the fields afterwards).
+    pub fn new(period: Period) -> Self {
+        Self {
+            period,
+            extra_staff_hours: None,
+            extra_staff: None,
+            agency_fte_tenths: None,
+            overtime_hours: None,
+            task_time_ratio_pct: None,
+            paper_fallback_hours: None,
+            workarounds: None,
+            validation_fte_tenths: None,
+            task: None,
+        }
+    }
+}
+
+/// A trust's own recovery plan after a go-live (schema 2). The latest event of a plan (by
+/// `plan` name) says whether it is open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryPlan {
+    pub plan: String,
+    pub state: PlanState,
+    /// Problems the plan addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problems: Option<u64>,
+    /// When it was due to be complete.
+    #[serde(default, with = "day::option", skip_serializing_if = "Option::is_none")]
+    pub due: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Outage {
@@ -493,6 +673,10 @@ pub enum EventBody {
     SafetyIncident(SafetyIncident),
     FeatureDeferred(FeatureDeferred),
     ProgrammeRoster(ProgrammeRoster),
+    AssuranceClaim(AssuranceClaim),
+    UsageReported(UsageReported),
+    Burden(Burden),
+    RecoveryPlan(RecoveryPlan),
 }
 
 impl EventBody {
@@ -513,6 +697,10 @@ impl EventBody {
             EventBody::SafetyIncident(_) => Kind::SafetyIncident,
             EventBody::FeatureDeferred(_) => Kind::FeatureDeferred,
             EventBody::ProgrammeRoster(_) => Kind::ProgrammeRoster,
+            EventBody::AssuranceClaim(_) => Kind::AssuranceClaim,
+            EventBody::UsageReported(_) => Kind::UsageReported,
+            EventBody::Burden(_) => Kind::Burden,
+            EventBody::RecoveryPlan(_) => Kind::RecoveryPlan,
         }
     }
 
@@ -543,6 +731,10 @@ impl EventBody {
             Kind::SafetyIncident => EventBody::SafetyIncident(p(data)?),
             Kind::FeatureDeferred => EventBody::FeatureDeferred(p(data)?),
             Kind::ProgrammeRoster => EventBody::ProgrammeRoster(p(data)?),
+            Kind::AssuranceClaim => EventBody::AssuranceClaim(p(data)?),
+            Kind::UsageReported => EventBody::UsageReported(p(data)?),
+            Kind::Burden => EventBody::Burden(p(data)?),
+            Kind::RecoveryPlan => EventBody::RecoveryPlan(p(data)?),
         })
     }
 
@@ -567,6 +759,10 @@ impl EventBody {
             EventBody::SafetyIncident(d) => m.serialize_entry("data", d),
             EventBody::FeatureDeferred(d) => m.serialize_entry("data", d),
             EventBody::ProgrammeRoster(d) => m.serialize_entry("data", d),
+            EventBody::AssuranceClaim(d) => m.serialize_entry("data", d),
+            EventBody::UsageReported(d) => m.serialize_entry("data", d),
+            EventBody::Burden(d) => m.serialize_entry("data", d),
+            EventBody::RecoveryPlan(d) => m.serialize_entry("data", d),
         }
     }
 

@@ -3,7 +3,8 @@
 use crate::envelope::{Envelope, SCHEMA_1, Source, SourceType};
 use crate::error::{DecodeError, Reason};
 use crate::kinds::{
-    CostCategory, EventBody, Harm, HarmReview, Outage, PeriodFields, ProgrammeRoster,
+    AssuranceClaim, Burden, BurdenMetric, CostCategory, EventBody, Harm, HarmReview, Outage,
+    PeriodFields, ProgrammeRoster, RecoveryPlan, RolloutScope, UsageMetric, UsageReported,
     WaitingListDiscrepancy,
 };
 use crate::types::{OdsCode, Pence, Period, looks_like_nhs_number};
@@ -30,6 +31,11 @@ pub mod limits {
     pub const SPAN_MONTHS_MAX: u32 = 120;
     /// Trusts in one programme roster.
     pub const ROSTER_TRUSTS_MAX: usize = 500;
+    /// Largest usage or burden figure in one event: keeps every sum of them far from u64
+    /// overflow.
+    pub const FIGURE_MAX: u64 = 1_000_000_000_000;
+    /// Largest `task_time_ratio_pct`: a task taking 100 times as long as before.
+    pub const TASK_TIME_RATIO_PCT_MAX: u64 = 10_000;
 }
 
 use limits::*;
@@ -220,7 +226,11 @@ fn schema1_only(e: &Envelope) -> Result<(), DecodeError> {
         }
     }
     match &e.body {
-        EventBody::ProgrammeRoster(_) => needs2("kind"),
+        EventBody::ProgrammeRoster(_)
+        | EventBody::AssuranceClaim(_)
+        | EventBody::UsageReported(_)
+        | EventBody::Burden(_)
+        | EventBody::RecoveryPlan(_) => needs2("kind"),
         EventBody::ExtraCost(d) if d.period.is_some() => needs2("data.period"),
         EventBody::ExtraCost(d) if d.category == CostCategory::DeploymentCharge => {
             needs2("data.category")
@@ -361,6 +371,87 @@ fn body(body: &EventBody) -> Result<(), DecodeError> {
             opt_text("data.reason", &d.reason, TEXT_CHARS_MAX)?;
         }
         EventBody::ProgrammeRoster(d) => roster(d)?,
+        EventBody::AssuranceClaim(d) => claim(d)?,
+        EventBody::UsageReported(d) => usage(d)?,
+        EventBody::Burden(d) => burden(d)?,
+        EventBody::RecoveryPlan(d) => recovery_plan(d)?,
+    }
+    Ok(())
+}
+
+/// A claim names its claimant and its words; a programme-scope claim names the programme
+/// (and only it does).
+fn claim(d: &AssuranceClaim) -> Result<(), DecodeError> {
+    text("data.claimant.name", &d.claimant.name, NAME_CHARS_MAX)?;
+    text("data.statement", &d.statement, TEXT_CHARS_MAX)?;
+    match (d.scope, &d.programme) {
+        (RolloutScope::Programme, None) => Err(DecodeError::new("data.programme", Reason::Missing)),
+        (RolloutScope::Programme, Some(p)) => text("data.programme", p, NAME_CHARS_MAX),
+        (RolloutScope::Trust, Some(_)) => Err(inconsistent(
+            "data.programme",
+            "a claim about one trust names no programme (use `scope: programme` for a claim \
+             about the whole programme)"
+                .to_owned(),
+        )),
+        (RolloutScope::Trust, None) => Ok(()),
+    }
+}
+
+fn figure(field: &str, n: u64, max: u64) -> Result<(), DecodeError> {
+    if n > max {
+        return Err(inconsistent(field, format!("{n} is over the limit of {max}")));
+    }
+    Ok(())
+}
+
+/// A usage figure is at most [`FIGURE_MAX`]; a percentage at most 100.
+fn usage(d: &UsageReported) -> Result<(), DecodeError> {
+    let max = if d.metric == UsageMetric::NotesElectronicPct {
+        100
+    } else {
+        FIGURE_MAX
+    };
+    figure("data.value", d.value, max)
+}
+
+/// A burden reports at least one figure, each at most [`FIGURE_MAX`]; a task-time ratio is
+/// above 0 and at most [`TASK_TIME_RATIO_PCT_MAX`] and names its task.
+fn burden(d: &Burden) -> Result<(), DecodeError> {
+    opt_text("data.task", &d.task, NAME_CHARS_MAX)?;
+    let mut any = false;
+    for (metric, value) in d.figures() {
+        let Some(n) = value else { continue };
+        any = true;
+        let field = format!("data.{metric}");
+        if metric == BurdenMetric::TaskTimeRatioPct {
+            if n == 0 {
+                return Err(inconsistent(&field, "a task-time ratio is above 0 (100 = as long as before)".to_owned()));
+            }
+            figure(&field, n, TASK_TIME_RATIO_PCT_MAX)?;
+            if d.task.is_none() {
+                return Err(DecodeError::new("data.task", Reason::Missing));
+            }
+        } else {
+            figure(&field, n, FIGURE_MAX)?;
+        }
+    }
+    if !any {
+        return Err(DecodeError::new(
+            "data",
+            Reason::Inconsistent(format!(
+                "a burden reports at least one of {}",
+                BurdenMetric::NAMES.trim_end()
+            )),
+        ));
+    }
+    Ok(())
+}
+
+fn recovery_plan(d: &RecoveryPlan) -> Result<(), DecodeError> {
+    text("data.plan", &d.plan, NAME_CHARS_MAX)?;
+    opt_text("data.reason", &d.reason, TEXT_CHARS_MAX)?;
+    if let Some(n) = d.problems {
+        figure("data.problems", n, FIGURE_MAX)?;
     }
     Ok(())
 }

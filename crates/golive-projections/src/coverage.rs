@@ -45,6 +45,14 @@ impl EventTimes {
     pub fn last(&self) -> Option<DateTime<Utc>> {
         self.0.keys().next_back().copied()
     }
+
+    /// Events that happened in `from..=to`.
+    pub fn count_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
+        if from > to {
+            return 0;
+        }
+        self.0.range(from..=to).map(|(_, n)| n).sum()
+    }
 }
 
 /// One `programme_roster`: the trusts a programme deploys to, as at the event.

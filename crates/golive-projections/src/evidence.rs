@@ -72,6 +72,11 @@ fn count<K: Ord>(map: &mut BTreeMap<K, u64>, key: K, d: Direction) {
 }
 
 impl EvidenceState {
+    /// The events that make up the trust's money figures.
+    pub(crate) fn money_events(&self) -> Vec<EventId> {
+        self.money.events.keys().copied().collect()
+    }
+
     pub(crate) fn add(&mut self, e: &Envelope) {
         self.change(e, Direction::Add);
     }
@@ -86,7 +91,7 @@ impl EvidenceState {
             Part::Lost => Some(&mut self.lost),
             Part::Rollout => Some(&mut self.rollout),
             Part::Incidents => Some(&mut self.incidents),
-            Part::Deferred => None,
+            Part::Deferred | Part::Claims => None,
         }
     }
 

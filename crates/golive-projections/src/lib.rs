@@ -69,6 +69,30 @@
 //! A snapshot of another version is refused with [`SnapshotError`], and the caller replays from
 //! the log: snapshots are caches of the log, never the truth.
 
+/// Declares a snake_case wire enum with `as_str`, `ALL` and `Display` (as golive-model's
+/// `wire_enum!`, which is private to that crate).
+macro_rules! wire_enum_local {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $( #[serde(rename = $s)] $variant ),+
+        }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+mod claims;
 mod coverage;
 mod deferred;
 mod error;
@@ -76,6 +100,7 @@ mod evidence;
 mod incidents;
 mod lost;
 mod money;
+mod register;
 mod rollout;
 mod timeline;
 mod warnings;
@@ -97,6 +122,14 @@ use chrono::{DateTime, Utc};
 use golive_model::{Envelope, EventBody, EventId, OdsCode, RolloutScope};
 use serde::{Deserialize, Serialize};
 
+pub use claims::{
+    CLAIM_WINDOW_WEEKS_MAX, ClaimRules, TrustUsageBurden, UsageBurdenMonth, UsageBurdenView,
+};
+pub use register::{
+    Bearing, ClaimContext, ClaimEntry, ClaimSnapshot, ClaimantOut, ClaimsTotals, ClaimsView, Cut,
+    Finding, FindingSource, Rule as ClaimRule, SeriousIncidentItem, Verdict, rules_against,
+    rules_for,
+};
 pub use coverage::{
     CoverageState, CoverageTotals, CoverageView, DarkDataset, LastKnown, ProgrammeCoverage,
     SILENT_AFTER_WEEKS_DEFAULT, SILENT_AFTER_WEEKS_MAX, TrustCoverage,
@@ -119,7 +152,7 @@ pub use rollout::{
     TrustRollout,
 };
 pub use warnings::{
-    GROWTH_WEEKS_MAX, OverallState, RULE_INCOME_AT_RISK, RULE_NET_COST, RULE_OPEN_LOST_GROWTH,
+    GROWTH_WEEKS_MAX, HALT_ON_DEFAULT, OverallState, RULE_CLAIM_ON_STRUGGLE, RULE_INCOME_AT_RISK, RULE_NET_COST, RULE_OPEN_LOST_GROWTH,
     RULE_PROGRAMME_SITES_HALTING, RULE_REPORTING_SUSPENDED, RULE_SERIOUS_INCIDENT, Severity,
     TRUST_RULES, TrustWarnings, Warning, WarningRules, WarningsTotals, WarningsView,
 };
@@ -138,9 +171,10 @@ pub const SNAPSHOT_FORMAT: &str = "golive-projections";
 /// The snapshot version this build writes and reads. Bump it whenever the state changes shape
 /// or meaning. Version 1 was JSON; version 2 is bincode (serde, standard config): about 3x
 /// smaller and 5-10x faster to write and read, which is what as-of answers and snapshots pay
-/// for (docs/BENCHMARKS.md). Version 3: schema 2 (status, periods, rosters, unknown harm). A
+/// for (docs/BENCHMARKS.md). Version 3: schema 2 (status, periods, rosters, unknown harm). Version 4: claims, usage,
+/// burden, recovery plans, and the harm and attributions the claim register reads. A
 /// snapshot of another version is not read; the ledger replays.
-pub const SNAPSHOT_VERSION: u32 = 3;
+pub const SNAPSHOT_VERSION: u32 = 4;
 /// Header: format name, version (u32 LE), last_seq (u64 LE).
 const SNAPSHOT_HEADER_BYTES: usize = SNAPSHOT_FORMAT.len() + 4 + 8;
 
@@ -153,6 +187,8 @@ struct TrustState {
     incidents: IncidentsState,
     deferred: Timeline<DeferredFact>,
     evidence: evidence::EvidenceState,
+    /// Claims, usage, burden, recovery plans, and the harm and attributions of every event.
+    claims: claims::ClaimsState,
     /// When its events happened (coverage: last event, silence).
     seen: EventTimes,
 }
@@ -203,6 +239,9 @@ enum Part {
     Rollout,
     Incidents,
     Deferred,
+    /// Claims, usage, burden and recovery plans: read only by the claim register and the
+    /// usage-burden view; no other projection changes.
+    Claims,
 }
 
 impl Part {
@@ -221,6 +260,10 @@ impl Part {
             EventBody::RolloutStatus(_) => Self::Rollout,
             EventBody::Outage(_) | EventBody::SafetyIncident(_) => Self::Incidents,
             EventBody::FeatureDeferred(_) | EventBody::ProgrammeRoster(_) => Self::Deferred,
+            EventBody::AssuranceClaim(_)
+            | EventBody::UsageReported(_)
+            | EventBody::Burden(_)
+            | EventBody::RecoveryPlan(_) => Self::Claims,
         }
     }
 }
@@ -269,6 +312,7 @@ impl Projections {
         let t = self.trusts.entry(e.trust.clone()).or_default();
         t.evidence.add(e);
         t.seen.add(at);
+        t.claims.add(seq, e);
         if let EventBody::ProgrammeRoster(d) = &e.body {
             self.rosters.add(seq, at, id, d);
             return;
@@ -300,6 +344,8 @@ impl Projections {
             (Part::Lost, body) => t.lost.add(seq, at, id, body),
             (Part::Money, body) => t.money.add(seq, at, id, e.status, body),
             (Part::Incidents, body) => t.incidents.add(seq, at, id, body),
+            // Folded in above, with the harm and attribution of every kind.
+            (Part::Claims, _) => {}
             (Part::Rollout, EventBody::RolloutStatus(d)) => t.rollout.insert(
                 at,
                 seq,
@@ -331,6 +377,7 @@ impl Projections {
         if let Some(t) = self.trusts.get_mut(&e.trust) {
             t.evidence.remove(e);
             t.seen.remove(at);
+            t.claims.remove(e);
         }
         if let EventBody::ProgrammeRoster(d) = &e.body {
             self.rosters.remove(at, id, d);
@@ -360,6 +407,7 @@ impl Projections {
             Part::Deferred => {
                 t.deferred.remove(at, id);
             }
+            Part::Claims => {}
         }
     }
 
@@ -431,6 +479,17 @@ impl Projections {
         )
     }
 
+    /// Per trust and month, usage beside burden, with the `struggle_read_as_success` marks.
+    pub fn usage_burden(&self, trust: Option<&OdsCode>) -> UsageBurdenView {
+        UsageBurdenView {
+            trusts: self
+                .selected(trust)
+                .map(|(c, t)| (c.to_string(), claims::trust_usage_burden(&t.claims)))
+                .filter(|(_, u)| !u.months.is_empty())
+                .collect(),
+        }
+    }
+
     pub fn deferred_features(&self, trust: Option<&OdsCode>) -> DeferredView {
         deferred::view(self.selected(trust).map(|(c, t)| (c.as_str(), &t.deferred)))
     }
@@ -469,11 +528,13 @@ impl Projections {
         for (code, t) in &self.trusts {
             let (lost, _) = lost::trust_view(&t.lost, self.as_at);
             let rollout = rollout::trust_view(&t.rollout, self.as_at);
+            let struggle = claims::claims_on_struggle(&t.claims, rules.claim_on_struggle_weeks);
             let facts = warnings::TrustFacts {
                 rollout: &rollout,
                 money: &money::trust_view(&t.money),
                 lost: &lost,
                 incidents: &incidents::trust_view(&t.incidents),
+                claims_on_struggle: &struggle,
             };
             let mut w = warnings::evaluate_trust(rules, &facts);
             let input = coverage_input(t, &lost.reporting.suspended, rollout.live);

@@ -23,11 +23,24 @@ pub const RULE_OPEN_LOST_GROWTH: &str = "open_lost_growth";
 pub const RULE_SERIOUS_INCIDENT: &str = "serious_incident";
 /// A live trust has a dataset's reporting suspended.
 pub const RULE_REPORTING_SUSPENDED: &str = "reporting_suspended";
+/// A claim of success rests on months where usage rose while burden rose or held.
+pub const RULE_CLAIM_ON_STRUGGLE: &str = "claim_on_struggle";
 /// Programme level: several live trusts of one programme are halt-recommended at once.
 pub const RULE_PROGRAMME_SITES_HALTING: &str = "programme_sites_halting";
 
 /// The per-trust rules, in the order they are reported.
 pub const TRUST_RULES: &[&str] = &[
+    RULE_NET_COST,
+    RULE_INCOME_AT_RISK,
+    RULE_OPEN_LOST_GROWTH,
+    RULE_SERIOUS_INCIDENT,
+    RULE_REPORTING_SUSPENDED,
+    RULE_CLAIM_ON_STRUGGLE,
+];
+
+/// The rules `halt_on` names by default: every per-trust rule but `claim_on_struggle` (a claim
+/// read against its cost is a question for the board, not a reason to halt).
+pub const HALT_ON_DEFAULT: &[&str] = &[
     RULE_NET_COST,
     RULE_INCOME_AT_RISK,
     RULE_OPEN_LOST_GROWTH,
@@ -60,10 +73,13 @@ pub struct WarningRules {
     /// `programme_sites_halting` fires when at least this many live trusts of one programme are
     /// halt-recommended; 0 turns it off. Default 2.
     pub programme_halt_min_trusts: u32,
-    /// The rules that make a trust "halt recommended". Default: every per-trust rule.
+    /// The rules that make a trust "halt recommended". Default: [`HALT_ON_DEFAULT`].
     pub halt_on: Vec<String>,
     /// Coverage: a trust with no event in this many weeks before `as_at` is silent. Default 8.
     pub silent_after_weeks: u32,
+    /// `claim_on_struggle` looks at the struggle months of this many weeks before each claim
+    /// of success; 0 turns it off. Default 8.
+    pub claim_on_struggle_weeks: u32,
 }
 
 impl Default for WarningRules {
@@ -75,8 +91,9 @@ impl Default for WarningRules {
             serious_incident_min_harm: Harm::Moderate,
             reporting_suspension_is_warning: true,
             programme_halt_min_trusts: 2,
-            halt_on: TRUST_RULES.iter().map(|r| (*r).to_owned()).collect(),
+            halt_on: HALT_ON_DEFAULT.iter().map(|r| (*r).to_owned()).collect(),
             silent_after_weeks: SILENT_AFTER_WEEKS_DEFAULT,
+            claim_on_struggle_weeks: 8,
         }
     }
 }
@@ -112,6 +129,13 @@ impl WarningRules {
                 field: "open_lost_growth_weeks",
                 expected: "0 (off) to 52",
                 got: i64::from(self.open_lost_growth_weeks),
+            });
+        }
+        if self.claim_on_struggle_weeks > GROWTH_WEEKS_MAX {
+            return Err(RulesError::OutOfRange {
+                field: "claim_on_struggle_weeks",
+                expected: "0 (off) to 52",
+                got: i64::from(self.claim_on_struggle_weeks),
             });
         }
         if !(1..=SILENT_AFTER_WEEKS_MAX).contains(&self.silent_after_weeks) {
@@ -213,6 +237,9 @@ pub(crate) struct TrustFacts<'a> {
     pub money: &'a TrustMoney,
     pub lost: &'a TrustLostPatients,
     pub incidents: &'a TrustIncidents,
+    /// The trust's claims of success made within `claim_on_struggle_weeks` after a struggle
+    /// month (real months only).
+    pub claims_on_struggle: &'a [crate::claims::StruggleClaim],
 }
 
 fn month_start(p: Period) -> Option<DateTime<Utc>> {
@@ -254,13 +281,41 @@ struct Fired {
 type TrustRule = fn(&WarningRules, &TrustFacts<'_>) -> Option<Fired>;
 
 /// Each per-trust rule by its id, in the order of [`TRUST_RULES`] (the order they are reported).
-const TRUST_RULE_CHECKS: [(&str, TrustRule); 5] = [
+const TRUST_RULE_CHECKS: [(&str, TrustRule); 6] = [
     (RULE_NET_COST, net_cost),
     (RULE_INCOME_AT_RISK, income_at_risk),
     (RULE_OPEN_LOST_GROWTH, open_lost_growth),
     (RULE_SERIOUS_INCIDENT, serious_incident),
     (RULE_REPORTING_SUSPENDED, reporting_suspended),
+    (RULE_CLAIM_ON_STRUGGLE, claim_on_struggle),
 ];
+
+/// `claim_on_struggle`: a claim of success rests on struggle months.
+fn claim_on_struggle(_rules: &WarningRules, f: &TrustFacts<'_>) -> Option<Fired> {
+    let first = f.claims_on_struggle.first()?;
+    let said: Vec<String> = f
+        .claims_on_struggle
+        .iter()
+        .map(|c| {
+            let months: Vec<String> = c.months.iter().map(|p| p.to_string()).collect();
+            format!(
+                "`{}` of {} by {} rests on {}",
+                c.claim,
+                day(c.claimed_at),
+                c.claimant,
+                months.join(", ")
+            )
+        })
+        .collect();
+    Some(Fired {
+        severity: Severity::Warning,
+        message: format!(
+            "a claim of success rests on months where usage rose while burden rose or held: {}",
+            said.join("; ")
+        ),
+        since: Some(first.claimed_at),
+    })
+}
 
 pub(crate) fn evaluate_trust(rules: &WarningRules, f: &TrustFacts<'_>) -> TrustWarnings {
     let warnings: Vec<Warning> = TRUST_RULE_CHECKS

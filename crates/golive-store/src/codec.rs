@@ -1017,8 +1017,12 @@ impl<'a> StoredBodyV1<'a> {
             EventBody::Outage(d) => Self::Outage(d.into()),
             EventBody::SafetyIncident(d) => Self::SafetyIncident(d.into()),
             EventBody::FeatureDeferred(d) => Self::FeatureDeferred(d.into()),
-            EventBody::ProgrammeRoster(_) => {
-                panic!("format 1 has no programme_roster: it is a schema-2 kind")
+            EventBody::ProgrammeRoster(_)
+            | EventBody::AssuranceClaim(_)
+            | EventBody::UsageReported(_)
+            | EventBody::Burden(_)
+            | EventBody::RecoveryPlan(_) => {
+                panic!("format 1 has no {}: it is a schema-2 kind", b.kind())
             }
         }
     }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use golive_ledger::LedgerOptions;
 use golive_ledger::signing::{AuditOptions, DEFAULT_ORIGIN};
-use golive_projections::WarningRules;
+use golive_projections::{ClaimRules, WarningRules};
 use serde::Deserialize;
 
 /// The TOML file. Every key is optional.
@@ -19,6 +19,9 @@ pub struct FileConfig {
     /// Early-warning thresholds; see docs/OPERATIONS.md and `golive query warnings`.
     #[serde(default)]
     pub warnings: Option<WarningRules>,
+    /// The claim register's rules; see docs/OPERATIONS.md and `golive query claims`.
+    #[serde(default)]
+    pub claims: Option<ClaimRules>,
     /// Signed checkpoints for auditors; see docs/AUDIT.md.
     #[serde(default)]
     pub audit: AuditSection,
@@ -129,6 +132,8 @@ pub struct Config {
     pub ledger: LedgerOptions,
     pub batch_events_max: usize,
     pub rules: WarningRules,
+    /// The claim register's rules (`[claims]`).
+    pub claim_rules: ClaimRules,
     /// When to sign checkpoints.
     pub audit: AuditOptions,
     /// Origin of a new signing key.
@@ -181,6 +186,14 @@ impl Config {
         };
         // Checked in the order of the file's sections, so the first bad value is named first.
         let (ledger, batch_events_max) = ledger_options(&file.ledger)?;
+        let rules = file.warnings.unwrap_or_default();
+        rules
+            .validate()
+            .map_err(|e| ConfigError::Value(format!("[warnings]: {e}")))?;
+        let claim_rules = file.claims.unwrap_or_default();
+        claim_rules
+            .validate()
+            .map_err(|e| ConfigError::Value(format!("[claims]: {e}")))?;
         let audit = audit_options(&file.audit)?;
         let audit_origin = audit_origin(file.audit.origin)?;
         let http = http_access(file.http)?;
@@ -191,7 +204,8 @@ impl Config {
             data_dir: data.or(file.data).unwrap_or_else(default_data_dir),
             ledger,
             batch_events_max,
-            rules: file.warnings.unwrap_or_default(),
+            rules,
+            claim_rules,
             audit,
             audit_origin,
             http,

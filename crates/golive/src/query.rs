@@ -8,11 +8,13 @@
 //! state.
 
 use chrono::{DateTime, Utc};
-use golive_ledger::{LedgerError, projections_at, projections_known_at, seq_received_by};
+use golive_ledger::{
+    LedgerError, claims_register, projections_at, projections_known_at, seq_received_by,
+};
 use golive_model::OdsCode;
 use golive_projections::{
-    CoverageView, DeferredView, IncidentsView, LostPatientsView, MoneyView, Projections,
-    RolloutView, WarningRules, WarningsView,
+    ClaimRules, ClaimsView, CoverageView, DeferredView, IncidentsView, LostPatientsView,
+    MoneyView, Projections, RolloutView, UsageBurdenView, WarningRules, WarningsView,
 };
 use golive_store::Store;
 use serde::Deserialize;
@@ -32,6 +34,10 @@ pub enum What {
     Trusts,
     /// Per programme trust: reporting, silent or dark.
     Coverage,
+    /// The claim register: each assurance claim against what was known at its date.
+    Claims,
+    /// Per trust and month: usage beside burden, struggle months marked.
+    UsageBurden,
 }
 
 impl What {
@@ -46,6 +52,8 @@ impl What {
             What::Incidents => "/v1/incidents",
             What::Trusts => "/v1/trusts",
             What::Coverage => "/v1/coverage",
+            What::Claims => "/v1/claims",
+            What::UsageBurden => "/v1/usage-burden",
         }
     }
 }
@@ -71,6 +79,8 @@ pub enum View {
     Incidents(IncidentsView),
     Trusts(Vec<OdsCode>),
     Coverage(CoverageView),
+    Claims(ClaimsView),
+    UsageBurden(UsageBurdenView),
 }
 
 /// A view and the ledger sequence it is at.
@@ -120,6 +130,9 @@ pub fn view_of(
             None => p.trusts(),
         }),
         What::Coverage => View::Coverage(p.coverage(rules, trust)),
+        What::UsageBurden => View::UsageBurden(p.usage_burden(trust)),
+        // A programmer error: the register folds the log again, see `local`.
+        What::Claims => unreachable!("the claim register needs the store: use `local`"),
     };
     Ok(Answer {
         as_of_seq: seq,
@@ -135,7 +148,7 @@ pub fn local(
     what: What,
     trust: Option<&OdsCode>,
     (at, known_at): (At, Option<DateTime<Utc>>),
-    rules: &WarningRules,
+    (rules, claim_rules): (&WarningRules, &ClaimRules),
 ) -> Result<Answer, QueryError> {
     let seq = match at {
         At::Head => store.head().seq,
@@ -146,12 +159,40 @@ pub fn local(
         Some(t) => projections_known_at(store, seq, t)?,
         None => projections_at(store, seq, &mut |_, _| {})?,
     };
-    let answer = view_of(&p, seq, what, trust, rules).map(|a| Answer { known_at, ..a });
+    let answer = match what {
+        What::Claims => claims(store, &p, seq, trust, known_at, claim_rules),
+        _ => view_of(&p, seq, what, trust, rules).map(|a| Answer { known_at, ..a }),
+    };
     // Freeing the state of a large ledger (millions of small allocations) took an eighth of a
     // one-shot `golive query` (docs/BENCHMARKS.md): done off the answering path; a process
     // that exits first leaves it to the kernel.
     std::thread::spawn(move || drop(p));
     answer
+}
+
+/// The claim register of `p` (the ledger after `seq`, known at `known_at`).
+fn claims(
+    store: &Store,
+    p: &Projections,
+    seq: u64,
+    trust: Option<&OdsCode>,
+    known_at: Option<DateTime<Utc>>,
+    rules: &ClaimRules,
+) -> Result<Answer, QueryError> {
+    if let Some(t) = trust
+        && !p.trusts().contains(t)
+    {
+        return Err(QueryError::NoSuchTrust {
+            trust: t.clone(),
+            seq,
+        });
+    }
+    let view = claims_register(store, p, seq, known_at, rules, trust)?;
+    Ok(Answer {
+        as_of_seq: seq,
+        known_at,
+        view: View::Claims(view),
+    })
 }
 
 /// The part of an API answer the CLI reads; `data` is the view.
@@ -219,6 +260,8 @@ pub fn remote(
         What::Incidents => read(&url, &body).map(|(s, v)| (s, View::Incidents(v)))?,
         What::Trusts => read(&url, &body).map(|(s, v)| (s, View::Trusts(v)))?,
         What::Coverage => read(&url, &body).map(|(s, v)| (s, View::Coverage(v)))?,
+        What::Claims => read(&url, &body).map(|(s, v)| (s, View::Claims(v)))?,
+        What::UsageBurden => read(&url, &body).map(|(s, v)| (s, View::UsageBurden(v)))?,
     };
     Ok(Answer {
         as_of_seq,
@@ -262,6 +305,7 @@ mod tests {
             What::Incidents,
             What::Trusts,
             What::Coverage,
+            What::UsageBurden,
         ] {
             for trust in [None, Some(&ral)] {
                 let a = view_of(p, seq, what, trust, &rules).unwrap();
@@ -274,6 +318,8 @@ mod tests {
                     View::Incidents(v) => serde_json::to_vec(v),
                     View::Trusts(v) => serde_json::to_vec(v),
                     View::Coverage(v) => serde_json::to_vec(v),
+                    View::UsageBurden(v) => serde_json::to_vec(v),
+                    View::Claims(v) => serde_json::to_vec(v),
                 }
                 .unwrap();
                 let wire = format!(
@@ -289,6 +335,8 @@ mod tests {
                     What::Incidents => View::Incidents(read_data(&wire)),
                     What::Trusts => View::Trusts(read_data(&wire)),
                     What::Coverage => View::Coverage(read_data(&wire)),
+                    What::UsageBurden => View::UsageBurden(read_data(&wire)),
+                    What::Claims => View::Claims(read_data(&wire)),
                 };
                 let b = Answer {
                     as_of_seq: seq,
@@ -388,6 +436,7 @@ mod tests {
         let (state, base, _server) = london_served(dir.path());
         let ral = OdsCode::parse("RAL").unwrap();
         let rules = WarningRules::default();
+        let claim_rules = ClaimRules::default();
         let time = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
         let head = state.store.head().seq;
         let mut printed = Vec::new();
@@ -397,8 +446,9 @@ mod tests {
             (At::Seq(head - 5), "2009-02-28T00:00:00Z"),
         ] {
             let point = (at, Some(time(t)));
-            for what in [What::Money, What::Rollout] {
-                let l = local(&state.store, what, Some(&ral), point, &rules).unwrap();
+            for what in [What::Money, What::Rollout, What::Claims] {
+                let l = local(&state.store, what, Some(&ral), point, (&rules, &claim_rules))
+                    .unwrap();
                 let r = remote(&base, what, Some(&ral), point).unwrap();
                 assert_eq!(l, r, "{what:?} {at:?} {t}");
                 assert_eq!(render(&l, true), render(&r, true));
@@ -421,10 +471,10 @@ mod tests {
         let late = (At::Head, Some(time("2100-01-01T00:00:00Z")));
         let now = (At::Head, None);
         assert_eq!(
-            local(&state.store, What::Money, None, late, &rules)
+            local(&state.store, What::Money, None, late, (&rules, &ClaimRules::default()))
                 .unwrap()
                 .view,
-            local(&state.store, What::Money, None, now, &rules)
+            local(&state.store, What::Money, None, now, (&rules, &ClaimRules::default()))
                 .unwrap()
                 .view
         );

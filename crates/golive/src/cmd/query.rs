@@ -36,7 +36,7 @@ pub fn run(config: &Config, args: QueryArgs) -> Result<ExitCode> {
             args.what,
             trust.as_ref(),
             at,
-            &config.rules,
+            (&config.rules, &config.claim_rules),
         )?,
     };
     terminal::out(&render::views::answer(&answer, args.json))?;

@@ -63,6 +63,7 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let state = golive_http::AppState::new(ledger.clone(), Arc::new(config.rules.clone()))
         .with_metrics(metrics)
+        .with_claim_rules(config.claim_rules.clone())
         .with_auth(config.http.auth.clone());
     let http = http_addr.map(|addr| Http {
         addr,

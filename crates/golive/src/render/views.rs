@@ -404,6 +404,10 @@ pub fn answer(a: &Answer, as_json: bool) -> String {
         (View::Trusts(v), false) => v.iter().map(|t| format!("{t}\n")).collect(),
         (View::Coverage(v), true) => json(v),
         (View::Coverage(v), false) => coverage(v),
+        (View::Claims(v), true) => json(v),
+        (View::Claims(v), false) => claims(v),
+        (View::UsageBurden(v), true) => json(v),
+        (View::UsageBurden(v), false) => usage_burden(v),
     };
     let mut out = String::with_capacity(body.len() + 32);
     if !as_json {
@@ -505,5 +509,73 @@ fn coverage(v: &golive_projections::CoverageView) -> String {
             }
         }
     }
+    out
+}
+
+/// The claim register: one block per claim, its verdict and what decides it.
+fn claims(v: &golive_projections::ClaimsView) -> String {
+    use std::fmt::Write;
+    let t = &v.totals;
+    let mut out = format!(
+        "claims: {} ({} contradicted, {} contradicted later, {} unsupported, {} consistent); window {} weeks, synthetic evidence {}\n",
+        t.claims,
+        t.contradicted,
+        t.contradicted_later,
+        t.unsupported,
+        t.consistent,
+        v.rules.window_weeks,
+        if v.rules.count_synthetic { "counted" } else { "left out" },
+    );
+    for c in &v.claims {
+        let scope = c.programme.as_deref().unwrap_or(&c.trust);
+        let _ = writeln!(
+            out,
+            "\n{} {} {} ({}: {}): {}",
+            c.claimed_on,
+            scope,
+            c.claim,
+            c.claimant.claimant_type,
+            c.claimant.name,
+            c.verdict.as_str().to_uppercase()
+        );
+        let _ = writeln!(out, "  \"{}\"", c.statement);
+        if let Some(k) = c.contradicted_known_at {
+            let _ = writeln!(out, "  known against it from {}", k.format("%Y-%m-%d"));
+        }
+        for f in &c.decided_by {
+            let _ = writeln!(out, "  {} {} [{}]: {}", f.trust, match f.bearing { golive_projections::Bearing::Against => "against", golive_projections::Bearing::For => "for" }, f.rule, f.detail);
+            for s in &f.sources {
+                let _ = writeln!(out, "    {}: {}", s.source_type, s.reference);
+            }
+        }
+        for (trust, months) in &c.rests_on_struggle {
+            let m: Vec<String> = months.iter().map(|p| p.to_string()).collect();
+            let _ = writeln!(out, "  {trust} struggle read as success in {}", m.join(", "));
+        }
+    }
+    out
+}
+
+/// Per trust and month: usage beside burden.
+fn usage_burden(v: &golive_projections::UsageBurdenView) -> String {
+    let mut t = Table::new(vec![
+        "trust", "month", "usage", "burden", "burden h/1000", "struggle", "synthetic",
+    ]);
+    let pairs = |m: Vec<String>| if m.is_empty() { "-".to_owned() } else { m.join(", ") };
+    for (code, tr) in &v.trusts {
+        for m in &tr.months {
+            t.row(vec![
+                code.clone(),
+                m.period.to_string(),
+                pairs(m.usage.iter().map(|(k, v)| format!("{k} {v}")).collect()),
+                pairs(m.burden.iter().map(|(k, v)| format!("{k} {v}")).collect()),
+                pairs(m.burden_hours_per_1000.iter().map(|(k, v)| format!("{k} {v}")).collect()),
+                if m.struggle_read_as_success { "STRUGGLE READ AS SUCCESS" } else { "" }.to_owned(),
+                if m.synthetic { "synthetic" } else { "" }.to_owned(),
+            ]);
+        }
+    }
+    let mut out = String::new();
+    t.render(&mut out);
     out
 }

@@ -200,6 +200,7 @@ impl Stage {
         let announced = golive::serving::announce(&config.data_dir, &format!("http://{addr}"));
         let state = golive_http::AppState::new(self.ledger.clone(), Arc::new(config.rules.clone()))
             .with_metrics(metrics)
+            .with_claim_rules(config.claim_rules.clone())
             .with_auth(self.tokens.auth()?);
         let served = golive_http::serve_on(listener, state, feed::until_stopped(stop));
         Ok(Some(tokio::spawn(async move {

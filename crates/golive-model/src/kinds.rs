@@ -461,7 +461,10 @@ wire_enum!(
 impl ClaimType {
     /// The claims that read the go-live as a success (the struggle rule looks at these).
     pub fn is_success(self) -> bool {
-        !matches!(self, ClaimType::NoClinicalHarm | ClaimType::NotSystemRelated)
+        !matches!(
+            self,
+            ClaimType::NoClinicalHarm | ClaimType::NotSystemRelated
+        )
     }
 }
 
@@ -570,7 +573,10 @@ impl Burden {
             (BurdenMetric::TaskTimeRatioPct, self.task_time_ratio_pct),
             (BurdenMetric::PaperFallbackHours, self.paper_fallback_hours),
             (BurdenMetric::Workarounds, self.workarounds),
-            (BurdenMetric::ValidationFteTenths, self.validation_fte_tenths),
+            (
+                BurdenMetric::ValidationFteTenths,
+                self.validation_fte_tenths,
+            ),
         ]
     }
 

@@ -399,7 +399,10 @@ fn claim(d: &AssuranceClaim) -> Result<(), DecodeError> {
 
 fn figure(field: &str, n: u64, max: u64) -> Result<(), DecodeError> {
     if n > max {
-        return Err(inconsistent(field, format!("{n} is over the limit of {max}")));
+        return Err(inconsistent(
+            field,
+            format!("{n} is over the limit of {max}"),
+        ));
     }
     Ok(())
 }
@@ -425,7 +428,10 @@ fn burden(d: &Burden) -> Result<(), DecodeError> {
         let field = format!("data.{metric}");
         if metric == BurdenMetric::TaskTimeRatioPct {
             if n == 0 {
-                return Err(inconsistent(&field, "a task-time ratio is above 0 (100 = as long as before)".to_owned()));
+                return Err(inconsistent(
+                    &field,
+                    "a task-time ratio is above 0 (100 = as long as before)".to_owned(),
+                ));
             }
             figure(&field, n, TASK_TIME_RATIO_PCT_MAX)?;
             if d.task.is_none() {

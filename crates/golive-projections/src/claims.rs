@@ -77,10 +77,10 @@ impl ClaimRules {
                     .to_owned(),
             ));
         }
-        if self.net_cost_pence_min < 0 {
+        if self.net_cost_pence_min < 1 {
             return Err(RulesError::OutOfRange {
                 field: "net_cost_pence_min",
-                expected: "0 or more pence",
+                expected: "at least 1 pence",
                 got: self.net_cost_pence_min,
             });
         }
@@ -197,6 +197,19 @@ fn harm_fact(body: &EventBody) -> Option<HarmFact> {
 }
 
 impl ClaimsState {
+    /// Whether `e` has anything for the claims: a claims kind, a graded harm, an attribution.
+    pub fn reads(e: &Envelope) -> bool {
+        e.attribution.is_some()
+            || harm_fact(&e.body).is_some()
+            || matches!(
+                e.body,
+                EventBody::AssuranceClaim(_)
+                    | EventBody::UsageReported(_)
+                    | EventBody::Burden(_)
+                    | EventBody::RecoveryPlan(_)
+            )
+    }
+
     /// Adds what `e` says (every event is offered: harm and attribution come from any kind).
     pub fn add(&mut self, seq: u64, e: &Envelope) {
         let (at, id, synthetic) = (e.occurred_at, e.event_id, e.is_synthetic());
@@ -393,8 +406,7 @@ fn mark_struggle(months: &mut [UsageBurdenMonth]) {
             .iter()
             .any(|(k, v)| last_usage.get(k).is_some_and(|prev| v > prev));
         let burden_held = m.burden.values().any(|v| *v > 0)
-            && m
-                .burden
+            && m.burden
                 .iter()
                 .all(|(k, v)| last_burden.get(k).is_none_or(|prev| v >= prev));
         m.struggle_read_as_success = usage_rose && burden_held;

@@ -112,6 +112,8 @@ extern crate self as golive_projections;
 #[cfg(test)]
 mod apply_invariants;
 #[cfg(test)]
+mod register_tests;
+#[cfg(test)]
 mod testkit;
 #[cfg(test)]
 mod tests;
@@ -124,11 +126,6 @@ use serde::{Deserialize, Serialize};
 
 pub use claims::{
     CLAIM_WINDOW_WEEKS_MAX, ClaimRules, TrustUsageBurden, UsageBurdenMonth, UsageBurdenView,
-};
-pub use register::{
-    Bearing, ClaimContext, ClaimEntry, ClaimSnapshot, ClaimantOut, ClaimsTotals, ClaimsView, Cut,
-    Finding, FindingSource, Rule as ClaimRule, SeriousIncidentItem, Verdict, rules_against,
-    rules_for,
 };
 pub use coverage::{
     CoverageState, CoverageTotals, CoverageView, DarkDataset, LastKnown, ProgrammeCoverage,
@@ -147,14 +144,20 @@ pub use lost::{
     WaitingListFigures, WaitingListTotals, WeekCount,
 };
 pub use money::{MoneyFigures, MoneyView, Restatement, StatusFigures, TrustMoney, UNSPECIFIED};
+pub use register::{
+    Bearing, ClaimContext, ClaimEntry, ClaimSnapshot, ClaimantOut, ClaimsTotals, ClaimsView, Cut,
+    Finding, FindingSource, Rule as ClaimRule, SeriousIncidentItem, Verdict, rules_against,
+    rules_for,
+};
 pub use rollout::{
     Anomaly, ProgrammeChange, ProgrammeRollout, RolloutChange, RolloutTotals, RolloutView,
     TrustRollout,
 };
 pub use warnings::{
-    GROWTH_WEEKS_MAX, HALT_ON_DEFAULT, OverallState, RULE_CLAIM_ON_STRUGGLE, RULE_INCOME_AT_RISK, RULE_NET_COST, RULE_OPEN_LOST_GROWTH,
-    RULE_PROGRAMME_SITES_HALTING, RULE_REPORTING_SUSPENDED, RULE_SERIOUS_INCIDENT, Severity,
-    TRUST_RULES, TrustWarnings, Warning, WarningRules, WarningsTotals, WarningsView,
+    GROWTH_WEEKS_MAX, HALT_ON_DEFAULT, OverallState, RULE_CLAIM_ON_STRUGGLE, RULE_INCOME_AT_RISK,
+    RULE_NET_COST, RULE_OPEN_LOST_GROWTH, RULE_PROGRAMME_SITES_HALTING, RULE_REPORTING_SUSPENDED,
+    RULE_SERIOUS_INCIDENT, Severity, TRUST_RULES, TrustWarnings, Warning, WarningRules,
+    WarningsTotals, WarningsView,
 };
 pub use week::WEEKLY_SERIES_WEEKS_MAX;
 
@@ -187,8 +190,6 @@ struct TrustState {
     incidents: IncidentsState,
     deferred: Timeline<DeferredFact>,
     evidence: evidence::EvidenceState,
-    /// Claims, usage, burden, recovery plans, and the harm and attributions of every event.
-    claims: claims::ClaimsState,
     /// When its events happened (coverage: last event, silence).
     seen: EventTimes,
 }
@@ -209,6 +210,10 @@ pub struct Projections {
     rosters: Rosters,
     /// Events whose contribution has been removed by a correction.
     retracted: BTreeSet<EventId>,
+    /// Per trust: claims, usage, burden, recovery plans, and the harm and attributions of
+    /// every event. Apart from `trusts`, so that the claims kinds change no other view (a
+    /// trust that only has claims made about it is not a trust seen, nor reporting).
+    claims: BTreeMap<OdsCode, claims::ClaimsState>,
 }
 
 /// What coverage reads of one trust.
@@ -288,10 +293,13 @@ impl Projections {
         }
         self.events_applied = self.events_applied.saturating_add(1);
         self.last_seq = seq;
-        self.as_at = Some(
-            self.as_at
-                .map_or(event.occurred_at, |t| t.max(event.occurred_at)),
-        );
+        // The claims kinds move no other view, so not the projection's "now" either.
+        if Part::of(&event.body) != Part::Claims {
+            self.as_at = Some(
+                self.as_at
+                    .map_or(event.occurred_at, |t| t.max(event.occurred_at)),
+            );
+        }
         if let Some(old) = superseded {
             // A caller bug, in release builds too: removing an event the correction does not
             // name would silently leave wrong figures in every view.
@@ -309,10 +317,15 @@ impl Projections {
 
     fn add(&mut self, seq: u64, e: &Envelope) {
         let (at, id) = (e.occurred_at, e.event_id);
+        if claims::ClaimsState::reads(e) {
+            self.claims.entry(e.trust.clone()).or_default().add(seq, e);
+        }
+        if Part::of(&e.body) == Part::Claims {
+            return;
+        }
         let t = self.trusts.entry(e.trust.clone()).or_default();
         t.evidence.add(e);
         t.seen.add(at);
-        t.claims.add(seq, e);
         if let EventBody::ProgrammeRoster(d) = &e.body {
             self.rosters.add(seq, at, id, d);
             return;
@@ -344,8 +357,7 @@ impl Projections {
             (Part::Lost, body) => t.lost.add(seq, at, id, body),
             (Part::Money, body) => t.money.add(seq, at, id, e.status, body),
             (Part::Incidents, body) => t.incidents.add(seq, at, id, body),
-            // Folded in above, with the harm and attribution of every kind.
-            (Part::Claims, _) => {}
+            (Part::Claims, _) => unreachable!("claims kinds return above"),
             (Part::Rollout, EventBody::RolloutStatus(d)) => t.rollout.insert(
                 at,
                 seq,
@@ -374,10 +386,15 @@ impl Projections {
 
     fn remove(&mut self, e: &Envelope) {
         let (at, id) = (e.occurred_at, e.event_id);
+        if let Some(c) = self.claims.get_mut(&e.trust) {
+            c.remove(e);
+        }
+        if Part::of(&e.body) == Part::Claims {
+            return;
+        }
         if let Some(t) = self.trusts.get_mut(&e.trust) {
             t.evidence.remove(e);
             t.seen.remove(at);
-            t.claims.remove(e);
         }
         if let EventBody::ProgrammeRoster(d) = &e.body {
             self.rosters.remove(at, id, d);
@@ -407,7 +424,7 @@ impl Projections {
             Part::Deferred => {
                 t.deferred.remove(at, id);
             }
-            Part::Claims => {}
+            Part::Claims => unreachable!("claims kinds return above"),
         }
     }
 
@@ -483,8 +500,10 @@ impl Projections {
     pub fn usage_burden(&self, trust: Option<&OdsCode>) -> UsageBurdenView {
         UsageBurdenView {
             trusts: self
-                .selected(trust)
-                .map(|(c, t)| (c.to_string(), claims::trust_usage_burden(&t.claims)))
+                .claims
+                .iter()
+                .filter(|(c, _)| trust.is_none_or(|t| t == *c))
+                .map(|(c, s)| (c.to_string(), claims::trust_usage_burden(s)))
                 .filter(|(_, u)| !u.months.is_empty())
                 .collect(),
         }
@@ -528,7 +547,9 @@ impl Projections {
         for (code, t) in &self.trusts {
             let (lost, _) = lost::trust_view(&t.lost, self.as_at);
             let rollout = rollout::trust_view(&t.rollout, self.as_at);
-            let struggle = claims::claims_on_struggle(&t.claims, rules.claim_on_struggle_weeks);
+            let struggle = self.claims.get(code).map_or_else(Vec::new, |c| {
+                claims::claims_on_struggle(c, rules.claim_on_struggle_weeks)
+            });
             let facts = warnings::TrustFacts {
                 rollout: &rollout,
                 money: &money::trust_view(&t.money),

@@ -22,13 +22,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use golive_model::{
-    BurdenMetric, ClaimType, ClaimantType, Dataset, Envelope, EventBody, EventId, Harm, OdsCode,
-    PenaltyState, Pence, Period,
-    PlanState, RolloutScope, SourceType, Stance, Status, UsageMetric,
+    ClaimType, ClaimantType, Dataset, Envelope, EventBody, EventId, Harm, OdsCode, PenaltyState,
+    Pence, Period, PlanState, RolloutScope, SourceType, Stance, Status, UsageMetric,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::claims::{ClaimFact, ClaimRules, UsageBurdenMonth, month_of, trust_usage_burden};
+use crate::claims::{
+    ClaimFact, ClaimRules, ClaimsState, UsageBurdenMonth, month_of, trust_usage_burden,
+};
 use crate::{Projections, TrustState, WarningRules, lost, money};
 
 /// Which events a fold of the log takes: recorded by `known_at`, happened by `occurred_by`,
@@ -251,8 +252,8 @@ impl Projections {
     /// The claims the register lists, in (claimed_at, seq) order: with `trust`, those about it.
     fn listed_claims<'a>(&'a self, trust: Option<&OdsCode>) -> Vec<Listed<'a>> {
         let mut out: Vec<(DateTime<Utc>, u64, Listed<'a>)> = Vec::new();
-        for (code, t) in &self.trusts {
-            for e in t.claims.claims.iter() {
+        for (code, t) in &self.claims {
+            for e in t.claims.iter() {
                 let trusts = match (&e.data.scope, &e.data.programme) {
                     (RolloutScope::Programme, Some(p)) => self.programme_trusts(p),
                     _ => vec![code.clone()],
@@ -288,10 +289,26 @@ impl Projections {
             .flat_map(|l| {
                 let c = l.fact.recorded_at;
                 [
-                    Cut { known_at: Some(c), occurred_by: Some(c - w), synthetic },
-                    Cut { known_at: Some(c), occurred_by: None, synthetic },
-                    Cut { known_at, occurred_by: Some(c - w), synthetic },
-                    Cut { known_at, occurred_by: Some(c + w), synthetic },
+                    Cut {
+                        known_at: Some(c),
+                        occurred_by: Some(c - w),
+                        synthetic,
+                    },
+                    Cut {
+                        known_at: Some(c),
+                        occurred_by: None,
+                        synthetic,
+                    },
+                    Cut {
+                        known_at,
+                        occurred_by: Some(c - w),
+                        synthetic,
+                    },
+                    Cut {
+                        known_at,
+                        occurred_by: Some(c + w),
+                        synthetic,
+                    },
                 ]
             })
             .collect()
@@ -363,37 +380,63 @@ fn entry(
     let w = rules.window();
     let then_months = months_between(month_of(c - w), month_of(c));
     let later_months = months_between(month_of(c - w), month_of(c + w));
-    let eval = |rule_set: &[Rule], before: &Projections, at: &Projections, months: &dyn Fn(Period) -> bool| {
+    let eval = |rule_set: &[Rule],
+                before: &Projections,
+                at: &Projections,
+                months: &dyn Fn(Period) -> bool| {
         let mut found = Vec::new();
         for t in &l.trusts {
-            for r in rule_set {
-                if let Some(f) = check(*r, rules, t, before, at, months, c) {
-                    found.push(f);
-                }
-            }
+            let cx = Check {
+                rules,
+                t,
+                before,
+                at,
+                months,
+                claimed_at: c,
+                lookup,
+            };
+            found.extend(rule_set.iter().filter_map(|r| check(*r, &cx)));
         }
         found
     };
     let against_then = eval(rules_against(l.fact.claim), then_before, then, &then_months);
     let (verdict, mut decided_by, rule) = if !against_then.is_empty() {
-        (Verdict::Contradicted, against_then, "the ledger held evidence against it at its date")
+        (
+            Verdict::Contradicted,
+            against_then,
+            "the ledger held evidence against it at its date",
+        )
     } else {
-        let later = eval(rules_against(l.fact.claim), now_before, now_after, &later_months);
+        let later = eval(
+            rules_against(l.fact.claim),
+            now_before,
+            now_after,
+            &later_months,
+        );
         if !later.is_empty() {
-            (Verdict::ContradictedLater, later, "evidence against it became known after its date")
+            (
+                Verdict::ContradictedLater,
+                later,
+                "evidence against it became known after its date",
+            )
         } else {
             let support = eval(rules_for(l.fact.claim), then_before, then, &then_months);
             if support.is_empty() {
-                (Verdict::Unsupported, Vec::new(), "nothing in the ledger either way at its date")
+                (
+                    Verdict::Unsupported,
+                    Vec::new(),
+                    "nothing in the ledger either way at its date",
+                )
             } else {
-                (Verdict::Consistent, support, "the ledger held evidence for it and none against")
+                (
+                    Verdict::Consistent,
+                    support,
+                    "the ledger held evidence for it and none against",
+                )
             }
         }
     };
     for f in &mut decided_by {
-        if matches!(f.rule, Rule::NetCostOver | Rule::NetCostUnder) {
-            f.event_ids.retain(|id| lookup(id).is_some_and(|e| in_headline(&e)));
-        }
         fill_sources(f, lookup);
     }
     let contradicted_known_at = (verdict == Verdict::ContradictedLater)
@@ -450,8 +493,8 @@ fn struggle_before(
     l.trusts
         .iter()
         .filter_map(|t| {
-            let s = now.trusts.get(t)?;
-            let found: Vec<Period> = trust_usage_burden(&s.claims)
+            let s = now.claims.get(t)?;
+            let found: Vec<Period> = trust_usage_burden(s)
                 .months
                 .into_iter()
                 .filter(|m| m.struggle_read_as_success && !m.synthetic && months(m.period))
@@ -497,8 +540,16 @@ fn fill_sources(f: &mut Finding, lookup: &dyn Fn(&EventId) -> Option<Envelope>) 
 }
 
 fn snapshot(p: &Projections, t: &OdsCode) -> ClaimSnapshot {
+    let recovery_plans_open = p
+        .claims
+        .get(t)
+        .map(|c| open_plans(c).into_iter().map(|(p, _)| p).collect())
+        .unwrap_or_default();
     let Some(s) = p.trusts.get(t) else {
-        return ClaimSnapshot::default();
+        return ClaimSnapshot {
+            recovery_plans_open,
+            ..ClaimSnapshot::default()
+        };
     };
     let (lost, _) = lost::trust_view(&s.lost, p.as_at);
     let m = money::trust_view(&s.money).total;
@@ -507,7 +558,11 @@ fn snapshot(p: &Projections, t: &OdsCode) -> ClaimSnapshot {
         open_lost_patients: lost.open_count,
         datasets_dark: lost.reporting.suspended.keys().copied().collect(),
         net_cost_pence: m.net_cost_pence,
-        net_cost_by_status: m.by_status.iter().map(|(k, v)| (*k, v.net_cost_pence)).collect(),
+        net_cost_by_status: m
+            .by_status
+            .iter()
+            .map(|(k, v)| (*k, v.net_cost_pence))
+            .collect(),
         open_serious_incidents: incidents
             .safety
             .open_serious
@@ -518,7 +573,7 @@ fn snapshot(p: &Projections, t: &OdsCode) -> ClaimSnapshot {
                 event_id: i.event_id,
             })
             .collect(),
-        recovery_plans_open: open_plans(s).into_iter().map(|(p, _)| p).collect(),
+        recovery_plans_open,
     }
 }
 
@@ -527,10 +582,10 @@ fn window_months(
     t: &OdsCode,
     months: &dyn Fn(Period) -> bool,
 ) -> Vec<UsageBurdenMonth> {
-    p.trusts
+    p.claims
         .get(t)
         .map(|s| {
-            trust_usage_burden(&s.claims)
+            trust_usage_burden(s)
                 .months
                 .into_iter()
                 .filter(|m| months(m.period))
@@ -540,9 +595,9 @@ fn window_months(
 }
 
 /// Recovery plans whose latest event says open, with that event.
-fn open_plans(s: &TrustState) -> Vec<(String, EventId)> {
+fn open_plans(s: &ClaimsState) -> Vec<(String, EventId)> {
     let mut latest: BTreeMap<&str, (PlanState, EventId)> = BTreeMap::new();
-    for e in s.claims.plans.iter() {
+    for e in s.plans.iter() {
         latest.insert(&e.data.plan, (e.data.state, e.event_id));
     }
     latest
@@ -552,7 +607,13 @@ fn open_plans(s: &TrustState) -> Vec<(String, EventId)> {
         .collect()
 }
 
-fn finding(rule: Rule, bearing: Bearing, t: &OdsCode, detail: String, ids: Vec<EventId>) -> Finding {
+fn finding(
+    rule: Rule,
+    bearing: Bearing,
+    t: &OdsCode,
+    detail: String,
+    ids: Vec<EventId>,
+) -> Finding {
     Finding {
         rule,
         bearing,
@@ -564,31 +625,43 @@ fn finding(rule: Rule, bearing: Bearing, t: &OdsCode, detail: String, ids: Vec<E
     }
 }
 
-/// Whether `rule` holds for trust `t` in the fold `at` (with `before` the fold at the start of
-/// the window, and `months` the burden and usage months that count).
-fn check(
-    rule: Rule,
-    rules: &ClaimRules,
-    t: &OdsCode,
-    before: &Projections,
-    at: &Projections,
-    months: &dyn Fn(Period) -> bool,
+/// What a rule is checked against: trust `t` in the fold `at`, with `before` the fold at the
+/// start of the window and `months` the burden and usage months that count.
+struct Check<'a> {
+    rules: &'a ClaimRules,
+    t: &'a OdsCode,
+    before: &'a Projections,
+    at: &'a Projections,
+    months: &'a dyn Fn(Period) -> bool,
     claimed_at: DateTime<Utc>,
-) -> Option<Finding> {
-    let s = at.trusts.get(t)?;
+    lookup: Lookup<'a>,
+}
+
+/// Whether `rule` holds (see [`Check`]), with what makes it hold.
+fn check(rule: Rule, cx: &Check<'_>) -> Option<Finding> {
+    let Check {
+        rules,
+        t,
+        before,
+        at,
+        months,
+        claimed_at,
+        lookup,
+    } = *cx;
+    let (s, c) = (at.trusts.get(t), at.claims.get(t));
     let bearing = if rules_against_any(rule) {
         Bearing::Against
     } else {
         Bearing::For
     };
     let (detail, ids) = match rule {
-        Rule::DatasetDark => dataset_dark(s, at)?,
-        Rule::LostRising => lost_rising(s, at, before.trusts.get(t), before)?,
-        Rule::BurdenOver => burden_over(s, rules, months)?,
-        Rule::NetCostOver => net_cost(s, rules, true)?,
-        Rule::NetCostUnder => net_cost(s, rules, false)?,
+        Rule::DatasetDark => dataset_dark(s?, at)?,
+        Rule::LostRising => lost_rising(s?, at, before.trusts.get(t), before)?,
+        Rule::BurdenOver => burden_over(c?, rules, months)?,
+        Rule::NetCostOver => net_cost(s?, rules, true, lookup)?,
+        Rule::NetCostUnder => net_cost(s?, rules, false, lookup)?,
         Rule::RecoveryPlanOpen => {
-            let open = open_plans(s);
+            let open = open_plans(c?);
             if open.is_empty() {
                 return None;
             }
@@ -599,25 +672,27 @@ fn check(
             )
         }
         Rule::SeriousIncidentOpen => {
-            let inc = crate::incidents::trust_view(&s.incidents);
+            let inc = crate::incidents::trust_view(&s?.incidents);
             let open = &inc.safety.open_serious;
             if open.is_empty() {
                 return None;
             }
-            let refs: Vec<String> =
-                open.iter().map(|i| format!("{} (harm {})", i.local_ref, i.harm)).collect();
+            let refs: Vec<String> = open
+                .iter()
+                .map(|i| format!("{} (harm {})", i.local_ref, i.harm))
+                .collect();
             (
                 format!("open serious incident: {}", refs.join(", ")),
                 open.iter().map(|i| i.event_id).collect(),
             )
         }
-        Rule::HarmFound => harm(s, rules, true)?,
-        Rule::HarmGradedBelow => harm(s, rules, false)?,
-        Rule::AttributedToSystem => attribution(s, Stance::AttributesToSystem)?,
-        Rule::DeniedSystemCause => attribution(s, Stance::DeniesSystemCause)?,
-        Rule::UsageFalling => usage_trend(s, months, true)?,
-        Rule::UsageRising => usage_trend(s, months, false)?,
-        Rule::ReportedInWindow => reported(s, claimed_at - rules.window(), claimed_at)?,
+        Rule::HarmFound => harm(c?, s, rules, true)?,
+        Rule::HarmGradedBelow => harm(c?, s, rules, false)?,
+        Rule::AttributedToSystem => attribution(c?, Stance::AttributesToSystem)?,
+        Rule::DeniedSystemCause => attribution(c?, Stance::DeniesSystemCause)?,
+        Rule::UsageFalling => usage_trend(c?, months, true)?,
+        Rule::UsageRising => usage_trend(c?, months, false)?,
+        Rule::ReportedInWindow => reported(s?, claimed_at - rules.window(), claimed_at)?,
     };
     Some(finding(rule, bearing, t, detail, ids))
 }
@@ -629,6 +704,9 @@ fn rules_against_any(rule: Rule) -> bool {
 }
 
 type Found = Option<(String, Vec<EventId>)>;
+
+/// Finds an event by id (the caller's log).
+type Lookup<'a> = &'a dyn Fn(&EventId) -> Option<Envelope>;
 
 fn dataset_dark(s: &TrustState, at: &Projections) -> Found {
     let (lost, _) = lost::trust_view(&s.lost, at.as_at);
@@ -653,7 +731,9 @@ fn lost_rising(
     before_p: &Projections,
 ) -> Found {
     let (now, _) = lost::trust_view(&s.lost, at.as_at);
-    let then = before.map_or(0, |b| lost::trust_view(&b.lost, before_p.as_at).0.open_count);
+    let then = before.map_or(0, |b| {
+        lost::trust_view(&b.lost, before_p.as_at).0.open_count
+    });
     if now.open_count <= then {
         return None;
     }
@@ -677,28 +757,44 @@ fn lost_rising(
     ))
 }
 
-fn burden_over(s: &TrustState, rules: &ClaimRules, months: &dyn Fn(Period) -> bool) -> Found {
+/// A burden figure of a month in the window above its limit (the latest value of each figure
+/// for a month stands, as in the usage-burden view).
+fn burden_over(s: &ClaimsState, rules: &ClaimRules, months: &dyn Fn(Period) -> bool) -> Found {
     let mut over = Vec::new();
     let mut ids = Vec::new();
-    for e in s.claims.burden.iter().filter(|e| months(e.data.period)) {
-        let mut hit = false;
-        for (metric, v) in BurdenMetric::ALL.iter().zip(e.data.figures) {
-            let limit = rules.burden_limit(*metric);
-            if let Some(v) = v.filter(|v| *v > limit) {
-                over.push(format!("{metric} {v} in {} (limit {limit})", e.data.period));
-                hit = true;
-            }
-        }
-        if hit {
-            ids.push(e.event_id);
+    let view = trust_usage_burden(s);
+    for m in view.months.iter().filter(|m| months(m.period)) {
+        let hits: Vec<String> = m
+            .burden
+            .iter()
+            .filter(|(metric, v)| **v > rules.burden_limit(**metric))
+            .map(|(metric, v)| {
+                let limit = rules.burden_limit(*metric);
+                format!("{metric} {v} in {} (limit {limit})", m.period)
+            })
+            .collect();
+        if !hits.is_empty() {
+            over.extend(hits);
+            ids.extend(burden_events_of(s, m.period));
         }
     }
     (!ids.is_empty()).then(|| (format!("burden over its limit: {}", over.join(", ")), ids))
 }
 
-fn net_cost(s: &TrustState, rules: &ClaimRules, over: bool) -> Found {
+fn burden_events_of(s: &ClaimsState, p: Period) -> Vec<EventId> {
+    s.burden
+        .iter()
+        .filter(|e| e.data.period == p)
+        .map(|e| e.event_id)
+        .collect()
+}
+
+/// The headline net cost at or above `net_cost_pence_min` (`over`), or below it; either needs
+/// at least one event in the headline (reported or validated; a penalty levied).
+fn net_cost(s: &TrustState, rules: &ClaimRules, over: bool, lookup: Lookup<'_>) -> Found {
     let m = money::trust_view(&s.money).total;
-    let ids = s.evidence.money_events();
+    let mut ids = s.evidence.money_events();
+    ids.retain(|id| lookup(id).is_some_and(|e| in_headline(&e)));
     if ids.is_empty() {
         return None;
     }
@@ -716,11 +812,11 @@ fn net_cost(s: &TrustState, rules: &ClaimRules, over: bool) -> Found {
 
 /// Harm found at `harm_at_least` or worse (`found`), or graded harm all below it with no open
 /// serious incident still ungraded (not `found`).
-fn harm(s: &TrustState, rules: &ClaimRules, found: bool) -> Found {
+fn harm(c: &ClaimsState, s: Option<&TrustState>, rules: &ClaimRules, found: bool) -> Found {
     // The latest report of each incident is its grade; every other fact stands alone.
     let mut incidents: BTreeMap<&str, (Harm, EventId)> = BTreeMap::new();
     let mut others: Vec<(Harm, EventId, String)> = Vec::new();
-    for e in s.claims.harm.iter() {
+    for e in c.harm.iter() {
         match &e.data.local_ref {
             Some(r) => {
                 incidents.insert(r, (e.data.harm, e.event_id));
@@ -747,11 +843,13 @@ fn harm(s: &TrustState, rules: &ClaimRules, found: bool) -> Found {
             hits.iter().map(|(_, id, _)| *id).collect(),
         ));
     }
-    let ungraded = crate::incidents::trust_view(&s.incidents)
-        .safety
-        .open_serious
-        .iter()
-        .any(|i| !i.harm.is_graded());
+    let ungraded = s.is_some_and(|s| {
+        crate::incidents::trust_view(&s.incidents)
+            .safety
+            .open_serious
+            .iter()
+            .any(|i| !i.harm.is_graded())
+    });
     if all.is_empty() || ungraded || all.iter().any(|(h, ..)| *h >= at_least) {
         return None;
     }
@@ -761,22 +859,29 @@ fn harm(s: &TrustState, rules: &ClaimRules, found: bool) -> Found {
     ))
 }
 
-fn attribution(s: &TrustState, stance: Stance) -> Found {
-    let hits: Vec<_> = s.claims.attributions.iter().filter(|e| e.data.stance == stance).collect();
+fn attribution(s: &ClaimsState, stance: Stance) -> Found {
+    let hits: Vec<_> = s
+        .attributions
+        .iter()
+        .filter(|e| e.data.stance == stance)
+        .collect();
     if hits.is_empty() {
         return None;
     }
     let by: BTreeSet<&str> = hits.iter().map(|e| e.data.by.as_str()).collect();
     Some((
-        format!("{stance} by {}", by.into_iter().collect::<Vec<_>>().join(", ")),
+        format!(
+            "{stance} by {}",
+            by.into_iter().collect::<Vec<_>>().join(", ")
+        ),
         hits.iter().map(|e| e.event_id).collect(),
     ))
 }
 
 /// A usage metric whose last month of the window is below (`falling`) or above its first.
-fn usage_trend(s: &TrustState, months: &dyn Fn(Period) -> bool, falling: bool) -> Found {
+fn usage_trend(s: &ClaimsState, months: &dyn Fn(Period) -> bool, falling: bool) -> Found {
     let mut by_metric: BTreeMap<UsageMetric, BTreeMap<Period, (u64, EventId)>> = BTreeMap::new();
-    for e in s.claims.usage.iter().filter(|e| months(e.data.period)) {
+    for e in s.usage.iter().filter(|e| months(e.data.period)) {
         by_metric
             .entry(e.data.metric)
             .or_default()
@@ -799,15 +904,9 @@ fn usage_trend(s: &TrustState, months: &dyn Fn(Period) -> bool, falling: bool) -
     (!ids.is_empty()).then(|| (format!("usage: {}", said.join(", ")), ids))
 }
 
-/// Events of the trust (other than its claims) that happened in `from..=to`.
+/// Events of the trust (claims kinds are not among them) that happened in `from..=to`.
 fn reported(s: &TrustState, from: DateTime<Utc>, to: DateTime<Utc>) -> Found {
-    let claims = s
-        .claims
-        .claims
-        .iter()
-        .filter(|e| from <= e.at && e.at <= to)
-        .count() as u64;
-    let n = s.seen.count_between(from, to).saturating_sub(claims);
+    let n = s.seen.count_between(from, to);
     (n > 0).then(|| {
         (
             format!("{n} events reported in the window before the claim, none against it"),

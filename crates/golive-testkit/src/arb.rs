@@ -412,11 +412,88 @@ fn roster() -> impl Strategy<Value = EventBody> {
         })
 }
 
+/// The claims kinds (schema 2 only): claims of both scopes, usage, burden, recovery plans.
+pub fn claims_body() -> impl Strategy<Value = EventBody> {
+    let claim = (
+        pick(ClaimantType::ALL),
+        text(200),
+        pick(ClaimType::ALL),
+        text(2000),
+        proptest::option::of(text(200)),
+    )
+        .prop_map(|(claimant_type, name, claim, statement, programme)| {
+            EventBody::AssuranceClaim(AssuranceClaim {
+                claimant: Claimant {
+                    claimant_type,
+                    name,
+                },
+                claim,
+                statement,
+                scope: if programme.is_some() {
+                    RolloutScope::Programme
+                } else {
+                    RolloutScope::Trust
+                },
+                programme,
+            })
+        });
+    let usage =
+        (pick(UsageMetric::ALL), 0u64..=100, period()).prop_map(|(metric, value, period)| {
+            EventBody::UsageReported(UsageReported {
+                metric,
+                value,
+                period,
+            })
+        });
+    let burden = (
+        period(),
+        proptest::collection::vec(proptest::option::of(0u64..=limits::FIGURE_MAX), 8),
+        1u64..=limits::TASK_TIME_RATIO_PCT_MAX,
+        text(200),
+    )
+        .prop_map(|(period, figures, ratio, task)| {
+            let mut b = Burden::new(period);
+            let f = |i: usize| figures[i];
+            b.extra_staff_hours = f(0);
+            b.extra_staff = f(1);
+            b.agency_fte_tenths = f(2);
+            b.overtime_hours = f(3);
+            b.paper_fallback_hours = f(5);
+            b.workarounds = f(6);
+            b.validation_fte_tenths = f(7);
+            // A ratio (with its task) when drawn, and always when nothing else was.
+            if f(4).is_some() || b.figures().iter().all(|(_, v)| v.is_none()) {
+                b.task_time_ratio_pct = Some(ratio);
+                b.task = Some(task);
+            }
+            EventBody::Burden(b)
+        });
+    let plan = (
+        text(200),
+        pick(PlanState::ALL),
+        proptest::option::of(0u64..1000),
+        proptest::option::of((0i64..20_000).prop_map(|d| {
+            chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap() + chrono::Duration::days(d)
+        })),
+        opt_text(2000),
+    )
+        .prop_map(|(plan, state, problems, due, reason)| {
+            EventBody::RecoveryPlan(RecoveryPlan {
+                plan,
+                state,
+                problems,
+                due,
+                reason,
+            })
+        });
+    prop_oneof![claim, usage, burden, plan]
+}
+
 /// Valid schema-2 events: plural graded sources, links, attribution, every period form.
 pub fn envelope_schema2() -> impl Strategy<Value = Envelope> {
     (
         envelope_schema1(),
-        prop_oneof![4 => body(), 1 => roster()],
+        prop_oneof![8 => body(), 1 => roster(), 2 => claims_body()],
         (any::<u8>(), period(), 0u32..=119, 1u32..=28),
         proptest::collection::vec(schema2_source(), 1..=3),
         proptest::option::of((any::<u128>(), pick(Relation::ALL))),

@@ -251,3 +251,85 @@ pub fn fold<P>(
     }
     state
 }
+
+/// An `assurance_claim` about the event's trust, by a minister.
+pub fn claim(kind: ClaimType) -> EventBody {
+    EventBody::AssuranceClaim(AssuranceClaim {
+        claimant: Claimant {
+            claimant_type: ClaimantType::Minister,
+            name: "a minister".to_owned(),
+        },
+        claim: kind,
+        statement: "all is well".to_owned(),
+        scope: RolloutScope::Trust,
+        programme: None,
+    })
+}
+
+pub fn usage(metric: UsageMetric, value: u64, month: &str) -> EventBody {
+    EventBody::UsageReported(UsageReported {
+        metric,
+        value,
+        period: period(month),
+    })
+}
+
+/// A `burden` of `month` with `extra_staff` and, when given, a task-time ratio.
+pub fn burden(month: &str, extra_staff: Option<u64>, ratio_pct: Option<u64>) -> EventBody {
+    let mut b = Burden::new(period(month));
+    b.extra_staff = extra_staff;
+    b.task_time_ratio_pct = ratio_pct;
+    b.task = ratio_pct.map(|_| "outpatient booking".to_owned());
+    EventBody::Burden(b)
+}
+
+pub fn plan(name: &str, state: PlanState) -> EventBody {
+    EventBody::RecoveryPlan(RecoveryPlan {
+        plan: name.to_owned(),
+        state,
+        problems: Some(22),
+        due: None,
+        reason: None,
+    })
+}
+
+/// `e`, recorded at `recorded` (it happened at its `occurred_at`).
+pub fn recorded(mut e: Envelope, recorded: &str) -> Envelope {
+    e.recorded_at = t(recorded);
+    e
+}
+
+/// `e`, with only a synthetic source.
+pub fn synthetic(mut e: Envelope) -> Envelope {
+    e.sources = vec![Source {
+        source_type: SourceType::Synthetic,
+        reference: "SYNTHETIC: test".to_owned(),
+        published_at: None,
+        url: None,
+    }];
+    e
+}
+
+/// Folds `events` (numbered from 1 in this order) once per cut: each fold takes the events its
+/// `admits` says, and a correction removes its target only if the cut admits the target too,
+/// as `golive_ledger::projections_cuts` does with the store. Generic over the projection type
+/// for the reason [`fold`] is.
+pub fn fold_cuts<P: Clone>(
+    events: &[Envelope],
+    cuts: usize,
+    admits: impl Fn(usize, &Envelope) -> bool,
+    empty: P,
+    mut apply: impl FnMut(&mut P, u64, &Envelope, Option<&Envelope>),
+) -> Vec<P> {
+    let mut ledger = Ledger::default();
+    let mut out = vec![empty; cuts];
+    for e in events {
+        let (seq, e, old) = ledger.append(e.clone());
+        for (i, p) in out.iter_mut().enumerate() {
+            if admits(i, e) {
+                apply(p, seq, e, old.filter(|o| admits(i, o)));
+            }
+        }
+    }
+    out
+}

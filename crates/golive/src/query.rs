@@ -13,8 +13,8 @@ use golive_ledger::{
 };
 use golive_model::OdsCode;
 use golive_projections::{
-    ClaimRules, ClaimsView, CoverageView, DeferredView, IncidentsView, LostPatientsView,
-    MoneyView, Projections, RolloutView, UsageBurdenView, WarningRules, WarningsView,
+    ClaimRules, ClaimsView, CoverageView, DeferredView, IncidentsView, LostPatientsView, MoneyView,
+    Projections, RolloutView, UsageBurdenView, WarningRules, WarningsView,
 };
 use golive_store::Store;
 use serde::Deserialize;
@@ -447,8 +447,14 @@ mod tests {
         ] {
             let point = (at, Some(time(t)));
             for what in [What::Money, What::Rollout, What::Claims] {
-                let l = local(&state.store, what, Some(&ral), point, (&rules, &claim_rules))
-                    .unwrap();
+                let l = local(
+                    &state.store,
+                    what,
+                    Some(&ral),
+                    point,
+                    (&rules, &claim_rules),
+                )
+                .unwrap();
                 let r = remote(&base, what, Some(&ral), point).unwrap();
                 assert_eq!(l, r, "{what:?} {at:?} {t}");
                 assert_eq!(render(&l, true), render(&r, true));
@@ -471,12 +477,24 @@ mod tests {
         let late = (At::Head, Some(time("2100-01-01T00:00:00Z")));
         let now = (At::Head, None);
         assert_eq!(
-            local(&state.store, What::Money, None, late, (&rules, &ClaimRules::default()))
-                .unwrap()
-                .view,
-            local(&state.store, What::Money, None, now, (&rules, &ClaimRules::default()))
-                .unwrap()
-                .view
+            local(
+                &state.store,
+                What::Money,
+                None,
+                late,
+                (&rules, &ClaimRules::default())
+            )
+            .unwrap()
+            .view,
+            local(
+                &state.store,
+                What::Money,
+                None,
+                now,
+                (&rules, &ClaimRules::default())
+            )
+            .unwrap()
+            .view
         );
     }
 }

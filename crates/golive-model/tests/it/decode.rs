@@ -155,7 +155,7 @@ fn json_blocks(md: &str) -> Vec<String> {
 #[test]
 fn every_json_example_in_events_md_decodes_and_every_kind_has_one() {
     // Proves: each ```json block in docs/EVENTS.md is a complete, valid event, re-encodes to
-    // canonical bytes that decode to the same event, and the examples cover all 14 kinds.
+    // canonical bytes that decode to the same event, and the examples cover every kind.
     let blocks = json_blocks(EVENTS_MD);
     assert!(!blocks.is_empty(), "docs/EVENTS.md has no ```json blocks");
     let mut kinds = std::collections::BTreeSet::new();
@@ -824,7 +824,7 @@ proptest! {
 
 #[test]
 fn every_kind_is_generated() {
-    // Proves: the round-trip strategy covers all 14 kinds, so the property holds for each.
+    // Proves: the round-trip strategy covers every kind, so the property holds for each.
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();

@@ -2,6 +2,7 @@
 //! format as documented, and hostile input with its defined outcomes. Their strategies and
 //! invariant checkers are golive-testkit's (the fuzz targets share the checkers).
 
+mod claims;
 mod decode;
 mod hostile;
 mod schema2;

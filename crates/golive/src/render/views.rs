@@ -524,7 +524,11 @@ fn claims(v: &golive_projections::ClaimsView) -> String {
         t.unsupported,
         t.consistent,
         v.rules.window_weeks,
-        if v.rules.count_synthetic { "counted" } else { "left out" },
+        if v.rules.count_synthetic {
+            "counted"
+        } else {
+            "left out"
+        },
     );
     for c in &v.claims {
         let scope = c.programme.as_deref().unwrap_or(&c.trust);
@@ -543,14 +547,28 @@ fn claims(v: &golive_projections::ClaimsView) -> String {
             let _ = writeln!(out, "  known against it from {}", k.format("%Y-%m-%d"));
         }
         for f in &c.decided_by {
-            let _ = writeln!(out, "  {} {} [{}]: {}", f.trust, match f.bearing { golive_projections::Bearing::Against => "against", golive_projections::Bearing::For => "for" }, f.rule, f.detail);
+            let _ = writeln!(
+                out,
+                "  {} {} [{}]: {}",
+                f.trust,
+                match f.bearing {
+                    golive_projections::Bearing::Against => "against",
+                    golive_projections::Bearing::For => "for",
+                },
+                f.rule,
+                f.detail
+            );
             for s in &f.sources {
                 let _ = writeln!(out, "    {}: {}", s.source_type, s.reference);
             }
         }
         for (trust, months) in &c.rests_on_struggle {
             let m: Vec<String> = months.iter().map(|p| p.to_string()).collect();
-            let _ = writeln!(out, "  {trust} struggle read as success in {}", m.join(", "));
+            let _ = writeln!(
+                out,
+                "  {trust} struggle read as success in {}",
+                m.join(", ")
+            );
         }
     }
     out
@@ -559,9 +577,21 @@ fn claims(v: &golive_projections::ClaimsView) -> String {
 /// Per trust and month: usage beside burden.
 fn usage_burden(v: &golive_projections::UsageBurdenView) -> String {
     let mut t = Table::new(vec![
-        "trust", "month", "usage", "burden", "burden h/1000", "struggle", "synthetic",
+        "trust",
+        "month",
+        "usage",
+        "burden",
+        "burden h/1000",
+        "struggle",
+        "synthetic",
     ]);
-    let pairs = |m: Vec<String>| if m.is_empty() { "-".to_owned() } else { m.join(", ") };
+    let pairs = |m: Vec<String>| {
+        if m.is_empty() {
+            "-".to_owned()
+        } else {
+            m.join(", ")
+        }
+    };
     for (code, tr) in &v.trusts {
         for m in &tr.months {
             t.row(vec![
@@ -569,8 +599,18 @@ fn usage_burden(v: &golive_projections::UsageBurdenView) -> String {
                 m.period.to_string(),
                 pairs(m.usage.iter().map(|(k, v)| format!("{k} {v}")).collect()),
                 pairs(m.burden.iter().map(|(k, v)| format!("{k} {v}")).collect()),
-                pairs(m.burden_hours_per_1000.iter().map(|(k, v)| format!("{k} {v}")).collect()),
-                if m.struggle_read_as_success { "STRUGGLE READ AS SUCCESS" } else { "" }.to_owned(),
+                pairs(
+                    m.burden_hours_per_1000
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect(),
+                ),
+                if m.struggle_read_as_success {
+                    "STRUGGLE READ AS SUCCESS"
+                } else {
+                    ""
+                }
+                .to_owned(),
                 if m.synthetic { "synthetic" } else { "" }.to_owned(),
             ]);
         }

@@ -201,3 +201,58 @@ fn a_late_correction_leaves_the_old_figure_and_an_early_one_stands_alone() {
     assert_eq!(all, want, "then replaces its target");
     assert_eq!(&all, ledger.projections());
 }
+
+/// The claim register's folds: `projections_cuts` reads the store once for many cuts; each
+/// must equal the test kit's fold of the same events through the same cut (`fold_cuts`, which
+/// also mirrors how a correction follows a cut).
+fn run_cuts(events: Vec<Envelope>, cuts: &[(f64, f64)]) {
+    use golive_projections::Cut;
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(dir.path(), LedgerOptions::default()).unwrap();
+    let mut appended: Vec<Envelope> = Vec::new();
+    for chunk in events.chunks(13) {
+        let incoming: Vec<Incoming> = chunk
+            .iter()
+            .map(|e| Incoming::new(e.clone(), None, Utc::now()))
+            .collect();
+        for (e, o) in chunk.iter().zip(ledger.append(incoming).unwrap()) {
+            if matches!(o, Outcome::Appended { .. }) {
+                appended.push(e.clone());
+            }
+        }
+    }
+    let at = |f: f64| base() + Duration::minutes((f * 60.0 * 24.0 * 400.0) as i64);
+    let mut all: Vec<Cut> = cuts
+        .iter()
+        .flat_map(|(k, o)| {
+            [
+                Cut { known_at: Some(at(*k)), occurred_by: Some(at(*o)), synthetic: true },
+                Cut { known_at: Some(at(*k)), occurred_by: None, synthetic: false },
+                Cut { known_at: None, occurred_by: Some(at(*o)), synthetic: true },
+            ]
+        })
+        .collect();
+    all.push(Cut { known_at: None, occurred_by: None, synthetic: true });
+    let head = ledger.head().seq;
+    let got = golive_ledger::projections_cuts(ledger.store(), head, &all).unwrap();
+    let want = golive_testkit::projections::fold_cuts(
+        &appended,
+        all.len(),
+        |i, e| all[i].admits(e),
+        Projections::new(),
+        Projections::apply,
+    );
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_same_views(g, w, &format!("cut {i}: {:?}", all[i]));
+    }
+    assert_same_views(got.last().unwrap(), ledger.projections(), "the cut that admits all");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn each_cut_fold_equals_a_fresh_fold_through_that_cut((events, _delays, cuts) in history()) {
+        run_cuts(events, &cuts);
+    }
+}

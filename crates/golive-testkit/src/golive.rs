@@ -19,9 +19,18 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The shipped London 2008 scenario (89 events).
+/// The shipped London 2008 scenario.
 pub fn scenario() -> PathBuf {
     repo_root().join("scenarios/london-2008.jsonl")
+}
+
+/// The number of events in the shipped scenario (one per line), so that no test pins it.
+pub fn scenario_len() -> u64 {
+    std::fs::read_to_string(scenario())
+        .expect("the scenario is readable")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count() as u64
 }
 
 /// The `golive` binary a test runs. Only the `golive` package's tests know where cargo built it

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::GOLIVE;
-use golive_testkit::golive::{code, ok, scenario, stdout};
+use golive_testkit::golive::{code, ok, scenario, scenario_len, stdout};
 use serde_json::Value;
 
-/// A ledger with the London scenario (85 events) ingested, its public key and an export.
+/// A ledger with the London scenario ingested, its public key and an export.
 struct Fixture {
     dir: tempfile::TempDir,
     data: PathBuf,
@@ -79,7 +79,7 @@ fn an_export_verifies_and_editing_one_amount_names_that_events_seq() {
     let f = fixture();
     let out = ok(verify_file(&f, &f.export));
     let text = stdout(&out);
-    assert!(text.starts_with("OK head seq 85 hash "), "{text}");
+    assert!(text.starts_with(&format!("OK head seq {} hash ", scenario_len())), "{text}");
     assert!(text.contains(" root "), "{text}");
 
     let lines: Vec<String> = std::fs::read_to_string(&f.export)
@@ -166,7 +166,7 @@ fn replay_of_an_export_equals_the_ledgers_as_of_answer() {
     // `golive query <what> --as-of-seq N --json` answers from the ledger, for every view, at a
     // middle seq and at the head.
     let f = fixture();
-    for n in [30u64, 85] {
+    for n in [30u64, scenario_len()] {
         let replay: Value = serde_json::from_str(&stdout(&ok(GOLIVE.run_with_data(
             &f.data,
             &[
@@ -214,7 +214,7 @@ fn compare_finds_where_two_ledgers_part() {
     };
     let out = ok(args(&f.data, &twin));
     assert!(
-        stdout(&out).starts_with("IDENTICAL up to head seq 85"),
+        stdout(&out).starts_with(&format!("IDENTICAL up to head seq {}", scenario_len())),
         "{}",
         stdout(&out)
     );
@@ -264,7 +264,7 @@ fn verify_on_the_store_names_a_flipped_byte_and_a_forged_checkpoint() {
         &["audit", "verify", "--store", "--pubkey", &f.pubkey],
     ));
     assert!(
-        stdout(&ok_out).starts_with("OK head seq 85"),
+        stdout(&ok_out).starts_with(&format!("OK head seq {}", scenario_len())),
         "{}",
         stdout(&ok_out)
     );
@@ -327,7 +327,7 @@ fn verify_on_the_store_names_a_flipped_byte_and_a_forged_checkpoint() {
     );
     assert_eq!(code(&out), 2, "{}", stdout(&out));
     assert!(
-        stdout(&out).starts_with("TAMPERED at seq 85: bad signature"),
+        stdout(&out).starts_with(&format!("TAMPERED at seq {}: bad signature", scenario_len())),
         "{}",
         stdout(&out)
     );

@@ -226,13 +226,29 @@ fn run_cuts(events: Vec<Envelope>, cuts: &[(f64, f64)]) {
         .iter()
         .flat_map(|(k, o)| {
             [
-                Cut { known_at: Some(at(*k)), occurred_by: Some(at(*o)), synthetic: true },
-                Cut { known_at: Some(at(*k)), occurred_by: None, synthetic: false },
-                Cut { known_at: None, occurred_by: Some(at(*o)), synthetic: true },
+                Cut {
+                    known_at: Some(at(*k)),
+                    occurred_by: Some(at(*o)),
+                    synthetic: true,
+                },
+                Cut {
+                    known_at: Some(at(*k)),
+                    occurred_by: None,
+                    synthetic: false,
+                },
+                Cut {
+                    known_at: None,
+                    occurred_by: Some(at(*o)),
+                    synthetic: true,
+                },
             ]
         })
         .collect();
-    all.push(Cut { known_at: None, occurred_by: None, synthetic: true });
+    all.push(Cut {
+        known_at: None,
+        occurred_by: None,
+        synthetic: true,
+    });
     let head = ledger.head().seq;
     let got = golive_ledger::projections_cuts(ledger.store(), head, &all).unwrap();
     let want = golive_testkit::projections::fold_cuts(
@@ -245,7 +261,11 @@ fn run_cuts(events: Vec<Envelope>, cuts: &[(f64, f64)]) {
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
         assert_same_views(g, w, &format!("cut {i}: {:?}", all[i]));
     }
-    assert_same_views(got.last().unwrap(), ledger.projections(), "the cut that admits all");
+    assert_same_views(
+        got.last().unwrap(),
+        ledger.projections(),
+        "the cut that admits all",
+    );
 }
 
 proptest! {

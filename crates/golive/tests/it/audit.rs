@@ -79,7 +79,10 @@ fn an_export_verifies_and_editing_one_amount_names_that_events_seq() {
     let f = fixture();
     let out = ok(verify_file(&f, &f.export));
     let text = stdout(&out);
-    assert!(text.starts_with(&format!("OK head seq {} hash ", scenario_len())), "{text}");
+    assert!(
+        text.starts_with(&format!("OK head seq {} hash ", scenario_len())),
+        "{text}"
+    );
     assert!(text.contains(" root "), "{text}");
 
     let lines: Vec<String> = std::fs::read_to_string(&f.export)
@@ -327,7 +330,10 @@ fn verify_on_the_store_names_a_flipped_byte_and_a_forged_checkpoint() {
     );
     assert_eq!(code(&out), 2, "{}", stdout(&out));
     assert!(
-        stdout(&out).starts_with(&format!("TAMPERED at seq {}: bad signature", scenario_len())),
+        stdout(&out).starts_with(&format!(
+            "TAMPERED at seq {}: bad signature",
+            scenario_len()
+        )),
         "{}",
         stdout(&out)
     );

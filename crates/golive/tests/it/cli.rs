@@ -53,14 +53,20 @@ fn london_money_equals_the_sum_of_its_events_and_reingest_changes_nothing() {
         GOLIVE.run_with_data(&data, &["ingest", scenario().to_str().unwrap()])
     ));
     assert!(again.contains(" 0 appended"), "{again}");
-    assert!(again.contains(&format!("{} duplicates skipped", scenario_len())), "{again}");
+    assert!(
+        again.contains(&format!("{} duplicates skipped", scenario_len())),
+        "{again}"
+    );
     assert_eq!(head_hash(&data), hash1);
     assert_eq!(
         ok(GOLIVE.run_with_data(&data, &["query", "money", "--json"])).stdout,
         before
     );
     let v = stdout(&ok(GOLIVE.run_with_data(&data, &["verify"])));
-    assert!(v.starts_with(&format!("OK head seq {}", scenario_len())), "{v}");
+    assert!(
+        v.starts_with(&format!("OK head seq {}", scenario_len())),
+        "{v}"
+    );
 }
 
 #[test]
@@ -128,12 +134,32 @@ fn malformed_claims_usage_and_burden_are_dead_lettered_with_the_field_named() {
     };
     let claimant = serde_json::json!({"type": "minister", "name": "a minister"});
     let lines = [
-        event(1, "assurance_claim", serde_json::json!({"claimant": claimant, "claim": "fit_to_deploy"})),
-        event(2, "usage_reported", serde_json::json!({"metric": "notes_electronic_pct", "value": 140, "period": "2009-02"})),
+        event(
+            1,
+            "assurance_claim",
+            serde_json::json!({"claimant": claimant, "claim": "fit_to_deploy"}),
+        ),
+        event(
+            2,
+            "usage_reported",
+            serde_json::json!({"metric": "notes_electronic_pct", "value": 140, "period": "2009-02"}),
+        ),
         event(3, "burden", serde_json::json!({"period": "2009-02"})),
-        event(4, "burden", serde_json::json!({"period": "2009-02", "task_time_ratio_pct": 400})),
-        event(5, "assurance_claim", serde_json::json!({"claimant": {"type": "pundit", "name": "x"}, "claim": "stable", "statement": "fine"})),
-        event(6, "burden", serde_json::json!({"period": "2009-02", "extra_staff": 40})),
+        event(
+            4,
+            "burden",
+            serde_json::json!({"period": "2009-02", "task_time_ratio_pct": 400}),
+        ),
+        event(
+            5,
+            "assurance_claim",
+            serde_json::json!({"claimant": {"type": "pundit", "name": "x"}, "claim": "stable", "statement": "fine"}),
+        ),
+        event(
+            6,
+            "burden",
+            serde_json::json!({"period": "2009-02", "extra_staff": 40}),
+        ),
     ];
     let file = dir.path().join("claims.jsonl");
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
@@ -143,11 +169,22 @@ fn malformed_claims_usage_and_burden_are_dead_lettered_with_the_field_named() {
     let dl = stdout(&ok(GOLIVE.run_with_data(&data, &["dead-letters", "--json"])));
     let fields: Vec<String> = dl
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["field"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["field"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(
         fields,
-        ["data.statement", "data.value", "data", "data.task", "data.claimant.type"]
+        [
+            "data.statement",
+            "data.value",
+            "data",
+            "data.task",
+            "data.claimant.type"
+        ]
     );
 }
 
@@ -199,7 +236,10 @@ fn as_of_a_sequence_equals_a_ledger_that_only_ever_saw_that_prefix() {
     }
     let before = ok(GOLIVE.run_with_data(&full, &["query", "warnings", "--json"])).stdout;
     let r = stdout(&ok(GOLIVE.run_with_data(&full, &["replay"])));
-    assert!(r.starts_with(&format!("replayed {} records", scenario_len())), "{r}");
+    assert!(
+        r.starts_with(&format!("replayed {} records", scenario_len())),
+        "{r}"
+    );
     assert_eq!(
         ok(GOLIVE.run_with_data(&full, &["query", "warnings", "--json"])).stdout,
         before
@@ -219,7 +259,10 @@ fn bad_query_parameters_get_clear_errors() {
     let e = GOLIVE.run_with_data(&data, &["query", "money", "--trust", "ZZZ"]);
     assert!(String::from_utf8_lossy(&e.stderr).contains("no events"));
     let e = GOLIVE.run_with_data(&data, &["query", "money", "--as-of-seq", "1000"]);
-    assert!(String::from_utf8_lossy(&e.stderr).contains(&format!("beyond the ledger's head ({})", scenario_len())));
+    assert!(
+        String::from_utf8_lossy(&e.stderr)
+            .contains(&format!("beyond the ledger's head ({})", scenario_len()))
+    );
 }
 
 #[test]

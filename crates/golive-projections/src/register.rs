@@ -373,8 +373,67 @@ fn entry(
     l: &Listed<'_>,
     rules: &ClaimRules,
     folds: [&Projections; FOLDS_PER_CLAIM],
-    lookup: &dyn Fn(&EventId) -> Option<Envelope>,
+    lookup: Lookup<'_>,
 ) -> ClaimEntry {
+    let [then_before, then, _, now_after] = folds;
+    let c = l.fact.recorded_at;
+    let w = rules.window();
+    let then_months = months_between(month_of(c - w), month_of(c));
+    let later_months = months_between(month_of(c - w), month_of(c + w));
+    let (verdict, mut decided_by, rule) = verdict_of(l, rules, folds, lookup);
+    for f in &mut decided_by {
+        fill_sources(f, lookup);
+    }
+    let contradicted_known_at = (verdict == Verdict::ContradictedLater)
+        .then(|| decided_by.iter().filter_map(|f| f.known_at).min())
+        .flatten();
+    let context = l
+        .trusts
+        .iter()
+        .map(|t| {
+            let ctx = ClaimContext {
+                before: snapshot(then_before, t),
+                at_claim: snapshot(then, t),
+                after: snapshot(now_after, t),
+                months: window_months(now_after, t, &later_months),
+            };
+            (t.to_string(), ctx)
+        })
+        .collect();
+    ClaimEntry {
+        event_id: l.event_id,
+        trust: l.trust.to_string(),
+        scope: l.fact.scope,
+        programme: l.fact.programme.clone(),
+        trusts: l.trusts.iter().map(|t| t.to_string()).collect(),
+        claimant: ClaimantOut {
+            claimant_type: l.fact.claimant_type,
+            name: l.fact.claimant_name.clone(),
+        },
+        claim: l.fact.claim,
+        statement: l.fact.statement.clone(),
+        claimed_at: c,
+        claimed_on: c.format("%Y-%m-%d").to_string(),
+        sources: lookup(&l.event_id)
+            .map(|e| sources_of(&e))
+            .unwrap_or_default(),
+        synthetic: l.fact.synthetic,
+        verdict,
+        rule: format!("{}: {rule}", verdict.as_str()),
+        decided_by,
+        contradicted_known_at,
+        context,
+        rests_on_struggle: struggle_before(now, l, &then_months),
+    }
+}
+
+/// The verdict (see the module docs), the findings that decide it and its rule in words.
+fn verdict_of(
+    l: &Listed<'_>,
+    rules: &ClaimRules,
+    folds: [&Projections; FOLDS_PER_CLAIM],
+    lookup: Lookup<'_>,
+) -> (Verdict, Vec<Finding>, &'static str) {
     let [then_before, then, now_before, now_after] = folds;
     let c = l.fact.recorded_at;
     let w = rules.window();
@@ -399,85 +458,36 @@ fn entry(
         }
         found
     };
-    let against_then = eval(rules_against(l.fact.claim), then_before, then, &then_months);
-    let (verdict, mut decided_by, rule) = if !against_then.is_empty() {
-        (
+    let against = rules_against(l.fact.claim);
+    let found = eval(against, then_before, then, &then_months);
+    if !found.is_empty() {
+        return (
             Verdict::Contradicted,
-            against_then,
+            found,
             "the ledger held evidence against it at its date",
-        )
-    } else {
-        let later = eval(
-            rules_against(l.fact.claim),
-            now_before,
-            now_after,
-            &later_months,
         );
-        if !later.is_empty() {
-            (
-                Verdict::ContradictedLater,
-                later,
-                "evidence against it became known after its date",
-            )
-        } else {
-            let support = eval(rules_for(l.fact.claim), then_before, then, &then_months);
-            if support.is_empty() {
-                (
-                    Verdict::Unsupported,
-                    Vec::new(),
-                    "nothing in the ledger either way at its date",
-                )
-            } else {
-                (
-                    Verdict::Consistent,
-                    support,
-                    "the ledger held evidence for it and none against",
-                )
-            }
-        }
-    };
-    for f in &mut decided_by {
-        fill_sources(f, lookup);
     }
-    let contradicted_known_at = (verdict == Verdict::ContradictedLater)
-        .then(|| decided_by.iter().filter_map(|f| f.known_at).min())
-        .flatten();
-    let claim_event = lookup(&l.event_id);
-    ClaimEntry {
-        event_id: l.event_id,
-        trust: l.trust.to_string(),
-        scope: l.fact.scope,
-        programme: l.fact.programme.clone(),
-        trusts: l.trusts.iter().map(|t| t.to_string()).collect(),
-        claimant: ClaimantOut {
-            claimant_type: l.fact.claimant_type,
-            name: l.fact.claimant_name.clone(),
-        },
-        claim: l.fact.claim,
-        statement: l.fact.statement.clone(),
-        claimed_at: c,
-        claimed_on: c.format("%Y-%m-%d").to_string(),
-        sources: claim_event.map(|e| sources_of(&e)).unwrap_or_default(),
-        synthetic: l.fact.synthetic,
-        verdict,
-        rule: format!("{}: {rule}", verdict.as_str()),
-        decided_by,
-        contradicted_known_at,
-        context: l
-            .trusts
-            .iter()
-            .map(|t| {
-                let ctx = ClaimContext {
-                    before: snapshot(then_before, t),
-                    at_claim: snapshot(then, t),
-                    after: snapshot(now_after, t),
-                    months: window_months(now_after, t, &later_months),
-                };
-                (t.to_string(), ctx)
-            })
-            .collect(),
-        rests_on_struggle: struggle_before(now, l, &then_months),
+    let found = eval(against, now_before, now_after, &later_months);
+    if !found.is_empty() {
+        return (
+            Verdict::ContradictedLater,
+            found,
+            "evidence against it became known after its date",
+        );
     }
+    let found = eval(rules_for(l.fact.claim), then_before, then, &then_months);
+    if !found.is_empty() {
+        return (
+            Verdict::Consistent,
+            found,
+            "the ledger held evidence for it and none against",
+        );
+    }
+    (
+        Verdict::Unsupported,
+        Vec::new(),
+        "nothing in the ledger either way at its date",
+    )
 }
 
 /// The struggle months of the window before a success claim, per trust (real months only,

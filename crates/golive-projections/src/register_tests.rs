@@ -352,15 +352,15 @@ mod oracle {
             1 => incident(
                 &format!("I{}", n % 3),
                 harm,
-                x % 2 == 0,
-                if x % 3 == 0 {
+                x.is_multiple_of(2),
+                if x.is_multiple_of(3) {
                     IncidentState::Closed
                 } else {
                     IncidentState::Open
                 },
             ),
             2 => {
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     suspended(Dataset::Rtt)
                 } else {
                     resumed(Dataset::Rtt)
@@ -369,11 +369,11 @@ mod oracle {
             3 => burden(
                 &month,
                 Some(u64::from(n % 3)),
-                (x % 2 == 0).then_some(100 + u64::from(n % 3) * 20),
+                (x.is_multiple_of(2)).then_some(100 + u64::from(n % 3) * 20),
             ),
             4 => plan(
                 &format!("plan{}", n % 2),
-                if x % 2 == 0 {
+                if x.is_multiple_of(2) {
                     PlanState::Open
                 } else {
                     PlanState::Closed
@@ -443,6 +443,39 @@ mod oracle {
         .count()
     }
 
+    /// Whether any burden figure of a month that counts (its latest value) is over its limit.
+    fn burden_over(
+        r: &ClaimRules,
+        at: &[(usize, &Envelope)],
+        in_months: &dyn Fn(Period) -> bool,
+    ) -> bool {
+        let mut figures: BTreeMap<(Period, golive_model::BurdenMetric), u64> = BTreeMap::new();
+        for (_, e) in at {
+            if let EventBody::Burden(b) = &e.body
+                && in_months(b.period)
+            {
+                for (m, v) in b.figures() {
+                    if let Some(v) = v {
+                        figures.insert((b.period, m), v);
+                    }
+                }
+            }
+        }
+        figures.iter().any(|((_, m), v)| *v > r.burden_limit(*m))
+    }
+
+    /// Whether there is headline money (reported extra cost), and its sum.
+    fn headline(at: &[(usize, &Envelope)]) -> (bool, i64) {
+        let amounts: Vec<i64> = at
+            .iter()
+            .filter_map(|(_, e)| match &e.body {
+                EventBody::ExtraCost(d) if e.status != Status::Estimated => Some(d.amount_pence.0),
+                _ => None,
+            })
+            .collect();
+        (!amounts.is_empty(), amounts.iter().sum())
+    }
+
     fn against(
         c: ClaimType,
         r: &ClaimRules,
@@ -458,35 +491,8 @@ mod oracle {
         })
         .values()
         .any(|d| *d);
-        let burden_over = latest(at, |e| match &e.body {
-            EventBody::Burden(b) if in_months(b.period) => Some((b.period, b)),
-            _ => None,
-        });
-        // The latest value of each figure of each month.
-        let mut figures: BTreeMap<(Period, golive_model::BurdenMetric), u64> = BTreeMap::new();
-        for (_, e) in at {
-            if let EventBody::Burden(b) = &e.body
-                && in_months(b.period)
-            {
-                for (m, v) in b.figures() {
-                    if let Some(v) = v {
-                        figures.insert((b.period, m), v);
-                    }
-                }
-            }
-        }
-        let _ = burden_over;
-        let burden = figures.iter().any(|((_, m), v)| *v > r.burden_limit(*m));
-        let net: i64 = at
-            .iter()
-            .filter_map(|(_, e)| match &e.body {
-                EventBody::ExtraCost(d) if e.status != Status::Estimated => Some(d.amount_pence.0),
-                _ => None,
-            })
-            .sum();
-        let has_headline = at.iter().any(|(_, e)| {
-            matches!(e.body, EventBody::ExtraCost(_)) && e.status != Status::Estimated
-        });
+        let burden = burden_over(r, at, &in_months);
+        let (has_headline, net) = headline(at);
         let cost_over = has_headline && net >= r.net_cost_pence_min;
         let plan_open = latest(at, |e| match &e.body {
             EventBody::RecoveryPlan(p) => Some((p.plan.clone(), p.state == PlanState::Open)),
@@ -566,16 +572,7 @@ mod oracle {
                 .as_ref()
                 .is_some_and(|a| a.stance == Stance::DeniesSystemCause)
         });
-        let net: i64 = at
-            .iter()
-            .filter_map(|(_, e)| match &e.body {
-                EventBody::ExtraCost(d) if e.status != Status::Estimated => Some(d.amount_pence.0),
-                _ => None,
-            })
-            .sum();
-        let has_headline = at.iter().any(|(_, e)| {
-            matches!(e.body, EventBody::ExtraCost(_)) && e.status != Status::Estimated
-        });
+        let (has_headline, net) = headline(at);
         let usage = latest(at, |e| match &e.body {
             EventBody::UsageReported(u) if in_months(u.period) => Some((u.period, u.value)),
             _ => None,

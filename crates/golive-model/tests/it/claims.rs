@@ -66,7 +66,8 @@ fn a_claim_decodes_with_its_claimant_words_and_default_trust_scope() {
 #[test]
 fn every_claim_rule_names_its_field() {
     // Proves: each malformed claim is refused at the field that is wrong.
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    type Break = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Break, &str)> = vec![
         (
             "unknown claimant type",
             Box::new(|v| v["data"]["claimant"]["type"] = json!("journalist")),

@@ -96,7 +96,18 @@ const PUBLICATIONS: &[(SourceType, &str)] = &[
         SourceType::Press,
         "E-Health Insider, \"Next London Cerner go-live delayed until autumn\", Mar 2009",
     ),
-    (SourceType::Press, "The Guardian, 28 Apr 2009"),
+    (
+        SourceType::Press,
+        "The Guardian, \"London trusts in chaos as NHS IT system 'loses' waiting lists\", 28 Apr 2009",
+    ),
+    (
+        SourceType::Press,
+        "E-Health Insider, Oct 2008 (the Royal Free's 90-day recovery plan)",
+    ),
+    (
+        SourceType::Press,
+        "E-Health Insider, \"March before Royal Free CRS fixes assessed\", 10 Feb 2009",
+    ),
     (
         SourceType::Press,
         "E-Health Insider, \"Barts still stuck on 18-week waits\", Jul 2009",
@@ -369,6 +380,7 @@ fn every_event_is_sourced_and_synthetic_ones_are_marked() {
         Kind::HarmReview,
         Kind::Outage,
         Kind::SafetyIncident,
+        Kind::UsageReported,
     ];
     let mut synthetic = 0;
     let events = events();
@@ -802,14 +814,14 @@ fn counts_match_the_documentation() {
         *per_trust.entry(e.trust.as_str()).or_default() += 1;
         *per_kind.entry(e.kind()).or_default() += 1;
     }
-    assert_eq!(events.len(), 85);
+    assert_eq!(events.len(), 97);
     assert_eq!(
         per_trust,
         BTreeMap::from([
             ("Q36", 3),
-            ("RAL", 27),
+            ("RAL", 37),
             ("RAX", 2),
-            ("RNJ", 39),
+            ("RNJ", 41),
             ("RVL", 14)
         ])
     );
@@ -821,15 +833,62 @@ fn counts_match_the_documentation() {
         (Kind::HarmReview, 6),
         (Kind::Outage, 5),
         (Kind::SafetyIncident, 5),
+        (Kind::AssuranceClaim, 5),
         (Kind::ExtraCost, 4),
+        (Kind::UsageReported, 4),
         (Kind::WaitingListDiscrepancy, 3),
         (Kind::ReportingSuspended, 2),
         (Kind::ReportingResumed, 2),
+        (Kind::RecoveryPlan, 2),
         (Kind::ProgrammeRoster, 1),
+        (Kind::Burden, 1),
         (Kind::ContractPenalty, 1),
         (Kind::FeatureDeferred, 1),
     ];
     assert_eq!(per_kind, BTreeMap::from(expected));
     let synthetic = events.iter().filter(|e| is_synthetic(e)).count();
-    assert_eq!(synthetic, 52);
+    assert_eq!(synthetic, 56);
+}
+
+#[test]
+fn the_claims_are_the_published_words_made_public_on_their_day() {
+    // Proves: the five claims are published (never synthetic), each recorded on the day its
+    // source made it public, with the words as published; the burden and the recovery plan
+    // that decide the Royal Free's verdicts are published too.
+    let events = events();
+    let claims: Vec<(&str, String, &str, &str)> = events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::AssuranceClaim(c) => {
+                Some((e.trust.as_str(), recorded(e), c.claim.as_str(), c.statement.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    let days: Vec<(&str, &str, &str)> = claims.iter().map(|(t, d, c, _)| (*t, &d[..10], *c)).collect();
+    assert_eq!(
+        days,
+        [
+            ("RNJ", "2008-06-27", "no_clinical_harm"),
+            ("RAL", "2009-02-27", "successful_go_live"),
+            ("RAL", "2009-02-27", "stable"),
+            ("RAL", "2009-02-27", "fit_to_deploy"),
+            ("RNJ", "2009-04-28", "no_clinical_harm"),
+        ]
+    );
+    assert!(claims[1].3.contains("following a successful go-live"));
+    assert!(claims[3].3.contains("fit to be deployed"));
+    for e in &events {
+        if matches!(e.kind(), Kind::AssuranceClaim | Kind::Burden | Kind::RecoveryPlan) {
+            assert!(!is_synthetic(e), "{} {}", e.kind(), e.event_id);
+        }
+    }
+    let burden = events
+        .iter()
+        .find_map(|e| match &e.body {
+            EventBody::Burden(b) => Some(b),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!((burden.extra_staff, burden.task_time_ratio_pct), (Some(40), Some(400)));
 }

@@ -102,7 +102,8 @@ pub struct IngestArgs {
 
 #[derive(clap::Args)]
 pub struct QueryArgs {
-    /// lost-patients, money, rollout, warnings, deferred, incidents, trusts or coverage
+    /// lost-patients, money, rollout, warnings, deferred, incidents, trusts, coverage, claims
+    /// (the claim register) or usage-burden
     pub what: golive::query::What,
     /// Only this trust (ODS code, e.g. RAL)
     #[arg(long)]

@@ -440,6 +440,7 @@ mod tests {
         let time = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
         let head = state.store.head().seq;
         let mut printed = Vec::new();
+        let mut claims = Vec::new();
         for (at, t) in [
             (At::Head, "2009-02-26T00:00:00Z"),
             (At::Head, "2009-02-28T00:00:00Z"),
@@ -470,9 +471,16 @@ mod tests {
                 if what == What::Money {
                     printed.push(render(&l, true));
                 }
+                if let (What::Claims, View::Claims(v)) = (what, &l.view) {
+                    claims.push(v.totals.clone());
+                }
             }
         }
         assert_ne!(printed[0], printed[1], "the charge recorded on 27 Feb 2009");
+        // The Hansard claims of 27 Feb 2009 are not yet made on the 26th; by the 28th all three
+        // are in the register, contradicted by what was known that day.
+        assert_eq!(claims[0].claims, 0, "{:?}", claims[0]);
+        assert_eq!((claims[1].claims, claims[1].contradicted), (3, 3), "{:?}", claims[1]);
         // Known at a time after every record, the head's answer.
         let late = (At::Head, Some(time("2100-01-01T00:00:00Z")));
         let now = (At::Head, None);

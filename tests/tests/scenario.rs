@@ -859,13 +859,19 @@ fn the_claims_are_the_published_words_made_public_on_their_day() {
     let claims: Vec<(&str, String, &str, &str)> = events
         .iter()
         .filter_map(|e| match &e.body {
-            EventBody::AssuranceClaim(c) => {
-                Some((e.trust.as_str(), recorded(e), c.claim.as_str(), c.statement.as_str()))
-            }
+            EventBody::AssuranceClaim(c) => Some((
+                e.trust.as_str(),
+                recorded(e),
+                c.claim.as_str(),
+                c.statement.as_str(),
+            )),
             _ => None,
         })
         .collect();
-    let days: Vec<(&str, &str, &str)> = claims.iter().map(|(t, d, c, _)| (*t, &d[..10], *c)).collect();
+    let days: Vec<(&str, &str, &str)> = claims
+        .iter()
+        .map(|(t, d, c, _)| (*t, &d[..10], *c))
+        .collect();
     assert_eq!(
         days,
         [
@@ -879,7 +885,10 @@ fn the_claims_are_the_published_words_made_public_on_their_day() {
     assert!(claims[1].3.contains("following a successful go-live"));
     assert!(claims[3].3.contains("fit to be deployed"));
     for e in &events {
-        if matches!(e.kind(), Kind::AssuranceClaim | Kind::Burden | Kind::RecoveryPlan) {
+        if matches!(
+            e.kind(),
+            Kind::AssuranceClaim | Kind::Burden | Kind::RecoveryPlan
+        ) {
             assert!(!is_synthetic(e), "{} {}", e.kind(), e.event_id);
         }
     }
@@ -890,5 +899,8 @@ fn the_claims_are_the_published_words_made_public_on_their_day() {
             _ => None,
         })
         .unwrap();
-    assert_eq!((burden.extra_staff, burden.task_time_ratio_pct), (Some(40), Some(400)));
+    assert_eq!(
+        (burden.extra_staff, burden.task_time_ratio_pct),
+        (Some(40), Some(400))
+    );
 }

@@ -377,6 +377,37 @@ mod tests {
     }
 
     #[test]
+    fn warnings_and_claims_rules_are_read_and_an_out_of_range_one_is_refused_by_name() {
+        // Proves [warnings] and [claims] are checked when the config is read (a value out of
+        // range was once accepted and used), and that good ones are used.
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(
+            &f,
+            "[warnings]\nclaim_on_struggle_weeks = 4\n[claims]\nwindow_weeks = 12\ncount_synthetic = true\n[claims.burden_max]\nextra_staff = 10\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&f), None).unwrap();
+        assert_eq!(c.rules.claim_on_struggle_weeks, 4);
+        assert_eq!(c.claim_rules.window_weeks, 12);
+        assert!(c.claim_rules.count_synthetic);
+        assert_eq!(
+            c.claim_rules
+                .burden_limit(golive_model::BurdenMetric::ExtraStaff),
+            10
+        );
+        for (text, name) in [
+            ("[warnings]\nsilent_after_weeks = 0\n", "silent_after_weeks"),
+            ("[claims]\nwindow_weeks = 99\n", "window_weeks"),
+            ("[claims]\nnet_cost_pence_min = 0\n", "net_cost_pence_min"),
+        ] {
+            std::fs::write(&f, text).unwrap();
+            let e = Config::load(Some(&f), None).unwrap_err().to_string();
+            assert!(e.contains(name), "{text}: {e}");
+        }
+    }
+
+    #[test]
     fn the_old_snapshot_keys_are_still_read_and_both_names_at_once_are_refused() {
         // Proves a config of the earlier naming keeps working (checkpoint_* read as snapshot_*)
         // and that setting a key under both names is an error that names the new one.

@@ -480,7 +480,12 @@ mod tests {
         // The Hansard claims of 27 Feb 2009 are not yet made on the 26th; by the 28th all three
         // are in the register, contradicted by what was known that day.
         assert_eq!(claims[0].claims, 0, "{:?}", claims[0]);
-        assert_eq!((claims[1].claims, claims[1].contradicted), (3, 3), "{:?}", claims[1]);
+        assert_eq!(
+            (claims[1].claims, claims[1].contradicted),
+            (3, 3),
+            "{:?}",
+            claims[1]
+        );
         // Known at a time after every record, the head's answer.
         let late = (At::Head, Some(time("2100-01-01T00:00:00Z")));
         let now = (At::Head, None);

@@ -383,9 +383,19 @@ pub fn claims_register(
 ) -> Result<ClaimsView, LedgerError> {
     let cuts = now.claim_cuts(rules, known_at, trust);
     let folds = projections_cuts(store, upto_seq, &cuts)?;
+    // A finding's sources and dates are read back by event id. The folds just read every
+    // record, so an error here is new damage: said, and the finding shown without them.
     let lookup = |id: &EventId| -> Option<Envelope> {
-        let seq = store.seq_of(id).ok()??;
-        store.get(seq).ok()?.map(|r| r.envelope)
+        let read = store
+            .seq_of(id)
+            .and_then(|seq| seq.map_or(Ok(None), |seq| store.get(seq)));
+        match read {
+            Ok(record) => record.map(|r| r.envelope),
+            Err(e) => {
+                tracing::warn!(event = %id, error = %e, "claim register: cannot read an event back");
+                None
+            }
+        }
     };
     Ok(now.claims_register(rules, known_at, trust, &folds, &lookup))
 }

@@ -14,6 +14,9 @@
 
 // Before the modules, so that every one of them can use it.
 /// Declares a wire enum: snake_case names, `as_str`, `ALL` and a one-line list for messages.
+/// Exported for the other crates' wire enums (the caller has serde's `Serialize` and
+/// `Deserialize` in scope).
+#[macro_export]
 macro_rules! wire_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
         $(#[$m])*

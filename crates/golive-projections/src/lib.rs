@@ -69,29 +69,6 @@
 //! A snapshot of another version is refused with [`SnapshotError`], and the caller replays from
 //! the log: snapshots are caches of the log, never the truth.
 
-/// Declares a snake_case wire enum with `as_str`, `ALL` and `Display` (as golive-model's
-/// `wire_enum!`, which is private to that crate).
-macro_rules! wire_enum_local {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name {
-            $( #[serde(rename = $s)] $variant ),+
-        }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $s),+ }
-            }
-        }
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
 mod claims;
 mod coverage;
 mod deferred;

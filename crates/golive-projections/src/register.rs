@@ -52,7 +52,7 @@ impl Cut {
 /// The folds of one claim, in [`Cut`] order (see the module docs).
 const FOLDS_PER_CLAIM: usize = 4;
 
-wire_enum_local!(
+golive_model::wire_enum!(
     /// The verdict on a claim.
     Verdict {
         Contradicted => "contradicted",
@@ -62,7 +62,7 @@ wire_enum_local!(
     }
 );
 
-wire_enum_local!(
+golive_model::wire_enum!(
     /// The rules the register applies. Each names what it looks for in a trust's fold.
     Rule {
         DatasetDark => "dataset_dark",

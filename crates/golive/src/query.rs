@@ -102,6 +102,17 @@ pub enum QueryError {
     Client(#[from] ClientError),
 }
 
+/// `NoSuchTrust` unless the trust asked about (if any) has events in `p`.
+fn has_trust(p: &Projections, seq: u64, trust: Option<&OdsCode>) -> Result<(), QueryError> {
+    match trust {
+        Some(t) if !p.trusts().contains(t) => Err(QueryError::NoSuchTrust {
+            trust: t.clone(),
+            seq,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The view `what` of projections `p` (at sequence `seq`), for one trust or all.
 pub fn view_of(
     p: &Projections,
@@ -110,14 +121,7 @@ pub fn view_of(
     trust: Option<&OdsCode>,
     rules: &WarningRules,
 ) -> Result<Answer, QueryError> {
-    if let Some(t) = trust
-        && !p.trusts().contains(t)
-    {
-        return Err(QueryError::NoSuchTrust {
-            trust: t.clone(),
-            seq,
-        });
-    }
+    has_trust(p, seq, trust)?;
     let view = match what {
         What::LostPatients => View::LostPatients(p.lost_patients(trust)),
         What::Money => View::Money(p.money(trust)),
@@ -179,14 +183,7 @@ fn claims(
     known_at: Option<DateTime<Utc>>,
     rules: &ClaimRules,
 ) -> Result<Answer, QueryError> {
-    if let Some(t) = trust
-        && !p.trusts().contains(t)
-    {
-        return Err(QueryError::NoSuchTrust {
-            trust: t.clone(),
-            seq,
-        });
-    }
+    has_trust(p, seq, trust)?;
     let view = claims_register(store, p, seq, known_at, rules, trust)?;
     Ok(Answer {
         as_of_seq: seq,

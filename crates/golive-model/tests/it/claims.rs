@@ -4,6 +4,8 @@
 use golive_model::*;
 use serde_json::{Value, json};
 
+use crate::{accept, reject};
+
 fn event(kind: &str, data: Value) -> Value {
     json!({
         "event_id": "5b0f3c8e-1d1e-4f5a-9c2b-3a7d6e9f0a11",
@@ -29,24 +31,6 @@ fn claim() -> Value {
             "statement": "The trust confirmed that the system was fit to be deployed."
         }),
     )
-}
-
-fn accept(v: &Value) -> Envelope {
-    let e = decode(&serde_json::to_vec(v).unwrap())
-        .unwrap_or_else(|e| panic!("expected {v} to decode, got {e}"));
-    assert_eq!(
-        decode(&e.canonical_bytes()).unwrap(),
-        e,
-        "canonical round trip"
-    );
-    e
-}
-
-fn reject(v: &Value) -> (String, Reason) {
-    match decode(&serde_json::to_vec(v).unwrap()) {
-        Ok(e) => panic!("expected a rejection, decoded {e:?}"),
-        Err(e) => (e.field, e.reason),
-    }
 }
 
 #[test]

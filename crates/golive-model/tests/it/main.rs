@@ -6,3 +6,26 @@ mod claims;
 mod decode;
 mod hostile;
 mod schema2;
+
+use golive_model::{Envelope, Reason, decode};
+use serde_json::Value;
+
+/// Decodes `v`, which must be valid, and checks its canonical bytes decode to the same event.
+pub(crate) fn accept(v: &Value) -> Envelope {
+    let e = decode(&serde_json::to_vec(v).unwrap())
+        .unwrap_or_else(|e| panic!("expected {v} to decode, got {e}"));
+    assert_eq!(
+        decode(&e.canonical_bytes()).unwrap(),
+        e,
+        "canonical round trip"
+    );
+    e
+}
+
+/// The field and reason `v` is refused with.
+pub(crate) fn reject(v: &Value) -> (String, Reason) {
+    match decode(&serde_json::to_vec(v).unwrap()) {
+        Ok(e) => panic!("expected a rejection, decoded {e:?}"),
+        Err(e) => (e.field, e.reason),
+    }
+}

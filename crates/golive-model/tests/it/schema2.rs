@@ -5,6 +5,8 @@
 use golive_model::*;
 use serde_json::{Value, json};
 
+use crate::{accept, reject};
+
 /// A valid schema-2 `extra_cost`; each test breaks one thing in it.
 fn base2() -> Value {
     json!({
@@ -39,24 +41,6 @@ fn money2(kind: &str, data: Value) -> Value {
     v["kind"] = json!(kind);
     v["data"] = data;
     v
-}
-
-fn accept(v: &Value) -> Envelope {
-    let e = decode(&serde_json::to_vec(v).unwrap())
-        .unwrap_or_else(|e| panic!("expected {v} to decode, got {e}"));
-    assert_eq!(
-        decode(&e.canonical_bytes()).unwrap(),
-        e,
-        "canonical round trip"
-    );
-    e
-}
-
-fn reject(v: &Value) -> (String, Reason) {
-    match decode(&serde_json::to_vec(v).unwrap()) {
-        Ok(e) => panic!("expected a rejection, decoded {e:?}"),
-        Err(e) => (e.field, e.reason),
-    }
 }
 
 #[test]

@@ -644,6 +644,27 @@ async fn assert_claims_match_api(c: &Client, addr: &str, seq: u64) {
         );
         let labels = how_many_css(c, &format!("{chart} text.ub-struggle-label")).await;
         assert_eq!(labels, struggle.len(), "labelled struggle months of {code}");
+        // A measure a month did not report is marked "not reported", never drawn as zero.
+        let mut missing = 0;
+        for group in ["usage", "burden"] {
+            let keys: std::collections::BTreeSet<&String> = months
+                .iter()
+                .flat_map(|m| m[group].as_object().unwrap().keys())
+                .collect();
+            missing += months
+                .iter()
+                .map(|m| {
+                    keys.iter()
+                        .filter(|k| m[group].get(k.as_str()).is_none())
+                        .count()
+                })
+                .sum::<usize>();
+        }
+        assert_eq!(
+            how_many_css(c, &format!("{chart} text.ub-not-reported")).await,
+            missing,
+            "measures {code} did not report, marked so"
+        );
         let synthetic = months
             .iter()
             .filter(|m| m["synthetic"] == json!(true))

@@ -915,14 +915,13 @@
           h('blockquote', { class: 'statement' }, '\u201c' + c.statement + '\u201d'),
           h('details', { class: 'claim-sources' }, h('summary', {}, 'Where it was said'), sourceList(c.sources))),
         h('td', {},
-          h('span', { class: 'badge verdict ' + c.verdict, 'data-testid': 'claim-verdict-' + id }, c.verdict),
+          h('span', { class: 'badge verdict ' + c.verdict, 'data-testid': 'claim-verdict-' + id, title: c.rule }, c.verdict),
           h('span', { class: 'verdict-note ' + c.verdict }, ': ' + (VERDICT_NOTE[c.verdict] || words(c.verdict))),
           c.verdict === 'contradicted_later'
             ? h('div', { class: 'known-later', 'data-testid': 'claim-known-' + id }, c.contradicted_known_at
               ? 'Known from ' + dateText(c.contradicted_known_at)
               : 'When it became known is not recorded')
-            : '',
-          h('div', { class: 'rule muted' }, c.rule)),
+            : ''),
         h('td', { 'data-testid': 'claim-findings-' + id }, findings));
     });
     const body = byId('claim-rows');
@@ -1010,7 +1009,9 @@
           s('title', {}, r).textContent = b.kind + ', ' + words(b.key) + ': ' + count(v);
           stext(g, bx + bw / 2, base - Math.max(1, hgt) - 3, count(v), { 'text-anchor': 'middle', 'font-size': 10 });
         } else {
-          stext(g, bx + bw / 2, base - 3, '\u2013', { 'text-anchor': 'middle', 'font-size': 11, fill: '#56616d' });
+          const dash = stext(g, bx + bw / 2, base - 4, '\u2013', { 'text-anchor': 'middle', 'font-size': 14,
+            'font-weight': 700, fill: '#56616d', class: 'ub-not-reported' });
+          s('title', {}, dash).textContent = b.kind + ', ' + words(b.key) + ': not reported';
         }
         bx += bw + 3;
       }

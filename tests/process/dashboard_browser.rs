@@ -966,7 +966,8 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
 
             // A harm found after Barts' claim of no clinical harm of 28 Apr 2009, made public
             // later: the claim, unsupported at its date, becomes contradicted later, on the
-            // register and on the warnings board, by itself.
+            // register and on the warnings board, by itself. With it, a simulated claim, which
+            // the register marks synthetic.
             let claim = "e2cc1c25-7e9a-5782-a4b5-f2241bc38fe8";
             let verdict_of = |seq: u64| {
                 let v = api_view(&addr, &format!("/v1/claims?as_of_seq={seq}"), seq);
@@ -985,6 +986,7 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
             );
             assert_eq!(how_many(&c, "warning-claims-RNJ").await, 0);
             let harm_file = dir.path().join("harm.jsonl");
+            let synthetic_claim = uuid::Uuid::new_v4().to_string();
             std::fs::write(
                 &harm_file,
                 json!({
@@ -1007,6 +1009,26 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
                     "status": "reported"
                 })
                 .to_string()
+                    + "\n"
+                    + &json!({
+                        "event_id": synthetic_claim,
+                        "trust": "RAL",
+                        "collector": "ral-dashboard-test-claims",
+                        "collector_seq": 1,
+                        "occurred_at": "2009-03-02T00:00:00Z",
+                        "recorded_at": "2009-03-02T12:00:00Z",
+                        "schema": 2,
+                        "kind": "assurance_claim",
+                        "data": {
+                            "claimant": {"type": "supplier", "name": "A simulated supplier"},
+                            "claim": "adoption_high",
+                            "statement": "Clinicians <b>love</b> the new system & use it daily.",
+                            "scope": "trust"
+                        },
+                        "sources": [{"type": "synthetic", "ref": "SYNTHETIC: browser test"}],
+                        "status": "reported"
+                    })
+                    .to_string()
                     + "\n",
             )
             .unwrap();
@@ -1022,13 +1044,14 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
                 &dir.path().join("collect-harm.log"),
             );
             harm.wait_ok(Duration::from_secs(60));
-            assert_eq!(head_seq(&addr), events + 2);
+            let last = events + 3;
+            assert_eq!(head_seq(&addr), last);
             assert_eq!(
-                verdict_of(events + 2),
+                verdict_of(last),
                 json!("contradicted_later"),
                 "the harm found later contradicts the claim"
             );
-            wait_for_page(&c, events + 2, "", LIVE_UPDATE_WITHIN).await;
+            wait_for_page(&c, last, "", LIVE_UPDATE_WITHIN).await;
             assert_eq!(
                 text(&c, &format!("claim-verdict-{claim}")).await,
                 "contradicted_later"
@@ -1040,8 +1063,18 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
                 "when the contradiction became known"
             );
             assert_eq!(how_many(&c, "warning-claims-RNJ").await, 1);
-            assert_page_matches_api(&c, &addr, events + 2).await;
-            assert_claims_match_api(&c, &addr, events + 2).await;
+            // The simulated claim: marked synthetic, its words shown as text, not as markup.
+            assert_eq!(
+                how_many(&c, &format!("claim-synthetic-{synthetic_claim}")).await,
+                1
+            );
+            let row = text(&c, &format!("claim-row-{synthetic_claim}")).await;
+            assert!(
+                row.contains("Clinicians <b>love</b> the new system & use it daily."),
+                "the claim's words as text: {row:?}"
+            );
+            assert_page_matches_api(&c, &addr, last).await;
+            assert_claims_match_api(&c, &addr, last).await;
 
             // The whole page as an artifact (without the picker's focus ring).
             c.execute(

@@ -1,8 +1,10 @@
 //! The live dashboard in a real browser: a real nats-server, `golive serve --http 127.0.0.1:0`,
 //! the London scenario sent through `golive collect`, then headless Debian Chromium driven by
 //! chromedriver (WebDriver, through the `fantoccini` crate). The test reads the figures the page
-//! shows and checks them against the JSON API's answers fetched in the same test, publishes one
-//! more event and waits for the page to update by itself, and saves a screenshot to
+//! shows and checks them against the JSON API's answers fetched in the same test (the claim
+//! register, usage beside burden and the board's contradicted claims against `/v1/claims` and
+//! `/v1/usage-burden`), publishes two more events (an extra cost; a harm that contradicts a claim
+//! later) and waits for the page to update by itself, and saves a screenshot to
 //! `target/dashboard.png`.
 //!
 //! Needs the Debian packages `chromium` and `chromium-driver` (`scripts/test` installs them).
@@ -399,6 +401,361 @@ async fn assert_meaning_matches_api(c: &Client, addr: &str, seq: u64, money: &Va
     }
 }
 
+/// How many elements match the CSS selector `css`.
+async fn how_many_css(c: &Client, css: &str) -> usize {
+    c.find_all(Locator::Css(css)).await.unwrap().len()
+}
+
+/// The text of the element matching `css`.
+async fn text_css(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// Runs of white space as one space, as a browser lays text out.
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `2009-06-01...` (a date or an RFC 3339 UTC time) as the page writes dates: `1 Jun 2009`.
+fn date_text(t: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (y, m, d) = (&t[0..4], &t[5..7], &t[8..10]);
+    let m: usize = m.parse().expect("a month");
+    let d: u32 = d.parse().expect("a day");
+    format!("{d} {} {y}", MONTHS[m - 1])
+}
+
+/// The claim totals as the page writes them.
+fn claims_totals_text(t: &Value) -> String {
+    let n = |k: &str| grouped(t[k].as_u64().unwrap_or_else(|| panic!("totals.{k}")));
+    let claims = t["claims"].as_u64().unwrap();
+    format!(
+        "{} {}; {} contradicted; {} contradicted later; {} unsupported (nothing either way); {} consistent",
+        n("claims"),
+        if claims == 1 { "claim" } else { "claims" },
+        n("contradicted"),
+        n("contradicted_later"),
+        n("unsupported"),
+        n("consistent"),
+    )
+}
+
+/// The claims of `code` the evidence contradicts (at their date or later), as the warnings
+/// board lists them: those whose `trusts` include it.
+fn contradicted_claims_of<'a>(claims: &'a [Value], code: &str) -> Vec<&'a Value> {
+    claims
+        .iter()
+        .filter(|c| {
+            let v = c["verdict"].as_str().unwrap();
+            (v == "contradicted" || v == "contradicted_later")
+                && c["trusts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t.as_str() == Some(code))
+        })
+        .collect()
+}
+
+/// The claims section (register and usage-beside-burden charts) and the warnings board's
+/// contradicted claims, against `/v1/claims` and `/v1/usage-burden` at `seq` (all trusts).
+async fn assert_claims_match_api(c: &Client, addr: &str, seq: u64) {
+    let view = api_view(addr, &format!("/v1/claims?as_of_seq={seq}"), seq);
+    let claims = view["claims"].as_array().expect("claims").clone();
+    assert_eq!(
+        view["totals"]["claims"].as_u64(),
+        Some(claims.len() as u64),
+        "the API's totals count its claims"
+    );
+    assert_eq!(
+        text(c, "claims-totals").await,
+        claims_totals_text(&view["totals"]),
+        "claim totals"
+    );
+    assert_eq!(
+        how_many_css(c, "tr[data-testid^=\"claim-row-\"]").await,
+        claims.len(),
+        "one register row per claim"
+    );
+    for claim in &claims {
+        let id = claim["event_id"].as_str().unwrap();
+        let verdict = claim["verdict"].as_str().unwrap();
+        let row = format!("[data-testid=\"claim-row-{id}\"]");
+        assert_eq!(
+            text(c, &format!("claim-verdict-{id}")).await,
+            verdict,
+            "verdict of claim {id}"
+        );
+        assert_eq!(
+            attr(c, &format!("claim-row-{id}"), "data-verdict")
+                .await
+                .as_deref(),
+            Some(verdict),
+            "row of claim {id}"
+        );
+        let shown = squash(&text_css(c, &row).await);
+        for want in [
+            claim["claimant"]["name"].as_str().unwrap().to_owned(),
+            claim["claimant"]["type"]
+                .as_str()
+                .unwrap()
+                .replace('_', " "),
+            squash(claim["statement"].as_str().unwrap()),
+            date_text(claim["claimed_on"].as_str().unwrap()),
+        ] {
+            assert!(
+                shown.to_lowercase().contains(&want.to_lowercase()),
+                "row of claim {id} lacks {want:?}: {shown:?}"
+            );
+        }
+        if verdict == "unsupported" {
+            assert!(
+                shown.contains("unsupported: nothing either way"),
+                "an unsupported claim reads as nothing either way: {shown:?}"
+            );
+        }
+        if verdict == "contradicted_later" {
+            let known = claim["contradicted_known_at"]
+                .as_str()
+                .expect("a contradicted_later claim says when it became known");
+            let shown = text(c, &format!("claim-known-{id}")).await;
+            assert!(
+                shown.contains(&date_text(known)),
+                "when claim {id} was known to be contradicted: {shown:?}, API {known}"
+            );
+        } else {
+            assert_eq!(how_many(c, &format!("claim-known-{id}")).await, 0);
+        }
+        assert_eq!(
+            how_many(c, &format!("claim-synthetic-{id}")).await,
+            usize::from(claim["synthetic"] == json!(true)),
+            "synthetic mark of claim {id}"
+        );
+        let findings = claim["decided_by"].as_array().unwrap();
+        let cell = format!("[data-testid=\"claim-findings-{id}\"]");
+        assert_eq!(
+            how_many_css(c, &format!("{cell} li.finding")).await,
+            findings.len(),
+            "findings of claim {id}"
+        );
+        let shown = squash(&text(c, &format!("claim-findings-{id}")).await);
+        let mut links = Vec::new();
+        for f in findings {
+            for want in [
+                f["trust"].as_str().unwrap().to_owned(),
+                f["rule"].as_str().unwrap().replace('_', " "),
+                squash(f["detail"].as_str().unwrap()),
+            ] {
+                assert!(
+                    shown.contains(&want),
+                    "findings of claim {id} lack {want:?}: {shown:?}"
+                );
+            }
+            for src in f["sources"].as_array().unwrap() {
+                let r = squash(src["ref"].as_str().unwrap());
+                assert!(
+                    shown.contains(&r),
+                    "findings of claim {id} lack the source {r:?}: {shown:?}"
+                );
+                if let Some(url) = src["url"].as_str() {
+                    links.push(url.to_owned());
+                }
+            }
+        }
+        let anchors = c
+            .find_all(Locator::Css(&format!("{cell} a")))
+            .await
+            .unwrap();
+        let mut hrefs = Vec::new();
+        for a in &anchors {
+            assert_eq!(
+                a.attr("rel").await.unwrap().as_deref(),
+                Some("noopener noreferrer"),
+                "a source link of claim {id}"
+            );
+            hrefs.push(a.attr("href").await.unwrap().unwrap_or_default());
+        }
+        links.sort();
+        hrefs.sort();
+        assert_eq!(hrefs, links, "source links of claim {id}'s findings");
+    }
+
+    let ub = api_view(addr, &format!("/v1/usage-burden?as_of_seq={seq}"), seq);
+    let trusts = ub["trusts"].as_object().expect("usage-burden trusts");
+    assert_eq!(
+        how_many_css(c, "figure[data-testid^=\"usage-burden-\"]").await,
+        trusts.len(),
+        "one usage-burden chart per trust the API lists"
+    );
+    for (code, t) in trusts {
+        let months = t["months"].as_array().unwrap();
+        let chart = format!("[data-testid=\"usage-burden-{code}\"]");
+        assert_eq!(
+            how_many_css(
+                c,
+                &format!("{chart} [data-testid^=\"usage-burden-month-\"]")
+            )
+            .await,
+            months.len(),
+            "months of {code}'s usage-burden chart"
+        );
+        if months.is_empty() {
+            assert!(
+                text(c, &format!("usage-burden-{code}"))
+                    .await
+                    .contains("No usage or burden reported"),
+                "{code} has no months: said so, no empty chart"
+            );
+        }
+        for m in months {
+            let period = m["period"].as_str().unwrap();
+            let id = format!("usage-burden-month-{code}-{period}");
+            for (flag, key) in [
+                ("data-struggle", "struggle_read_as_success"),
+                ("data-synthetic", "synthetic"),
+            ] {
+                let want = m[key].as_bool().unwrap().to_string();
+                assert_eq!(
+                    attr(c, &id, flag).await.as_deref(),
+                    Some(want.as_str()),
+                    "{flag} of {code} {period}"
+                );
+            }
+        }
+        let struggle: Vec<&str> = t["struggle_months"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            how_many_css(c, &format!("{chart} g[data-struggle=\"true\"]")).await,
+            struggle.len(),
+            "struggle months of {code}"
+        );
+        let labels = how_many_css(c, &format!("{chart} text.ub-struggle-label")).await;
+        assert_eq!(labels, struggle.len(), "labelled struggle months of {code}");
+        // A measure a month did not report is marked "not reported", never drawn as zero.
+        let mut missing = 0;
+        for group in ["usage", "burden"] {
+            let keys: std::collections::BTreeSet<&String> = months
+                .iter()
+                .flat_map(|m| m[group].as_object().unwrap().keys())
+                .collect();
+            missing += months
+                .iter()
+                .map(|m| {
+                    keys.iter()
+                        .filter(|k| m[group].get(k.as_str()).is_none())
+                        .count()
+                })
+                .sum::<usize>();
+        }
+        assert_eq!(
+            how_many_css(c, &format!("{chart} text.ub-not-reported")).await,
+            missing,
+            "measures {code} did not report, marked so"
+        );
+        let synthetic = months
+            .iter()
+            .filter(|m| m["synthetic"] == json!(true))
+            .count();
+        let labels = how_many_css(c, &format!("{chart} text.ub-synthetic-label")).await;
+        assert_eq!(labels, synthetic, "months of {code} labelled synthetic");
+    }
+
+    // The warnings board: each trust's contradicted claims, and none where it has none.
+    let codes = get_json(addr, &format!("/v1/trusts?as_of_seq={seq}"))["data"].clone();
+    for code in codes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+    {
+        let want = contradicted_claims_of(&claims, code);
+        let testid = format!("warning-claims-{code}");
+        if want.is_empty() {
+            assert_eq!(
+                how_many(c, &testid).await,
+                0,
+                "warnings board: {code} has no contradicted claims"
+            );
+            continue;
+        }
+        let items = c
+            .find_all(Locator::Css(&format!("[data-testid=\"{testid}\"] li")))
+            .await
+            .unwrap();
+        let mut shown_ids = Vec::new();
+        for li in &items {
+            shown_ids.push(li.attr("data-event-id").await.unwrap().unwrap_or_default());
+        }
+        let mut want_ids: Vec<String> = want
+            .iter()
+            .map(|c| c["event_id"].as_str().unwrap().to_owned())
+            .collect();
+        shown_ids.sort();
+        want_ids.sort();
+        assert_eq!(
+            shown_ids, want_ids,
+            "warnings board: contradicted claims of {code}"
+        );
+        let shown = text(c, &testid).await;
+        for claim in want {
+            let date = date_text(claim["claimed_on"].as_str().unwrap());
+            let words = claim["claim"].as_str().unwrap().replace('_', " ");
+            let words = words.replace("go live", "go-live");
+            assert!(
+                shown.contains(&date) && shown.contains(&words),
+                "warnings board of {code} lacks {words:?} of {date}: {shown:?}"
+            );
+        }
+    }
+    assert_eq!(page_errors(c).await, json!([]), "JavaScript errors");
+}
+
+/// The scenario the test feeds holds claims of every verdict the London figures give, and
+/// usage months that are struggle and synthetic, so the claim checks are not checks of nothing.
+fn assert_scenario_has_claims(addr: &str, seq: u64) {
+    let claims = api_view(addr, &format!("/v1/claims?as_of_seq={seq}"), seq);
+    let t = &claims["totals"];
+    assert_eq!(t["claims"], json!(5), "the London scenario's claims: {t}");
+    assert_eq!(t["contradicted"], json!(3), "{t}");
+    assert_eq!(t["unsupported"], json!(2), "{t}");
+    let ub = api_view(addr, &format!("/v1/usage-burden?as_of_seq={seq}"), seq);
+    let months: Vec<&Value> = ub["trusts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|t| t["months"].as_array().unwrap())
+        .collect();
+    assert!(
+        months
+            .iter()
+            .any(|m| m["struggle_read_as_success"] == json!(true)),
+        "a struggle month in the scenario"
+    );
+    assert!(
+        months.iter().any(|m| m["synthetic"] == json!(true)),
+        "a synthetic month in the scenario"
+    );
+    assert!(
+        months.iter().any(
+            |m| m["synthetic"] == json!(false) || m["struggle_read_as_success"] == json!(false)
+        ),
+        "a month that is not both"
+    );
+}
+
 /// Clicking a trust's net cost shows the sources `/v1/evidence` lists for its money figures.
 async fn assert_sources_panel(c: &Client, addr: &str, seq: u64) {
     let evidence = api_view(addr, &format!("/v1/evidence?as_of_seq={seq}"), seq);
@@ -518,6 +875,8 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
             wait_for_page(&c, events, "", Duration::from_secs(60)).await;
             assert_page_matches_api(&c, &addr, events).await;
             assert_sources_panel(&c, &addr, events).await;
+            assert_scenario_has_claims(&addr, events);
+            assert_claims_match_api(&c, &addr, events).await;
 
             // One trust picked: the tiles are that trust's.
             c.find(Locator::Css("[data-testid=\"trust-picker\"]"))
@@ -603,6 +962,119 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
                 "RAL's net cost after the live update"
             );
             assert_page_matches_api(&c, &addr, events + 1).await;
+            assert_claims_match_api(&c, &addr, events + 1).await;
+
+            // A harm found after Barts' claim of no clinical harm of 28 Apr 2009, made public
+            // later: the claim, unsupported at its date, becomes contradicted later, on the
+            // register and on the warnings board, by itself. With it, a simulated claim, which
+            // the register marks synthetic.
+            let claim = "e2cc1c25-7e9a-5782-a4b5-f2241bc38fe8";
+            let verdict_of = |seq: u64| {
+                let v = api_view(&addr, &format!("/v1/claims?as_of_seq={seq}"), seq);
+                v["claims"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|c| c["event_id"] == json!(claim))
+                    .unwrap_or_else(|| panic!("claim {claim} in the register"))["verdict"]
+                    .clone()
+            };
+            assert_eq!(verdict_of(events + 1), json!("unsupported"));
+            assert_eq!(
+                text(&c, &format!("claim-verdict-{claim}")).await,
+                "unsupported"
+            );
+            assert_eq!(how_many(&c, "warning-claims-RNJ").await, 0);
+            let harm_file = dir.path().join("harm.jsonl");
+            let synthetic_claim = uuid::Uuid::new_v4().to_string();
+            std::fs::write(
+                &harm_file,
+                json!({
+                    "event_id": uuid::Uuid::new_v4().to_string(),
+                    "trust": "RNJ",
+                    "collector": "rnj-dashboard-test",
+                    "collector_seq": 1,
+                    "occurred_at": "2009-05-11T10:00:00Z",
+                    "recorded_at": "2009-06-01T12:00:00Z",
+                    "schema": 2,
+                    "kind": "safety_incident",
+                    "data": {
+                        "local_ref": "RNJ-BROWSER-TEST-1",
+                        "harm": "moderate",
+                        "serious_incident": false,
+                        "state": "open",
+                        "description": "Clinic letter lost after the migration (browser test)"
+                    },
+                    "sources": [{"type": "press", "ref": "Browser test press report, 1 Jun 2009"}],
+                    "status": "reported"
+                })
+                .to_string()
+                    + "\n"
+                    + &json!({
+                        "event_id": synthetic_claim,
+                        "trust": "RAL",
+                        "collector": "ral-dashboard-test-claims",
+                        "collector_seq": 1,
+                        "occurred_at": "2009-03-02T00:00:00Z",
+                        "recorded_at": "2009-03-02T12:00:00Z",
+                        "schema": 2,
+                        "kind": "assurance_claim",
+                        "data": {
+                            "claimant": {"type": "supplier", "name": "A simulated supplier"},
+                            "claim": "adoption_high",
+                            "statement": "Clinicians <b>love</b> the new system & use it daily.",
+                            "scope": "trust"
+                        },
+                        "sources": [{"type": "synthetic", "ref": "SYNTHETIC: browser test"}],
+                        "status": "reported"
+                    })
+                    .to_string()
+                    + "\n",
+            )
+            .unwrap();
+            let mut harm = GOLIVE.spawn(
+                &[
+                    "collect",
+                    harm_file.to_str().unwrap(),
+                    "--data",
+                    dir.path().join("outbox-harm").to_str().unwrap(),
+                    "--nats",
+                    &url,
+                ],
+                &dir.path().join("collect-harm.log"),
+            );
+            harm.wait_ok(Duration::from_secs(60));
+            let last = events + 3;
+            assert_eq!(head_seq(&addr), last);
+            assert_eq!(
+                verdict_of(last),
+                json!("contradicted_later"),
+                "the harm found later contradicts the claim"
+            );
+            wait_for_page(&c, last, "", LIVE_UPDATE_WITHIN).await;
+            assert_eq!(
+                text(&c, &format!("claim-verdict-{claim}")).await,
+                "contradicted_later"
+            );
+            assert!(
+                text(&c, &format!("claim-known-{claim}"))
+                    .await
+                    .contains("1 Jun 2009"),
+                "when the contradiction became known"
+            );
+            assert_eq!(how_many(&c, "warning-claims-RNJ").await, 1);
+            // The simulated claim: marked synthetic, its words shown as text, not as markup.
+            assert_eq!(
+                how_many(&c, &format!("claim-synthetic-{synthetic_claim}")).await,
+                1
+            );
+            let row = text(&c, &format!("claim-row-{synthetic_claim}")).await;
+            assert!(
+                row.contains("Clinicians <b>love</b> the new system & use it daily."),
+                "the claim's words as text: {row:?}"
+            );
+            assert_page_matches_api(&c, &addr, last).await;
+            assert_claims_match_api(&c, &addr, last).await;
 
             // The whole page as an artifact (without the picker's focus ring).
             c.execute(

@@ -47,8 +47,9 @@
     seq: null,
     generation: 0,
     lastChange: null,
-    // Answers of /v1/money, /v1/coverage, /v1/warnings and /v1/evidence at the page's seq;
-    // each null when the ledger does not serve it (the page then shows "—").
+    // Answers of /v1/money, /v1/coverage, /v1/warnings, /v1/evidence, /v1/claims and
+    // /v1/usage-burden at the page's seq; each null when the ledger does not serve it (the page
+    // then shows "—").
     extra: {},
   };
 
@@ -794,7 +795,8 @@
         h('h3', {}, h('span', {}, code), h('span', { class: 'badge ' + v.cls, 'data-testid': 'warning-status-' + code }, v.text)),
         h('p', { class: 'sub' }, sub),
         v.cls === 'unknown' ? h('p', { class: 'sub' }, 'Live but silent or dark: no news is not good news.') : '',
-        h('ul', {}, items));
+        h('ul', {}, items),
+        warningClaims(code));
     });
     if (fine.length) {
       cards.push(h('article', { class: 'card ok' },
@@ -804,10 +806,233 @@
           return h('li', { 'data-trust': code },
             h('strong', {}, code), ' ',
             h('span', { class: 'badge ok', 'data-testid': 'warning-status-' + code }, 'OK'), ' ',
-            statusText(t.status) + (t.go_live ? ', live since ' + dateText(t.go_live) : ''));
+            statusText(t.status) + (t.go_live ? ', live since ' + dateText(t.go_live) : ''),
+            warningClaims(code));
         }))));
     }
     replace(byId('warnings-board'), cards);
+  }
+
+  // ---------------------------------------------------------------- claims against the evidence
+
+  const CONTRADICTED = ['contradicted', 'contradicted_later'];
+
+  const VERDICT_NOTE = {
+    contradicted: 'the ledger held evidence against it at its date',
+    contradicted_later: 'evidence against it became known after its date',
+    unsupported: 'nothing either way',
+    consistent: 'evidence for it and none against',
+  };
+
+  const CLAIM_TEXT = {
+    successful_go_live: 'successful go-live',
+    stable: 'stable',
+    fit_to_deploy: 'fit to deploy',
+    no_clinical_harm: 'no clinical harm',
+    not_system_related: 'not system related',
+    benefits_realised: 'benefits realised',
+    adoption_high: 'adoption high',
+  };
+
+  function words(x) {
+    return String(x).replace(/_/g, ' ');
+  }
+
+  function claimText(c) {
+    return CLAIM_TEXT[c] || words(c);
+  }
+
+  /** The trusts a claim is about: every trust of its programme, or its own trust. */
+  function claimTrusts(c) {
+    return c.trusts && c.trusts.length ? c.trusts : [c.trust];
+  }
+
+  /** The claims about `code` that the evidence contradicts (at their date or later). */
+  function contradictedClaimsOf(code) {
+    const all = dig(state.extra.claims, 'claims') || [];
+    return all.filter((c) => CONTRADICTED.includes(c.verdict) && claimTrusts(c).includes(code));
+  }
+
+  /** On the warnings board: the trust's contradicted claims, or nothing when it has none. */
+  function warningClaims(code) {
+    const list = contradictedClaimsOf(code);
+    if (!list.length) return '';
+    return h('div', { class: 'warning-claims', 'data-testid': 'warning-claims-' + code },
+      h('p', { class: 'sub' }, 'Claims the evidence contradicts:'),
+      h('ul', {}, list.map((c) => h('li', { 'data-event-id': c.event_id, 'data-verdict': c.verdict },
+        h('span', { class: 'what' }, '\u201c' + claimText(c.claim) + '\u201d'),
+        ', ' + words(c.claimant.type) + ', ' + dateText(c.claimed_on + 'T00:00:00Z'),
+        c.verdict === 'contradicted_later'
+          ? ' (contradicted later' + (c.contradicted_known_at ? ', known from ' + dateText(c.contradicted_known_at) : '') + ')'
+          : ' (contradicted at its date)'))));
+  }
+
+  /** A list of sources: type, ref, and a link when there is an address. */
+  function sourceList(sources, cls) {
+    if (!sources || !sources.length) return h('p', { class: 'muted ' + (cls || '') }, 'No sources recorded.');
+    return h('ul', { class: 'sources ' + (cls || '') }, sources.map((x) => h('li', {},
+      h('span', { class: 'muted' }, words(x.type) + ': '),
+      x.url ? h('a', { href: x.url, rel: 'noopener noreferrer', target: '_blank' }, x.ref) : x.ref)));
+  }
+
+  function claimsTotalsText(t) {
+    return count(t.claims) + (t.claims === 1 ? ' claim' : ' claims') + '; ' +
+      count(t.contradicted) + ' contradicted; ' +
+      count(t.contradicted_later) + ' contradicted later; ' +
+      count(t.unsupported) + ' unsupported (nothing either way); ' +
+      count(t.consistent) + ' consistent';
+  }
+
+  function renderClaims() {
+    const view = state.extra.claims;
+    const totals = dig(view, 'totals');
+    setText('claims-totals', totals ? claimsTotalsText(totals) : NONE);
+    const claims = dig(view, 'claims') || [];
+    const rows = claims.map((c) => {
+      const id = c.event_id;
+      const findings = c.decided_by.length
+        ? h('ul', { class: 'findings' }, c.decided_by.map((f) => h('li', { class: 'finding ' + f.bearing, 'data-rule': f.rule },
+          h('strong', {}, f.trust), ' ',
+          h('span', { class: 'badge bearing ' + f.bearing }, f.bearing === 'against' ? 'against' : 'for'), ' ',
+          h('span', { class: 'what' }, words(f.rule)), ': ', f.detail,
+          f.known_at ? h('span', { class: 'since' }, ' Known from ' + dateText(f.known_at) + '.') : '',
+          sourceList(f.sources, 'finding-sources'))))
+        : h('p', { class: 'muted' }, c.verdict === 'unsupported'
+          ? 'Nothing in the ledger either way at its date: no finding for it, none against it.'
+          : 'No findings listed.');
+      return h('tr', { 'data-testid': 'claim-row-' + id, 'data-verdict': c.verdict, 'data-trust': c.trust, class: 'claim ' + c.verdict },
+        h('td', {},
+          h('div', { class: 'claimant-type' }, words(c.claimant.type)),
+          h('div', {}, c.claimant.name),
+          h('div', { class: 'muted' }, c.scope === 'programme' && c.programme
+            ? 'about ' + c.programme + ' (' + claimTrusts(c).join(', ') + ')'
+            : 'about ' + claimTrusts(c).join(', '))),
+        h('td', { class: 'date' }, dateText(c.claimed_on + 'T00:00:00Z'),
+          c.synthetic ? h('div', {}, h('span', { class: 'badge synthetic', 'data-testid': 'claim-synthetic-' + id,
+            title: 'A simulated claim, not a published one' }, 'synthetic')) : ''),
+        h('td', {},
+          h('div', { class: 'claim-type' }, 'Claim: ' + claimText(c.claim)),
+          h('blockquote', { class: 'statement' }, '\u201c' + c.statement + '\u201d'),
+          h('details', { class: 'claim-sources' }, h('summary', {}, 'Where it was said'), sourceList(c.sources))),
+        h('td', {},
+          h('span', { class: 'badge verdict ' + c.verdict, 'data-testid': 'claim-verdict-' + id, title: c.rule }, c.verdict),
+          h('span', { class: 'verdict-note ' + c.verdict }, ': ' + (VERDICT_NOTE[c.verdict] || words(c.verdict))),
+          c.verdict === 'contradicted_later'
+            ? h('div', { class: 'known-later', 'data-testid': 'claim-known-' + id }, c.contradicted_known_at
+              ? 'Known from ' + dateText(c.contradicted_known_at)
+              : 'When it became known is not recorded')
+            : ''),
+        h('td', { 'data-testid': 'claim-findings-' + id }, findings));
+    });
+    const body = byId('claim-rows');
+    replace(body, rows.length ? rows : [h('tr', {}, h('td', { colspan: 5, class: 'empty' },
+      view ? 'No claims recorded.' : NONE))]);
+  }
+
+  // ---------------------------------------------------------------- usage beside burden
+
+  const UB_H = 250;
+  const UB = { left: 16, right: 16, top: 34, bottom: 58 };
+  const USAGE_FILL = ['#005eb8', '#41b6e6', '#00a499', '#330072', '#425563', '#768692'];
+  const BURDEN_FILL = ['#d5281b', '#ed8b00', '#7c2855', '#ae2573', '#8a1538', '#b35c00'];
+
+  function renderUsageBurden() {
+    const box = byId('usage-burden');
+    const view = state.extra.usageBurden;
+    const trusts = dig(view, 'trusts');
+    if (!trusts) {
+      replace(box, h('p', { class: 'muted' }, NONE));
+      return;
+    }
+    const codes = Object.keys(trusts).sort();
+    const figures = codes.map((code) => usageBurdenChart(code, trusts[code]));
+    replace(box, figures.length ? figures : [h('p', { class: 'chart-empty' }, 'No usage or burden reported.')]);
+    paintSwatches(box);
+  }
+
+  function usageBurdenChart(code, t) {
+    const months = t.months || [];
+    const fig = h('figure', { class: 'chart usage-burden', 'data-testid': 'usage-burden-' + code, 'data-trust': code },
+      h('h4', { id: 'h-ub-' + code }, code + ': usage beside burden'));
+    if (!months.length) {
+      fig.appendChild(h('p', { class: 'chart-empty' }, 'No usage or burden reported.'));
+      return fig;
+    }
+    const usageKeys = [...new Set(months.flatMap((m) => Object.keys(m.usage)))].sort();
+    const burdenKeys = [...new Set(months.flatMap((m) => Object.keys(m.burden)))].sort();
+    const bars = usageKeys.map((k, i) => ({ kind: 'usage', key: k, fill: USAGE_FILL[i % USAGE_FILL.length] }))
+      .concat(burdenKeys.map((k, i) => ({ kind: 'burden', key: k, fill: BURDEN_FILL[i % BURDEN_FILL.length] })));
+    // Each measure on its own scale: its largest value over the trust's months fills the height.
+    for (const b of bars) {
+      b.max = Math.max(0, ...months.map((m) => Number(m[b.kind][b.key] || 0)));
+    }
+    const slot = Math.max(48, Math.min(200, (W - UB.left - UB.right) / months.length));
+    const width = Math.min(W, UB.left + UB.right + slot * months.length);
+    const svg = s('svg', { viewBox: '0 0 ' + width + ' ' + UB_H, role: 'img', 'aria-labelledby': 'h-ub-' + code,
+      preserveAspectRatio: 'xMinYMid meet', class: 'ub-svg' });
+    svg.style.maxWidth = width + 'px'; // drawn at its own size, not stretched to the page
+    s('title', {}, svg).textContent = code + ': usage and burden reported per month, each measure to its own scale';
+    const ih = UB_H - UB.top - UB.bottom;
+    const base = UB.top + ih;
+    months.forEach((m, i) => {
+      const x0 = UB.left + i * slot;
+      const g = s('g', {
+        'data-testid': 'usage-burden-month-' + code + '-' + m.period,
+        'data-struggle': m.struggle_read_as_success ? 'true' : 'false',
+        'data-synthetic': m.synthetic ? 'true' : 'false',
+        class: 'ub-month' + (m.struggle_read_as_success ? ' struggle' : '') + (m.synthetic ? ' synthetic' : ''),
+      }, svg);
+      const tip = [code + ', ' + monthText(m.period) + (m.synthetic ? ' (synthetic)' : '')];
+      for (const k of usageKeys) tip.push('usage, ' + words(k) + ': ' + (k in m.usage ? count(m.usage[k]) : 'not reported'));
+      for (const k of burdenKeys) tip.push('burden, ' + words(k) + ': ' + (k in m.burden ? count(m.burden[k]) : 'not reported'));
+      if (m.tasks.length) tip.push('tasks: ' + m.tasks.join(', '));
+      if (m.struggle_read_as_success) tip.push('struggle read as success: use rose while the burden did not fall');
+      s('title', {}, g).textContent = tip.join('\n');
+      if (m.struggle_read_as_success) {
+        s('rect', { x: x0 + 2, y: 4, width: slot - 4, height: UB_H - 8, rx: 4, class: 'ub-struggle',
+          fill: '#fff3dc', stroke: '#b35c00', 'stroke-width': 2 }, g);
+        stext(g, x0 + slot / 2, 20, 'struggle read as success', { 'text-anchor': 'middle', 'font-size': 11,
+          'font-weight': 700, fill: '#b35c00', class: 'ub-struggle-label' });
+      }
+      const inner = slot - 12;
+      const bw = Math.max(4, Math.min(28, inner / Math.max(1, bars.length) - 3));
+      const groupW = bars.length * (bw + 3) - 3;
+      let bx = x0 + (slot - groupW) / 2;
+      for (const b of bars) {
+        const has = b.key in m[b.kind];
+        const v = has ? Number(m[b.kind][b.key]) : 0;
+        if (has) {
+          const hgt = b.max > 0 ? (v / b.max) * (ih - 14) : 0;
+          const r = s('rect', { x: bx, y: base - Math.max(1, hgt), width: bw, height: Math.max(1, hgt), fill: b.fill,
+            'fill-opacity': m.synthetic ? 0.45 : 1, stroke: m.synthetic ? b.fill : 'none',
+            'stroke-dasharray': m.synthetic ? '3 2' : null, class: 'ub-bar ' + b.kind }, g);
+          s('title', {}, r).textContent = b.kind + ', ' + words(b.key) + ': ' + count(v);
+          stext(g, bx + bw / 2, base - Math.max(1, hgt) - 3, count(v), { 'text-anchor': 'middle', 'font-size': 10 });
+        } else {
+          const dash = stext(g, bx + bw / 2, base - 4, '\u2013', { 'text-anchor': 'middle', 'font-size': 14,
+            'font-weight': 700, fill: '#56616d', class: 'ub-not-reported' });
+          s('title', {}, dash).textContent = b.kind + ', ' + words(b.key) + ': not reported';
+        }
+        bx += bw + 3;
+      }
+      s('line', { x1: x0 + 4, x2: x0 + slot - 4, y1: base, y2: base, stroke: '#9aa5b1' }, g);
+      stext(g, x0 + slot / 2, base + 16, monthText(m.period), { 'text-anchor': 'middle', 'font-size': 12 });
+      if (m.synthetic) {
+        stext(g, x0 + slot / 2, base + 31, 'synthetic', { 'text-anchor': 'middle', 'font-size': 11,
+          'font-style': 'italic', fill: '#56616d', class: 'ub-synthetic-label' });
+      }
+    });
+    fig.appendChild(h('div', { class: 'chart-box' }, svg));
+    const legend = h('div', { class: 'legend' }, bars.map((b) => h('span', {},
+      h('span', { class: 'swatch', 'data-colour': b.fill }), b.kind + ': ' + words(b.key))));
+    fig.appendChild(legend);
+    const struggle = t.struggle_months || [];
+    const synth = months.filter((m) => m.synthetic).map((m) => m.period);
+    fig.appendChild(h('figcaption', { 'data-testid': 'usage-burden-caption-' + code },
+      count(months.length) + (months.length === 1 ? ' month' : ' months') + ' reported. ' +
+      (struggle.length ? 'Struggle read as success: ' + struggle.map(monthText).join(', ') + '. ' : 'No month of struggle read as success. ') +
+      (synth.length ? 'Synthetic (simulated) figures: ' + synth.map(monthText).join(', ') + '.' : '')));
+    return fig;
   }
 
   const DEFERRED_ROWS_MAX = 15;
@@ -859,6 +1084,8 @@
     renderIncomeChart(d);
     renderTimeline(d);
     renderWarnings(d);
+    renderClaims();
+    renderUsageBurden();
     renderDeferred(d);
     renderMeaning();
     document.body.dataset.seq = String(d.as_of_seq);
@@ -924,9 +1151,10 @@
   async function fetchExtra(seq) {
     const q = (withTrust) => '?as_of_seq=' + seq + (withTrust && state.trust ? '&trust=' + encodeURIComponent(state.trust) : '');
     const one = (path, withTrust) => getJson(path + q(withTrust)).then((a) => a.data, () => null);
-    const [money, coverage, warnings, evidence] = await Promise.all([
-      one('/v1/money', true), one('/v1/coverage', false), one('/v1/warnings', true), one('/v1/evidence', true)]);
-    return { money, coverage, warnings, evidence };
+    const [money, coverage, warnings, evidence, claims, usageBurden] = await Promise.all([
+      one('/v1/money', true), one('/v1/coverage', false), one('/v1/warnings', true), one('/v1/evidence', true),
+      one('/v1/claims', true), one('/v1/usage-burden', true)]);
+    return { money, coverage, warnings, evidence, claims, usageBurden };
   }
 
   async function tick() {

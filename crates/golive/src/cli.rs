@@ -23,7 +23,8 @@ pub struct Cli {
     /// Ledger directory (sled store). Default: the per-user data dir, e.g. ~/.local/share/golive
     #[arg(long, global = true, env = "GOLIVE_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// TOML config file (keys: data, [ledger], [warnings]; see README)
+    /// TOML config file (keys: data, [ledger], [warnings], [claims], [audit], [http], [stream];
+    /// see README)
     #[arg(long, global = true, env = "GOLIVE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(flatten)]

@@ -84,9 +84,12 @@ pub struct SimulateArgs {
     /// Seed of the random generator
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Number of trusts (real London ODS codes first)
+    /// Number of trusts, under fictional codes (ZZ001, ZZ002, ...: no NHS organisation's)
     #[arg(long, default_value_t = 5)]
     pub trusts: usize,
+    /// Use real London ODS codes first (RAL, RNJ, ...); every event is still marked synthetic
+    #[arg(long)]
+    pub real_trust_codes: bool,
     /// Number of events
     #[arg(long, default_value_t = 1_000)]
     pub events: u64,

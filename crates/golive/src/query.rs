@@ -292,7 +292,8 @@ mod tests {
         let p = ledger.projections();
         let seq = ledger.head().seq;
         let rules = WarningRules::default();
-        let ral = OdsCode::parse("RAL").unwrap();
+        // One simulated (fictional) trust, as `--trust` would name it.
+        let ral = crate::simulate::trust_codes(1).remove(0);
         for what in [
             What::LostPatients,
             What::Money,

@@ -7,8 +7,10 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// Trusts of the simulated programme: real London ODS codes first, then made-up ones.
-const TRUSTS: &[&str] = &[
+/// Real London ODS codes, used only with `real_trust_codes` (`golive simulate
+/// --real-trust-codes`): a simulation under a real trust's name is misinformation about it
+/// unless every event says it is simulated, which they all do.
+const REAL_TRUSTS: &[&str] = &[
     "RAL", "RNJ", "RVL", "RAX", "RJ1", "RJ7", "RQM", "RYJ", "RAP", "RKE", "RAS", "RF4", "RJZ",
     "RJ6", "RQX", "RV8",
 ];
@@ -21,8 +23,10 @@ pub struct SimParams {
     pub events: u64,
     /// When the first trust goes live.
     pub start: DateTime<Utc>,
-    /// Skip this many trust codes of the list (so a simulation can run beside real trusts).
+    /// Skip this many trust codes of the list (so two simulations can run side by side).
     pub trust_offset: usize,
+    /// Use real London ODS codes (then fictional ones) instead of fictional codes only.
+    pub real_trust_codes: bool,
 }
 
 impl SimParams {
@@ -36,26 +40,66 @@ impl SimParams {
                 .single()
                 .unwrap_or_default(),
             trust_offset: 0,
+            real_trust_codes: false,
         }
     }
 }
 
-/// The trust codes a simulation with `n` trusts uses.
-pub fn trust_codes(n: usize) -> Vec<OdsCode> {
-    trust_codes_from(0, n)
+/// The prefix of the fictional trust codes a simulation uses by default: `ZZ001`, `ZZ002`, ...
+/// (then `ZY001`, ...). Valid ODS codes in form, and no NHS organisation's: NHS England's ODS
+/// codes for trusts start with `R` (and other bodies' with other letters), none with `Z`.
+pub const FICTIONAL_PREFIX: &str = "Z";
+
+/// Whether `code` is one of the fictional codes of [`trust_codes_from`].
+pub fn is_fictional(code: &OdsCode) -> bool {
+    code.as_str().starts_with(FICTIONAL_PREFIX)
 }
 
-/// `n` trust codes starting at position `offset` of the list.
-pub fn trust_codes_from(offset: usize, n: usize) -> Vec<OdsCode> {
+/// The `i`-th fictional code: `ZZ001`..`ZZ999`, then `ZY001`, ...
+fn fictional(i: usize) -> String {
+    let letter = char::from(b'Z' - u8::try_from(i / 999).expect("fewer than 25,974 trusts"));
+    format!("Z{letter}{:03}", i % 999 + 1)
+}
+
+/// The (fictional) trust codes a simulation with `n` trusts uses.
+pub fn trust_codes(n: usize) -> Vec<OdsCode> {
+    trust_codes_from(0, n, false)
+}
+
+/// `n` trust codes starting at position `offset`: fictional ones, or with `real` the real
+/// London codes first and fictional ones after them.
+pub fn trust_codes_from(offset: usize, n: usize, real: bool) -> Vec<OdsCode> {
     (offset..offset + n)
         .map(|i| {
-            let code = TRUSTS
-                .get(i)
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| format!("X{:03}", i - TRUSTS.len() + 1));
-            OdsCode::parse(&code).expect("simulated trust codes are valid ODS codes")
+            let code = match (real, REAL_TRUSTS.get(i)) {
+                (true, Some(s)) => s.to_string(),
+                (true, None) => fictional(i - REAL_TRUSTS.len()),
+                (false, _) => fictional(i),
+            };
+            let code = OdsCode::parse(&code).expect("simulated trust codes are valid ODS codes");
+            assert!(real || is_fictional(&code), "{code} is not fictional");
+            code
         })
         .collect()
+}
+
+/// A schema-2 penalty says where it stands: the simulation's are levied.
+fn levied(mut p: ContractPenalty) -> ContractPenalty {
+    p.state = Some(PenaltyState::Levied);
+    p
+}
+
+/// The one source of every simulated event: synthetic, naming the generator, seed and version.
+fn synthetic_source(seed: u64) -> Source {
+    Source {
+        source_type: SourceType::Synthetic,
+        reference: format!(
+            "SYNTHETIC: golive simulate, seed {seed}, golive {}",
+            env!("CARGO_PKG_VERSION")
+        ),
+        published_at: None,
+        url: None,
+    }
 }
 
 struct SimTrust {
@@ -84,6 +128,7 @@ pub struct Simulation {
     clock: DateTime<Utc>,
     step_secs: i64,
     left: u64,
+    source: Source,
 }
 
 impl Simulation {
@@ -93,7 +138,7 @@ impl Simulation {
         // Spread the run over two years whatever the event count, so weeks and months fill in.
         let span_secs: i64 = 2 * 365 * 86_400;
         let step_secs = (span_secs / p.events.clamp(1, i64::MAX as u64) as i64).max(1);
-        let trusts = trust_codes_from(p.trust_offset, n)
+        let trusts = trust_codes_from(p.trust_offset, n, p.real_trust_codes)
             .into_iter()
             .enumerate()
             .map(|(i, code)| {
@@ -123,6 +168,7 @@ impl Simulation {
             clock: p.start - Duration::days(30),
             step_secs,
             left: p.events,
+            source: synthetic_source(p.seed),
         }
     }
 
@@ -155,14 +201,9 @@ impl Simulation {
             collector_seq: t.seq,
             occurred_at: self.clock,
             recorded_at: self.clock + delay,
-            schema: SCHEMA_1,
+            schema: SCHEMA_2,
             body,
-            sources: vec![Source {
-                source_type: SourceType::System,
-                reference: "SYNTHETIC: golive simulate".to_owned(),
-                published_at: None,
-                url: None,
-            }],
+            sources: vec![self.source.clone()],
             status: Status::Reported,
             supersedes,
             relates_to: None,
@@ -189,11 +230,11 @@ impl Simulation {
             62..=63 if !t.costs.is_empty() => t.cost_restated(rng),
             64..=73 => t.income_at_risk(rng, period),
             74..=78 if t.at_risk_pence > t.recovered_pence => t.income_recovered(rng, period),
-            79..=80 => Generated::Plain(EventBody::ContractPenalty(ContractPenalty::new(
+            79..=80 => Generated::Plain(EventBody::ContractPenalty(levied(ContractPenalty::new(
                 "NHS London commissioners".to_owned(),
                 Pence(40_000_000),
                 Some(period),
-            ))),
+            )))),
             81..=83 => t.reporting_toggled(rng),
             84..=86 => outage(rng, clock),
             87..=89 => t.safety_incident(rng),
@@ -476,5 +517,34 @@ mod tests {
             events.iter().map(|e| e.trust.clone()).collect();
         assert_eq!(trusts.len(), 20);
         assert!(events.iter().any(|e| e.supersedes.is_some()));
+    }
+
+    #[test]
+    fn simulated_events_are_synthetic_and_under_fictional_codes_unless_asked() {
+        // Proves: by default no real ODS code is written and every event says it is simulated
+        // (schema 2, one synthetic source naming the generator and seed); with real codes asked
+        // for, the real London codes come first and every event is still synthetic.
+        let events: Vec<Envelope> = Simulation::new(SimParams::new(3, 30, 2_000)).collect();
+        for e in &events {
+            assert!(is_fictional(&e.trust), "{}", e.trust);
+            assert!(!REAL_TRUSTS.contains(&e.trust.as_str()));
+            assert_eq!(e.schema, SCHEMA_2);
+            assert!(e.is_synthetic(), "{:?}", e.sources);
+            assert!(e.sources[0].reference.contains("golive simulate, seed 3"));
+            assert!(e.collector.as_str().ends_with("-sim"));
+        }
+        assert_eq!(trust_codes(2)[1].as_str(), "ZZ002");
+        assert_eq!(fictional(999), "ZY001");
+        let real = SimParams {
+            real_trust_codes: true,
+            ..SimParams::new(3, 20, 2_000)
+        };
+        let events: Vec<Envelope> = Simulation::new(real).collect();
+        assert!(events.iter().any(|e| e.trust.as_str() == "RAL"));
+        assert!(events.iter().all(Envelope::is_synthetic));
+        assert!(
+            events.iter().any(|e| is_fictional(&e.trust)),
+            "past the real list"
+        );
     }
 }

@@ -15,6 +15,7 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode> {
         seed,
         trusts,
         events,
+        real_trust_codes,
         out,
     } = args;
     anyhow::ensure!(
@@ -22,7 +23,11 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode> {
         "--trusts must be between 1 and 1000"
     );
     let mut w = BufWriter::new(terminal::data_sink(out.as_deref())?);
-    for e in Simulation::new(SimParams::new(seed, trusts, events)) {
+    let params = SimParams {
+        real_trust_codes,
+        ..SimParams::new(seed, trusts, events)
+    };
+    for e in Simulation::new(params) {
         w.write_all(&e.canonical_bytes())?;
         w.write_all(b"\n")?;
     }

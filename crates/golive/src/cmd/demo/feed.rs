@@ -23,8 +23,6 @@ const SNAPSHOT_EVERY_SECS: u64 = 5;
 const LIVE_TRUSTS: usize = 4;
 /// Events of each live simulation (about two years of its trusts' rollout).
 const LIVE_EVENTS_PER_ROUND: u64 = 5_000;
-/// Trust codes the London scenario uses, skipped by the live feed.
-const LONDON_TRUSTS: usize = 5;
 
 /// Completes once `true` is sent on the stop channel (or it is closed).
 pub(super) async fn until_stopped(mut rx: watch::Receiver<bool>) {
@@ -127,7 +125,8 @@ impl LiveEvents {
 
     fn simulation(round: u64) -> Simulation {
         let mut params = SimParams::new(2026 + round, LIVE_TRUSTS, LIVE_EVENTS_PER_ROUND);
-        params.trust_offset = LONDON_TRUSTS + LIVE_TRUSTS * round as usize;
+        // Fictional codes (ZZ001, ...), new ones each round; every event synthetic.
+        params.trust_offset = LIVE_TRUSTS * round as usize;
         Simulation::new(params)
     }
 

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use crate::GOLIVE;
 use fantoccini::{Client, ClientBuilder, Locator};
 use golive_model::Pence;
-use golive_testkit::golive::scenario;
+use golive_testkit::golive::{scenario, scenario_len};
 use golive_testkit::nats::NatsServer;
 use golive_testkit::process::Proc;
 use golive_testkit::{free_port, port_open, wait_until};
@@ -127,6 +127,23 @@ fn grouped(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// Publishes `file` through a collector with its own outbox (`outbox-NAME` in `dir`) and waits,
+/// up to `within`, for it to exit once the ledger's receipts say every event is appended.
+fn collect(file: &Path, dir: &Path, name: &str, url: &str, within: Duration) {
+    let mut c = GOLIVE.spawn(
+        &[
+            "collect",
+            file.to_str().unwrap(),
+            "--data",
+            dir.join(format!("outbox-{name}")).to_str().unwrap(),
+            "--nats",
+            url,
+        ],
+        &dir.join(format!("collect-{name}.log")),
+    );
+    c.wait_ok(within);
 }
 
 fn head_seq(addr: &str) -> u64 {
@@ -805,24 +822,14 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
     let addr = base.trim_start_matches("http://").to_owned();
 
     // The London scenario, through a collector and NATS.
-    let scenario = scenario();
-    let events = std::fs::read_to_string(&scenario)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .count() as u64;
-    let mut collect = GOLIVE.spawn(
-        &[
-            "collect",
-            scenario.to_str().unwrap(),
-            "--data",
-            dir.path().join("outbox-london").to_str().unwrap(),
-            "--nats",
-            &url,
-        ],
-        &dir.path().join("collect-london.log"),
+    let events = scenario_len();
+    collect(
+        &scenario(),
+        dir.path(),
+        "london",
+        &url,
+        Duration::from_secs(120),
     );
-    collect.wait_ok(Duration::from_secs(120));
     wait_until(
         Duration::from_secs(60),
         "the scenario in the ledger",
@@ -935,18 +942,13 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
                     + "\n",
             )
             .unwrap();
-            let mut more = GOLIVE.spawn(
-                &[
-                    "collect",
-                    live_file.to_str().unwrap(),
-                    "--data",
-                    dir.path().join("outbox-live").to_str().unwrap(),
-                    "--nats",
-                    &url,
-                ],
-                &dir.path().join("collect-live.log"),
+            collect(
+                &live_file,
+                dir.path(),
+                "live",
+                &url,
+                Duration::from_secs(60),
             );
-            more.wait_ok(Duration::from_secs(60));
             // The collector exits once the ledger's receipt says the event is appended.
             assert_eq!(head_seq(&addr), events + 1);
             let took = wait_for_page(&c, events + 1, "", LIVE_UPDATE_WITHIN).await;
@@ -1032,18 +1034,13 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
                     + "\n",
             )
             .unwrap();
-            let mut harm = GOLIVE.spawn(
-                &[
-                    "collect",
-                    harm_file.to_str().unwrap(),
-                    "--data",
-                    dir.path().join("outbox-harm").to_str().unwrap(),
-                    "--nats",
-                    &url,
-                ],
-                &dir.path().join("collect-harm.log"),
+            collect(
+                &harm_file,
+                dir.path(),
+                "harm",
+                &url,
+                Duration::from_secs(60),
             );
-            harm.wait_ok(Duration::from_secs(60));
             let last = events + 3;
             assert_eq!(head_seq(&addr), last);
             assert_eq!(

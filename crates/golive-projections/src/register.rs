@@ -252,10 +252,15 @@ impl Projections {
     /// The claims the register lists, in (claimed_at, seq) order: with `trust`, those about it.
     fn listed_claims<'a>(&'a self, trust: Option<&OdsCode>) -> Vec<Listed<'a>> {
         let mut out: Vec<(DateTime<Utc>, u64, Listed<'a>)> = Vec::new();
+        // Each programme's members once (a coverage view each), however many claims name it.
+        let mut members: BTreeMap<&str, Vec<OdsCode>> = BTreeMap::new();
         for (code, t) in &self.claims {
             for e in t.claims.iter() {
                 let trusts = match (&e.data.scope, &e.data.programme) {
-                    (RolloutScope::Programme, Some(p)) => self.programme_trusts(p),
+                    (RolloutScope::Programme, Some(p)) => members
+                        .entry(p.as_str())
+                        .or_insert_with(|| self.programme_trusts(p))
+                        .clone(),
                     _ => vec![code.clone()],
                 };
                 if trust.is_some_and(|t| !trusts.contains(t) && t != code) {

@@ -26,6 +26,7 @@ pub(crate) struct AnswerKey {
     pub head_seq: u64,
     pub as_of: Option<String>,
     pub known_at: Option<String>,
+    pub exclude_synthetic: bool,
 }
 
 #[derive(Default)]
@@ -73,6 +74,7 @@ mod tests {
             head_seq: head,
             as_of: None,
             known_at: None,
+            exclude_synthetic: false,
         }
     }
 

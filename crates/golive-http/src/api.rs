@@ -28,7 +28,13 @@ pub const AS_OF_SEQ_HEADER: &str = "x-golive-as-of-seq";
 pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
 
 /// Parameters of the projection endpoints.
-const SELECT: &[&str] = &["trust", "as_of_seq", "as_of", "known_at"];
+const SELECT: &[&str] = &[
+    "trust",
+    "as_of_seq",
+    "as_of",
+    "known_at",
+    "exclude_synthetic",
+];
 
 /// Which state of the ledger a request asks about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +54,8 @@ pub struct Selection {
     pub at: At,
     /// `known_at`: only the records (up to `at`) recorded at or before this time count.
     pub known_at: Option<DateTime<Utc>>,
+    /// `exclude_synthetic=true`: answer as if no synthetic event had been appended.
+    pub exclude_synthetic: bool,
 }
 
 type RawQuery = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
@@ -63,6 +71,7 @@ pub fn parse_selection(
         trust: None,
         at: At::Head,
         known_at: None,
+        exclude_synthetic: false,
     };
     let mut as_of_seq = None;
     let mut as_of = None;
@@ -101,6 +110,7 @@ pub fn parse_selection(
             }
             "as_of" => as_of = Some(parse_utc(value)?),
             "known_at" => sel.known_at = Some(parse_time("known_at", value)?),
+            "exclude_synthetic" => sel.exclude_synthetic = parse_flag(name, value)?,
             _ => unreachable!("only accepted names get here"),
         }
     }
@@ -115,6 +125,17 @@ pub fn parse_selection(
         (None, None) => At::Head,
     };
     Ok(sel)
+}
+
+/// `true` or `false`, and nothing else.
+fn parse_flag(name: &str, value: &str) -> Result<bool, ApiError> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ApiError::BadRequest(format!(
+            "{name} `{value}` is not `true` or `false`"
+        ))),
+    }
 }
 
 /// An RFC 3339 time in UTC (`Z` or `+00:00`); any other offset is refused, not converted, as
@@ -191,7 +212,83 @@ fn lock_err<T>(_: T) -> ApiError {
     ApiError::Internal("ledger lock poisoned".into())
 }
 
-/// Builds the view `build` at the selected point and wraps it as an [`Answer`].
+/// What an answer answers, and how its envelope is written: the endpoint, the selection,
+/// and the `as_of` and `known_at` texts of the envelope.
+struct Asked<'a> {
+    path: &'static str,
+    sel: &'a Selection,
+    as_of_text: Option<String>,
+    known_at_text: Option<String>,
+}
+
+impl<'a> Asked<'a> {
+    fn new(path: &'static str, sel: &'a Selection) -> Self {
+        Self {
+            path,
+            sel,
+            as_of_text: match sel.at {
+                At::Time(t) => Some(golive_model::format_time(&t)),
+                _ => None,
+            },
+            known_at_text: sel.known_at.as_ref().map(golive_model::format_time),
+        }
+    }
+
+    fn key(&self, as_of_seq: u64, head_seq: u64) -> AnswerKey {
+        AnswerKey {
+            path: self.path,
+            trust: self.sel.trust.as_ref().map(|t| t.as_str().to_owned()),
+            as_of_seq,
+            head_seq,
+            as_of: self.as_of_text.clone(),
+            known_at: self.known_at_text.clone(),
+            exclude_synthetic: self.sel.exclude_synthetic,
+        }
+    }
+
+    /// The answer's bytes, kept in the cache, and the response.
+    fn respond<V: Serialize>(
+        &self,
+        state: &AppState,
+        (as_of_seq, head_seq): (u64, u64),
+        data: V,
+    ) -> Result<Response, ApiError> {
+        let body = Bytes::from(
+            serde_json::to_vec(&Answer {
+                as_of_seq,
+                head_seq,
+                as_of: self.as_of_text.clone(),
+                known_at: self.known_at_text.clone(),
+                trust: self.sel.trust.as_ref().map(OdsCode::as_str),
+                data,
+            })
+            .map_err(|e| ApiError::Internal(format!("cannot encode the answer: {e}")))?,
+        );
+        state
+            .answers
+            .put(self.key(as_of_seq, head_seq), body.clone());
+        Ok(json_response(as_of_seq, body))
+    }
+
+    /// A 404 unless the trust asked about (if any) has events in `p` (of the non-synthetic
+    /// events only, when they are what is asked for).
+    fn check(&self, p: &Projections, seq: u64) -> Result<(), ApiError> {
+        let p = if self.sel.exclude_synthetic {
+            p.sourced_only()
+        } else {
+            p
+        };
+        match &self.sel.trust {
+            Some(t) if !p.trusts().contains(t) => {
+                Err(no_events(t, seq, self.known_at_text.as_deref()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Builds the view `build` at the selected point, marked with its synthetic share (or of the
+/// sourced-only projections with `exclude_synthetic`), and wraps it as an [`Answer`].
 ///
 /// At the head (or at a sequence that is the head) the view is built from the live projections
 /// under the ledger's lock, which is held only while `build` runs; anything older is an as-of
@@ -213,41 +310,19 @@ where
         // A known-at fold is never the live state: it is up to a sequence, the head if none.
         wanted = Some(wanted.unwrap_or(head_now));
     }
-    let trust = sel.trust.as_ref();
-    let as_of_text = match sel.at {
-        At::Time(t) => Some(golive_model::format_time(&t)),
-        _ => None,
-    };
-    let known_at_text = sel.known_at.as_ref().map(golive_model::format_time);
-    let key = |as_of_seq: u64, head_seq: u64| AnswerKey {
-        path,
-        trust: trust.map(|t| t.as_str().to_owned()),
-        as_of_seq,
-        head_seq,
-        as_of: as_of_text.clone(),
-        known_at: known_at_text.clone(),
-    };
+    let asked = Asked::new(path, &sel);
     // The same question at the same head was answered already: no lock, no view, no encoding.
     if let Some(body) = state
         .answers
-        .get(&key(wanted.unwrap_or(head_now), head_now))
+        .get(&asked.key(wanted.unwrap_or(head_now), head_now))
     {
         return Ok(json_response(wanted.unwrap_or(head_now), body));
     }
-    let (as_of_seq, head_seq, view) = view_at(state, wanted, sel.known_at, trust, build).await?;
-    let body = Bytes::from(
-        serde_json::to_vec(&Answer {
-            as_of_seq,
-            head_seq,
-            as_of: as_of_text.clone(),
-            known_at: known_at_text.clone(),
-            trust: trust.map(OdsCode::as_str),
-            data: view,
-        })
-        .map_err(|e| ApiError::Internal(format!("cannot encode the answer: {e}")))?,
-    );
-    state.answers.put(key(as_of_seq, head_seq), body.clone());
-    Ok(json_response(as_of_seq, body))
+    let exclude = sel.exclude_synthetic;
+    let trust = sel.trust.as_ref();
+    let marked = |p: &Projections| p.marked(exclude, |p| build(p, trust, &state.rules));
+    let (as_of_seq, head_seq, view) = view_at(state, &asked, wanted, marked).await?;
+    asked.respond(state, (as_of_seq, head_seq), view)
 }
 
 /// The sequence a request asks about: `None` for the head, else a past sequence (a time is
@@ -275,19 +350,14 @@ async fn wanted_seq(state: &AppState, at: At, head_now: u64) -> Result<Option<u6
 /// it. A trust without events is a 404.
 async fn view_at<V, F>(
     state: &AppState,
+    asked: &Asked<'_>,
     wanted: Option<u64>,
-    known_at: Option<DateTime<Utc>>,
-    trust: Option<&OdsCode>,
     build: F,
 ) -> Result<(u64, u64, V), ApiError>
 where
-    F: Fn(&Projections, Option<&OdsCode>, &WarningRules) -> V,
+    F: Fn(&Projections) -> V,
 {
-    let known_text = known_at.as_ref().map(golive_model::format_time);
-    let check = |p: &Projections, seq: u64| match trust {
-        Some(t) if !p.trusts().contains(t) => Err(no_events(t, seq, known_text.as_deref())),
-        _ => Ok(()),
-    };
+    let known_at = asked.sel.known_at;
     // The live projections, if they are what is asked for. The lock is let go before any
     // await.
     let live = {
@@ -295,8 +365,8 @@ where
         let head = ledger.head().seq;
         if known_at.is_none() && wanted.is_none_or(|s| s == head) {
             let p = ledger.projections();
-            check(p, head)?;
-            Some((head, head, build(p, trust, &state.rules)))
+            asked.check(p, head)?;
+            Some((head, head, build(p)))
         } else {
             None
         }
@@ -309,8 +379,8 @@ where
         .as_of
         .projections(seq, known_at, &state.metrics)
         .await?;
-    check(&p, seq)?;
-    Ok((seq, state.store.head().seq, build(&p, trust, &state.rules)))
+    asked.check(&p, seq)?;
+    Ok((seq, state.store.head().seq, build(&p)))
 }
 
 macro_rules! projection_endpoint {
@@ -347,6 +417,7 @@ projection_endpoint!(usage_burden, "/v1/usage-burden", |p, t, _r| p
 /// `/v1/claims`: the claim register. Not a [`projection_endpoint!`]: besides the projection at
 /// the selected point it folds the log at each claim's date (`golive_ledger::claims_register`),
 /// which reads the store, so it runs off the async threads and never under the ledger's lock.
+/// Marked as every view is: `golive_ledger::claims_register_marked`.
 pub(crate) async fn claims(
     State(state): State<AppState>,
     raw: RawQuery,
@@ -357,56 +428,30 @@ pub(crate) async fn claims(
     let seq = wanted_seq(&state, sel.at, head_now)
         .await?
         .unwrap_or(head_now);
-    let as_of_text = match sel.at {
-        At::Time(t) => Some(golive_model::format_time(&t)),
-        _ => None,
-    };
-    let known_at_text = sel.known_at.as_ref().map(golive_model::format_time);
-    let key = AnswerKey {
-        path: PATH,
-        trust: sel.trust.as_ref().map(|t| t.as_str().to_owned()),
-        as_of_seq: seq,
-        head_seq: head_now,
-        as_of: as_of_text.clone(),
-        known_at: known_at_text.clone(),
-    };
-    if let Some(body) = state.answers.get(&key) {
+    let asked = Asked::new(PATH, &sel);
+    if let Some(body) = state.answers.get(&asked.key(seq, head_now)) {
         return Ok(json_response(seq, body));
     }
     let p = state
         .as_of
         .projections(seq, sel.known_at, &state.metrics)
         .await?;
-    if let Some(t) = &sel.trust
-        && !p.trusts().contains(t)
-    {
-        return Err(no_events(t, seq, known_at_text.as_deref()));
-    }
-    let (store, rules, trust, known_at) = (
+    asked.check(&p, seq)?;
+    let (store, rules, trust, known_at, exclude) = (
         state.store.clone(),
         state.claim_rules.clone(),
         sel.trust.clone(),
         sel.known_at,
+        sel.exclude_synthetic,
     );
     let view = tokio::task::spawn_blocking(move || {
-        golive_ledger::claims_register(&store, &p, seq, known_at, &rules, trust.as_ref())
+        let at = (seq, known_at);
+        golive_ledger::claims_register_marked(&store, &p, at, &rules, trust.as_ref(), exclude)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let body = Bytes::from(
-        serde_json::to_vec(&Answer {
-            as_of_seq: seq,
-            head_seq: head_now,
-            as_of: as_of_text,
-            known_at: known_at_text,
-            trust: sel.trust.as_ref().map(OdsCode::as_str),
-            data: view,
-        })
-        .map_err(|e| ApiError::Internal(format!("cannot encode the answer: {e}")))?,
-    );
-    state.answers.put(key, body.clone());
-    Ok(json_response(seq, body))
+    asked.respond(&state, (seq, head_now), view)
 }
 // With `trust`, the list is that one trust (or a 404): a cheap "does it have events" check.
 projection_endpoint!(trusts, "/v1/trusts", |p, t, _r| match t {

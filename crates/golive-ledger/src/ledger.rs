@@ -5,7 +5,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use golive_model::{Envelope, EventId};
-use golive_projections::{ClaimRules, ClaimsView, Cut, Projections};
+use golive_projections::{ClaimRules, ClaimsView, Cut, Marked, Projections};
 use golive_store::{Head, Incoming, Outcome, Record, Store, StoreError};
 
 /// Snapshots get sparser as the log grows: the next is due at least this fraction (1/N) of
@@ -398,6 +398,37 @@ pub fn claims_register(
         }
     };
     Ok(now.claims_register(rules, known_at, trust, &folds, &lookup))
+}
+
+/// [`claims_register`], marked as every view is (its synthetic share: the register minus the
+/// register of the non-synthetic events only); with `exclude`, the register of the
+/// non-synthetic events only. Either way the sourced-only register counts no synthetic event as
+/// evidence, whatever `[claims] count_synthetic` says.
+pub fn claims_register_marked(
+    store: &Store,
+    now: &Projections,
+    (upto_seq, known_at): (u64, Option<DateTime<Utc>>),
+    rules: &ClaimRules,
+    trust: Option<&golive_model::OdsCode>,
+    exclude: bool,
+) -> Result<Marked<ClaimsView>, LedgerError> {
+    let events = now.synthetic_events();
+    let sourced_rules = ClaimRules {
+        count_synthetic: false,
+        ..rules.clone()
+    };
+    let sourced = |rules: &ClaimRules| {
+        claims_register(store, now.sourced_only(), upto_seq, known_at, rules, trust)
+    };
+    if exclude {
+        return Ok(Marked::excluded(sourced(&sourced_rules)?, events));
+    }
+    let view = claims_register(store, now, upto_seq, known_at, rules, trust)?;
+    let without = match events {
+        0 => None,
+        _ => Some(sourced(&sourced_rules)?),
+    };
+    Ok(Marked::compared(view, without.as_ref(), events))
 }
 
 /// The snapshot at or before `seq`, decoded: `Ok(None)` when there is none, `Err((its seq,

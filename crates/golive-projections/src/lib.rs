@@ -79,6 +79,7 @@ mod lost;
 mod money;
 mod register;
 mod rollout;
+mod synthetic;
 mod timeline;
 mod warnings;
 mod week;
@@ -130,6 +131,7 @@ pub use rollout::{
     Anomaly, ProgrammeChange, ProgrammeRollout, RolloutChange, RolloutTotals, RolloutView,
     TrustRollout,
 };
+pub use synthetic::{Marked, Synthetic, marked_trusts, share as synthetic_share};
 pub use warnings::{
     GROWTH_WEEKS_MAX, HALT_ON_DEFAULT, OverallState, RULE_CLAIM_ON_STRUGGLE, RULE_INCOME_AT_RISK,
     RULE_NET_COST, RULE_OPEN_LOST_GROWTH, RULE_PROGRAMME_SITES_HALTING, RULE_REPORTING_SUSPENDED,
@@ -152,9 +154,10 @@ pub const SNAPSHOT_FORMAT: &str = "golive-projections";
 /// or meaning. Version 1 was JSON; version 2 is bincode (serde, standard config): about 3x
 /// smaller and 5-10x faster to write and read, which is what as-of answers and snapshots pay
 /// for (docs/BENCHMARKS.md). Version 3: schema 2 (status, periods, rosters, unknown harm). Version 4: claims, usage,
-/// burden, recovery plans, and the harm and attributions the claim register reads. A
+/// burden, recovery plans, and the harm and attributions the claim register reads. Version 5:
+/// the synthetic event count and the sourced-only fold. A
 /// snapshot of another version is not read; the ledger replays.
-pub const SNAPSHOT_VERSION: u32 = 4;
+pub const SNAPSHOT_VERSION: u32 = 5;
 /// Header: format name, version (u32 LE), last_seq (u64 LE).
 const SNAPSHOT_HEADER_BYTES: usize = SNAPSHOT_FORMAT.len() + 4 + 8;
 
@@ -191,6 +194,12 @@ pub struct Projections {
     /// every event. Apart from `trusts`, so that the claims kinds change no other view (a
     /// trust that only has claims made about it is not a trust seen, nor reporting).
     claims: BTreeMap<OdsCode, claims::ClaimsState>,
+    /// Synthetic events folded in (see the `synthetic` module).
+    synthetic_events: u64,
+    /// The fold of the non-synthetic events only, from the first synthetic event on (until
+    /// then it would equal this one, so it is not kept): what every view would be had no
+    /// synthetic event been appended. It never holds a twin of its own.
+    sourced: Option<Box<Projections>>,
 }
 
 /// What coverage reads of one trust.
@@ -268,6 +277,7 @@ impl Projections {
         if self.events_applied > 0 && seq <= self.last_seq {
             return;
         }
+        self.fold_sourced(seq, event, superseded);
         self.events_applied = self.events_applied.saturating_add(1);
         self.last_seq = seq;
         // The claims kinds move no other view, so not the projection's "now" either.
@@ -290,6 +300,46 @@ impl Projections {
             }
         }
         self.add(seq, event);
+    }
+
+    /// Keeps the sourced-only fold: a synthetic event is counted and left out of it (the fold
+    /// is started, as a copy of this one, at the first); any other event is folded into it too,
+    /// with its correction only if the corrected event is in it (a synthetic one never is).
+    fn fold_sourced(&mut self, seq: u64, event: &Envelope, superseded: Option<&Envelope>) {
+        if event.is_synthetic() {
+            if self.sourced.is_none() {
+                self.sourced = Some(Box::new(self.clone()));
+            }
+            self.synthetic_events = self.synthetic_events.saturating_add(1);
+        } else if let Some(s) = &mut self.sourced {
+            s.apply(seq, event, superseded.filter(|old| !old.is_synthetic()));
+        }
+    }
+
+    /// The projections of the non-synthetic events only: as if no synthetic event had been
+    /// appended (`?exclude_synthetic=true`). Itself when no synthetic event was folded in.
+    pub fn sourced_only(&self) -> &Projections {
+        self.sourced.as_deref().unwrap_or(self)
+    }
+
+    /// Synthetic events folded in (events whose every source is `synthetic`).
+    pub fn synthetic_events(&self) -> u64 {
+        self.synthetic_events
+    }
+
+    /// The view `build` makes of these projections, with its synthetic share (every figure
+    /// minus the same figure without synthetic events); with `exclude`, the view of the
+    /// sourced-only projections instead.
+    pub fn marked<V: Serialize>(
+        &self,
+        exclude: bool,
+        build: impl Fn(&Projections) -> V,
+    ) -> Marked<V> {
+        if exclude {
+            return Marked::excluded(build(self.sourced_only()), self.synthetic_events);
+        }
+        let sourced = self.sourced.as_deref().map(&build);
+        Marked::compared(build(self), sourced.as_ref(), self.synthetic_events)
     }
 
     fn add(&mut self, seq: u64, e: &Envelope) {
@@ -565,13 +615,17 @@ impl Projections {
             }
         }
         total.programme_warnings = programmes.values().map(|v| v.len() as u64).sum();
-        WarningsView {
+        let mut view = WarningsView {
             as_at: self.as_at,
             rules: rules.clone(),
             trusts,
             programmes,
             total,
+        };
+        if let Some(s) = &self.sourced {
+            warnings::mark_synthetic_only(&mut view, &s.warnings(rules, trust));
         }
+        view
     }
 
     /// A versioned JSON snapshot for snapshots: `{"format", "version", "last_seq",

@@ -180,6 +180,10 @@ pub struct Warning {
     pub since: Option<DateTime<Utc>>,
     /// Whether this rule is one of `halt_on`.
     pub halt: bool,
+    /// It fired only because of synthetic events: without them it would not have
+    /// ([`mark_synthetic_only`]).
+    #[serde(default)]
+    pub synthetic_only: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -328,6 +332,7 @@ pub(crate) fn evaluate_trust(rules: &WarningRules, f: &TrustFacts<'_>) -> TrustW
                 message: fired.message,
                 since: fired.since,
                 halt: rules.halts_on(id),
+                synthetic_only: false,
             })
         })
         .collect();
@@ -555,6 +560,7 @@ pub(crate) fn evaluate_programmes(
                 ),
                 since: sinces.get(min - 1).copied(),
                 halt: true,
+                synthetic_only: false,
             }],
         );
     }
@@ -570,5 +576,25 @@ mod tests {
         // Proves the table evaluate_trust walks names every per-trust rule once, in TRUST_RULES' order.
         let ids: Vec<&str> = TRUST_RULE_CHECKS.iter().map(|(id, _)| *id).collect();
         assert_eq!(ids, TRUST_RULES);
+    }
+}
+
+/// Marks each warning of `view` that the sourced-only view (the same rules, without synthetic
+/// events) does not have, by trust (or programme) and rule: it fired only because of synthetic
+/// events.
+pub(crate) fn mark_synthetic_only(view: &mut WarningsView, sourced: &WarningsView) {
+    fn mark(ws: &mut [Warning], theirs: Option<&Vec<Warning>>) {
+        for w in ws {
+            w.synthetic_only = !theirs.is_some_and(|t| t.iter().any(|x| x.id == w.id));
+        }
+    }
+    for (code, t) in &mut view.trusts {
+        mark(
+            &mut t.warnings,
+            sourced.trusts.get(code).map(|s| &s.warnings),
+        );
+    }
+    for (name, ws) in &mut view.programmes {
+        mark(ws, sourced.programmes.get(name));
     }
 }

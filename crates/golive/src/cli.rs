@@ -125,6 +125,9 @@ pub struct QueryArgs {
     /// --as-of, only the records up to that point
     #[arg(long, value_name = "TIME")]
     pub known_at: Option<String>,
+    /// Answer as if no synthetic (simulated) event had been appended: the sourced figures only
+    #[arg(long)]
+    pub exclude_synthetic: bool,
     /// JSON for scripts instead of tables
     #[arg(long)]
     pub json: bool,

@@ -9,16 +9,16 @@
 
 use chrono::{DateTime, Utc};
 use golive_ledger::{
-    LedgerError, claims_register, projections_at, projections_known_at, seq_received_by,
+    LedgerError, claims_register_marked, projections_at, projections_known_at, seq_received_by,
 };
 use golive_model::OdsCode;
 use golive_projections::{
-    ClaimRules, ClaimsView, CoverageView, DeferredView, IncidentsView, LostPatientsView, MoneyView,
-    Projections, RolloutView, UsageBurdenView, WarningRules, WarningsView,
+    ClaimRules, ClaimsView, CoverageView, DeferredView, IncidentsView, LostPatientsView, Marked,
+    MoneyView, Projections, RolloutView, Synthetic, UsageBurdenView, WarningRules, WarningsView,
 };
 use golive_store::Store;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, ClientError};
 
@@ -68,8 +68,30 @@ pub enum At {
     Time(DateTime<Utc>),
 }
 
-/// A view, whichever it is.
-#[derive(Clone, Debug, PartialEq)]
+/// The state of the ledger an answer is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Point {
+    pub at: At,
+    /// Only the records recorded at or before this time count.
+    pub known_at: Option<DateTime<Utc>>,
+    /// As if no synthetic event had been appended.
+    pub exclude_synthetic: bool,
+}
+
+impl Point {
+    /// At `at`, known at `known_at`, synthetic events included.
+    pub fn new(at: At, known_at: Option<DateTime<Utc>>) -> Self {
+        Self {
+            at,
+            known_at,
+            exclude_synthetic: false,
+        }
+    }
+}
+
+/// A view, whichever it is. Serialized as the view itself.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
 pub enum View {
     LostPatients(LostPatientsView),
     Money(MoneyView),
@@ -90,6 +112,9 @@ pub struct Answer {
     /// The known-at time asked for: only the records recorded by then count.
     pub known_at: Option<DateTime<Utc>>,
     pub view: View,
+    /// What the answer says of synthetic data (its share of each figure, or that it was left
+    /// out); the default for the list of trusts, which says nothing of it.
+    pub synthetic: Synthetic,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,8 +127,15 @@ pub enum QueryError {
     Client(#[from] ClientError),
 }
 
-/// `NoSuchTrust` unless the trust asked about (if any) has events in `p`.
-fn has_trust(p: &Projections, seq: u64, trust: Option<&OdsCode>) -> Result<(), QueryError> {
+/// `NoSuchTrust` unless the trust asked about (if any) has events in `p` (in its non-synthetic
+/// events, with `exclude`).
+fn has_trust(
+    p: &Projections,
+    seq: u64,
+    trust: Option<&OdsCode>,
+    exclude: bool,
+) -> Result<(), QueryError> {
+    let p = if exclude { p.sourced_only() } else { p };
     match trust {
         Some(t) if !p.trusts().contains(t) => Err(QueryError::NoSuchTrust {
             trust: t.clone(),
@@ -113,16 +145,18 @@ fn has_trust(p: &Projections, seq: u64, trust: Option<&OdsCode>) -> Result<(), Q
     }
 }
 
-/// The view `what` of projections `p` (at sequence `seq`), for one trust or all.
+/// The view `what` of projections `p` (at sequence `seq`), for one trust or all, marked with
+/// its synthetic share, or with `exclude` of the non-synthetic events only.
 pub fn view_of(
     p: &Projections,
     seq: u64,
     what: What,
     trust: Option<&OdsCode>,
     rules: &WarningRules,
+    exclude: bool,
 ) -> Result<Answer, QueryError> {
-    has_trust(p, seq, trust)?;
-    let view = match what {
+    has_trust(p, seq, trust, exclude)?;
+    let build = |p: &Projections| match what {
         What::LostPatients => View::LostPatients(p.lost_patients(trust)),
         What::Money => View::Money(p.money(trust)),
         What::Rollout => View::Rollout(p.rollout(trust)),
@@ -138,11 +172,21 @@ pub fn view_of(
         // A programmer error: the register folds the log again, see `local`.
         What::Claims => unreachable!("the claim register needs the store: use `local`"),
     };
+    let m = p.marked(exclude, build);
     Ok(Answer {
         as_of_seq: seq,
         known_at: None,
-        view,
+        synthetic: unless_trusts(&m.view, m.synthetic),
+        view: m.view,
     })
+}
+
+/// The list of trusts says nothing of synthetic data (it is not an object to say it in).
+fn unless_trusts(view: &View, synthetic: Synthetic) -> Synthetic {
+    match view {
+        View::Trusts(_) => Synthetic::default(),
+        _ => synthetic,
+    }
 }
 
 /// Answers from the ledger on disk: the nearest snapshot at or before the sequence, plus
@@ -151,21 +195,23 @@ pub fn local(
     store: &Store,
     what: What,
     trust: Option<&OdsCode>,
-    (at, known_at): (At, Option<DateTime<Utc>>),
+    point: Point,
     (rules, claim_rules): (&WarningRules, &ClaimRules),
 ) -> Result<Answer, QueryError> {
-    let seq = match at {
+    let seq = match point.at {
         At::Head => store.head().seq,
         At::Seq(s) => s,
         At::Time(t) => seq_received_by(store, t)?,
     };
-    let p = match known_at {
+    let p = match point.known_at {
         Some(t) => projections_known_at(store, seq, t)?,
         None => projections_at(store, seq, &mut |_, _| {})?,
     };
+    let known_at = point.known_at;
+    let exclude = point.exclude_synthetic;
     let answer = match what {
-        What::Claims => claims(store, &p, seq, trust, known_at, claim_rules),
-        _ => view_of(&p, seq, what, trust, rules).map(|a| Answer { known_at, ..a }),
+        What::Claims => claims(store, &p, (seq, known_at), trust, claim_rules, exclude),
+        _ => view_of(&p, seq, what, trust, rules, exclude).map(|a| Answer { known_at, ..a }),
     };
     // Freeing the state of a large ledger (millions of small allocations) took an eighth of a
     // one-shot `golive query` (docs/BENCHMARKS.md): done off the answering path; a process
@@ -174,21 +220,23 @@ pub fn local(
     answer
 }
 
-/// The claim register of `p` (the ledger after `seq`, known at `known_at`).
+/// The claim register of `p` (the ledger after `seq`, known at `known_at`), marked.
 fn claims(
     store: &Store,
     p: &Projections,
-    seq: u64,
+    (seq, known_at): (u64, Option<DateTime<Utc>>),
     trust: Option<&OdsCode>,
-    known_at: Option<DateTime<Utc>>,
     rules: &ClaimRules,
+    exclude: bool,
 ) -> Result<Answer, QueryError> {
-    has_trust(p, seq, trust)?;
-    let view = claims_register(store, p, seq, known_at, rules, trust)?;
+    has_trust(p, seq, trust, exclude)?;
+    let m: Marked<ClaimsView> =
+        claims_register_marked(store, p, (seq, known_at), rules, trust, exclude)?;
     Ok(Answer {
         as_of_seq: seq,
         known_at,
-        view: View::Claims(view),
+        view: View::Claims(m.view),
+        synthetic: m.synthetic,
     })
 }
 
@@ -200,12 +248,12 @@ struct Wire<T> {
 }
 
 /// The URL of `what` on `server` with the query parameters.
-pub fn url(
-    server: &str,
-    what: What,
-    trust: Option<&OdsCode>,
-    (at, known_at): (At, Option<DateTime<Utc>>),
-) -> String {
+pub fn url(server: &str, what: What, trust: Option<&OdsCode>, point: Point) -> String {
+    let Point {
+        at,
+        known_at,
+        exclude_synthetic,
+    } = point;
     let mut params = Vec::new();
     if let Some(t) = trust {
         params.push(format!("trust={t}"));
@@ -218,6 +266,9 @@ pub fn url(
     }
     if let Some(t) = known_at {
         params.push(format!("known_at={}", golive_model::format_time(&t)));
+    }
+    if exclude_synthetic {
+        params.push("exclude_synthetic=true".to_owned());
     }
     let mut u = format!("{}{}", server.trim_end_matches('/'), what.path());
     if !params.is_empty() {
@@ -232,10 +283,10 @@ pub fn remote(
     server: &str,
     what: What,
     trust: Option<&OdsCode>,
-    at: (At, Option<DateTime<Utc>>),
+    point: Point,
 ) -> Result<Answer, QueryError> {
     let client = Client::new(server);
-    let url = url(client.base(), what, trust, at);
+    let url = url(client.base(), what, trust, point);
     let path = &url[client.base().len()..];
     let body = client.get(path)?;
     fn read<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<(u64, T), QueryError> {
@@ -260,10 +311,21 @@ pub fn remote(
         What::Claims => read(&url, &body).map(|(s, v)| (s, View::Claims(v)))?,
         What::UsageBurden => read(&url, &body).map(|(s, v)| (s, View::UsageBurden(v)))?,
     };
+    // The list of trusts is not an object: it says nothing of synthetic data.
+    let synthetic = match read::<serde_json::Value>(&url, &body)?.1.get("synthetic") {
+        Some(s) => serde_json::from_value(s.clone()).map_err(|e| {
+            QueryError::Client(ClientError::BadAnswer {
+                url: url.clone(),
+                message: format!("data.synthetic: {e}"),
+            })
+        })?,
+        None => Synthetic::default(),
+    };
     Ok(Answer {
         as_of_seq,
-        known_at: at.1,
+        known_at: point.known_at,
         view,
+        synthetic,
     })
 }
 
@@ -306,7 +368,7 @@ mod tests {
             What::UsageBurden,
         ] {
             for trust in [None, Some(&ral)] {
-                let a = view_of(p, seq, what, trust, &rules).unwrap();
+                let a = view_of(p, seq, what, trust, &rules, false).unwrap();
                 let data = match &a.view {
                     View::LostPatients(v) => serde_json::to_vec(v),
                     View::Money(v) => serde_json::to_vec(v),
@@ -340,6 +402,7 @@ mod tests {
                     as_of_seq: seq,
                     known_at: None,
                     view: back,
+                    synthetic: a.synthetic.clone(),
                 };
                 // Equal as served (a view can hold fields that are not served, such as an open
                 // case's seq, which a round trip cannot bring back and no output shows).
@@ -362,7 +425,7 @@ mod tests {
                 "http://h:1/",
                 What::Deferred,
                 Some(&ral),
-                (At::Seq(4), None)
+                Point::new(At::Seq(4), None)
             ),
             "http://h:1/v1/deferred-features?trust=RAL&as_of_seq=4"
         );
@@ -370,16 +433,39 @@ mod tests {
             .unwrap()
             .to_utc();
         assert_eq!(
-            url("http://h:1", What::Money, None, (At::Time(t), None)),
+            url(
+                "http://h:1",
+                What::Money,
+                None,
+                Point::new(At::Time(t), None)
+            ),
             "http://h:1/v1/money?as_of=2009-02-01T00:00:00Z"
         );
         assert_eq!(
-            url("http://h:1", What::Money, Some(&ral), (At::Seq(7), Some(t))),
+            url(
+                "http://h:1",
+                What::Money,
+                Some(&ral),
+                Point::new(At::Seq(7), Some(t))
+            ),
             "http://h:1/v1/money?trust=RAL&as_of_seq=7&known_at=2009-02-01T00:00:00Z"
         );
         assert_eq!(
-            url("http://h:1", What::Rollout, None, (At::Head, Some(t))),
+            url(
+                "http://h:1",
+                What::Rollout,
+                None,
+                Point::new(At::Head, Some(t))
+            ),
             "http://h:1/v1/rollout?known_at=2009-02-01T00:00:00Z"
+        );
+        let sourced = Point {
+            exclude_synthetic: true,
+            ..Point::new(At::Head, None)
+        };
+        assert_eq!(
+            url("http://h:1", What::Money, None, sourced),
+            "http://h:1/v1/money?exclude_synthetic=true"
         );
     }
 
@@ -444,7 +530,7 @@ mod tests {
             (At::Head, "2009-02-28T00:00:00Z"),
             (At::Seq(head - 5), "2009-02-28T00:00:00Z"),
         ] {
-            let point = (at, Some(time(t)));
+            let point = Point::new(at, Some(time(t)));
             for what in [What::Money, What::Rollout, What::Claims] {
                 let l = local(
                     &state.store,
@@ -485,8 +571,8 @@ mod tests {
             claims[1]
         );
         // Known at a time after every record, the head's answer.
-        let late = (At::Head, Some(time("2100-01-01T00:00:00Z")));
-        let now = (At::Head, None);
+        let late = Point::new(At::Head, Some(time("2100-01-01T00:00:00Z")));
+        let now = Point::new(At::Head, None);
         assert_eq!(
             local(
                 &state.store,

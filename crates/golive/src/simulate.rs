@@ -250,11 +250,15 @@ impl Simulation {
     }
 }
 
+/// The simulated programme: a fictional name, as its trusts' codes are, so that its warnings
+/// never read as the real London programme's.
+pub const SIMULATED_PROGRAMME: &str = "Simulated programme (synthetic)";
+
 /// A status change of the simulated programme's rollout at one trust.
 fn rollout(status: RolloutState, reason: Option<&str>) -> Generated {
     Generated::Plain(EventBody::RolloutStatus(RolloutStatus {
-        programme: "London Programme for IT".to_owned(),
-        supplier: Some("BT / Cerner".to_owned()),
+        programme: SIMULATED_PROGRAMME.to_owned(),
+        supplier: Some("simulated supplier".to_owned()),
         release: Some("LC1".to_owned()),
         status,
         scope: RolloutScope::Trust,

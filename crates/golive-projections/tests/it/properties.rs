@@ -205,4 +205,47 @@ proptest! {
             prop_assert_eq!(restated, t.total.restated_pence);
         }
     }
+
+    #[test]
+    fn excluding_synthetic_events_equals_a_fold_of_the_others_only(
+        specs in specs(80),
+        marks in proptest::collection::vec(proptest::bool::weighted(0.3), 80),
+    ) {
+        // Any event may be simulated here, corrections of reported events included: the
+        // sourced-only projections are exactly (state and snapshot bytes) a fold of the
+        // non-synthetic events alone, and every marked view's share is the difference of the
+        // two folds' views.
+        let events: Vec<Envelope> = build(&specs)
+            .into_iter()
+            .zip(marks.iter().chain(std::iter::repeat(&false)))
+            .map(|(e, m)| if *m { synthetic(e) } else { e })
+            .collect();
+        let p = replay(&events);
+        let sourced = fold_cuts(&events, 1, |_, e| !e.is_synthetic(), Projections::new(), Projections::apply)
+            .remove(0);
+        prop_assert_eq!(p.sourced_only(), &sourced);
+        prop_assert_eq!(p.sourced_only().to_snapshot(), sourced.to_snapshot());
+        let synthetic_events = events.iter().filter(|e| e.is_synthetic()).count() as u64;
+        prop_assert_eq!(p.synthetic_events(), synthetic_events);
+
+        let excluded = p.marked(true, |p| p.money(None));
+        prop_assert_eq!(&excluded.view, &sourced.money(None));
+        prop_assert!(excluded.synthetic.excluded && !excluded.synthetic.affected);
+        let m = p.marked(false, all_views);
+        let all = all_views(&p);
+        prop_assert_eq!(&m.view, &all);
+        let without = all_views(&sourced);
+        prop_assert_eq!(m.synthetic.affected, all != without);
+        let net = |v: &Value| v["money"]["total"]["net_cost_pence"].as_i64().unwrap();
+        let share = m.synthetic.share["money"]["total"]["net_cost_pence"].as_i64().unwrap_or(0);
+        prop_assert_eq!(share, net(&all) - net(&without));
+        // A warning is synthetic-only exactly when the sourced-only fold does not fire it.
+        let theirs = sourced.warnings(&rules(), None);
+        for (code, t) in p.warnings(&rules(), None).trusts {
+            for w in t.warnings {
+                let fired = theirs.trusts.get(&code).is_some_and(|s| s.warnings.iter().any(|x| x.id == w.id));
+                prop_assert_eq!(w.synthetic_only, !fired, "{} {}", code, w.id);
+            }
+        }
+    }
 }

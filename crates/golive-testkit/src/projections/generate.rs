@@ -25,6 +25,8 @@ pub struct Spec {
     pub correct: Option<usize>,
     /// The envelope's status.
     pub status: Status,
+    /// Whether its one source is `synthetic` (a simulated event).
+    pub synthetic: bool,
 }
 
 pub fn base() -> DateTime<Utc> {
@@ -208,13 +210,15 @@ pub fn spec() -> impl Strategy<Value = Spec> {
         body(),
         proptest::option::weighted(0.15, any::<usize>()),
         pick(Status::ALL),
+        proptest::bool::weighted(0.2),
     )
-        .prop_map(|(trust, minutes, body, correct, status)| Spec {
+        .prop_map(|(trust, minutes, body, correct, status, synthetic)| Spec {
             trust,
             minutes,
             body,
             correct,
             status,
+            synthetic,
         })
 }
 
@@ -237,8 +241,15 @@ pub fn build(specs: &[Spec]) -> Vec<Envelope> {
         }
         let mut e = ev_at(i as u64 + 1, TRUSTS[s.trust], when, body);
         e.status = s.status;
+        if s.synthetic {
+            e = super::synthetic(e);
+        }
         if let Some(pick) = s.correct {
-            let earlier: Vec<&Envelope> = out.iter().filter(|x| x.trust == e.trust).collect();
+            // A simulated event corrects only simulated events (a simulator its own).
+            let earlier: Vec<&Envelope> = out
+                .iter()
+                .filter(|x| x.trust == e.trust && (!s.synthetic || x.is_synthetic()))
+                .collect();
             if !earlier.is_empty() {
                 e.supersedes = Some(earlier[pick % earlier.len()].event_id);
             }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use golive::config::Config;
-use golive::query::{At, local, remote};
+use golive::query::{At, Point, local, remote};
 use golive::render;
 use golive_model::OdsCode;
 
@@ -25,10 +25,11 @@ pub fn run(config: &Config, args: QueryArgs) -> Result<ExitCode> {
             })
         })
         .transpose()?;
-    let at = (
-        at(args.as_of_seq, args.as_of)?,
-        args.known_at.map(|t| utc("--known-at", &t)).transpose()?,
-    );
+    let at = Point {
+        at: at(args.as_of_seq, args.as_of)?,
+        known_at: args.known_at.map(|t| utc("--known-at", &t)).transpose()?,
+        exclude_synthetic: args.exclude_synthetic,
+    };
     let answer = match args.server {
         Some(url) => remote(&url, args.what, trust.as_ref(), at)?,
         None => local(

@@ -6,8 +6,8 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 use golive_model::{Pence, Status};
 use golive_projections::{
-    DeferredView, IncidentsView, LostPatientsView, MoneyFigures, MoneyView, Projections,
-    RolloutView, TrustMoney, TrustRollout, WarningRules, WarningsView,
+    DeferredView, IncidentsView, LostPatientsView, Marked, MoneyFigures, MoneyView, Projections,
+    RolloutView, Synthetic, TrustMoney, TrustRollout, WarningRules, WarningsView, marked_trusts,
 };
 
 use super::table::Table;
@@ -284,6 +284,15 @@ fn programme_histories(out: &mut String, v: &RolloutView) {
 }
 
 /// The warnings board.
+/// Said after a warning that fired only because of synthetic events.
+fn synthetic_only(w: &golive_projections::Warning) -> &'static str {
+    if w.synthetic_only {
+        " (SYNTHETIC ONLY: fired only because of simulated events)"
+    } else {
+        ""
+    }
+}
+
 pub fn warnings(v: &WarningsView) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "as at {}", day(&v.as_at));
@@ -303,20 +312,27 @@ pub fn warnings(v: &WarningsView) -> String {
         for x in &w.warnings {
             let _ = writeln!(
                 out,
-                "  [{}] {} since {}: {}",
+                "  [{}] {} since {}: {}{}",
                 match x.severity {
                     golive_projections::Severity::Critical => "critical",
                     golive_projections::Severity::Warning => "warning",
                 },
                 x.id,
                 day(&x.since),
-                x.message
+                x.message,
+                synthetic_only(x)
             );
         }
     }
     for (name, ws) in &v.programmes {
         for x in ws {
-            let _ = writeln!(out, "programme {name}: {}: {}", x.id, x.message);
+            let _ = writeln!(
+                out,
+                "programme {name}: {}: {}{}",
+                x.id,
+                x.message,
+                synthetic_only(x)
+            );
         }
     }
     let _ = writeln!(
@@ -387,6 +403,13 @@ pub fn incidents(v: &IncidentsView) -> String {
 
 /// What `golive query` prints: the view as pretty JSON, or `as of seq N` and a table.
 pub fn answer(a: &Answer, as_json: bool) -> String {
+    if as_json {
+        let marked = Marked {
+            view: &a.view,
+            synthetic: a.synthetic.clone(),
+        };
+        return format!("{}\n", json(&marked));
+    }
     let body = match (&a.view, as_json) {
         (View::LostPatients(v), true) => json(v),
         (View::LostPatients(v), false) => lost_patients(v),
@@ -421,6 +444,45 @@ pub fn answer(a: &Answer, as_json: bool) -> String {
     if !out.ends_with('\n') {
         out.push('\n');
     }
+    mark_synthetic(out, &a.synthetic)
+}
+
+/// Marks the table rows of the trusts (and the `ALL` row) whose figures include synthetic data
+/// with a `*` after the name, and says under the tables what it means; or that synthetic events
+/// were left out.
+fn mark_synthetic(text: String, s: &Synthetic) -> String {
+    if s.excluded {
+        return format!(
+            "{text}\nsourced figures only: {} synthetic (simulated) events left out\n",
+            s.events
+        );
+    }
+    if !s.affected {
+        return text;
+    }
+    let trusts = marked_trusts(&s.share);
+    let total = s.share.get("total").is_some() || s.share.get("totals").is_some();
+    let marked = |name: &str| trusts.contains(name) || (name == "ALL" && total);
+    let mut out = String::with_capacity(text.len() + 256);
+    for line in text.lines() {
+        let name = line.split(' ').next().unwrap_or("");
+        match line.get(name.len()..) {
+            // A row's name cell is followed by its padding: the mark takes one of its spaces.
+            Some(rest) if !name.is_empty() && marked(name) => {
+                out.push_str(name);
+                out.push('*');
+                out.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "\n* includes synthetic (simulated) data: {} synthetic events in the ledger; \
+         --exclude-synthetic gives the sourced figures only",
+        s.events
+    );
     out
 }
 

@@ -15,5 +15,6 @@ pub mod natsproc;
 pub mod on_signal;
 pub mod query;
 pub mod render;
+pub mod sdnotify;
 pub mod serving;
 pub mod simulate;

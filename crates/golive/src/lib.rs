@@ -10,6 +10,7 @@ pub mod audit;
 pub mod client;
 pub mod config;
 pub mod edge;
+pub mod exit;
 pub mod natsauth;
 pub mod natsproc;
 pub mod on_signal;

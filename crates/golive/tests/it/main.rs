@@ -7,6 +7,7 @@ mod as_of;
 mod audit;
 mod audit_http;
 mod cli;
+mod conventions;
 
 use golive_testkit::golive::Golive;
 

@@ -5,7 +5,11 @@
 //! register, usage beside burden and the board's contradicted claims against `/v1/claims` and
 //! `/v1/usage-burden`), publishes two more events (an extra cost; a harm that contradicts a claim
 //! later) and waits for the page to update by itself, and saves a screenshot to
-//! `target/dashboard.png`.
+//! `target/dashboard.png`. A second test adds a simulated feed (`golive simulate`, fictional
+//! trusts ZZ001 and ZZ002) to the London scenario and checks that the page never lets simulated
+//! data pass for real: the banner names the API's count of synthetic events, the simulated trusts
+//! and every figure with a synthetic share are marked and a trust without one is not, and
+//! "Sourced only" shows the API's `exclude_synthetic=true` figures with nothing marked.
 //!
 //! Needs the Debian packages `chromium` and `chromium-driver` (`scripts/test` installs them).
 //! Without them the test fails and says so: a browser test that skips silently proves nothing.

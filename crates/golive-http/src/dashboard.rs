@@ -58,7 +58,9 @@
 //! so the share holds figures only. With `exclude_synthetic=true`, `excluded` is true, `events`
 //! counts the synthetic events left out, `trusts` and `share` are empty and no trust or warning
 //! is marked; `all_trusts` lists only the trusts of non-synthetic events, and a trust only
-//! synthetic events name is a 404.
+//! synthetic events name is a 404. Cost: once the ledger holds a synthetic event, a marked series
+//! is built twice under the lock (of every event and of the sourced-only fold), four times with
+//! `trust` (the picker's marks are the whole ledger's); a sourced-only one once.
 //!
 //! `monthly` covers every month from the earlier of the trust's go-live and its first money
 //! event up to the month of `as_at` (months without money have zeros, so the cumulative lines

@@ -171,13 +171,19 @@ fn the_api_answers_what_the_docs_say_over_a_ledger_fed_through_nats() {
 
     // The other views answer with their documented top-level fields.
     for (path, fields) in [
-        ("/v1/lost-patients", &["as_at", "trusts", "total"][..]),
+        (
+            "/v1/lost-patients",
+            &["as_at", "trusts", "total", "synthetic"][..],
+        ),
         (
             "/v1/rollout",
-            &["as_at", "trusts", "programmes", "total"][..],
+            &["as_at", "trusts", "programmes", "total", "synthetic"][..],
         ),
-        ("/v1/deferred-features", &["trusts", "total"][..]),
-        ("/v1/incidents", &["trusts", "total"][..]),
+        (
+            "/v1/deferred-features",
+            &["trusts", "total", "synthetic"][..],
+        ),
+        ("/v1/incidents", &["trusts", "total", "synthetic"][..]),
     ] {
         let r = http_get(&base, path);
         assert_eq!(r.status, 200, "{path}");

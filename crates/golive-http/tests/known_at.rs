@@ -103,7 +103,8 @@ async fn money_known_at_is_a_fresh_fold_of_what_was_recorded_by_then() {
             (v["as_of_seq"].as_u64(), v["as_of"].clone()),
             (Some(head), Value::Null)
         );
-        let want = fresh_fold(&events, events.len(), time(t)).money(Some(&ral));
+        let want =
+            fresh_fold(&events, events.len(), time(t)).marked(false, |p| p.money(Some(&ral)));
         assert_eq!(
             v["data"],
             serde_json::to_value(want).unwrap(),
@@ -136,7 +137,7 @@ async fn money_known_at_is_a_fresh_fold_of_what_was_recorded_by_then() {
     plus_charge.apply(events.len() as u64 + 1, charges[0], None);
     assert_eq!(
         datas[1],
-        serde_json::to_value(plus_charge.money(Some(&ral))).unwrap()
+        serde_json::to_value(plus_charge.marked(false, |p| p.money(Some(&ral)))).unwrap()
     );
     // Without known_at, the head: the same as known at a time after every record.
     let (_, live) = get(&st, "/v1/money?trust=RAL").await;
@@ -167,10 +168,12 @@ async fn known_at_combines_with_as_of_seq_and_is_cached() {
             );
             let p = fresh_fold(&events, seq, time(AFTER));
             let want = match path {
-                "/v1/rollout" => serde_json::to_value(p.rollout(None)),
-                "/v1/lost-patients" => serde_json::to_value(p.lost_patients(None)),
-                "/v1/incidents" => serde_json::to_value(p.incidents(None)),
-                _ => serde_json::to_value(p.money(None)),
+                "/v1/rollout" => serde_json::to_value(p.marked(false, |p| p.rollout(None))),
+                "/v1/lost-patients" => {
+                    serde_json::to_value(p.marked(false, |p| p.lost_patients(None)))
+                }
+                "/v1/incidents" => serde_json::to_value(p.marked(false, |p| p.incidents(None))),
+                _ => serde_json::to_value(p.marked(false, |p| p.money(None))),
             };
             assert_eq!(v["data"], want.unwrap(), "{uri}");
         }

@@ -348,6 +348,8 @@ async fn every_answer_matches_its_schema() {
                 "?known_at=2009-02-28T00:00:00Z",
                 "?trust=RAL&as_of_seq=70&known_at=2009-02-28T00:00:00Z",
                 "?as_of=2100-01-01T00:00:00Z&known_at=2008-07-01T00:00:00Z",
+                "?exclude_synthetic=true",
+                "?trust=RAL&exclude_synthetic=false&as_of_seq=60",
             ],
         };
         for q in queries {
@@ -403,7 +405,10 @@ async fn answers_say_which_state_they_are_and_as_of_time_is_the_last_record_rece
         (Some(40), Some(scenario_len()))
     );
     let p = golive_ledger::projections_at(&st.store, 40, &mut |_, _| {}).unwrap();
-    assert_eq!(v["data"], serde_json::to_value(p.rollout(None)).unwrap());
+    assert_eq!(
+        v["data"],
+        serde_json::to_value(p.marked(false, |p| p.rollout(None))).unwrap()
+    );
 
     // Every record was received before the head's receive time + 1 s, none before 2000.
     let later =

@@ -102,24 +102,30 @@ pub fn collector_failed(error: &dyn std::fmt::Display) -> String {
     line(format_args!("a collector failed: {error}"))
 }
 
-/// The London scenario is in: its head and four views.
+/// The London scenario is in: its head and four views, each with its rows that include
+/// synthetic data marked.
 pub fn london_appended(head_seq: u64, p: &Projections, rules: &WarningRules) -> String {
     let mut out = format!("\nLondon 2008 scenario appended: head seq {head_seq}\n\n");
-    let _ = writeln!(out, "== Rollout ==\n{}", super::rollout(&p.rollout(None)));
-    let _ = writeln!(
-        out,
-        "== Money (integer pence, shown in pounds) ==\n{}",
-        super::money(&p.money(None))
-    );
-    let _ = writeln!(
-        out,
-        "== Lost patients ==\n{}",
-        super::lost_patients(&p.lost_patients(None))
-    );
-    let _ = writeln!(
-        out,
-        "== Early warnings ==\n{}",
-        super::warnings(&p.warnings(rules, None))
+    let section = |out: &mut String, title: &str, m: (String, golive_projections::Synthetic)| {
+        let _ = writeln!(
+            out,
+            "== {title} ==\n{}",
+            super::views::mark_synthetic(m.0, &m.1)
+        );
+    };
+    let m = p.marked(false, |p| p.rollout(None));
+    section(&mut out, "Rollout", (super::rollout(&m.view), m.synthetic));
+    let m = p.marked(false, |p| p.money(None));
+    let money = (super::money(&m.view), m.synthetic);
+    section(&mut out, "Money (integer pence, shown in pounds)", money);
+    let m = p.marked(false, |p| p.lost_patients(None));
+    let lost = (super::lost_patients(&m.view), m.synthetic);
+    section(&mut out, "Lost patients", lost);
+    let m = p.marked(false, |p| p.warnings(rules, None));
+    section(
+        &mut out,
+        "Early warnings",
+        (super::warnings(&m.view), m.synthetic),
     );
     out
 }
@@ -132,41 +138,68 @@ pub fn live_feed(events_per_s: u64, dir: &Path) -> String {
     )
 }
 
-/// The state line, then one short line per trust: status, money, lost patients, warnings;
-/// with the blank line after it.
+/// The state line (and, once synthetic events are in, the same of the sourced events only),
+/// then one short line per trust: status, money, lost patients, warnings, and whether it is
+/// simulated or its figures include synthetic data; with the blank line after it.
 pub fn snapshot(head_seq: u64, p: &Projections, rules: &WarningRules) -> String {
-    let money = p.money(None);
-    let lost = p.lost_patients(None);
-    let rollout = p.rollout(None);
-    let warnings = p.warnings(rules, None);
+    let sourced = p.sourced_only();
+    let figures = |p: &Projections| {
+        (
+            p.money(None),
+            p.lost_patients(None),
+            p.warnings(rules, None),
+        )
+    };
+    let (money, lost, warnings) = figures(p);
+    let (s_money, s_lost, s_warnings) = figures(sourced);
+    let halting = |w: &golive_projections::WarningsView| match &w.total.halt_recommended[..] {
+        [] => "none".to_owned(),
+        codes => codes.join(", "),
+    };
     let mut out = format!(
         "seq {:>6}  net cost {}  open lost patients {}  halt recommended: {}\n",
         head_seq,
         Pence(money.total.net_cost_pence),
         lost.total.open_count,
-        if warnings.total.halt_recommended.is_empty() {
-            "none".to_owned()
-        } else {
-            warnings.total.halt_recommended.join(", ")
-        }
+        halting(&warnings)
     );
-    for (trust, r) in &rollout.trusts {
-        let m = money
-            .trusts
-            .get(trust)
-            .map(|m| m.total.net_cost_pence)
-            .unwrap_or(0);
-        let open = lost.trusts.get(trust).map(|l| l.open_count).unwrap_or(0);
+    if p.synthetic_events() > 0 {
+        let _ = writeln!(
+            out,
+            "  sourced only (without the {} synthetic events): net cost {}  open lost patients {}  halt recommended: {}",
+            p.synthetic_events(),
+            Pence(s_money.total.net_cost_pence),
+            s_lost.total.open_count,
+            halting(&s_warnings)
+        );
+    }
+    let net = |m: &golive_projections::MoneyView, t| {
+        m.trusts.get(t).map_or(0, |m| m.total.net_cost_pence)
+    };
+    let open =
+        |l: &golive_projections::LostPatientsView, t| l.trusts.get(t).map_or(0, |l| l.open_count);
+    let sourced_trusts = sourced.trusts();
+    for (trust, r) in &p.rollout(None).trusts {
         let halt = warnings
             .trusts
             .get(trust)
             .is_some_and(|w| w.halt_recommended);
+        let code = golive_model::OdsCode::parse(trust);
+        let mark = if !code.is_some_and(|c| sourced_trusts.contains(&c)) {
+            "  SIMULATED"
+        } else if (net(&money, trust), open(&lost, trust))
+            != (net(&s_money, trust), open(&s_lost, trust))
+        {
+            "  includes synthetic"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "  {trust:<5} {:<13} net cost {:>16}  open lost {:>4}{}",
+            "  {trust:<5} {:<13} net cost {:>16}  open lost {:>4}{}{mark}",
             r.status.map(|s| s.as_str()).unwrap_or("-"),
-            Pence(m).to_string(),
-            open,
+            Pence(net(&money, trust)).to_string(),
+            open(&lost, trust),
             if halt { "  HALT RECOMMENDED" } else { "" }
         );
     }

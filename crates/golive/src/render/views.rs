@@ -450,7 +450,7 @@ pub fn answer(a: &Answer, as_json: bool) -> String {
 /// Marks the table rows of the trusts (and the `ALL` row) whose figures include synthetic data
 /// with a `*` after the name, and says under the tables what it means; or that synthetic events
 /// were left out.
-fn mark_synthetic(text: String, s: &Synthetic) -> String {
+pub(crate) fn mark_synthetic(text: String, s: &Synthetic) -> String {
     if s.excluded {
         return format!(
             "{text}\nsourced figures only: {} synthetic (simulated) events left out\n",
@@ -486,17 +486,18 @@ fn mark_synthetic(text: String, s: &Synthetic) -> String {
     out
 }
 
-/// Every view of `p`, as `golive query <what> --json` prints each one.
+/// Every view of `p`, as `golive query <what> --json` prints each one (marked with its
+/// synthetic share).
 pub fn views_json(p: &Projections, rules: &WarningRules) -> serde_json::Value {
     let v = |x: serde_json::Result<serde_json::Value>| x.unwrap_or(serde_json::Value::Null);
     serde_json::json!({
         "as_of_seq": p.last_seq(),
-        "lost_patients": v(serde_json::to_value(p.lost_patients(None))),
-        "money": v(serde_json::to_value(p.money(None))),
-        "rollout": v(serde_json::to_value(p.rollout(None))),
-        "warnings": v(serde_json::to_value(p.warnings(rules, None))),
-        "deferred": v(serde_json::to_value(p.deferred_features(None))),
-        "incidents": v(serde_json::to_value(p.incidents(None))),
+        "lost_patients": v(serde_json::to_value(p.marked(false, |p| p.lost_patients(None)))),
+        "money": v(serde_json::to_value(p.marked(false, |p| p.money(None)))),
+        "rollout": v(serde_json::to_value(p.marked(false, |p| p.rollout(None)))),
+        "warnings": v(serde_json::to_value(p.marked(false, |p| p.warnings(rules, None)))),
+        "deferred": v(serde_json::to_value(p.marked(false, |p| p.deferred_features(None)))),
+        "incidents": v(serde_json::to_value(p.marked(false, |p| p.incidents(None)))),
         "trusts": v(serde_json::to_value(p.trusts())),
     })
 }

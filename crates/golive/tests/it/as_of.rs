@@ -153,17 +153,17 @@ fn run(c: &Case) {
             assert_eq!(by_seq["as_of_seq"], seq);
             assert_eq!(
                 by_seq["data"],
-                serde_json::to_value(expected.money(None)).unwrap()
+                serde_json::to_value(expected.marked(false, |p| p.money(None))).unwrap()
             );
             let w = get_json(&state, &format!("/v1/warnings?as_of_seq={seq}")).await;
             assert_eq!(
                 w["data"],
-                serde_json::to_value(expected.warnings(&rules, None)).unwrap()
+                serde_json::to_value(expected.marked(false, |p| p.warnings(&rules, None))).unwrap()
             );
             let l = get_json(&state, &format!("/v1/lost-patients?as_of_seq={seq}")).await;
             assert_eq!(
                 l["data"],
-                serde_json::to_value(expected.lost_patients(None)).unwrap()
+                serde_json::to_value(expected.marked(false, |p| p.lost_patients(None))).unwrap()
             );
             if seq > 0 {
                 let at = store.get(seq).unwrap().unwrap().received_at;
@@ -180,7 +180,7 @@ fn run(c: &Case) {
                 assert_eq!(by_time["as_of_seq"], seq);
                 assert_eq!(
                     by_time["data"],
-                    serde_json::to_value(expected.rollout(None)).unwrap()
+                    serde_json::to_value(expected.marked(false, |p| p.rollout(None))).unwrap()
                 );
             }
         });

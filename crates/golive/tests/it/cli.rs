@@ -296,3 +296,89 @@ fn simulate_is_deterministic_and_ingests_cleanly() {
     let w = stdout(&ok(GOLIVE.run_with_data(&data, &["query", "warnings"])));
     assert!(w.contains("trusts halt-recommended"), "{w}");
 }
+
+/// `golive query VIEW --json` (plus `args`) of the ledger at `data`, as JSON.
+fn query_json(data: &Path, view: &str, args: &[&str]) -> Value {
+    let mut all = vec!["query", view, "--json"];
+    all.extend_from_slice(args);
+    serde_json::from_slice(&ok(GOLIVE.run_with_data(data, &all)).stdout).unwrap()
+}
+
+#[test]
+fn exclude_synthetic_answers_as_a_ledger_of_the_sourced_events_alone() {
+    // Proves the Done-when line: `query money --exclude-synthetic --json` of London plus a
+    // simulated feed equals `query money --json` of a ledger given only the non-synthetic events
+    // (of both files), and so for every view; without the flag the answer says how much of each
+    // figure is synthetic, and the tables mark the simulated trusts.
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("sim.jsonl");
+    let (mixed, sourced) = (dir.path().join("mixed"), dir.path().join("sourced"));
+    let args = [
+        "simulate", "--seed", "3", "--trusts", "3", "--events", "400",
+    ];
+    let mut args: Vec<&str> = args.to_vec();
+    args.extend(["--out", sim.to_str().unwrap()]);
+    ok(GOLIVE.run_with_data(&mixed, &args));
+    let mut kept = String::new();
+    for file in [scenario(), sim.clone()] {
+        let text = std::fs::read_to_string(&file).unwrap();
+        ok(GOLIVE.run_with_data(&mixed, &["ingest", file.to_str().unwrap()]));
+        for line in text.lines() {
+            let e: Value = serde_json::from_str(line).unwrap();
+            let sources = e["sources"].as_array().unwrap();
+            if !sources.iter().all(|s| s["type"] == "synthetic") {
+                kept.push_str(line);
+                kept.push('\n');
+            }
+        }
+    }
+    let kept_file = dir.path().join("kept.jsonl");
+    std::fs::write(&kept_file, &kept).unwrap();
+    ok(GOLIVE.run_with_data(&sourced, &["ingest", kept_file.to_str().unwrap()]));
+    let without = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("synthetic");
+        v
+    };
+    for view in [
+        "money",
+        "lost-patients",
+        "rollout",
+        "warnings",
+        "incidents",
+        "coverage",
+    ] {
+        let a = query_json(&mixed, view, &["--exclude-synthetic"]);
+        assert_eq!(a["synthetic"]["excluded"], true, "{view}");
+        assert!(a["synthetic"]["events"].as_u64().unwrap() > 400, "{view}");
+        let b = query_json(&sourced, view, &[]);
+        assert_eq!(b["synthetic"]["events"], 0, "{view}");
+        assert_eq!(without(a), without(b), "{view}");
+    }
+    // Without the flag: the simulated trusts and the total carry a synthetic share.
+    let m = query_json(&mixed, "money", &[]);
+    let s = &m["synthetic"];
+    assert_eq!(s["affected"], true);
+    assert_eq!(
+        s["share"]["trusts"]["ZZ001"],
+        serde_json::json!({"sourced_only": null})
+    );
+    assert!(s["share"]["trusts"].get("RAL").is_none(), "{s}");
+    let sourced_net = query_json(&sourced, "money", &[])["total"]["net_cost_pence"].clone();
+    assert_eq!(
+        m["total"]["net_cost_pence"].as_i64().unwrap()
+            - s["share"]["total"]["net_cost_pence"].as_i64().unwrap(),
+        sourced_net.as_i64().unwrap()
+    );
+    let table = stdout(&ok(GOLIVE.run_with_data(&mixed, &["query", "money"])));
+    assert!(table.lines().any(|l| l.starts_with("ZZ001*")), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("RAL ")), "{table}");
+    assert!(
+        table.contains("includes synthetic (simulated) data"),
+        "{table}"
+    );
+    let table = stdout(&ok(
+        GOLIVE.run_with_data(&mixed, &["query", "money", "--exclude-synthetic"])
+    ));
+    assert!(!table.contains("ZZ001"), "{table}");
+    assert!(table.contains("sourced figures only"), "{table}");
+}

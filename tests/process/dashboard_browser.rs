@@ -1126,24 +1126,7 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
         let _ = c.close().await;
         r
     });
-    if let Err(panic) = outcome {
-        eprintln!("serve log:\n{}", serve.log_text());
-        std::panic::resume_unwind(panic);
-    }
-    assert_eq!(serve.term(), Some(0), "{}", serve.log_text());
-}
-
-/// The trusts a share tree marks: the keys of every object-valued `trusts` member in it (every
-/// view lists its trusts under `trusts`), as the page reads them.
-fn shared_trusts(share: &Value, out: &mut BTreeSet<String>) {
-    if let Value::Object(m) = share {
-        for (k, v) in m {
-            if let (true, Value::Object(t)) = (k == "trusts", v) {
-                out.extend(t.keys().cloned());
-            }
-            shared_trusts(v, out);
-        }
-    }
+    finish(outcome, &mut serve);
 }
 
 /// Whether the share tree `share` holds a share of the figure at `path`: the path is in it, or
@@ -1184,7 +1167,7 @@ fn trusts_with_synthetic_share(addr: &str, seq: u64, series: &Value) -> BTreeSet
     let mut out = BTreeSet::new();
     for path in SHARE_VIEWS {
         let v = api_view(addr, &at(path, seq, false), seq);
-        shared_trusts(&v["synthetic"]["share"], &mut out);
+        out.extend(golive_projections::marked_trusts(&v["synthetic"]["share"]));
     }
     let marked = series["synthetic"]["trusts"]
         .as_object()
@@ -1534,6 +1517,12 @@ fn dashboard_marks_simulated_data_and_shows_sourced_figures_only() {
         let _ = c.close().await;
         r
     });
+    finish(outcome, &mut serve);
+}
+
+/// Ends a browser test: a failure is reported with the ledger's log; then the ledger must stop
+/// cleanly.
+fn finish(outcome: Result<(), Box<dyn std::any::Any + Send>>, serve: &mut Proc) {
     if let Err(panic) = outcome {
         eprintln!("serve log:\n{}", serve.log_text());
         std::panic::resume_unwind(panic);

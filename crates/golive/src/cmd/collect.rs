@@ -7,21 +7,23 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use golive::config::Config;
-use golive::{exit, render};
+use golive::render;
 use golive_collector::{CollectSummary, CollectorConfig, Input, Progress};
 
-use super::{nkey, runtime, shutdown_signal_in};
+use super::{EXIT_REJECTED, nkey, runtime, shutdown_signal_in};
 use crate::cli::CollectArgs;
 use crate::terminal;
+
+/// Exit code when events are still pending in the outbox at the end of the run.
+const EXIT_PENDING: u8 = 4;
+/// The NATS server refused to let these credentials publish some events (they stay in the
+/// outbox).
+const EXIT_REFUSED: u8 = 5;
 
 pub fn run(config: &Config, args: CollectArgs) -> Result<ExitCode> {
     if args.status {
         let st = golive_collector::outbox_status(&config.data_dir)?;
-        terminal::out(&if args.json {
-            render::collect::outbox_status_json(&st)
-        } else {
-            render::collect::outbox_status(&st)
-        })?;
+        terminal::out(&render::collect::outbox_status(&st))?;
         return Ok(ExitCode::SUCCESS);
     }
     let input = match (args.input, args.watch) {
@@ -47,14 +49,10 @@ pub fn run(config: &Config, args: CollectArgs) -> Result<ExitCode> {
     let rt = runtime()?;
     let stop = shutdown_signal_in(&rt);
     let summary = rt.block_on(golive_collector::collect(cc, input, reporter(), stop))?;
-    if args.json {
-        terminal::out(&render::collect::summary_json(&summary))?;
-    } else {
-        terminal::err(&render::collect::rejections(&summary));
-        terminal::out(&render::collect::summary(&summary))?;
-        terminal::err(&render::collect::refused_subjects(&summary));
-    }
-    Ok(ExitCode::from(exit_code(&summary)))
+    terminal::err(&render::collect::rejections(&summary));
+    terminal::out(&render::collect::summary(&summary))?;
+    terminal::err(&render::collect::refused_subjects(&summary));
+    Ok(exit_code(&summary))
 }
 
 /// Keeps the spinner's line up to date, and says each change of the collector's note once
@@ -76,15 +74,15 @@ fn reporter() -> impl FnMut(&Progress) + Send {
 
 /// The exit code: refused events first (nothing more can happen to them this run), then
 /// unconfirmed ones (with the note that says they will be re-sent), then local rejections.
-fn exit_code(summary: &CollectSummary) -> u8 {
+fn exit_code(summary: &CollectSummary) -> ExitCode {
     if summary.refused > 0 {
-        exit::REFUSED
+        ExitCode::from(EXIT_REFUSED)
     } else if summary.pending_at_exit > 0 {
         terminal::err(&render::collect::still_pending());
-        exit::PENDING
+        ExitCode::from(EXIT_PENDING)
     } else if summary.rejected_locally > 0 {
-        exit::REJECTED
+        ExitCode::from(EXIT_REJECTED)
     } else {
-        exit::OK
+        ExitCode::SUCCESS
     }
 }

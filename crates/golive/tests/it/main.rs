@@ -7,7 +7,6 @@ mod as_of;
 mod audit;
 mod audit_http;
 mod cli;
-mod conventions;
 
 use golive_testkit::golive::Golive;
 

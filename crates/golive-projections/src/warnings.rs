@@ -567,18 +567,6 @@ pub(crate) fn evaluate_programmes(
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_rule_table_reports_the_rules_in_the_documented_order() {
-        // Proves the table evaluate_trust walks names every per-trust rule once, in TRUST_RULES' order.
-        let ids: Vec<&str> = TRUST_RULE_CHECKS.iter().map(|(id, _)| *id).collect();
-        assert_eq!(ids, TRUST_RULES);
-    }
-}
-
 /// Marks each warning of `view` that the sourced-only view (the same rules, without synthetic
 /// events) does not have, by trust (or programme) and rule: it fired only because of synthetic
 /// events.
@@ -596,5 +584,17 @@ pub(crate) fn mark_synthetic_only(view: &mut WarningsView, sourced: &WarningsVie
     }
     for (name, ws) in &mut view.programmes {
         mark(ws, sourced.programmes.get(name));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rule_table_reports_the_rules_in_the_documented_order() {
+        // Proves the table evaluate_trust walks names every per-trust rule once, in TRUST_RULES' order.
+        let ids: Vec<&str> = TRUST_RULE_CHECKS.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, TRUST_RULES);
     }
 }

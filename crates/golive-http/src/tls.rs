@@ -29,8 +29,11 @@ pub enum TlsError {
     },
 }
 
+/// The server's TLS settings, as [`load`] makes them and [`serve_tls_on`] takes them.
+pub type TlsConfig = Arc<rustls::ServerConfig>;
+
 /// The server's TLS settings from PEM files.
-pub fn load(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+pub fn load(cert: &Path, key: &Path) -> Result<TlsConfig, TlsError> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
         .map_err(|e| TlsError::Cert {

@@ -17,7 +17,9 @@ use clap::{Parser, Subcommand};
 (lost patients, extra costs, lost income, rollout pauses) as an immutable, hash-chained event, \
 and folds the history into projections that analysts can query, also as of any past point.\n\n\
 Configuration: flags win over environment variables, which win over the TOML config file \
-(--config, GOLIVE_CONFIG, or ~/.config/golive/config.toml if it exists), which wins over defaults."
+(--config, GOLIVE_CONFIG, or ~/.config/golive/config.toml if it exists), which wins over defaults. \
+Every key of the file's [ledger], [audit], [http] and [stream] sections can also be set by a \
+GOLIVE_<SECTION>_<KEY> variable, e.g. GOLIVE_HTTP_TOKENS_FILE (docs/OPERATIONS.md)."
 )]
 pub struct Cli {
     /// Ledger directory (sled store). Default: the per-user data dir, e.g. ~/.local/share/golive
@@ -27,6 +29,11 @@ pub struct Cli {
     /// see README)
     #[arg(long, global = true, env = "GOLIVE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Check the command line and the configuration (flags, GOLIVE_* variables, config file;
+    /// for serve also its HTTP access rules, TLS files, signing key and NKey file; for collect
+    /// its input and NKey file), then exit 0 without running the command (deploy checks)
+    #[arg(long, global = true)]
+    pub check_config: bool,
     #[command(flatten)]
     pub logging: golive::edge::LogArgs,
     #[command(subcommand)]

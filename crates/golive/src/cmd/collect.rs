@@ -26,12 +26,7 @@ pub fn run(config: &Config, args: CollectArgs) -> Result<ExitCode> {
         terminal::out(&render::collect::outbox_status(&st))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let input = match (args.input, args.watch) {
-        (_, Some(dir)) => Input::Watch { dir, poll_ms: 500 },
-        (Some(i), None) if i == "-" => Input::Stdin,
-        (Some(i), None) => Input::File(PathBuf::from(i)),
-        (None, None) => anyhow::bail!("give an input file, `-` for stdin, or --watch DIR"),
-    };
+    let input = input(args.input, args.watch)?;
     let nkey = nkey(&args.nats)?;
     let cc = CollectorConfig {
         nats_url: args.nats.url,
@@ -53,6 +48,27 @@ pub fn run(config: &Config, args: CollectArgs) -> Result<ExitCode> {
     terminal::out(&render::collect::summary(&summary))?;
     terminal::err(&render::collect::refused_subjects(&summary));
     Ok(exit_code(&summary))
+}
+
+/// What to read: a file, stdin or a watched directory.
+fn input(input: Option<String>, watch: Option<PathBuf>) -> Result<Input> {
+    Ok(match (input, watch) {
+        (_, Some(dir)) => Input::Watch { dir, poll_ms: 500 },
+        (Some(i), None) if i == "-" => Input::Stdin,
+        (Some(i), None) => Input::File(PathBuf::from(i)),
+        (None, None) => anyhow::bail!("give an input file, `-` for stdin, or --watch DIR"),
+    })
+}
+
+/// `golive collect --check-config`: the input named and the NKey file readable; nothing is
+/// opened or connected.
+pub fn check_only(config: &Config, args: &CollectArgs) -> Result<ExitCode> {
+    if !args.status {
+        input(args.input.clone(), args.watch.clone())?;
+        nkey(&args.nats)?;
+    }
+    terminal::err(&render::collect::config_ok(&config.data_dir));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Keeps the spinner's line up to date, and says each change of the collector's note once

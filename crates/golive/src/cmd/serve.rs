@@ -24,11 +24,61 @@ use crate::terminal;
 /// Where `golive serve` listens for HTTP when `--http` is not given.
 const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 
+/// What `golive serve` checks before it opens anything: the same for a run and for
+/// `--check-config`.
+struct Checked {
+    replicas: usize,
+    http_addr: Option<SocketAddr>,
+    /// `--http` was given.
+    explicit: bool,
+    nkey: Option<Arc<nkeys::KeyPair>>,
+    tls: Option<golive_http::tls::TlsConfig>,
+}
+
+fn check(config: &Config, args: &ServeArgs) -> Result<Checked> {
+    let http_addr = http_addr(args.http.clone())?;
+    if let Some(addr) = http_addr {
+        refuse_open_api(config, addr)?;
+    }
+    let tls = match &config.http.tls {
+        Some((cert, key)) => Some(golive_http::tls::load(cert, key)?),
+        None => None,
+    };
+    Ok(Checked {
+        replicas: args.stream_replicas.unwrap_or(config.stream_replicas),
+        http_addr,
+        explicit: args.http.is_some(),
+        nkey: nkey(&args.nats)?,
+        tls,
+    })
+}
+
+/// `golive serve --check-config`: every check a start makes before it opens the store, and
+/// the signing key if it exists (a missing one is created at start); nothing is opened,
+/// created or listened on.
+pub fn check_only(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
+    let c = check(config, args)?;
+    let key = config.signing_key_file(&config.data_dir);
+    if key.exists() {
+        golive_ledger::signing::load_or_create_key_at(&key, &config.audit_origin)?;
+    }
+    terminal::err(&render::serve::config_ok(
+        &config.data_dir,
+        c.http_addr,
+        config.http.auth.is_open(),
+        c.replicas,
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
-    let replicas = args.stream_replicas.unwrap_or(config.stream_replicas);
-    let explicit = args.http.is_some();
-    let http_addr = http_addr(args.http)?;
-    let nkey = nkey(&args.nats)?;
+    let Checked {
+        replicas,
+        http_addr,
+        explicit,
+        nkey,
+        tls,
+    } = check(config, &args)?;
     let rt = runtime()?;
     let stop = shutdown_signal_in(&rt);
     let ledger = open_ledger(config)?;
@@ -52,13 +102,6 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
             ..Default::default()
         },
         ..Default::default()
-    };
-    if let Some(addr) = http_addr {
-        refuse_open_api(config, addr)?;
-    }
-    let tls = match &config.http.tls {
-        Some((cert, key)) => Some(golive_http::tls::load(cert, key)?),
-        None => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let state = golive_http::AppState::new(ledger.clone(), Arc::new(config.rules.clone()))

@@ -72,8 +72,17 @@ pub async fn serve_tls_on(
     config: Arc<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_app_tls_on(listener, router(state), config, shutdown).await
+}
+
+/// [`serve_tls_on`] for any router (the refused state's, [`crate::refused`]).
+pub async fn serve_app_tls_on(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    config: Arc<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let app = router(state);
     tracing::info!(addr = ?listener.local_addr().ok(), "HTTPS API listening");
     tokio::pin!(shutdown);
     loop {

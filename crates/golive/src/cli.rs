@@ -184,6 +184,12 @@ pub struct ServeArgs {
     /// 3-node cluster (default: the config file's [stream] replicas, else 1)
     #[arg(long, env = "GOLIVE_STREAM_REPLICAS", value_name = "N", value_parser = stream_replicas)]
     pub stream_replicas: Option<usize>,
+    /// When the store is refused at open (damaged, of another format, no room), stay up and
+    /// answer /healthz, /metrics (golive_store_open_refused 1) and 503 with the reason on
+    /// every other path until stopped, then exit 1; without it, exit 1 at once. For
+    /// supervisors that would restart it in a loop, and for the alert rule
+    #[arg(long, env = "GOLIVE_STAY_UP_WHEN_REFUSED")]
+    pub stay_up_when_refused: bool,
 }
 
 #[derive(clap::Args)]
@@ -207,6 +213,11 @@ pub struct CollectArgs {
     /// Give up waiting for receipts after this long (events stay in the outbox); 0 = forever
     #[arg(long, default_value_t = 300)]
     pub wait_receipts_secs: u64,
+    /// While it runs, serve Prometheus metrics at http://ADDR/metrics (outbox pending, this
+    /// run's counts, NATS connected), e.g. 127.0.0.1:9187; port 0 picks one and prints it. No
+    /// token: keep it on loopback or a private network
+    #[arg(long, env = "GOLIVE_COLLECT_METRICS", value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 #[derive(clap::Args)]

@@ -81,7 +81,13 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
     } = check(config, &args)?;
     let rt = runtime()?;
     let stop = shutdown_signal_in(&rt);
-    let ledger = open_ledger(config)?;
+    let ledger = match open_ledger(config) {
+        Ok(ledger) => ledger,
+        Err(e) => match http_addr.filter(|_| args.stay_up_when_refused) {
+            Some(addr) => return rt.block_on(stay_up_refused(e, addr, tls, config, stop)),
+            None => return Err(e),
+        },
+    };
     terminal::err(&render::serve::started(
         &config.data_dir,
         ledger.head().seq,
@@ -152,6 +158,31 @@ fn refuse_open_api(config: &Config, addr: SocketAddr) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--stay-up-when-refused`: says why the store was refused, then answers on `addr` with
+/// [`golive_http::refused`] until stopped; exits 1.
+async fn stay_up_refused(
+    error: anyhow::Error,
+    addr: SocketAddr,
+    tls: Option<golive_http::tls::TlsConfig>,
+    config: &Config,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<ExitCode> {
+    let reason = format!("{error:#}");
+    terminal::err(&format!("error: {reason}\n"));
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {addr} (--http)"))?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    terminal::err(&render::serve::refused_staying_up(scheme, bound));
+    let app = golive_http::refused::router(config.http.auth.clone(), reason);
+    match tls {
+        Some(t) => golive_http::tls::serve_app_tls_on(listener, app, t, stop).await?,
+        None => golive_http::refused::serve_on(listener, app, stop).await?,
+    }
+    Ok(ExitCode::FAILURE)
 }
 
 /// Completes once `true` is sent on the stop channel (or it is closed).

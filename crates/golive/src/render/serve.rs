@@ -30,6 +30,14 @@ pub fn config_ok(data_dir: &Path, http: Option<SocketAddr>, open: bool, replicas
     ))
 }
 
+/// `--stay-up-when-refused` after the store was refused at open (the error is printed first).
+pub fn refused_staying_up(scheme: &str, bound: SocketAddr) -> String {
+    line(format_args!(
+        "golive serve: the store was refused at open; answering /healthz and /metrics \
+         (golive_store_open_refused 1) on {scheme}://{bound}/ and 503 elsewhere until stopped"
+    ))
+}
+
 /// Where the API and dashboard answer, and whether they ask for tokens.
 pub fn http_listening(scheme: &str, bound: SocketAddr, open: bool) -> String {
     line(format_args!(

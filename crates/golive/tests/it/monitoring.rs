@@ -257,6 +257,27 @@ fn every_metric_the_alert_rules_and_the_dashboard_use_is_exported() {
 }
 
 #[test]
+fn operations_md_says_what_to_do_on_every_alert() {
+    // Proves the runbook and the rule file name the same alerts: each `alert:` of the rules has
+    // its entry in docs/OPERATIONS.md, "What to do on each alert".
+    let root = repo_root();
+    let rules = std::fs::read_to_string(root.join("deploy/prometheus/golive-rules.yml")).unwrap();
+    let ops = std::fs::read_to_string(root.join("docs/OPERATIONS.md")).unwrap();
+    let section = ops.split("## What to do on each alert").nth(1).unwrap();
+    let alerts: Vec<&str> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- alert: "))
+        .collect();
+    assert!(alerts.len() >= 7, "{alerts:?}");
+    for a in alerts {
+        assert!(
+            section.contains(&format!("**{a}**")),
+            "docs/OPERATIONS.md has no entry for {a}"
+        );
+    }
+}
+
+#[test]
 fn serve_stays_up_on_a_refused_store_with_the_refusal_in_its_metrics() {
     // Proves --stay-up-when-refused: a store whose head mark is gone is refused at open, yet
     // /healthz and /metrics answer (golive_store_open_refused 1), every other path is a 503

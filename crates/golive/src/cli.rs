@@ -184,10 +184,11 @@ pub struct ServeArgs {
     /// 3-node cluster (default: the config file's [stream] replicas, else 1)
     #[arg(long, env = "GOLIVE_STREAM_REPLICAS", value_name = "N", value_parser = stream_replicas)]
     pub stream_replicas: Option<usize>,
-    /// When the store is refused at open (damaged, of another format, no room), stay up and
-    /// answer /healthz, /metrics (golive_store_open_refused 1) and 503 with the reason on
-    /// every other path until stopped, then exit 1; without it, exit 1 at once. For
-    /// supervisors that would restart it in a loop, and for the alert rule
+    /// When the store is refused at open (damaged, of another format, no room), stay up on the
+    /// --http address and answer /healthz, /metrics (golive_store_open_refused 1) and 503 with
+    /// the reason on every other path until stopped, then exit 1; without it (or with --http
+    /// off), exit 1 at once. For supervisors that would restart it in a loop, and for the
+    /// alert rule GoliveStoreRefusedAtOpen
     #[arg(long, env = "GOLIVE_STAY_UP_WHEN_REFUSED")]
     pub stay_up_when_refused: bool,
 }

@@ -5,12 +5,17 @@
 //! register, usage beside burden and the board's contradicted claims against `/v1/claims` and
 //! `/v1/usage-burden`), publishes two more events (an extra cost; a harm that contradicts a claim
 //! later) and waits for the page to update by itself, and saves a screenshot to
-//! `target/dashboard.png`.
+//! `target/dashboard.png`. A second test adds a simulated feed (`golive simulate`, fictional
+//! trusts ZZ001 and ZZ002) to the London scenario and checks that the page never lets simulated
+//! data pass for real: the banner names the API's count of synthetic events, the simulated trusts
+//! and every figure with a synthetic share are marked and a trust without one is not, and
+//! "Sourced only" shows the API's `exclude_synthetic=true` figures with nothing marked.
 //!
 //! Needs the Debian packages `chromium` and `chromium-driver` (`scripts/test` installs them).
 //! Without them the test fails and says so: a browser test that skips silently proves nothing.
 //! `GOLIVE_CHROMIUM` and `GOLIVE_CHROMEDRIVER` override the binaries' paths.
 
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -101,6 +106,18 @@ fn api_view_opt(addr: &str, path: &str, seq: u64) -> Option<Value> {
         "GET {path} answered at another seq"
     );
     Some(v["data"].clone())
+}
+
+/// `path` (which may have a query already) at `seq`, and without synthetic events when
+/// `sourced`: what the page asks when it shows sourced figures only.
+fn at(path: &str, seq: u64, sourced: bool) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let exclude = if sourced {
+        "&exclude_synthetic=true"
+    } else {
+        ""
+    };
+    format!("{path}{sep}as_of_seq={seq}{exclude}")
 }
 
 /// What the page shows for a figure the API may not have yet: its pounds, or "—".
@@ -270,12 +287,13 @@ async fn page_errors(c: &Client) -> Value {
     .unwrap()
 }
 
-/// Every figure the test reads, against the API at `seq` (all trusts).
-async fn assert_page_matches_api(c: &Client, addr: &str, seq: u64) {
-    let money = api_view(addr, "/v1/money", seq);
-    let lost = api_view(addr, "/v1/lost-patients", seq);
-    let warnings = api_view(addr, "/v1/warnings", seq);
-    let rollout = api_view(addr, "/v1/rollout", seq);
+/// Every figure the test reads, against the API at `seq` (all trusts; without synthetic events
+/// when `sourced`).
+async fn assert_page_matches_api(c: &Client, addr: &str, seq: u64, sourced: bool) {
+    let money = api_view(addr, &at("/v1/money", seq, sourced), seq);
+    let lost = api_view(addr, &at("/v1/lost-patients", seq, sourced), seq);
+    let warnings = api_view(addr, &at("/v1/warnings", seq, sourced), seq);
+    let rollout = api_view(addr, &at("/v1/rollout", seq, sourced), seq);
 
     assert_eq!(text(c, "as-of-seq").await, grouped(seq));
     assert_eq!(
@@ -350,13 +368,18 @@ async fn assert_page_matches_api(c: &Client, addr: &str, seq: u64) {
             );
         }
     }
-    assert_meaning_matches_api(c, addr, seq, &money).await;
+    assert_meaning_matches_api(c, addr, (seq, sourced), &money).await;
     assert_eq!(page_errors(c).await, json!([]), "JavaScript errors");
 }
 
 /// Estimates, exposure, coverage and disputes: each compared with the API when the API has it,
 /// and shown as "—" (or not at all) when it does not.
-async fn assert_meaning_matches_api(c: &Client, addr: &str, seq: u64, money: &Value) {
+async fn assert_meaning_matches_api(
+    c: &Client,
+    addr: &str,
+    (seq, sourced): (u64, bool),
+    money: &Value,
+) {
     let est = &money["total"]["by_status"]["estimated"]["net_cost_pence"];
     let shown = text(c, "tile-estimated").await;
     assert!(
@@ -376,7 +399,7 @@ async fn assert_meaning_matches_api(c: &Client, addr: &str, seq: u64, money: &Va
             "estimated of {code}: {shown:?}"
         );
     }
-    let coverage = api_view_opt(addr, &format!("/v1/coverage?as_of_seq={seq}"), seq);
+    let coverage = api_view_opt(addr, &at("/v1/coverage", seq, sourced), seq);
     if let Some(cov) = coverage.filter(|v| v.get("totals").is_some()) {
         let shown = text(c, "coverage-totals").await;
         for state in ["reporting", "silent", "dark"] {
@@ -402,7 +425,7 @@ async fn assert_meaning_matches_api(c: &Client, addr: &str, seq: u64, money: &Va
     } else {
         assert_eq!(text(c, "coverage-totals").await, "\u{2014}");
     }
-    let Some(evidence) = api_view_opt(addr, &format!("/v1/evidence?as_of_seq={seq}"), seq) else {
+    let Some(evidence) = api_view_opt(addr, &at("/v1/evidence", seq, sourced), seq) else {
         return;
     };
     for code in money["trusts"].as_object().unwrap().keys() {
@@ -484,9 +507,10 @@ fn contradicted_claims_of<'a>(claims: &'a [Value], code: &str) -> Vec<&'a Value>
 }
 
 /// The claims section (register and usage-beside-burden charts) and the warnings board's
-/// contradicted claims, against `/v1/claims` and `/v1/usage-burden` at `seq` (all trusts).
-async fn assert_claims_match_api(c: &Client, addr: &str, seq: u64) {
-    let view = api_view(addr, &format!("/v1/claims?as_of_seq={seq}"), seq);
+/// contradicted claims, against `/v1/claims` and `/v1/usage-burden` at `seq` (all trusts;
+/// without synthetic events when `sourced`).
+async fn assert_claims_match_api(c: &Client, addr: &str, seq: u64, sourced: bool) {
+    let view = api_view(addr, &at("/v1/claims", seq, sourced), seq);
     let claims = view["claims"].as_array().expect("claims").clone();
     assert_eq!(
         view["totals"]["claims"].as_u64(),
@@ -606,7 +630,7 @@ async fn assert_claims_match_api(c: &Client, addr: &str, seq: u64) {
         assert_eq!(hrefs, links, "source links of claim {id}'s findings");
     }
 
-    let ub = api_view(addr, &format!("/v1/usage-burden?as_of_seq={seq}"), seq);
+    let ub = api_view(addr, &at("/v1/usage-burden", seq, sourced), seq);
     let trusts = ub["trusts"].as_object().expect("usage-burden trusts");
     assert_eq!(
         how_many_css(c, "figure[data-testid^=\"usage-burden-\"]").await,
@@ -691,7 +715,7 @@ async fn assert_claims_match_api(c: &Client, addr: &str, seq: u64) {
     }
 
     // The warnings board: each trust's contradicted claims, and none where it has none.
-    let codes = get_json(addr, &format!("/v1/trusts?as_of_seq={seq}"))["data"].clone();
+    let codes = get_json(addr, &at("/v1/trusts", seq, sourced))["data"].clone();
     for code in codes
         .as_array()
         .unwrap()
@@ -808,33 +832,33 @@ async fn assert_sources_panel(c: &Client, addr: &str, seq: u64) {
         .unwrap();
 }
 
-#[test]
-fn dashboard_shows_the_apis_figures_and_updates_live() {
-    let (chromium, chromedriver) = browser_binaries();
-    let dir = tempfile::tempdir().unwrap();
+/// A ledger (`golive serve --http` on a fresh nats-server) holding the London scenario, sent
+/// through `golive collect` and NATS: where each browser test starts. Returns the nats-server,
+/// the ledger, its HTTP address, the NATS URL and the ledger's head.
+fn ledger_with_london(dir: &Path) -> (NatsServer, Proc, String, String, u64) {
     let nats = NatsServer::start();
-    let data = dir.path().join("ledger");
+    let data = dir.join("ledger");
     let url = nats.url();
-    let (mut serve, base) = GOLIVE.serve_http(
+    let (serve, base) = GOLIVE.serve_http(
         &["--data", data.to_str().unwrap(), "--nats", &url],
-        &dir.path().join("serve.log"),
+        &dir.join("serve.log"),
     );
     let addr = base.trim_start_matches("http://").to_owned();
-
-    // The London scenario, through a collector and NATS.
     let events = scenario_len();
-    collect(
-        &scenario(),
-        dir.path(),
-        "london",
-        &url,
-        Duration::from_secs(120),
-    );
+    collect(&scenario(), dir, "london", &url, Duration::from_secs(120));
     wait_until(
         Duration::from_secs(60),
         "the scenario in the ledger",
         || head_seq(&addr) == events,
     );
+    (nats, serve, addr, url, events)
+}
+
+#[test]
+fn dashboard_shows_the_apis_figures_and_updates_live() {
+    let (chromium, chromedriver) = browser_binaries();
+    let dir = tempfile::tempdir().unwrap();
+    let (_nats, mut serve, addr, url, events) = ledger_with_london(dir.path());
 
     // The page and its assets, with their content types; the series endpoint's errors.
     for (path, ctype) in [
@@ -880,10 +904,10 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
         let result = async {
             c.goto(&format!("http://{addr}/")).await.unwrap();
             wait_for_page(&c, events, "", Duration::from_secs(60)).await;
-            assert_page_matches_api(&c, &addr, events).await;
+            assert_page_matches_api(&c, &addr, events, false).await;
             assert_sources_panel(&c, &addr, events).await;
             assert_scenario_has_claims(&addr, events);
-            assert_claims_match_api(&c, &addr, events).await;
+            assert_claims_match_api(&c, &addr, events, false).await;
 
             // One trust picked: the tiles are that trust's.
             c.find(Locator::Css("[data-testid=\"trust-picker\"]"))
@@ -963,8 +987,8 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
                 Pence(after).to_string(),
                 "RAL's net cost after the live update"
             );
-            assert_page_matches_api(&c, &addr, events + 1).await;
-            assert_claims_match_api(&c, &addr, events + 1).await;
+            assert_page_matches_api(&c, &addr, events + 1, false).await;
+            assert_claims_match_api(&c, &addr, events + 1, false).await;
 
             // A harm found after Barts' claim of no clinical harm of 28 Apr 2009, made public
             // later: the claim, unsupported at its date, becomes contradicted later, on the
@@ -1070,8 +1094,8 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
                 row.contains("Clinicians <b>love</b> the new system & use it daily."),
                 "the claim's words as text: {row:?}"
             );
-            assert_page_matches_api(&c, &addr, last).await;
-            assert_claims_match_api(&c, &addr, last).await;
+            assert_page_matches_api(&c, &addr, last, false).await;
+            assert_claims_match_api(&c, &addr, last, false).await;
 
             // The whole page as an artifact (without the picker's focus ring).
             c.execute(
@@ -1102,6 +1126,403 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
         let _ = c.close().await;
         r
     });
+    finish(outcome, &mut serve);
+}
+
+/// Whether the share tree `share` holds a share of the figure at `path`: the path is in it, or
+/// an object on the way is `{"sourced_only": ...}` (it differs as a whole).
+fn has_share(share: &Value, path: &[&str]) -> bool {
+    let mut v = share;
+    for k in path {
+        if let Some(m) = v.as_object()
+            && m.len() == 1
+            && m.contains_key("sourced_only")
+        {
+            return true;
+        }
+        match v.get(k) {
+            Some(next) => v = next,
+            None => return false,
+        }
+    }
+    !v.is_null()
+}
+
+/// The answers the page reads beside `/v1/series`, and the views the series is made of.
+const SHARE_VIEWS: &[&str] = &[
+    "/v1/money",
+    "/v1/coverage",
+    "/v1/warnings",
+    "/v1/evidence",
+    "/v1/claims",
+    "/v1/usage-burden",
+    "/v1/lost-patients",
+    "/v1/rollout",
+    "/v1/deferred-features",
+];
+
+/// Every trust some answer of the API at `seq` gives a synthetic share, and those
+/// `/v1/series` marks.
+fn trusts_with_synthetic_share(addr: &str, seq: u64, series: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for path in SHARE_VIEWS {
+        let v = api_view(addr, &at(path, seq, false), seq);
+        out.extend(golive_projections::marked_trusts(&v["synthetic"]["share"]));
+    }
+    let marked = series["synthetic"]["trusts"]
+        .as_object()
+        .expect("series trusts");
+    out.extend(marked.keys().cloned());
+    out
+}
+
+/// The trusts of the ledger at `seq` (only those of non-synthetic events when `sourced`).
+fn trusts_at(addr: &str, seq: u64, sourced: bool) -> Vec<String> {
+    api_view(addr, &at("/v1/trusts", seq, sourced), seq)
+        .as_array()
+        .expect("a list of trusts")
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `/v1/series` with and without the synthetic events, and its parameter checked strictly.
+fn assert_series_synthetic(addr: &str, seq: u64, zz: &[String]) -> Value {
+    let series = get_json(addr, "/v1/series");
+    assert_eq!(series["as_of_seq"], json!(seq));
+    let money = api_view(addr, &at("/v1/money", seq, false), seq);
+    let sy = &series["synthetic"];
+    assert_eq!(sy["excluded"], json!(false));
+    assert_eq!(sy["affected"], json!(true));
+    assert_eq!(
+        sy["events"], money["synthetic"]["events"],
+        "synthetic events"
+    );
+    for code in zz {
+        assert_eq!(sy["trusts"][code], json!("wholly"), "{code}: {sy}");
+        assert_eq!(series["trusts"][code]["synthetic"], json!(true), "{code}");
+        assert_eq!(sy["share"]["trusts"][code], json!({"sourced_only": null}));
+    }
+    let sourced = get_json(addr, "/v1/series?exclude_synthetic=true");
+    let sx = &sourced["synthetic"];
+    assert_eq!(sx["excluded"], json!(true));
+    assert_eq!(sx["affected"], json!(false));
+    assert_eq!(sx["events"], sy["events"]);
+    assert_eq!((&sx["trusts"], &sx["share"]), (&json!({}), &json!({})));
+    assert_eq!(sourced["all_trusts"], json!(trusts_at(addr, seq, true)));
+    let sourced_money = api_view(addr, &at("/v1/money", seq, true), seq);
+    assert_eq!(
+        sourced["headline"]["net_cost_pence"],
+        sourced_money["total"]["net_cost_pence"]
+    );
+    assert!(
+        sourced["trusts"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|t| t["synthetic"] == json!(false))
+    );
+    let zz001 = format!("/v1/series?exclude_synthetic=true&trust={}", zz[0]);
+    for (path, want) in [
+        ("/v1/series?exclude_synthetic=yes", 400),
+        ("/v1/series?exclude_synthetic=", 400),
+        (
+            "/v1/series?exclude_synthetic=true&exclude_synthetic=true",
+            400,
+        ),
+        (zz001.as_str(), 404),
+    ] {
+        let (status, _, body) = http_get(addr, path);
+        assert_eq!(status, want, "GET {path}: {body}");
+    }
+    series
+}
+
+/// How many trust marks (`synthetic-mark`) of `code` the page shows inside the elements `within`
+/// matches (a CSS selector; "" for the whole page).
+async fn marks_of(c: &Client, within: &str, code: &str) -> usize {
+    let css = format!("{within} [data-testid=\"synthetic-mark\"][data-trust=\"{code}\"]");
+    how_many_css(c, css.trim_start()).await
+}
+
+/// Whether the figure with `testid` is marked as having a synthetic share.
+async fn share_marked(c: &Client, testid: &str) -> bool {
+    attr(c, testid, "data-synthetic-share").await.as_deref() == Some("true")
+}
+
+/// The text of the picker's option for `code`.
+async fn picker_option(c: &Client, code: &str) -> String {
+    text_css(
+        c,
+        &format!("[data-testid=\"trust-picker\"] option[value=\"{code}\"]"),
+    )
+    .await
+}
+
+/// Waits until the page shows seq `seq` for all trusts, with sourced figures only or not.
+async fn wait_for_sourced(c: &Client, seq: u64, sourced: bool, within: Duration) {
+    let start = Instant::now();
+    loop {
+        if body_data(c, "sourced").await == sourced.to_string() {
+            let left = within.saturating_sub(start.elapsed());
+            wait_for_page(c, seq, "", left).await;
+            if body_data(c, "sourced").await == sourced.to_string() {
+                return;
+            }
+        }
+        assert!(
+            start.elapsed() <= within,
+            "the page did not show sourced={sourced} within {within:?}; page errors: {:?}",
+            page_errors(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn click(c: &Client, testid: &str) {
+    c.find(Locator::Css(&format!("[data-testid=\"{testid}\"]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// With the simulated feed in the ledger: the banner names the synthetic events, the simulated
+/// trusts and every figure with a synthetic share are marked, a trust without one is not.
+async fn assert_synthetic_marked(c: &Client, addr: &str, seq: u64, zz: &[String], series: &Value) {
+    let events = series["synthetic"]["events"].as_u64().unwrap();
+    let banner = c
+        .find(Locator::Css("[data-testid=\"synthetic-banner\"]"))
+        .await
+        .unwrap();
+    assert!(banner.is_displayed().await.unwrap(), "the banner is shown");
+    assert_eq!(
+        attr(c, "synthetic-banner", "data-mode").await.as_deref(),
+        Some("synthetic")
+    );
+    let said = squash(&text(c, "synthetic-banner").await);
+    for want in [
+        "Some figures on this page come from simulated (synthetic) events",
+        &format!("{} synthetic (simulated) events", grouped(events)),
+        "not reported facts",
+    ] {
+        assert!(said.contains(want), "the banner lacks {want:?}: {said:?}");
+    }
+    assert_eq!(text(c, "synthetic-events").await, grouped(events));
+    for code in zz {
+        for within in ["[data-testid=\"trust-table\"]", "#warnings-board"] {
+            assert_eq!(marks_of(c, within, code).await, 1, "{code} in {within}");
+        }
+        if how_many_css(c, &format!("#legend [data-trust=\"{code}\"]")).await > 0 {
+            assert_eq!(
+                marks_of(c, "#legend", code).await,
+                1,
+                "{code} in the legend"
+            );
+        }
+        let mark = text_css(
+            c,
+            &format!("[data-testid=\"trust-table\"] [data-testid=\"synthetic-mark\"][data-trust=\"{code}\"]"),
+        )
+        .await;
+        assert_eq!(mark, "SIMULATED", "{code}'s mark");
+        assert!(
+            picker_option(c, code).await.contains("SIMULATED"),
+            "{code} in the picker"
+        );
+    }
+    let legend_zz = zz.iter().map(|z| format!("#legend [data-trust=\"{z}\"]"));
+    let mut in_legend = 0;
+    for css in legend_zz {
+        in_legend += how_many_css(c, &css).await;
+    }
+    assert!(in_legend > 0, "a simulated trust in the charts' legend");
+    // A London trust no answer gives a synthetic share is not marked anywhere.
+    let shared = trusts_with_synthetic_share(addr, seq, series);
+    let clean: Vec<String> = trusts_at(addr, seq, false)
+        .into_iter()
+        .filter(|t| !shared.contains(t))
+        .collect();
+    assert!(
+        !clean.is_empty(),
+        "a London trust without a synthetic share: {shared:?}"
+    );
+    for code in &clean {
+        assert_eq!(marks_of(c, "", code).await, 0, "{code} is marked");
+        assert_eq!(picker_option(c, code).await, *code);
+    }
+    for code in series["synthetic"]["trusts"].as_object().unwrap().keys() {
+        let table = "[data-testid=\"trust-table\"]";
+        assert_eq!(marks_of(c, table, code).await, 1, "{code} in the table");
+    }
+    assert_figures_marked(c, series).await;
+    let warnings = api_view(addr, &at("/v1/warnings", seq, false), seq);
+    for (code, t) in warnings["trusts"].as_object().unwrap() {
+        let only = t["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["synthetic_only"] == json!(true))
+            .count();
+        let css = format!("[data-testid=\"synthetic-only\"][data-trust=\"{code}\"]");
+        assert_eq!(
+            how_many_css(c, &css).await,
+            only,
+            "{code}'s synthetic-only warnings"
+        );
+    }
+}
+
+/// Each figure of the tiles and the trust table is marked exactly when the series' share tree
+/// holds a share of it.
+async fn assert_figures_marked(c: &Client, series: &Value) {
+    let share = &series["synthetic"]["share"];
+    for (testid, key) in [
+        ("tile-net-cost", "net_cost_pence"),
+        ("tile-open-lost", "open_lost_patients"),
+        ("tile-income-at-risk", "income_at_risk_pence"),
+        ("tile-trusts-live", "trusts_live"),
+    ] {
+        assert_eq!(
+            share_marked(c, testid).await,
+            has_share(share, &["headline", key]),
+            "{testid}"
+        );
+    }
+    assert!(share_marked(c, "tile-net-cost").await, "simulated costs");
+    for code in series["trusts"].as_object().unwrap().keys() {
+        for (prefix, key) in [
+            ("net-cost-", "net_cost_pence"),
+            ("open-lost-", "open_lost_patients"),
+            ("income-at-risk-", "income_at_risk_pence"),
+        ] {
+            assert_eq!(
+                share_marked(c, &format!("{prefix}{code}")).await,
+                has_share(share, &["trusts", code, key]),
+                "{prefix}{code}"
+            );
+        }
+    }
+}
+
+/// After "Sourced only": the figures are the API's without synthetic events, nothing is marked
+/// and no simulated trust is listed.
+async fn assert_sourced_only(c: &Client, addr: &str, seq: u64, events: u64) {
+    assert_eq!(
+        attr(c, "synthetic-banner", "data-mode").await.as_deref(),
+        Some("sourced")
+    );
+    let said = squash(&text(c, "synthetic-banner").await);
+    for want in [
+        "Sourced figures only".to_owned(),
+        format!(
+            "leaves out the ledger's {} synthetic (simulated) events",
+            grouped(events)
+        ),
+    ] {
+        assert!(said.contains(&want), "the banner lacks {want:?}: {said:?}");
+    }
+    let hash = c.execute("return location.hash", vec![]).await.unwrap();
+    assert!(
+        hash.as_str().is_some_and(|h| h.contains("sourced=1")),
+        "the control in the address: {hash}"
+    );
+    for css in [
+        "[data-testid=\"synthetic-mark\"]",
+        "[data-testid=\"synthetic-only\"]",
+        ".synthetic-share",
+        "[data-trust^=\"Z\"]",
+        "[data-testid=\"trust-picker\"] option[value^=\"Z\"]",
+        "[data-testid^=\"net-cost-Z\"]",
+    ] {
+        assert_eq!(
+            how_many_css(c, css).await,
+            0,
+            "{css} with sourced figures only"
+        );
+    }
+    assert_page_matches_api(c, addr, seq, true).await;
+    assert_claims_match_api(c, addr, seq, true).await;
+    let series = get_json(addr, "/v1/series?exclude_synthetic=true");
+    assert_eq!(
+        attr(c, "tile-net-cost", "data-pence").await.as_deref(),
+        Some(series["headline"]["net_cost_pence"].to_string().as_str())
+    );
+}
+
+#[test]
+fn dashboard_marks_simulated_data_and_shows_sourced_figures_only() {
+    let (chromium, chromedriver) = browser_binaries();
+    let dir = tempfile::tempdir().unwrap();
+    let (_nats, mut serve, addr, url, london) = ledger_with_london(dir.path());
+    // A simulated live feed beside the sourced history: two fictional trusts, 200 events.
+    let sim = dir.path().join("simulated");
+    std::fs::create_dir(&sim).unwrap();
+    let feed = GOLIVE.simulated(&sim, 7, 2, 200);
+    collect(&feed.all, dir.path(), "sim", &url, Duration::from_secs(120));
+    let seq = london + 200;
+    assert_eq!(head_seq(&addr), seq);
+    let zz: Vec<String> = trusts_at(&addr, seq, false)
+        .into_iter()
+        .filter(|t| t.starts_with('Z'))
+        .collect();
+    assert_eq!(zz, ["ZZ001", "ZZ002"], "the simulated trusts");
+    let series = assert_series_synthetic(&addr, seq, &zz);
+    let events = series["synthetic"]["events"].as_u64().unwrap();
+
+    let driver = Driver::start(&chromedriver, &dir.path().join("chromedriver.log"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let outcome = rt.block_on(async {
+        let c = browser(&driver, &chromium, &dir.path().join("chromium-profile")).await;
+        let result = async {
+            c.goto(&format!("http://{addr}/")).await.unwrap();
+            wait_for_page(&c, seq, "", Duration::from_secs(60)).await;
+            assert_page_matches_api(&c, &addr, seq, false).await;
+            assert_synthetic_marked(&c, &addr, seq, &zz, &series).await;
+
+            click(&c, "sourced-only").await;
+            wait_for_sourced(&c, seq, true, Duration::from_secs(60)).await;
+            assert_sourced_only(&c, &addr, seq, events).await;
+
+            // Back to every event: marked again.
+            click(&c, "sourced-only").await;
+            wait_for_sourced(&c, seq, false, Duration::from_secs(60)).await;
+            assert_eq!(
+                marks_of(&c, "[data-testid=\"trust-table\"]", &zz[0]).await,
+                1
+            );
+            assert_eq!(
+                attr(&c, "synthetic-banner", "data-mode").await.as_deref(),
+                Some("synthetic")
+            );
+            // The control is kept in the address: opening it there shows sourced figures.
+            c.goto(&format!("http://{addr}/#sourced=1")).await.unwrap();
+            wait_for_sourced(&c, seq, true, Duration::from_secs(60)).await;
+            let checked = c
+                .find(Locator::Css("[data-testid=\"sourced-only\"]"))
+                .await
+                .unwrap()
+                .prop("checked")
+                .await
+                .unwrap();
+            assert_eq!(checked.as_deref(), Some("true"), "the box is ticked");
+            assert_sourced_only(&c, &addr, seq, events).await;
+            assert_eq!(page_errors(&c).await, json!([]), "JavaScript errors");
+        };
+        let r = futures_catch(result).await;
+        let _ = c.close().await;
+        r
+    });
+    finish(outcome, &mut serve);
+}
+
+/// Ends a browser test: a failure is reported with the ledger's log; then the ledger must stop
+/// cleanly.
+fn finish(outcome: Result<(), Box<dyn std::any::Any + Send>>, serve: &mut Proc) {
     if let Err(panic) = outcome {
         eprintln!("serve log:\n{}", serve.log_text());
         std::panic::resume_unwind(panic);

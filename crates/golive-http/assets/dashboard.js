@@ -1,6 +1,11 @@
 // Go-Live Ledger dashboard: fetches /v1/series, draws small SVG charts, and refetches when the
 // ledger's head moves (polls /v1/head every 2 s). Plain JavaScript, no libraries.
 //
+// Simulated data never passes for real: every answer says what of it synthetic events make (its
+// `synthetic` member: how many there are, and the share tree, the answer minus the sourced-only
+// answer). The page says so in a banner, marks the trusts and figures with a synthetic share,
+// and its "Sourced only" control asks every answer without them (exclude_synthetic=true).
+//
 // Money arrives as integer pence. Every amount is parsed into a BigInt (from the JSON source
 // text, so even amounts beyond 2^53 pence stay exact) and shown in pounds by integer division
 // and remainder: no floating-point rounding reaches a figure on the page. Charts convert to
@@ -43,6 +48,10 @@
   const state = {
     trust: '',
     align: false,
+    // "Sourced only": every data request asks for exclude_synthetic=true.
+    sourcedOnly: false,
+    // Trust code -> 'wholly' | 'partly': how much of its figures simulated events make.
+    marks: new Map(),
     data: null,
     seq: null,
     generation: 0,
@@ -507,7 +516,7 @@
 
   function renderLegend(d) {
     const shown = plotted(d);
-    const items = shown.map((c) => h('span', {}, swatch(c), c));
+    const items = shown.map((c) => h('span', { 'data-trust': c }, swatch(c), c, trustMark(c)));
     replace(byId('legend'), items);
     paintSwatches(byId('legend'));
     const hint = byId('time-hint');
@@ -522,6 +531,157 @@
         'the first weeks and months went.' + (notLive.length ? ' Not live yet, so not shown: ' + notLive.join(', ') + '.' : '') + more;
     } else {
       hint.textContent = 'Each colour is one trust; dates are when things happened. Tick the box above to line the trusts up on their go-live day.' + more;
+    }
+  }
+
+
+  // ---------------------------------------------------------------- simulated (synthetic) data
+
+  /** A `{"sourced_only": v}` node of a share tree: the value differs as a whole (v is the
+   *  sourced-only value; null when only synthetic events make it). */
+  function isWhole(v) {
+    return v !== null && typeof v === 'object' && !Array.isArray(v) &&
+      Object.prototype.hasOwnProperty.call(v, 'sourced_only') && Object.keys(v).length === 1;
+  }
+
+  /** The synthetic share of the figure at `path` in a share tree (golive_projections::synthetic):
+   *  undefined when it has none; { diff } (the answer minus the sourced-only answer) for a
+   *  number; { whole: true } when only synthetic events make it (it or an object above it is not
+   *  in the sourced-only answer); { other } for any other difference. */
+  function shareAt(share, ...path) {
+    let v = share;
+    for (const k of path) {
+      if (v === null || v === undefined || typeof v !== 'object') return undefined;
+      if (isWhole(v)) return v.sourced_only === null ? { whole: true } : { other: v };
+      v = v[k];
+    }
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'bigint') return v === 0n ? undefined : { diff: v };
+    if (typeof v === 'number') return v === 0 ? undefined : { diff: v };
+    if (isWhole(v) && v.sourced_only === null) return { whole: true };
+    return { other: v };
+  }
+
+  /** The share at `path` of /v1/series' answer. */
+  function seriesShare(...path) {
+    return shareAt(dig(state.data, 'synthetic', 'share'), ...path);
+  }
+
+  /** The share at `path` of one of the other answers the page holds (state.extra[name]). */
+  function extraShare(name, ...path) {
+    return shareAt(dig(state.extra[name], 'synthetic', 'share'), ...path);
+  }
+
+  /** Marks (or unmarks) `node`, a figure showing `value`, with its synthetic share `sh`: the class
+   *  synthetic-share, data-synthetic-share and a title that says what the figure is without the
+   *  simulated events. Returns the node. */
+  function markShare(node, sh, value) {
+    node.classList.toggle('synthetic-share', !!sh);
+    const note = node.dataset.shareNote;
+    if (note && node.title.endsWith(note)) node.title = node.title.slice(0, -note.length).replace(/\n$/, '');
+    delete node.dataset.shareNote;
+    if (!sh) {
+      delete node.dataset.syntheticShare;
+      if (!node.title) node.removeAttribute('title');
+      return node;
+    }
+    node.dataset.syntheticShare = 'true';
+    let why = 'Includes simulated (synthetic) events, which are not reported facts.';
+    if (sh.whole) why = 'Only simulated (synthetic) events make this figure: it is not a reported fact.';
+    else if ('diff' in sh && typeof value === typeof sh.diff) {
+      const without = value - sh.diff;
+      why = 'Includes simulated (synthetic) events: without them this figure would be ' +
+        (typeof value === 'bigint' ? pounds(without) : count(without)) + '.';
+    }
+    node.title = (node.title ? node.title + '\n' : '') + why;
+    node.dataset.shareNote = why;
+    return node;
+  }
+
+  /** Every object-valued `trusts` member of a share tree, and their keys (each view lists its
+   *  trusts under `trusts`, keyed by ODS code). */
+  function sharedTrusts(share, out) {
+    if (share === null || typeof share !== 'object') return out;
+    for (const [k, v] of Object.entries(share)) {
+      if (k === 'trusts' && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        for (const code of Object.keys(v)) out.add(code);
+      }
+      sharedTrusts(v, out);
+    }
+    return out;
+  }
+
+  const EXTRA_NAMES = ['money', 'coverage', 'warnings', 'evidence', 'claims', 'usageBurden'];
+
+  /** The trusts whose figures include synthetic data: those /v1/series names (every trust of
+   *  the ledger, wholly or partly), and those the share trees of the other answers shown name. */
+  function trustMarks(d) {
+    const marks = new Map(Object.entries(dig(d, 'synthetic', 'trusts') || {}));
+    const more = new Set();
+    for (const name of EXTRA_NAMES) sharedTrusts(dig(state.extra[name], 'synthetic', 'share'), more);
+    for (const code of more) if (!marks.has(code)) marks.set(code, 'partly');
+    return marks;
+  }
+
+  /** Some figure the page shows includes synthetic data. */
+  function pageAffected(d) {
+    return !!dig(d, 'synthetic', 'affected') ||
+      EXTRA_NAMES.some((name) => !!dig(state.extra[name], 'synthetic', 'affected'));
+  }
+
+  /** A trust's mark, wherever the trust is listed: SIMULATED when only synthetic events name it,
+   *  "includes synthetic" when some of its figures include them; nothing otherwise. */
+  function trustMark(code) {
+    const part = state.marks.get(code);
+    if (!part) return '';
+    const wholly = part === 'wholly';
+    return h('span', {
+      class: 'badge synthetic-mark ' + part, 'data-testid': 'synthetic-mark', 'data-trust': code, 'data-part': part,
+      title: wholly
+        ? 'Simulated: only synthetic (simulated) events name this trust; none of its figures is a reported fact.'
+        : 'Some of this trust\'s figures include synthetic (simulated) events, which are not reported facts.',
+    }, wholly ? 'SIMULATED' : 'includes synthetic');
+  }
+
+  function syntheticOnly(w, code) {
+    return w.synthetic_only
+      ? h('span', { class: 'badge synthetic-only', 'data-testid': 'synthetic-only', 'data-trust': code || null,
+        title: 'This warning fired only because of synthetic (simulated) events: without them it would not.' },
+      'synthetic only')
+      : '';
+  }
+
+  function eventsText(n) {
+    return h('span', { 'data-testid': 'synthetic-events' }, count(n));
+  }
+
+  /** The banner: which figures come from simulated events, or that they are left out. */
+  function renderSynthetic(d) {
+    const b = byId('synthetic-banner');
+    const sy = d.synthetic || { excluded: false, events: 0, affected: false };
+    const events = (n) => [eventsText(n), n === 1 ? ' synthetic (simulated) event' : ' synthetic (simulated) events'];
+    document.body.dataset.sourced = sy.excluded ? 'true' : 'false';
+    byId('sourced-only').checked = state.sourcedOnly;
+    b.classList.toggle('sourced', !!sy.excluded);
+    if (sy.excluded) {
+      b.dataset.mode = 'sourced';
+      replace(b, h('strong', {}, 'Sourced figures only. '), sy.events
+        ? ['Every figure on this page leaves out the ledger\'s ', ...events(sy.events),
+          ', as if they had never been appended. Untick \u201cSourced only\u201d to include them.']
+        : 'The ledger holds no synthetic (simulated) events: every figure is as reported.');
+      b.hidden = false;
+    } else if (pageAffected(d)) {
+      b.dataset.mode = 'synthetic';
+      replace(b, h('strong', {}, 'Some figures on this page come from simulated (synthetic) events. '),
+        'The ledger holds ', events(sy.events), ': made by a simulator or marked synthetic by their source, ' +
+        'they are not reported facts. Trusts marked SIMULATED exist only in simulated events; trusts marked ' +
+        '\u201cincludes synthetic\u201d, and figures shaded amber, include some. Tick \u201cSourced only\u201d ' +
+        'to see the reported figures alone.');
+      b.hidden = false;
+    } else {
+      b.dataset.mode = 'none';
+      replace(b);
+      b.hidden = true;
     }
   }
 
@@ -577,6 +737,16 @@
         'text-anchor': 'end', 'font-size': 13, 'font-weight': r.programme ? 400 : 700,
       });
       s('title', {}, label).textContent = r.full;
+      const part = r.programme ? '' : state.marks.get(r.label);
+      if (part) {
+        // The trust's mark, in the label column: its name first, then what is simulated.
+        label.textContent = '';
+        s('tspan', {}, label).textContent = r.label;
+        const mark = s('tspan', { 'font-size': 10, 'font-weight': 700, fill: '#7a4200', dx: 4, class: 'synthetic-mark' }, label);
+        mark.textContent = part === 'wholly' ? 'SIMULATED' : 'incl. synthetic';
+        s('title', {}, label).textContent = r.full + (part === 'wholly'
+          ? ': only simulated (synthetic) events name this trust' : ': some figures include simulated (synthetic) events');
+      }
       const entries = r.entries.slice().sort((a, b) => toMs(a.occurred_at) - toMs(b.occurred_at));
       entries.forEach((e, j) => {
         const a = toMs(e.occurred_at);
@@ -614,17 +784,25 @@
   function renderTiles(d) {
     const hl = d.headline;
     setText('tile-live', count(hl.trusts_live));
+    markShare(byId('tile-live'), seriesShare('headline', 'trusts_live'), hl.trusts_live);
     setText('tile-live-note', 'of ' + count(hl.trusts) + (hl.trusts === 1 ? ' trust' : ' trusts'));
+    markShare(byId('tile-live-note'), seriesShare('headline', 'trusts'));
     setText('tile-open-lost', count(hl.open_lost_patients));
+    markShare(byId('tile-open-lost'), seriesShare('headline', 'open_lost_patients'), hl.open_lost_patients);
     const cost = byId('tile-net-cost');
     cost.textContent = pounds(hl.net_cost_pence);
     cost.dataset.pence = hl.net_cost_pence.toString();
+    markShare(cost, seriesShare('headline', 'net_cost_pence'), hl.net_cost_pence);
     const inc = byId('tile-income');
     inc.textContent = pounds(hl.income_at_risk_pence);
     inc.dataset.pence = hl.income_at_risk_pence.toString();
+    markShare(inc, seriesShare('headline', 'income_at_risk_pence'), hl.income_at_risk_pence);
     setText('tile-income-note', pounds(hl.income_recovered_pence) + ' recovered so far');
+    markShare(byId('tile-income-note'), seriesShare('headline', 'income_recovered_pence'), hl.income_recovered_pence);
     setText('tile-halt', count(hl.halt_recommended.length));
     setText('tile-halt-list', hl.halt_recommended.length ? hl.halt_recommended.join(', ') : 'none');
+    markShare(byId('tile-halt'), seriesShare('headline', 'halt_recommended'));
+    markShare(byId('tile-halt-list'), seriesShare('headline', 'halt_recommended'));
     const box = byId('tile-halt-box');
     box.classList.toggle('alarm', hl.halt_recommended.length > 0);
     box.classList.toggle('calm', hl.halt_recommended.length === 0);
@@ -645,6 +823,12 @@
     return code ? dig(state.extra.money, 'trusts', code, 'total') : dig(state.extra.money, 'total');
   }
 
+  /** The synthetic share of the estimated figures beside a net cost (all trusts for null). */
+  function estimatedShare(code) {
+    const path = ['by_status', 'estimated', 'net_cost_pence'];
+    return code ? extraShare('money', 'trusts', code, 'total', ...path) : extraShare('money', 'total', ...path);
+  }
+
   function estimatedText(fig) {
     const e = dig(fig, 'by_status', 'estimated', 'net_cost_pence');
     return e === undefined ? NONE : '+ ' + pounds(e) + ' estimated, not in net cost';
@@ -652,10 +836,12 @@
 
   function renderMeaning() {
     setText('tile-estimated', estimatedText(moneyOf(null)));
+    markShare(byId('tile-estimated'), estimatedShare(null));
     const threat = dig(moneyOf(null), 'penalties_threatened_pence');
     const ex = byId('tile-exposure');
     ex.textContent = threat === undefined ? NONE : pounds(threat);
     if (threat !== undefined) ex.dataset.pence = threat.toString();
+    markShare(ex, extraShare('money', 'total', 'penalties_threatened_pence'), threat);
     renderCoverage();
   }
 
@@ -672,7 +858,7 @@
     const ev = evidenceOf(code, group);
     if (!ev) return [valueNode];
     if (ev.sources.length) {
-      valueNode.title = 'Sources:\n' + ev.sources.map(sourceLine).join('\n');
+      valueNode.title = (valueNode.title ? valueNode.title + '\n' : '') + 'Sources:\n' + ev.sources.map(sourceLine).join('\n');
       valueNode.classList.add('has-sources');
       valueNode.addEventListener('click', () => showSources(code, group));
     }
@@ -726,7 +912,7 @@
       h('ul', {}, Object.entries(p.trusts || {})
         .filter(([code]) => !state.trust || code === state.trust)
         .map(([code, c]) => h('li', { 'data-trust': code },
-          h('strong', {}, code), ' ',
+          h('strong', {}, code), trustMark(code), ' ',
           h('span', { class: 'badge coverage-state ' + c.state, 'data-testid': 'coverage-state-' + code },
             COVERAGE_TEXT[c.state] || c.state), ' ',
           (c.live ? 'live; ' : '') + coverageNote(c))))));
@@ -749,17 +935,18 @@
       const st = t.status
         ? h('span', { class: 'badge status status-' + t.status }, statusText(t.status) + (t.release ? ' (' + t.release + ')' : ''))
         : h('span', { class: 'muted' }, 'no status yet');
-      return h('tr', { 'data-trust': code },
-        h('th', { scope: 'row' }, swatch(code), code),
-        h('td', {}, st),
-        h('td', {}, t.go_live ? dateText(t.go_live) : 'not yet'),
+      const fig = (node, key) => markShare(node, seriesShare('trusts', code, key), t[key]);
+      return h('tr', { 'data-trust': code, 'data-synthetic': t.synthetic ? 'true' : null },
+        h('th', { scope: 'row' }, swatch(code), code, trustMark(code)),
+        h('td', {}, markShare(st, seriesShare('trusts', code, 'status'))),
+        h('td', {}, markShare(h('span', {}, t.go_live ? dateText(t.go_live) : 'not yet'), seriesShare('trusts', code, 'go_live'))),
         h('td', { class: 'num' }, withEvidence(code, 'lost',
-          h('span', { 'data-testid': 'open-lost-' + code }, count(t.open_lost_patients)))),
+          fig(h('span', { 'data-testid': 'open-lost-' + code }, count(t.open_lost_patients)), 'open_lost_patients'))),
         h('td', { class: 'num' }, withEvidence(code, 'money',
-          h('span', { 'data-testid': 'net-cost-' + code, 'data-pence': t.net_cost_pence.toString() }, pounds(t.net_cost_pence))),
-          h('div', { class: 'est', 'data-testid': 'estimated-' + code }, estimatedText(moneyOf(code)))),
-        h('td', { class: 'num', 'data-testid': 'income-at-risk-' + code, 'data-pence': t.income_at_risk_pence.toString() }, pounds(t.income_at_risk_pence)),
-        h('td', {}, h('span', { class: 'badge ' + v.cls, 'data-testid': 'verdict-' + code }, v.text)));
+          fig(h('span', { 'data-testid': 'net-cost-' + code, 'data-pence': t.net_cost_pence.toString() }, pounds(t.net_cost_pence)), 'net_cost_pence')),
+          markShare(h('div', { class: 'est', 'data-testid': 'estimated-' + code }, estimatedText(moneyOf(code))), estimatedShare(code))),
+        fig(h('td', { class: 'num', 'data-testid': 'income-at-risk-' + code, 'data-pence': t.income_at_risk_pence.toString() }, pounds(t.income_at_risk_pence)), 'income_at_risk_pence'),
+        h('td', {}, fig(h('span', { class: 'badge ' + v.cls, 'data-testid': 'verdict-' + code }, v.text), 'halt_recommended')));
     });
     const body = byId('trust-rows');
     replace(body, rows.length ? rows : [h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No trusts in the ledger yet.'))]);
@@ -771,7 +958,7 @@
     for (const [name, p] of Object.entries(d.programmes)) {
       for (const w of p.warnings) {
         banners.push(h('div', { class: 'programme-banner', 'data-testid': 'programme-warning' },
-          h('h3', {}, name + ': ' + (RULES[w.id] || w.id)),
+          h('h3', {}, name + ': ' + (RULES[w.id] || w.id), syntheticOnly(w, null)),
           h('p', {}, w.message + (w.since ? ' (since ' + dateText(w.since) + ')' : '') + '.')));
       }
     }
@@ -786,13 +973,16 @@
       const v = verdict(t, code);
       const sub = statusText(t.status) + (t.release ? ' (' + t.release + ')' : '') +
         (t.go_live ? ', live since ' + dateText(t.go_live) : '');
-      const items = t.warnings.map((w) => h('li', {},
+      const items = t.warnings.map((w) => h('li', { 'data-synthetic-only': w.synthetic_only ? 'true' : null },
         h('span', { class: 'what' }, RULES[w.id] || w.id.replace(/_/g, ' ')),
         w.halt ? '' : ' (for information)',
+        syntheticOnly(w, code),
         ': ' + w.message,
         w.since ? h('span', { class: 'since' }, ' Since ' + dateText(w.since) + '.') : ''));
       return h('article', { class: 'card ' + v.cls, 'data-trust': code },
-        h('h3', {}, h('span', {}, code), h('span', { class: 'badge ' + v.cls, 'data-testid': 'warning-status-' + code }, v.text)),
+        h('h3', {}, h('span', {}, code, trustMark(code)),
+          markShare(h('span', { class: 'badge ' + v.cls, 'data-testid': 'warning-status-' + code }, v.text),
+            seriesShare('trusts', code, 'halt_recommended'))),
         h('p', { class: 'sub' }, sub),
         v.cls === 'unknown' ? h('p', { class: 'sub' }, 'Live but silent or dark: no news is not good news.') : '',
         h('ul', {}, items),
@@ -804,7 +994,7 @@
         h('ul', { class: 'fine' }, fine.map((code) => {
           const t = d.trusts[code];
           return h('li', { 'data-trust': code },
-            h('strong', {}, code), ' ',
+            h('strong', {}, code), trustMark(code), ' ',
             h('span', { class: 'badge ok', 'data-testid': 'warning-status-' + code }, 'OK'), ' ',
             statusText(t.status) + (t.go_live ? ', live since ' + dateText(t.go_live) : ''),
             warningClaims(code));
@@ -953,7 +1143,7 @@
   function usageBurdenChart(code, t) {
     const months = t.months || [];
     const fig = h('figure', { class: 'chart usage-burden', 'data-testid': 'usage-burden-' + code, 'data-trust': code },
-      h('h4', { id: 'h-ub-' + code }, code + ': usage beside burden'));
+      h('h4', { id: 'h-ub-' + code }, code + ': usage beside burden', trustMark(code)));
     if (!months.length) {
       fig.appendChild(h('p', { class: 'chart-empty' }, 'No usage or burden reported.'));
       return fig;
@@ -1045,7 +1235,7 @@
     // Most recently put off first.
     all.sort((a, b) => toMs(b.last_at) - toMs(a.last_at) || a.code.localeCompare(b.code));
     const rows = all.slice(0, DEFERRED_ROWS_MAX).map((f) => h('tr', {},
-      h('th', { scope: 'row' }, f.code),
+      h('th', { scope: 'row' }, f.code, trustMark(f.code)),
       h('td', {}, f.feature),
       h('td', {}, f.promised_for || 'not stated'),
       h('td', {}, f.reason || 'not stated'),
@@ -1060,21 +1250,27 @@
         (d.headline.deferred_features === 1 ? ' deferral' : ' deferrals') + ' in all.' : '');
   }
 
+  const PICKER_MARK = { wholly: ' \u2014 SIMULATED', partly: ' \u2014 includes synthetic' };
+
   function renderPicker(d) {
     const picker = byId('trust-picker');
     const want = [''].concat(d.all_trusts);
-    const have = [...picker.options].map((o) => o.value);
-    if (want.join('|') !== have.join('|')) {
-      replace(picker, want.map((c) => h('option', { value: c }, c === '' ? 'All trusts' : c)));
+    const label = (c) => (c === '' ? 'All trusts' : c + (PICKER_MARK[state.marks.get(c)] || ''));
+    const have = [...picker.options].map((o) => o.value + '=' + o.textContent);
+    if (want.map((c) => c + '=' + label(c)).join('|') !== have.join('|')) {
+      replace(picker, want.map((c) => h('option', { value: c, 'data-synthetic': state.marks.get(c) || null }, label(c))));
     }
     picker.value = state.trust;
   }
 
   function render(d) {
     state.data = d;
+    state.marks = trustMarks(d);
+    renderSynthetic(d);
     setText('as-of-seq', count(d.as_of_seq));
     byId('as-of-seq').dataset.seq = String(d.as_of_seq);
     setText('as-at', d.as_at ? dateText(d.as_at) : 'no events yet');
+    markShare(byId('as-at'), seriesShare('as_at'));
     renderPicker(d);
     renderTiles(d);
     renderTrustTable(d);
@@ -1126,7 +1322,10 @@
 
   async function refresh() {
     const gen = ++state.generation;
-    const q = state.trust ? '?trust=' + encodeURIComponent(state.trust) : '';
+    const p = new URLSearchParams();
+    if (state.trust) p.set('trust', state.trust);
+    if (state.sourcedOnly) p.set('exclude_synthetic', 'true');
+    const q = p.toString() ? '?' + p.toString() : '';
     let d;
     try {
       d = await getJson('/v1/series' + q);
@@ -1147,9 +1346,11 @@
     render(d);
   }
 
-  /** The answers beside /v1/series, at its seq; null for one the ledger does not serve. */
+  /** The answers beside /v1/series, at its seq (without synthetic events when the page shows
+   *  sourced figures only); null for one the ledger does not serve. */
   async function fetchExtra(seq) {
-    const q = (withTrust) => '?as_of_seq=' + seq + (withTrust && state.trust ? '&trust=' + encodeURIComponent(state.trust) : '');
+    const q = (withTrust) => '?as_of_seq=' + seq + (withTrust && state.trust ? '&trust=' + encodeURIComponent(state.trust) : '') +
+      (state.sourcedOnly ? '&exclude_synthetic=true' : '');
     const one = (path, withTrust) => getJson(path + q(withTrust)).then((a) => a.data, () => null);
     const [money, coverage, warnings, evidence, claims, usageBurden] = await Promise.all([
       one('/v1/money', true), one('/v1/coverage', false), one('/v1/warnings', true), one('/v1/evidence', true),
@@ -1180,12 +1381,15 @@
     state.trust = p.get('trust') || '';
     state.align = p.get('align') === '1';
     byId('align').checked = state.align;
+    state.sourcedOnly = p.get('sourced') === '1';
+    byId('sourced-only').checked = state.sourcedOnly;
   }
 
   function writeHash() {
     const p = new URLSearchParams();
     if (state.trust) p.set('trust', state.trust);
     if (state.align) p.set('align', '1');
+    if (state.sourcedOnly) p.set('sourced', '1');
     const hsh = p.toString();
     history.replaceState(null, '', hsh ? '#' + hsh : location.pathname);
   }
@@ -1202,10 +1406,15 @@
       writeHash();
       if (state.data) render(state.data);
     });
+    byId('sourced-only').addEventListener('change', (e) => {
+      state.sourcedOnly = e.target.checked;
+      writeHash();
+      refresh().catch((err) => setLive(false, err.message));
+    });
     window.addEventListener('hashchange', () => {
-      const before = state.trust;
+      const before = [state.trust, state.sourcedOnly];
       readHash();
-      if (state.trust !== before) refresh().catch((err) => setLive(false, err.message));
+      if (state.trust !== before[0] || state.sourcedOnly !== before[1]) refresh().catch((err) => setLive(false, err.message));
       else if (state.data) render(state.data);
     });
     tick();

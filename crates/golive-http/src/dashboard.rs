@@ -4,10 +4,17 @@
 //!   `GET /assets/dashboard.css` are its script and style. All three are compiled into the
 //!   binary (`include_str!`), so the dashboard works on a machine without internet. The charts
 //!   are small SVG drawings made by our own script; no third-party code is shipped.
-//! - `GET /v1/series[?trust=ODS]` is everything the page shows, taken from the live projections
-//!   under one lock so that every figure on the page belongs to the same ledger sequence.
-//! - Live updates: the page polls `GET /v1/head` every 2 s and fetches `/v1/series` again when
-//!   the head sequence has moved.
+//! - `GET /v1/series[?trust=ODS][&exclude_synthetic=true|false]` is everything the page draws,
+//!   taken from the live projections under one lock so that every figure on the page belongs to
+//!   the same ledger sequence; with `exclude_synthetic=true`, from the sourced-only projections
+//!   (as if no synthetic event had been appended), as the API answers with it.
+//! - Live updates: the page polls `GET /v1/head` every 2 s and fetches `/v1/series` again (and
+//!   the projection answers it shows beside it, at the series' sequence) when the head sequence
+//!   has moved.
+//! - Synthetic data: the page says in a banner when any figure it shows includes synthetic
+//!   (simulated) events, and marks those trusts and figures from the `synthetic` members of the
+//!   answers; its "Sourced only" control adds `exclude_synthetic=true` to every data request
+//!   (`/v1/head` takes no parameters).
 //!
 //! ## `GET /v1/series`
 //!
@@ -31,16 +38,37 @@
 //!       "rollout": [{"occurred_at","status","release","reason"}] } },
 //!   "programmes": { "London Programme for IT (NPfIT)": {
 //!       "status", "rollout": [{"occurred_at","status","release","reason","trust"}],
-//!       "warnings": [...] } }
+//!       "warnings": [...] } },
+//!   "synthetic": { "excluded": false, "events": 56, "affected": true,
+//!                  "trusts": {"RAL": "partly", "ZZ001": "wholly"}, "share": {...} }
 //! }
 //! ```
+//!
+//! Each trust also has `"synthetic": true|false` and each warning (trust and programme)
+//! `"synthetic_only"`, as in `/v1/warnings`. Synthetic events are those whose every source is
+//! `synthetic` (`golive_projections::synthetic`). Without `exclude_synthetic`, `synthetic` says
+//! what of the series they make: `events` synthetic events in the ledger; `share`, the series
+//! minus the same series of the sourced-only projections where they differ (the share tree of
+//! the API's answers: an integer is the difference, `{"sourced_only": null}` a trust or
+//! programme only synthetic events name, `{"sourced_only": v}` another value that differs);
+//! `affected` when the share is not empty; a trust's `synthetic` when its entry is in the share;
+//! and `trusts`, every trust of the whole ledger (not only those shown: the picker lists them
+//! all) whose all-trusts entry differs, `wholly` when only synthetic events name it, else
+//! `partly`. Both sides are framed alike (the same `all_trusts`, months up to the same month),
+//! so the share holds figures only. With `exclude_synthetic=true`, `excluded` is true, `events`
+//! counts the synthetic events left out, `trusts` and `share` are empty and no trust or warning
+//! is marked; `all_trusts` lists only the trusts of non-synthetic events, and a trust only
+//! synthetic events name is a 404. Cost: once the ledger holds a synthetic event, a marked series
+//! is built twice under the lock (of every event and of the sourced-only fold), four times with
+//! `trust` (the picker's marks are the whole ledger's); a sourced-only one once.
 //!
 //! `monthly` covers every month from the earlier of the trust's go-live and its first money
 //! event up to the month of `as_at` (months without money have zeros, so the cumulative lines
 //! are continuous). Money is integer pence. A malformed `trust` is a 400, an unknown one a 404,
-//! any other parameter a 400, all as [`ApiError`] JSON.
+//! an `exclude_synthetic` other than `true` or `false` a 400, any other parameter a 400, all as
+//! [`ApiError`] JSON.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
@@ -116,39 +144,43 @@ async fn style() -> Response {
 
 type RawQuery = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
-/// `?trust=` (absent means every trust), checked as the API checks it (unknown or repeated
-/// parameters are refused).
-fn parse_trust(raw: RawQuery) -> Result<Option<OdsCode>, ApiError> {
+/// `?trust=` (absent means every trust) and `?exclude_synthetic=true|false`, checked as the API
+/// checks them (unknown or repeated parameters, or a flag that is not `true` or `false`, are
+/// refused).
+fn parse_query(raw: RawQuery) -> Result<(Option<OdsCode>, bool), ApiError> {
     let Query(pairs) = raw.map_err(|e| {
         ApiError::BadRequest(format!("the query string is malformed: {}", e.body_text()))
     })?;
-    Ok(crate::parse_selection(pairs, "/v1/series", &["trust"])?.trust)
+    let sel = crate::parse_selection(pairs, "/v1/series", &["trust", "exclude_synthetic"])?;
+    Ok((sel.trust, sel.exclude_synthetic))
 }
 
 async fn series_handler(
     State(state): State<AppState>,
     raw: RawQuery,
 ) -> Result<Json<SeriesView>, ApiError> {
-    let trust = parse_trust(raw)?;
+    let (trust, exclude) = parse_query(raw)?;
     let ledger = state
         .ledger
         .lock()
         .map_err(|_| ApiError::Internal("ledger lock poisoned".into()))?;
     let p = ledger.projections();
+    let known = if exclude { p.sourced_only() } else { p };
     if let Some(t) = &trust
-        && !p.trusts().contains(t)
+        && !known.trusts().contains(t)
     {
+        let which = if exclude {
+            " that are not synthetic"
+        } else {
+            ""
+        };
         return Err(ApiError::NotFound(format!(
-            "trust {t} has no events in this ledger (as of seq {}); GET /v1/trusts lists them",
+            "trust {t} has no events{which} in this ledger (as of seq {}); GET /v1/trusts lists them",
             ledger.head().seq
         )));
     }
-    Ok(Json(series(
-        p,
-        ledger.head().seq,
-        &state.rules,
-        trust.as_ref(),
-    )))
+    let seq = ledger.head().seq;
+    Ok(Json(series(p, seq, &state.rules, trust.as_ref(), exclude)))
 }
 
 /// Everything the dashboard shows. See the module documentation for the fields.
@@ -161,6 +193,38 @@ pub struct SeriesView {
     pub headline: Headline,
     pub trusts: BTreeMap<String, TrustSeries>,
     pub programmes: BTreeMap<String, ProgrammeSeries>,
+    /// What of it comes from synthetic (simulated) events.
+    pub synthetic: SeriesSynthetic,
+}
+
+/// The `synthetic` member of the series: as the API's (see
+/// [`golive_projections::Synthetic`]), with the trusts of the whole ledger whose figures
+/// include synthetic data (for the picker, which lists every trust whatever is shown).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SeriesSynthetic {
+    /// The series is the sourced-only one: as if no synthetic event had been appended.
+    pub excluded: bool,
+    /// Synthetic events in the ledger (left out when `excluded`).
+    pub events: u64,
+    /// Some figure of this series differs from the sourced-only series (never when `excluded`).
+    pub affected: bool,
+    /// Every trust of the ledger (not only those shown) whose series differs from its
+    /// sourced-only series: `wholly` when only synthetic events name it (it is not in the
+    /// sourced-only series at all), `partly` otherwise. Empty when `excluded`.
+    pub trusts: BTreeMap<String, SyntheticPart>,
+    /// This series minus the sourced-only series, where they differ: the share tree of
+    /// `golive_projections::synthetic` (an empty object when nothing differs).
+    pub share: serde_json::Value,
+}
+
+/// How much of a trust's figures synthetic events make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyntheticPart {
+    /// Only synthetic events name the trust.
+    Wholly,
+    /// Some of its figures differ without the synthetic events.
+    Partly,
 }
 
 /// The tiles at the top of the page, over the trusts covered.
@@ -178,6 +242,9 @@ pub struct Headline {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TrustSeries {
+    /// Some figure of this trust differs from its sourced-only figures (never in a sourced-only
+    /// series).
+    pub synthetic: bool,
     pub status: Option<RolloutState>,
     pub live: bool,
     pub go_live: Option<DateTime<Utc>>,
@@ -357,13 +424,94 @@ struct Views {
     rollout: RolloutView,
     warnings: WarningsView,
     deferred: DeferredView,
-    as_at: Option<DateTime<Utc>>,
+    /// The month the `monthly` series run to.
+    months_to: Option<DateTime<Utc>>,
 }
 
 /// Builds the dashboard's data from projections at ledger sequence `seq`, for one trust (which
-/// the caller has checked exists) or all.
+/// the caller has checked exists, in the sourced-only projections with `exclude`) or all.
+///
+/// With `exclude`, the series of the sourced-only projections ([`Projections::sourced_only`]).
+/// Otherwise the series of every event, marked with what synthetic events make of it: the share
+/// tree of the series against the same series of the sourced-only projections
+/// ([`Projections::marked`]), each trust whose entry differs, and (for the picker) every trust
+/// of the ledger whose all-trusts entry differs. Both sides are framed alike: the picker's list
+/// is the whole ledger's (its marks are `synthetic.trusts`, not a share of `all_trusts`) and
+/// the monthly series run to the month of the whole ledger's `as_at`, so that a synthetic event
+/// that is the latest one does not by its date alone mark every trust's months (`as_at` itself
+/// is compared, and marked).
 pub fn series(
     p: &Projections,
+    seq: u64,
+    rules: &WarningRules,
+    trust: Option<&OdsCode>,
+    exclude: bool,
+) -> SeriesView {
+    if exclude {
+        let q = p.sourced_only();
+        let mut s = figures(q, q, seq, rules, trust);
+        s.synthetic = SeriesSynthetic {
+            excluded: true,
+            events: p.synthetic_events(),
+            affected: false,
+            trusts: BTreeMap::new(),
+            share: serde_json::Value::Object(serde_json::Map::new()),
+        };
+        return s;
+    }
+    let marked = p.marked(false, |q| figures(q, p, seq, rules, trust));
+    let all_share = match trust {
+        None => marked.synthetic.share.clone(),
+        Some(_) => {
+            p.marked(false, |q| figures(q, p, seq, rules, None))
+                .synthetic
+                .share
+        }
+    };
+    let mut s = marked.view;
+    let shared = &marked.synthetic.share["trusts"];
+    for (code, t) in &mut s.trusts {
+        t.synthetic = shared.get(code).is_some();
+    }
+    s.synthetic = SeriesSynthetic {
+        excluded: false,
+        events: marked.synthetic.events,
+        affected: marked.synthetic.affected,
+        trusts: synthetic_parts(p, &all_share),
+        share: marked.synthetic.share,
+    };
+    s
+}
+
+/// The trusts an all-trusts series' share tree marks, each `wholly` synthetic when the
+/// sourced-only projections do not know it.
+fn synthetic_parts(p: &Projections, share: &serde_json::Value) -> BTreeMap<String, SyntheticPart> {
+    let sourced: BTreeSet<String> = p
+        .sourced_only()
+        .trusts()
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    share["trusts"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.keys())
+        .map(|code| {
+            let part = if sourced.contains(code) {
+                SyntheticPart::Partly
+            } else {
+                SyntheticPart::Wholly
+            };
+            (code.clone(), part)
+        })
+        .collect()
+}
+
+/// The series of `p` alone (nothing marked), framed by `frame`: the picker lists its trusts and
+/// the monthly series run to the month of its `as_at`.
+fn figures(
+    p: &Projections,
+    frame: &Projections,
     seq: u64,
     rules: &WarningRules,
     trust: Option<&OdsCode>,
@@ -374,7 +522,7 @@ pub fn series(
         rollout: p.rollout(trust),
         warnings: p.warnings(rules, trust),
         deferred: p.deferred_features(trust),
-        as_at: p.as_at(),
+        months_to: frame.as_at(),
     };
     let trusts = v
         .rollout
@@ -390,9 +538,9 @@ pub fn series(
         .collect();
     SeriesView {
         as_of_seq: seq,
-        as_at: v.as_at,
+        as_at: p.as_at(),
         trust: trust.map(|t| t.to_string()),
-        all_trusts: p.trusts().iter().map(|t| t.to_string()).collect(),
+        all_trusts: frame.trusts().iter().map(|t| t.to_string()).collect(),
         headline: Headline {
             trusts: v.rollout.total.trusts,
             trusts_live: v.rollout.total.live_trusts,
@@ -405,6 +553,7 @@ pub fn series(
         },
         trusts,
         programmes,
+        synthetic: SeriesSynthetic::default(),
     }
 }
 
@@ -414,6 +563,7 @@ fn trust_series(v: &Views, code: &str, r: &TrustRollout) -> TrustSeries {
     let m = v.money.trusts.get(code);
     let w = v.warnings.trusts.get(code);
     TrustSeries {
+        synthetic: false,
         status: r.status,
         live: r.live,
         go_live: r.go_live,
@@ -442,7 +592,7 @@ fn trust_series(v: &Views, code: &str, r: &TrustRollout) -> TrustSeries {
             })
             .unwrap_or_default(),
         monthly: m
-            .map(|m| monthly_series(&m.by_month, r.go_live, v.as_at))
+            .map(|m| monthly_series(&m.by_month, r.go_live, v.months_to))
             .unwrap_or_default(),
         rollout: r
             .history
@@ -502,7 +652,7 @@ mod tests {
         // trust's cumulative money ends at its total, and the weekly series is the view's.
         let p = london();
         let rules = WarningRules::default();
-        let s = series(&p, 89, &rules, None);
+        let s = series(&p, 89, &rules, None, false);
         let money = p.money(None);
         let lost = p.lost_patients(None);
         let warnings = p.warnings(&rules, None);
@@ -552,7 +702,7 @@ mod tests {
         let p = london();
         let rules = WarningRules::default();
         let ral = OdsCode::parse("RAL").unwrap();
-        let s = series(&p, 89, &rules, Some(&ral));
+        let s = series(&p, 89, &rules, Some(&ral), false);
         assert_eq!(s.trusts.keys().collect::<Vec<_>>(), ["RAL"]);
         assert_eq!(s.trust.as_deref(), Some("RAL"));
         assert_eq!(s.all_trusts.len(), p.trusts().len());
@@ -630,8 +780,9 @@ mod tests {
     }
 
     #[test]
-    fn trust_parameter_is_checked() {
-        // Proves a malformed trust, an unknown or a repeated parameter is refused.
+    fn parameters_are_checked() {
+        // Proves a malformed trust, an unknown or a repeated parameter, or an exclude_synthetic
+        // that is not `true` or `false`, is refused.
         let q = |pairs: &[(&str, &str)]| -> RawQuery {
             Ok(Query(
                 pairs
@@ -640,21 +791,111 @@ mod tests {
                     .collect(),
             ))
         };
-        assert_eq!(parse_trust(q(&[])).unwrap(), None);
+        assert_eq!(parse_query(q(&[])).unwrap(), (None, false));
         assert_eq!(
-            parse_trust(q(&[("trust", "RAL")])).unwrap(),
-            OdsCode::parse("RAL")
+            parse_query(q(&[("trust", "RAL")])).unwrap(),
+            (OdsCode::parse("RAL"), false)
+        );
+        assert_eq!(
+            parse_query(q(&[("exclude_synthetic", "true"), ("trust", "RAL")])).unwrap(),
+            (OdsCode::parse("RAL"), true)
+        );
+        assert_eq!(
+            parse_query(q(&[("exclude_synthetic", "false")])).unwrap(),
+            (None, false)
         );
         for bad in [
             &[("trust", "ral!")][..],
             &[("trust", "")],
             &[("trusts", "RAL")],
             &[("trust", "RAL"), ("trust", "RNJ")],
+            &[("exclude_synthetic", "1")],
+            &[("exclude_synthetic", "yes")],
+            &[("exclude_synthetic", "")],
+            &[("exclude_synthetic", "TRUE")],
+            &[("exclude_synthetic", "true"), ("exclude_synthetic", "true")],
         ] {
             assert!(
-                matches!(parse_trust(q(bad)), Err(ApiError::BadRequest(_))),
+                matches!(parse_query(q(bad)), Err(ApiError::BadRequest(_))),
                 "{bad:?}"
             );
         }
+    }
+
+    /// The London scenario and then two simulated events under a fictional trust code: a cost
+    /// and a go-live.
+    fn london_and_simulated() -> Projections {
+        let mut p = london();
+        let sim = |n: u8, kind: &str, data: &str| {
+            format!(
+                r#"{{"event_id":"00000000-0000-4000-8000-0000000000{n:02}","trust":"ZZ001","collector":"sim","collector_seq":{n},"occurred_at":"2009-01-0{n}T09:00:00Z","recorded_at":"2009-01-0{n}T10:00:00Z","schema":2,"kind":"{kind}","data":{data},"sources":[{{"type":"synthetic","ref":"SYNTHETIC: test"}}],"status":"reported"}}"#
+            )
+        };
+        let lines = [
+            sim(
+                1,
+                "rollout_status",
+                r#"{"status":"go_live","release":"R1","programme":"Simulated programme"}"#,
+            ),
+            sim(
+                2,
+                "extra_cost",
+                r#"{"category":"temporary_staff","amount_pence":500000,"description":"simulated"}"#,
+            ),
+        ];
+        for (i, line) in lines.iter().enumerate() {
+            let e = golive_model::decode_str(line).expect("the simulated events decode");
+            p.apply(1000 + i as u64, &e, None);
+        }
+        p
+    }
+
+    #[test]
+    fn synthetic_figures_are_marked_and_can_be_left_out() {
+        // Proves a trust only synthetic events name is marked wholly synthetic, a London trust
+        // with synthetic lost patients partly, one without none; the share tree is the series
+        // minus the sourced-only series; with exclude the series is the sourced-only one.
+        let p = london_and_simulated();
+        let rules = WarningRules::default();
+        let s = series(&p, 1001, &rules, None, false);
+        let sy = &s.synthetic;
+        assert!(!sy.excluded && sy.affected);
+        assert_eq!(sy.events, p.synthetic_events());
+        assert_eq!(sy.trusts.get("ZZ001"), Some(&SyntheticPart::Wholly));
+        assert_eq!(sy.trusts.get("RVL"), Some(&SyntheticPart::Partly));
+        assert!(s.trusts["ZZ001"].synthetic && s.trusts["RVL"].synthetic);
+        assert!(!sy.trusts.contains_key("RAX") && !s.trusts["RAX"].synthetic);
+        assert_eq!(
+            sy.share["trusts"]["ZZ001"],
+            serde_json::json!({"sourced_only": null})
+        );
+        let sourced = p.sourced_only();
+        let net = s.headline.net_cost_pence - sourced.money(None).total.net_cost_pence;
+        assert_eq!(net, 500000);
+        assert_eq!(
+            sy.share["headline"]["net_cost_pence"],
+            serde_json::json!(net)
+        );
+
+        let x = series(&p, 1001, &rules, None, true);
+        assert!(x.synthetic.excluded && !x.synthetic.affected);
+        assert_eq!(x.synthetic.events, p.synthetic_events());
+        assert!(x.synthetic.trusts.is_empty());
+        assert_eq!(x.synthetic.share, serde_json::json!({}));
+        assert!(!x.trusts.contains_key("ZZ001") && !x.all_trusts.contains(&"ZZ001".into()));
+        assert!(x.trusts.values().all(|t| !t.synthetic));
+        let m = sourced.money(None);
+        assert_eq!(x.headline.net_cost_pence, m.total.net_cost_pence);
+        assert_eq!(
+            x.headline.open_lost_patients,
+            sourced.lost_patients(None).total.open_count
+        );
+
+        // One trust: its own entry is marked from its own series, the picker's marks are the
+        // whole ledger's.
+        let rax = OdsCode::parse("RAX").unwrap();
+        let one = series(&p, 1001, &rules, Some(&rax), false);
+        assert!(!one.synthetic.affected && !one.trusts["RAX"].synthetic);
+        assert_eq!(one.synthetic.trusts, sy.trusts);
     }
 }

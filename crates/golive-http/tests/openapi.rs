@@ -327,7 +327,12 @@ async fn every_answer_matches_its_schema() {
         assert!(schema.is_object(), "{path} has a 200 JSON schema");
         let queries: &[&str] = match path {
             "/v1/head" => &[""],
-            "/v1/series" => &["", "?trust=RAL"],
+            "/v1/series" => &[
+                "",
+                "?trust=RAL",
+                "?exclude_synthetic=true",
+                "?trust=RAX&exclude_synthetic=false",
+            ],
             "/v1/events" => &["", "?from_seq=80&limit=10"],
             "/v1/checkpoints" => &[""],
             "/v1/proof/inclusion" => &["?seq=5", "?seq=90&size=90"],

@@ -43,7 +43,20 @@ impl OdsCode {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A fictional code, reserved for simulated data (`ZZ001`, ...): every code starting with
+    /// [`FICTIONAL_PREFIX`]. Its events must be synthetic.
+    pub fn is_fictional(&self) -> bool {
+        self.0.starts_with(FICTIONAL_PREFIX)
+    }
 }
+
+/// The prefix of the fictional trust codes that simulations use (`golive simulate`: `ZZ001`,
+/// `ZZ002`, ..., then `ZY001`, ...). Valid ODS codes in form, and no NHS organisation's: NHS
+/// England's ODS codes for trusts start with `R` (and other bodies' with other letters), none
+/// with `Z`. The ledger refuses an event under such a code unless it is synthetic, so that a
+/// fictional trust's figures are always marked as simulated.
+pub const FICTIONAL_PREFIX: &str = "Z";
 
 impl fmt::Display for OdsCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

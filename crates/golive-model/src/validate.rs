@@ -7,7 +7,7 @@ use crate::kinds::{
     PeriodFields, ProgrammeRoster, RecoveryPlan, RolloutScope, UsageMetric, UsageReported,
     WaitingListDiscrepancy,
 };
-use crate::types::{OdsCode, Pence, Period, looks_like_nhs_number};
+use crate::types::{FICTIONAL_PREFIX, OdsCode, Pence, Period, looks_like_nhs_number};
 
 /// The limits every event is held to. Each is documented in `docs/EVENTS.md`.
 pub mod limits {
@@ -109,6 +109,16 @@ impl Envelope {
         }
         body(&self.body)?;
         self.sources_valid()?;
+        if self.trust.is_fictional() && !self.is_synthetic() {
+            return Err(inconsistent(
+                "trust",
+                format!(
+                    "`{}` is a fictional code (prefix `{FICTIONAL_PREFIX}`, reserved for simulated \
+                     data): its events must have only `synthetic` sources",
+                    self.trust
+                ),
+            ));
+        }
         if self.supersedes == Some(self.event_id) {
             return Err(DecodeError::new("supersedes", Reason::SupersedesItself));
         }

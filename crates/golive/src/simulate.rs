@@ -45,14 +45,11 @@ impl SimParams {
     }
 }
 
-/// The prefix of the fictional trust codes a simulation uses by default: `ZZ001`, `ZZ002`, ...
-/// (then `ZY001`, ...). Valid ODS codes in form, and no NHS organisation's: NHS England's ODS
-/// codes for trusts start with `R` (and other bodies' with other letters), none with `Z`.
-pub const FICTIONAL_PREFIX: &str = "Z";
+pub use golive_model::FICTIONAL_PREFIX;
 
 /// Whether `code` is one of the fictional codes of [`trust_codes_from`].
 pub fn is_fictional(code: &OdsCode) -> bool {
-    code.as_str().starts_with(FICTIONAL_PREFIX)
+    code.is_fictional()
 }
 
 /// The `i`-th fictional code: `ZZ001`..`ZZ999`, then `ZY001`, ...

@@ -371,3 +371,26 @@ fn a_programme_roster_lists_distinct_trusts() {
     }
     assert_eq!(reject(&v1), ("kind".into(), Reason::NeedsSchema2));
 }
+
+#[test]
+fn a_fictional_trust_code_takes_only_synthetic_events() {
+    // `ZZ001` and every `Z...` code are reserved for simulated data: a reported fact under one is
+    // refused (naming the field), a synthetic event accepted; a real code takes either.
+    let mut v = base2();
+    v["trust"] = json!("ZZ001");
+    let (field, reason) = reject(&v);
+    assert_eq!(field, "trust");
+    assert!(
+        matches!(&reason, Reason::Inconsistent(m) if m.contains("fictional code")),
+        "{reason:?}"
+    );
+    // A synthetic source beside a real one does not make the event synthetic.
+    v["sources"][1] = json!({"type": "synthetic", "ref": "SYNTHETIC: golive simulate, seed 1"});
+    assert_eq!(reject(&v).0, "trust");
+    v["sources"] = json!([{"type": "synthetic", "ref": "SYNTHETIC: golive simulate, seed 1"}]);
+    v.as_object_mut().unwrap().remove("relates_to");
+    let e = accept(&v);
+    assert!(e.trust.is_fictional() && e.is_synthetic());
+    v["trust"] = json!("RNJ");
+    assert!(!accept(&v).trust.is_fictional());
+}

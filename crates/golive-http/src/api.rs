@@ -502,7 +502,15 @@ pub(crate) async fn openapi() -> Response {
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let gauges = LedgerGauges::read(&state.store).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let store = state.store.clone();
+    let gauges = LedgerGauges {
+        head_seq: store.head().seq,
+        dead_letters_stored: store.dead_letter_count(),
+        snapshots_stored: store
+            .snapshot_seqs()
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .len() as u64,
+    };
     Ok((
         [(
             header::CONTENT_TYPE,

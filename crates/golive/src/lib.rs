@@ -8,7 +8,6 @@
 
 pub mod audit;
 pub mod client;
-pub mod collector_metrics;
 pub mod config;
 pub mod edge;
 pub mod natsauth;

@@ -502,15 +502,7 @@ pub(crate) async fn openapi() -> Response {
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let store = state.store.clone();
-    let gauges = LedgerGauges {
-        head_seq: store.head().seq,
-        dead_letters_stored: store.dead_letter_count(),
-        snapshots_stored: store
-            .snapshot_seqs()
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .len() as u64,
-    };
+    let gauges = LedgerGauges::read(&state.store).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((
         [(
             header::CONTENT_TYPE,

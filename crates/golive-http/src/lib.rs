@@ -20,13 +20,16 @@
 //! | `/`, `/assets/...`, `/v1/series` | the dashboard ([`dashboard`]; the page is public, its data needs analyst) |
 //! | `/v1/events`, `/v1/checkpoints`, `/v1/proof/inclusion`, `/v1/proof/consistency` | the log and its proofs for auditors ([`tlog`]) |
 //!
-//! Access: bearer tokens with roles analyst < auditor < admin ([`auth`]); TLS ([`tls`]).
+//! Access: bearer tokens with roles analyst < auditor < admin ([`auth`]); TLS ([`tls`]). While
+//! `golive serve --stay-up-when-refused` waits on a store it refused at open, [`refused`]
+//! answers instead: `/healthz`, `/metrics` (`golive_store_open_refused 1`) and 503 elsewhere.
 
 pub mod answers;
 pub mod api;
 pub mod asof;
 pub mod auth;
 pub mod dashboard;
+pub mod refused;
 pub mod tlog;
 pub mod tls;
 

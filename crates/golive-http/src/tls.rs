@@ -29,8 +29,11 @@ pub enum TlsError {
     },
 }
 
+/// The server's TLS settings, as [`load`] makes them and [`serve_tls_on`] takes them.
+pub type TlsConfig = Arc<rustls::ServerConfig>;
+
 /// The server's TLS settings from PEM files.
-pub fn load(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+pub fn load(cert: &Path, key: &Path) -> Result<TlsConfig, TlsError> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
         .map_err(|e| TlsError::Cert {
@@ -69,8 +72,17 @@ pub async fn serve_tls_on(
     config: Arc<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_app_tls_on(listener, router(state), config, shutdown).await
+}
+
+/// [`serve_tls_on`] for any router (the refused state's, [`crate::refused`]).
+pub async fn serve_app_tls_on(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    config: Arc<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let app = router(state);
     tracing::info!(addr = ?listener.local_addr().ok(), "HTTPS API listening");
     tokio::pin!(shutdown);
     loop {

@@ -8,12 +8,20 @@
 //!
 //! One [`Metrics`] is shared (`Arc`) by `golive_service::serve`, which counts what the consumer
 //! loop does, and the HTTP layer, which times requests and renders the text at `/metrics`.
+//! Beside them: figures read from the store when rendered ([`LedgerGauges::read`]: head, dead
+//! letters, snapshots, the last signed checkpoint, free disk), `golive_build_info` and the
+//! standard `process_*` series ([`process`]). `deploy/prometheus/golive-rules.yml` and
+//! `deploy/grafana/golive.json` use these names; a test checks each one is rendered.
+
+pub mod process;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use golive_store::{Store, StoreError};
 
 /// Upper bounds (seconds) of the append batch latency buckets: decode, validate, one sled
 /// write and flush, fold. A batch takes about a millisecond to tens of milliseconds.
@@ -149,6 +157,35 @@ pub struct LedgerGauges {
     pub head_seq: u64,
     pub dead_letters_stored: u64,
     pub snapshots_stored: u64,
+    /// Tree size of the latest signed checkpoint in the store (0: none yet).
+    pub checkpoint_signed_size: u64,
+    /// When it was signed (its `time` extension), seconds since the Unix epoch.
+    pub checkpoint_signed_unix_s: Option<u64>,
+    /// Bytes free on the store's file system, if the system says.
+    pub disk_free_bytes: Option<u64>,
+}
+
+impl LedgerGauges {
+    /// The figures of `store` now.
+    pub fn read(store: &Store) -> Result<Self, StoreError> {
+        let latest = store.latest_signed_checkpoint()?;
+        Ok(Self {
+            head_seq: store.head().seq,
+            dead_letters_stored: store.dead_letter_count(),
+            snapshots_stored: store.snapshot_seqs()?.len() as u64,
+            checkpoint_signed_size: latest.as_ref().map_or(0, |(size, _)| *size),
+            checkpoint_signed_unix_s: latest.as_ref().and_then(|(_, note)| signed_at(note)),
+            disk_free_bytes: store.disk_free_bytes(),
+        })
+    }
+}
+
+/// The `time` extension of a signed checkpoint note, as seconds since the Unix epoch.
+fn signed_at(note: &str) -> Option<u64> {
+    let text = &note[..note.rfind("\n\n")? + 1];
+    let checkpoint = golive_verify::Checkpoint::parse(text).ok()?;
+    let t = chrono::DateTime::parse_from_rfc3339(checkpoint.time()?).ok()?;
+    u64::try_from(t.timestamp()).ok()
 }
 
 /// Everything `/metrics` shows. Counters count since this process started.
@@ -254,7 +291,9 @@ impl Metrics {
         for s in &PLAIN_SERIES {
             let _ = writeln!(out, "# HELP {} {}", s.name, s.help);
             let _ = writeln!(out, "# TYPE {} {}", s.name, s.kind);
-            let _ = writeln!(out, "{} {}", s.name, (s.value)(self, gauges));
+            if let Some(v) = (s.value)(self, gauges) {
+                let _ = writeln!(out, "{} {v}", s.name);
+            }
         }
         let _ = writeln!(
             out,
@@ -264,6 +303,15 @@ impl Metrics {
         self.append_batch
             .render(&mut out, "golive_append_batch_seconds", "");
         self.render_http(&mut out);
+        render_process(&mut out, false);
+        out
+    }
+
+    /// What `/metrics` shows while `golive serve` stays up on a store it refused at open:
+    /// `golive_store_open_refused 1`, the build and the process, nothing of the store.
+    pub fn render_refused() -> String {
+        let mut out = String::with_capacity(2 * 1024);
+        render_process(&mut out, true);
         out
     }
 
@@ -303,21 +351,52 @@ impl Metrics {
     }
 }
 
-/// A series of one value: a counter of [`Metrics`] or a gauge read from the store.
+/// `golive_store_open_refused`, `golive_build_info` and the `process_*` series: what the
+/// ledger's process shows whether or not its store is open.
+fn render_process(out: &mut String, refused: bool) {
+    let _ = writeln!(
+        out,
+        "# HELP golive_store_open_refused 1 while golive serve stays up on a store it refused at open (damaged, another format, no room; the reason is in its log), else 0."
+    );
+    let _ = writeln!(out, "# TYPE golive_store_open_refused gauge");
+    let _ = writeln!(out, "golive_store_open_refused {}", u8::from(refused));
+    render_build_and_process(out);
+}
+
+/// `golive_build_info` and the `process_*` series, for any golive process (the collector's
+/// `--metrics` too).
+pub fn render_build_and_process(out: &mut String) {
+    let _ = writeln!(
+        out,
+        "# HELP golive_build_info The golive build serving: its version. Always 1."
+    );
+    let _ = writeln!(out, "# TYPE golive_build_info gauge");
+    let _ = writeln!(
+        out,
+        "golive_build_info{{version=\"{}\"}} 1",
+        escape(env!("CARGO_PKG_VERSION"))
+    );
+    if let Some(p) = process::ProcessStats::read() {
+        p.render(out);
+    }
+}
+
+/// A series of one value: a counter of [`Metrics`] or a gauge read from the store (left out
+/// when the value is not known).
 struct PlainSeries {
     name: &'static str,
     /// `counter` or `gauge`.
     kind: &'static str,
     help: &'static str,
-    value: fn(&Metrics, &LedgerGauges) -> u64,
+    value: fn(&Metrics, &LedgerGauges) -> Option<u64>,
 }
 
-fn load(c: &AtomicU64) -> u64 {
-    c.load(Ordering::Relaxed)
+fn load(c: &AtomicU64) -> Option<u64> {
+    Some(c.load(Ordering::Relaxed))
 }
 
 /// The single-value series, in the order `/metrics` shows them.
-const PLAIN_SERIES: [PlainSeries; 12] = [
+const PLAIN_SERIES: [PlainSeries; 16] = [
     PlainSeries {
         name: "golive_events_appended_total",
         kind: "counter",
@@ -358,19 +437,43 @@ const PLAIN_SERIES: [PlainSeries; 12] = [
         name: "golive_head_seq",
         kind: "gauge",
         help: "Sequence number of the last durable record of the ledger.",
-        value: |_, g| g.head_seq,
+        value: |_, g| Some(g.head_seq),
     },
     PlainSeries {
         name: "golive_dead_letters_stored",
         kind: "gauge",
         help: "Dead letters held in the store (all time).",
-        value: |_, g| g.dead_letters_stored,
+        value: |_, g| Some(g.dead_letters_stored),
     },
     PlainSeries {
         name: "golive_snapshots_stored",
         kind: "gauge",
         help: "Projection snapshots held in the store (as-of queries start from them).",
-        value: |_, g| g.snapshots_stored,
+        value: |_, g| Some(g.snapshots_stored),
+    },
+    PlainSeries {
+        name: "golive_checkpoint_signed_size",
+        kind: "gauge",
+        help: "Tree size (records covered) of the latest signed checkpoint in the store; below golive_head_seq until the next one is signed.",
+        value: |_, g| Some(g.checkpoint_signed_size),
+    },
+    PlainSeries {
+        name: "golive_checkpoint_signed_timestamp_seconds",
+        kind: "gauge",
+        help: "When the latest signed checkpoint was signed (its time line), seconds since the Unix epoch; absent before the first.",
+        value: |_, g| g.checkpoint_signed_unix_s,
+    },
+    PlainSeries {
+        name: "golive_store_disk_free_bytes",
+        kind: "gauge",
+        help: "Bytes free on the file system holding the store; below golive_store_disk_reserve_bytes the store refuses to append and the ledger stops.",
+        value: |_, g| g.disk_free_bytes,
+    },
+    PlainSeries {
+        name: "golive_store_disk_reserve_bytes",
+        kind: "gauge",
+        help: "Free bytes the store keeps in reserve (golive_store::DISK_RESERVE_BYTES).",
+        value: |_, _| Some(golive_store::DISK_RESERVE_BYTES),
     },
     PlainSeries {
         name: "golive_as_of_cache_hits_total",
@@ -418,6 +521,66 @@ mod tests {
         assert!(s.contains("x_bucket{route=\"/a\",le=\"+Inf\"} 4\n"), "{s}");
         assert!(s.contains("x_count{route=\"/a\"} 4\n"), "{s}");
         assert!(s.contains("x_sum{route=\"/a\"} 1.0105\n"), "{s}");
+    }
+
+    #[test]
+    fn the_store_gauges_build_and_process_series_are_rendered_and_unknown_ones_left_out() {
+        // Proves the series the alert rules need are rendered with their values, that a gauge
+        // not known (no signed checkpoint yet, no statvfs) is left out rather than shown as 0,
+        // and that the refused form has the refusal, the build and the process only.
+        let m = Metrics::new();
+        let g = LedgerGauges {
+            head_seq: 9,
+            checkpoint_signed_size: 7,
+            checkpoint_signed_unix_s: Some(1_700_000_000),
+            disk_free_bytes: Some(123),
+            ..LedgerGauges::default()
+        };
+        let text = m.render(&g);
+        for line in [
+            "golive_checkpoint_signed_size 7\n",
+            "golive_checkpoint_signed_timestamp_seconds 1700000000\n",
+            "golive_store_disk_free_bytes 123\n",
+            "golive_store_disk_reserve_bytes 33554432\n",
+            "golive_store_open_refused 0\n",
+            &format!(
+                "golive_build_info{{version=\"{}\"}} 1\n",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ] {
+            assert!(text.contains(line), "{line}: {text}");
+        }
+        #[cfg(target_os = "linux")]
+        assert!(text.contains("\nprocess_resident_memory_bytes "), "{text}");
+        let text = m.render(&LedgerGauges::default());
+        assert!(
+            !text.contains("\ngolive_checkpoint_signed_timestamp_seconds "),
+            "{text}"
+        );
+        assert!(!text.contains("\ngolive_store_disk_free_bytes "), "{text}");
+        let refused = Metrics::render_refused();
+        assert!(
+            refused.contains("golive_store_open_refused 1\n"),
+            "{refused}"
+        );
+        assert!(refused.contains("golive_build_info{"), "{refused}");
+        assert!(!refused.contains("golive_head_seq"), "{refused}");
+    }
+
+    #[test]
+    fn the_signing_time_is_read_from_a_signed_checkpoint_note() {
+        // Proves golive_checkpoint_signed_timestamp_seconds comes from the note's `time` line,
+        // as CheckpointSigner writes it.
+        let signer = golive_verify::NoteSigner::from_seed("golive.ledger/test", [7; 32]).unwrap();
+        let text = golive_verify::Checkpoint {
+            origin: "golive.ledger/test".to_owned(),
+            size: 3,
+            root: [0; 32],
+            extensions: vec!["time 2023-11-14T22:13:20Z".to_owned()],
+        }
+        .to_text();
+        assert_eq!(signed_at(&signer.sign(&text)), Some(1_700_000_000));
+        assert_eq!(signed_at("no blank line"), None);
     }
 
     #[test]

@@ -56,7 +56,14 @@ pub enum AuditKeyError {
 /// Reads the signing key from `dir`, or creates it (owner-only) if there is none. `origin`
 /// names a new key; an existing key keeps the name it was created with.
 pub fn load_or_create_key(dir: &Path, origin: &str) -> Result<NoteSigner, AuditKeyError> {
-    let path = dir.join(KEY_FILE);
+    load_or_create_key_at(&dir.join(KEY_FILE), origin)
+}
+
+/// [`load_or_create_key`] for a key file anywhere (`[audit] key_file`): read it, or create it
+/// (owner-only, and its directory) if there is none.
+pub fn load_or_create_key_at(path: &Path, origin: &str) -> Result<NoteSigner, AuditKeyError> {
+    let path = path.to_path_buf();
+    let dir = path.parent().unwrap_or(Path::new("."));
     let io = |what, source| AuditKeyError::Io {
         what,
         path: path.clone(),

@@ -432,6 +432,12 @@ impl Store {
         sled_error(&self.inner.path, e)
     }
 
+    /// Bytes free to this process on the file system holding the store (`statvfs`), if the
+    /// system says; the store refuses to write below [`crate::DISK_RESERVE_BYTES`].
+    pub fn disk_free_bytes(&self) -> Option<u64> {
+        free_bytes(&self.inner.path)
+    }
+
     /// Refuses to write when the file system holding the store has less than
     /// [`crate::DISK_RESERVE_BYTES`] free: sled does not recover from running out of space in the
     /// middle of a write (it can wait forever for a flush that cannot finish), so the store

@@ -17,7 +17,9 @@ use clap::{Parser, Subcommand};
 (lost patients, extra costs, lost income, rollout pauses) as an immutable, hash-chained event, \
 and folds the history into projections that analysts can query, also as of any past point.\n\n\
 Configuration: flags win over environment variables, which win over the TOML config file \
-(--config, GOLIVE_CONFIG, or ~/.config/golive/config.toml if it exists), which wins over defaults."
+(--config, GOLIVE_CONFIG, or ~/.config/golive/config.toml if it exists), which wins over defaults. \
+Every key of the file's [ledger], [audit], [http] and [stream] sections can also be set by a \
+GOLIVE_<SECTION>_<KEY> variable, e.g. GOLIVE_HTTP_TOKENS_FILE (docs/OPERATIONS.md)."
 )]
 pub struct Cli {
     /// Ledger directory (sled store). Default: the per-user data dir, e.g. ~/.local/share/golive
@@ -27,6 +29,11 @@ pub struct Cli {
     /// see README)
     #[arg(long, global = true, env = "GOLIVE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Check the command line and the configuration (flags, GOLIVE_* variables, config file;
+    /// for serve also its HTTP access rules, TLS files, signing key and NKey file; for collect
+    /// its input and NKey file), then exit 0 without running the command (deploy checks)
+    #[arg(long, global = true)]
+    pub check_config: bool,
     #[command(flatten)]
     pub logging: golive::edge::LogArgs,
     #[command(subcommand)]
@@ -177,6 +184,13 @@ pub struct ServeArgs {
     /// 3-node cluster (default: the config file's [stream] replicas, else 1)
     #[arg(long, env = "GOLIVE_STREAM_REPLICAS", value_name = "N", value_parser = stream_replicas)]
     pub stream_replicas: Option<usize>,
+    /// When the store is refused at open (damaged, of another format, no room), stay up on the
+    /// --http address and answer /healthz, /metrics (golive_store_open_refused 1) and 503 with
+    /// the reason on every other path until stopped, then exit 1; without it (or with --http
+    /// off), exit 1 at once. For supervisors that would restart it in a loop, and for the
+    /// alert rule GoliveStoreRefusedAtOpen
+    #[arg(long, env = "GOLIVE_STAY_UP_WHEN_REFUSED")]
+    pub stay_up_when_refused: bool,
 }
 
 #[derive(clap::Args)]
@@ -200,6 +214,11 @@ pub struct CollectArgs {
     /// Give up waiting for receipts after this long (events stay in the outbox); 0 = forever
     #[arg(long, default_value_t = 300)]
     pub wait_receipts_secs: u64,
+    /// While it runs, serve Prometheus metrics at http://ADDR/metrics (outbox pending, this
+    /// run's counts, NATS connected), e.g. 127.0.0.1:9187; port 0 picks one and prints it. No
+    /// token: keep it on loopback or a private network
+    #[arg(long, env = "GOLIVE_COLLECT_METRICS", value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 #[derive(clap::Args)]

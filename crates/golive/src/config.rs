@@ -1,6 +1,13 @@
 //! Configuration: flags win over environment variables, which win over the TOML file, which wins
-//! over the defaults. The file is optional; `golive --help` lists every flag and variable.
+//! over the defaults. The file is optional; `golive --help` lists every flag and variable, and
+//! [`ENV_KEYS`] the variables that set the file's `[ledger]`, `[audit]`, `[http]` and `[stream]`
+//! keys (`GOLIVE_<SECTION>_<KEY>`, module `env`).
 
+mod env;
+
+pub use env::{ENV_KEYS, EnvKey};
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use golive_ledger::LedgerOptions;
@@ -44,6 +51,24 @@ pub struct HttpSection {
     /// Bearer tokens, as `golive token new` prints them: `{ name, role, sha256 }`.
     #[serde(default)]
     pub tokens: Vec<TokenSection>,
+    /// A TOML file of more `[[http.tokens]]` entries (as `golive token NAME --role ROLE
+    /// --append-to FILE` writes them), e.g. a secret mounted into a container.
+    pub tokens_file: Option<PathBuf>,
+}
+
+/// A file of `[[http.tokens]]` entries and nothing else (`[http] tokens_file`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokensFile {
+    #[serde(default)]
+    http: TokensFileHttp,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokensFileHttp {
+    #[serde(default)]
+    tokens: Vec<TokenSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,6 +108,9 @@ pub struct AuditSection {
     pub checkpoint_every_secs: Option<u64>,
     /// The log's origin line, `golive.ledger/<name>`; fixed when the signing key is created.
     pub origin: Option<String>,
+    /// The signing key's file (default: `audit-signing.key` in the data directory), created
+    /// there (mode 0600) if it does not exist yet.
+    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,6 +166,8 @@ pub struct Config {
     pub audit: AuditOptions,
     /// Origin of a new signing key.
     pub audit_origin: String,
+    /// `[audit] key_file`, if set; see [`Config::signing_key_file`].
+    pub audit_key_file: Option<PathBuf>,
     /// Tokens and TLS of the HTTP API.
     pub http: HttpAccess,
     /// Replicas of the JetStream stream (`[stream] replicas`; `--stream-replicas` overrides).
@@ -175,15 +205,26 @@ pub fn default_config_file() -> Option<PathBuf> {
 
 impl Config {
     /// Builds the configuration. `config_file` and `data` come from flags or environment
-    /// (clap has already applied that precedence).
+    /// (clap has already applied that precedence); the file's keys are overridden by this
+    /// process's `GOLIVE_<SECTION>_<KEY>` variables ([`ENV_KEYS`]).
     pub fn load(config_file: Option<&Path>, data: Option<PathBuf>) -> Result<Self, ConfigError> {
+        Self::load_with_env(config_file, data, &env::process_vars()?)
+    }
+
+    /// [`Config::load`] with the `GOLIVE_*` variables given (tests).
+    pub fn load_with_env(
+        config_file: Option<&Path>,
+        data: Option<PathBuf>,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<Self, ConfigError> {
         let path = config_file
             .map(Path::to_path_buf)
             .or_else(default_config_file);
-        let file = match &path {
+        let mut file = match &path {
             Some(p) => read_file(p)?,
             None => FileConfig::default(),
         };
+        env::apply(&mut file, vars)?;
         // Checked in the order of the file's sections, so the first bad value is named first.
         let (ledger, batch_events_max) = ledger_options(&file.ledger)?;
         let rules = file.warnings.unwrap_or_default();
@@ -196,6 +237,7 @@ impl Config {
             .map_err(|e| ConfigError::Value(format!("[claims]: {e}")))?;
         let audit = audit_options(&file.audit)?;
         let audit_origin = audit_origin(file.audit.origin)?;
+        let audit_key_file = file.audit.key_file;
         let http = http_access(file.http)?;
         let stream_replicas = file.stream.replicas.unwrap_or(1);
         check_stream_replicas(stream_replicas)
@@ -208,10 +250,21 @@ impl Config {
             claim_rules,
             audit,
             audit_origin,
+            audit_key_file,
             http,
             stream_replicas,
             file: path,
         })
+    }
+}
+
+impl Config {
+    /// Where the ledger's signing key is: `[audit] key_file`, else `audit-signing.key` in
+    /// `data_dir`.
+    pub fn signing_key_file(&self, data_dir: &Path) -> PathBuf {
+        self.audit_key_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join(golive_ledger::signing::KEY_FILE))
     }
 }
 
@@ -297,7 +350,26 @@ fn audit_origin(origin: Option<String>) -> Result<String, ConfigError> {
     Ok(origin)
 }
 
-fn http_access(h: HttpSection) -> Result<HttpAccess, ConfigError> {
+/// The entries of `[http] tokens_file`.
+fn read_tokens_file(path: &Path) -> Result<Vec<TokenSection>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let file: TokensFile = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+        path: path.to_owned(),
+        message: format!(
+            "{} (a tokens file holds only [[http.tokens]] entries)",
+            e.message()
+        ),
+    })?;
+    Ok(file.http.tokens)
+}
+
+fn http_access(mut h: HttpSection) -> Result<HttpAccess, ConfigError> {
+    if let Some(path) = &h.tokens_file {
+        h.tokens.extend(read_tokens_file(path)?);
+    }
     let mut entries = Vec::with_capacity(h.tokens.len());
     for t in &h.tokens {
         let role: golive_http::Role = t
@@ -455,5 +527,217 @@ mod tests {
         std::fs::write(&f, "[audit]\norigin = \"a b\"\n").unwrap();
         let e = Config::load(Some(&f), None).unwrap_err().to_string();
         assert!(e.contains("audit.origin"), "{e}");
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    const HASH_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const HASH_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    fn token_names(c: &Config) -> Vec<String> {
+        match &c.http.auth {
+            golive_http::Auth::Open => vec![],
+            golive_http::Auth::Tokens(t) => t.iter().map(|t| t.name.clone()).collect(),
+        }
+    }
+
+    #[test]
+    fn every_environment_variable_sets_its_key_over_the_file() {
+        // Proves the GOLIVE_<SECTION>_<KEY> mapping of docs/OPERATIONS.md: each variable of
+        // ENV_KEYS lands in its key, and wins over the file's value for the same key.
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        let cert = dir.path().join("cert.pem");
+        std::fs::write(
+            &f,
+            "[ledger]\nbatch_events_max = 5\nsnapshot_every_events = 6\nsnapshots_kept_max = 7\n\
+             [audit]\ncheckpoint_every_events = 8\ncheckpoint_every_secs = 9\norigin = \"golive.ledger/file\"\n\
+             [http]\nallow_open = false\n[stream]\nreplicas = 1\n",
+        )
+        .unwrap();
+        let tokens_file = dir.path().join("tokens.toml");
+        std::fs::write(
+            &tokens_file,
+            format!("\n[[http.tokens]]\nname = \"prometheus\"\nrole = \"admin\"\nsha256 = \"{HASH_B}\"\n"),
+        )
+        .unwrap();
+        let env = vars(&[
+            ("GOLIVE_LEDGER_BATCH_EVENTS_MAX", "50"),
+            ("GOLIVE_LEDGER_SNAPSHOT_EVERY_EVENTS", "60"),
+            ("GOLIVE_LEDGER_SNAPSHOTS_KEPT_MAX", "70"),
+            ("GOLIVE_AUDIT_CHECKPOINT_EVERY_EVENTS", "80"),
+            ("GOLIVE_AUDIT_CHECKPOINT_EVERY_SECS", "90"),
+            ("GOLIVE_AUDIT_ORIGIN", "golive.ledger/env"),
+            ("GOLIVE_AUDIT_KEY_FILE", "/run/secrets/signing.key"),
+            ("GOLIVE_HTTP_TLS_CERT", cert.to_str().unwrap()),
+            ("GOLIVE_HTTP_TLS_KEY", "/k.pem"),
+            ("GOLIVE_HTTP_ALLOW_OPEN", "true"),
+            ("GOLIVE_HTTP_TOKENS", &format!("alice:analyst:{HASH_A}")),
+            ("GOLIVE_HTTP_TOKENS_FILE", tokens_file.to_str().unwrap()),
+            ("GOLIVE_STREAM_REPLICAS", "3"),
+        ]);
+        assert_eq!(env.len(), ENV_KEYS.len(), "one value per variable");
+        let c = Config::load_with_env(Some(&f), None, &env).unwrap();
+        assert_eq!(c.batch_events_max, 50);
+        assert_eq!(c.ledger.snapshot_every_events, 60);
+        assert_eq!(c.ledger.snapshots_kept_max, 70);
+        assert_eq!(c.audit.checkpoint_every_events, 80);
+        assert_eq!(c.audit.checkpoint_every_secs, 90);
+        assert_eq!(c.audit_origin, "golive.ledger/env");
+        assert_eq!(
+            c.signing_key_file(Path::new("/data")),
+            PathBuf::from("/run/secrets/signing.key")
+        );
+        assert_eq!(c.http.tls, Some((cert, PathBuf::from("/k.pem"))));
+        assert!(c.http.allow_open);
+        assert_eq!(token_names(&c), ["alice", "prometheus"]);
+        assert_eq!(c.stream_replicas, 3);
+        // Without the variables, the file's values (and the default key file) stand.
+        let c = Config::load_with_env(Some(&f), None, &BTreeMap::new()).unwrap();
+        assert_eq!(c.batch_events_max, 5);
+        assert_eq!(c.audit_origin, "golive.ledger/file");
+        assert_eq!(
+            c.signing_key_file(Path::new("/data")),
+            PathBuf::from("/data/audit-signing.key")
+        );
+        assert!(c.http.auth.is_open());
+    }
+
+    #[test]
+    fn every_key_of_the_environment_sections_has_its_variable() {
+        // Proves ENV_KEYS covers [ledger], [audit], [http] and [stream] whole: a key added to
+        // one of them without a variable fails here (the field names come from Debug). The old
+        // names of two [ledger] keys are read from the file only.
+        let sections = [
+            ("ledger", format!("{:?}", LedgerSection::default())),
+            ("audit", format!("{:?}", AuditSection::default())),
+            ("http", format!("{:?}", HttpSection::default())),
+            ("stream", format!("{:?}", StreamSection::default())),
+        ];
+        for (section, debug) in sections {
+            let fields = debug
+                .split(['{', ','])
+                .skip(1)
+                .filter_map(|f| f.split(':').next())
+                .map(str::trim)
+                .filter(|f| !f.is_empty() && !f.starts_with('}'));
+            for field in fields {
+                if ["checkpoint_every_events", "checkpoints_kept_max"].contains(&field)
+                    && section == "ledger"
+                {
+                    continue;
+                }
+                let key = format!("{section}.{field}");
+                let var = format!("GOLIVE_{}_{}", section, field).to_uppercase();
+                assert!(
+                    ENV_KEYS.iter().any(|k| k.key == key && k.var == var),
+                    "{key} has no environment variable {var} in ENV_KEYS"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn operations_md_lists_every_environment_variable() {
+        // Proves the documented mapping is the implemented one: docs/OPERATIONS.md names each
+        // variable of ENV_KEYS with its key.
+        let doc = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/OPERATIONS.md"),
+        )
+        .unwrap();
+        for k in &ENV_KEYS {
+            let (section, key) = k.key.split_once('.').unwrap();
+            let row = doc
+                .lines()
+                .find(|l| l.starts_with('|') && l.contains(&format!("`{}`", k.var)))
+                .unwrap_or_else(|| panic!("docs/OPERATIONS.md has no row for {}", k.var));
+            assert!(
+                row.contains(&format!("[{section}]")) && row.contains(key),
+                "{}: {row}",
+                k.var
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_or_bad_variable_is_refused_by_name_and_an_empty_one_is_unset() {
+        // Proves a typo in a variable's name (which would leave a setting at its default) and
+        // a value that does not parse are errors naming the variable; other GOLIVE_* variables
+        // (flags' own, such as GOLIVE_HTTP) are not this module's business.
+        let load = |pairs: &[(&str, &str)]| Config::load_with_env(None, None, &vars(pairs));
+        let e = load(&[("GOLIVE_HTTP_TOKEN_FILE", "/x")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("GOLIVE_HTTP_TOKEN_FILE names no configuration key"),
+            "{e}"
+        );
+        assert!(e.contains("GOLIVE_HTTP_TOKENS_FILE"), "{e}");
+        let e = load(&[("GOLIVE_LEDGER_BATCH_EVENTS_MAX", "many")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("GOLIVE_LEDGER_BATCH_EVENTS_MAX (ledger.batch_events_max)"),
+            "{e}"
+        );
+        let e = load(&[("GOLIVE_HTTP_ALLOW_OPEN", "perhaps")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not true or false"), "{e}");
+        let e = load(&[("GOLIVE_HTTP_TOKENS", "alice")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("NAME:ROLE:SHA256"), "{e}");
+        let e = load(&[("GOLIVE_STREAM_REPLICAS", "9")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("stream.replicas must be between 1 and 5"), "{e}");
+        let c = load(&[
+            ("GOLIVE_HTTP", "0.0.0.0:8080"),
+            ("GOLIVE_DATA", "/d"),
+            ("GOLIVE_LEDGER_BATCH_EVENTS_MAX", ""),
+        ])
+        .unwrap();
+        assert_eq!(c.batch_events_max, 1_000);
+    }
+
+    #[test]
+    fn a_tokens_file_holds_only_token_entries_and_adds_to_the_config_files() {
+        // Proves [http] tokens_file adds its [[http.tokens]] (the format `golive token
+        // --append-to` writes) to the config file's, that a missing file is an error naming it,
+        // and that anything but token entries in it is refused.
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = dir.path().join("tokens.toml");
+        std::fs::write(
+            &tokens,
+            format!("\n[[http.tokens]]\nname = \"b\"\nrole = \"admin\"\nsha256 = \"{HASH_B}\"\n"),
+        )
+        .unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(
+            &f,
+            format!(
+                "[http]\ntokens_file = {:?}\n[[http.tokens]]\nname = \"a\"\nrole = \"analyst\"\nsha256 = \"{HASH_A}\"\n",
+                tokens.to_str().unwrap()
+            ),
+        )
+        .unwrap();
+        let c = Config::load_with_env(Some(&f), None, &BTreeMap::new()).unwrap();
+        assert_eq!(token_names(&c), ["a", "b"]);
+        std::fs::write(&tokens, "[ledger]\nbatch_events_max = 1\n").unwrap();
+        let e = Config::load_with_env(Some(&f), None, &BTreeMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("only [[http.tokens]] entries"), "{e}");
+        std::fs::remove_file(&tokens).unwrap();
+        let e = Config::load_with_env(Some(&f), None, &BTreeMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tokens.toml"), "{e}");
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod client;
+pub mod collector_metrics;
 pub mod config;
 pub mod edge;
 pub mod natsauth;

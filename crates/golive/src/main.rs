@@ -34,6 +34,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let data_given = cli.data.is_some();
     let config = Config::load(cli.config.as_deref(), cli.data)?;
+    if cli.check_config {
+        return cmd::check_config(&config, &cli.command);
+    }
     match cli.command {
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Ingest(a) => cmd::ingest::run(&config, a),

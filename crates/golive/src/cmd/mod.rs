@@ -30,7 +30,23 @@ use golive::config::Config;
 use golive_ledger::Ledger;
 use golive_store::Store;
 
-use crate::cli::NatsArgs;
+use crate::cli::{Command, NatsArgs};
+
+/// `--check-config`: the checks of `serve` and `collect` that need no store nor NATS; for the
+/// other commands, the configuration alone (already loaded and checked).
+pub fn check_config(config: &Config, command: &Command) -> Result<std::process::ExitCode> {
+    match command {
+        Command::Serve(a) => serve::check_only(config, a),
+        Command::Collect(a) => collect::check_only(config, a),
+        _ => {
+            crate::terminal::err(&golive::render::config_checked(
+                config.file.as_deref(),
+                &config.data_dir,
+            ));
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+    }
+}
 
 /// Exit code when some input lines were rejected (they are in the dead letters).
 pub const EXIT_REJECTED: u8 = 3;
@@ -40,7 +56,10 @@ pub const EXIT_REJECTED: u8 = 3;
 pub fn open_ledger(config: &Config) -> Result<Ledger> {
     let mut ledger = Ledger::open(&config.data_dir, config.ledger)
         .with_context(|| format!("cannot open the ledger in {}", config.data_dir.display()))?;
-    let key = golive_ledger::signing::load_or_create_key(&config.data_dir, &config.audit_origin)?;
+    let key = golive_ledger::signing::load_or_create_key_at(
+        &config.signing_key_file(&config.data_dir),
+        &config.audit_origin,
+    )?;
     let signer = golive_ledger::signing::CheckpointSigner::new(key, config.audit, ledger.store())?;
     ledger.enable_checkpoint_signing(signer);
     Ok(ledger)

@@ -112,7 +112,10 @@ fn open_new_ledger(config: &Config) -> Result<Ledger> {
     let dir = &config.data_dir;
     let mut ledger = Ledger::open(dir, config.ledger)
         .with_context(|| format!("cannot open the new ledger in {}", dir.display()))?;
-    let signing = golive_ledger::signing::load_or_create_key(dir, &config.audit_origin)?;
+    let signing = golive_ledger::signing::load_or_create_key_at(
+        &config.signing_key_file(dir),
+        &config.audit_origin,
+    )?;
     let signer =
         golive_ledger::signing::CheckpointSigner::new(signing, config.audit, ledger.store())?;
     ledger.enable_checkpoint_signing(signer);

@@ -24,14 +24,70 @@ use crate::terminal;
 /// Where `golive serve` listens for HTTP when `--http` is not given.
 const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 
+/// What `golive serve` checks before it opens anything: the same for a run and for
+/// `--check-config`.
+struct Checked {
+    replicas: usize,
+    http_addr: Option<SocketAddr>,
+    /// `--http` was given.
+    explicit: bool,
+    nkey: Option<Arc<nkeys::KeyPair>>,
+    tls: Option<golive_http::tls::TlsConfig>,
+}
+
+fn check(config: &Config, args: &ServeArgs) -> Result<Checked> {
+    let http_addr = http_addr(args.http.clone())?;
+    if let Some(addr) = http_addr {
+        refuse_open_api(config, addr)?;
+    }
+    let tls = match &config.http.tls {
+        Some((cert, key)) => Some(golive_http::tls::load(cert, key)?),
+        None => None,
+    };
+    Ok(Checked {
+        replicas: args.stream_replicas.unwrap_or(config.stream_replicas),
+        http_addr,
+        explicit: args.http.is_some(),
+        nkey: nkey(&args.nats)?,
+        tls,
+    })
+}
+
+/// `golive serve --check-config`: every check a start makes before it opens the store, and
+/// the signing key if it exists (a missing one is created at start); nothing is opened,
+/// created or listened on.
+pub fn check_only(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
+    let c = check(config, args)?;
+    let key = config.signing_key_file(&config.data_dir);
+    if key.exists() {
+        golive_ledger::signing::load_or_create_key_at(&key, &config.audit_origin)?;
+    }
+    terminal::err(&render::serve::config_ok(
+        &config.data_dir,
+        c.http_addr,
+        config.http.auth.is_open(),
+        c.replicas,
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
-    let replicas = args.stream_replicas.unwrap_or(config.stream_replicas);
-    let explicit = args.http.is_some();
-    let http_addr = http_addr(args.http)?;
-    let nkey = nkey(&args.nats)?;
+    let Checked {
+        replicas,
+        http_addr,
+        explicit,
+        nkey,
+        tls,
+    } = check(config, &args)?;
     let rt = runtime()?;
     let stop = shutdown_signal_in(&rt);
-    let ledger = open_ledger(config)?;
+    let ledger = match open_ledger(config) {
+        Ok(ledger) => ledger,
+        Err(e) => match http_addr.filter(|_| args.stay_up_when_refused) {
+            Some(addr) => return rt.block_on(stay_up_refused(e, addr, tls, config, stop)),
+            None => return Err(e),
+        },
+    };
     terminal::err(&render::serve::started(
         &config.data_dir,
         ledger.head().seq,
@@ -52,13 +108,6 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
             ..Default::default()
         },
         ..Default::default()
-    };
-    if let Some(addr) = http_addr {
-        refuse_open_api(config, addr)?;
-    }
-    let tls = match &config.http.tls {
-        Some((cert, key)) => Some(golive_http::tls::load(cert, key)?),
-        None => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let state = golive_http::AppState::new(ledger.clone(), Arc::new(config.rules.clone()))
@@ -109,6 +158,31 @@ fn refuse_open_api(config: &Config, addr: SocketAddr) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--stay-up-when-refused`: says why the store was refused, then answers on `addr` with
+/// [`golive_http::refused`] until stopped; exits 1.
+async fn stay_up_refused(
+    error: anyhow::Error,
+    addr: SocketAddr,
+    tls: Option<golive_http::tls::TlsConfig>,
+    config: &Config,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<ExitCode> {
+    let reason = format!("{error:#}");
+    terminal::err(&format!("error: {reason}\n"));
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {addr} (--http)"))?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    terminal::err(&render::serve::refused_staying_up(scheme, bound));
+    let app = golive_http::refused::router(config.http.auth.clone(), reason);
+    match tls {
+        Some(t) => golive_http::tls::serve_app_tls_on(listener, app, t, stop).await?,
+        None => golive_http::refused::serve_on(listener, app, stop).await?,
+    }
+    Ok(ExitCode::FAILURE)
 }
 
 /// Completes once `true` is sent on the stop channel (or it is closed).

@@ -7,6 +7,21 @@ use golive_collector::{CollectSummary, OutboxStatus, Progress};
 
 use super::line;
 
+/// Where `--metrics` answers (stderr).
+pub fn metrics_listening(bound: std::net::SocketAddr) -> String {
+    line(format_args!(
+        "golive collect: metrics on http://{bound}/metrics"
+    ))
+}
+
+/// `golive collect --check-config`: the checks passed.
+pub fn config_ok(outbox: &std::path::Path) -> String {
+    line(format_args!(
+        "golive collect: configuration OK (outbox {}); nothing started",
+        outbox.display()
+    ))
+}
+
 /// The progress spinner's message (without a newline).
 pub fn progress(p: &Progress) -> String {
     format!(

@@ -36,6 +36,17 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// `--check-config` of a command that has nothing to check beyond its configuration.
+pub fn config_checked(file: Option<&std::path::Path>, data_dir: &std::path::Path) -> String {
+    let file = file.map_or("no config file".to_owned(), |f| {
+        format!("config file {}", f.display())
+    });
+    line(format_args!(
+        "configuration OK ({file}, ledger {}); nothing started",
+        data_dir.display()
+    ))
+}
+
 /// `text` and a newline: one line as `println!` would print it.
 pub(crate) fn line(text: impl std::fmt::Display) -> String {
     format!("{text}\n")

@@ -17,6 +17,27 @@ pub fn started(data_dir: &Path, head_seq: u64, nats_url: &str) -> String {
     ))
 }
 
+/// `golive serve --check-config`: what a start would use (the checks passed).
+pub fn config_ok(data_dir: &Path, http: Option<SocketAddr>, open: bool, replicas: usize) -> String {
+    let http = match http {
+        Some(a) if open => format!("HTTP {a} open (no tokens)"),
+        Some(a) => format!("HTTP {a} with tokens"),
+        None => "no HTTP".to_owned(),
+    };
+    line(format_args!(
+        "golive serve: configuration OK (ledger {}, {http}, stream replicas {replicas}); nothing started",
+        data_dir.display()
+    ))
+}
+
+/// `--stay-up-when-refused` after the store was refused at open (the error is printed first).
+pub fn refused_staying_up(scheme: &str, bound: SocketAddr) -> String {
+    line(format_args!(
+        "golive serve: the store was refused at open; answering /healthz and /metrics \
+         (golive_store_open_refused 1) on {scheme}://{bound}/ and 503 elsewhere until stopped"
+    ))
+}
+
 /// Where the API and dashboard answer, and whether they ask for tokens.
 pub fn http_listening(scheme: &str, bound: SocketAddr, open: bool) -> String {
     line(format_args!(

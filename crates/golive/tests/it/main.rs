@@ -1,5 +1,6 @@
 //! The `golive` package's integration tests that need no NATS: the CLI end to end on a real
-//! on-disk ledger, the auditor commands and routes, and as-of answers. One test binary, one
+//! on-disk ledger, the auditor commands and routes, as-of answers, and what the deploy files'
+//! Prometheus rules and Grafana dashboard read from `/metrics`. One test binary, one
 //! module per subject (linking a binary per file is slow); the process-level tests with NATS
 //! are in the top-level tests/process/.
 
@@ -7,6 +8,7 @@ mod as_of;
 mod audit;
 mod audit_http;
 mod cli;
+mod monitoring;
 
 use golive_testkit::golive::Golive;
 

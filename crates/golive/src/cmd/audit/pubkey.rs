@@ -9,8 +9,10 @@ use golive::render;
 use crate::terminal;
 
 pub fn run(config: &Config) -> Result<ExitCode> {
-    let signer =
-        golive_ledger::signing::load_or_create_key(&config.data_dir, &config.audit_origin)?;
+    let signer = golive_ledger::signing::load_or_create_key_at(
+        &config.signing_key_file(&config.data_dir),
+        &config.audit_origin,
+    )?;
     terminal::out(&render::audit::pubkey(&signer.verifier()))?;
     Ok(ExitCode::SUCCESS)
 }

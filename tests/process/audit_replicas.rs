@@ -266,7 +266,7 @@ fn replicas_agree_idle_ledgers_sign_and_a_running_ledger_exports_a_verifiable_hi
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.starts_with("OK head seq 1200 "), "{out}");
 
-    // Edit one amount: verify fails (exit 2) naming that record's seq.
+    // Edit one amount: verify fails (TAMPERED) naming that record's seq.
     let mut edited = None;
     let lines: Vec<String> = t1
         .lines()
@@ -297,7 +297,7 @@ fn replicas_agree_idle_ledgers_sign_and_a_running_ledger_exports_a_verifiable_hi
         "--pubkey",
         pubkey,
     ]);
-    assert_eq!(code, Some(2), "{out}");
+    assert_eq!(code, Some(i32::from(golive::exit::TAMPERED)), "{out}");
     assert!(out.contains(&format!("at seq {edited}:")), "{out}");
 
     // An export against a replica's URL: the same history, so compare says so.

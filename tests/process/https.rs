@@ -180,7 +180,10 @@ fn https_with_tokens_answers_only_trusting_clients_of_the_right_role() {
         )
     };
     let o = verify(&analyst);
-    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(
+        o.status.code(),
+        Some(i32::from(golive::exit::COULD_NOT_READ))
+    );
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("403") && out.contains("auditor"), "{out}");
     let o = verify(&auditor);

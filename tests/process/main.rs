@@ -15,6 +15,7 @@ mod https;
 mod nats_auth;
 mod nats_cluster;
 mod nats_pipeline;
+mod readiness;
 mod upgrade;
 
 use golive_testkit::golive::Golive;

@@ -1,5 +1,5 @@
-//! The JSON API: one endpoint per projection view, the trusts, the head, the metrics and the
-//! OpenAPI document.
+//! The JSON API: one endpoint per projection view, the trusts, the head, the metrics, the
+//! OpenAPI document and the probes (`/healthz`, `/readyz`).
 //!
 //! Every projection endpoint answers `{"as_of_seq", "head_seq", "as_of", "known_at", "trust",
 //! "data"}`, where
@@ -531,6 +531,21 @@ pub(crate) async fn method_not_allowed(method: axum::http::Method) -> ApiError {
 /// `GET /healthz`: `ok` while the process serves (public; for load balancers and probes).
 pub(crate) async fn healthz() -> &'static str {
     "ok\n"
+}
+
+/// `GET /readyz` (public): 200 `{"ready": true, ...}` when the store is open, NATS connected,
+/// the consumer loop consuming and its lag within `[http] ready_lag_max_messages`; else 503
+/// `{"ready": false, "reasons": [...], ...}`, each reason naming its part (`nats: ...`).
+pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
+    use std::sync::atomic::Ordering;
+    let lag = state.metrics.consumer_lag.load(Ordering::Relaxed);
+    let report = state.readiness.check(lag);
+    let status = if report.ready {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(report)).into_response()
 }
 
 /// Most dead letters per `/v1/dead-letters` page.

@@ -7,9 +7,11 @@
 //! | `admin` | also the dead letters (`/v1/dead-letters`) and `/metrics` |
 //!
 //! Public, whatever the mode: the dashboard's page and assets (they hold no data; the page asks
-//! for a token), `/v1/openapi.json` and `/healthz`.
+//! for a token), `/v1/openapi.json`, `/healthz` and `/readyz` (what probes and load balancers
+//! ask, without a token; `/readyz` says only whether the parts are up and the lag).
 //!
-//! Tokens are configured as SHA-256 hashes (`[[http.tokens]]` with `name`, `role`, `sha256`), never
+//! Tokens are configured as SHA-256 hashes (`[[http.tokens]]` with `name`, `role`, `sha256`, as
+//! `golive token NAME --role ROLE` prints them), never
 //! as the tokens themselves; a token is 32 random bytes, so a plain hash cannot be reversed by
 //! guessing. Neither tokens nor their hashes are logged; a refusal logs the token's name only
 //! when it is known (wrong role). Without any configured token the API is open ([`Auth::Open`]);
@@ -68,7 +70,9 @@ pub struct TokenEntry {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuthConfigError {
-    #[error("token {name:?}: sha256 must be 64 hex digits (as `golive token new` prints)")]
+    #[error(
+        "token {name:?}: sha256 must be 64 hex digits (as `golive token NAME --role ROLE` prints)"
+    )]
     BadHash { name: String },
     #[error("two tokens are named {0:?}; names identify tokens in logs and must differ")]
     DuplicateName(String),
@@ -160,10 +164,15 @@ impl Auth {
         matches!(self, Auth::Open)
     }
 
-    /// Whether the `Authorization` header value allows a route needing `needs`.
-    pub fn check(&self, authorization: Option<&HeaderValue>, needs: Role) -> Result<(), Refusal> {
+    /// Whether the `Authorization` header value allows a route needing `needs`: the name of
+    /// the token that does (`None` when the API is open), or why not.
+    pub fn check(
+        &self,
+        authorization: Option<&HeaderValue>,
+        needs: Role,
+    ) -> Result<Option<&str>, Refusal> {
         let tokens = match self {
-            Auth::Open => return Ok(()),
+            Auth::Open => return Ok(None),
             Auth::Tokens(t) => t,
         };
         let value = authorization
@@ -190,7 +199,7 @@ impl Auth {
         });
         let entry = found.ok_or(Refusal::Unauthenticated("the token is not valid here"))?;
         if entry.role >= needs {
-            Ok(())
+            Ok(Some(entry.name.as_str()))
         } else {
             Err(Refusal::Forbidden {
                 name: entry.name.clone(),
@@ -201,6 +210,11 @@ impl Auth {
     }
 }
 
+/// The name of the token a request was let in or refused with, in its response's extensions
+/// for the access log (the name only: never the token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenName(pub String);
+
 /// The middleware guarding a group of routes with `needs`.
 pub async fn require(
     auth: std::sync::Arc<Auth>,
@@ -208,8 +222,16 @@ pub async fn require(
     req: Request,
     next: Next,
 ) -> Response {
-    match auth.check(req.headers().get(header::AUTHORIZATION), needs) {
-        Ok(()) => next.run(req).await,
+    let checked = auth
+        .check(req.headers().get(header::AUTHORIZATION), needs)
+        .map(|name| name.map(str::to_owned));
+    match checked {
+        Ok(None) => next.run(req).await,
+        Ok(Some(name)) => {
+            let mut r = next.run(req).await;
+            r.extensions_mut().insert(TokenName(name));
+            r
+        }
         Err(Refusal::Unauthenticated(why)) => {
             let mut r = crate::error_response(StatusCode::UNAUTHORIZED, why.to_owned());
             r.headers_mut().insert(
@@ -220,14 +242,16 @@ pub async fn require(
         }
         Err(Refusal::Forbidden { name, has, needs }) => {
             tracing::info!(token = %name, role = has.as_str(), needs = needs.as_str(), path = %req.uri().path(), "HTTP request refused: role");
-            crate::error_response(
+            let mut r = crate::error_response(
                 StatusCode::FORBIDDEN,
                 format!(
                     "this needs the {} role; the token has {}",
                     needs.as_str(),
                     has.as_str()
                 ),
-            )
+            );
+            r.extensions_mut().insert(TokenName(name));
+            r
         }
     }
 }
@@ -259,11 +283,16 @@ mod tests {
     #[test]
     fn roles_include_the_lower_ones_and_nothing_more() {
         let (auth, a, u, d) = policy();
-        for (token, role) in [(&a, Role::Analyst), (&u, Role::Auditor), (&d, Role::Admin)] {
+        let holders = [
+            (&a, Role::Analyst, "ann"),
+            (&u, Role::Auditor, "aud"),
+            (&d, Role::Admin, "adm"),
+        ];
+        for (token, role, name) in holders {
             for needs in [Role::Analyst, Role::Auditor, Role::Admin] {
                 let r = auth.check(Some(&bearer(token)), needs);
                 if role >= needs {
-                    assert_eq!(r, Ok(()));
+                    assert_eq!(r, Ok(Some(name)));
                 } else {
                     assert!(matches!(r, Err(Refusal::Forbidden { .. })), "{r:?}");
                 }

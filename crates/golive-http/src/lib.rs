@@ -15,7 +15,7 @@
 //! | --- | --- |
 //! | `/v1/trusts`, `/v1/lost-patients`, `/v1/money`, `/v1/rollout`, `/v1/warnings`, `/v1/deferred-features`, `/v1/incidents`, `/v1/evidence`, `/v1/coverage` | a projection view; `?trust=`, `?as_of_seq=` or `?as_of=`, `?known_at=` |
 //! | `/v1/head` | sequence, chain hash and receive time of the last record |
-//! | `/v1/openapi.json`, `/healthz` | the OpenAPI 3.1 document; `ok` (public) |
+//! | `/v1/openapi.json`, `/healthz`, `/readyz` | the OpenAPI 3.1 document; `ok` while the process answers; 200 or 503 with the reasons, ready to be sent traffic or not (public) |
 //! | `/metrics`, `/v1/dead-letters` | Prometheus text; rejected messages (admin) |
 //! | `/`, `/assets/...`, `/v1/series` | the dashboard ([`dashboard`]; the page is public, its data needs analyst) |
 //! | `/v1/events`, `/v1/checkpoints`, `/v1/proof/inclusion`, `/v1/proof/consistency` | the log and its proofs for auditors ([`tlog`]) |
@@ -23,6 +23,8 @@
 //! Access: bearer tokens with roles analyst < auditor < admin ([`auth`]); TLS ([`tls`]). While
 //! `golive serve --stay-up-when-refused` waits on a store it refused at open, [`refused`]
 //! answers instead: `/healthz`, `/metrics` (`golive_store_open_refused 1`) and 503 elsewhere.
+//! Every request is logged at info level (target `golive_http::access`): method, route
+//! template, status, latency and the name of the token that was checked, never the token.
 
 pub mod answers;
 pub mod api;
@@ -36,7 +38,7 @@ pub mod tls;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -44,7 +46,7 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
-use golive_ledger::{Ledger, Metrics};
+use golive_ledger::{Ledger, Metrics, Readiness};
 use golive_projections::{ClaimRules, WarningRules};
 use golive_store::Store;
 
@@ -70,6 +72,9 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Recent encoded answers of the projection endpoints.
     pub answers: Arc<answers::AnswerCache>,
+    /// What `/readyz` answers from (shared with the consumer loop,
+    /// `golive_service::ServeConfig::readiness`).
+    pub readiness: Arc<Readiness>,
 }
 
 impl AppState {
@@ -90,7 +95,14 @@ impl AppState {
             store,
             auth: Arc::new(Auth::Open),
             answers: Arc::default(),
+            readiness: Arc::default(),
         }
+    }
+
+    /// The same state, answering `/readyz` from `readiness`.
+    pub fn with_readiness(mut self, readiness: Arc<Readiness>) -> Self {
+        self.readiness = readiness;
+        self
     }
 
     /// The same state, refusing what `auth` does not allow.
@@ -169,16 +181,51 @@ pub(crate) fn error_response(status: StatusCode, message: String) -> Response {
 /// Longest plain-text error body turned into a JSON error message.
 const ERROR_TEXT_BYTES_MAX: usize = 4 * 1024;
 
-/// Times every request into the metrics, by route template (`unmatched` for unknown paths), and
+/// Times every request into the metrics, by route template (`unmatched` for unknown paths),
 /// turns any error that is not JSON yet (an extractor's plain-text rejection, say) into the API's
-/// JSON error, so that every error a client sees has the same shape.
+/// JSON error, so that every error a client sees has the same shape, and logs the request
+/// ([`access_log`]).
 async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
+    let method = req.method().clone();
     let started = Instant::now();
-    let mut response = next.run(req).await;
+    let response = next.run(req).await;
+    let token = response.extensions().get::<auth::TokenName>().cloned();
+    let response = json_errors(response).await;
+    let route = route.as_deref().unwrap_or("unmatched");
+    let status = response.status().as_u16();
+    let took = started.elapsed();
+    metrics.record_http(route, status, took);
+    access_log(&method, route, status, took, token.as_ref());
+    response
+}
+
+/// The access log line of one request: method, route template (never the path's values nor
+/// the query), status, latency and the name of the token the guard checked (`-` when none
+/// was), at info level on the target `golive_http::access`. Never the token itself.
+fn access_log(
+    method: &axum::http::Method,
+    route: &str,
+    status: u16,
+    took: Duration,
+    token: Option<&auth::TokenName>,
+) {
+    tracing::info!(
+        target: "golive_http::access",
+        method = %method,
+        route,
+        status,
+        latency_ms = took.as_secs_f64() * 1e3,
+        token = token.map_or("-", |t| t.0.as_str()),
+        "HTTP request"
+    );
+}
+
+/// `response`, with an error body that is not JSON turned into the API's JSON error.
+async fn json_errors(mut response: Response) -> Response {
     let status = response.status();
     let is_json = response
         .headers()
@@ -200,11 +247,6 @@ async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) ->
         };
         response = error_response(status, message);
     }
-    metrics.record_http(
-        route.as_deref().unwrap_or("unmatched"),
-        response.status().as_u16(),
-        started.elapsed(),
-    );
     response
 }
 
@@ -223,6 +265,7 @@ pub fn router(state: AppState) -> Router {
     let public = Router::new()
         .route("/v1/openapi.json", get(api::openapi))
         .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
         .merge(dashboard::page_routes());
     let analyst = Router::new()
         .route("/v1/trusts", get(api::trusts))

@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use golive_http::{AppState, OPENAPI_JSON, router};
-use golive_ledger::{Ledger, LedgerOptions, LineSource, ingest_lines};
+use golive_ledger::{
+    Ledger, LedgerOptions, LineSource, READY_LAG_MAX_MESSAGES_DEFAULT, Readiness, ingest_lines,
+};
 use golive_projections::WarningRules;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -42,6 +44,16 @@ fn state(dir: &std::path::Path) -> AppState {
         Arc::new(Mutex::new(ledger)),
         Arc::new(WarningRules::default()),
     )
+    .with_readiness(all_up(READY_LAG_MAX_MESSAGES_DEFAULT))
+}
+
+/// A readiness whose every part says it is up, as a consuming ledger's does.
+fn all_up(lag_max: u64) -> Arc<Readiness> {
+    let r = Readiness::new(lag_max);
+    r.set_store_open(true);
+    r.set_nats_connected(true);
+    r.set_consuming(true);
+    Arc::new(r)
 }
 
 struct Got {
@@ -320,6 +332,7 @@ async fn every_answer_matches_its_schema() {
         "/v1/checkpoints",
         "/v1/proof/inclusion",
         "/v1/proof/consistency",
+        "/readyz",
     ];
     let mut checked = 0;
     for path in paths {
@@ -337,6 +350,7 @@ async fn every_answer_matches_its_schema() {
             "/v1/checkpoints" => &[""],
             "/v1/proof/inclusion" => &["?seq=5", "?seq=90&size=90"],
             "/v1/proof/consistency" => &["?from=3", "?from=10&to=40"],
+            "/readyz" => &[""],
             _ => &[
                 "",
                 "?trust=RAL",
@@ -703,4 +717,148 @@ async fn dead_letters_page_by_id_for_admins() {
         get(&st, "/v1/dead-letters?limit=0").await.status,
         StatusCode::BAD_REQUEST
     );
+}
+
+#[tokio::test]
+async fn readyz_is_503_naming_each_missing_part_and_200_once_all_hold() {
+    // Proves /readyz's contract without NATS: 503 with a JSON reason per unmet condition (no
+    // consumer loop yet, NATS lost, a lag over the bound), each matching the documented schema,
+    // and 200 `{"ready": true}` once every part is up; /healthz answers `ok` all along.
+    let dir = tempfile::tempdir().unwrap();
+    let readiness = Arc::new(Readiness::new(100));
+    let st = state(dir.path()).with_readiness(readiness.clone());
+    let doc = doc();
+    let schema = |status: &str| {
+        doc["paths"]["/readyz"]["get"]["responses"][status]["content"]["application/json"]["schema"]
+            .clone()
+    };
+    let ready = async |want: StatusCode| {
+        let g = get(&st, "/readyz").await;
+        assert_eq!(g.status, want, "{}", g.json());
+        let v = g.json();
+        let mut errs = Vec::new();
+        check(&doc, &schema(g.status.as_str()), &v, "$", &mut errs);
+        assert!(errs.is_empty(), "{}", errs.join("\n"));
+        assert_eq!(get(&st, "/healthz").await.status, StatusCode::OK);
+        v
+    };
+    let parts = |v: &Value| -> Vec<String> {
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().split(':').next().unwrap().to_owned())
+            .collect()
+    };
+    let v = ready(StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(v["ready"], false);
+    assert_eq!(parts(&v), ["store", "nats", "consumer"]);
+    readiness.set_store_open(true);
+    readiness.set_nats_connected(true);
+    readiness.set_consuming(true);
+    let v = ready(StatusCode::OK).await;
+    assert_eq!(v["ready"], true);
+    assert_eq!(v["reasons"], serde_json::json!([]));
+    readiness.set_nats_connected(false);
+    assert_eq!(
+        parts(&ready(StatusCode::SERVICE_UNAVAILABLE).await),
+        ["nats"]
+    );
+    readiness.set_nats_connected(true);
+    st.metrics.set_consumer_lag(101);
+    let v = ready(StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(parts(&v), ["lag"]);
+    assert_eq!(v["consumer_lag_messages"], 101);
+    assert_eq!(v["lag_max_messages"], 100);
+    st.metrics.set_consumer_lag(100);
+    ready(StatusCode::OK).await;
+}
+
+/// A log sink for a test's subscriber.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_request_is_logged_with_route_status_and_token_name_never_the_token() {
+    // Proves the access log: one JSON line per request at info level with method, route
+    // template (not the query), status, latency and the token's name (`-` without one), for
+    // answered, refused (401, 403) and unknown requests alike; no token appears anywhere.
+    use golive_http::auth::{new_token, token_hash_hex};
+    use golive_http::{Auth, Role, TokenEntry};
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(logs.clone())
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (new_token().unwrap(), new_token().unwrap());
+    let auth = Auth::from_tokens(vec![
+        TokenEntry::new("alice", Role::Analyst, &token_hash_hex(&alice)).unwrap(),
+        TokenEntry::new("bob", Role::Admin, &token_hash_hex(&bob)).unwrap(),
+    ])
+    .unwrap();
+    let st = state(dir.path()).with_auth(auth);
+    let calls = [
+        (
+            "/v1/money?trust=RAL",
+            Some(alice.as_str()),
+            200,
+            "/v1/money",
+            "alice",
+        ),
+        (
+            "/v1/events",
+            Some(alice.as_str()),
+            403,
+            "/v1/events",
+            "alice",
+        ),
+        ("/v1/money", None, 401, "/v1/money", "-"),
+        ("/metrics", Some(bob.as_str()), 200, "/metrics", "bob"),
+        ("/healthz", Some(bob.as_str()), 200, "/healthz", "-"),
+        ("/v1/nope?x=1", None, 404, "unmatched", "-"),
+    ];
+    // Tests on other threads, with no subscriber, may have registered the access log's
+    // callsite as uninteresting while this one's subscriber was being made: ask again.
+    tracing::callsite::rebuild_interest_cache();
+    for (uri, token, status, _, _) in calls {
+        let g = call_with(&st, Method::GET, uri, token).await;
+        assert_eq!(g.status.as_u16(), status, "{uri}");
+    }
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(!text.contains(&alice) && !text.contains(&bob), "{text}");
+    let access: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["target"] == "golive_http::access")
+        .collect();
+    assert_eq!(access.len(), calls.len(), "{text}");
+    for (v, (uri, _, status, route, name)) in access.iter().zip(calls) {
+        let f = &v["fields"];
+        assert_eq!(v["level"], "INFO", "{uri}");
+        assert_eq!(f["method"], "GET", "{uri}");
+        assert_eq!(f["route"], route, "{uri}");
+        assert_eq!(f["status"], status, "{uri}");
+        assert_eq!(f["token"], name, "{uri}");
+        assert!(f["latency_ms"].as_f64().unwrap() >= 0.0, "{uri}");
+    }
 }

@@ -12,11 +12,12 @@
 //! only source of truth) is replayed instead.
 //!
 //! This crate knows nothing of NATS: the consumer loop lives in `golive-service`, so the HTTP
-//! crate, which needs the ledger and its [`Metrics`], does not compile a NATS client.
+//! crate, which needs the ledger, its [`Metrics`] and its [`Readiness`], does not compile a NATS client.
 
 mod ingest;
 mod ledger;
 pub mod metrics;
+pub mod readiness;
 pub mod signing;
 
 pub use ingest::{IngestSummary, LineSource, REJECTIONS_KEPT_MAX, Rejection, ingest_lines};
@@ -25,3 +26,4 @@ pub use ledger::{
     projections_at, projections_cuts, projections_known_at, replay_from_start, seq_received_by,
 };
 pub use metrics::{BatchTally, LedgerGauges, Metrics};
+pub use readiness::{READY_LAG_MAX_MESSAGES_DEFAULT, Readiness, ReadyReport};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::stream;
-use golive_ledger::Metrics;
+use golive_ledger::{Metrics, Readiness};
 use golive_model::protocol::{EVENTS_SUBJECTS, STREAM_NAME};
 
 /// The JetStream stream the ledger reads. Checked (never silently changed) at start.
@@ -74,6 +74,9 @@ pub struct ServeConfig {
     pub receipts: bool,
     /// Where the consumer loop counts what it does (shared with the HTTP API's `/metrics`).
     pub metrics: Arc<Metrics>,
+    /// Where the loop says whether NATS is connected and whether it consumes (shared with the
+    /// HTTP API's `/readyz`).
+    pub readiness: Arc<Readiness>,
 }
 
 impl Default for ServeConfig {
@@ -88,6 +91,7 @@ impl Default for ServeConfig {
             stream: StreamSettings::default(),
             receipts: true,
             metrics: Arc::new(Metrics::new()),
+            readiness: Arc::new(Readiness::default()),
         }
     }
 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use golive_ledger::Readiness;
 use golive_model::protocol;
 
 use crate::error::ServeError;
@@ -20,15 +21,17 @@ pub struct Connection {
 
 /// Connects to NATS with the ledger's options: a `.creds` file or an NKey, if given. With an
 /// NKey the client's reply subjects are `_INBOX.<public key>.*`, the only ones its permissions
-/// let it subscribe to.
+/// let it subscribe to. Every connect and disconnect the client reports is told to `readiness`.
 pub async fn connect(
     url: &str,
     credentials: Option<&Path>,
     nkey: Option<&nkeys::KeyPair>,
     name: &str,
+    readiness: Arc<Readiness>,
 ) -> Result<Connection, ServeError> {
     let refused = Arc::new(tokio::sync::Notify::new());
     let on_refusal = refused.clone();
+    let on_connection = readiness.clone();
     let mut opts = async_nats::ConnectOptions::new()
         .name(name)
         .connection_timeout(Duration::from_secs(5))
@@ -36,11 +39,17 @@ pub async fn connect(
         // The client retries a refused reconnect forever; it would be refused the same way.
         .event_callback(move |event| {
             let on_refusal = on_refusal.clone();
+            let on_connection = on_connection.clone();
             async move {
-                if let async_nats::Event::ClientError(async_nats::ClientError::Other(e)) = &event
-                    && CONNECT_REFUSED.contains(&e.as_str())
-                {
-                    on_refusal.notify_one();
+                match &event {
+                    async_nats::Event::Connected => on_connection.set_nats_connected(true),
+                    async_nats::Event::Disconnected => on_connection.set_nats_connected(false),
+                    async_nats::Event::ClientError(async_nats::ClientError::Other(e))
+                        if CONNECT_REFUSED.contains(&e.as_str()) =>
+                    {
+                        on_refusal.notify_one();
+                    }
+                    _ => {}
                 }
             }
         });
@@ -65,7 +74,10 @@ pub async fn connect(
     // `url` may list the servers of a cluster (`nats://a:4222,nats://b:4222`): the client tries
     // each at start and on every reconnect, so the ledger survives the loss of any one node.
     match opts.connect(protocol::server_urls(url)).await {
-        Ok(client) => Ok(Connection { client, refused }),
+        Ok(client) => {
+            readiness.set_nats_connected(true);
+            Ok(Connection { client, refused })
+        }
         Err(e) => Err(match e.kind() {
             async_nats::ConnectErrorKind::AuthorizationViolation
             | async_nats::ConnectErrorKind::Authentication => {

@@ -46,8 +46,24 @@ impl ServeSummary {
 }
 
 /// Runs the ledger service until `shutdown` completes: consumes the stream, appends, acks, and
-/// answers receipts. Returns what it did.
+/// answers receipts. Returns what it did. Says in `config.readiness` whether NATS is connected
+/// and the loop consuming, and that the store is unusable when the loop ends on its error.
 pub async fn serve(
+    ledger: Arc<Mutex<Ledger>>,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<ServeSummary, ServeError> {
+    let readiness = config.readiness.clone();
+    let served = serve_inner(ledger, config, shutdown).await;
+    readiness.set_consuming(false);
+    if let Err(ServeError::Ledger(_) | ServeError::Store(_)) = &served {
+        readiness.set_store_open(false);
+    }
+    served
+}
+
+/// The service itself; [`serve`] around it keeps the readiness true to how it ended.
+async fn serve_inner(
     ledger: Arc<Mutex<Ledger>>,
     config: ServeConfig,
     shutdown: impl Future<Output = ()>,
@@ -57,6 +73,7 @@ pub async fn serve(
         config.credentials.as_deref(),
         config.nkey.as_deref(),
         "golive-ledger",
+        config.readiness.clone(),
     )
     .await?;
     let js = jetstream::new(client.clone());
@@ -66,9 +83,11 @@ pub async fn serve(
     let receipts = config
         .receipts
         .then(|| tokio::spawn(answer_receipts(client.clone(), store.clone())));
+    let cursor = resume_cursor(&store, &stream)?;
+    config.readiness.set_consuming(true);
     tracing::info!(url = %config.nats_url, consumer = %config.consumer, head = store.head().seq, "ledger serving");
     let mut consumer_loop = ConsumerLoop {
-        cursor: resume_cursor(&store, &stream)?,
+        cursor,
         fetcher: Fetcher::start(consumer, config.batch_events_max, config.fetch_wait_ms),
         ledger: &ledger,
         config: &config,

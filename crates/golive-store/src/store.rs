@@ -786,6 +786,12 @@ impl Store {
     /// holds for its seq, the last record equal to the stored head.
     /// Returns the head, or the first bad seq and what is wrong with it.
     pub fn verify_chain(&self) -> Result<Head, ChainError> {
+        self.verify_chain_with(&mut |_| {})
+    }
+
+    /// [`Store::verify_chain`], calling `progress(records checked)` after each log chunk (for a
+    /// progress bar).
+    pub fn verify_chain_with(&self, progress: &mut dyn FnMut(u64)) -> Result<Head, ChainError> {
         let tree = &self.inner.ledger;
         let mut prev = Head::GENESIS;
         let mut expected = 1u64;
@@ -807,6 +813,7 @@ impl Store {
             }
             let block = self.id_block_of_chunk(&mut blocks, first)?;
             expected = first + verify_chunk(&chunk, first, &block, &mut prev)?;
+            progress(expected - 1);
         }
         if let Some((ik, _)) = blocks.next().transpose().map_err(|e| self.err(e))? {
             let seq = key_seq(&ik)?;

@@ -19,7 +19,8 @@ and folds the history into projections that analysts can query, also as of any p
 Configuration: flags win over environment variables, which win over the TOML config file \
 (--config, GOLIVE_CONFIG, or ~/.config/golive/config.toml if it exists), which wins over defaults. \
 Every key of the file's [ledger], [audit], [http] and [stream] sections can also be set by a \
-GOLIVE_<SECTION>_<KEY> variable, e.g. GOLIVE_HTTP_TOKENS_FILE (docs/OPERATIONS.md)."
+GOLIVE_<SECTION>_<KEY> variable, e.g. GOLIVE_HTTP_TOKENS_FILE (docs/OPERATIONS.md).",
+    after_help = golive::exit::help_table()
 )]
 pub struct Cli {
     /// Ledger directory (sled store). Default: the per-user data dir, e.g. ~/.local/share/golive
@@ -53,13 +54,14 @@ pub enum Command {
     /// (--server URL) with the same output
     Query(QueryArgs),
     /// Rebuild every projection from the log (replacing snapshots), with a progress bar
-    Replay,
+    Replay(ReplayArgs),
     /// List rejected messages with their origin, field and reason
     DeadLetters(DeadLettersArgs),
     /// The ledger's head (sequence and chain hash), counts and size on disk
     Status(StatusArgs),
-    /// Walk the whole hash chain and report the first bad record, if any
-    Verify,
+    /// Walk the whole hash chain and report the first bad record, if any: `OK head seq N hash
+    /// H` (exit 0), `TAMPERED: ...` (exit 8), `COULD NOT READ: ...` (exit 6)
+    Verify(VerifyArgs),
     /// The five-minute tour: NATS (NATS_URL, or a private nats-server started from PATH), the
     /// ledger, one collector per trust of the London 2008 scenario and a simulated live feed;
     /// prints the projections as they change. Stop with Ctrl-C.
@@ -84,6 +86,12 @@ pub enum Command {
     /// Rebuild a damaged ledger into a NEW data directory (--data) from a verified audit export:
     /// same records, seqs and chain hashes (docs/OPERATIONS.md, "Backup and restore")
     Repair(RepairArgs),
+    /// Print a shell completion script: `golive completions bash > /etc/bash_completion.d/golive`
+    /// (zsh: into a directory of $fpath as `_golive`; fish: ~/.config/fish/completions/golive.fish)
+    Completions(CompletionsArgs),
+    /// Write the man pages (golive.1 and one per subcommand, e.g. golive-audit-verify.1) into a
+    /// directory: `golive man --out /usr/local/share/man/man1`
+    Man(ManArgs),
 }
 
 #[derive(clap::Args)]
@@ -109,6 +117,38 @@ pub struct SimulateArgs {
 pub struct IngestArgs {
     /// JSONL file, or `-` for stdin
     pub input: String,
+    /// One JSON object on stdout: {input, lines, appended, duplicates, rejected, head_seq,
+    /// head_hash, rejections: [{line, field, reason, dead_letter_id}]}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ReplayArgs {
+    /// One JSON object on stdout: {records, seconds, events_per_second, head_seq, head_hash}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// One JSON object on stdout: {result: verified|tampered|could_not_read, head_seq,
+    /// head_hash} or {result, seq, error}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(clap::Args)]
+pub struct ManArgs {
+    /// Directory to write the pages into (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -196,6 +236,7 @@ pub struct ServeArgs {
 #[derive(clap::Args)]
 pub struct CollectArgs {
     /// JSONL or CSV file (by extension), or `-` for stdin (JSONL)
+    #[arg(required_unless_present_any = ["watch", "status"])]
     pub input: Option<String>,
     /// Watch this directory for new *.jsonl / *.csv files instead (runs until stopped)
     #[arg(long, value_name = "DIR", conflicts_with = "input")]
@@ -203,6 +244,10 @@ pub struct CollectArgs {
     /// Show what is still pending in the outbox (no NATS needed) and exit
     #[arg(long)]
     pub status: bool,
+    /// One JSON object on stdout: with --status the outbox's state, else the run's summary
+    /// (README.md, "For scripts")
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub nats: NatsArgs,
     /// Publishes in flight at once
@@ -237,14 +282,14 @@ pub enum AuditCommand {
     Export(AuditExportArgs),
     /// Recompute every hash and the Merkle tree, check every signed checkpoint's signature,
     /// root and consistency. Prints `OK head seq N hash H root R` (exit 0), or the first bad
-    /// seq and what is wrong (exit 2); exit 3 when the input cannot be read
+    /// seq and what is wrong (TAMPERED, exit 8); exit 6 when the input cannot be read
     Verify(AuditVerifyArgs),
     /// Rebuild every projection from an export alone and print them (as `golive query` would
     /// at that seq)
     Replay(AuditReplayArgs),
     /// Say where two ledgers diverge, if anywhere: each a store directory, an export file or a
     /// running ledger's URL (http://...). Exit 0 identical or one a prefix of the other (a
-    /// replica behind), 2 diverged, 3 could not read
+    /// replica behind), 7 diverged, 6 could not read
     Compare(AuditCompareArgs),
 }
 
@@ -281,6 +326,8 @@ pub struct AuditVerifyArgs {
     /// from the operator out of band, not from the data you are checking
     #[arg(long, value_name = "KEY")]
     pub pubkey: String,
+    /// One JSON object on stdout: {result: verified|tampered|could_not_read, verified |
+    /// problem | error}
     #[arg(long)]
     pub json: bool,
 }
@@ -300,6 +347,9 @@ pub struct AuditReplayArgs {
 pub struct AuditCompareArgs {
     pub a: String,
     pub b: String,
+    /// One JSON object on stdout: {result: identical|prefix|diverged|could_not_read, a, b, ...}
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(clap::Args)]

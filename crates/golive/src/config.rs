@@ -48,7 +48,10 @@ pub struct HttpSection {
     pub tls_key: Option<PathBuf>,
     /// Serve without tokens on a non-loopback address (default false: refused).
     pub allow_open: Option<bool>,
-    /// Bearer tokens, as `golive token new` prints them: `{ name, role, sha256 }`.
+    /// `/readyz` answers 503 while the consumer's lag is over this many stream messages
+    /// (default [`golive_ledger::READY_LAG_MAX_MESSAGES_DEFAULT`]).
+    pub ready_lag_max_messages: Option<u64>,
+    /// Bearer tokens, as `golive token NAME --role ROLE` prints them: `{ name, role, sha256 }`.
     #[serde(default)]
     pub tokens: Vec<TokenSection>,
     /// A TOML file of more `[[http.tokens]]` entries (as `golive token NAME --role ROLE
@@ -86,6 +89,8 @@ pub struct HttpAccess {
     /// (certificate chain, private key), PEM.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub allow_open: bool,
+    /// The lag, in stream messages, over which `/readyz` says not ready.
+    pub ready_lag_max_messages: u64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -401,6 +406,9 @@ fn http_access(mut h: HttpSection) -> Result<HttpAccess, ConfigError> {
         auth,
         tls,
         allow_open: h.allow_open.unwrap_or(false),
+        ready_lag_max_messages: h
+            .ready_lag_max_messages
+            .unwrap_or(golive_ledger::READY_LAG_MAX_MESSAGES_DEFAULT),
     })
 }
 

@@ -1,6 +1,6 @@
 //! `golive`: the one command of Go-Live Ledger. Parses the command line (`cli`), sets up
 //! logging, and hands each subcommand to its file in `cmd/`; everything it prints goes through
-//! `terminal`. Thin glue over the library crates.
+//! `terminal`. Thin glue over the library crates. Exit codes: `golive::exit`.
 
 mod cli;
 mod cmd;
@@ -16,7 +16,10 @@ use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     golive::edge::default_sigpipe();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
     golive::edge::init_tracing(&cli.logging);
     match run(cli) {
         Ok(code) => code,
@@ -25,32 +28,56 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             terminal::err(&format!("error: {e:#}\n"));
-            ExitCode::FAILURE
+            ExitCode::from(golive::exit::ERROR)
         }
     }
 }
 
-/// Loads the configuration and runs the subcommand; its exit code, or the error to report.
+/// A command line clap did not accept: its message, and [`golive::exit::USAGE`]; or what
+/// `--help` and `--version` print, and success.
+fn usage(e: &clap::Error) -> ExitCode {
+    let _ = e.print();
+    if e.use_stderr() {
+        ExitCode::from(golive::exit::USAGE)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Loads the configuration (checked even by the commands that use none of it, so a bad file
+/// is said at once; not by those that only describe the command line) and runs the
+/// subcommand; its exit code, or the error to report.
 fn run(cli: Cli) -> Result<ExitCode> {
     let data_given = cli.data.is_some();
-    let config = Config::load(cli.config.as_deref(), cli.data)?;
+    let config = || Config::load(cli.config.as_deref(), cli.data.clone());
     if cli.check_config {
-        return cmd::check_config(&config, &cli.command);
+        return cmd::check_config(&config()?, &cli.command);
     }
     match cli.command {
-        Command::Simulate(a) => cmd::simulate::run(a),
-        Command::Ingest(a) => cmd::ingest::run(&config, a),
-        Command::Query(a) => cmd::query::run(&config, a),
-        Command::Replay => cmd::replay::run(&config),
-        Command::DeadLetters(a) => cmd::dead_letters::run(&config, a),
-        Command::Status(a) => cmd::status::run(&config, a),
-        Command::Verify => cmd::verify::run(&config),
-        Command::Demo(a) => cmd::demo::run(config, data_given, a),
-        Command::Serve(a) => cmd::serve::run(&config, a),
-        Command::Collect(a) => cmd::collect::run(&config, a),
-        Command::Audit(a) => cmd::audit::run(&config, a),
-        Command::Token(a) => cmd::token::run(a),
-        Command::NatsUser(a) => cmd::nats_user::run(a),
-        Command::Repair(a) => cmd::repair::run(&config, a),
+        Command::Completions(a) => cmd::completions::run(&a),
+        Command::Man(a) => cmd::completions::man(&a),
+        Command::Simulate(a) => {
+            config()?;
+            cmd::simulate::run(a)
+        }
+        Command::Ingest(a) => cmd::ingest::run(&config()?, a),
+        Command::Query(a) => cmd::query::run(&config()?, a),
+        Command::Replay(a) => cmd::replay::run(&config()?, a),
+        Command::DeadLetters(a) => cmd::dead_letters::run(&config()?, a),
+        Command::Status(a) => cmd::status::run(&config()?, a),
+        Command::Verify(a) => cmd::verify::run(&config()?, a),
+        Command::Demo(a) => cmd::demo::run(config()?, data_given, a),
+        Command::Serve(a) => cmd::serve::run(&config()?, a),
+        Command::Collect(a) => cmd::collect::run(&config()?, a),
+        Command::Audit(a) => cmd::audit::run(&config()?, a),
+        Command::Token(a) => {
+            config()?;
+            cmd::token::run(a)
+        }
+        Command::NatsUser(a) => {
+            config()?;
+            cmd::nats_user::run(a)
+        }
+        Command::Repair(a) => cmd::repair::run(&config()?, a),
     }
 }

@@ -1,22 +1,90 @@
 //! The audit over an export file: verify it offline, replay it into projections, and the
 //! stream of its records' chain hashes that `compare` reads.
 
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use golive_model::{Envelope, EventId, GENESIS_HASH, chain_hash, decode};
 use golive_projections::Projections;
 use golive_verify::{Line, Outcome, VerifierKey, parse_line};
 
-use super::AuditError;
+use super::{AuditError, Progress};
 
 /// Verifies an export file.
 pub fn verify_file(path: &Path, key: &VerifierKey) -> Outcome {
+    verify_file_with(path, key, &mut |_, _| {})
+}
+
+/// [`verify_file`], telling `progress` the bytes read so far of twice the file's length (the
+/// verifier reads it twice: checkpoints, then records).
+pub fn verify_file_with(path: &Path, key: &VerifierKey, progress: Progress<'_>) -> Outcome {
+    let total = std::fs::metadata(path).map_or(0, |m| m.len()) * 2;
+    let tally = Tally {
+        done: Cell::new(0),
+        total,
+        report: RefCell::new(progress),
+    };
     golive_verify::verify_export(
-        || std::fs::File::open(path).map(|f| BufReader::with_capacity(1 << 20, f)),
+        || {
+            std::fs::File::open(path).map(|f| Counting {
+                inner: BufReader::with_capacity(1 << 20, f),
+                tally: &tally,
+                unreported: 0,
+            })
+        },
         key,
     )
+}
+
+/// Bytes read between two reports of a file's verification.
+const BYTES_PER_PROGRESS: u64 = 1 << 20;
+
+/// The bytes read of a file's two passes, and whom to tell.
+struct Tally<'p> {
+    done: Cell<u64>,
+    total: u64,
+    report: RefCell<Progress<'p>>,
+}
+
+/// A reader that counts what its consumer took, telling the [`Tally`] every
+/// [`BYTES_PER_PROGRESS`].
+struct Counting<'t, 'p, R> {
+    inner: R,
+    tally: &'t Tally<'p>,
+    unreported: u64,
+}
+
+impl<R> Counting<'_, '_, R> {
+    fn count(&mut self, n: usize) {
+        self.unreported += n as u64;
+        if self.unreported >= BYTES_PER_PROGRESS {
+            let done = self.tally.done.get() + std::mem::take(&mut self.unreported);
+            self.tally.done.set(done);
+            let mut report = self.tally.report.borrow_mut();
+            (*report)(done, self.tally.total);
+        }
+    }
+}
+
+impl<R: BufRead> Read for Counting<'_, '_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counting<'_, '_, R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.inner.consume(amt);
+        self.count(amt);
+    }
 }
 
 /// Reads `path` line by line: `f(line number, parsed line)`.

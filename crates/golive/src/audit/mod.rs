@@ -17,14 +17,14 @@ use std::io::Write;
 use golive_store::StoreError;
 
 pub use compare::{Comparison, Side, compare};
-pub use export_file::{replay_file, verify_file};
-pub use server::{export_server, verify_server};
-pub use store::{export, verify_store};
+pub use export_file::{replay_file, verify_file, verify_file_with};
+pub use server::{export_server, verify_server, verify_server_with};
+pub use store::{export, verify_store, verify_store_with};
 
-/// Exit codes of `golive audit verify` (and `compare`): documented in docs/AUDIT.md.
-pub const EXIT_VERIFIED: u8 = 0;
-pub const EXIT_TAMPERED: u8 = 2;
-pub const EXIT_COULD_NOT_READ: u8 = 3;
+/// Where a long verification says how far it got, for a progress bar: `(done, total)`, in
+/// bytes read of an export file (read twice: `total` is twice its length) or in records
+/// checked of a store (walked twice: `total` is twice its head) or a server.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {

@@ -13,7 +13,7 @@ use golive_verify::{
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{AuditError, ExportSummary, HashStream, check_range, write_json_line};
+use super::{AuditError, ExportSummary, HashStream, Progress, check_range, write_json_line};
 use crate::client::{Client, ClientError};
 
 /// Records asked for per page (the server's maximum).
@@ -90,13 +90,22 @@ fn checkpoints(client: &Client, to: u64) -> Result<Vec<CheckpointItem>, ClientEr
 
 /// Verifies the ledger behind `server` from seq 1 to its head as of the first page.
 pub fn verify_server(server: &str, key: &VerifierKey) -> Outcome {
-    match verify(&Client::new(server), key) {
+    verify_server_with(server, key, &mut |_, _| {})
+}
+
+/// [`verify_server`], telling `progress` the records checked of the head, page by page.
+pub fn verify_server_with(server: &str, key: &VerifierKey, progress: Progress<'_>) -> Outcome {
+    match verify(&Client::new(server), key, progress) {
         Ok(o) => o,
         Err(e) => Outcome::CouldNotRead(e.to_string()),
     }
 }
 
-fn verify(client: &Client, key: &VerifierKey) -> Result<Outcome, ClientError> {
+fn verify(
+    client: &Client,
+    key: &VerifierKey,
+    progress: Progress<'_>,
+) -> Result<Outcome, ClientError> {
     // The records first, to fix the head; then only checkpoints up to it.
     let first = client.get(&events_path(1, false))?;
     let head = parse_events(client, 1, &first)?.head_seq;
@@ -133,6 +142,7 @@ fn verify(client: &Client, key: &VerifierKey) -> Result<Outcome, ClientError> {
             if let Err(p) = v.push(&r) {
                 return Ok(Outcome::Tampered(p));
             }
+            progress(r.seq, head);
         }
         next = answer.next_from_seq.filter(|&n| n <= head);
     }

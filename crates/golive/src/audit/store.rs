@@ -11,7 +11,7 @@ use golive_verify::{
     Verifier, VerifierKey, to_hex, write_record_line,
 };
 
-use super::{AuditError, ExportSummary, check_range, write_json_line};
+use super::{AuditError, ExportSummary, Progress, check_range, write_json_line};
 
 /// Signed checkpoints read from the store per call while exporting.
 const CHECKPOINTS_PER_READ: usize = 1_000;
@@ -126,12 +126,19 @@ fn write_checkpoints(store: &Store, to: u64, out: &mut dyn Write) -> Result<u64,
 /// Verifies a store directory: the records as stored (chain, order, tree), every signed
 /// checkpoint, then the store's own structures (id index, head) and its Merkle tiles.
 pub fn verify_store(dir: &Path, key: &VerifierKey) -> Outcome {
+    verify_store_with(dir, key, &mut |_, _| {})
+}
+
+/// [`verify_store`], telling `progress` the records checked of twice the head (the records as
+/// stored, then the chain again with the store's own structures). A store held by a running
+/// ledger is verified through its API, without progress.
+pub fn verify_store_with(dir: &Path, key: &VerifierKey, progress: Progress<'_>) -> Outcome {
     let store = match open_to_verify(dir, key) {
         Ok(store) => store,
         Err(outcome) => return outcome,
     };
-    match verify_records(&store, key) {
-        Ok(verified) => check_structures(&store, verified),
+    match verify_records(&store, key, progress) {
+        Ok(verified) => check_structures(&store, verified, progress),
         Err(outcome) => outcome,
     }
 }
@@ -171,7 +178,11 @@ fn open_to_verify(dir: &Path, key: &VerifierKey) -> Result<Store, Outcome> {
 
 /// The records as stored and every signed checkpoint, through the verifier an export goes
 /// through.
-fn verify_records(store: &Store, key: &VerifierKey) -> Result<Verified, Outcome> {
+fn verify_records(
+    store: &Store,
+    key: &VerifierKey,
+    progress: Progress<'_>,
+) -> Result<Verified, Outcome> {
     let head = store.head().seq;
     let entries = store
         .signed_checkpoints(0, u64::MAX, usize::MAX)
@@ -183,6 +194,7 @@ fn verify_records(store: &Store, key: &VerifierKey) -> Result<Verified, Outcome>
         })
         .collect();
     let mut v = Verifier::new(key, Start::genesis(), entries);
+    let mut done = 0u64;
     for record in store.records_as_stored() {
         let checked = match record {
             Ok(r) => {
@@ -198,15 +210,20 @@ fn verify_records(store: &Store, key: &VerifierKey) -> Result<Verified, Outcome>
             Err(e) => return Err(Outcome::CouldNotRead(e.to_string())),
         };
         checked.map_err(Outcome::Tampered)?;
+        done += 1;
+        if done.is_multiple_of(RECORDS_PER_PROGRESS) {
+            progress(done, head * 2);
+        }
     }
+    progress(head, head * 2);
     v.finish(Some(head)).map_err(Outcome::Tampered)
 }
 
 /// The store's own structures against what its records gave: the id index and head
 /// (`verify_chain`), then the Merkle tiles' root.
-fn check_structures(store: &Store, verified: Verified) -> Outcome {
+fn check_structures(store: &Store, verified: Verified, progress: Progress<'_>) -> Outcome {
     let head = store.head().seq;
-    if let Err(e) = store.verify_chain() {
+    if let Err(e) = store.verify_chain_with(&mut |n| progress(head + n, head * 2)) {
         return Outcome::Tampered(Problem {
             seq: e.seq().unwrap_or(0),
             kind: Kind::Altered,

@@ -8,23 +8,21 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use golive::config::Config;
-use golive::render;
+use golive::{exit, render};
 use golive_collector::{CollectSummary, CollectorConfig, Input, Progress};
 
-use super::{EXIT_REJECTED, nkey, runtime, shutdown_signal_in};
+use super::{nkey, runtime, shutdown_signal_in};
 use crate::cli::CollectArgs;
 use crate::terminal;
-
-/// Exit code when events are still pending in the outbox at the end of the run.
-const EXIT_PENDING: u8 = 4;
-/// The NATS server refused to let these credentials publish some events (they stay in the
-/// outbox).
-const EXIT_REFUSED: u8 = 5;
 
 pub fn run(config: &Config, args: CollectArgs) -> Result<ExitCode> {
     if args.status {
         let st = golive_collector::outbox_status(&config.data_dir)?;
-        terminal::out(&render::collect::outbox_status(&st))?;
+        terminal::out(&if args.json {
+            render::collect::outbox_status_json(&st)
+        } else {
+            render::collect::outbox_status(&st)
+        })?;
         return Ok(ExitCode::SUCCESS);
     }
     let input = input(args.input, args.watch)?;
@@ -49,10 +47,14 @@ pub fn run(config: &Config, args: CollectArgs) -> Result<ExitCode> {
         rt.block_on(serve_metrics(addr, latest.clone()))?;
     }
     let summary = rt.block_on(golive_collector::collect(cc, input, reporter(latest), stop))?;
-    terminal::err(&render::collect::rejections(&summary));
-    terminal::out(&render::collect::summary(&summary))?;
-    terminal::err(&render::collect::refused_subjects(&summary));
-    Ok(exit_code(&summary))
+    if args.json {
+        terminal::out(&render::collect::summary_json(&summary))?;
+    } else {
+        terminal::err(&render::collect::rejections(&summary));
+        terminal::out(&render::collect::summary(&summary))?;
+        terminal::err(&render::collect::refused_subjects(&summary));
+    }
+    Ok(ExitCode::from(exit_code(&summary)))
 }
 
 /// What to read: a file, stdin or a watched directory.
@@ -132,15 +134,15 @@ fn reporter(latest: Arc<Mutex<Progress>>) -> impl FnMut(&Progress) + Send {
 
 /// The exit code: refused events first (nothing more can happen to them this run), then
 /// unconfirmed ones (with the note that says they will be re-sent), then local rejections.
-fn exit_code(summary: &CollectSummary) -> ExitCode {
+fn exit_code(summary: &CollectSummary) -> u8 {
     if summary.refused > 0 {
-        ExitCode::from(EXIT_REFUSED)
+        exit::REFUSED
     } else if summary.pending_at_exit > 0 {
         terminal::err(&render::collect::still_pending());
-        ExitCode::from(EXIT_PENDING)
+        exit::PENDING
     } else if summary.rejected_locally > 0 {
-        ExitCode::from(EXIT_REJECTED)
+        exit::REJECTED
     } else {
-        ExitCode::SUCCESS
+        exit::OK
     }
 }

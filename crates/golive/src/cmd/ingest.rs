@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use golive::config::Config;
-use golive::render;
+use golive::{exit, render};
 use golive_ledger::{IngestSummary, LineSource, ingest_lines};
 
-use super::{EXIT_REJECTED, open_ledger};
+use super::open_ledger;
 use crate::cli::IngestArgs;
 use crate::terminal;
 
@@ -16,7 +16,7 @@ use crate::terminal;
 const READ_BUFFER_BYTES: usize = 1 << 20;
 
 pub fn run(config: &Config, args: IngestArgs) -> Result<ExitCode> {
-    let input = args.input;
+    let IngestArgs { input, json } = args;
     let mut ledger = open_ledger(config)?;
     let (reader, source, len) = open_input(&input)?;
     let bar = terminal::progress_bar(len, "ingest (bytes)");
@@ -31,13 +31,17 @@ pub fn run(config: &Config, args: IngestArgs) -> Result<ExitCode> {
     // The end of an input is a natural point to sign: the whole file is then covered.
     ledger.sign_checkpoint()?;
     ledger.store().flush()?;
-    terminal::err(&render::ledger::ingest_rejections(&summary));
-    terminal::out(&render::ledger::ingested(&input, &summary))?;
-    Ok(if summary.rejected > 0 {
-        ExitCode::from(EXIT_REJECTED)
+    if json {
+        terminal::out(&render::ledger::ingested_json(&input, &summary))?;
     } else {
-        ExitCode::SUCCESS
-    })
+        terminal::err(&render::ledger::ingest_rejections(&summary));
+        terminal::out(&render::ledger::ingested(&input, &summary))?;
+    }
+    Ok(ExitCode::from(if summary.rejected > 0 {
+        exit::REJECTED
+    } else {
+        exit::OK
+    }))
 }
 
 /// The reader of `input` (`-` is stdin), how its lines are named in dead letters, and its

@@ -2,14 +2,12 @@
 //! configuration, does its work through the library crates, builds what it reports, has
 //! `golive::render` turn it into text and `crate::terminal` write it; it returns the exit code.
 //! Errors go back to `main` as `anyhow` errors, which prints them as one `error: ...` line and
-//! exits 1.
-//!
-//! Exit codes besides 0 and 1: 2 tampered or diverged (`verify`, `audit verify|compare`,
-//! `repair`), 3 some input rejected (`ingest`, `collect`) or could not read (`audit`), 4 events
-//! still pending in the outbox and 5 refused by the NATS server (`collect`).
+//! exits 1 (`golive::exit::ERROR`). Every other exit code, one meaning each, is in
+//! `golive::exit`.
 
 pub mod audit;
 pub mod collect;
+pub mod completions;
 pub mod dead_letters;
 pub mod demo;
 pub mod ingest;
@@ -47,9 +45,6 @@ pub fn check_config(config: &Config, command: &Command) -> Result<std::process::
         }
     }
 }
-
-/// Exit code when some input lines were rejected (they are in the dead letters).
-pub const EXIT_REJECTED: u8 = 3;
 
 /// Opens the ledger to append, with checkpoint signing: every ledger that appends signs
 /// checkpoints, and the key is created on first start.

@@ -12,9 +12,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use golive::audit::{self, EXIT_COULD_NOT_READ, EXIT_TAMPERED};
+use golive::audit;
 use golive::config::Config;
-use golive::render;
+use golive::{exit, render};
 use golive_ledger::Ledger;
 use golive_store::{Incoming, Outcome as Appended};
 use golive_verify::export::{Line, Outcome, parse_line};
@@ -41,21 +41,28 @@ pub fn run(config: &Config, args: RepairArgs) -> Result<ExitCode> {
             terminal::err(&render::audit::could_not_read(format_args!(
                 "--pubkey: {e:#}"
             )));
-            return Ok(ExitCode::from(EXIT_COULD_NOT_READ));
+            return Ok(ExitCode::from(exit::COULD_NOT_READ));
         }
     };
-    let outcome = audit::verify_file(export, &key);
+    // One bar over three passes of the export: two to verify it, one to rebuild from it.
+    let len = std::fs::metadata(export).map_or(0, |m| m.len());
+    let bar = terminal::progress_bar(Some(len * 3), "repair (bytes)");
+    let outcome = audit::verify_file_with(export, &key, &mut |done, _| bar.set_position(done));
     if let Some(refused) = render::audit::repair_refused(export, &outcome) {
+        bar.finish_and_clear();
         terminal::err(&refused);
         return Ok(ExitCode::from(match outcome {
-            Outcome::Tampered(_) => EXIT_TAMPERED,
-            _ => EXIT_COULD_NOT_READ,
+            Outcome::Tampered(_) => exit::TAMPERED,
+            _ => exit::COULD_NOT_READ,
         }));
     }
     let dir = &config.data_dir;
     prepare_dir(dir, args.key_from.as_deref())?;
     let mut ledger = open_new_ledger(config)?;
-    let last = rebuild(&mut ledger, export)?;
+    let last = rebuild(&mut ledger, export, &mut |read| {
+        bar.set_position(len * 2 + read)
+    })?;
+    bar.finish_and_clear();
     ledger.sign_checkpoint()?;
     ledger.store().flush()?;
     let head = ledger.head();
@@ -122,20 +129,26 @@ fn open_new_ledger(config: &Config) -> Result<Ledger> {
     Ok(ledger)
 }
 
-/// Appends every record of the export in order, in batches; returns the last record's seq and
-/// hash (`None` for an export without records).
-fn rebuild(ledger: &mut Ledger, export: &Path) -> Result<Option<SeqHash>> {
+/// Appends every record of the export in order, in batches, telling `progress` the bytes read;
+/// returns the last record's seq and hash (`None` for an export without records).
+fn rebuild(
+    ledger: &mut Ledger,
+    export: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Option<SeqHash>> {
     let f =
         std::fs::File::open(export).with_context(|| format!("cannot open {}", export.display()))?;
     let mut batch: Vec<Incoming> = Vec::with_capacity(BATCH);
     // (seq, hash) expected of each record in `batch`.
     let mut expect: Vec<SeqHash> = Vec::with_capacity(BATCH);
     let mut last: Option<SeqHash> = None;
+    let mut read = 0u64;
     for (n, line) in BufReader::with_capacity(READ_BUFFER_BYTES, f)
         .lines()
         .enumerate()
     {
         let line = line.with_context(|| format!("cannot read {}", export.display()))?;
+        read += line.len() as u64 + 1;
         if line.trim().is_empty() {
             continue;
         }
@@ -153,6 +166,7 @@ fn rebuild(ledger: &mut Ledger, export: &Path) -> Result<Option<SeqHash>> {
                 last = Some((r.seq, r.hash));
                 if batch.len() == BATCH {
                     append(ledger, &mut batch, &mut expect)?;
+                    progress(read);
                 }
             }
             _ => {}

@@ -7,9 +7,10 @@ use golive::config::Config;
 use golive::render;
 
 use super::open_ledger;
+use crate::cli::ReplayArgs;
 use crate::terminal;
 
-pub fn run(config: &Config) -> Result<ExitCode> {
+pub fn run(config: &Config, args: ReplayArgs) -> Result<ExitCode> {
     let mut ledger = open_ledger(config)?;
     let head = ledger.head().seq;
     let bar = terminal::progress_bar(Some(head), "replay");
@@ -17,6 +18,10 @@ pub fn run(config: &Config) -> Result<ExitCode> {
     ledger.rebuild(&mut |done, _| bar.set_position(done))?;
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    terminal::out(&render::ledger::replayed(head, secs, &ledger.head()))?;
+    terminal::out(&if args.json {
+        render::ledger::replayed_json(head, secs, &ledger.head())
+    } else {
+        render::ledger::replayed(head, secs, &ledger.head())
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,8 @@
 //! `golive serve`: the ledger service. Consumes the JetStream stream, appends each event once,
 //! answers receipts, and serves the HTTP API and dashboard, until SIGINT/SIGTERM or until the
 //! consumer loop ends (then the HTTP server stops with it, or the process would never exit).
+//! Under systemd (`Type=notify`) it says READY=1 once consuming, pings the watchdog while the
+//! ledger answers, and STOPPING=1 on the way out (`golive::sdnotify`).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 use golive::config::Config;
 use golive::render;
-use golive_ledger::Ledger;
+use golive::sdnotify::{self, Notifier};
+use golive_ledger::{Ledger, Readiness};
 use golive_service::{ServeConfig, ServeSummary, StreamSettings};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -96,6 +99,9 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
     let ledger = Arc::new(Mutex::new(ledger));
     // One set of counters: the consumer loop counts into it, `/metrics` renders it.
     let metrics = Arc::new(golive_ledger::Metrics::new());
+    // One readiness: the consumer loop says how NATS and it stand, `/readyz` answers from it.
+    let readiness = Arc::new(Readiness::new(config.http.ready_lag_max_messages));
+    readiness.set_store_open(true);
     let sc = ServeConfig {
         nats_url: args.nats.url,
         credentials: args.nats.creds,
@@ -103,6 +109,7 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
         consumer: args.consumer,
         batch_events_max: config.batch_events_max,
         metrics: metrics.clone(),
+        readiness: readiness.clone(),
         stream: StreamSettings {
             replicas,
             ..Default::default()
@@ -110,10 +117,7 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
         ..Default::default()
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let state = golive_http::AppState::new(ledger.clone(), Arc::new(config.rules.clone()))
-        .with_metrics(metrics)
-        .with_claim_rules(config.claim_rules.clone())
-        .with_auth(config.http.auth.clone());
+    let state = app_state(config, &ledger, metrics, readiness.clone());
     let http = http_addr.map(|addr| Http {
         addr,
         explicit,
@@ -129,13 +133,33 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
             }
         },
     });
-    let summary = rt.block_on(serve_until_stopped(ledger.clone(), sc, http, stop))?;
+    let systemd = Systemd {
+        notifier: Notifier::from_env(),
+        readiness,
+        ledger: ledger.clone(),
+    };
+    let summary = rt.block_on(serve_until_stopped(ledger.clone(), sc, http, systemd, stop))?;
     let head = ledger
         .lock()
         .map_err(|_| anyhow::anyhow!("ledger lock poisoned"))?
         .head();
     terminal::err(&render::serve::stopped(&summary, &head));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The HTTP API's state over `ledger`: counting into `metrics` (the consumer loop's too),
+/// answering `/readyz` from `readiness`, with the configured rules and tokens.
+fn app_state(
+    config: &Config,
+    ledger: &Arc<Mutex<Ledger>>,
+    metrics: Arc<golive_ledger::Metrics>,
+    readiness: Arc<Readiness>,
+) -> golive_http::AppState {
+    golive_http::AppState::new(ledger.clone(), Arc::new(config.rules.clone()))
+        .with_metrics(metrics)
+        .with_readiness(readiness)
+        .with_claim_rules(config.claim_rules.clone())
+        .with_auth(config.http.auth.clone())
 }
 
 /// The address of `--http` (default [`DEFAULT_HTTP`]); `None` for `off`.
@@ -154,7 +178,7 @@ fn http_addr(flag: Option<String>) -> Result<Option<SocketAddr>> {
 fn refuse_open_api(config: &Config, addr: SocketAddr) -> Result<()> {
     if config.http.auth.is_open() && !addr.ip().is_loopback() && !config.http.allow_open {
         anyhow::bail!(
-            "refusing to serve the API without tokens on {addr}, which is not a loopback address: add [[http.tokens]] to the config (see `golive token new`), or set http.allow_open = true if a proxy in front checks access"
+            "refusing to serve the API without tokens on {addr}, which is not a loopback address: add [[http.tokens]] to the config (see `golive token NAME --role ROLE --append-to FILE`), or set http.allow_open = true if a proxy in front checks access"
         );
     }
     Ok(())
@@ -210,6 +234,7 @@ async fn serve_until_stopped<F, Fut>(
     ledger: Arc<Mutex<Ledger>>,
     sc: ServeConfig,
     http: Option<Http<F>>,
+    systemd: Systemd,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<ServeSummary>
 where
@@ -227,8 +252,10 @@ where
         Some(h) => start_http(h, stop_rx.clone()).await?,
         None => None,
     };
+    let notifying = tokio::spawn(systemd.run(stop_rx.clone()));
     let summary = golive_service::serve(ledger, sc, until_stopped(stop_rx)).await;
     let _ = stop_tx.send(true);
+    let _ = notifying.await;
     if let Some(h) = http {
         match h.await {
             Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server ended with an error"),
@@ -271,4 +298,68 @@ where
         drop(announced);
         r
     })))
+}
+
+/// How often the READY=1 notification looks whether the consumer loop runs yet.
+const READY_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// What systemd is told (`Type=notify`, `WatchdogSec=`): READY=1 once the consumer loop
+/// consumes (the ledger is open and serving HTTP by then), WATCHDOG=1 at half the watchdog's
+/// timeout while the ledger's lock can be taken (a ledger stuck inside a write stops the pings,
+/// and systemd restarts it), STOPPING=1 when it stops. Nothing without `$NOTIFY_SOCKET`.
+struct Systemd {
+    notifier: Notifier,
+    readiness: Arc<Readiness>,
+    ledger: Arc<Mutex<Ledger>>,
+}
+
+impl Systemd {
+    async fn run(self, mut stop: watch::Receiver<bool>) {
+        if !self.notifier.enabled() {
+            return;
+        }
+        while !self.readiness.consuming() {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return self.say("STOPPING=1"),
+                _ = tokio::time::sleep(READY_POLL) => {}
+            }
+        }
+        self.say("READY=1\nSTATUS=consuming the stream GOLIVE");
+        if let Some(every) = sdnotify::watchdog_interval() {
+            self.watchdog(every, &mut stop).await;
+        } else {
+            let _ = stop.wait_for(|s| *s).await;
+        }
+        self.say("STOPPING=1");
+    }
+
+    /// Pings every `every` until `stop`, while the previous probe of the ledger's lock came
+    /// back (a probe still waiting means the ledger is stuck: no ping).
+    async fn watchdog(&self, every: std::time::Duration, stop: &mut watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(every);
+        let mut probe: Option<JoinHandle<()>> = None;
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return,
+                _ = tick.tick() => {}
+            }
+            if probe.as_ref().is_some_and(|p| !p.is_finished()) {
+                tracing::warn!(
+                    "the ledger's lock has not been free for a watchdog interval; not pinging systemd's watchdog"
+                );
+                continue;
+            }
+            self.say("WATCHDOG=1");
+            let ledger = self.ledger.clone();
+            probe = Some(tokio::task::spawn_blocking(move || {
+                drop(ledger.lock());
+            }));
+        }
+    }
+
+    fn say(&self, state: &str) {
+        if let Err(e) = self.notifier.notify(state) {
+            tracing::warn!(error = %e, state, "cannot notify systemd");
+        }
+    }
 }

@@ -14,7 +14,7 @@ pub fn pubkey(key: &impl std::fmt::Display) -> String {
     line(key)
 }
 
-/// `COULD NOT READ: ...`: the input of a check could not be read (exit 3).
+/// `COULD NOT READ: ...`: the input of a check could not be read (exit 6).
 pub fn could_not_read(what: impl std::fmt::Display) -> String {
     line(format_args!("COULD NOT READ: {what}"))
 }
@@ -95,6 +95,34 @@ pub fn comparison(c: &Comparison, name_a: &str, name_b: &str) -> String {
             "DIVERGE at seq {seq}: {name_a} has {a}, {name_b} has {b}"
         )),
     }
+}
+
+/// `golive audit compare --json`: the same, as one JSON object (`a` and `b` as given).
+pub fn comparison_json(c: &Comparison, name_a: &str, name_b: &str) -> String {
+    line(match c {
+        Comparison::Identical { head_seq, root } => serde_json::json!({
+            "result": "identical", "a": name_a, "b": name_b,
+            "head_seq": head_seq, "root": to_hex(root),
+        }),
+        Comparison::Prefix {
+            shorter,
+            common,
+            longer_head,
+        } => serde_json::json!({
+            "result": "prefix", "a": name_a, "b": name_b,
+            "shorter": if *shorter == 'A' { "a" } else { "b" },
+            "common_seq": common, "longer_head_seq": longer_head,
+        }),
+        Comparison::Diverge { seq, a, b } => serde_json::json!({
+            "result": "diverged", "a": name_a, "b": name_b,
+            "seq": seq, "a_has": a, "b_has": b,
+        }),
+    })
+}
+
+/// A check's input that could not be read, as one JSON object (`--json`).
+pub fn could_not_read_json(what: impl std::fmt::Display) -> String {
+    line(serde_json::json!({"result": "could_not_read", "error": what.to_string()}))
 }
 
 /// `golive audit export` without `--server`, when a running ledger holds the store (stderr).

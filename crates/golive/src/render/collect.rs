@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use golive_collector::{CollectSummary, OutboxStatus, Progress};
+use golive_collector::{CollectOutcome, CollectSummary, OutboxStatus, Progress};
+use serde_json::json;
 
 use super::line;
 
@@ -149,4 +150,89 @@ fn refused_by_server(out: &mut String, st: &OutboxStatus) {
             r.reason
         );
     }
+}
+
+/// `golive collect --json`: the run's summary as one JSON object.
+pub fn summary_json(s: &CollectSummary) -> String {
+    let outcome = match s.outcome {
+        CollectOutcome::AllConfirmed => "all_confirmed",
+        CollectOutcome::ReceiptWaitElapsed => "receipt_wait_elapsed",
+        CollectOutcome::SomeRefused => "some_refused",
+        CollectOutcome::Shutdown => "shutdown",
+    };
+    let rejections: Vec<_> = s
+        .rejections
+        .iter()
+        .map(|r| json!({"source": r.source, "line": r.line, "field": r.field, "reason": r.reason}))
+        .collect();
+    let refused: Vec<_> = s
+        .refused_subjects
+        .iter()
+        .map(|r| json!({"subject": r.subject, "reason": r.reason, "events": r.events}))
+        .collect();
+    line(json!({
+        "outcome": outcome,
+        "read": s.read,
+        "rejected_locally": s.rejected_locally,
+        "queued": s.queued,
+        "already_queued": s.already_queued,
+        "published": s.published,
+        "republished": s.republished,
+        "confirmed": s.confirmed,
+        "dead_lettered": s.dead_lettered,
+        "pending_at_exit": s.pending_at_exit,
+        "refused": s.refused,
+        "refused_subjects": refused,
+        "rejections": rejections,
+    }))
+}
+
+/// `golive collect --status --json`: the outbox as one JSON object.
+pub fn outbox_status_json(st: &OutboxStatus) -> String {
+    let oldest = st.oldest_pending.as_ref().map(|o| {
+        json!({
+            "event_id": o.event_id.to_string(),
+            "subject": o.subject,
+            "publish_attempts": o.publish_attempts,
+            "republishes": o.republishes,
+            "age_ms": o.age_ms,
+            "last_publish_age_ms": o.last_publish_age_ms,
+        })
+    });
+    let rejected: Vec<_> = st
+        .rejected_by_ledger
+        .iter()
+        .map(|r| {
+            json!({
+                "event_id": r.event_id.to_string(),
+                "subject": r.subject,
+                "reason": r.reason,
+                "rejected_at": golive_model::format_time(&r.rejected_at),
+            })
+        })
+        .collect();
+    let refused: Vec<_> = st
+        .refused_by_server
+        .iter()
+        .map(|r| {
+            json!({
+                "event_id": r.event_id.to_string(),
+                "subject": r.subject,
+                "reason": r.reason,
+                "refused_at": golive_model::format_time(&r.refused_at),
+            })
+        })
+        .collect();
+    line(json!({
+        "outbox": st.path.display().to_string(),
+        "pending": st.pending,
+        "never_published": st.never_published,
+        "awaiting_receipt": st.awaiting_receipt,
+        "oldest_pending": oldest,
+        "rejected_total": st.rejected_total,
+        "rejected_by_ledger": rejected,
+        "refused_total": st.refused_total,
+        "refused_by_server": refused,
+        "files_processed": st.files_processed,
+    }))
 }

@@ -6,7 +6,8 @@ use std::fmt::Write;
 use std::path::Path;
 
 use golive_ledger::IngestSummary;
-use golive_store::{DeadLetter, Head};
+use golive_store::{ChainError, DeadLetter, Head};
+use serde_json::json;
 
 use super::{line, truncate};
 
@@ -51,6 +52,53 @@ pub fn ingested(input: &str, summary: &IngestSummary) -> String {
         summary.rejected,
         summary.head_seq,
         summary.head_hash
+    ))
+}
+
+/// `golive ingest --json`: the summary and the rejections it kept, as one JSON object.
+pub fn ingested_json(input: &str, summary: &IngestSummary) -> String {
+    let rejections: Vec<_> = summary
+        .rejections
+        .iter()
+        .map(|r| {
+            json!({
+                "line": r.line,
+                "field": r.field,
+                "reason": r.reason,
+                "dead_letter_id": r.dead_letter_id,
+            })
+        })
+        .collect();
+    line(json!({
+        "input": input,
+        "lines": summary.lines - summary.blank,
+        "appended": summary.appended,
+        "duplicates": summary.duplicates,
+        "rejected": summary.rejected,
+        "rejections": rejections,
+        "head_seq": summary.head_seq,
+        "head_hash": summary.head_hash,
+    }))
+}
+
+/// `golive replay --json`.
+pub fn replayed_json(records: u64, secs: f64, head: &Head) -> String {
+    line(json!({
+        "records": records,
+        "seconds": secs,
+        "events_per_second": records as f64 / secs.max(1e-9),
+        "head_seq": head.seq,
+        "head_hash": hex::encode(head.hash),
+    }))
+}
+
+/// The man pages `golive man` wrote (stderr).
+pub fn man_pages_written(dir: &Path, written: &[std::path::PathBuf]) -> String {
+    line(format_args!(
+        "wrote {} man pages into {} (golive.1 and one per subcommand); read them with man -l {}",
+        written.len(),
+        dir.display(),
+        dir.join("golive.1").display()
     ))
 }
 
@@ -125,14 +173,29 @@ pub fn status(s: &Status, as_json: bool) -> String {
     out
 }
 
-/// `golive verify`: the head the chain checks up to, or the first bad record.
-pub fn chain_checked<E: std::fmt::Display>(result: &Result<Head, E>) -> String {
+/// `golive verify`: the head the chain checks up to, the first bad record, or the store that
+/// could not be read; one line, or one JSON object.
+pub fn chain_checked(result: &Result<Head, ChainError>, as_json: bool) -> String {
+    if as_json {
+        return line(match result {
+            Ok(head) => json!({
+                "result": "verified",
+                "head_seq": head.seq,
+                "head_hash": hex::encode(head.hash),
+            }),
+            Err(e @ ChainError::Store(_)) => {
+                json!({"result": "could_not_read", "error": e.to_string()})
+            }
+            Err(e) => json!({"result": "tampered", "seq": e.seq(), "error": e.to_string()}),
+        });
+    }
     match result {
         Ok(head) => line(format_args!(
             "OK head seq {} hash {}",
             head.seq,
             hex::encode(head.hash)
         )),
+        Err(e @ ChainError::Store(_)) => line(format_args!("COULD NOT READ: {e}")),
         Err(e) => line(format_args!("TAMPERED: {e}")),
     }
 }

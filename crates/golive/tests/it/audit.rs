@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::GOLIVE;
+use golive::exit;
 use golive_testkit::golive::{code, ok, scenario, scenario_len, stdout};
 use serde_json::Value;
 
@@ -75,7 +76,7 @@ fn the_key_is_private_and_its_public_half_is_in_the_signed_note_format() {
 #[test]
 fn an_export_verifies_and_editing_one_amount_names_that_events_seq() {
     // Proves the acceptance check: export then verify prints OK with the head (exit 0);
-    // changing one amount in the file makes verify fail naming that event's seq (exit 2).
+    // changing one amount in the file makes verify fail naming that event's seq (TAMPERED).
     let f = fixture();
     let out = ok(verify_file(&f, &f.export));
     let text = stdout(&out);
@@ -110,7 +111,7 @@ fn an_export_verifies_and_editing_one_amount_names_that_events_seq() {
     let bad = f.dir.path().join("edited.jsonl");
     std::fs::write(&bad, edited.join("\n") + "\n").unwrap();
     let out = verify_file(&f, &bad);
-    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert_eq!(code(&out), i32::from(exit::TAMPERED), "{}", stdout(&out));
     assert!(
         stdout(&out).starts_with(&format!("TAMPERED at seq {seq}: altered")),
         "{}",
@@ -120,13 +121,20 @@ fn an_export_verifies_and_editing_one_amount_names_that_events_seq() {
 
 #[test]
 fn verify_exit_codes_tell_unreadable_input_from_tampering() {
-    // Proves a missing file, a file that is not an export, and a malformed key each exit 3.
+    // Proves a missing file, a file that is not an export, and a malformed key each exit
+    // COULD_NOT_READ, not TAMPERED.
     let f = fixture();
     let missing = f.dir.path().join("nope.jsonl");
-    assert_eq!(code(&verify_file(&f, &missing)), 3);
+    assert_eq!(
+        code(&verify_file(&f, &missing)),
+        i32::from(exit::COULD_NOT_READ)
+    );
     let junk = f.dir.path().join("junk.jsonl");
     std::fs::write(&junk, "hello\n").unwrap();
-    assert_eq!(code(&verify_file(&f, &junk)), 3);
+    assert_eq!(
+        code(&verify_file(&f, &junk)),
+        i32::from(exit::COULD_NOT_READ)
+    );
     let out = GOLIVE.run_with_data(
         &f.data,
         &[
@@ -138,13 +146,13 @@ fn verify_exit_codes_tell_unreadable_input_from_tampering() {
             "nonsense",
         ],
     );
-    assert_eq!(code(&out), 3);
+    assert_eq!(code(&out), i32::from(exit::COULD_NOT_READ));
 }
 
 #[test]
 fn another_ledgers_key_does_not_verify_this_ledgers_checkpoints() {
     // Proves checkpoints are bound to the key: verifying with a different ledger's public key
-    // is a bad signature (exit 2), not OK.
+    // is a bad signature (TAMPERED), not OK.
     let f = fixture();
     let other = f.dir.path().join("other");
     let other_key = stdout(&ok(GOLIVE.run_with_data(&other, &["audit", "pubkey"])));
@@ -159,7 +167,7 @@ fn another_ledgers_key_does_not_verify_this_ledgers_checkpoints() {
             other_key.trim(),
         ],
     );
-    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert_eq!(code(&out), i32::from(exit::TAMPERED), "{}", stdout(&out));
     assert!(stdout(&out).contains("bad signature"), "{}", stdout(&out));
 }
 
@@ -205,7 +213,7 @@ fn replay_of_an_export_equals_the_ledgers_as_of_answer() {
 #[test]
 fn compare_finds_where_two_ledgers_part() {
     // Proves compare says IDENTICAL for two ledgers fed the same events, PREFIX for a replica
-    // that saw fewer, and DIVERGE (exit 2) at the first differing seq for an altered copy.
+    // that saw fewer, and DIVERGE (DIVERGED) at the first differing seq for an altered copy.
     let f = fixture();
     let twin = f.dir.path().join("twin");
     ok(GOLIVE.run_with_data(&twin, &["ingest", scenario().to_str().unwrap()]));
@@ -241,7 +249,7 @@ fn compare_finds_where_two_ledgers_part() {
     assert_ne!(changed, export);
     std::fs::write(&edited, changed).unwrap();
     let out = args(&f.export, &edited);
-    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert_eq!(code(&out), i32::from(exit::DIVERGED), "{}", stdout(&out));
     assert!(
         stdout(&out).starts_with("DIVERGE at seq "),
         "{}",
@@ -307,7 +315,7 @@ fn verify_on_the_store_names_a_flipped_byte_and_a_forged_checkpoint() {
         &copy,
         &["audit", "verify", "--store", "--pubkey", &f.pubkey],
     );
-    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert_eq!(code(&out), i32::from(exit::TAMPERED), "{}", stdout(&out));
     assert!(
         stdout(&out).starts_with("TAMPERED at seq 43: altered"),
         "{}",
@@ -328,7 +336,7 @@ fn verify_on_the_store_names_a_flipped_byte_and_a_forged_checkpoint() {
         &forged,
         &["audit", "verify", "--store", "--pubkey", &f.pubkey],
     );
-    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert_eq!(code(&out), i32::from(exit::TAMPERED), "{}", stdout(&out));
     assert!(
         stdout(&out).starts_with(&format!(
             "TAMPERED at seq {}: bad signature",

@@ -8,6 +8,7 @@ mod as_of;
 mod audit;
 mod audit_http;
 mod cli;
+mod conventions;
 mod monitoring;
 
 use golive_testkit::golive::Golive;

@@ -1,12 +1,12 @@
 //! `golive audit verify`: an export file, a store directory or a running ledger, checked
-//! against a public key given out of band.
+//! against a public key given out of band, with a progress bar.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
-use golive::audit::{self, EXIT_COULD_NOT_READ, EXIT_TAMPERED, EXIT_VERIFIED};
+use golive::audit;
 use golive::config::Config;
-use golive::render;
+use golive::{exit, render};
 use golive_verify::Outcome;
 
 use super::read_key;
@@ -17,27 +17,48 @@ pub fn run(config: &Config, args: AuditVerifyArgs) -> Result<ExitCode> {
     let key = match read_key(&args.pubkey) {
         Ok(k) => k,
         Err(e) => {
-            terminal::err(&render::audit::could_not_read(format_args!(
-                "--pubkey: {e:#}"
-            )));
-            return Ok(ExitCode::from(EXIT_COULD_NOT_READ));
+            let what = format!("--pubkey: {e:#}");
+            if args.json {
+                terminal::out(&render::audit::could_not_read_json(&what))?;
+            } else {
+                terminal::err(&render::audit::could_not_read(&what));
+            }
+            return Ok(ExitCode::from(exit::COULD_NOT_READ));
         }
     };
     // Without a file or a server, the store of --data (`--store` only makes that explicit).
-    let outcome = match (args.file.or(args.export), args.server) {
-        (Some(f), _) => audit::verify_file(&f, &key),
-        (None, Some(url)) => audit::verify_server(&url, &key),
-        (None, None) => audit::verify_store(&config.data_dir, &key),
+    let (source, unit) = match (args.file.or(args.export), args.server) {
+        (Some(f), _) => (Source::File(f), "bytes"),
+        (None, Some(url)) => (Source::Server(url), "records"),
+        (None, None) => (Source::Store, "records"),
     };
+    let bar = terminal::progress_bar(Some(0), &format!("audit verify ({unit})"));
+    let mut progress = |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let outcome = match source {
+        Source::File(f) => audit::verify_file_with(&f, &key, &mut progress),
+        Source::Server(url) => audit::verify_server_with(&url, &key, &mut progress),
+        Source::Store => audit::verify_store_with(&config.data_dir, &key, &mut progress),
+    };
+    bar.finish_and_clear();
     terminal::out(&render::audit::outcome(&outcome, args.json))?;
-    Ok(match &outcome {
+    Ok(ExitCode::from(match &outcome {
         Outcome::Verified(v) => {
             if !args.json {
                 terminal::err(&render::audit::verified_coverage(v));
             }
-            ExitCode::from(EXIT_VERIFIED)
+            exit::OK
         }
-        Outcome::Tampered(_) => ExitCode::from(EXIT_TAMPERED),
-        Outcome::CouldNotRead(_) => ExitCode::from(EXIT_COULD_NOT_READ),
-    })
+        Outcome::Tampered(_) => exit::TAMPERED,
+        Outcome::CouldNotRead(_) => exit::COULD_NOT_READ,
+    }))
+}
+
+/// What is verified.
+enum Source {
+    File(std::path::PathBuf),
+    Server(String),
+    Store,
 }

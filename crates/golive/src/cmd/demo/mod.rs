@@ -134,10 +134,15 @@ impl Stage {
     ) -> Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let metrics = Arc::new(golive_ledger::Metrics::new());
+        let readiness = Arc::new(golive_ledger::Readiness::new(
+            config.http.ready_lag_max_messages,
+        ));
+        readiness.set_store_open(true);
         let sc = ServeConfig {
             nats_url: self.nats_url.clone(),
             batch_events_max: config.batch_events_max,
             metrics: metrics.clone(),
+            readiness: readiness.clone(),
             ..Default::default()
         };
         let server = tokio::spawn(serve(
@@ -145,7 +150,9 @@ impl Stage {
             sc,
             feed::until_stopped(stop_rx.clone()),
         ));
-        let http = self.dashboard(config, metrics, stop_rx.clone()).await?;
+        let http = self
+            .dashboard(config, metrics, readiness, stop_rx.clone())
+            .await?;
         tokio::time::sleep(Duration::from_millis(STREAM_SETUP_MS)).await;
         let feeds = feed::Feeds {
             nats_url: &self.nats_url,
@@ -180,6 +187,7 @@ impl Stage {
         &self,
         config: &Config,
         metrics: Arc<golive_ledger::Metrics>,
+        readiness: Arc<golive_ledger::Readiness>,
         stop: watch::Receiver<bool>,
     ) -> Result<Option<tokio::task::JoinHandle<std::io::Result<()>>>> {
         let listener = match demo_listener().await {
@@ -200,6 +208,7 @@ impl Stage {
         let announced = golive::serving::announce(&config.data_dir, &format!("http://{addr}"));
         let state = golive_http::AppState::new(self.ledger.clone(), Arc::new(config.rules.clone()))
             .with_metrics(metrics)
+            .with_readiness(readiness)
             .with_claim_rules(config.claim_rules.clone())
             .with_auth(self.tokens.auth()?);
         let served = golive_http::serve_on(listener, state, feed::until_stopped(stop));

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -64,8 +65,10 @@ pub fn load(cert: &Path, key: &Path) -> Result<TlsConfig, TlsError> {
     Ok(Arc::new(config))
 }
 
-/// Serves the HTTP surface over TLS on a bound listener until `shutdown` completes. A client
-/// whose handshake fails is logged and dropped; the server goes on.
+/// Serves the HTTP surface over TLS on a bound listener until `shutdown` completes, then
+/// stops as plain HTTP does (`axum::serve(..).with_graceful_shutdown`): it stops listening,
+/// idle connections close, and requests in flight (or in their handshake) are answered before
+/// this returns. A client whose handshake fails is logged and dropped; the server goes on.
 pub async fn serve_tls_on(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -83,11 +86,12 @@ pub async fn serve_app_tls_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let graceful = GracefulShutdown::new();
     tracing::info!(addr = ?listener.local_addr().ok(), "HTTPS API listening");
     tokio::pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {
-            _ = &mut shutdown => return Ok(()),
+            _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(x) => x,
                 Err(e) => {
@@ -98,30 +102,52 @@ pub async fn serve_app_tls_on(
                 }
             },
         };
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        tokio::spawn(async move {
-            let handshake =
-                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp))
-                    .await;
-            let tls = match handshake {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let service = TowerToHyperService::new(app);
-            if let Err(e) = auto::Builder::new(TokioExecutor::new())
-                .serve_connection_with_upgrades(TokioIo::new(tls), service)
-                .await
-            {
-                tracing::debug!(%peer, error = %e, "HTTPS connection ended with an error");
-            }
-        });
+        tokio::spawn(connection(
+            acceptor.clone(),
+            tcp,
+            peer,
+            app.clone(),
+            graceful.watcher(),
+        ));
+    }
+    drop(listener);
+    let open = graceful.count();
+    if open > 0 {
+        tracing::info!(
+            open,
+            "HTTPS: answering the requests in flight before stopping"
+        );
+    }
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// One HTTPS connection: the handshake (at most 10 s), then HTTP/1.1 or HTTP/2 until the client
+/// closes or the server's shutdown (seen through `watcher`) ends it after its requests in flight.
+async fn connection(
+    acceptor: tokio_rustls::TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    app: axum::Router,
+    watcher: Watcher,
+) {
+    let handshake =
+        tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await;
+    let tls = match handshake {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    let service = TowerToHyperService::new(app);
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+    if let Err(e) = watcher.watch(conn.into_owned()).await {
+        tracing::debug!(%peer, error = %e, "HTTPS connection ended with an error");
     }
 }

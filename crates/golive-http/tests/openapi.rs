@@ -1,6 +1,7 @@
 //! The HTTP surface in process (no sockets) over a ledger holding the London scenario: the OpenAPI
 //! document lists exactly the router's paths, every JSON answer matches its documented schema
-//! field for field, and bad requests get the documented JSON errors.
+//! field for field (checked by the `jsonschema` crate, JSON Schema 2020-12 as OpenAPI 3.1 uses),
+//! and bad requests get the documented JSON errors.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -189,104 +190,116 @@ async fn every_route_is_documented_and_every_documented_path_is_routed() {
     );
 }
 
-/// Checks `v` against `schema` (the subset of JSON Schema the document uses); returns the
-/// differences, each with its JSON path.
-fn check(doc: &Value, schema: &Value, v: &Value, at: &str, errs: &mut Vec<String>) {
-    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-        let name = r.trim_start_matches("#/components/schemas/");
-        return check(doc, &doc["components"]["schemas"][name], v, at, errs);
-    }
-    if let Some(alts) = schema.get("oneOf").and_then(Value::as_array) {
-        let ok = alts
-            .iter()
-            .filter(|s| {
-                let mut e = Vec::new();
-                check(doc, s, v, at, &mut e);
-                e.is_empty()
-            })
-            .count();
-        if ok != 1 {
-            errs.push(format!("{at}: matches {ok} of oneOf"));
-        }
-        return;
-    }
-    if let Some(t) = schema.get("type") {
-        let types: Vec<&str> = match t {
-            Value::String(s) => vec![s.as_str()],
-            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-            _ => vec![],
-        };
-        let actual = match v {
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-            Value::Number(_) => "number",
-            Value::String(_) => "string",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
-        };
-        if !types.contains(&actual) {
-            errs.push(format!("{at}: is {actual}, schema says {types:?}"));
-            return;
-        }
-        if actual == "null" {
-            return;
-        }
-    }
-    if let Some(e) = schema.get("enum").and_then(Value::as_array)
-        && !e.contains(v)
-    {
-        errs.push(format!("{at}: {v} is not one of {e:?}"));
-    }
-    if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_i64), v.as_i64())
-        && n < min
-    {
-        errs.push(format!("{at}: {n} < {min}"));
-    }
-    if let (Some(f), Some(s)) = (schema.get("format").and_then(Value::as_str), v.as_str()) {
-        let ok = match f {
-            "date-time" => s.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(s).is_ok(),
-            "date" => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok(),
-            "uuid" => s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4,
-            _ => true,
-        };
-        if !ok {
-            errs.push(format!("{at}: `{s}` is not a {f}"));
+/// A validator of the schema at `pointer` (a JSON pointer into docs/openapi.json), by the
+/// `jsonschema` crate: OpenAPI 3.1's schemas are JSON Schema 2020-12, so the document itself is
+/// the root (its `#/components/schemas/...` references resolve in it) with a `$ref` to the
+/// schema asked for. Formats are checked; a `date-time` must also be in UTC (`Z`), as every time
+/// golive writes is. Objects are closed where the document says so (`additionalProperties`:
+/// every object schema says, [`every_object_schema_says_whether_it_takes_other_fields`]).
+fn validator(doc: &Value, pointer: &str) -> jsonschema::Validator {
+    let mut root = doc.clone();
+    root["$schema"] = Value::from("https://json-schema.org/draft/2020-12/schema");
+    root["$ref"] = Value::from(format!("#{pointer}"));
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .with_format("date-time", |s: &str| {
+            s.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(s).is_ok()
+        })
+        .build(&root)
+        .unwrap_or_else(|e| panic!("docs/openapi.json#{pointer} is not a JSON Schema: {e}"))
+}
+
+/// Where `v` differs from what `validator` accepts, each with its JSON path.
+fn violations(validator: &jsonschema::Validator, v: &Value) -> Vec<String> {
+    validator
+        .iter_errors(v)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// The JSON pointer of the `status` answer's JSON schema of GET `path`.
+fn answer_pointer(path: &str, status: &str) -> String {
+    let escape = |s: &str| s.replace('~', "~0").replace('/', "~1");
+    format!(
+        "/paths/{}/get/responses/{status}/content/{}/schema",
+        escape(path),
+        escape("application/json")
+    )
+}
+
+#[test]
+fn every_schema_of_the_document_is_valid_json_schema_2020_12() {
+    // Proves the document's schemas are themselves valid against the 2020-12 meta-schema, so
+    // a generated client reads them as they are checked here.
+    let doc = doc();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    assert!(schemas.len() > 20);
+    for (name, schema) in schemas {
+        if let Err(e) = jsonschema::draft202012::meta::validate(schema) {
+            panic!("components.schemas.{name} is not valid JSON Schema 2020-12: {e}");
         }
     }
-    if let Some(items) = schema.get("items")
-        && let Some(a) = v.as_array()
-    {
-        for (i, x) in a.iter().enumerate() {
-            check(doc, items, x, &format!("{at}[{i}]"), errs);
-        }
-    }
-    if let Some(o) = v.as_object() {
-        let props = schema.get("properties").and_then(Value::as_object);
-        if let Some(req) = schema.get("required").and_then(Value::as_array) {
-            for r in req {
-                if !o.contains_key(r.as_str().unwrap()) {
-                    errs.push(format!("{at}: required field `{r}` missing"));
+}
+
+#[test]
+fn every_object_schema_says_whether_it_takes_other_fields() {
+    // Proves the answers are checked field for field: an object schema with `properties` and
+    // no `additionalProperties` would let an undocumented field through the validator.
+    fn walk(v: &Value, at: &str, open: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                if o.contains_key("properties") && !o.contains_key("additionalProperties") {
+                    open.push(at.to_owned());
+                }
+                for (k, x) in o {
+                    walk(x, &format!("{at}/{k}"), open);
                 }
             }
-        }
-        for (k, x) in o {
-            let path = format!("{at}.{k}");
-            if let Some(keys) = schema.get("propertyNames") {
-                check(doc, keys, &Value::String(k.clone()), &path, errs);
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    walk(x, &format!("{at}/{i}"), open);
+                }
             }
-            match props.and_then(|p| p.get(k)) {
-                Some(s) => check(doc, s, x, &path, errs),
-                None => match schema.get("additionalProperties") {
-                    Some(Value::Bool(false)) | None if props.is_some() => {
-                        errs.push(format!("{path}: field not in the schema"))
-                    }
-                    Some(s) if s.is_object() => check(doc, s, x, &path, errs),
-                    _ => {}
-                },
-            }
+            _ => {}
         }
     }
+    let mut open = Vec::new();
+    walk(&doc(), "", &mut open);
+    assert!(
+        open.is_empty(),
+        "object schemas without additionalProperties: {open:?}"
+    );
+}
+
+#[test]
+fn the_validator_refuses_what_the_document_does_not_allow() {
+    // Proves the validator is not a yes-machine: a served answer passes, and each of a missing
+    // field, a field of the wrong type, an undocumented field, a time not in UTC and a value
+    // outside an enum is refused with its path.
+    let doc = doc();
+    let v = validator(&doc, &answer_pointer("/readyz", "200"));
+    let good = serde_json::json!({"ready": true, "reasons": [], "store_open": true,
+        "nats_connected": true, "consuming": true, "consumer_lag_messages": 0,
+        "lag_max_messages": 10000});
+    assert_eq!(violations(&v, &good), Vec::<String>::new());
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("ready");
+    let mut wrong = good.clone();
+    wrong["consumer_lag_messages"] = Value::from("many");
+    let mut extra = good.clone();
+    extra["secret"] = Value::from(1);
+    for bad in [missing, wrong, extra] {
+        assert!(!violations(&v, &bad).is_empty(), "accepted {bad}");
+    }
+    let head = validator(&doc, &answer_pointer("/v1/head", "200"));
+    let time = &doc["components"]["schemas"]["Time"];
+    assert_eq!(time["format"], "date-time", "{time}");
+    let t = validator(&doc, "/components/schemas/Time");
+    assert!(violations(&t, &Value::from("2008-06-15T00:00:00Z")).is_empty());
+    assert!(!violations(&t, &Value::from("2008-06-15T01:00:00+01:00")).is_empty());
+    assert!(!violations(&t, &Value::from("15 June 2008")).is_empty());
+    assert!(!violations(&head, &serde_json::json!({})).is_empty());
 }
 
 /// The projection endpoints (`trust`, `as_of_seq`, `as_of`, `known_at`).
@@ -336,8 +349,11 @@ async fn every_answer_matches_its_schema() {
     ];
     let mut checked = 0;
     for path in paths {
-        let schema = answer_schema(&doc, path);
-        assert!(schema.is_object(), "{path} has a 200 JSON schema");
+        assert!(
+            answer_schema(&doc, path).is_object(),
+            "{path} has a 200 JSON schema"
+        );
+        let schema = validator(&doc, &answer_pointer(path, "200"));
         let queries: &[&str] = match path {
             "/v1/head" => &[""],
             "/v1/series" => &[
@@ -371,8 +387,7 @@ async fn every_answer_matches_its_schema() {
             let g = get(&st, &uri).await;
             assert_eq!(g.status, StatusCode::OK, "{uri}: {}", g.json());
             let v = g.json();
-            let mut errs = Vec::new();
-            check(&doc, &schema, &v, "$", &mut errs);
+            let errs = violations(&schema, &v);
             assert!(
                 errs.is_empty(),
                 "{uri} does not match docs/openapi.json:\n{}",
@@ -728,16 +743,12 @@ async fn readyz_is_503_naming_each_missing_part_and_200_once_all_hold() {
     let readiness = Arc::new(Readiness::new(100));
     let st = state(dir.path()).with_readiness(readiness.clone());
     let doc = doc();
-    let schema = |status: &str| {
-        doc["paths"]["/readyz"]["get"]["responses"][status]["content"]["application/json"]["schema"]
-            .clone()
-    };
+    let schema = |status: &str| validator(&doc, &answer_pointer("/readyz", status));
     let ready = async |want: StatusCode| {
         let g = get(&st, "/readyz").await;
         assert_eq!(g.status, want, "{}", g.json());
         let v = g.json();
-        let mut errs = Vec::new();
-        check(&doc, &schema(g.status.as_str()), &v, "$", &mut errs);
+        let errs = violations(&schema(g.status.as_str()), &v);
         assert!(errs.is_empty(), "{}", errs.join("\n"));
         assert_eq!(get(&st, "/healthz").await.status, StatusCode::OK);
         v

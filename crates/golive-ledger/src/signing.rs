@@ -106,11 +106,10 @@ pub fn load_or_create_key_at(path: &Path, origin: &str) -> Result<NoteSigner, Au
     }
 }
 
-/// Fills `buf` from the OS's random source (`/dev/urandom` never blocks once the system has
-/// booted): keys and tokens.
+/// Fills `buf` from the OS's random source (the `getrandom` crate: the getrandom(2) system
+/// call, which blocks only until the kernel's pool is first seeded): keys and tokens.
 pub fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")?.read_exact(buf)
+    getrandom::fill(buf).map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 #[cfg(unix)]

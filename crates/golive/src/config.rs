@@ -587,6 +587,7 @@ mod tests {
             ("GOLIVE_HTTP_ALLOW_OPEN", "true"),
             ("GOLIVE_HTTP_TOKENS", &format!("alice:analyst:{HASH_A}")),
             ("GOLIVE_HTTP_TOKENS_FILE", tokens_file.to_str().unwrap()),
+            ("GOLIVE_HTTP_READY_LAG_MAX_MESSAGES", "1234"),
             ("GOLIVE_STREAM_REPLICAS", "3"),
         ]);
         assert_eq!(env.len(), ENV_KEYS.len(), "one value per variable");
@@ -603,6 +604,7 @@ mod tests {
         );
         assert_eq!(c.http.tls, Some((cert, PathBuf::from("/k.pem"))));
         assert!(c.http.allow_open);
+        assert_eq!(c.http.ready_lag_max_messages, 1234);
         assert_eq!(token_names(&c), ["alice", "prometheus"]);
         assert_eq!(c.stream_replicas, 3);
         // Without the variables, the file's values (and the default key file) stand.

@@ -31,7 +31,7 @@ const SECTION_PREFIXES: [&str; 4] = [
 ];
 
 /// Every variable, in the order of the file's sections (docs/OPERATIONS.md lists them).
-pub const ENV_KEYS: [EnvKey; 13] = [
+pub const ENV_KEYS: [EnvKey; 14] = [
     EnvKey {
         var: "GOLIVE_LEDGER_BATCH_EVENTS_MAX",
         key: "ledger.batch_events_max",
@@ -137,6 +137,15 @@ pub const ENV_KEYS: [EnvKey; 13] = [
         value: "a path",
         apply: |f, v| {
             f.http.tokens_file = Some(PathBuf::from(v));
+            Ok(())
+        },
+    },
+    EnvKey {
+        var: "GOLIVE_HTTP_READY_LAG_MAX_MESSAGES",
+        key: "http.ready_lag_max_messages",
+        value: "a whole number",
+        apply: |f, v| {
+            f.http.ready_lag_max_messages = Some(number(v)?);
             Ok(())
         },
     },

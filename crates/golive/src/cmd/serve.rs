@@ -103,18 +103,9 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
     let readiness = Arc::new(Readiness::new(config.http.ready_lag_max_messages));
     readiness.set_store_open(true);
     let sc = ServeConfig {
-        nats_url: args.nats.url,
-        credentials: args.nats.creds,
-        nkey,
-        consumer: args.consumer,
-        batch_events_max: config.batch_events_max,
         metrics: metrics.clone(),
         readiness: readiness.clone(),
-        stream: StreamSettings {
-            replicas,
-            ..Default::default()
-        },
-        ..Default::default()
+        ..consumer_config(config, args, replicas, nkey)
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let state = app_state(config, &ledger, metrics, readiness.clone());
@@ -145,6 +136,28 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
         .head();
     terminal::err(&render::serve::stopped(&summary, &head));
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the consumer loop connects with and how it appends (its counters and readiness are
+/// the caller's to share).
+fn consumer_config(
+    config: &Config,
+    args: ServeArgs,
+    replicas: usize,
+    nkey: Option<Arc<nkeys::KeyPair>>,
+) -> ServeConfig {
+    ServeConfig {
+        nats_url: args.nats.url,
+        credentials: args.nats.creds,
+        nkey,
+        consumer: args.consumer,
+        batch_events_max: config.batch_events_max,
+        stream: StreamSettings {
+            replicas,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
 }
 
 /// The HTTP API's state over `ledger`: counting into `metrics` (the consumer loop's too),

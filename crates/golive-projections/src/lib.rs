@@ -47,6 +47,7 @@
 //! | `rollout_status` | the entry leaves the trust's (or programme's) history; status, release, supplier, go-live date, days since go-live and anomalies are recomputed |
 //! | `outage`, `safety_incident` | the report leaves the timeline; the outage or incident is recomputed from its remaining reports (an incident closed by the removed report is open again) |
 //! | `feature_deferred` | the feature leaves the list |
+//! | `activity_baseline`, `activity_actual`, `ptl_validation` | the report leaves its timeline (kept apart from the trust state, see the `recovery` module): the previous report of the month, week or pathway stands again, and the curve, shortfall and burn-down are recomputed as if it had never been made |
 //!
 //! Limitations, each deliberate:
 //! - An event is removed at most once: the ids of superseded events are remembered, so a second

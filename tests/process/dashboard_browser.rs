@@ -1327,16 +1327,28 @@ async fn assert_recovery_matches_api(c: &Client, addr: &str, seq: u64) {
     let calendar = api_view(addr, &at("/v1/recovery", seq, false), seq);
     let want = recovery_expected(&calendar, false);
     assert!(
-        want.iter().any(|p| p.starts_with("RAL ") && p.ends_with(" true")),
+        want.iter()
+            .any(|p| p.starts_with("RAL ") && p.ends_with(" true")),
         "the scenario has a dark month for RAL: {want:?}"
     );
-    assert_eq!(recovery_points(c).await, want, "the calendar recovery chart");
-    let carried: Vec<String> = want.iter().filter(|p| p.ends_with(" true")).cloned().collect();
+    assert_eq!(
+        recovery_points(c).await,
+        want,
+        "the calendar recovery chart"
+    );
+    let carried: Vec<String> = want
+        .iter()
+        .filter(|p| p.ends_with(" true"))
+        .cloned()
+        .collect();
     assert!(carried.iter().all(|p| !p.contains(" 0 ")), "{carried:?}");
     let aligned = api_view(addr, &at("/v1/recovery?align=go_live", seq, false), seq);
     let want = recovery_expected(&aligned, true);
     let trusts: BTreeSet<&str> = want.iter().map(|p| &p[..3]).collect();
-    assert!(trusts.len() >= 4, "every trust on its own day 0: {trusts:?}");
+    assert!(
+        trusts.len() >= 4,
+        "every trust on its own day 0: {trusts:?}"
+    );
     click(c, "align").await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -1351,7 +1363,10 @@ async fn assert_recovery_matches_api(c: &Client, addr: &str, seq: u64) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let caption = text(c, "caption-recovery").await;
-    assert!(caption.contains("since each trust's own go-live"), "{caption}");
+    assert!(
+        caption.contains("since each trust's own go-live"),
+        "{caption}"
+    );
     click(c, "align").await;
 }
 

@@ -367,8 +367,9 @@ impl Projections {
         Marked::compared(build(self), sourced.as_ref(), self.synthetic_events)
     }
 
-    fn add(&mut self, seq: u64, e: &Envelope) {
-        let (at, id) = (e.occurred_at, e.event_id);
+    /// Adds what the state kept apart (claims, recovery) reads of `e`; true when that is all
+    /// `e` feeds.
+    fn add_apart(&mut self, seq: u64, e: &Envelope) -> bool {
         if claims::ClaimsState::reads(e) {
             self.claims.entry(e.trust.clone()).or_default().add(seq, e);
         }
@@ -378,7 +379,12 @@ impl Projections {
                 .or_default()
                 .add(seq, e);
         }
-        if Part::of(&e.body).apart() {
+        Part::of(&e.body).apart()
+    }
+
+    fn add(&mut self, seq: u64, e: &Envelope) {
+        let (at, id) = (e.occurred_at, e.event_id);
+        if self.add_apart(seq, e) {
             return;
         }
         let t = self.trusts.entry(e.trust.clone()).or_default();

@@ -189,32 +189,20 @@ fn the_burn_down_projects_from_the_last_three_reports_or_says_it_is_not_convergi
     // Proves: the projected finish is the last report's day plus remaining / rate (the rate
     // over the latest three reports); a list that stops falling is not converging and fires
     // `recovery_stalled` with its numbers; the rule is on the warnings board.
+    let list = |n: u64, day: &str, validated: u64, remaining: u64| {
+        ev(
+            n,
+            "RAL",
+            day,
+            ptl(Pathway::Rtt18wk, 22_000, validated, remaining),
+        )
+    };
     let falling = [
         go_live(1, "2008-06-15"),
-        ev(
-            2,
-            "RAL",
-            "2008-07-01",
-            ptl(Pathway::Rtt18wk, 22_000, 0, 22_000),
-        ),
-        ev(
-            3,
-            "RAL",
-            "2008-07-11",
-            ptl(Pathway::Rtt18wk, 22_000, 2_000, 20_000),
-        ),
-        ev(
-            4,
-            "RAL",
-            "2008-07-21",
-            ptl(Pathway::Rtt18wk, 22_000, 4_000, 18_000),
-        ),
-        ev(
-            5,
-            "RAL",
-            "2008-07-31",
-            ptl(Pathway::Rtt18wk, 22_000, 6_000, 17_000),
-        ),
+        list(2, "2008-07-01", 0, 22_000),
+        list(3, "2008-07-11", 2_000, 20_000),
+        list(4, "2008-07-21", 4_000, 18_000),
+        list(5, "2008-07-31", 6_000, 17_000),
     ];
     let p = given(falling.clone());
     let v = view(&p);
@@ -231,12 +219,7 @@ fn the_burn_down_projects_from_the_last_three_reports_or_says_it_is_not_convergi
     );
 
     let mut stuck = falling.to_vec();
-    stuck.push(ev(
-        6,
-        "RAL",
-        "2008-08-10",
-        ptl(Pathway::Rtt18wk, 22_000, 6_000, 18_500),
-    ));
+    stuck.push(list(6, "2008-08-10", 6_000, 18_500));
     let p = given(stuck);
     let v = view(&p);
     let b = &ral(&v).burn_down[&Pathway::Rtt18wk];

@@ -1160,6 +1160,8 @@ const SHARE_VIEWS: &[&str] = &[
     "/v1/lost-patients",
     "/v1/rollout",
     "/v1/deferred-features",
+    // What the page reads of the recovery view (the aligned answer holds the calendar months).
+    "/v1/recovery?align=go_live",
 ];
 
 /// Every trust some answer of the API at `seq` gives a synthetic share, and those

@@ -454,14 +454,11 @@ pub(crate) fn tenths_of(value: u64, baseline: u64) -> Option<u64> {
     })
 }
 
+/// The latest value and quality reported for each month (or week).
+type Reports<K> = BTreeMap<K, (u64, DataQuality)>;
+
 /// The latest report of each month and each week of `pod` (event time, then seq).
-fn latest_reports(
-    s: &RecoveryState,
-    pod: PointOfDelivery,
-) -> (
-    BTreeMap<Period, (u64, DataQuality)>,
-    BTreeMap<IsoWeek, (u64, DataQuality)>,
-) {
+fn latest_reports(s: &RecoveryState, pod: PointOfDelivery) -> (Reports<Period>, Reports<IsoWeek>) {
     let mut months = BTreeMap::new();
     let mut weeks = BTreeMap::new();
     for e in s.actuals.iter().filter(|e| e.data.pod == pod) {
@@ -485,9 +482,7 @@ pub(crate) fn month_of_week(w: IsoWeek) -> Period {
 }
 
 /// Months made from weeks: `(value, weeks, worst quality)` per month.
-fn months_from_weeks(
-    weeks: &BTreeMap<IsoWeek, (u64, DataQuality)>,
-) -> BTreeMap<Period, (u64, u32, DataQuality)> {
+fn months_from_weeks(weeks: &Reports<IsoWeek>) -> BTreeMap<Period, (u64, u32, DataQuality)> {
     let mut sums: BTreeMap<Period, (u128, u32, DataQuality)> = BTreeMap::new();
     for (w, (v, q)) in weeks {
         let e = sums
@@ -518,10 +513,7 @@ pub(crate) fn weeks_since(go_live: DateTime<Utc>, d: NaiveDate) -> i64 {
 
 /// The reported periods of a point of delivery, in order of their last day: months reported as
 /// months, and weeks (the 95% rule reads weeks as they came).
-fn reported_periods(
-    months: &BTreeMap<Period, (u64, DataQuality)>,
-    weeks: &BTreeMap<IsoWeek, (u64, DataQuality)>,
-) -> Vec<Reported> {
+fn reported_periods(months: &Reports<Period>, weeks: &Reports<IsoWeek>) -> Vec<Reported> {
     let mut out: Vec<Reported> = months
         .iter()
         .map(|(p, (v, _))| Reported {
@@ -595,7 +587,7 @@ fn month_entry(
 
 /// The months `from..=to` of a point of delivery.
 fn month_series(
-    months: &BTreeMap<Period, (u64, DataQuality)>,
+    months: &Reports<Period>,
     from_weeks: &BTreeMap<Period, (u64, u32, DataQuality)>,
     (from, to): (Period, Period),
     go_live: Option<Period>,
@@ -635,7 +627,7 @@ fn month_series(
 fn aligned_points(
     go_live: DateTime<Utc>,
     months: &[RecoveryMonth],
-    weeks: &BTreeMap<IsoWeek, (u64, DataQuality)>,
+    weeks: &Reports<IsoWeek>,
     baseline: Option<u64>,
 ) -> Vec<AlignedPoint> {
     let g = Period::of(go_live);

@@ -1021,10 +1021,7 @@ impl<'a> StoredBodyV1<'a> {
             | EventBody::AssuranceClaim(_)
             | EventBody::UsageReported(_)
             | EventBody::Burden(_)
-            | EventBody::RecoveryPlan(_)
-            | EventBody::ActivityBaseline(_)
-            | EventBody::ActivityActual(_)
-            | EventBody::PtlValidation(_) => {
+            | EventBody::RecoveryPlan(_) => {
                 panic!("format 1 has no {}: it is a schema-2 kind", b.kind())
             }
         }

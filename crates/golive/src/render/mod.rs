@@ -12,7 +12,6 @@ pub mod audit;
 pub mod collect;
 pub mod demo;
 pub mod ledger;
-pub mod recovery;
 pub mod serve;
 mod table;
 pub mod views;

@@ -20,6 +20,7 @@ and never money.
 """
 
 import calendar
+import datetime
 import json
 import os
 import uuid
@@ -750,6 +751,128 @@ for n, pathway, lost_day, traced_day, outcome, harm in RVL_PATIENTS:
 event("rvl-syn-review-2008", "RVL", "rvl-harm", "harm_review",
       harm_review(3, none=2, low=1), t("2008-02-29"), t("2008-03-03", 9), SYN)
 
+
+# ---------------------------------------------------------------------------------------------
+# North Bristol (RVJ): a later go-live with the same pattern, December 2011 (not London, not the
+# London programme): the second recovery curve. E-Health Insider (Jul 2012) reported the trust
+# spent £4.6m on the IT crisis and took five months to resolve it. Only the go-live is recorded
+# as a published fact; the day of December 2011 was not published, so it is the month's first.
+# ---------------------------------------------------------------------------------------------
+EHI_RVJ = press('E-Health Insider, "North Bristol spent £4.6m on IT crisis", Jul 2012')
+event("rvj-golive-2011-12", "RVJ", "rvj-board", "rollout_status",
+      {"programme": "North Bristol NHS Trust electronic patient record", "status": "go_live",
+       "scope": "trust",
+       "reason": "New patient record system live December 2011; the trust spent £4.6m on the "
+                 "crisis that followed and took five months to resolve it (E-Health Insider, Jul "
+                 "2012). The £4.6m is not recorded as money here: its split and months were not "
+                 "published."},
+      t("2011-12-01"), end_of_month("2012-07"), [EHI_RVJ])
+
+# ---------------------------------------------------------------------------------------------
+# SYNTHETIC activity against baseline and waiting-list validation (the recovery view). No trust
+# published its monthly activity or its validation counts, so every figure here is illustrative;
+# they are kept consistent with what was published: RNJ's list of 22,000 records (Computer
+# Weekly, 2009) with a validation backlog over 2,000 in April 2009 (The Guardian); RAL's
+# outpatient bookings that took four times as long; RVJ's five months to resolve. Each month is
+# reported on the 10th of the next (occurred_at: the month's last day); weeks on the Monday after.
+# ---------------------------------------------------------------------------------------------
+def month_end(month):
+    y, m = (int(x) for x in month.split("-"))
+    return f"{month}-{calendar.monthrange(y, m)[1]:02d}"
+
+
+def next_month_day(month, day):
+    y, m = (int(x) for x in month.split("-"))
+    y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return f"{y:04d}-{m:02d}-{day:02d}"
+
+
+def baseline(trust, pod, value, from_month, to_month, day):
+    event(f"{trust.lower()}-syn-baseline-{pod}", trust, f"{trust.lower()}-activity",
+          "activity_baseline",
+          {"point_of_delivery": pod, "monthly_value": value, "baseline_from": from_month,
+           "baseline_to": to_month},
+          t(day), t(day, 12), SYN)
+
+
+def monthly(trust, pod, values):
+    """One activity_actual per (month, value, quality); None is a dark month (no report)."""
+    for month, value, quality in values:
+        if value is None:
+            continue
+        key = f"{trust.lower()}-syn-activity-{pod}-{month}"
+        event(key, trust, f"{trust.lower()}-activity", "activity_actual",
+              {"point_of_delivery": pod, "period": month, "value": value,
+               "data_quality": quality},
+              t(month_end(month)), t(next_month_day(month, 10), 12), SYN)
+
+
+def ptl(trust, pathway, reports):
+    for day, on_list, validated, dup, treated, unknown, over52, remaining in reports:
+        event(f"{trust.lower()}-syn-ptl-{pathway}-{day}", trust, f"{trust.lower()}-ptl",
+              "ptl_validation",
+              {"pathway": pathway, "on_list": on_list, "validated": validated,
+               "removed_duplicate": dup, "removed_treated": treated,
+               "unknown_clock_start": unknown, "over_52_weeks": over52, "remaining": remaining},
+              t(day), t(day, 17), SYN)
+
+
+# Royal Free (RAL), outpatient first attendances: down a quarter at the go-live, September 2008
+# dark (no report: the recovery view carries August forward, marked carried), back at 95% in
+# February 2009. November was first reported partial, then corrected.
+baseline("RAL", "outpatient_first", 4_200, "2007-06", "2008-05", "2008-06-02")
+monthly("RAL", "outpatient_first", [
+    ("2008-06", 3_150, "partial"), ("2008-07", 2_900, "complete"), ("2008-08", 3_050, "complete"),
+    ("2008-09", None, None), ("2008-10", 3_300, "complete"), ("2008-11", 3_400, "partial"),
+    ("2008-12", 3_650, "complete"), ("2009-01", 3_900, "complete"),
+    ("2009-02", 4_050, "complete"), ("2009-03", 4_150, "complete")])
+event("ral-syn-activity-outpatient_first-2008-11-corrected", "RAL", "ral-activity",
+      "activity_actual",
+      {"point_of_delivery": "outpatient_first", "period": "2008-11", "value": 3_500,
+       "data_quality": "complete"},
+      t(month_end("2008-11")), t("2009-01-12", 12), SYN,
+      supersedes="ral-syn-activity-outpatient_first-2008-11")
+ptl("RAL", "rtt_18wk", [
+    ("2008-10-31", 9_000, 0, 0, 0, 1_800, 40, 9_000),
+    ("2008-12-31", 9_000, 2_500, 600, 400, 1_200, 55, 6_500),
+    ("2009-01-31", 9_000, 3_800, 900, 700, 900, 60, 5_200),
+    ("2009-02-28", 9_000, 5_100, 1_200, 1_000, 600, 52, 3_900)])
+
+# Barts and The London (RNJ), outpatient first attendances: back at 95% in February 2009; the
+# 18-week list of 22,000 records validated from March 2009, a backlog over 2,000 at the end of
+# April, then down to the resumption of reporting in September.
+baseline("RNJ", "outpatient_first", 6_000, "2007-04", "2008-03", "2008-04-01")
+monthly("RNJ", "outpatient_first", [
+    ("2008-04", 4_100, "partial"), ("2008-05", 4_300, "complete"), ("2008-06", 4_600, "complete"),
+    ("2008-07", 4_800, "complete"), ("2008-08", 5_000, "complete"), ("2008-09", 5_300, "complete"),
+    ("2008-10", 5_500, "complete"), ("2008-11", 5_600, "complete"), ("2008-12", 5_500, "complete"),
+    ("2009-01", 5_650, "complete"), ("2009-02", 5_700, "complete")])
+ptl("RNJ", "rtt_18wk", [
+    ("2009-03-31", 22_000, 9_000, 4_500, 1_500, 3_000, 400, 13_000),
+    ("2009-04-30", 22_000, 19_900, 7_400, 2_600, 1_100, 350, 2_100),
+    ("2009-06-30", 22_000, 20_900, 7_800, 2_900, 600, 300, 1_100),
+    ("2009-08-31", 22_000, 21_700, 8_000, 3_100, 200, 250, 300)])
+
+# Barnet & Chase Farm (RVL), outpatient follow-ups: no figure for July 2007 (the month the trust
+# could not report from), then stuck near 84% of baseline into 2008 (`recovery_stalled`).
+baseline("RVL", "outpatient_follow_up", 7_000, "2006-07", "2007-06", "2007-07-02")
+monthly("RVL", "outpatient_follow_up", [
+    ("2007-08", 4_900, "estimated"), ("2007-09", 5_300, "partial"), ("2007-10", 5_600, "complete"),
+    ("2007-11", 5_900, "complete"), ("2007-12", 5_950, "complete"), ("2008-01", 5_900, "complete"),
+    ("2008-02", 5_850, "complete")])
+
+# North Bristol (RVJ), outpatient first attendances, weekly from the go-live week (2011-W48,
+# week 0): from 55% of the baseline's weekly equivalent to 95% in week 20, about five months.
+baseline("RVJ", "outpatient_first", 5_200, "2010-12", "2011-11", "2011-11-28")
+for k in range(22):
+    year, week = (2011, 48 + k) if k < 5 else (2012, k - 4)
+    label = f"{year}-W{week:02d}"
+    monday = datetime.date.fromisocalendar(year, week, 1)
+    sunday = monday + datetime.timedelta(days=6)
+    event(f"rvj-syn-activity-outpatient_first-{label}", "RVJ", "rvj-activity", "activity_actual",
+          {"point_of_delivery": "outpatient_first", "week": label, "value": 660 + 24 * k,
+           "data_quality": "complete"},
+          t(sunday.isoformat()), t((sunday + datetime.timedelta(days=1)).isoformat(), 12), SYN)
 
 def main():
     # File order: by recorded_at (the order a live ledger would have received them), ties in

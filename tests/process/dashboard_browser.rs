@@ -908,6 +908,7 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
             assert_sources_panel(&c, &addr, events).await;
             assert_scenario_has_claims(&addr, events);
             assert_claims_match_api(&c, &addr, events, false).await;
+            assert_recovery_matches_api(&c, &addr, events).await;
 
             // One trust picked: the tiles are that trust's.
             c.find(Locator::Css("[data-testid=\"trust-picker\"]"))
@@ -1159,6 +1160,8 @@ const SHARE_VIEWS: &[&str] = &[
     "/v1/lost-patients",
     "/v1/rollout",
     "/v1/deferred-features",
+    // What the page reads of the recovery view (the aligned answer holds the calendar months).
+    "/v1/recovery?align=go_live",
 ];
 
 /// Every trust some answer of the API at `seq` gives a synthetic share, and those
@@ -1277,6 +1280,96 @@ async fn wait_for_sourced(c: &Client, seq: u64, sourced: bool, within: Duration)
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The recovery chart's plotted points, as `trust pod x pct carried` (x: the month, or weeks
+/// since go-live when aligned), sorted.
+async fn recovery_points(c: &Client) -> Vec<String> {
+    let v = c
+        .execute(
+            "return [...document.querySelectorAll('[data-testid=\"recovery-point\"]')].map((e) => \
+             [e.dataset.trust, e.dataset.pod, e.dataset.x, e.dataset.pct, e.dataset.carried].join(' '))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let mut out: Vec<String> = serde_json::from_value(v).unwrap();
+    out.sort();
+    out
+}
+
+/// What the recovery chart must plot from the API's answer: every month with a percentage, or
+/// with `aligned`, every point on weeks since go-live.
+fn recovery_expected(view: &Value, aligned: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for (code, t) in view["trusts"].as_object().unwrap() {
+        for (pod, p) in t["points_of_delivery"].as_object().unwrap() {
+            let series = if aligned { &p["aligned"] } else { &p["months"] };
+            for m in series.as_array().into_iter().flatten() {
+                let Some(pct) = m["pct_of_baseline"].as_f64() else {
+                    continue;
+                };
+                let x = if aligned {
+                    m["weeks_since_go_live"].to_string()
+                } else {
+                    m["period"].as_str().unwrap().to_owned()
+                };
+                out.push(format!("{code} {pod} {x} {pct} {}", m["carried"]));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The recovery chart plots what `/v1/recovery` answers, on the calendar and, with "line the
+/// trusts up on their go-live day" ticked, what `/v1/recovery?align=go_live` answers: every
+/// trust on weeks since its own go-live. RAL's dark month is drawn as carried, never as zero.
+async fn assert_recovery_matches_api(c: &Client, addr: &str, seq: u64) {
+    let calendar = api_view(addr, &at("/v1/recovery", seq, false), seq);
+    let want = recovery_expected(&calendar, false);
+    assert!(
+        want.iter()
+            .any(|p| p.starts_with("RAL ") && p.ends_with(" true")),
+        "the scenario has a dark month for RAL: {want:?}"
+    );
+    assert_eq!(
+        recovery_points(c).await,
+        want,
+        "the calendar recovery chart"
+    );
+    let carried: Vec<String> = want
+        .iter()
+        .filter(|p| p.ends_with(" true"))
+        .cloned()
+        .collect();
+    assert!(carried.iter().all(|p| !p.contains(" 0 ")), "{carried:?}");
+    let aligned = api_view(addr, &at("/v1/recovery?align=go_live", seq, false), seq);
+    let want = recovery_expected(&aligned, true);
+    let trusts: BTreeSet<&str> = want.iter().map(|p| &p[..3]).collect();
+    assert!(
+        trusts.len() >= 4,
+        "every trust on its own day 0: {trusts:?}"
+    );
+    click(c, "align").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = recovery_points(c).await;
+        if got == want {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the aligned recovery chart plots {got:?}, the API answers {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let caption = text(c, "caption-recovery").await;
+    assert!(
+        caption.contains("since each trust's own go-live"),
+        "{caption}"
+    );
+    click(c, "align").await;
 }
 
 async fn click(c: &Client, testid: &str) {

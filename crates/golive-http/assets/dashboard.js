@@ -56,8 +56,8 @@
     seq: null,
     generation: 0,
     lastChange: null,
-    // Answers of /v1/money, /v1/coverage, /v1/warnings, /v1/evidence, /v1/claims and
-    // /v1/usage-burden at the page's seq; each null when the ledger does not serve it (the page
+    // Answers of /v1/money, /v1/coverage, /v1/warnings, /v1/evidence, /v1/claims,
+    // /v1/usage-burden and /v1/recovery (aligned on go-live) at the page's seq; each null when the ledger does not serve it (the page
     // then shows "—").
     extra: {},
   };
@@ -514,6 +514,86 @@
       monthText(biggest.month) + ' (' + pounds(biggest.pence) + ').');
   }
 
+  // ---------------------------------------------------------------- recovery against baseline
+
+  /** The points of one point of delivery's recovery series: calendar (x in ms, the middle of
+   *  each month) or aligned on the go-live (x in days: weeks since go-live times 7). */
+  function recoveryPoints(p) {
+    if (state.align) {
+      return (p.aligned || []).map((a) => ({
+        x: a.weeks_since_go_live * 7, pct: a.pct_of_baseline, carried: a.carried, label: a.label,
+        at: 'week ' + a.weeks_since_go_live,
+      }));
+    }
+    return p.months.map((m) => ({
+      x: (monthMs(m.period) + nextMonthMs(m.period)) / 2, pct: m.pct_of_baseline, carried: m.carried,
+      label: m.period, at: monthText(m.period),
+    }));
+  }
+
+  /** One line per trust and point of delivery: activity as a percentage of its baseline. A dark
+   *  month is a hollow point at the carried value, with the line broken around it (a gap, never
+   *  a zero). Aligned: every trust on weeks since its own go-live (the dashed line). */
+  function renderRecoveryChart() {
+    const box = byId('chart-recovery');
+    const view = state.extra.recovery;
+    const series = [];
+    for (const [code, t] of Object.entries(dig(view, 'trusts') || {})) {
+      for (const [pod, p] of Object.entries(t.points_of_delivery)) {
+        const pts = recoveryPoints(p).filter((q) => q.pct !== null);
+        if (pts.length) series.push({ code, pod, p, pts });
+      }
+    }
+    if (series.length === 0) {
+      empty(box, view ? 'No activity against a baseline recorded.' : NONE);
+      setText('cap-recovery', view ? 'No activity against a baseline recorded.' : NONE);
+      return;
+    }
+    const all = series.flatMap((l) => l.pts);
+    let x0 = Math.min(...all.map((q) => q.x));
+    let x1 = Math.max(...all.map((q) => q.x));
+    const pad = state.align ? 7 : 15 * DAY_MS;
+    x0 -= pad; x1 += pad;
+    if (state.align) x0 = Math.min(x0, 0);
+    const yMax = Math.max(100, ...all.map((q) => q.pct));
+    const svg = newSvg(box, 260, 'h-chart-recovery', 'Line chart of activity as a percentage of its baseline per trust');
+    const f = frame(svg, 260, x0, x1, yMax, (v) => Math.round(v) + '%', state.align);
+    s('line', { class: 'target-line', x1: f.xs(x0), x2: f.xs(x1), y1: f.ys(95), y2: f.ys(95) }, svg);
+    stext(svg, f.xs(x1) - 2, f.ys(95) - 4, '95%', { 'text-anchor': 'end', 'font-size': 11 });
+    const said = [];
+    for (const l of series) {
+      const { colour, dash } = colourOf(l.code);
+      let d = '';
+      let pen = false;
+      for (const q of l.pts) {
+        if (q.carried) { pen = false; continue; }
+        d += (pen ? 'L' : 'M') + f.xs(q.x).toFixed(1) + ',' + f.ys(q.pct).toFixed(1);
+        pen = true;
+      }
+      const path = s('path', { d, fill: 'none', stroke: colour, 'stroke-width': 2.5, 'stroke-dasharray': dash || null }, svg);
+      s('title', {}, path).textContent = l.code + ' ' + l.pod.replace(/_/g, ' ') + ': activity as % of baseline';
+      for (const q of l.pts) {
+        const c = s('circle', {
+          cx: f.xs(q.x), cy: f.ys(q.pct), r: q.carried ? 4.5 : 3.5,
+          fill: q.carried ? '#ffffff' : colour, stroke: colour, 'stroke-width': 2,
+          class: q.carried ? 'recovery-point carried' : 'recovery-point',
+          'data-testid': 'recovery-point', 'data-trust': l.code, 'data-pod': l.pod, 'data-label': q.label,
+          'data-x': state.align ? String(q.x / 7) : q.label, 'data-pct': String(q.pct),
+          'data-carried': q.carried ? 'true' : 'false',
+        }, svg);
+        s('title', {}, c).textContent = l.code + ' ' + l.pod.replace(/_/g, ' ') + ', ' + q.at + ': ' + q.pct + '% of baseline' +
+          (q.carried ? ' (no report: the last reported value, carried forward)' : '');
+      }
+      const last = l.pts[l.pts.length - 1];
+      stext(svg, f.xs(last.x) + 6, f.ys(last.pct) + 4, l.code, { 'font-size': 12, 'font-weight': 700, fill: colour });
+      const w = l.p.weeks_to_95_pct;
+      said.push(l.code + ' ' + l.pod.replace(/_/g, ' ') + ': ' + (w === null ? 'no go-live or baseline'
+        : w === 'not_yet' ? 'not yet back at 95%' : 'back at 95% after ' + w + ' weeks (' + l.p.returned_to_95_pct_in + ')'));
+    }
+    setText('cap-recovery', said.join('; ') + '. Hollow points are months with no report: the last reported ' +
+      'value carried forward, not a figure. ' + (state.align ? 'Weeks since each trust\'s own go-live (week 0).' : ''));
+  }
+
   function renderLegend(d) {
     const shown = plotted(d);
     const items = shown.map((c) => h('span', { 'data-trust': c }, swatch(c), c, trustMark(c)));
@@ -611,7 +691,7 @@
     return out;
   }
 
-  const EXTRA_NAMES = ['money', 'coverage', 'warnings', 'evidence', 'claims', 'usageBurden'];
+  const EXTRA_NAMES = ['money', 'coverage', 'warnings', 'evidence', 'claims', 'usageBurden', 'recovery'];
 
   /** The trusts whose figures include synthetic data: those /v1/series names (every trust of
    *  the ledger, wholly or partly), and those the share trees of the other answers shown name. */
@@ -1278,6 +1358,7 @@
     renderLostChart(d);
     renderCostChart(d);
     renderIncomeChart(d);
+    renderRecoveryChart();
     renderTimeline(d);
     renderWarnings(d);
     renderClaims();
@@ -1352,10 +1433,12 @@
     const q = (withTrust) => '?as_of_seq=' + seq + (withTrust && state.trust ? '&trust=' + encodeURIComponent(state.trust) : '') +
       (state.sourcedOnly ? '&exclude_synthetic=true' : '');
     const one = (path, withTrust) => getJson(path + q(withTrust)).then((a) => a.data, () => null);
-    const [money, coverage, warnings, evidence, claims, usageBurden] = await Promise.all([
+    // The aligned recovery answer holds the calendar months too: one answer for both views.
+    const [money, coverage, warnings, evidence, claims, usageBurden, recovery] = await Promise.all([
       one('/v1/money', true), one('/v1/coverage', false), one('/v1/warnings', true), one('/v1/evidence', true),
-      one('/v1/claims', true), one('/v1/usage-burden', true)]);
-    return { money, coverage, warnings, evidence, claims, usageBurden };
+      one('/v1/claims', true), one('/v1/usage-burden', true),
+      getJson('/v1/recovery' + q(true) + '&align=go_live').then((a) => a.data, () => null)]);
+    return { money, coverage, warnings, evidence, claims, usageBurden, recovery };
   }
 
   async function tick() {

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Json, Response};
 use chrono::{DateTime, Utc};
 use golive_ledger::{LedgerGauges, seq_received_by};
 use golive_model::OdsCode;
-use golive_projections::{Projections, WarningRules};
+use golive_projections::{Align, Projections, WarningRules};
 use serde::Serialize;
 
 use crate::answers::AnswerKey;
@@ -413,6 +413,53 @@ projection_endpoint!(evidence, "/v1/evidence", |p, t, _r| p.evidence(t));
 projection_endpoint!(coverage, "/v1/coverage", |p, t, r| p.coverage(r, t));
 projection_endpoint!(usage_burden, "/v1/usage-burden", |p, t, _r| p
     .usage_burden(t));
+
+/// `/v1/recovery`: the recovery view, priced with the state's tariffs. Not a
+/// [`projection_endpoint!`] only because it takes `align` (`calendar`, the default, or
+/// `go_live`) besides the selection; the two alignments are cached apart.
+pub(crate) async fn recovery(
+    State(state): State<AppState>,
+    raw: RawQuery,
+) -> Result<Response, ApiError> {
+    const PATH: &str = "/v1/recovery";
+    let Query(mut pairs) = raw.map_err(|e| {
+        ApiError::BadRequest(format!("the query string is malformed: {}", e.body_text()))
+    })?;
+    let align = take_align(&mut pairs)?;
+    let mut accepted = SELECT.to_vec();
+    accepted.push("align");
+    let sel = parse_selection(pairs, PATH, &accepted)?;
+    let key: &'static str = match align {
+        Align::Calendar => PATH,
+        Align::GoLive => "/v1/recovery?align=go_live",
+    };
+    let tariffs = state.tariffs.clone();
+    answer(&state, key, sel, |p, t, r| {
+        p.recovery(&tariffs, r, t, align)
+    })
+    .await
+}
+
+/// Removes `align` from the parameters and reads it: `calendar` or `go_live`, at most once.
+fn take_align(pairs: &mut Vec<(String, String)>) -> Result<Align, ApiError> {
+    let given: Vec<String> = pairs
+        .iter()
+        .filter(|(n, _)| n == "align")
+        .map(|(_, v)| v.clone())
+        .collect();
+    pairs.retain(|(n, _)| n != "align");
+    match given.as_slice() {
+        [] => Ok(Align::Calendar),
+        [v] if v == "calendar" => Ok(Align::Calendar),
+        [v] if v == "go_live" => Ok(Align::GoLive),
+        [v] => Err(ApiError::BadRequest(format!(
+            "align `{v}` is not `calendar` or `go_live`"
+        ))),
+        _ => Err(ApiError::BadRequest(
+            "parameter `align` is given more than once".to_owned(),
+        )),
+    }
+}
 
 /// `/v1/claims`: the claim register. Not a [`projection_endpoint!`]: besides the projection at
 /// the selected point it folds the log at each claim's date (`golive_ledger::claims_register`),

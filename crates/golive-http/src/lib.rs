@@ -13,7 +13,7 @@
 //!
 //! | path | what |
 //! | --- | --- |
-//! | `/v1/trusts`, `/v1/lost-patients`, `/v1/money`, `/v1/rollout`, `/v1/warnings`, `/v1/deferred-features`, `/v1/incidents`, `/v1/evidence`, `/v1/coverage` | a projection view; `?trust=`, `?as_of_seq=` or `?as_of=`, `?known_at=` |
+//! | `/v1/trusts`, `/v1/lost-patients`, `/v1/money`, `/v1/rollout`, `/v1/warnings`, `/v1/deferred-features`, `/v1/incidents`, `/v1/evidence`, `/v1/coverage`, `/v1/usage-burden`, `/v1/recovery` | a projection view; `?trust=`, `?as_of_seq=` or `?as_of=`, `?known_at=`, `?exclude_synthetic=`; `/v1/recovery` also `?align=go_live` |
 //! | `/v1/head` | sequence, chain hash and receive time of the last record |
 //! | `/v1/openapi.json`, `/healthz`, `/readyz` | the OpenAPI 3.1 document; `ok` while the process answers; 200 or 503 with the reasons, ready to be sent traffic or not (public) |
 //! | `/metrics`, `/v1/dead-letters` | Prometheus text; rejected messages (admin) |
@@ -47,7 +47,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use golive_ledger::{Ledger, Metrics, Readiness};
-use golive_projections::{ClaimRules, WarningRules};
+use golive_projections::{ClaimRules, Tariffs, WarningRules};
 use golive_store::Store;
 
 pub use api::{AS_OF_SEQ_HEADER, At, OPENAPI_JSON, Selection, parse_selection};
@@ -62,6 +62,8 @@ pub struct AppState {
     pub rules: Arc<WarningRules>,
     /// The claim register's rules (`[claims]`).
     pub claim_rules: Arc<ClaimRules>,
+    /// The recovery view's tariffs (`[tariffs]`).
+    pub tariffs: Arc<Tariffs>,
     /// Shared with the consumer loop (`golive_service::ServeConfig::metrics`).
     pub metrics: Arc<Metrics>,
     /// A handle on the ledger's store, for what needs no lock: the head, as-of replays, gauges.
@@ -90,6 +92,7 @@ impl AppState {
             ledger,
             rules,
             claim_rules: Arc::default(),
+            tariffs: Arc::default(),
             metrics: Arc::new(Metrics::new()),
             as_of: Arc::new(AsOfCache::new(store.clone())),
             store,
@@ -114,6 +117,12 @@ impl AppState {
     /// The same state, with the claim register's rules.
     pub fn with_claim_rules(mut self, rules: ClaimRules) -> Self {
         self.claim_rules = Arc::new(rules);
+        self
+    }
+
+    /// The same state, pricing the recovery view with `tariffs`.
+    pub fn with_tariffs(mut self, tariffs: Tariffs) -> Self {
+        self.tariffs = Arc::new(tariffs);
         self
     }
 
@@ -279,6 +288,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/coverage", get(api::coverage))
         .route("/v1/claims", get(api::claims))
         .route("/v1/usage-burden", get(api::usage_burden))
+        .route("/v1/recovery", get(api::recovery))
         .route("/v1/head", get(api::head))
         .merge(dashboard::data_routes());
     let admin = Router::new()

@@ -315,6 +315,7 @@ const SELECTING: &[&str] = &[
     "/v1/coverage",
     "/v1/claims",
     "/v1/usage-burden",
+    "/v1/recovery",
 ];
 
 /// The schema of the 200 answer of GET `path`.
@@ -339,6 +340,7 @@ async fn every_answer_matches_its_schema() {
         "/v1/incidents",
         "/v1/evidence",
         "/v1/coverage",
+        "/v1/recovery",
         "/v1/head",
         "/v1/series",
         "/v1/events",
@@ -367,6 +369,14 @@ async fn every_answer_matches_its_schema() {
             "/v1/proof/inclusion" => &["?seq=5", "?seq=90&size=90"],
             "/v1/proof/consistency" => &["?from=3", "?from=10&to=40"],
             "/readyz" => &[""],
+            "/v1/recovery" => &[
+                "",
+                "?trust=RAL",
+                "?align=go_live",
+                "?align=calendar&trust=RNJ&as_of_seq=40",
+                "?trust=RAL&align=go_live&known_at=2009-02-28T00:00:00Z",
+                "?exclude_synthetic=true&align=go_live",
+            ],
             _ => &[
                 "",
                 "?trust=RAL",
@@ -542,6 +552,31 @@ async fn bad_requests_get_json_errors_with_the_right_status() {
             "/v1/money?trsut=RAL",
             StatusCode::BAD_REQUEST,
             "unknown parameter `trsut`",
+        ),
+        (
+            "/v1/recovery?align=sideways",
+            StatusCode::BAD_REQUEST,
+            "align `sideways` is not `calendar` or `go_live`",
+        ),
+        (
+            "/v1/recovery?align=go_live&align=calendar",
+            StatusCode::BAD_REQUEST,
+            "`align` is given more than once",
+        ),
+        (
+            "/v1/recovery?aligned=go_live",
+            StatusCode::BAD_REQUEST,
+            "exclude_synthetic, align",
+        ),
+        (
+            "/v1/money?align=go_live",
+            StatusCode::BAD_REQUEST,
+            "unknown parameter `align`",
+        ),
+        (
+            "/v1/recovery?trust=ZZZ&align=go_live",
+            StatusCode::NOT_FOUND,
+            "trust ZZZ has no events",
         ),
         (
             "/v1/head?trust=RAL",

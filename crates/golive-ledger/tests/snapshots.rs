@@ -17,7 +17,8 @@ fn lines(n: u64) -> Vec<u8> {
 
 #[test]
 fn snapshots_of_another_snapshot_version_are_rebuilt_once_at_open() {
-    // Proves: after every snapshot is replaced by bytes of the old JSON format, open rebuilds
+    // Proves: after every snapshot is replaced by bytes of an old format (version 1's JSON,
+    // version 5's bincode header), open rebuilds
     // them (every `snapshot_every_events`, readable again), the live projections and as-of
     // answers equal those before, and the log is untouched.
     let dir = tempfile::tempdir().unwrap();
@@ -32,11 +33,22 @@ fn snapshots_of_another_snapshot_version_are_rebuilt_once_at_open() {
         ledger.write_snapshot().unwrap();
         let seqs = ledger.store().snapshot_seqs().unwrap();
         assert!(seqs.len() >= 3, "{seqs:?}");
-        for &seq in &seqs {
-            let old = format!(
-                r#"{{"format":"golive-projections","version":1,"last_seq":{seq},"projections":{{}}}}"#
-            );
-            ledger.store().put_snapshot(seq, old.as_bytes()).unwrap();
+        for (i, &seq) in seqs.iter().enumerate() {
+            let old = if i % 2 == 0 {
+                format!(
+                    r#"{{"format":"golive-projections","version":1,"last_seq":{seq},"projections":{{}}}}"#
+                )
+                .into_bytes()
+            } else {
+                // The bincode layout of version 5 (before the recovery state): its header, and
+                // a body this build would misread if it did not check the version.
+                let mut b = golive_projections::SNAPSHOT_FORMAT.as_bytes().to_vec();
+                b.extend_from_slice(&5u32.to_le_bytes());
+                b.extend_from_slice(&seq.to_le_bytes());
+                b.extend_from_slice(&[0u8; 64]);
+                b
+            };
+            ledger.store().put_snapshot(seq, &old).unwrap();
         }
         ledger.store().flush().unwrap();
         (

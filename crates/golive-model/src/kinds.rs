@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::decode::ObjectOnly;
-use crate::types::{OdsCode, PatientRef, Pence, Period, day, utc};
+use crate::types::{IsoWeek, OdsCode, PatientRef, Pence, Period, day, utc};
 
 wire_enum!(
     /// The kind of an event; also the last token of its NATS subject.
@@ -28,6 +28,9 @@ wire_enum!(
         UsageReported => "usage_reported",
         Burden => "burden",
         RecoveryPlan => "recovery_plan",
+        ActivityBaseline => "activity_baseline",
+        ActivityActual => "activity_actual",
+        PtlValidation => "ptl_validation",
     }
 );
 
@@ -614,6 +617,95 @@ pub struct RecoveryPlan {
     pub reason: Option<String>,
 }
 
+wire_enum!(
+    /// What activity is counted in (schema 2): the points of delivery of NHS activity data.
+    PointOfDelivery {
+        OutpatientFirst => "outpatient_first",
+        OutpatientFollowUp => "outpatient_follow_up",
+        ElectiveInpatient => "elective_inpatient",
+        DayCase => "day_case",
+        NonElective => "non_elective",
+        AeAttendance => "ae_attendance",
+        TheatreSession => "theatre_session",
+        DiagnosticTest => "diagnostic_test",
+    }
+);
+
+wire_enum!(
+    /// How complete an activity report is (schema 2).
+    DataQuality { Complete => "complete", Partial => "partial", Estimated => "estimated" }
+);
+
+/// A trust's activity before its go-live, per month, at one point of delivery (schema 2): what
+/// its activity after the go-live is measured against. The latest baseline of a point of
+/// delivery (event time, then seq) is the one in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityBaseline {
+    pub point_of_delivery: PointOfDelivery,
+    /// Activity units per month (attendances, spells, sessions, tests).
+    pub monthly_value: u64,
+    /// The months the baseline was measured over, both included.
+    pub baseline_from: Period,
+    pub baseline_to: Period,
+}
+
+/// Activity delivered in one month or one ISO week at one point of delivery (schema 2): exactly
+/// one of `period` and `week`. A later report of the same trust, point of delivery and month
+/// (or week) replaces an earlier one in the recovery view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityActual {
+    pub point_of_delivery: PointOfDelivery,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub week: Option<IsoWeek>,
+    /// Activity units in that month or week.
+    pub value: u64,
+    pub data_quality: DataQuality,
+}
+
+/// Where activity is reported for: a month or an ISO week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ActivitySpan {
+    Month(Period),
+    Week(IsoWeek),
+}
+
+impl ActivityActual {
+    /// The month or week reported, once validated (exactly one of them is given).
+    pub fn span(&self) -> ActivitySpan {
+        match (self.period, self.week) {
+            (Some(p), _) => ActivitySpan::Month(p),
+            (None, Some(w)) => ActivitySpan::Week(w),
+            (None, None) => panic!("a validated activity_actual names a period or a week"),
+        }
+    }
+}
+
+/// A waiting-list (patient tracking list) validation report of one pathway, as at the event's
+/// `occurred_at` (schema 2), as `waiting_list_discrepancy` is. Counts are records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PtlValidation {
+    pub pathway: Pathway,
+    /// Records on the list.
+    pub on_list: u64,
+    /// Records validated so far.
+    pub validated: u64,
+    /// Validated records removed as duplicates.
+    pub removed_duplicate: u64,
+    /// Validated records removed because the patient had already been treated.
+    pub removed_treated: u64,
+    /// Records whose clock start is not known.
+    pub unknown_clock_start: u64,
+    /// Records of patients waiting over 52 weeks.
+    pub over_52_weeks: u64,
+    /// Records still to be validated.
+    pub remaining: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Outage {
@@ -683,6 +775,9 @@ pub enum EventBody {
     UsageReported(UsageReported),
     Burden(Burden),
     RecoveryPlan(RecoveryPlan),
+    ActivityBaseline(ActivityBaseline),
+    ActivityActual(ActivityActual),
+    PtlValidation(PtlValidation),
 }
 
 impl EventBody {
@@ -707,6 +802,9 @@ impl EventBody {
             EventBody::UsageReported(_) => Kind::UsageReported,
             EventBody::Burden(_) => Kind::Burden,
             EventBody::RecoveryPlan(_) => Kind::RecoveryPlan,
+            EventBody::ActivityBaseline(_) => Kind::ActivityBaseline,
+            EventBody::ActivityActual(_) => Kind::ActivityActual,
+            EventBody::PtlValidation(_) => Kind::PtlValidation,
         }
     }
 
@@ -741,6 +839,9 @@ impl EventBody {
             Kind::UsageReported => EventBody::UsageReported(p(data)?),
             Kind::Burden => EventBody::Burden(p(data)?),
             Kind::RecoveryPlan => EventBody::RecoveryPlan(p(data)?),
+            Kind::ActivityBaseline => EventBody::ActivityBaseline(p(data)?),
+            Kind::ActivityActual => EventBody::ActivityActual(p(data)?),
+            Kind::PtlValidation => EventBody::PtlValidation(p(data)?),
         })
     }
 
@@ -769,6 +870,9 @@ impl EventBody {
             EventBody::UsageReported(d) => m.serialize_entry("data", d),
             EventBody::Burden(d) => m.serialize_entry("data", d),
             EventBody::RecoveryPlan(d) => m.serialize_entry("data", d),
+            EventBody::ActivityBaseline(d) => m.serialize_entry("data", d),
+            EventBody::ActivityActual(d) => m.serialize_entry("data", d),
+            EventBody::PtlValidation(d) => m.serialize_entry("data", d),
         }
     }
 

@@ -62,7 +62,7 @@ pub use error::{DecodeError, Reason};
 pub use kinds::*;
 pub use lines::{decode_line, read_line_bounded};
 pub use types::{
-    CollectorId, EventId, FICTIONAL_PREFIX, OdsCode, PatientRef, Pence, Period, format_time,
-    looks_like_nhs_number,
+    CollectorId, EventId, FICTIONAL_PREFIX, IsoWeek, OdsCode, PatientRef, Pence, Period,
+    format_time, looks_like_nhs_number,
 };
 pub use validate::limits;

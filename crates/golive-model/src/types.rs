@@ -169,6 +169,44 @@ impl Period {
         ((1900..=2200).contains(&year) && (1..=12).contains(&month)).then_some(Self { year, month })
     }
 
+    /// The month after this one.
+    pub fn next(self) -> Self {
+        if self.month == 12 {
+            Self {
+                year: self.year.saturating_add(1),
+                month: 1,
+            }
+        } else {
+            Self {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
+    }
+
+    /// Whole months from `self` to `to` (negative when `to` is earlier).
+    pub fn months_to(self, to: Period) -> i64 {
+        let index = |p: Period| i64::from(p.year) * 12 + i64::from(p.month) - 1;
+        index(to) - index(self)
+    }
+
+    /// The first day of the month.
+    pub fn first_day(self) -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(i32::from(self.year), u32::from(self.month), 1)
+            .expect("a Period is a real month")
+    }
+
+    /// The last day of the month.
+    pub fn last_day(self) -> chrono::NaiveDate {
+        self.next().first_day() - chrono::Days::new(1)
+    }
+
+    /// Days in the month.
+    pub fn days(self) -> u32 {
+        use chrono::Datelike;
+        self.last_day().day()
+    }
+
     /// The month in which `t` falls.
     pub fn of(t: DateTime<Utc>) -> Self {
         use chrono::Datelike;
@@ -196,6 +234,78 @@ impl<'de> Deserialize<'de> for Period {
         let s = std::borrow::Cow::<str>::deserialize(d)?;
         Period::parse(&s).ok_or_else(|| {
             serde::de::Error::custom(format!("`{s}` is not a month in the form YYYY-MM"))
+        })
+    }
+}
+
+/// An ISO 8601 week, written `YYYY-Www` on the wire (e.g. `2008-W27`): the week from a Monday,
+/// numbered within its ISO year (which can differ from the calendar year at the turn of a year).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IsoWeek {
+    pub year: u16,
+    pub week: u8,
+}
+
+impl IsoWeek {
+    /// Parses `YYYY-Www`: a week that exists in that ISO year (1 to 52, or 53 in long years).
+    pub fn parse(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() != 8 || b[4] != b'-' || b[5] != b'W' {
+            return None;
+        }
+        if !b[..4].iter().chain(&b[6..]).all(u8::is_ascii_digit) {
+            return None;
+        }
+        let year: u16 = s[..4].parse().ok()?;
+        let week: u8 = s[6..].parse().ok()?;
+        let w = Self { year, week };
+        ((1900..=2200).contains(&year) && w.monday_opt().is_some()).then_some(w)
+    }
+
+    fn monday_opt(self) -> Option<chrono::NaiveDate> {
+        chrono::NaiveDate::from_isoywd_opt(
+            i32::from(self.year),
+            u32::from(self.week),
+            chrono::Weekday::Mon,
+        )
+    }
+
+    /// The Monday the week starts on.
+    pub fn monday(self) -> chrono::NaiveDate {
+        self.monday_opt()
+            .expect("an IsoWeek is built only from a week that exists")
+    }
+
+    /// The ISO week of a day.
+    pub fn of(d: chrono::NaiveDate) -> Self {
+        use chrono::Datelike;
+        let w = d.iso_week();
+        Self {
+            year: w.year().clamp(0, i32::from(u16::MAX)) as u16,
+            week: w.week() as u8,
+        }
+    }
+}
+
+impl fmt::Display for IsoWeek {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-W{:02}", self.year, self.week)
+    }
+}
+
+impl Serialize for IsoWeek {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for IsoWeek {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
+        IsoWeek::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{s}` is not an ISO week in the form YYYY-Www (e.g. 2008-W27)"
+            ))
         })
     }
 }
@@ -318,6 +428,30 @@ mod tests {
         assert!(Period::parse("2008-13").is_none());
         assert!(Period::parse("2008-1").is_none());
         assert!(Period::parse("08-11-01").is_none());
+        let p = Period::parse("2008-12").unwrap();
+        assert_eq!(p.next().to_string(), "2009-01");
+        assert_eq!(p.months_to(Period::parse("2008-06").unwrap()), -6);
+        assert_eq!(Period::parse("2008-02").unwrap().days(), 29);
+        assert_eq!(p.last_day().to_string(), "2008-12-31");
+    }
+
+    #[test]
+    fn iso_weeks_parse_only_weeks_that_exist() {
+        // Proves the ISO year is used: 2009 has 53 weeks and 2008 52, and 2008-W01 starts on
+        // Monday 31 December 2007.
+        let w = IsoWeek::parse("2008-W27").unwrap();
+        assert_eq!(w.to_string(), "2008-W27");
+        assert_eq!(w.monday().to_string(), "2008-06-30");
+        assert_eq!(
+            IsoWeek::parse("2008-W01").unwrap().monday().to_string(),
+            "2007-12-31"
+        );
+        assert!(IsoWeek::parse("2009-W53").is_some());
+        assert!(IsoWeek::parse("2008-W53").is_none());
+        assert!(IsoWeek::parse("2008-W00").is_none());
+        assert!(IsoWeek::parse("2008-27").is_none());
+        assert!(IsoWeek::parse("2008-W+7").is_none());
+        assert_eq!(IsoWeek::of(w.monday()), w);
     }
 
     #[test]

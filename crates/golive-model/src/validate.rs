@@ -3,9 +3,9 @@
 use crate::envelope::{Envelope, SCHEMA_1, Source, SourceType};
 use crate::error::{DecodeError, Reason};
 use crate::kinds::{
-    AssuranceClaim, Burden, BurdenMetric, CostCategory, EventBody, Harm, HarmReview, Outage,
-    PeriodFields, ProgrammeRoster, RecoveryPlan, RolloutScope, UsageMetric, UsageReported,
-    WaitingListDiscrepancy,
+    ActivityActual, ActivityBaseline, AssuranceClaim, Burden, BurdenMetric, CostCategory,
+    EventBody, Harm, HarmReview, Outage, PeriodFields, ProgrammeRoster, PtlValidation,
+    RecoveryPlan, RolloutScope, UsageMetric, UsageReported, WaitingListDiscrepancy,
 };
 use crate::types::{FICTIONAL_PREFIX, OdsCode, Pence, Period, looks_like_nhs_number};
 
@@ -240,7 +240,10 @@ fn schema1_only(e: &Envelope) -> Result<(), DecodeError> {
         | EventBody::AssuranceClaim(_)
         | EventBody::UsageReported(_)
         | EventBody::Burden(_)
-        | EventBody::RecoveryPlan(_) => needs2("kind"),
+        | EventBody::RecoveryPlan(_)
+        | EventBody::ActivityBaseline(_)
+        | EventBody::ActivityActual(_)
+        | EventBody::PtlValidation(_) => needs2("kind"),
         EventBody::ExtraCost(d) if d.period.is_some() => needs2("data.period"),
         EventBody::ExtraCost(d) if d.category == CostCategory::DeploymentCharge => {
             needs2("data.category")
@@ -385,6 +388,9 @@ fn body(body: &EventBody) -> Result<(), DecodeError> {
         EventBody::UsageReported(d) => usage(d)?,
         EventBody::Burden(d) => burden(d)?,
         EventBody::RecoveryPlan(d) => recovery_plan(d)?,
+        EventBody::ActivityBaseline(d) => activity_baseline(d)?,
+        EventBody::ActivityActual(d) => activity_actual(d)?,
+        EventBody::PtlValidation(d) => ptl_validation(d)?,
     }
     Ok(())
 }
@@ -468,6 +474,90 @@ fn recovery_plan(d: &RecoveryPlan) -> Result<(), DecodeError> {
     opt_text("data.reason", &d.reason, TEXT_CHARS_MAX)?;
     if let Some(n) = d.problems {
         figure("data.problems", n, FIGURE_MAX)?;
+    }
+    Ok(())
+}
+
+/// A baseline's value is at most [`FIGURE_MAX`]; its months run forwards, at most
+/// [`SPAN_MONTHS_MAX`] of them.
+fn activity_baseline(d: &ActivityBaseline) -> Result<(), DecodeError> {
+    figure("data.monthly_value", d.monthly_value, FIGURE_MAX)?;
+    let (from, to) = (d.baseline_from, d.baseline_to);
+    let months = month_index(to) - month_index(from) + 1;
+    if months < 1 {
+        return Err(inconsistent(
+            "data.baseline_to",
+            format!("baseline_to ({to}) is before baseline_from ({from})"),
+        ));
+    }
+    if months > i64::from(SPAN_MONTHS_MAX) {
+        return Err(inconsistent(
+            "data.baseline_to",
+            format!("{months} months from {from} to {to}; the limit is {SPAN_MONTHS_MAX}"),
+        ));
+    }
+    Ok(())
+}
+
+fn month_index(p: Period) -> i64 {
+    i64::from(p.year) * 12 + i64::from(p.month) - 1
+}
+
+/// An activity report names exactly one of `period` and `week`; its value is at most
+/// [`FIGURE_MAX`].
+fn activity_actual(d: &ActivityActual) -> Result<(), DecodeError> {
+    match (d.period, d.week) {
+        (None, None) => return Err(DecodeError::new("data.period", Reason::Missing)),
+        (Some(_), Some(_)) => {
+            return Err(inconsistent(
+                "data.week",
+                "an activity report names a `period` (month) or a `week` (ISO week), not both"
+                    .to_owned(),
+            ));
+        }
+        _ => {}
+    }
+    figure("data.value", d.value, FIGURE_MAX)
+}
+
+/// Every count is at most [`FIGURE_MAX`], and each part is of the list: validated, remaining,
+/// unknown clock starts and over-52-week waits are at most `on_list`; the removals (duplicates
+/// plus already treated) are at most `validated`, since a record is removed once validated.
+fn ptl_validation(d: &PtlValidation) -> Result<(), DecodeError> {
+    for (field, n) in [
+        ("data.on_list", d.on_list),
+        ("data.validated", d.validated),
+        ("data.removed_duplicate", d.removed_duplicate),
+        ("data.removed_treated", d.removed_treated),
+        ("data.unknown_clock_start", d.unknown_clock_start),
+        ("data.over_52_weeks", d.over_52_weeks),
+        ("data.remaining", d.remaining),
+    ] {
+        figure(field, n, FIGURE_MAX)?;
+    }
+    for (field, n) in [
+        ("data.validated", d.validated),
+        ("data.remaining", d.remaining),
+        ("data.unknown_clock_start", d.unknown_clock_start),
+        ("data.over_52_weeks", d.over_52_weeks),
+    ] {
+        if n > d.on_list {
+            let name = &field["data.".len()..];
+            return Err(inconsistent(
+                field,
+                format!("{name} ({n}) cannot exceed on_list ({})", d.on_list),
+            ));
+        }
+    }
+    let removed = d.removed_duplicate + d.removed_treated;
+    if removed > d.validated {
+        return Err(inconsistent(
+            "data.removed_treated",
+            format!(
+                "removed_duplicate + removed_treated ({removed}) cannot exceed validated ({})",
+                d.validated
+            ),
+        ));
     }
     Ok(())
 }

@@ -47,6 +47,7 @@
 //! | `rollout_status` | the entry leaves the trust's (or programme's) history; status, release, supplier, go-live date, days since go-live and anomalies are recomputed |
 //! | `outage`, `safety_incident` | the report leaves the timeline; the outage or incident is recomputed from its remaining reports (an incident closed by the removed report is open again) |
 //! | `feature_deferred` | the feature leaves the list |
+//! | `activity_baseline`, `activity_actual`, `ptl_validation` | the report leaves its timeline (kept apart from the trust state, see the `recovery` module): the previous report of the month, week or pathway stands again, and the curve, shortfall and burn-down are recomputed as if it had never been made |
 //!
 //! Limitations, each deliberate:
 //! - An event is removed at most once: the ids of superseded events are remembered, so a second
@@ -77,6 +78,7 @@ mod evidence;
 mod incidents;
 mod lost;
 mod money;
+mod recovery;
 mod register;
 mod rollout;
 mod synthetic;
@@ -89,6 +91,8 @@ mod week;
 extern crate self as golive_projections;
 #[cfg(test)]
 mod apply_invariants;
+#[cfg(test)]
+mod recovery_tests;
 #[cfg(test)]
 mod register_tests;
 #[cfg(test)]
@@ -122,6 +126,11 @@ pub use lost::{
     WaitingListFigures, WaitingListTotals, WeekCount,
 };
 pub use money::{MoneyFigures, MoneyView, Restatement, StatusFigures, TrustMoney, UNSPECIFIED};
+pub use recovery::{
+    Align, AlignedPoint, BURN_DOWN_REPORTS, Baseline, BurnDown, BurnDownPoint, BurnDownState,
+    MonthSource, NotYet, PointRecovery, RECOVERED_TENTHS, RecoveryMonth, RecoveryView, Stall,
+    TARIFF_PENCE_MAX, Tariffs, TrustRecovery, WeeksTo95,
+};
 pub use register::{
     Bearing, ClaimContext, ClaimEntry, ClaimSnapshot, ClaimantOut, ClaimsTotals, ClaimsView, Cut,
     Finding, FindingSource, Rule as ClaimRule, SeriousIncidentItem, Verdict, rules_against,
@@ -134,9 +143,9 @@ pub use rollout::{
 pub use synthetic::{Marked, Synthetic, marked_trusts, share as synthetic_share};
 pub use warnings::{
     GROWTH_WEEKS_MAX, HALT_ON_DEFAULT, OverallState, RULE_CLAIM_ON_STRUGGLE, RULE_INCOME_AT_RISK,
-    RULE_NET_COST, RULE_OPEN_LOST_GROWTH, RULE_PROGRAMME_SITES_HALTING, RULE_REPORTING_SUSPENDED,
-    RULE_SERIOUS_INCIDENT, Severity, TRUST_RULES, TrustWarnings, Warning, WarningRules,
-    WarningsTotals, WarningsView,
+    RULE_NET_COST, RULE_OPEN_LOST_GROWTH, RULE_PROGRAMME_SITES_HALTING, RULE_RECOVERY_STALLED,
+    RULE_REPORTING_SUSPENDED, RULE_SERIOUS_INCIDENT, Severity, TRUST_RULES, TrustWarnings, Warning,
+    WarningRules, WarningsTotals, WarningsView,
 };
 pub use week::WEEKLY_SERIES_WEEKS_MAX;
 
@@ -155,9 +164,10 @@ pub const SNAPSHOT_FORMAT: &str = "golive-projections";
 /// smaller and 5-10x faster to write and read, which is what as-of answers and snapshots pay
 /// for (docs/BENCHMARKS.md). Version 3: schema 2 (status, periods, rosters, unknown harm). Version 4: claims, usage,
 /// burden, recovery plans, and the harm and attributions the claim register reads. Version 5:
-/// the synthetic event count and the sourced-only fold. A
+/// the synthetic event count and the sourced-only fold. Version 6: activity baselines and
+/// reports and waiting-list validations (the recovery view). A
 /// snapshot of another version is not read; the ledger replays.
-pub const SNAPSHOT_VERSION: u32 = 5;
+pub const SNAPSHOT_VERSION: u32 = 6;
 /// Header: format name, version (u32 LE), last_seq (u64 LE).
 const SNAPSHOT_HEADER_BYTES: usize = SNAPSHOT_FORMAT.len() + 4 + 8;
 
@@ -194,6 +204,9 @@ pub struct Projections {
     /// every event. Apart from `trusts`, so that the claims kinds change no other view (a
     /// trust that only has claims made about it is not a trust seen, nor reporting).
     claims: BTreeMap<OdsCode, claims::ClaimsState>,
+    /// Per trust: activity baselines and reports, and waiting-list validations. Apart from
+    /// `trusts` for the reason `claims` is: the recovery kinds change no other view.
+    recovery: BTreeMap<OdsCode, recovery::RecoveryState>,
     /// Synthetic events folded in (see the `synthetic` module).
     synthetic_events: u64,
     /// The fold of the non-synthetic events only, from the first synthetic event on (until
@@ -233,6 +246,9 @@ enum Part {
     /// Claims, usage, burden and recovery plans: read only by the claim register and the
     /// usage-burden view; no other projection changes.
     Claims,
+    /// Activity baselines and reports, waiting-list validations: read only by the recovery
+    /// view and the `recovery_stalled` warning.
+    Recovery,
 }
 
 impl Part {
@@ -255,7 +271,15 @@ impl Part {
             | EventBody::UsageReported(_)
             | EventBody::Burden(_)
             | EventBody::RecoveryPlan(_) => Self::Claims,
+            EventBody::ActivityBaseline(_)
+            | EventBody::ActivityActual(_)
+            | EventBody::PtlValidation(_) => Self::Recovery,
         }
+    }
+
+    /// Kinds kept apart from the trust state, which move no other view.
+    fn apart(self) -> bool {
+        matches!(self, Self::Claims | Self::Recovery)
     }
 }
 
@@ -280,8 +304,9 @@ impl Projections {
         self.fold_sourced(seq, event, superseded);
         self.events_applied = self.events_applied.saturating_add(1);
         self.last_seq = seq;
-        // The claims kinds move no other view, so not the projection's "now" either.
-        if Part::of(&event.body) != Part::Claims {
+        // The claims and recovery kinds move no other view, so not the projection's "now"
+        // either.
+        if !Part::of(&event.body).apart() {
             self.as_at = Some(
                 self.as_at
                     .map_or(event.occurred_at, |t| t.max(event.occurred_at)),
@@ -342,12 +367,24 @@ impl Projections {
         Marked::compared(build(self), sourced.as_ref(), self.synthetic_events)
     }
 
-    fn add(&mut self, seq: u64, e: &Envelope) {
-        let (at, id) = (e.occurred_at, e.event_id);
+    /// Adds what the state kept apart (claims, recovery) reads of `e`; true when that is all
+    /// `e` feeds.
+    fn add_apart(&mut self, seq: u64, e: &Envelope) -> bool {
         if claims::ClaimsState::reads(e) {
             self.claims.entry(e.trust.clone()).or_default().add(seq, e);
         }
-        if Part::of(&e.body) == Part::Claims {
+        if recovery::RecoveryState::reads(e) {
+            self.recovery
+                .entry(e.trust.clone())
+                .or_default()
+                .add(seq, e);
+        }
+        Part::of(&e.body).apart()
+    }
+
+    fn add(&mut self, seq: u64, e: &Envelope) {
+        let (at, id) = (e.occurred_at, e.event_id);
+        if self.add_apart(seq, e) {
             return;
         }
         let t = self.trusts.entry(e.trust.clone()).or_default();
@@ -384,7 +421,7 @@ impl Projections {
             (Part::Lost, body) => t.lost.add(seq, at, id, body),
             (Part::Money, body) => t.money.add(seq, at, id, e.status, body),
             (Part::Incidents, body) => t.incidents.add(seq, at, id, body),
-            (Part::Claims, _) => unreachable!("claims kinds return above"),
+            (Part::Claims | Part::Recovery, _) => unreachable!("kinds kept apart return above"),
             (Part::Rollout, EventBody::RolloutStatus(d)) => t.rollout.insert(
                 at,
                 seq,
@@ -416,7 +453,13 @@ impl Projections {
         if let Some(c) = self.claims.get_mut(&e.trust) {
             c.remove(e);
         }
-        if Part::of(&e.body) == Part::Claims {
+        if let Some(r) = self.recovery.get_mut(&e.trust) {
+            r.remove(e);
+            if r.is_empty() {
+                self.recovery.remove(&e.trust);
+            }
+        }
+        if Part::of(&e.body).apart() {
             return;
         }
         if let Some(t) = self.trusts.get_mut(&e.trust) {
@@ -451,7 +494,7 @@ impl Projections {
             Part::Deferred => {
                 t.deferred.remove(at, id);
             }
-            Part::Claims => unreachable!("claims kinds return above"),
+            Part::Claims | Part::Recovery => unreachable!("kinds kept apart return above"),
         }
     }
 
@@ -536,6 +579,51 @@ impl Projections {
         }
     }
 
+    /// Per trust and point of delivery, activity against its baseline by month since go-live,
+    /// the shortfall priced with `tariffs` beside the income at risk of the same months, and the
+    /// validation burn-down (see the `recovery` module); with `Align::GoLive`, every series on
+    /// weeks since its trust's own go-live too.
+    pub fn recovery(
+        &self,
+        tariffs: &Tariffs,
+        rules: &WarningRules,
+        trust: Option<&OdsCode>,
+        align: Align,
+    ) -> RecoveryView {
+        RecoveryView {
+            align,
+            tariffs: tariffs.clone(),
+            trusts: self
+                .recovery
+                .iter()
+                .filter(|(c, _)| trust.is_none_or(|t| t == *c))
+                .map(|(c, s)| {
+                    let r = self.trust_recovery(c, s, tariffs, rules, align);
+                    (c.to_string(), r)
+                })
+                .collect(),
+        }
+    }
+
+    fn trust_recovery(
+        &self,
+        code: &OdsCode,
+        s: &recovery::RecoveryState,
+        tariffs: &Tariffs,
+        rules: &WarningRules,
+        align: Align,
+    ) -> TrustRecovery {
+        let t = self.trusts.get(code);
+        let go_live = t.and_then(|t| rollout::trust_view(&t.rollout, self.as_at).go_live);
+        let money = t.map(|t| money::trust_view(&t.money)).unwrap_or_default();
+        let input = recovery::TrustInput {
+            state: s,
+            go_live,
+            money: &money,
+        };
+        recovery::trust_recovery(&input, tariffs, rules.stall_rule(), align)
+    }
+
     pub fn deferred_features(&self, trust: Option<&OdsCode>) -> DeferredView {
         deferred::view(self.selected(trust).map(|(c, t)| (c.as_str(), &t.deferred)))
     }
@@ -577,7 +665,12 @@ impl Projections {
             let struggle = self.claims.get(code).map_or_else(Vec::new, |c| {
                 claims::claims_on_struggle(c, rules.claim_on_struggle_weeks)
             });
+            let recovery = self
+                .recovery
+                .get(code)
+                .map(|s| self.trust_recovery(code, s, &Tariffs::default(), rules, Align::Calendar));
             let facts = warnings::TrustFacts {
+                recovery: recovery.as_ref(),
                 rollout: &rollout,
                 money: &money::trust_view(&t.money),
                 lost: &lost,

@@ -25,6 +25,9 @@ pub const RULE_SERIOUS_INCIDENT: &str = "serious_incident";
 pub const RULE_REPORTING_SUSPENDED: &str = "reporting_suspended";
 /// A claim of success rests on months where usage rose while burden rose or held.
 pub const RULE_CLAIM_ON_STRUGGLE: &str = "claim_on_struggle";
+/// Activity below a share of its baseline with no improvement over N weeks, or a waiting-list
+/// validation not converging.
+pub const RULE_RECOVERY_STALLED: &str = "recovery_stalled";
 /// Programme level: several live trusts of one programme are halt-recommended at once.
 pub const RULE_PROGRAMME_SITES_HALTING: &str = "programme_sites_halting";
 
@@ -36,10 +39,12 @@ pub const TRUST_RULES: &[&str] = &[
     RULE_SERIOUS_INCIDENT,
     RULE_REPORTING_SUSPENDED,
     RULE_CLAIM_ON_STRUGGLE,
+    RULE_RECOVERY_STALLED,
 ];
 
 /// The rules `halt_on` names by default: every per-trust rule but `claim_on_struggle` (a claim
-/// read against its cost is a question for the board, not a reason to halt).
+/// read against its cost is a question for the board, not a reason to halt) and
+/// `recovery_stalled` (a slow recovery is the board's to act on; a halt is for harm and money).
 pub const HALT_ON_DEFAULT: &[&str] = &[
     RULE_NET_COST,
     RULE_INCOME_AT_RISK,
@@ -80,6 +85,12 @@ pub struct WarningRules {
     /// `claim_on_struggle` looks at the struggle months of this many weeks before each claim
     /// of success; 0 turns it off. Default 8.
     pub claim_on_struggle_weeks: u32,
+    /// `recovery_stalled` fires for a point of delivery whose latest reported activity is below
+    /// this percentage of its baseline... Default 90.
+    pub recovery_stalled_below_pct: u32,
+    /// ...and not above the activity reported this many weeks before it; 0 turns the activity
+    /// half of the rule off. Default 8. A waiting-list validation `not_converging` fires it too.
+    pub recovery_stalled_weeks: u32,
 }
 
 impl Default for WarningRules {
@@ -94,6 +105,8 @@ impl Default for WarningRules {
             halt_on: HALT_ON_DEFAULT.iter().map(|r| (*r).to_owned()).collect(),
             silent_after_weeks: SILENT_AFTER_WEEKS_DEFAULT,
             claim_on_struggle_weeks: 8,
+            recovery_stalled_below_pct: 90,
+            recovery_stalled_weeks: 8,
         }
     }
 }
@@ -138,6 +151,20 @@ impl WarningRules {
                 got: i64::from(self.claim_on_struggle_weeks),
             });
         }
+        if self.recovery_stalled_weeks > GROWTH_WEEKS_MAX {
+            return Err(RulesError::OutOfRange {
+                field: "recovery_stalled_weeks",
+                expected: "0 (off) to 52",
+                got: i64::from(self.recovery_stalled_weeks),
+            });
+        }
+        if !(1..=100).contains(&self.recovery_stalled_below_pct) {
+            return Err(RulesError::OutOfRange {
+                field: "recovery_stalled_below_pct",
+                expected: "1 to 100",
+                got: i64::from(self.recovery_stalled_below_pct),
+            });
+        }
         if !(1..=SILENT_AFTER_WEEKS_MAX).contains(&self.silent_after_weeks) {
             return Err(RulesError::OutOfRange {
                 field: "silent_after_weeks",
@@ -154,6 +181,14 @@ impl WarningRules {
             }
         }
         Ok(())
+    }
+
+    /// The settings of `recovery_stalled`'s activity half.
+    pub(crate) fn stall_rule(&self) -> crate::recovery::StallRule {
+        crate::recovery::StallRule {
+            below_pct: self.recovery_stalled_below_pct,
+            weeks: self.recovery_stalled_weeks,
+        }
     }
 
     fn halts_on(&self, rule: &str) -> bool {
@@ -244,6 +279,9 @@ pub(crate) struct TrustFacts<'a> {
     /// The trust's claims of success made within `claim_on_struggle_weeks` after a struggle
     /// month (real months only).
     pub claims_on_struggle: &'a [crate::claims::StruggleClaim],
+    /// The trust's recovery (default tariffs: the rule reads no money), if it reports activity
+    /// or validations.
+    pub recovery: Option<&'a crate::recovery::TrustRecovery>,
 }
 
 fn month_start(p: Period) -> Option<DateTime<Utc>> {
@@ -285,14 +323,60 @@ struct Fired {
 type TrustRule = fn(&WarningRules, &TrustFacts<'_>) -> Option<Fired>;
 
 /// Each per-trust rule by its id, in the order of [`TRUST_RULES`] (the order they are reported).
-const TRUST_RULE_CHECKS: [(&str, TrustRule); 6] = [
+const TRUST_RULE_CHECKS: [(&str, TrustRule); 7] = [
     (RULE_NET_COST, net_cost),
     (RULE_INCOME_AT_RISK, income_at_risk),
     (RULE_OPEN_LOST_GROWTH, open_lost_growth),
     (RULE_SERIOUS_INCIDENT, serious_incident),
     (RULE_REPORTING_SUSPENDED, reporting_suspended),
     (RULE_CLAIM_ON_STRUGGLE, claim_on_struggle),
+    (RULE_RECOVERY_STALLED, recovery_stalled),
 ];
+
+/// `recovery_stalled`: a point of delivery below its share of baseline with no improvement over
+/// the rule's weeks, or a waiting-list validation whose `remaining` is not falling.
+fn recovery_stalled(_rules: &WarningRules, f: &TrustFacts<'_>) -> Option<Fired> {
+    use crate::recovery::BurnDownState;
+    let r = f.recovery?;
+    let mut parts = Vec::new();
+    for (pod, p) in &r.points_of_delivery {
+        if let Some(s) = &p.stalled {
+            parts.push(format!(
+                "{pod} at {}% of baseline in {}, no better than {}% in {} ({} weeks before; the limit is {}%)",
+                s.latest_pct_of_baseline,
+                s.latest,
+                s.earlier_pct_of_baseline,
+                s.earlier,
+                s.weeks,
+                s.below_pct
+            ));
+        }
+    }
+    let mut since = None;
+    for (pathway, b) in &r.burn_down {
+        if b.state == BurnDownState::NotConverging {
+            let last = b.points.last()?;
+            let recent = &b.points[b
+                .points
+                .len()
+                .saturating_sub(crate::recovery::BURN_DOWN_REPORTS)..];
+            parts.push(format!(
+                "{pathway} validation not converging: {} records remaining on {} (from {} on {})",
+                last.remaining, last.date, recent[0].remaining, recent[0].date
+            ));
+            let d = recent[0].date;
+            since = Some(since.map_or(d, |s: chrono::NaiveDate| s.min(d)));
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(Fired {
+        severity: Severity::Warning,
+        message: format!("recovery stalled: {}", parts.join("; ")),
+        since: since.map(|d| d.and_time(NaiveTime::MIN).and_utc()),
+    })
+}
 
 /// `claim_on_struggle`: a claim of success rests on struggle months.
 fn claim_on_struggle(_rules: &WarningRules, f: &TrustFacts<'_>) -> Option<Fired> {

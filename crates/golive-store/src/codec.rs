@@ -1021,7 +1021,10 @@ impl<'a> StoredBodyV1<'a> {
             | EventBody::AssuranceClaim(_)
             | EventBody::UsageReported(_)
             | EventBody::Burden(_)
-            | EventBody::RecoveryPlan(_) => {
+            | EventBody::RecoveryPlan(_)
+            | EventBody::ActivityBaseline(_)
+            | EventBody::ActivityActual(_)
+            | EventBody::PtlValidation(_) => {
                 panic!("format 1 has no {}: it is a schema-2 kind", b.kind())
             }
         }

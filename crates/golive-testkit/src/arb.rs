@@ -490,11 +490,86 @@ pub fn claims_body() -> impl Strategy<Value = EventBody> {
     prop_oneof![claim, usage, burden, plan]
 }
 
+/// An ISO week from 1990 to 2099 (every week that exists, W53 included).
+pub fn iso_week() -> impl Strategy<Value = IsoWeek> {
+    (0i64..40_000).prop_map(|d| {
+        IsoWeek::of(
+            chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap() + chrono::Duration::days(d),
+        )
+    })
+}
+
+/// The recovery kinds (schema 2 only): baselines, activity by month or week, PTL validations.
+pub fn recovery_body() -> impl Strategy<Value = EventBody> {
+    let baseline = (
+        pick(PointOfDelivery::ALL),
+        prop_oneof![Just(0u64), Just(limits::FIGURE_MAX), 0..=limits::FIGURE_MAX],
+        period(),
+        0u32..limits::SPAN_MONTHS_MAX,
+    )
+        .prop_map(|(point_of_delivery, monthly_value, from, months)| {
+            let index = u32::from(from.year) * 12 + u32::from(from.month) - 1 + months;
+            let to = Period {
+                year: (index / 12).min(2200) as u16,
+                month: (index % 12) as u8 + 1,
+            };
+            EventBody::ActivityBaseline(ActivityBaseline {
+                point_of_delivery,
+                monthly_value,
+                baseline_from: from,
+                baseline_to: to.max(from),
+            })
+        });
+    let actual = (
+        pick(PointOfDelivery::ALL),
+        prop_oneof![
+            period().prop_map(|p| (Some(p), None)),
+            iso_week().prop_map(|w| (None, Some(w)))
+        ],
+        0..=limits::FIGURE_MAX,
+        pick(DataQuality::ALL),
+    )
+        .prop_map(|(point_of_delivery, (period, week), value, data_quality)| {
+            EventBody::ActivityActual(ActivityActual {
+                point_of_delivery,
+                period,
+                week,
+                value,
+                data_quality,
+            })
+        });
+    let ptl = (
+        pick(Pathway::ALL),
+        0u64..=limits::FIGURE_MAX,
+        proptest::collection::vec(0u64..=1000, 6),
+    )
+        .prop_map(|(pathway, on_list, parts)| {
+            // Each part a share (per mille) of what it is a part of, so every check holds.
+            let of = |whole: u64, per_mille: u64| {
+                whole / 1000 * per_mille + whole % 1000 * per_mille / 1000
+            };
+            let validated = of(on_list, parts[0]);
+            let removed_duplicate = of(validated, parts[1] / 2);
+            let removed_treated = of(validated, parts[2] / 2);
+            EventBody::PtlValidation(PtlValidation {
+                pathway,
+                on_list,
+                validated,
+                removed_duplicate,
+                removed_treated,
+                unknown_clock_start: of(on_list, parts[3]),
+                over_52_weeks: of(on_list, parts[4]),
+                remaining: of(on_list, parts[5]),
+            })
+        });
+    prop_oneof![baseline, actual, ptl]
+}
+
 /// Valid schema-2 events: plural graded sources, links, attribution, every period form.
 pub fn envelope_schema2() -> impl Strategy<Value = Envelope> {
     (
         envelope_schema1(),
-        prop_oneof![8 => body(), 1 => roster(), 2 => claims_body()],
+        prop_oneof![8 => body(), 1 => roster(), 2 => claims_body(), 2 => recovery_body()],
         (any::<u8>(), period(), 0u32..=119, 1u32..=28),
         proptest::collection::vec(schema2_source(), 1..=3),
         proptest::option::of((any::<u128>(), pick(Relation::ALL))),

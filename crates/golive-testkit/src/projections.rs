@@ -293,6 +293,52 @@ pub fn plan(name: &str, state: PlanState) -> EventBody {
     })
 }
 
+/// An `activity_baseline` of `monthly_value` at `pod`, measured over `from..=to`.
+pub fn baseline(pod: PointOfDelivery, monthly_value: u64, from: &str, to: &str) -> EventBody {
+    EventBody::ActivityBaseline(ActivityBaseline {
+        point_of_delivery: pod,
+        monthly_value,
+        baseline_from: period(from),
+        baseline_to: period(to),
+    })
+}
+
+/// An `activity_actual` of `value` at `pod` in `month` (complete data).
+pub fn activity(pod: PointOfDelivery, value: u64, month: &str) -> EventBody {
+    EventBody::ActivityActual(ActivityActual {
+        point_of_delivery: pod,
+        period: Some(period(month)),
+        week: None,
+        value,
+        data_quality: DataQuality::Complete,
+    })
+}
+
+/// An `activity_actual` of `value` at `pod` in ISO week `week` (`YYYY-Www`).
+pub fn activity_week(pod: PointOfDelivery, value: u64, week: &str) -> EventBody {
+    EventBody::ActivityActual(ActivityActual {
+        point_of_delivery: pod,
+        period: None,
+        week: Some(IsoWeek::parse(week).expect("YYYY-Www")),
+        value,
+        data_quality: DataQuality::Complete,
+    })
+}
+
+/// A `ptl_validation` of `pathway` with `remaining` records still to validate.
+pub fn ptl(pathway: Pathway, on_list: u64, validated: u64, remaining: u64) -> EventBody {
+    EventBody::PtlValidation(PtlValidation {
+        pathway,
+        on_list,
+        validated,
+        removed_duplicate: validated / 10,
+        removed_treated: validated / 10,
+        unknown_clock_start: 0,
+        over_52_weeks: 0,
+        remaining,
+    })
+}
+
 /// `e`, recorded at `recorded` (it happened at its `occurred_at`).
 pub fn recorded(mut e: Envelope, recorded: &str) -> Envelope {
     e.recorded_at = t(recorded);

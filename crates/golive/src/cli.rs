@@ -154,7 +154,7 @@ pub struct ManArgs {
 #[derive(clap::Args)]
 pub struct QueryArgs {
     /// lost-patients, money, rollout, warnings, deferred, incidents, trusts, coverage, claims
-    /// (the claim register) or usage-burden
+    /// (the claim register), usage-burden or recovery (activity against its baseline)
     pub what: golive::query::What,
     /// Only this trust (ODS code, e.g. RAL)
     #[arg(long)]
@@ -175,12 +175,32 @@ pub struct QueryArgs {
     /// Answer as if no synthetic (simulated) event had been appended: the sourced figures only
     #[arg(long)]
     pub exclude_synthetic: bool,
+    /// recovery only: go-live puts every trust on weeks and months since its own go-live
+    /// (week 0 = the go-live week), for overlays
+    #[arg(long, value_enum, default_value_t = AlignArg::Calendar)]
+    pub align: AlignArg,
     /// JSON for scripts instead of tables
     #[arg(long)]
     pub json: bool,
     /// Ask a running ledger's HTTP API instead of opening --data, e.g. http://127.0.0.1:8080
     #[arg(long, env = "GOLIVE_SERVER", value_name = "URL")]
     pub server: Option<String>,
+}
+
+/// `--align`: how the recovery view lines trusts up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AlignArg {
+    Calendar,
+    GoLive,
+}
+
+impl From<AlignArg> for golive_projections::Align {
+    fn from(a: AlignArg) -> Self {
+        match a {
+            AlignArg::Calendar => golive_projections::Align::Calendar,
+            AlignArg::GoLive => golive_projections::Align::GoLive,
+        }
+    }
 }
 
 #[derive(clap::Args)]

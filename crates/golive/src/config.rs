@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use golive_ledger::LedgerOptions;
 use golive_ledger::signing::{AuditOptions, DEFAULT_ORIGIN};
-use golive_projections::{ClaimRules, WarningRules};
+use golive_projections::{ClaimRules, Tariffs, WarningRules};
 use serde::Deserialize;
 
 /// The TOML file. Every key is optional.
@@ -29,6 +29,10 @@ pub struct FileConfig {
     /// The claim register's rules; see docs/OPERATIONS.md and `golive query claims`.
     #[serde(default)]
     pub claims: Option<ClaimRules>,
+    /// Pence per activity unit per point of delivery, pricing the recovery view's shortfall;
+    /// the defaults are ILLUSTRATIVE (docs/OPERATIONS.md, `golive query recovery`).
+    #[serde(default)]
+    pub tariffs: Option<Tariffs>,
     /// Signed checkpoints for auditors; see docs/AUDIT.md.
     #[serde(default)]
     pub audit: AuditSection,
@@ -167,6 +171,8 @@ pub struct Config {
     pub rules: WarningRules,
     /// The claim register's rules (`[claims]`).
     pub claim_rules: ClaimRules,
+    /// The recovery view's tariffs (`[tariffs]` over the illustrative defaults).
+    pub tariffs: Tariffs,
     /// When to sign checkpoints.
     pub audit: AuditOptions,
     /// Origin of a new signing key.
@@ -240,6 +246,10 @@ impl Config {
         claim_rules
             .validate()
             .map_err(|e| ConfigError::Value(format!("[claims]: {e}")))?;
+        let tariffs = file.tariffs.unwrap_or_default().over_defaults();
+        tariffs
+            .validate()
+            .map_err(|e| ConfigError::Value(format!("[tariffs]: {e}")))?;
         let audit = audit_options(&file.audit)?;
         let audit_origin = audit_origin(file.audit.origin)?;
         let audit_key_file = file.audit.key_file;
@@ -253,6 +263,7 @@ impl Config {
             batch_events_max,
             rules,
             claim_rules,
+            tariffs,
             audit,
             audit_origin,
             audit_key_file,
@@ -469,6 +480,20 @@ mod tests {
         .unwrap();
         let c = Config::load(Some(&f), None).unwrap();
         assert_eq!(c.rules.claim_on_struggle_weeks, 4);
+        assert_eq!(c.tariffs, golive_projections::Tariffs::default());
+        std::fs::write(&f, "[tariffs]\nday_case = 65000\n").unwrap();
+        let t = Config::load(Some(&f), None).unwrap().tariffs;
+        assert_eq!(t.of(golive_model::PointOfDelivery::DayCase), 65_000);
+        assert_eq!(
+            t.pence_per_unit.len(),
+            golive_model::PointOfDelivery::ALL.len()
+        );
+        std::fs::write(
+            &f,
+            "[warnings]\nclaim_on_struggle_weeks = 4\n[claims]\nwindow_weeks = 12\ncount_synthetic = true\n[claims.burden_max]\nextra_staff = 10\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&f), None).unwrap();
         assert_eq!(c.claim_rules.window_weeks, 12);
         assert!(c.claim_rules.count_synthetic);
         assert_eq!(
@@ -480,6 +505,16 @@ mod tests {
             ("[warnings]\nsilent_after_weeks = 0\n", "silent_after_weeks"),
             ("[claims]\nwindow_weeks = 99\n", "window_weeks"),
             ("[claims]\nnet_cost_pence_min = 0\n", "net_cost_pence_min"),
+            (
+                "[warnings]\nrecovery_stalled_below_pct = 0\n",
+                "recovery_stalled_below_pct",
+            ),
+            (
+                "[warnings]\nrecovery_stalled_weeks = 53\n",
+                "recovery_stalled_weeks",
+            ),
+            ("[tariffs]\nday_case = -5\n", "day_case"),
+            ("[tariffs]\nward_round = 5\n", "ward_round"),
         ] {
             std::fs::write(&f, text).unwrap();
             let e = Config::load(Some(&f), None).unwrap_err().to_string();

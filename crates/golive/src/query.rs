@@ -13,8 +13,9 @@ use golive_ledger::{
 };
 use golive_model::OdsCode;
 use golive_projections::{
-    ClaimRules, ClaimsView, CoverageView, DeferredView, IncidentsView, LostPatientsView, Marked,
-    MoneyView, Projections, RolloutView, Synthetic, UsageBurdenView, WarningRules, WarningsView,
+    Align, ClaimRules, ClaimsView, CoverageView, DeferredView, IncidentsView, LostPatientsView,
+    Marked, MoneyView, Projections, RecoveryView, RolloutView, Synthetic, Tariffs, UsageBurdenView,
+    WarningRules, WarningsView,
 };
 use golive_store::Store;
 use serde::de::DeserializeOwned;
@@ -38,6 +39,9 @@ pub enum What {
     Claims,
     /// Per trust and month: usage beside burden, struggle months marked.
     UsageBurden,
+    /// Per trust and point of delivery: activity against its baseline since go-live, the priced
+    /// shortfall beside income at risk, the validation burn-down.
+    Recovery,
 }
 
 impl What {
@@ -54,6 +58,7 @@ impl What {
             What::Coverage => "/v1/coverage",
             What::Claims => "/v1/claims",
             What::UsageBurden => "/v1/usage-burden",
+            What::Recovery => "/v1/recovery",
         }
     }
 }
@@ -76,17 +81,28 @@ pub struct Point {
     pub known_at: Option<DateTime<Utc>>,
     /// As if no synthetic event had been appended.
     pub exclude_synthetic: bool,
+    /// How the recovery view lines trusts up (`--align go-live`); other views ignore it.
+    pub align: Align,
 }
 
 impl Point {
-    /// At `at`, known at `known_at`, synthetic events included.
+    /// At `at`, known at `known_at`, synthetic events included, on the calendar.
     pub fn new(at: At, known_at: Option<DateTime<Utc>>) -> Self {
         Self {
             at,
             known_at,
             exclude_synthetic: false,
+            align: Align::Calendar,
         }
     }
+}
+
+/// The rules and tables the views are answered with, from the config file.
+#[derive(Clone, Copy, Debug)]
+pub struct Rules<'a> {
+    pub warnings: &'a WarningRules,
+    pub claims: &'a ClaimRules,
+    pub tariffs: &'a Tariffs,
 }
 
 /// A view, whichever it is. Serialized as the view itself.
@@ -103,6 +119,7 @@ pub enum View {
     Coverage(CoverageView),
     Claims(ClaimsView),
     UsageBurden(UsageBurdenView),
+    Recovery(RecoveryView),
 }
 
 /// A view and the ledger sequence it is at.
@@ -146,15 +163,17 @@ fn has_trust(
 }
 
 /// The view `what` of projections `p` (at sequence `seq`), for one trust or all, marked with
-/// its synthetic share, or with `exclude` of the non-synthetic events only.
+/// its synthetic share, or with `point.exclude_synthetic` of the non-synthetic events only (the
+/// recovery view aligned as `point.align` says).
 pub fn view_of(
     p: &Projections,
     seq: u64,
     what: What,
     trust: Option<&OdsCode>,
-    rules: &WarningRules,
-    exclude: bool,
+    all: Rules<'_>,
+    point: Point,
 ) -> Result<Answer, QueryError> {
+    let (rules, exclude) = (all.warnings, point.exclude_synthetic);
     has_trust(p, seq, trust, exclude)?;
     let build = |p: &Projections| match what {
         What::LostPatients => View::LostPatients(p.lost_patients(trust)),
@@ -169,6 +188,7 @@ pub fn view_of(
         }),
         What::Coverage => View::Coverage(p.coverage(rules, trust)),
         What::UsageBurden => View::UsageBurden(p.usage_burden(trust)),
+        What::Recovery => View::Recovery(p.recovery(all.tariffs, rules, trust, point.align)),
         // A programmer error: the register folds the log again, see `local`.
         What::Claims => unreachable!("the claim register needs the store: use `local`"),
     };
@@ -196,7 +216,7 @@ pub fn local(
     what: What,
     trust: Option<&OdsCode>,
     point: Point,
-    (rules, claim_rules): (&WarningRules, &ClaimRules),
+    rules: Rules<'_>,
 ) -> Result<Answer, QueryError> {
     let seq = match point.at {
         At::Head => store.head().seq,
@@ -210,8 +230,8 @@ pub fn local(
     let known_at = point.known_at;
     let exclude = point.exclude_synthetic;
     let answer = match what {
-        What::Claims => claims(store, &p, (seq, known_at), trust, claim_rules, exclude),
-        _ => view_of(&p, seq, what, trust, rules, exclude).map(|a| Answer { known_at, ..a }),
+        What::Claims => claims(store, &p, (seq, known_at), trust, rules.claims, exclude),
+        _ => view_of(&p, seq, what, trust, rules, point).map(|a| Answer { known_at, ..a }),
     };
     // Freeing the state of a large ledger (millions of small allocations) took an eighth of a
     // one-shot `golive query` (docs/BENCHMARKS.md): done off the answering path; a process
@@ -253,6 +273,7 @@ pub fn url(server: &str, what: What, trust: Option<&OdsCode>, point: Point) -> S
         at,
         known_at,
         exclude_synthetic,
+        align,
     } = point;
     let mut params = Vec::new();
     if let Some(t) = trust {
@@ -269,6 +290,9 @@ pub fn url(server: &str, what: What, trust: Option<&OdsCode>, point: Point) -> S
     }
     if exclude_synthetic {
         params.push("exclude_synthetic=true".to_owned());
+    }
+    if what == What::Recovery && align == Align::GoLive {
+        params.push("align=go_live".to_owned());
     }
     let mut u = format!("{}{}", server.trim_end_matches('/'), what.path());
     if !params.is_empty() {
@@ -310,6 +334,7 @@ pub fn remote(
         What::Coverage => read(&url, &body).map(|(s, v)| (s, View::Coverage(v)))?,
         What::Claims => read(&url, &body).map(|(s, v)| (s, View::Claims(v)))?,
         What::UsageBurden => read(&url, &body).map(|(s, v)| (s, View::UsageBurden(v)))?,
+        What::Recovery => read(&url, &body).map(|(s, v)| (s, View::Recovery(v)))?,
     };
     // The list of trusts is not an object: it says nothing of synthetic data.
     let synthetic = match read::<serde_json::Value>(&url, &body)?.1.get("synthetic") {
@@ -353,7 +378,16 @@ mod tests {
         }
         let p = ledger.projections();
         let seq = ledger.head().seq;
-        let rules = WarningRules::default();
+        let (rules, claim_rules, tariffs) = (
+            WarningRules::default(),
+            ClaimRules::default(),
+            Tariffs::default(),
+        );
+        let all = Rules {
+            warnings: &rules,
+            claims: &claim_rules,
+            tariffs: &tariffs,
+        };
         // One simulated (fictional) trust, as `--trust` would name it.
         let ral = crate::simulate::trust_codes(1).remove(0);
         for what in [
@@ -366,9 +400,10 @@ mod tests {
             What::Trusts,
             What::Coverage,
             What::UsageBurden,
+            What::Recovery,
         ] {
             for trust in [None, Some(&ral)] {
-                let a = view_of(p, seq, what, trust, &rules, false).unwrap();
+                let a = view_of(p, seq, what, trust, all, Point::new(At::Head, None)).unwrap();
                 let data = match &a.view {
                     View::LostPatients(v) => serde_json::to_vec(v),
                     View::Money(v) => serde_json::to_vec(v),
@@ -380,6 +415,7 @@ mod tests {
                     View::Coverage(v) => serde_json::to_vec(v),
                     View::UsageBurden(v) => serde_json::to_vec(v),
                     View::Claims(v) => serde_json::to_vec(v),
+                    View::Recovery(v) => serde_json::to_vec(v),
                 }
                 .unwrap();
                 let wire = format!(
@@ -397,6 +433,7 @@ mod tests {
                     What::Coverage => View::Coverage(read_data(&wire)),
                     What::UsageBurden => View::UsageBurden(read_data(&wire)),
                     What::Claims => View::Claims(read_data(&wire)),
+                    What::Recovery => View::Recovery(read_data(&wire)),
                 };
                 let b = Answer {
                     as_of_seq: seq,
@@ -521,6 +558,12 @@ mod tests {
         let ral = OdsCode::parse("RAL").unwrap();
         let rules = WarningRules::default();
         let claim_rules = ClaimRules::default();
+        let tariffs = Tariffs::default();
+        let all = Rules {
+            warnings: &rules,
+            claims: &claim_rules,
+            tariffs: &tariffs,
+        };
         let time = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
         let head = state.store.head().seq;
         let mut printed = Vec::new();
@@ -532,14 +575,7 @@ mod tests {
         ] {
             let point = Point::new(at, Some(time(t)));
             for what in [What::Money, What::Rollout, What::Claims] {
-                let l = local(
-                    &state.store,
-                    what,
-                    Some(&ral),
-                    point,
-                    (&rules, &claim_rules),
-                )
-                .unwrap();
+                let l = local(&state.store, what, Some(&ral), point, all).unwrap();
                 let r = remote(&base, what, Some(&ral), point).unwrap();
                 assert_eq!(l, r, "{what:?} {at:?} {t}");
                 assert_eq!(render(&l, true), render(&r, true));
@@ -574,24 +610,12 @@ mod tests {
         let late = Point::new(At::Head, Some(time("2100-01-01T00:00:00Z")));
         let now = Point::new(At::Head, None);
         assert_eq!(
-            local(
-                &state.store,
-                What::Money,
-                None,
-                late,
-                (&rules, &ClaimRules::default())
-            )
-            .unwrap()
-            .view,
-            local(
-                &state.store,
-                What::Money,
-                None,
-                now,
-                (&rules, &ClaimRules::default())
-            )
-            .unwrap()
-            .view
+            local(&state.store, What::Money, None, late, all)
+                .unwrap()
+                .view,
+            local(&state.store, What::Money, None, now, all)
+                .unwrap()
+                .view
         );
     }
 }

@@ -5,6 +5,7 @@
 mod claims;
 mod decode;
 mod hostile;
+mod recovery;
 mod schema2;
 
 use golive_model::{Envelope, Reason, decode};

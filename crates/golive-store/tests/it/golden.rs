@@ -102,7 +102,8 @@ const GOLDEN_V2_PATH: &str = concat!(
     "/tests/data/golden_records_v2.txt"
 );
 
-/// Schema-2 events (every new envelope field, each period form, a roster), chained after the
+/// Schema-2 events (every new envelope field, each period form, a roster, the recovery kinds),
+/// chained after the
 /// schema-1 golden records: what format 2 must hold besides schema 1.
 const SCHEMA2_EVENTS: &[&str] = &[
     r#"{"event_id":"3a0c2f6d-9a01-4e7a-9d55-0b0e8f8e1c1a","trust":"RNJ","collector":"rnj-board","collector_seq":9,"occurred_at":"2009-10-22T00:00:00Z","recorded_at":"2009-10-22T18:00:00Z","schema":2,"kind":"contract_penalty","data":{"commissioner":"NHS Tower Hamlets","amount_pence":40000000,"period":"2009-10","state":"threatened"},"sources":[{"type":"parliament_debate","ref":"Richard Bacon MP, 22 Oct 2009","published_at":"2009-10-22"},{"type":"press","ref":"E-Health Insider, Oct 2009","url":"https://www.digitalhealth.net/x"}],"status":"reported","relates_to":{"event_id":"0f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a","relation":"corroborates"},"attribution":{"by":"Richard Bacon MP","stance":"attributes_to_system"}}"#,
@@ -111,6 +112,9 @@ const SCHEMA2_EVENTS: &[&str] = &[
     r#"{"event_id":"7d3f5091-2c34-4bad-a088-3e3b1c1b4f4d","trust":"RVL","collector":"rvl-harm","collector_seq":2,"occurred_at":"2015-05-01T00:00:00Z","recorded_at":"2015-05-31T12:00:00Z","schema":2,"kind":"harm_review","data":{"cases_reviewed":10080,"harm":{"none":6000,"low":4000,"moderate":77,"severe":1,"death":0,"unknown":2},"assessment":"risk_of_harm"},"sources":[{"type":"press","ref":"Computer Weekly, 2015"}],"status":"estimated"}"#,
     r#"{"event_id":"8e40a1a2-3d45-4cbe-b199-4f4c2d2c5a5f","trust":"Q36","collector":"q36-programme","collector_seq":1,"occurred_at":"2008-03-06T00:00:00Z","recorded_at":"2008-03-06T12:00:00Z","schema":2,"kind":"programme_roster","data":{"programme":"London Programme for IT (NPfIT)","trusts":["RGZ","RNH","RQX","RVL"]},"sources":[{"type":"parliament_answer","ref":"Hansard, NHS: ICT, 6 Mar 2008"}],"status":"reported"}"#,
     r#"{"event_id":"9f51b2b3-4e56-4dcf-b2aa-5a5d3e3d6b6f","trust":"RNJ","collector":"rnj-board","collector_seq":10,"occurred_at":"2009-04-28T00:00:00Z","recorded_at":"2009-04-28T14:00:00Z","schema":2,"kind":"safety_incident","data":{"local_ref":"RNJ-SUI-2009-04","harm":"unknown","serious_incident":true,"state":"open"},"sources":[{"type":"press","ref":"The Guardian, 28 Apr 2009"}],"status":"reported"}"#,
+    r#"{"event_id":"a062c3c4-5f67-4ed0-83bb-6b6e4f4e7c70","trust":"RAL","collector":"ral-activity","collector_seq":1,"occurred_at":"2008-06-01T00:00:00Z","recorded_at":"2008-06-02T09:00:00Z","schema":2,"kind":"activity_baseline","data":{"point_of_delivery":"outpatient_first","monthly_value":4200,"baseline_from":"2007-06","baseline_to":"2008-05"},"sources":[{"type":"synthetic","ref":"SYNTHETIC: illustrative"}],"status":"reported"}"#,
+    r#"{"event_id":"b173d4d5-6078-4fe1-94cc-7c7f5a5f8d81","trust":"RVJ","collector":"rvj-activity","collector_seq":1,"occurred_at":"2011-12-11T00:00:00Z","recorded_at":"2011-12-12T09:00:00Z","schema":2,"kind":"activity_actual","data":{"point_of_delivery":"day_case","week":"2011-W49","value":610,"data_quality":"estimated"},"sources":[{"type":"synthetic","ref":"SYNTHETIC: illustrative"}],"status":"estimated","supersedes":"a062c3c4-5f67-4ed0-83bb-6b6e4f4e7c71"}"#,
+    r#"{"event_id":"c284e5e6-7189-40f2-a5dd-8d806b609e92","trust":"RNJ","collector":"rnj-ptl","collector_seq":1,"occurred_at":"2009-04-30T00:00:00Z","recorded_at":"2009-05-01T09:00:00Z","schema":2,"kind":"ptl_validation","data":{"pathway":"rtt_18wk","on_list":22000,"validated":8000,"removed_duplicate":4000,"removed_treated":1500,"unknown_clock_start":2100,"over_52_weeks":300,"remaining":14000},"sources":[{"type":"press","ref":"Computer Weekly, 2009"}],"status":"reported"}"#,
 ];
 
 /// The schema-1 golden records and the schema-2 events after them, chained.

@@ -200,8 +200,24 @@ pub fn body() -> impl Strategy<Value = EventBody> {
         1 => (pick(&["theatres", "maternity", "A&E"]), proptest::option::of(pick(&["LC1", "2008-12"]))).prop_map(|(f, p)| {
             EventBody::FeatureDeferred(FeatureDeferred { feature: f.to_owned(), promised_for: p.map(str::to_owned), reason: None })
         }),
+        1 => (pick(POINTS), 0u64..6_000, month()).prop_map(|(point_of_delivery, monthly_value, from)| {
+            EventBody::ActivityBaseline(ActivityBaseline { point_of_delivery, monthly_value, baseline_from: from, baseline_to: from })
+        }),
+        2 => (pick(POINTS), prop_oneof![month().prop_map(|m| (Some(m), None)), (23u8..=44).prop_map(|w| (None, Some(IsoWeek { year: 2008, week: w })))], 0u64..6_000, pick(DataQuality::ALL))
+            .prop_map(|(point_of_delivery, (period, week), value, data_quality)| {
+                EventBody::ActivityActual(ActivityActual { point_of_delivery, period, week, value, data_quality })
+            }),
+        1 => (pick(&[Pathway::Rtt18wk, Pathway::FollowUp]), 0u64..3_000, 0u64..=100).prop_map(|(pathway, remaining, validated)| {
+            EventBody::PtlValidation(PtlValidation {
+                pathway, on_list: 3_000, validated, removed_duplicate: validated / 2, removed_treated: validated / 4,
+                unknown_clock_start: 0, over_52_weeks: remaining / 10, remaining,
+            })
+        }),
     ]
 }
+
+/// Two points of delivery, so that reports collide.
+const POINTS: &[PointOfDelivery] = &[PointOfDelivery::OutpatientFirst, PointOfDelivery::DayCase];
 
 pub fn spec() -> impl Strategy<Value = Spec> {
     (

@@ -6,15 +6,18 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use golive::config::Config;
-use golive::query::{At, Point, local, remote};
+use golive::query::{At, Point, Rules, What, local, remote};
 use golive::render;
 use golive_model::OdsCode;
 
 use super::open_store;
-use crate::cli::QueryArgs;
+use crate::cli::{AlignArg, QueryArgs};
 use crate::terminal;
 
 pub fn run(config: &Config, args: QueryArgs) -> Result<ExitCode> {
+    if args.align != AlignArg::Calendar && args.what != What::Recovery {
+        anyhow::bail!("--align go-live is for `golive query recovery` only");
+    }
     let trust = args
         .trust
         .map(|t| {
@@ -29,6 +32,7 @@ pub fn run(config: &Config, args: QueryArgs) -> Result<ExitCode> {
         at: at(args.as_of_seq, args.as_of)?,
         known_at: args.known_at.map(|t| utc("--known-at", &t)).transpose()?,
         exclude_synthetic: args.exclude_synthetic,
+        align: args.align.into(),
     };
     let answer = match args.server {
         Some(url) => remote(&url, args.what, trust.as_ref(), at)?,
@@ -37,7 +41,11 @@ pub fn run(config: &Config, args: QueryArgs) -> Result<ExitCode> {
             args.what,
             trust.as_ref(),
             at,
-            (&config.rules, &config.claim_rules),
+            Rules {
+                warnings: &config.rules,
+                claims: &config.claim_rules,
+                tariffs: &config.tariffs,
+            },
         )?,
     };
     terminal::out(&render::views::answer(&answer, args.json))?;

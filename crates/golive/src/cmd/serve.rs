@@ -172,6 +172,7 @@ fn app_state(
         .with_metrics(metrics)
         .with_readiness(readiness)
         .with_claim_rules(config.claim_rules.clone())
+        .with_tariffs(config.tariffs.clone())
         .with_auth(config.http.auth.clone())
 }
 

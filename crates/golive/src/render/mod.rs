@@ -12,6 +12,7 @@ pub mod audit;
 pub mod collect;
 pub mod demo;
 pub mod ledger;
+pub mod recovery;
 pub mod serve;
 mod table;
 pub mod views;

@@ -431,6 +431,8 @@ pub fn answer(a: &Answer, as_json: bool) -> String {
         (View::Claims(v), false) => claims(v),
         (View::UsageBurden(v), true) => json(v),
         (View::UsageBurden(v), false) => usage_burden(v),
+        (View::Recovery(v), true) => json(v),
+        (View::Recovery(v), false) => super::recovery::recovery(v),
     };
     let mut out = String::with_capacity(body.len() + 32);
     if !as_json {

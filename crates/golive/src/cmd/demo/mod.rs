@@ -210,6 +210,7 @@ impl Stage {
             .with_metrics(metrics)
             .with_readiness(readiness)
             .with_claim_rules(config.claim_rules.clone())
+            .with_tariffs(config.tariffs.clone())
             .with_auth(self.tokens.auth()?);
         let served = golive_http::serve_on(listener, state, feed::until_stopped(stop));
         Ok(Some(tokio::spawn(async move {

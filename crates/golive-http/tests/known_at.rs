@@ -1,7 +1,8 @@
 //! `known_at=T` over HTTP, on the London scenario: the answer is a fresh fold of exactly the
 //! scenario's events recorded at or before T (whatever order and day the ledger got them), it
 //! says which `known_at` it is, it combines with `as_of_seq`, it is cached, and the Hansard
-//! deployment charge published on 27 February 2009 is known on the 28th and not on the 26th.
+//! deployment charge published on 27 February 2009 is known on the 28th and not on the 26th; a
+//! corrected activity report reads as first reported until its correction was recorded.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -220,4 +221,46 @@ async fn bad_known_at_values_are_400s_naming_known_at() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let m = v["error"]["message"].as_str().unwrap();
     assert!(m.contains("known at 2000-01-01T00:00:00Z"), "{m}");
+}
+
+/// The recovery view as known at a time: RAL's November 2008 outpatient figure was first
+/// reported as 3,400 (recorded 10 Dec 2008) and corrected to 3,500 (recorded 12 Jan 2009), so
+/// known on 11 January the month reads 3,400 and known on the 13th 3,500, each answer a fresh
+/// fold of what was recorded by then; in both alignments.
+#[tokio::test]
+async fn recovery_known_at_shows_the_figure_as_first_reported_until_its_correction() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(dir.path());
+    let events = scenario_events();
+    let ral = golive_model::OdsCode::parse("RAL").unwrap();
+    let rules = WarningRules::default();
+    let november = |v: &Value| -> Option<u64> {
+        v["trusts"]["RAL"]["points_of_delivery"]["outpatient_first"]["months"]
+            .as_array()?
+            .iter()
+            .find(|m| m["period"] == "2008-11")?["value"]
+            .as_u64()
+    };
+    let mut seen = Vec::new();
+    for t in ["2009-01-11T00:00:00Z", "2009-01-13T00:00:00Z"] {
+        for (align, a) in [
+            ("calendar", golive_projections::Align::Calendar),
+            ("go_live", golive_projections::Align::GoLive),
+        ] {
+            let uri = format!("/v1/recovery?trust=RAL&known_at={t}&align={align}");
+            let (status, v) = get(&st, &uri).await;
+            assert_eq!(status, StatusCode::OK, "{uri}: {v}");
+            assert_eq!(v["known_at"], t);
+            let tariffs = golive_projections::Tariffs::default();
+            let want = fresh_fold(&events, events.len(), time(t))
+                .marked(false, |p| p.recovery(&tariffs, &rules, Some(&ral), a));
+            assert_eq!(v["data"], serde_json::to_value(want).unwrap(), "{uri}");
+            seen.push((t, align, november(&v["data"])));
+        }
+    }
+    assert_eq!(
+        seen.iter().map(|(_, _, n)| *n).collect::<Vec<_>>(),
+        [Some(3_400), Some(3_400), Some(3_500), Some(3_500)],
+        "{seen:?}"
+    );
 }

@@ -513,9 +513,14 @@ impl Projections {
         self.events_applied
     }
 
-    /// Every trust seen, in code order.
+    /// Every trust seen, in code order: a trust that has reported only claims or activity is a
+    /// trust seen too (it can be asked for by `?trust=`), though the views of the other kinds
+    /// have no line for it.
     pub fn trusts(&self) -> Vec<OdsCode> {
-        self.trusts.keys().cloned().collect()
+        let mut all: BTreeSet<&OdsCode> = self.trusts.keys().collect();
+        all.extend(self.claims.keys());
+        all.extend(self.recovery.keys());
+        all.into_iter().cloned().collect()
     }
 
     /// The trusts a view covers: one (if seen) or all.

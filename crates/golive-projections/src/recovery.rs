@@ -319,6 +319,8 @@ pub struct Stall {
     pub latest_pct_of_baseline: f64,
     pub earlier: String,
     pub earlier_pct_of_baseline: f64,
+    /// The last day of the `earlier` period: no improvement since (the warning's `since`).
+    pub since: NaiveDate,
     pub weeks: u32,
     pub below_pct: u32,
 }
@@ -686,6 +688,7 @@ fn stall(periods: &[Reported], baseline: Option<u64>, rule: StallRule) -> Option
         latest_pct_of_baseline: pct(t),
         earlier: earlier.label(),
         earlier_pct_of_baseline: pct(e),
+        since: earlier.end,
         weeks: rule.weeks,
         below_pct: rule.below_pct,
     })

@@ -264,9 +264,14 @@ fn activity_below_its_share_with_no_improvement_over_the_weeks_is_stalled() {
             .warnings
             .iter()
             .find(|w| w.id == RULE_RECOVERY_STALLED)
-            .map(|w| w.message.clone())
+            .map(|w| (w.message.clone(), w.since))
     };
-    let m = stalled(&events).expect("stalled");
+    let (m, since) = stalled(&events).expect("stalled");
+    // No better since the end of the earlier month.
+    assert_eq!(
+        since.map(|t| t.to_rfc3339()),
+        Some("2008-06-30T00:00:00+00:00".to_owned())
+    );
     assert!(
         m.contains("outpatient_first at 70% of baseline in 2008-08, no better than 70% in 2008-06"),
         "{m}"
@@ -311,6 +316,34 @@ fn the_recovery_kinds_change_no_other_view() {
         a.warnings(&WarningRules::default(), None),
         b.warnings(&WarningRules::default(), None)
     );
+}
+
+#[test]
+fn a_trust_that_reported_only_activity_is_a_trust_seen() {
+    // Proves: a trust whose only events are recovery kinds is in `trusts()` (so it can be
+    // asked for by name) and in the recovery view, and still has no line in the other views.
+    let p = given([
+        ev(
+            1,
+            "RVJ",
+            "2011-11-28",
+            baseline(OP, 1000, "2010-12", "2011-11"),
+        ),
+        ev(2, "RVJ", "2012-01-05", activity(OP, 700, "2011-12")),
+    ]);
+    let rvj = golive_model::OdsCode::parse("RVJ").unwrap();
+    assert_eq!(p.trusts(), [rvj.clone()]);
+    let v = p.recovery(
+        &Tariffs::default(),
+        &WarningRules::default(),
+        Some(&rvj),
+        Align::Calendar,
+    );
+    assert_eq!(
+        v.trusts["RVJ"].points_of_delivery[&OP].months[0].value,
+        Some(700)
+    );
+    assert!(p.money(None).trusts.is_empty());
 }
 
 #[test]

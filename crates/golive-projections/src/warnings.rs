@@ -339,8 +339,11 @@ fn recovery_stalled(_rules: &WarningRules, f: &TrustFacts<'_>) -> Option<Fired> 
     use crate::recovery::BurnDownState;
     let r = f.recovery?;
     let mut parts = Vec::new();
+    let mut since: Option<chrono::NaiveDate> = None;
+    let mut earliest = |d: chrono::NaiveDate| since = Some(since.map_or(d, |s| s.min(d)));
     for (pod, p) in &r.points_of_delivery {
         if let Some(s) = &p.stalled {
+            earliest(s.since);
             parts.push(format!(
                 "{pod} at {}% of baseline in {}, no better than {}% in {} ({} weeks before; the limit is {}%)",
                 s.latest_pct_of_baseline,
@@ -352,10 +355,11 @@ fn recovery_stalled(_rules: &WarningRules, f: &TrustFacts<'_>) -> Option<Fired> 
             ));
         }
     }
-    let mut since = None;
     for (pathway, b) in &r.burn_down {
         if b.state == BurnDownState::NotConverging {
-            let last = b.points.last()?;
+            let Some(last) = b.points.last() else {
+                continue;
+            };
             let recent = &b.points[b
                 .points
                 .len()
@@ -364,8 +368,7 @@ fn recovery_stalled(_rules: &WarningRules, f: &TrustFacts<'_>) -> Option<Fired> 
                 "{pathway} validation not converging: {} records remaining on {} (from {} on {})",
                 last.remaining, last.date, recent[0].remaining, recent[0].date
             ));
-            let d = recent[0].date;
-            since = Some(since.map_or(d, |s: chrono::NaiveDate| s.min(d)));
+            earliest(recent[0].date);
         }
     }
     if parts.is_empty() {

@@ -1,0 +1,75 @@
+//! Go-Live Ledger's take-away figures: every projection view as one documented table
+//! ([`Tabular`], docs/API.md "Tables"), written as CSV (RFC 4180, [`write_csv`]) or as an Excel
+//! workbook with a cover sheet ([`write_xlsx`], written by `rust_xlsxwriter`). Pure: no store,
+//! no network; the HTTP API and the CLI hand it views and write what it returns.
+
+mod csv_out;
+mod table;
+mod views;
+mod xlsx;
+
+use std::collections::HashMap;
+
+pub use csv_out::write_csv;
+pub use table::{Cell, Column, Table, name_of, pounds, text_of};
+pub use views::Tabular;
+pub use xlsx::{Cover, write_xlsx};
+
+/// How a row of a table stands to the synthetic events (column `synthetic`).
+pub const SYNTHETIC_NONE: &str = "none";
+/// The row differs from the same row of the sourced-only answer.
+pub const SYNTHETIC_PART: &str = "part";
+/// The row exists only because of synthetic events.
+pub const SYNTHETIC_ALL: &str = "all";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("writing the workbook: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+}
+
+/// `view`'s table with a last column `synthetic`: for each row, `none` when the sourced-only
+/// answer (`sourced`, the same view as if no synthetic event had been appended) has the same
+/// row, `part` when it has the row (the same key) with other figures, `all` when it has no such
+/// row. Without `sourced` (no synthetic event in the ledger, or synthetic events excluded) every
+/// row is `none`.
+pub fn marked_table<V: Tabular>(view: &V, sourced: Option<&V>) -> Table {
+    let mut t = keyed(view);
+    let theirs: Option<HashMap<Vec<String>, Vec<String>>> = sourced.map(|s| {
+        let st = keyed(s);
+        st.rows
+            .iter()
+            .map(|r| {
+                let w = st.written(r);
+                (st.key_of(&w).to_vec(), w)
+            })
+            .collect()
+    });
+    let marks: Vec<&'static str> = t
+        .rows
+        .iter()
+        .map(|r| {
+            let Some(theirs) = &theirs else {
+                return SYNTHETIC_NONE;
+            };
+            let w = t.written(r);
+            match theirs.get(t.key_of(&w)) {
+                None => SYNTHETIC_ALL,
+                Some(s) if *s == w => SYNTHETIC_NONE,
+                Some(_) => SYNTHETIC_PART,
+            }
+        })
+        .collect();
+    t.columns.push(Column::plain("synthetic"));
+    for (row, mark) in t.rows.iter_mut().zip(marks) {
+        row.push(Cell::text(mark));
+    }
+    t
+}
+
+/// The view's table with its key columns set.
+pub fn keyed<V: Tabular>(view: &V) -> Table {
+    let mut t = view.table();
+    t.key_columns = V::KEY_COLUMNS;
+    t
+}

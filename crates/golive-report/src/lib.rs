@@ -34,9 +34,9 @@ pub enum ReportError {
 /// row. Without `sourced` (no synthetic event in the ledger, or synthetic events excluded) every
 /// row is `none`.
 pub fn marked_table<V: Tabular>(view: &V, sourced: Option<&V>) -> Table {
-    let mut t = keyed(view);
+    let mut t = view.table();
     let theirs: Option<HashMap<Vec<String>, Vec<String>>> = sourced.map(|s| {
-        let st = keyed(s);
+        let st = s.table();
         st.rows
             .iter()
             .map(|r| {
@@ -67,9 +67,16 @@ pub fn marked_table<V: Tabular>(view: &V, sourced: Option<&V>) -> Table {
     t
 }
 
-/// The view's table with its key columns set.
-pub fn keyed<V: Tabular>(view: &V) -> Table {
-    let mut t = view.table();
-    t.key_columns = V::KEY_COLUMNS;
-    t
+/// The table of the view `build` makes of `p`, marked (see [`marked_table`]): against the
+/// sourced-only projections when `p` has synthetic events, or of those alone with `exclude`.
+pub fn table_of<V: Tabular>(
+    p: &golive_projections::Projections,
+    exclude: bool,
+    build: impl Fn(&golive_projections::Projections) -> V,
+) -> Table {
+    if exclude {
+        return marked_table(&build(p.sourced_only()), None);
+    }
+    let sourced = (p.synthetic_events() > 0).then(|| build(p.sourced_only()));
+    marked_table(&build(p), sourced.as_ref())
 }

@@ -112,6 +112,17 @@ impl Table {
         }
     }
 
+    /// The same table, its first `keys` columns identifying a row.
+    pub fn with_keys(mut self, keys: usize) -> Self {
+        assert!(
+            keys <= self.columns.len(),
+            "the {} table's keys are columns",
+            self.view
+        );
+        self.key_columns = keys;
+        self
+    }
+
     /// Adds a row. A row of another width is a programmer error.
     pub fn push(&mut self, row: Vec<Cell>) {
         assert_eq!(

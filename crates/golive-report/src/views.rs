@@ -12,9 +12,8 @@ use crate::table::{Cell, Column, Table, name_of};
 
 /// A view that can be written as one table.
 pub trait Tabular {
-    /// The table; its first [`Tabular::KEY_COLUMNS`] columns identify a row.
+    /// The table, with the columns that identify a row ([`Table::key_columns`]).
     fn table(&self) -> Table;
-    const KEY_COLUMNS: usize;
 }
 
 const MONEY: &[Column] = &[
@@ -72,7 +71,6 @@ fn money_rows(t: &mut Table, trust: &str, month: &str, f: &MoneyFigures) {
 }
 
 impl Tabular for MoneyView {
-    const KEY_COLUMNS: usize = 5;
     fn table(&self) -> Table {
         let mut t = Table::new("money", MONEY);
         for (trust, m) in &self.trusts {
@@ -80,12 +78,11 @@ impl Tabular for MoneyView {
                 money_rows(&mut t, trust, &month.to_string(), f);
             }
         }
-        t
+        t.with_keys(5)
     }
 }
 
 impl Tabular for LostPatientsView {
-    const KEY_COLUMNS: usize = 2;
     fn table(&self) -> Table {
         let mut t = Table::new(
             "lost-patients",
@@ -108,12 +105,11 @@ impl Tabular for LostPatientsView {
                 ]);
             }
         }
-        t
+        t.with_keys(2)
     }
 }
 
 impl Tabular for IncidentsView {
-    const KEY_COLUMNS: usize = 3;
     fn table(&self) -> Table {
         let mut t = Table::new(
             "incidents",
@@ -160,12 +156,11 @@ impl Tabular for IncidentsView {
                 ]);
             }
         }
-        t
+        t.with_keys(3)
     }
 }
 
 impl Tabular for RolloutView {
-    const KEY_COLUMNS: usize = 1;
     fn table(&self) -> Table {
         let mut t = Table::new(
             "rollout",
@@ -194,12 +189,11 @@ impl Tabular for RolloutView {
                 Cell::count(r.anomalies.len() as u64),
             ]);
         }
-        t
+        t.with_keys(1)
     }
 }
 
 impl Tabular for WarningsView {
-    const KEY_COLUMNS: usize = 3;
     fn table(&self) -> Table {
         let mut t = Table::new(
             "warnings",
@@ -241,7 +235,7 @@ impl Tabular for WarningsView {
                 t.push(warning_row("programme", programme, x, Cell::Empty));
             }
         }
-        t
+        t.with_keys(3)
     }
 }
 
@@ -265,7 +259,6 @@ fn warning_row(
 }
 
 impl Tabular for DeferredView {
-    const KEY_COLUMNS: usize = 2;
     fn table(&self) -> Table {
         let mut t = Table::new(
             "deferred",
@@ -290,12 +283,11 @@ impl Tabular for DeferredView {
                 ]);
             }
         }
-        t
+        t.with_keys(2)
     }
 }
 
 impl Tabular for CoverageView {
-    const KEY_COLUMNS: usize = 2;
     fn table(&self) -> Table {
         let mut t = Table::new(
             "coverage",
@@ -329,12 +321,11 @@ impl Tabular for CoverageView {
                 ]);
             }
         }
-        t
+        t.with_keys(2)
     }
 }
 
 impl Tabular for ClaimsView {
-    const KEY_COLUMNS: usize = 2;
     fn table(&self) -> Table {
         let mut t = Table::new(
             "claims",
@@ -365,12 +356,11 @@ impl Tabular for ClaimsView {
                 Cell::text(&c.statement),
             ]);
         }
-        t
+        t.with_keys(2)
     }
 }
 
 impl Tabular for UsageBurdenView {
-    const KEY_COLUMNS: usize = 2;
     fn table(&self) -> Table {
         let mut t = Table::new(
             "usage-burden",
@@ -397,7 +387,7 @@ impl Tabular for UsageBurdenView {
                 ]);
             }
         }
-        t
+        t.with_keys(2)
     }
 }
 
@@ -410,7 +400,6 @@ fn joined<K: serde::Serialize>(m: &std::collections::BTreeMap<K, u64>) -> String
 }
 
 impl Tabular for RecoveryView {
-    const KEY_COLUMNS: usize = 3;
     fn table(&self) -> Table {
         let mut t = Table::new(
             "recovery",
@@ -450,23 +439,21 @@ impl Tabular for RecoveryView {
                 }
             }
         }
-        t
+        t.with_keys(3)
     }
 }
 
 impl Tabular for Vec<OdsCode> {
-    const KEY_COLUMNS: usize = 1;
     fn table(&self) -> Table {
         let mut t = Table::new("trusts", &[Column::plain("trust")]);
         for c in self {
             t.push(vec![Cell::text(c.as_str())]);
         }
-        t
+        t.with_keys(1)
     }
 }
 
 impl Tabular for EvidenceView {
-    const KEY_COLUMNS: usize = 4;
     fn table(&self) -> Table {
         let mut t = Table::new(
             "evidence",
@@ -500,6 +487,6 @@ impl Tabular for EvidenceView {
                 }
             }
         }
-        t
+        t.with_keys(4)
     }
 }

@@ -27,6 +27,7 @@ pub(crate) struct AnswerKey {
     pub as_of: Option<String>,
     pub known_at: Option<String>,
     pub exclude_synthetic: bool,
+    pub format: crate::api::Format,
 }
 
 #[derive(Default)]
@@ -75,6 +76,7 @@ mod tests {
             as_of: None,
             known_at: None,
             exclude_synthetic: false,
+            format: crate::api::Format::Json,
         }
     }
 

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Json, Response};
 use chrono::{DateTime, Utc};
 use golive_ledger::{LedgerGauges, seq_received_by};
 use golive_model::OdsCode;
-use golive_projections::{Align, Projections, WarningRules};
+use golive_projections::{Align, Marked, Projections, WarningRules};
 use serde::Serialize;
 
 use crate::answers::AnswerKey;
@@ -34,6 +34,8 @@ const SELECT: &[&str] = &[
     "as_of",
     "known_at",
     "exclude_synthetic",
+    "format",
+    "bom",
 ];
 
 /// Which state of the ledger a request asks about.
@@ -56,6 +58,18 @@ pub struct Selection {
     pub known_at: Option<DateTime<Utc>>,
     /// `exclude_synthetic=true`: answer as if no synthetic event had been appended.
     pub exclude_synthetic: bool,
+    /// `format=csv` (with `bom=true`, a UTF-8 byte-order mark first): the view's table as CSV
+    /// instead of the JSON answer.
+    pub format: Format,
+}
+
+/// How an answer is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Format {
+    #[default]
+    Json,
+    /// RFC 4180, the view's table (docs/API.md, "Tables").
+    Csv { bom: bool },
 }
 
 type RawQuery = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
@@ -72,8 +86,9 @@ pub fn parse_selection(
         at: At::Head,
         known_at: None,
         exclude_synthetic: false,
+        format: Format::Json,
     };
-    let mut as_of_seq = None;
+    let (mut as_of_seq, mut format, mut bom) = (None, None, None);
     let mut as_of = None;
     for (name, value) in &raw {
         if !accepted.contains(&name.as_str()) {
@@ -111,9 +126,12 @@ pub fn parse_selection(
             "as_of" => as_of = Some(parse_utc(value)?),
             "known_at" => sel.known_at = Some(parse_time("known_at", value)?),
             "exclude_synthetic" => sel.exclude_synthetic = parse_flag(name, value)?,
+            "format" => format = Some(value.as_str()),
+            "bom" => bom = Some(parse_flag(name, value)?),
             _ => unreachable!("only accepted names get here"),
         }
     }
+    sel.format = parse_format(format, bom)?;
     sel.at = match (as_of_seq, as_of) {
         (Some(_), Some(_)) => {
             return Err(ApiError::BadRequest(
@@ -125,6 +143,22 @@ pub fn parse_selection(
         (None, None) => At::Head,
     };
     Ok(sel)
+}
+
+/// `format` (`json`, the default, or `csv`) and `bom` (with `csv` only).
+fn parse_format(format: Option<&str>, bom: Option<bool>) -> Result<Format, ApiError> {
+    match (format, bom) {
+        (None | Some("json"), None) => Ok(Format::Json),
+        (Some("csv"), bom) => Ok(Format::Csv {
+            bom: bom.unwrap_or(false),
+        }),
+        (None | Some("json"), Some(_)) => Err(ApiError::BadRequest(
+            "bom is for format=csv only".to_owned(),
+        )),
+        (Some(other), _) => Err(ApiError::BadRequest(format!(
+            "format `{other}` is not `json` or `csv`"
+        ))),
+    }
 }
 
 /// `true` or `false`, and nothing else.
@@ -199,6 +233,41 @@ fn json_response(as_of_seq: u64, body: Bytes) -> Response {
     r
 }
 
+/// A CSV body with the as-of header, named for a download (`money-at-seq-160.csv`).
+fn csv_response(path: &str, as_of_seq: u64, body: Bytes) -> Response {
+    let view = path
+        .trim_start_matches("/v1/")
+        .split('?')
+        .next()
+        .unwrap_or("answer");
+    let disposition = format!("attachment; filename=\"{view}-at-seq-{as_of_seq}.csv\"");
+    let mut r = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8; header=present"),
+        )],
+        body,
+    )
+        .into_response();
+    let h = r.headers_mut();
+    h.insert(
+        HeaderName::from_static(AS_OF_SEQ_HEADER),
+        HeaderValue::from(as_of_seq),
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+/// A cached body as its format's response.
+fn cached_response(sel: &Selection, path: &str, as_of_seq: u64, body: Bytes) -> Response {
+    match sel.format {
+        Format::Json => json_response(as_of_seq, body),
+        Format::Csv { .. } => csv_response(path, as_of_seq, body),
+    }
+}
+
 fn no_events(trust: &OdsCode, seq: u64, known_at: Option<&str>) -> ApiError {
     let known = known_at
         .map(|t| format!(", known at {t}"))
@@ -243,7 +312,23 @@ impl<'a> Asked<'a> {
             as_of: self.as_of_text.clone(),
             known_at: self.known_at_text.clone(),
             exclude_synthetic: self.sel.exclude_synthetic,
+            format: self.sel.format,
         }
+    }
+
+    /// The table's CSV, kept in the cache, and the response.
+    fn respond_csv(
+        &self,
+        state: &AppState,
+        (as_of_seq, head_seq): (u64, u64),
+        table: &golive_report::Table,
+        bom: bool,
+    ) -> Response {
+        let body = Bytes::from(golive_report::write_csv(table, bom));
+        state
+            .answers
+            .put(self.key(as_of_seq, head_seq), body.clone());
+        csv_response(self.path, as_of_seq, body)
     }
 
     /// The answer's bytes, kept in the cache, and the response.
@@ -301,7 +386,7 @@ async fn answer<V, F>(
     build: F,
 ) -> Result<Response, ApiError>
 where
-    V: Serialize,
+    V: Serialize + golive_report::Tabular,
     F: Fn(&Projections, Option<&OdsCode>, &WarningRules) -> V,
 {
     let head_now = state.store.head().seq;
@@ -316,10 +401,22 @@ where
         .answers
         .get(&asked.key(wanted.unwrap_or(head_now), head_now))
     {
-        return Ok(json_response(wanted.unwrap_or(head_now), body));
+        return Ok(cached_response(
+            &sel,
+            path,
+            wanted.unwrap_or(head_now),
+            body,
+        ));
     }
     let exclude = sel.exclude_synthetic;
     let trust = sel.trust.as_ref();
+    if let Format::Csv { bom } = sel.format {
+        let table = |p: &Projections| {
+            golive_report::table_of(p, exclude, |p| build(p, trust, &state.rules))
+        };
+        let (as_of_seq, head_seq, t) = view_at(state, &asked, wanted, table).await?;
+        return Ok(asked.respond_csv(state, (as_of_seq, head_seq), &t, bom));
+    }
     let marked = |p: &Projections| p.marked(exclude, |p| build(p, trust, &state.rules));
     let (as_of_seq, head_seq, view) = view_at(state, &asked, wanted, marked).await?;
     asked.respond(state, (as_of_seq, head_seq), view)
@@ -477,7 +574,7 @@ pub(crate) async fn claims(
         .unwrap_or(head_now);
     let asked = Asked::new(PATH, &sel);
     if let Some(body) = state.answers.get(&asked.key(seq, head_now)) {
-        return Ok(json_response(seq, body));
+        return Ok(cached_response(&sel, PATH, seq, body));
     }
     let p = state
         .as_of
@@ -491,14 +588,24 @@ pub(crate) async fn claims(
         sel.known_at,
         sel.exclude_synthetic,
     );
-    let view = tokio::task::spawn_blocking(move || {
+    let events = p.synthetic_events();
+    let (view, sourced) = tokio::task::spawn_blocking(move || {
         let at = (seq, known_at);
-        golive_ledger::claims_register_marked(&store, &p, at, &rules, trust.as_ref(), exclude)
+        golive_ledger::claims_register_both(&store, &p, at, &rules, trust.as_ref(), exclude)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    asked.respond(&state, (seq, head_now), view)
+    if let Format::Csv { bom } = sel.format {
+        let t = golive_report::marked_table(&view, sourced.as_ref());
+        return Ok(asked.respond_csv(&state, (seq, head_now), &t, bom));
+    }
+    let marked = if exclude {
+        Marked::excluded(view, events)
+    } else {
+        Marked::compared(view, sourced.as_ref(), events)
+    };
+    asked.respond(&state, (seq, head_now), marked)
 }
 // With `trust`, the list is that one trust (or a 404): a cheap "does it have events" check.
 projection_endpoint!(trusts, "/v1/trusts", |p, t, _r| match t {

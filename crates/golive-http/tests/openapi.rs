@@ -519,6 +519,21 @@ async fn bad_requests_get_json_errors_with_the_right_status() {
             "not a sequence number",
         ),
         (
+            "/v1/money?format=xlsx",
+            StatusCode::BAD_REQUEST,
+            "format `xlsx` is not `json` or `csv`",
+        ),
+        (
+            "/v1/money?bom=true",
+            StatusCode::BAD_REQUEST,
+            "bom is for format=csv only",
+        ),
+        (
+            "/v1/money?format=csv&bom=yes",
+            StatusCode::BAD_REQUEST,
+            "bom `yes` is not `true` or `false`",
+        ),
+        (
             "/v1/money?as_of_seq=99999999999999999999999",
             StatusCode::BAD_REQUEST,
             "not a sequence number",
@@ -566,7 +581,7 @@ async fn bad_requests_get_json_errors_with_the_right_status() {
         (
             "/v1/recovery?aligned=go_live",
             StatusCode::BAD_REQUEST,
-            "exclude_synthetic, align",
+            "exclude_synthetic, format, bom, align",
         ),
         (
             "/v1/money?align=go_live",
@@ -907,4 +922,90 @@ async fn every_request_is_logged_with_route_status_and_token_name_never_the_toke
         assert_eq!(f["token"], name, "{uri}");
         assert!(f["latency_ms"].as_f64().unwrap() >= 0.0, "{uri}");
     }
+}
+
+/// Every path that documents `format` answers `format=csv` as the documented media type.
+fn csv_paths() -> Vec<String> {
+    let d = doc();
+    let mut out = Vec::new();
+    for (path, item) in d["paths"].as_object().unwrap() {
+        let params = item["get"]["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if params
+            .iter()
+            .any(|p| p["$ref"] == "#/components/parameters/format")
+        {
+            assert!(
+                item["get"]["responses"]["200"]["content"]["text/csv"].is_object(),
+                "{path} documents text/csv"
+            );
+            out.push(path.clone());
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_projection_answers_csv_with_a_header_and_the_json_answer_s_figures() {
+    // Proves: each projection endpoint answers `format=csv` as RFC 4180 text with a header row
+    // ending in `synthetic`, named for download and with the as-of header; `bom=true` puts the
+    // byte-order mark first; RAL's money CSV at a past seq adds up (headline rows, recovered
+    // income negative) to the JSON answer's net cost at that seq; a second ask is the cache's
+    // same bytes.
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(dir.path());
+    let paths = csv_paths();
+    assert!(paths.len() >= 12, "{paths:?}");
+    for path in &paths {
+        let g = get(&st, &format!("{path}?format=csv")).await;
+        assert_eq!(g.status, StatusCode::OK, "{path}");
+        let ct = g.headers["content-type"].to_str().unwrap();
+        assert!(ct.starts_with("text/csv"), "{path}: {ct}");
+        let cd = g.headers["content-disposition"].to_str().unwrap();
+        assert!(cd.contains(".csv"), "{path}: {cd}");
+        assert_eq!(
+            g.headers["x-golive-as-of-seq"].to_str().unwrap(),
+            scenario_len().to_string()
+        );
+        let text = String::from_utf8(g.body.clone()).unwrap();
+        let header = text.split("\r\n").next().unwrap();
+        assert!(
+            header.ends_with(",synthetic") || header == "trust,synthetic",
+            "{path}: {header}"
+        );
+        let again = get(&st, &format!("{path}?format=csv")).await;
+        assert_eq!(again.body, g.body, "{path}");
+    }
+    let bom = get(&st, "/v1/money?format=csv&bom=true").await;
+    assert_eq!(&bom.body[..3], [0xEF, 0xBB, 0xBF]);
+    let seq = scenario_len() - 20;
+    let json = get(&st, &format!("/v1/money?trust=RAL&as_of_seq={seq}"))
+        .await
+        .json();
+    let want = json["data"]["trusts"]["RAL"]["total"]["net_cost_pence"]
+        .as_i64()
+        .unwrap();
+    let csv = get(
+        &st,
+        &format!("/v1/money?trust=RAL&as_of_seq={seq}&format=csv"),
+    )
+    .await;
+    let mut r = csv::Reader::from_reader(&csv.body[..]);
+    let h = r.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let (measure, status, pence) = (col("measure"), col("status"), col("amount_pence"));
+    let mut net = 0i64;
+    for row in r.records() {
+        let row = row.unwrap();
+        let p: i64 = row[pence].parse().unwrap();
+        match (&row[status], &row[measure]) {
+            ("headline", "income_recovered") => net -= p,
+            ("headline", _) => net += p,
+            _ => {}
+        }
+    }
+    assert!(want > 0);
+    assert_eq!(net, want);
 }

@@ -407,28 +407,54 @@ pub fn claims_register(
 pub fn claims_register_marked(
     store: &Store,
     now: &Projections,
-    (upto_seq, known_at): (u64, Option<DateTime<Utc>>),
+    at: (u64, Option<DateTime<Utc>>),
     rules: &ClaimRules,
     trust: Option<&golive_model::OdsCode>,
     exclude: bool,
 ) -> Result<Marked<ClaimsView>, LedgerError> {
     let events = now.synthetic_events();
+    let (view, sourced) = claims_register_both(store, now, at, rules, trust, exclude)?;
+    Ok(if exclude {
+        Marked::excluded(view, events)
+    } else {
+        Marked::compared(view, sourced.as_ref(), events)
+    })
+}
+
+/// The register and, when `now` has synthetic events, the register of the sourced-only
+/// projections (synthetic claims not counted) to hold it against; with `exclude`, that one
+/// alone. What [`claims_register_marked`] marks, and what a table is marked against.
+pub fn claims_register_both(
+    store: &Store,
+    now: &Projections,
+    (upto_seq, known_at): (u64, Option<DateTime<Utc>>),
+    rules: &ClaimRules,
+    trust: Option<&golive_model::OdsCode>,
+    exclude: bool,
+) -> Result<(ClaimsView, Option<ClaimsView>), LedgerError> {
     let sourced_rules = ClaimRules {
         count_synthetic: false,
         ..rules.clone()
     };
-    let sourced = |rules: &ClaimRules| {
-        claims_register(store, now.sourced_only(), upto_seq, known_at, rules, trust)
+    let sourced = || {
+        claims_register(
+            store,
+            now.sourced_only(),
+            upto_seq,
+            known_at,
+            &sourced_rules,
+            trust,
+        )
     };
     if exclude {
-        return Ok(Marked::excluded(sourced(&sourced_rules)?, events));
+        return Ok((sourced()?, None));
     }
     let view = claims_register(store, now, upto_seq, known_at, rules, trust)?;
-    let without = match events {
+    let without = match now.synthetic_events() {
         0 => None,
-        _ => Some(sourced(&sourced_rules)?),
+        _ => Some(sourced()?),
     };
-    Ok(Marked::compared(view, without.as_ref(), events))
+    Ok((view, without))
 }
 
 /// The snapshot at or before `seq`, decoded: `Ok(None)` when there is none, `Err((its seq,

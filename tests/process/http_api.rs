@@ -358,9 +358,18 @@ fn the_api_answers_what_the_docs_say_over_a_ledger_fed_through_nats() {
         "deferred",
         "incidents",
         "trusts",
+        "recovery",
+        "claims",
     ];
+    let csv = |more: &[&str]| -> Vec<String> {
+        let mut v = vec!["--format".to_owned(), "csv".to_owned()];
+        v.extend(more.iter().map(|s| (*s).to_owned()));
+        v
+    };
     let variants: Vec<Vec<String>> = vec![
         vec![],
+        csv(&[]),
+        csv(&["--trust", "RAL", "--bom", "--as-of-seq", "100"]),
         vec!["--json".into()],
         vec!["--trust".into(), "RAL".into()],
         vec!["--trust".into(), "RNJ".into(), "--json".into()],

@@ -338,7 +338,7 @@ impl Tabular for ClaimsView {
                 Column::plain("verdict"),
                 Column::plain("rule"),
                 Column::plain("contradicted_known_at"),
-                Column::plain("synthetic"),
+                Column::plain("synthetic_claim"),
                 Column::plain("statement"),
             ],
         );
@@ -371,7 +371,7 @@ impl Tabular for UsageBurdenView {
                 Column::plain("burden"),
                 Column::plain("burden_hours"),
                 Column::plain("struggle_read_as_success"),
-                Column::plain("synthetic"),
+                Column::plain("synthetic_month"),
             ],
         );
         for (trust, u) in &self.trusts {

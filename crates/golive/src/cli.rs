@@ -179,12 +179,27 @@ pub struct QueryArgs {
     /// (week 0 = the go-live week), for overlays
     #[arg(long, value_enum, default_value_t = AlignArg::Calendar)]
     pub align: AlignArg,
-    /// JSON for scripts instead of tables
+    /// JSON for scripts instead of tables (the same as --format json)
     #[arg(long)]
     pub json: bool,
+    /// text (tables for people), json, or csv: the view's table as RFC 4180 CSV with a header
+    /// row, pence beside pounds and a `synthetic` column (docs/API.md, "Tables")
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// With --format csv: a UTF-8 byte-order mark first, so that Excel reads it as UTF-8
+    #[arg(long)]
+    pub bom: bool,
     /// Ask a running ledger's HTTP API instead of opening --data, e.g. http://127.0.0.1:8080
     #[arg(long, env = "GOLIVE_SERVER", value_name = "URL")]
     pub server: Option<String>,
+}
+
+/// `golive query --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Csv,
 }
 
 /// `--align`: how the recovery view lines trusts up.

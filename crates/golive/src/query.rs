@@ -9,7 +9,8 @@
 
 use chrono::{DateTime, Utc};
 use golive_ledger::{
-    LedgerError, claims_register_marked, projections_at, projections_known_at, seq_received_by,
+    LedgerError, claims_register_both, claims_register_marked, projections_at,
+    projections_known_at, seq_received_by,
 };
 use golive_model::OdsCode;
 use golive_projections::{
@@ -173,9 +174,28 @@ pub fn view_of(
     all: Rules<'_>,
     point: Point,
 ) -> Result<Answer, QueryError> {
-    let (rules, exclude) = (all.warnings, point.exclude_synthetic);
+    let exclude = point.exclude_synthetic;
     has_trust(p, seq, trust, exclude)?;
-    let build = |p: &Projections| match what {
+    let build = |p: &Projections| build_view(p, what, trust, all, point.align);
+    let m = p.marked(exclude, build);
+    Ok(Answer {
+        as_of_seq: seq,
+        known_at: None,
+        synthetic: unless_trusts(&m.view, m.synthetic),
+        view: m.view,
+    })
+}
+
+/// The view `what` of `p`, for one trust or all (not the claim register: it needs the store).
+fn build_view(
+    p: &Projections,
+    what: What,
+    trust: Option<&OdsCode>,
+    all: Rules<'_>,
+    align: Align,
+) -> View {
+    let rules = all.warnings;
+    match what {
         What::LostPatients => View::LostPatients(p.lost_patients(trust)),
         What::Money => View::Money(p.money(trust)),
         What::Rollout => View::Rollout(p.rollout(trust)),
@@ -188,17 +208,28 @@ pub fn view_of(
         }),
         What::Coverage => View::Coverage(p.coverage(rules, trust)),
         What::UsageBurden => View::UsageBurden(p.usage_burden(trust)),
-        What::Recovery => View::Recovery(p.recovery(all.tariffs, rules, trust, point.align)),
+        What::Recovery => View::Recovery(p.recovery(all.tariffs, rules, trust, align)),
         // A programmer error: the register folds the log again, see `local`.
         What::Claims => unreachable!("the claim register needs the store: use `local`"),
-    };
-    let m = p.marked(exclude, build);
-    Ok(Answer {
-        as_of_seq: seq,
-        known_at: None,
-        synthetic: unless_trusts(&m.view, m.synthetic),
-        view: m.view,
-    })
+    }
+}
+
+impl golive_report::Tabular for View {
+    fn table(&self) -> golive_report::Table {
+        match self {
+            View::LostPatients(v) => v.table(),
+            View::Money(v) => v.table(),
+            View::Rollout(v) => v.table(),
+            View::Warnings(v) => v.table(),
+            View::Deferred(v) => v.table(),
+            View::Incidents(v) => v.table(),
+            View::Trusts(v) => v.table(),
+            View::Coverage(v) => v.table(),
+            View::Claims(v) => v.table(),
+            View::UsageBurden(v) => v.table(),
+            View::Recovery(v) => v.table(),
+        }
+    }
 }
 
 /// The list of trusts says nothing of synthetic data (it is not an object to say it in).
@@ -218,6 +249,46 @@ pub fn local(
     point: Point,
     rules: Rules<'_>,
 ) -> Result<Answer, QueryError> {
+    let (seq, p) = fold(store, point)?;
+    let known_at = point.known_at;
+    let exclude = point.exclude_synthetic;
+    let answer = match what {
+        What::Claims => claims(store, &p, (seq, known_at), trust, rules.claims, exclude),
+        _ => view_of(&p, seq, what, trust, rules, point).map(|a| Answer { known_at, ..a }),
+    };
+    drop_later(p);
+    answer
+}
+
+/// The table of `what` from the ledger on disk (docs/API.md, "Tables"), at `point`, each row
+/// marked as the synthetic events stand to it; with the sequence it is at.
+pub fn local_table(
+    store: &Store,
+    what: What,
+    trust: Option<&OdsCode>,
+    point: Point,
+    rules: Rules<'_>,
+) -> Result<(u64, golive_report::Table), QueryError> {
+    let (seq, p) = fold(store, point)?;
+    let exclude = point.exclude_synthetic;
+    has_trust(&p, seq, trust, exclude)?;
+    let table = match what {
+        What::Claims => {
+            let at = (seq, point.known_at);
+            let (view, sourced) =
+                claims_register_both(store, &p, at, rules.claims, trust, exclude)?;
+            golive_report::marked_table(&view, sourced.as_ref())
+        }
+        _ => golive_report::table_of(&p, exclude, |p| {
+            build_view(p, what, trust, rules, point.align)
+        }),
+    };
+    drop_later(p);
+    Ok((seq, table))
+}
+
+/// The sequence `point` is at, and the projections there (known at its time, if any).
+fn fold(store: &Store, point: Point) -> Result<(u64, Projections), QueryError> {
     let seq = match point.at {
         At::Head => store.head().seq,
         At::Seq(s) => s,
@@ -227,17 +298,14 @@ pub fn local(
         Some(t) => projections_known_at(store, seq, t)?,
         None => projections_at(store, seq, &mut |_, _| {})?,
     };
-    let known_at = point.known_at;
-    let exclude = point.exclude_synthetic;
-    let answer = match what {
-        What::Claims => claims(store, &p, (seq, known_at), trust, rules.claims, exclude),
-        _ => view_of(&p, seq, what, trust, rules, point).map(|a| Answer { known_at, ..a }),
-    };
-    // Freeing the state of a large ledger (millions of small allocations) took an eighth of a
-    // one-shot `golive query` (docs/BENCHMARKS.md): done off the answering path; a process
-    // that exits first leaves it to the kernel.
+    Ok((seq, p))
+}
+
+/// Freeing the state of a large ledger (millions of small allocations) took an eighth of a
+/// one-shot `golive query` (docs/BENCHMARKS.md): done off the answering path; a process that
+/// exits first leaves it to the kernel.
+fn drop_later(p: Projections) {
     std::thread::spawn(move || drop(p));
-    answer
 }
 
 /// The claim register of `p` (the ledger after `seq`, known at `known_at`), marked.

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use golive::config::Config;
-use golive::query::{At, Point, Rules, What, local, remote};
+use golive::query::{At, Point, Rules, What, local, local_table, remote};
 use golive::render;
 use golive_model::OdsCode;
 
 use super::open_store;
-use crate::cli::{AlignArg, QueryArgs};
+use crate::cli::{AlignArg, OutputFormat, QueryArgs};
 use crate::terminal;
 
 pub fn run(config: &Config, args: QueryArgs) -> Result<ExitCode> {
@@ -20,8 +20,9 @@ pub fn run(config: &Config, args: QueryArgs) -> Result<ExitCode> {
     }
     let trust = args
         .trust
+        .as_deref()
         .map(|t| {
-            OdsCode::parse(&t).with_context(|| {
+            OdsCode::parse(t).with_context(|| {
                 format!(
                     "--trust {t}: not an ODS code (3 to 5 upper-case letters or digits, e.g. RAL)"
                 )
@@ -29,34 +30,68 @@ pub fn run(config: &Config, args: QueryArgs) -> Result<ExitCode> {
         })
         .transpose()?;
     let at = Point {
-        at: at(args.as_of_seq, args.as_of)?,
-        known_at: args.known_at.map(|t| utc("--known-at", &t)).transpose()?,
+        at: at(args.as_of_seq, args.as_of.as_deref())?,
+        known_at: args
+            .known_at
+            .as_deref()
+            .map(|t| utc("--known-at", t))
+            .transpose()?,
         exclude_synthetic: args.exclude_synthetic,
         align: args.align.into(),
     };
-    let answer = match args.server {
-        Some(url) => remote(&url, args.what, trust.as_ref(), at)?,
-        None => local(
-            &open_store(config)?,
-            args.what,
-            trust.as_ref(),
-            at,
-            Rules {
-                warnings: &config.rules,
-                claims: &config.claim_rules,
-                tariffs: &config.tariffs,
-            },
-        )?,
+    let rules = Rules {
+        warnings: &config.rules,
+        claims: &config.claim_rules,
+        tariffs: &config.tariffs,
     };
-    terminal::out(&render::views::answer(&answer, args.json))?;
+    let json = match (args.json, args.format) {
+        (true, OutputFormat::Csv) => anyhow::bail!("give --json or --format csv, not both"),
+        (_, OutputFormat::Csv) => return csv(config, &args, trust.as_ref(), at, rules),
+        (json, f) => json || f == OutputFormat::Json,
+    };
+    if args.bom {
+        anyhow::bail!("--bom is for --format csv only");
+    }
+    let answer = match &args.server {
+        Some(url) => remote(url, args.what, trust.as_ref(), at)?,
+        None => local(&open_store(config)?, args.what, trust.as_ref(), at, rules)?,
+    };
+    terminal::out(&render::views::answer(&answer, json))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--format csv`: the view's table, from the ledger on disk or as the server writes it.
+fn csv(
+    config: &Config,
+    args: &QueryArgs,
+    trust: Option<&OdsCode>,
+    at: Point,
+    rules: Rules<'_>,
+) -> Result<ExitCode> {
+    let bytes = match &args.server {
+        Some(url) => {
+            let client = golive::client::Client::new(url);
+            let full = golive::query::url(client.base(), args.what, trust, at);
+            let path = &full[client.base().len()..];
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let bom = if args.bom { "&bom=true" } else { "" };
+            client.get(&format!("{path}{sep}format=csv{bom}"))?
+        }
+        None => {
+            let store = open_store(config)?;
+            let (_, table) = local_table(&store, args.what, trust, at, rules)?;
+            golive_report::write_csv(&table, args.bom)
+        }
+    };
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &bytes)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Which state of the ledger `--as-of-seq` / `--as-of` ask for (the head without either).
-fn at(as_of_seq: Option<u64>, as_of: Option<String>) -> Result<At> {
+fn at(as_of_seq: Option<u64>, as_of: Option<&str>) -> Result<At> {
     Ok(match (as_of_seq, as_of) {
         (Some(s), _) => At::Seq(s),
-        (None, Some(t)) => At::Time(utc("--as-of", &t)?),
+        (None, Some(t)) => At::Time(utc("--as-of", t)?),
         (None, None) => At::Head,
     })
 }

@@ -4,6 +4,8 @@
 //! no network; the HTTP API and the CLI hand it views and write what it returns.
 
 mod csv_out;
+mod headline;
+mod html;
 mod table;
 mod views;
 mod xlsx;
@@ -11,6 +13,8 @@ mod xlsx;
 use std::collections::HashMap;
 
 pub use csv_out::write_csv;
+pub use headline::{Headline, TrustHeadline, headline};
+pub use html::{CheckpointInfo, ReportInput, esc, money, report_html};
 pub use table::{Cell, Column, Table, name_of, pounds, text_of};
 pub use views::Tabular;
 pub use xlsx::{Cover, write_xlsx};

@@ -53,6 +53,14 @@ pub enum Command {
     /// a time); from the ledger on disk (--data), or from a running `golive serve --http`
     /// (--server URL) with the same output
     Query(QueryArgs),
+    /// A board report at one sequence: headline figures with their sources, charts over time,
+    /// warnings and why, coverage, claims and recovery, and on its last page the signed
+    /// checkpoint the figures were computed at with the commands an auditor runs to re-derive
+    /// them. PDF printed by headless Chromium (a runtime dependency), or HTML, or a workbook
+    Report(ReportArgs),
+    /// Every view as one Excel workbook: a cover sheet (as-of sequence, Merkle root, signed
+    /// checkpoint, how to re-derive), then one sheet per view (docs/API.md, "Tables")
+    ExportXlsx(ExportXlsxArgs),
     /// Rebuild every projection from the log (replacing snapshots), with a progress bar
     Replay(ReplayArgs),
     /// List rejected messages with their origin, field and reason
@@ -200,6 +208,63 @@ pub enum OutputFormat {
     Text,
     Json,
     Csv,
+}
+
+/// Where in the log a report or a workbook stands.
+#[derive(clap::Args, Clone, Debug)]
+pub struct AtArgs {
+    /// The ledger as it stood right after this sequence number (default: the head)
+    #[arg(long, value_name = "SEQ")]
+    pub as_of_seq: Option<u64>,
+    /// Only the events on the public record at this time (RFC 3339 UTC), as `query --known-at`
+    #[arg(long, value_name = "TIME")]
+    pub known_at: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// Only this trust (ODS code, e.g. RAL)
+    #[arg(long, conflicts_with = "programme")]
+    pub trust: Option<String>,
+    /// Only the member trusts of this programme (as `golive query coverage` names it)
+    #[arg(long, value_name = "NAME")]
+    pub programme: Option<String>,
+    #[command(flatten)]
+    pub at: AtArgs,
+    /// The file to write (e.g. report.pdf)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// pdf (printed by headless Chromium), html (the page it prints), or xlsx (as export-xlsx)
+    #[arg(long, value_enum, default_value_t = ReportFormat::Pdf)]
+    pub format: ReportFormat,
+    /// The Chromium binary that prints the PDF
+    #[arg(
+        long,
+        env = "GOLIVE_CHROMIUM",
+        default_value = "chromium",
+        value_name = "PATH"
+    )]
+    pub chromium: String,
+}
+
+/// `golive report --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Pdf,
+    Html,
+    Xlsx,
+}
+
+#[derive(clap::Args)]
+pub struct ExportXlsxArgs {
+    /// Only this trust (ODS code, e.g. RAL)
+    #[arg(long)]
+    pub trust: Option<String>,
+    #[command(flatten)]
+    pub at: AtArgs,
+    /// The workbook to write (e.g. board.xlsx)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// `--align`: how the recovery view lines trusts up.

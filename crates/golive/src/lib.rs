@@ -17,6 +17,7 @@ pub mod natsproc;
 pub mod on_signal;
 pub mod query;
 pub mod render;
+pub mod report;
 pub mod sdnotify;
 pub mod serving;
 pub mod simulate;

@@ -62,6 +62,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Ingest(a) => cmd::ingest::run(&config()?, a),
         Command::Query(a) => cmd::query::run(&config()?, a),
+        Command::Report(a) => cmd::report::run(&config()?, a),
+        Command::ExportXlsx(a) => cmd::report::export_xlsx(&config()?, a),
         Command::Replay(a) => cmd::replay::run(&config()?, a),
         Command::DeadLetters(a) => cmd::dead_letters::run(&config()?, a),
         Command::Status(a) => cmd::status::run(&config()?, a),

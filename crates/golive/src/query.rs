@@ -288,7 +288,7 @@ pub fn local_table(
 }
 
 /// The sequence `point` is at, and the projections there (known at its time, if any).
-fn fold(store: &Store, point: Point) -> Result<(u64, Projections), QueryError> {
+pub fn fold(store: &Store, point: Point) -> Result<(u64, Projections), QueryError> {
     let seq = match point.at {
         At::Head => store.head().seq,
         At::Seq(s) => s,

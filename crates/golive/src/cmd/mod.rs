@@ -15,6 +15,7 @@ pub mod nats_user;
 pub mod query;
 pub mod repair;
 pub mod replay;
+pub mod report;
 pub mod serve;
 pub mod simulate;
 pub mod status;

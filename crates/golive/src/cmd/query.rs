@@ -18,17 +18,7 @@ pub fn run(config: &Config, args: QueryArgs) -> Result<ExitCode> {
     if args.align != AlignArg::Calendar && args.what != What::Recovery {
         anyhow::bail!("--align go-live is for `golive query recovery` only");
     }
-    let trust = args
-        .trust
-        .as_deref()
-        .map(|t| {
-            OdsCode::parse(t).with_context(|| {
-                format!(
-                    "--trust {t}: not an ODS code (3 to 5 upper-case letters or digits, e.g. RAL)"
-                )
-            })
-        })
-        .transpose()?;
+    let trust = trust_arg(args.trust.as_deref())?;
     let at = Point {
         at: at(args.as_of_seq, args.as_of.as_deref())?,
         known_at: args
@@ -87,8 +77,21 @@ fn csv(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--trust`, checked.
+pub(crate) fn trust_arg(trust: Option<&str>) -> Result<Option<OdsCode>> {
+    trust
+        .map(|t| {
+            OdsCode::parse(t).with_context(|| {
+                format!(
+                    "--trust {t}: not an ODS code (3 to 5 upper-case letters or digits, e.g. RAL)"
+                )
+            })
+        })
+        .transpose()
+}
+
 /// Which state of the ledger `--as-of-seq` / `--as-of` ask for (the head without either).
-fn at(as_of_seq: Option<u64>, as_of: Option<&str>) -> Result<At> {
+pub(crate) fn at(as_of_seq: Option<u64>, as_of: Option<&str>) -> Result<At> {
     Ok(match (as_of_seq, as_of) {
         (Some(s), _) => At::Seq(s),
         (None, Some(t)) => At::Time(utc("--as-of", t)?),
@@ -97,7 +100,7 @@ fn at(as_of_seq: Option<u64>, as_of: Option<&str>) -> Result<At> {
 }
 
 /// The time given to option `name`: RFC 3339 in UTC.
-fn utc(name: &str, t: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+pub(crate) fn utc(name: &str, t: &str) -> Result<chrono::DateTime<chrono::Utc>> {
     Ok(chrono::DateTime::parse_from_rfc3339(t)
         .ok()
         .filter(|t| t.offset().local_minus_utc() == 0)

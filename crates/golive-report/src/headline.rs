@@ -32,10 +32,9 @@ pub struct TrustHeadline {
     pub priced_shortfall_pence: i64,
 }
 
-/// The headline of every trust (or one), at the projections' sequence.
+/// The headline of every trust (or one), of the projections it is computed from.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Headline {
-    pub as_of_seq: u64,
     pub trusts: BTreeMap<String, TrustHeadline>,
 }
 
@@ -52,10 +51,7 @@ pub fn headline(
     let rollout = p.rollout(trust);
     let warnings = p.warnings(rules, trust);
     let recovery = p.recovery(tariffs, rules, trust, Align::Calendar);
-    let mut out = Headline {
-        as_of_seq: p.last_seq(),
-        trusts: BTreeMap::new(),
-    };
+    let mut out = Headline::default();
     for code in p.trusts() {
         if trust.is_some_and(|t| *t != code) {
             continue;

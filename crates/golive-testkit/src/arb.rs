@@ -337,9 +337,12 @@ fn schema2_source() -> impl Strategy<Value = Source> {
 
 /// A money body's period in one of the schema-2 forms, chosen by `form`; a penalty's state.
 fn schema2_body(mut body: EventBody, form: u8, from: Period, months: u32, day: u32) -> EventBody {
+    // The month index is clamped, not the year alone: 2200-05 plus ten months is 2200-12,
+    // never 2200-03 (a `period_to` before its `period_from`, which validation rightly refuses).
     let to = Period::parse(&{
-        let i = u32::from(from.year) * 12 + u32::from(from.month) - 1 + months;
-        format!("{:04}-{:02}", (i / 12).min(2200), i % 12 + 1)
+        let i =
+            (u32::from(from.year) * 12 + u32::from(from.month) - 1 + months).min(2200 * 12 + 11);
+        format!("{:04}-{:02}", i / 12, i % 12 + 1)
     })
     .unwrap_or(from);
     let as_at =

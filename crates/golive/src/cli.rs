@@ -387,6 +387,11 @@ pub enum AuditCommand {
     /// Rebuild every projection from an export alone and print them (as `golive query` would
     /// at that seq)
     Replay(AuditReplayArgs),
+    /// Verify an export as `verify` does, then fold its verified records alone (no store) and
+    /// print each trust's headline figures at a tree size: the figures of `golive report` and
+    /// the API at that sequence, re-derived offline. Exit 0, or as `verify` (8 tampered, 6
+    /// could not read)
+    Figures(AuditFiguresArgs),
     /// Say where two ledgers diverge, if anywhere: each a store directory, an export file or a
     /// running ledger's URL (http://...). Exit 0 identical or one a prefix of the other (a
     /// replica behind), 7 diverged, 6 could not read
@@ -439,6 +444,32 @@ pub struct AuditReplayArgs {
     pub to_seq: Option<u64>,
     /// One JSON object: {as_of_seq, lost_patients, money, rollout, warnings, deferred,
     /// incidents, trusts}, each as `golive query <what> --json` prints it
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct AuditFiguresArgs {
+    /// An export file (as written by `golive audit export`)
+    #[arg(long, value_name = "FILE")]
+    pub export: PathBuf,
+    /// The ledger's public key (`<origin>+<key id>+<base64>`), or a file holding it, from the
+    /// operator out of band
+    #[arg(long)]
+    pub pubkey: String,
+    /// The tree size (sequence) to compute the figures at (default: the export's last record)
+    #[arg(long, value_name = "N")]
+    pub at_size: Option<u64>,
+    /// Only the events on the public record at this time (RFC 3339 UTC), as `query --known-at`
+    #[arg(long, value_name = "TIME")]
+    pub known_at: Option<String>,
+    /// Only this trust (ODS code)
+    #[arg(long, conflicts_with = "programme")]
+    pub trust: Option<String>,
+    /// Only the member trusts of this programme
+    #[arg(long, value_name = "NAME")]
+    pub programme: Option<String>,
+    /// One JSON object: {result, as_of_seq, signed_size, root, figures: {trusts: {...}}}
     #[arg(long)]
     pub json: bool,
 }

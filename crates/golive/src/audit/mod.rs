@@ -17,7 +17,7 @@ use std::io::Write;
 use golive_store::StoreError;
 
 pub use compare::{Comparison, Side, compare};
-pub use export_file::{replay_file, verify_file, verify_file_with};
+pub use export_file::{replay_file, replay_file_known_at, verify_file, verify_file_with};
 pub use server::{export_server, verify_server, verify_server_with};
 pub use store::{export, verify_store, verify_store_with};
 

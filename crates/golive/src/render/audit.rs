@@ -232,3 +232,60 @@ mod tests {
         );
     }
 }
+
+/// `golive audit figures`: each trust's headline figures at `size`, re-derived from the
+/// verified export, with whether a signed checkpoint covers that size.
+pub fn figures(
+    file: &Path,
+    v: &Verified,
+    size: u64,
+    figures: &golive_report::Headline,
+    as_json: bool,
+) -> String {
+    let signed = v.signed_size >= size;
+    if as_json {
+        return line(serde_json::json!({
+            "result": "verified",
+            "as_of_seq": size,
+            "signed": signed,
+            "signed_size": v.signed_size,
+            "origin": v.origin,
+            "export_head_seq": v.head_seq,
+            "figures": figures,
+        }));
+    }
+    let mut out = line(format_args!(
+        "verified {} (records 1..={}, signed up to tree size {}); figures at tree size {size}{}",
+        file.display(),
+        v.head_seq,
+        v.signed_size,
+        if signed {
+            ""
+        } else {
+            " (NOT covered by a signed checkpoint)"
+        }
+    ));
+    for (trust, t) in &figures.trusts {
+        out.push_str(&line(format_args!(
+            "{trust}: net cost {} (extra cost {}, income at risk {}, recovered {}, penalties {}; \
+             estimated {} apart); lost not traced {}; open serious incidents {}; priced activity \
+             shortfall {}; warnings {}{}",
+            golive_report::money(t.net_cost_pence),
+            golive_report::money(t.extra_cost_pence),
+            golive_report::money(t.income_at_risk_pence),
+            golive_report::money(t.income_recovered_pence),
+            golive_report::money(t.contract_penalty_pence),
+            golive_report::money(t.estimated_net_cost_pence),
+            t.open_lost_patients,
+            t.open_serious_incidents,
+            golive_report::money(t.priced_shortfall_pence),
+            t.warnings,
+            if t.halt_recommended {
+                ", halt recommended"
+            } else {
+                ""
+            }
+        )));
+    }
+    out
+}

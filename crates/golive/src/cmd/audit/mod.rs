@@ -5,6 +5,7 @@
 
 mod compare;
 mod export;
+mod figures;
 mod pubkey;
 mod replay;
 mod verify;
@@ -24,6 +25,7 @@ pub fn run(config: &Config, args: AuditArgs) -> Result<ExitCode> {
         AuditCommand::Export(a) => export::run(config, a),
         AuditCommand::Verify(a) => verify::run(config, a),
         AuditCommand::Replay(a) => replay::run(config, a),
+        AuditCommand::Figures(a) => figures::run(config, a),
         AuditCommand::Compare(a) => compare::run(a),
     }
 }

@@ -187,14 +187,16 @@ fn headline_section(h: &mut String, r: &ReportInput<'_>) {
     }
 }
 
-/// Headline net cost per month as bars (all covered trusts), values labelled.
+/// Headline net cost per month as bars (the trusts shown), values labelled.
 fn money_chart(h: &mut String, m: &MoneyView) {
-    let months: Vec<(String, i64)> = m
-        .by_month
-        .iter()
-        .map(|(p, f)| (p.to_string(), f.net_cost_pence))
-        .filter(|(_, v)| *v != 0)
-        .collect();
+    // Summed over the trusts shown (a programme's members), not the view's own total.
+    let mut by_month: std::collections::BTreeMap<String, i64> = Default::default();
+    for t in m.trusts.values() {
+        for (p, f) in &t.by_month {
+            *by_month.entry(p.to_string()).or_default() += f.net_cost_pence;
+        }
+    }
+    let months: Vec<(String, i64)> = by_month.into_iter().filter(|(_, v)| *v != 0).collect();
     h.push_str("<h2>Net cost by month</h2>");
     if months.is_empty() {
         h.push_str("<p>No money reported.</p>");
@@ -207,7 +209,7 @@ fn money_chart(h: &mut String, m: &MoneyView) {
         .unwrap_or(1)
         .max(1);
     let (w, bar_h) = (680u64, 160u64);
-    let step = w / months.len() as u64;
+    let step = (w / months.len() as u64).min(72);
     let _ = write!(
         h,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" \

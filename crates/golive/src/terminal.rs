@@ -18,6 +18,11 @@ pub fn out(text: &str) -> std::io::Result<()> {
     std::io::stdout().lock().write_all(text.as_bytes())
 }
 
+/// Writes `bytes` to stdout as they are (a CSV with its byte-order mark, say).
+pub fn out_bytes(bytes: &[u8]) -> std::io::Result<()> {
+    std::io::stdout().lock().write_all(bytes)
+}
+
 /// Writes `text` to stderr as it is. A failure to write there has nowhere to be reported.
 pub fn err(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());

@@ -73,7 +73,7 @@ fn csv(
             golive_report::write_csv(&table, args.bom)
         }
     };
-    std::io::Write::write_all(&mut std::io::stdout().lock(), &bytes)?;
+    terminal::out_bytes(&bytes)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -332,7 +332,7 @@ fn a_trust_that_reported_only_activity_is_a_trust_seen() {
         ev(2, "RVJ", "2012-01-05", activity(OP, 700, "2011-12")),
     ]);
     let rvj = golive_model::OdsCode::parse("RVJ").unwrap();
-    assert_eq!(p.trusts(), [rvj.clone()]);
+    assert_eq!(p.trusts(), std::slice::from_ref(&rvj));
     let v = p.recovery(
         &Tariffs::default(),
         &WarningRules::default(),

@@ -129,26 +129,7 @@ pub fn replay_file_known_at(
 ) -> Result<Projections, AuditError> {
     let to = to_seq.unwrap_or(u64::MAX);
     let bad = |seq: u64, what: &str| AuditError::Export(format!("seq {seq}: {what}"));
-    // Pass 1: which events are superseded later (only those are kept in memory).
-    let mut targets: HashSet<EventId> = HashSet::new();
-    for_each_line(path, |n, line| {
-        match line {
-            Line::Header(h) if n == 1 && h.from_seq != 1 => {
-                return Err(AuditError::Export(format!(
-                    "the export starts at seq {}; replay needs the history from seq 1",
-                    h.from_seq
-                )));
-            }
-            Line::Record(r) if r.seq <= to => {
-                let e = decode(r.event).map_err(|e| bad(r.seq, &e.to_string()))?;
-                if let Some(t) = e.supersedes {
-                    targets.insert(t);
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    })?;
+    let targets = superseded_targets(path, to)?;
     // Pass 2: fold.
     let mut p = Projections::new();
     let mut kept: HashMap<EventId, Envelope> = HashMap::new();
@@ -201,6 +182,32 @@ pub fn replay_file_known_at(
         )));
     }
     Ok(p)
+}
+
+/// Pass 1 of a replay: the events that a record up to `to` supersedes (only those are kept in
+/// memory in pass 2). Refuses an export that does not start at seq 1.
+fn superseded_targets(path: &Path, to: u64) -> Result<HashSet<EventId>, AuditError> {
+    let bad = |seq: u64, what: &str| AuditError::Export(format!("seq {seq}: {what}"));
+    let mut targets: HashSet<EventId> = HashSet::new();
+    for_each_line(path, |n, line| {
+        match line {
+            Line::Header(h) if n == 1 && h.from_seq != 1 => {
+                return Err(AuditError::Export(format!(
+                    "the export starts at seq {}; replay needs the history from seq 1",
+                    h.from_seq
+                )));
+            }
+            Line::Record(r) if r.seq <= to => {
+                let e = decode(r.event).map_err(|e| bad(r.seq, &e.to_string()))?;
+                if let Some(t) = e.supersedes {
+                    targets.insert(t);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    })?;
+    Ok(targets)
 }
 
 /// Streams (seq, hash) of an export's records.

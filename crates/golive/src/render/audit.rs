@@ -205,34 +205,6 @@ pub fn repaired(records: u64, hash: &[u8; 32], export: &Path, dir: &Path) -> Str
     ))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_prefix_names_the_shorter_side_first_whichever_it_is() {
-        // Proves `compare`'s line says which ledger is behind by the names the user gave.
-        let prefix = |shorter| Comparison::Prefix {
-            shorter,
-            common: 30,
-            longer_head: 89,
-        };
-        let expected = |s: &str, l: &str| {
-            format!(
-                "PREFIX: {s} holds the same records as {l} up to seq 30, and {l} goes on to seq 89 (a replica behind, not a divergence)\n"
-            )
-        };
-        assert_eq!(
-            comparison(&prefix('A'), "a.jsonl", "dir"),
-            expected("a.jsonl", "dir")
-        );
-        assert_eq!(
-            comparison(&prefix('B'), "a.jsonl", "dir"),
-            expected("dir", "a.jsonl")
-        );
-    }
-}
-
 /// `golive audit figures`: each trust's headline figures at `size`, re-derived from the
 /// verified export, with whether a signed checkpoint covers that size.
 pub fn figures(
@@ -288,4 +260,32 @@ pub fn figures(
         )));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_names_the_shorter_side_first_whichever_it_is() {
+        // Proves `compare`'s line says which ledger is behind by the names the user gave.
+        let prefix = |shorter| Comparison::Prefix {
+            shorter,
+            common: 30,
+            longer_head: 89,
+        };
+        let expected = |s: &str, l: &str| {
+            format!(
+                "PREFIX: {s} holds the same records as {l} up to seq 30, and {l} goes on to seq 89 (a replica behind, not a divergence)\n"
+            )
+        };
+        assert_eq!(
+            comparison(&prefix('A'), "a.jsonl", "dir"),
+            expected("a.jsonl", "dir")
+        );
+        assert_eq!(
+            comparison(&prefix('B'), "a.jsonl", "dir"),
+            expected("dir", "a.jsonl")
+        );
+    }
 }

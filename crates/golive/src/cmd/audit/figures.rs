@@ -22,7 +22,7 @@ pub fn run(config: &Config, args: AuditFiguresArgs) -> Result<ExitCode> {
     let key = match read_key(&args.pubkey) {
         Ok(k) => k,
         Err(e) => {
-            terminal::err(&render::audit::could_not_read(&format!("--pubkey: {e:#}")));
+            terminal::err(&render::audit::could_not_read(format!("--pubkey: {e:#}")));
             return Ok(ExitCode::from(exit::COULD_NOT_READ));
         }
     };

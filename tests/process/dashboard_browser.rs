@@ -978,6 +978,12 @@ fn dashboard_shows_the_apis_figures_and_updates_live() {
             assert_eq!(head_seq(&addr), events + 1);
             let took = wait_for_page(&c, events + 1, "", LIVE_UPDATE_WITHIN).await;
             eprintln!("the page showed the new event {took:?} after it was appended");
+            // Pushed by /v1/stream, not found by polling.
+            assert_eq!(
+                body_data(&c, "push").await,
+                "on",
+                "the page follows /v1/stream"
+            );
             let after =
                 api_view(&addr, "/v1/money?trust=RAL", events + 1)["total"]["net_cost_pence"]
                     .as_i64()

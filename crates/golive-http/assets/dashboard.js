@@ -1,5 +1,7 @@
 // Go-Live Ledger dashboard: fetches /v1/series, draws small SVG charts, and refetches when the
-// ledger's head moves (polls /v1/head every 2 s). Plain JavaScript, no libraries.
+// ledger's head moves: pushed by /v1/stream (server-sent events, read with fetch so that the
+// token can be sent), polling /v1/head every 2 s when the stream cannot be had. Plain
+// JavaScript, no libraries.
 //
 // Simulated data never passes for real: every answer says what of it synthetic events make (its
 // `synthetic` member: how many there are, and the share tree, the answer minus the sourced-only
@@ -46,6 +48,8 @@
   window.addEventListener('unhandledrejection', (e) => errors.push(String(e.reason)));
 
   const state = {
+    // When the page last fell back from /v1/stream to polling (0: never).
+    streamTriedAt: 0,
     trust: '',
     align: false,
     // "Sourced only": every data request asks for exclude_synthetic=true.
@@ -1441,6 +1445,47 @@
     return { money, coverage, warnings, evidence, claims, usageBurden, recovery };
   }
 
+  // How often a page that fell back to polling tries the stream again.
+  const STREAM_RETRY_MS = 30000;
+
+  /** Follows /v1/stream until it ends or fails: each new head redraws the page. */
+  async function listen() {
+    const headers = { accept: 'text/event-stream' };
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    if (token) headers.authorization = 'Bearer ' + token;
+    const r = await fetch('/v1/stream', { cache: 'no-store', headers });
+    if (!r.ok || !r.body) throw new Error('/v1/stream answered ' + r.status);
+    document.body.dataset.push = 'on';
+    const reader = r.body.getReader();
+    const decoder = new TextDecoder();
+    let buf = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error('the stream ended');
+      buf += decoder.decode(value, { stream: true }).replace(/\r\n/g, '\n');
+      let end;
+      while ((end = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, end);
+        buf = buf.slice(end + 2);
+        const ev = /^event: ?(.*)$/m.exec(block);
+        const data = /^data: ?(.*)$/m.exec(block);
+        if (ev && ev[1] === 'head' && data) {
+          if (JSON.parse(data[1]).seq !== state.seq) await refresh();
+          setLive(true);
+        }
+      }
+    }
+  }
+
+  /** Live updates: the stream, else polling (and the stream tried again now and then). */
+  function follow() {
+    listen().catch(() => {
+      document.body.dataset.push = 'off';
+      state.streamTriedAt = Date.now();
+      tick();
+    });
+  }
+
   async function tick() {
     try {
       const head = await getJson('/v1/head');
@@ -1449,7 +1494,8 @@
     } catch (e) {
       setLive(false, e.message);
     } finally {
-      setTimeout(tick, POLL_MS);
+      if (Date.now() - state.streamTriedAt >= STREAM_RETRY_MS) follow();
+      else setTimeout(tick, POLL_MS);
     }
   }
 
@@ -1500,7 +1546,7 @@
       if (state.trust !== before[0] || state.sourcedOnly !== before[1]) refresh().catch((err) => setLive(false, err.message));
       else if (state.data) render(state.data);
     });
-    tick();
+    follow();
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

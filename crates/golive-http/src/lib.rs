@@ -15,6 +15,7 @@
 //! | --- | --- |
 //! | `/v1/trusts`, `/v1/lost-patients`, `/v1/money`, `/v1/rollout`, `/v1/warnings`, `/v1/deferred-features`, `/v1/incidents`, `/v1/evidence`, `/v1/coverage`, `/v1/usage-burden`, `/v1/recovery` | a projection view; `?trust=`, `?as_of_seq=` or `?as_of=`, `?known_at=`, `?exclude_synthetic=`; `/v1/recovery` also `?align=go_live` |
 //! | `/v1/head` | sequence, chain hash and receive time of the last record |
+//! | `/v1/stream` | server-sent events: each new head and signed checkpoint ([`stream`]) |
 //! | `/v1/openapi.json`, `/healthz`, `/readyz` | the OpenAPI 3.1 document; `ok` while the process answers; 200 or 503 with the reasons, ready to be sent traffic or not (public) |
 //! | `/metrics`, `/v1/dead-letters` | Prometheus text; rejected messages (admin) |
 //! | `/`, `/assets/...`, `/v1/series` | the dashboard ([`dashboard`]; the page is public, its data needs analyst) |
@@ -32,6 +33,7 @@ pub mod asof;
 pub mod auth;
 pub mod dashboard;
 pub mod refused;
+pub mod stream;
 pub mod tlog;
 pub mod tls;
 
@@ -77,6 +79,8 @@ pub struct AppState {
     /// What `/readyz` answers from (shared with the consumer loop,
     /// `golive_service::ServeConfig::readiness`).
     pub readiness: Arc<Readiness>,
+    /// The live stream's watcher and subscribers (`/v1/stream`).
+    pub head_watch: Arc<stream::HeadWatch>,
 }
 
 impl AppState {
@@ -99,6 +103,7 @@ impl AppState {
             auth: Arc::new(Auth::Open),
             answers: Arc::default(),
             readiness: Arc::default(),
+            head_watch: Arc::default(),
         }
     }
 
@@ -144,6 +149,9 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     Internal(String),
+    /// 503: a bounded resource is full (the live stream's subscribers).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl ApiError {
@@ -153,6 +161,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -290,6 +299,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/usage-burden", get(api::usage_burden))
         .route("/v1/recovery", get(api::recovery))
         .route("/v1/head", get(api::head))
+        .route("/v1/stream", get(stream::stream))
         .merge(dashboard::data_routes());
     let admin = Router::new()
         .route("/metrics", get(api::metrics))
@@ -313,6 +323,7 @@ pub async fn serve_on(
 ) -> std::io::Result<()> {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?addr, "HTTP API listening");
+    let shutdown = state.head_watch.clone().closing(shutdown);
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -75,6 +75,7 @@ pub async fn serve_tls_on(
     config: Arc<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let shutdown = state.head_watch.clone().closing(shutdown);
     serve_app_tls_on(listener, router(state), config, shutdown).await
 }
 

@@ -89,10 +89,19 @@ async fn call_with(state: &AppState, method: Method, uri: &str, token: Option<&s
         .unwrap();
     let status = r.status();
     let headers = r.headers().clone();
-    let body = axum::body::to_bytes(r.into_body(), 64 << 20)
-        .await
-        .unwrap()
-        .to_vec();
+    // A live stream never ends: its status and headers are the answer (tests/stream.rs reads
+    // its events over a socket).
+    let streaming = headers
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    let body = if streaming {
+        Vec::new()
+    } else {
+        axum::body::to_bytes(r.into_body(), 64 << 20)
+            .await
+            .unwrap()
+            .to_vec()
+    };
     Got {
         status,
         headers,

@@ -10,15 +10,16 @@ use golive::exit;
 use golive_testkit::golive::{code, ok, scenario, scenario_len, stdout};
 use serde_json::Value;
 
-/// A ledger with the London scenario ingested, its public key and an export.
-struct Fixture {
-    dir: tempfile::TempDir,
-    data: PathBuf,
-    pubkey: String,
-    export: PathBuf,
+/// A ledger with the London scenario ingested, its public key and an export (the take-away
+/// tests start from it too).
+pub(crate) struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub data: PathBuf,
+    pub pubkey: String,
+    pub export: PathBuf,
 }
 
-fn fixture() -> Fixture {
+pub(crate) fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("ledger");
     ok(GOLIVE.run_with_data(&data, &["ingest", scenario().to_str().unwrap()]));

@@ -86,23 +86,15 @@ fn the_report_pdf_holds_the_query_s_figures_and_the_signed_checkpoint() {
 
 #[test]
 fn audit_figures_re_derive_the_figures_from_a_verified_export_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = ledger(dir.path());
-    let key = stdout(&ok(GOLIVE.run_with_data(&data, &["audit", "pubkey"])))
-        .trim()
-        .to_owned();
-    let export = dir.path().join("h.jsonl");
-    ok(GOLIVE.run_with_data(
-        &data,
-        &["audit", "export", "--out", export.to_str().unwrap()],
-    ));
+    let f = super::audit::fixture();
+    let (dir, data, key, export) = (f.dir.path(), &f.data, &f.pubkey, &f.export);
     let e = export.to_str().unwrap();
     for (size, known) in [
         ("160", None),
         ("100", None),
         ("160", Some("2009-01-11T00:00:00Z")),
     ] {
-        let mut args = vec!["audit", "figures", "--export", e, "--pubkey", &key];
+        let mut args = vec!["audit", "figures", "--export", e, "--pubkey", key];
         args.extend(["--at-size", size, "--json"]);
         let mut q = vec!["query", "money", "--json", "--as-of-seq", size];
         if let Some(k) = known {
@@ -112,11 +104,11 @@ fn audit_figures_re_derive_the_figures_from_a_verified_export_alone() {
         let got: Value = serde_json::from_str(&stdout(&ok(GOLIVE.run(&args)))).unwrap();
         assert_eq!(got["result"], "verified");
         assert_eq!(got["as_of_seq"].as_u64(), size.parse().ok());
-        let money = json(&data, &q);
+        let money = json(data, &q);
         let lost = {
             let mut l = q.clone();
             l[1] = "lost-patients";
-            json(&data, &l)
+            json(data, &l)
         };
         let trusts = money["trusts"].as_object().unwrap();
         assert!(!trusts.is_empty());
@@ -133,8 +125,8 @@ fn audit_figures_re_derive_the_figures_from_a_verified_export_alone() {
         }
     }
     // An export with one figure changed is refused, with verify's exit code.
-    let text = std::fs::read_to_string(&export).unwrap();
-    let bad = dir.path().join("bad.jsonl");
+    let text = std::fs::read_to_string(export).unwrap();
+    let bad = dir.join("bad.jsonl");
     std::fs::write(&bad, text.replacen("467600000", "467600001", 1)).unwrap();
     assert_ne!(text, std::fs::read_to_string(&bad).unwrap());
     let o = GOLIVE.run(&[

@@ -135,7 +135,7 @@ fn audit_figures_re_derive_the_figures_from_a_verified_export_alone() {
         "--export",
         bad.to_str().unwrap(),
         "--pubkey",
-        &key,
+        key,
     ]);
     assert_eq!(
         o.status.code(),

@@ -73,7 +73,7 @@ const STYLE: &str = "@page{size:A4;margin:16mm}body{font:10.5pt/1.4 sans-serif;c
 h1{font-size:18pt;margin:0 0 4pt}h2{font-size:13pt;margin:14pt 0 4pt;border-bottom:1px solid #999}\
 table{border-collapse:collapse;width:100%;margin:4pt 0}td,th{border:1px solid #bbb;padding:2pt 4pt;\
 text-align:left;vertical-align:top}td.n{text-align:right;white-space:nowrap}.syn{color:#a15c00}\
-.small{font-size:8.5pt}.last{page-break-before:always}pre{white-space:pre-wrap;font-size:8.5pt;\
+.small{font-size:8.5pt}svg,table{page-break-inside:avoid}h2,h3{page-break-after:avoid}.last{page-break-before:always}pre{white-space:pre-wrap;font-size:8.5pt;\
 border:1px solid #bbb;padding:4pt}sup{font-size:7pt}";
 
 /// The report's HTML.
@@ -273,8 +273,84 @@ fn recovery_section(h: &mut String, r: &RecoveryView) {
     }
     h.push_str(
         "</table><p class=\"small\">A dark month carries the last reported value forward and \
-         is never counted as recovered.</p>",
+         is never counted as recovered (hollow points below).</p>",
     );
+    recovery_chart(h, r);
+}
+
+/// Each point of delivery's activity as % of baseline by month since go-live, one line each,
+/// carried months hollow, the 95% line dashed.
+fn recovery_chart(h: &mut String, r: &RecoveryView) {
+    let series: Vec<(String, Vec<(i64, f64, bool)>)> = r
+        .trusts
+        .iter()
+        .flat_map(|(code, t)| {
+            t.points_of_delivery.iter().map(move |(pod, p)| {
+                let points = p
+                    .months
+                    .iter()
+                    .filter_map(|m| Some((m.months_since_go_live?, m.pct_of_baseline?, m.carried)))
+                    .collect();
+                (format!("{code} {}", crate::name_of(pod)), points)
+            })
+        })
+        .filter(|(_, pts): &(String, Vec<_>)| !pts.is_empty())
+        .collect();
+    if series.is_empty() {
+        return;
+    }
+    let last = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|x| x.0))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    // 40% to 120% of baseline: where go-live dips and recoveries are told apart.
+    let (w, ht, top, bottom) = (640.0_f64, 160.0_f64, 120.0_f64, 40.0_f64);
+    let x = |m: i64| 30.0 + m as f64 * (w - 40.0) / last as f64;
+    let y = |pct: f64| 10.0 + (top - pct.clamp(bottom, top)) * ht / (top - bottom);
+    let _ = write!(
+        h,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" role=\"img\" \
+         aria-label=\"activity as % of baseline by month since go-live\">\
+         <line x1=\"30\" x2=\"{}\" y1=\"{y95:.1}\" y2=\"{y95:.1}\" stroke=\"#888\" \
+         stroke-dasharray=\"4 3\"/><text x=\"0\" y=\"{:.1}\" font-size=\"8\">95%</text>\
+         <text x=\"0\" y=\"{:.1}\" font-size=\"8\">40%</text>",
+        ht + 34.0 + series.len() as f64 * 10.0,
+        w - 10.0,
+        y(95.0) + 3.0,
+        y(40.0),
+        y95 = y(95.0)
+    );
+    let colours = ["#c44", "#36c", "#393", "#c80", "#939", "#555"];
+    for (i, (label, pts)) in series.iter().enumerate() {
+        let c = colours[i % colours.len()];
+        let line: Vec<String> = pts
+            .iter()
+            .map(|(m, p, _)| format!("{:.1},{:.1}", x(*m), y(*p)))
+            .collect();
+        let _ = write!(
+            h,
+            "<polyline fill=\"none\" stroke=\"{c}\" points=\"{}\"/>",
+            line.join(" ")
+        );
+        for (m, p, carried) in pts {
+            let fill = if *carried { "white" } else { c };
+            let _ = write!(
+                h,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.5\" fill=\"{fill}\" stroke=\"{c}\"/>",
+                x(*m),
+                y(*p)
+            );
+        }
+        let _ = write!(
+            h,
+            "<text x=\"40\" y=\"{:.1}\" font-size=\"8\" fill=\"{c}\">{}</text>",
+            ht + 30.0 + i as f64 * 10.0,
+            esc(label)
+        );
+    }
+    h.push_str("</svg><p class=\"small\">Months since go-live (0 = the go-live month).</p>");
 }
 
 fn warnings_section(h: &mut String, w: &WarningsView) {

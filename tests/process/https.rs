@@ -3,25 +3,11 @@
 //! token`; then the CLI as a client: it needs `GOLIVE_CA_CERT` to trust the server, and
 //! `GOLIVE_TOKEN` of a sufficient role to be answered.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::GOLIVE;
 use golive_testkit::golive::ok;
 use golive_testkit::nats::NatsServer;
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let o = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        o.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
 
 /// `golive ARGS` with the client environment given.
 fn client(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -38,60 +24,7 @@ fn https_with_tokens_answers_only_trusting_clients_of_the_right_role() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // A CA, and a server certificate for 127.0.0.1 signed by it.
-    openssl(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=golive test CA",
-        ],
-    );
-    openssl(
-        d,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-    );
-    std::fs::write(d.join("ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    openssl(
-        d,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext",
-        ],
-    );
+    golive_testkit::tls::certificates(d, "golive test CA");
     let config = d.join("golive.toml");
     std::fs::write(
         &config,

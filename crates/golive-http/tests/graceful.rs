@@ -4,7 +4,6 @@
 //! test's own that waits until the test releases it, so nothing here races the clock.
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,71 +15,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Notify, oneshot};
 
 const DEADLINE: Duration = Duration::from_secs(30);
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let o = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        o.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-/// A CA (`ca.pem`) and a certificate for 127.0.0.1 signed by it (`server.pem`, `server.key`).
-fn certificates(d: &Path) {
-    let subj_ca = ["-subj", "/CN=golive graceful test CA"];
-    openssl(
-        d,
-        &[
-            &[
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
-                "ca.pem", "-days", "2",
-            ][..],
-            &subj_ca,
-        ]
-        .concat(),
-    );
-    openssl(
-        d,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-    );
-    std::fs::write(d.join("ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    openssl(
-        d,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext",
-        ],
-    );
-}
 
 /// `GET path` over TLS trusting `ca`, with `Connection: close`; everything the server sent.
 async fn get_over_tls(addr: std::net::SocketAddr, ca: &Path, path: &str) -> String {
@@ -124,7 +58,7 @@ async fn until_refused(addr: std::net::SocketAddr) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_https_request_is_answered_in_full_across_shutdown() {
     let dir = tempfile::tempdir().unwrap();
-    certificates(dir.path());
+    golive_testkit::tls::certificates(dir.path(), "golive graceful test CA");
     let config = golive_http::tls::load(
         &dir.path().join("server.pem"),
         &dir.path().join("server.key"),

@@ -278,10 +278,13 @@ fn recovery_section(h: &mut String, r: &RecoveryView) {
     recovery_chart(h, r);
 }
 
+/// Months since go-live, % of baseline, carried.
+type ChartPoint = (i64, f64, bool);
+
 /// Each point of delivery's activity as % of baseline by month since go-live, one line each,
 /// carried months hollow, the 95% line dashed.
 fn recovery_chart(h: &mut String, r: &RecoveryView) {
-    let series: Vec<(String, Vec<(i64, f64, bool)>)> = r
+    let series: Vec<(String, Vec<ChartPoint>)> = r
         .trusts
         .iter()
         .flat_map(|(code, t)| {

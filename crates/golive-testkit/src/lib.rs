@@ -29,6 +29,8 @@ pub mod nats;
 pub mod process;
 pub mod projections;
 mod scrub;
+#[cfg(feature = "harness")]
+pub mod tls;
 mod wait;
 
 pub use scrub::scrubbed_command;

@@ -1,0 +1,69 @@
+//! Test certificates made with openssl, as an operator would make them: a CA (`ca.pem`,
+//! `ca.key`) and a server certificate for 127.0.0.1 signed by it (`server.pem`, `server.key`).
+//! One place for every TLS test (the HTTPS API, its graceful shutdown).
+
+use std::path::Path;
+use std::process::Command;
+
+/// Runs `openssl ARGS` in `dir`; a failure is the test's.
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let o = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Writes into `dir` a CA named `ca_name` and a certificate for 127.0.0.1 signed by it, valid
+/// two days: `ca.pem`, `ca.key`, `server.pem`, `server.key`.
+pub fn certificates(dir: &Path, ca_name: &str) {
+    let subject = format!("/CN={ca_name}");
+    openssl(
+        dir,
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+            "-days", "2", "-subj", &subject,
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(dir.join("ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext",
+        ],
+    );
+}

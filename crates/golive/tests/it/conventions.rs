@@ -10,33 +10,8 @@ use golive_testkit::golive::repo_root;
 use golive_testkit::golive::{code, ok, scenario, stdout};
 use serde_json::Value;
 
-/// A ledger with the London scenario, its public key and an export of it.
-struct Ledger {
-    dir: tempfile::TempDir,
-    data: PathBuf,
-    pubkey: String,
-    export: PathBuf,
-}
-
-fn ledger() -> Ledger {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("ledger");
-    ok(GOLIVE.run_with_data(&data, &["ingest", scenario().to_str().unwrap()]));
-    let pubkey = stdout(&ok(GOLIVE.run_with_data(&data, &["audit", "pubkey"])))
-        .trim()
-        .to_owned();
-    let export = dir.path().join("h.jsonl");
-    ok(GOLIVE.run_with_data(
-        &data,
-        &["audit", "export", "--out", export.to_str().unwrap()],
-    ));
-    Ledger {
-        dir,
-        data,
-        pubkey,
-        export,
-    }
-}
+// A ledger with the London scenario, its public key and an export of it: the audit tests'.
+use super::audit::{Fixture as Ledger, fixture as ledger};
 
 /// A copy of the export with one amount changed by a penny.
 fn tampered(l: &Ledger) -> PathBuf {

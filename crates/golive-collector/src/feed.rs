@@ -77,6 +77,8 @@ pub struct FeedCounts {
     pub rejected: u64,
     /// Blank JSONL lines, skipped.
     pub blank: u64,
+    /// Mapped rows that no rule matched under `unmatched = "skip"` (docs/FEEDS.md).
+    pub skipped: u64,
 }
 
 /// The two input formats.
@@ -106,7 +108,7 @@ impl FeedFormat {
     }
 }
 
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Reads `reader` in `format`, calling `emit` for each record; `emit` returns `Break` to stop.
 pub fn read_feed<R: BufRead>(
@@ -280,7 +282,7 @@ fn csv_row(
 
 /// A row with more or fewer cells than the header has columns is rejected on its own; `None`
 /// for any other error.
-fn unequal_row(e: &csv::Error, source: &str, counts: &mut FeedCounts) -> Option<FeedRecord> {
+pub(crate) fn unequal_row(e: &csv::Error, source: &str, counts: &mut FeedCounts) -> Option<FeedRecord> {
     let csv::ErrorKind::UnequalLengths {
         pos,
         expected_len,
@@ -505,7 +507,7 @@ fn csv_field(field: &str) -> String {
     }
 }
 
-fn rejection(
+pub(crate) fn rejection(
     source: &str,
     line: u64,
     field: impl Into<String>,

@@ -27,6 +27,8 @@ pub struct Mapping {
     pub recorded_at: FieldSpec,
     pub unmatched: Unmatched,
     pub delimiter: u8,
+    /// Lines starting with this byte are comments (e.g. a sample's `# SYNTHETIC` line).
+    pub comment: Option<u8>,
     pub rules: Vec<Rule>,
 }
 
@@ -102,6 +104,7 @@ struct RawMapping {
     recorded_at: Spanned<RawField>,
     unmatched: Option<Spanned<String>>,
     delimiter: Option<Spanned<String>>,
+    comment: Option<Spanned<String>>,
     rows: Spanned<Vec<Spanned<RawRule>>>,
 }
 
@@ -215,6 +218,13 @@ impl Mapping {
             recorded_at: field(&lines, "recorded_at", &raw.recorded_at)?,
             unmatched: unmatched(&lines, raw.unmatched.as_ref())?,
             delimiter: delimiter(&lines, raw.delimiter.as_ref())?,
+            comment: match raw.comment {
+                None => None,
+                Some(c) if c.get_ref().len() == 1 && c.get_ref().is_ascii() => {
+                    Some(c.get_ref().as_bytes()[0])
+                }
+                Some(c) => return Err(lines.err(c.span(), "comment", "one ASCII character, e.g. \"#\"")),
+            },
             rules,
         })
     }

@@ -25,6 +25,7 @@ pub fn read_mapped_csv<R: Read>(
         .has_headers(true)
         .flexible(false)
         .delimiter(feed.mapping.delimiter)
+        .comment(feed.mapping.comment)
         .trim(csv::Trim::Headers)
         .from_reader(reader);
     let index = match header(&mut rdr, feed) {

@@ -145,8 +145,10 @@ pub fn parse_month(cell: &str, format: &TimeFormat) -> Result<NaiveDate, Transfo
     parse_date(s, format).map(|d| d.with_day(1).expect("day 1 exists"))
 }
 
-/// A date-time cell, converted to UTC. A format without a time of day gives midnight. Local
-/// times in [`Zone::London`] follow the daylight-saving rule; see [`london_to_utc`].
+/// A date-time cell, converted to UTC. Local times in [`Zone::London`] follow the
+/// daylight-saving rule; see [`london_to_utc`]. A cell without a time of day (a date, a month,
+/// a whole Excel serial) is midnight UTC of its date: a date is a date, not an instant of local
+/// time, and the project dates its dated facts `T00:00:00Z`.
 pub fn parse_time(
     cell: &str,
     format: &TimeFormat,
@@ -159,16 +161,27 @@ pub fn parse_time(
                 .map(|t| t.with_timezone(&Utc))
                 .map_err(|_| bad_format(cell, "RFC 3339"));
         }
+        TimeFormat::Excel if !s.contains('.') => return Ok(excel_serial(s)?.and_utc()),
         TimeFormat::Excel => excel_serial(s)?,
-        TimeFormat::Strftime(f) => NaiveDateTime::parse_from_str(s, f)
-            .or_else(|_| NaiveDate::parse_from_str(s, f).map(|d| d.and_time(NaiveTime::MIN)))
-            .map_err(|_| bad_format(cell, f))?,
+        TimeFormat::Strftime(f) => match NaiveDateTime::parse_from_str(s, f) {
+            Ok(t) => t,
+            // A date without a time of day is that date's midnight UTC, whatever the zone.
+            Err(_) => return Ok(parse_month_or_date(s, format)?.and_time(NaiveTime::MIN).and_utc()),
+        },
     };
     match zone {
         Zone::Utc => Ok(local.and_utc()),
         Zone::London => london_to_utc(local).ok_or_else(|| {
             TransformError::NonexistentLocalTime(cell.to_owned())
         }),
+    }
+}
+
+/// A date, or the first of a month for a format without a day.
+fn parse_month_or_date(s: &str, format: &TimeFormat) -> Result<NaiveDate, TransformError> {
+    match format {
+        TimeFormat::Strftime(f) if !f.contains("%d") && !f.contains("%e") => parse_month(s, format),
+        _ => parse_date(s, format),
     }
 }
 

@@ -25,7 +25,7 @@ pub enum TransformError {
     NotCount(String),
     #[error("`{cell}` does not match the format `{format}`")]
     BadFormat { cell: String, format: String },
-    #[error("`{0}` is not an Excel serial date (days since 1899-12-30, e.g. 39538 or 39538.5)")]
+    #[error("`{0}` is not an Excel serial date (days since 1899-12-30, e.g. 39630 or 39630.5)")]
     NotExcelSerial(String),
     #[error(
         "`{0}` never happened in UK local time (the clocks went forward past it); give the time \
@@ -202,7 +202,8 @@ pub fn excel_serial(cell: &str) -> Result<NaiveDateTime, TransformError> {
     let not = || TransformError::NotExcelSerial(cell.to_owned());
     let (days, fraction) = cell.trim().split_once('.').unwrap_or((cell.trim(), ""));
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(days) || !(fraction.is_empty() || digits(fraction)) || fraction.len() > 12 {
+    let dot_alone = cell.trim().ends_with('.');
+    if !digits(days) || dot_alone || !(fraction.is_empty() || digits(fraction)) || fraction.len() > 12 {
         return Err(not());
     }
     let days: i64 = days.parse().map_err(|_| not())?;

@@ -282,7 +282,11 @@ fn csv_row(
 
 /// A row with more or fewer cells than the header has columns is rejected on its own; `None`
 /// for any other error.
-pub(crate) fn unequal_row(e: &csv::Error, source: &str, counts: &mut FeedCounts) -> Option<FeedRecord> {
+pub(crate) fn unequal_row(
+    e: &csv::Error,
+    source: &str,
+    counts: &mut FeedCounts,
+) -> Option<FeedRecord> {
     let csv::ErrorKind::UnequalLengths {
         pos,
         expected_len,

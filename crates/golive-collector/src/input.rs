@@ -178,12 +178,7 @@ pub(crate) fn spawn_watch(
 }
 
 /// Reads one watched file; true when all of it was sent and `FileDone` followed.
-fn read_watched(
-    path: &Path,
-    key: &FileKey,
-    feeds: &FeedMaps,
-    tx: &mpsc::Sender<ReadItem>,
-) -> bool {
+fn read_watched(path: &Path, key: &FileKey, feeds: &FeedMaps, tx: &mpsc::Sender<ReadItem>) -> bool {
     let source: Arc<str> = path.display().to_string().into();
     let result = File::open(path).and_then(|file| {
         let reader = BufReader::with_capacity(256 * 1024, file);

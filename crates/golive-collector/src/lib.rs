@@ -255,14 +255,12 @@ pub async fn collect(
     config.validate()?;
     // Open the input first: a typo in a path should fail before anything else happens.
     let file = match &input {
-        Input::File(path) | Input::Mapped { path, .. } => {
-            Some(
-                std::fs::File::open(path).map_err(|error| CollectError::Read {
-                    source_name: path.display().to_string(),
-                    error,
-                })?,
-            )
-        }
+        Input::File(path) | Input::Mapped { path, .. } => Some(std::fs::File::open(path).map_err(
+            |error| CollectError::Read {
+                source_name: path.display().to_string(),
+                error,
+            },
+        )?),
         Input::Watch { dir, .. } => {
             std::fs::read_dir(dir).map_err(|error| CollectError::Read {
                 source_name: dir.display().to_string(),

@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 use golive_model::{Envelope, decode, format_time, looks_like_nhs_number};
 use serde_json::{Map, Value as Json};
 
+use super::MappingError;
 use super::grammar::{As, FieldSpec, Mapping, Rule, Source, Unmatched};
 use super::secret::TrustSecret;
 use super::transform::{self, TransformError};
-use super::MappingError;
 
 /// A mapping ready to read rows: checked against its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +114,11 @@ impl MappedFeed {
     }
 
     /// The event of one row; `Ok(None)` for a row no rule matches under `unmatched = "skip"`.
-    pub fn envelope(&self, row: &Row<'_>, file: &FileContext) -> Result<Option<Envelope>, RowError> {
+    pub fn envelope(
+        &self,
+        row: &Row<'_>,
+        file: &FileContext,
+    ) -> Result<Option<Envelope>, RowError> {
         let Some(rule) = self.rule_of(row)? else {
             return Ok(None);
         };
@@ -122,7 +126,10 @@ impl MappedFeed {
         let wire = self.wire(rule, row, file, &mut columns_of)?;
         let json = serde_json::to_vec(&wire).expect("a JSON value always serialises");
         decode(&json).map(Some).map_err(|e| {
-            let column = columns_of.iter().find(|(f, _)| *f == e.field).map(|(_, c)| c.clone());
+            let column = columns_of
+                .iter()
+                .find(|(f, _)| *f == e.field)
+                .map(|(_, c)| c.clone());
             match column {
                 Some(c) => (c, format!("{}: {}", e.field, e.reason)),
                 None => (e.field, e.reason.to_string()),
@@ -144,7 +151,13 @@ impl MappedFeed {
                     .rules
                     .iter()
                     .filter_map(|r| r.when.as_ref())
-                    .map(|w| format!("{} is {}", w.column, self.shown(&w.column, row.cell(&w.column))))
+                    .map(|w| {
+                        format!(
+                            "{} is {}",
+                            w.column,
+                            self.shown(&w.column, row.cell(&w.column))
+                        )
+                    })
                     .collect();
                 Err((
                     "(row)".to_owned(),
@@ -185,7 +198,10 @@ impl MappedFeed {
         }
         o.insert("collector".into(), Json::String(m.collector.clone()));
         o.insert("collector_seq".into(), Json::from(row.line));
-        o.insert("occurred_at".into(), time(&rule.occurred_at, "occurred_at")?);
+        o.insert(
+            "occurred_at".into(),
+            time(&rule.occurred_at, "occurred_at")?,
+        );
         o.insert("recorded_at".into(), time(&m.recorded_at, "recorded_at")?);
         o.insert("schema".into(), Json::from(m.schema));
         o.insert("kind".into(), Json::String(rule.kind.as_str().to_owned()));
@@ -221,7 +237,10 @@ impl MappedFeed {
 
     /// The row's event id from its key columns (pseudonyms for pseudonymised columns).
     fn event_id(&self, rule: &Rule, row: &Row<'_>) -> Result<String, RowError> {
-        let keys = rule.key_columns.as_ref().unwrap_or(&self.mapping.key_columns);
+        let keys = rule
+            .key_columns
+            .as_ref()
+            .unwrap_or(&self.mapping.key_columns);
         let mut values = Vec::with_capacity(keys.len());
         for k in keys {
             let cell = row.cell(k);
@@ -257,17 +276,33 @@ impl MappedFeed {
 
     fn pseudonym(&self, column: &str, cell: &str) -> Result<String, RowError> {
         let secret = self.secret.as_ref().expect("checked in MappedFeed::new");
-        let digits = transform::normalise_nhs_number(cell).map_err(|e| (column.to_owned(), e.to_string()))?;
-        Ok(transform::pseudonym(&secret.key, &self.mapping.trust, &digits))
+        let digits = transform::normalise_nhs_number(cell)
+            .map_err(|e| (column.to_owned(), e.to_string()))?;
+        Ok(transform::pseudonym(
+            &secret.key,
+            &self.mapping.trust,
+            &digits,
+        ))
     }
 
     /// The value of one field; `None` for an empty optional cell.
-    fn value(&self, spec: &FieldSpec, row: &Row<'_>, file: &FileContext) -> Result<Option<Json>, RowError> {
+    fn value(
+        &self,
+        spec: &FieldSpec,
+        row: &Row<'_>,
+        file: &FileContext,
+    ) -> Result<Option<Json>, RowError> {
         let (column, cell) = match &spec.source {
             Source::Constant(v) => return Ok(Some(v.clone())),
-            Source::Pseudonym(c) => return self.pseudonym(c, row.cell(c)).map(|p| Some(Json::String(p))),
+            Source::Pseudonym(c) => {
+                return self
+                    .pseudonym(c, row.cell(c))
+                    .map(|p| Some(Json::String(p)));
+            }
             Source::FileDate => {
-                let t = file.modified.ok_or(("(file)".to_owned(), "the file's date is unknown".to_owned()))?;
+                let t = file
+                    .modified
+                    .ok_or(("(file)".to_owned(), "the file's date is unknown".to_owned()))?;
                 return Ok(Some(Json::String(format_time(&t))));
             }
             Source::Column(c) => (c.as_str(), row.cell(c)),
@@ -283,7 +318,14 @@ impl MappedFeed {
             None => cell,
             Some(map) => map.get(cell).map(String::as_str).ok_or_else(|| {
                 let known: Vec<&str> = map.keys().map(String::as_str).collect();
-                (column.to_owned(), format!("{} is not one of the mapped values: {}", self.shown(column, cell), known.join(", ")))
+                (
+                    column.to_owned(),
+                    format!(
+                        "{} is not one of the mapped values: {}",
+                        self.shown(column, cell),
+                        known.join(", ")
+                    ),
+                )
             })?,
         };
         convert(&spec.as_, text)
@@ -313,7 +355,11 @@ pub fn convert(as_: &As, text: &str) -> Result<Json, TransformError> {
         As::Integer => Json::from(transform::parse_count(text)?),
         As::Pence => Json::from(transform::parse_pence(text)?),
         As::Bool => Json::Bool(transform::parse_bool(text)?),
-        As::Date(f) => Json::String(transform::parse_date(text, f)?.format("%Y-%m-%d").to_string()),
+        As::Date(f) => Json::String(
+            transform::parse_date(text, f)?
+                .format("%Y-%m-%d")
+                .to_string(),
+        ),
         As::Month(f) => Json::String(transform::parse_month(text, f)?.format("%Y-%m").to_string()),
         As::Time(f, z) => Json::String(format_time(&transform::parse_time(text, f, *z)?)),
     })

@@ -172,7 +172,12 @@ impl Lines<'_> {
         self.text[..at.min(self.text.len())].matches('\n').count() + 1
     }
 
-    fn err(&self, span: std::ops::Range<usize>, key: &str, reason: impl Into<String>) -> MappingError {
+    fn err(
+        &self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        reason: impl Into<String>,
+    ) -> MappingError {
         MappingError {
             file: self.file.to_owned(),
             line: self.line(span.start),
@@ -198,7 +203,11 @@ impl Mapping {
         }
         let sources = sources(&lines, raw.sources, schema)?;
         if raw.key_columns.get_ref().is_empty() {
-            return Err(lines.err(raw.key_columns.span(), "key_columns", "name at least one column"));
+            return Err(lines.err(
+                raw.key_columns.span(),
+                "key_columns",
+                "name at least one column",
+            ));
         }
         let mut rules = Vec::new();
         for (i, r) in raw.rows.get_ref().iter().enumerate() {
@@ -223,7 +232,9 @@ impl Mapping {
                 Some(c) if c.get_ref().len() == 1 && c.get_ref().is_ascii() => {
                     Some(c.get_ref().as_bytes()[0])
                 }
-                Some(c) => return Err(lines.err(c.span(), "comment", "one ASCII character, e.g. \"#\"")),
+                Some(c) => {
+                    return Err(lines.err(c.span(), "comment", "one ASCII character, e.g. \"#\""));
+                }
             },
             rules,
         })
@@ -276,7 +287,11 @@ fn toml_error(lines: &Lines<'_>, e: &toml::de::Error) -> MappingError {
         .trim()
         .trim_matches(['[', ']', '{', '}'])
         .trim();
-    let key = if key.is_empty() || key.len() > 60 { "(file)" } else { key };
+    let key = if key.is_empty() || key.len() > 60 {
+        "(file)"
+    } else {
+        key
+    };
     lines.err(span, key, e.message().trim())
 }
 
@@ -316,7 +331,11 @@ fn rule(lines: &Lines<'_>, i: usize, raw: &Spanned<RawRule>) -> Result<Rule, Map
     let r = raw.get_ref();
     let at = |k: &str| format!("rows[{i}].{k}");
     let kind = Kind::parse(r.kind.get_ref()).ok_or_else(|| {
-        lines.err(r.kind.span(), &at("kind"), format!("unknown kind; the kinds are {}", Kind::NAMES.trim()))
+        lines.err(
+            r.kind.span(),
+            &at("kind"),
+            format!("unknown kind; the kinds are {}", Kind::NAMES.trim()),
+        )
     })?;
     let when = match &r.when {
         None => None,
@@ -333,7 +352,10 @@ fn rule(lines: &Lines<'_>, i: usize, raw: &Spanned<RawRule>) -> Result<Rule, Map
     };
     let mut data = Vec::new();
     for (name, spec) in &r.data {
-        data.push((name.clone(), field(lines, &at(&format!("data.{name}")), spec)?));
+        data.push((
+            name.clone(),
+            field(lines, &at(&format!("data.{name}")), spec)?,
+        ));
     }
     Ok(Rule {
         kind,
@@ -349,9 +371,16 @@ fn rule(lines: &Lines<'_>, i: usize, raw: &Spanned<RawRule>) -> Result<Rule, Map
 fn field(lines: &Lines<'_>, key: &str, raw: &Spanned<RawField>) -> Result<FieldSpec, MappingError> {
     let f = raw.get_ref();
     let bad = |reason: String| lines.err(raw.span(), key, reason);
-    let given = [f.column.is_some(), f.constant.is_some(), f.pseudonym.is_some(), f.file_date == Some(true)];
+    let given = [
+        f.column.is_some(),
+        f.constant.is_some(),
+        f.pseudonym.is_some(),
+        f.file_date == Some(true),
+    ];
     if given.iter().filter(|g| **g).count() != 1 {
-        return Err(bad("give exactly one of column, constant, pseudonym, file_date = true".into()));
+        return Err(bad(
+            "give exactly one of column, constant, pseudonym, file_date = true".into(),
+        ));
     }
     let source = if let Some(c) = &f.column {
         Source::Column(c.clone())
@@ -382,14 +411,22 @@ fn as_of(f: &RawField) -> Result<As, String> {
             Some(s) => {
                 let ok = chrono::format::StrftimeItems::new(s)
                     .all(|i| !matches!(i, chrono::format::Item::Error));
-                if ok { Ok(TimeFormat::Strftime(s.to_owned())) } else { Err(format!("`{s}` is not a strftime format")) }
+                if ok {
+                    Ok(TimeFormat::Strftime(s.to_owned()))
+                } else {
+                    Err(format!("`{s}` is not a strftime format"))
+                }
             }
         }
     };
     let zone = match f.zone.as_deref() {
         None | Some("Europe/London") => Zone::London,
         Some("UTC") => Zone::Utc,
-        Some(z) => return Err(format!("zone `{z}`: use Europe/London (the default) or UTC")),
+        Some(z) => {
+            return Err(format!(
+                "zone `{z}`: use Europe/London (the default) or UTC"
+            ));
+        }
     };
     let timed = matches!(f.as_.as_deref(), Some("date" | "month" | "time"));
     if !timed && (f.format.is_some() || f.zone.is_some()) {
@@ -418,7 +455,9 @@ fn constant(v: &toml::Value) -> Result<Json, String> {
         toml::Value::Integer(i) => Json::from(*i),
         toml::Value::Boolean(b) => Json::Bool(*b),
         toml::Value::Datetime(d) => Json::String(d.to_string()),
-        toml::Value::Float(_) => return Err("a constant is never a float: write whole pence or a count".into()),
+        toml::Value::Float(_) => {
+            return Err("a constant is never a float: write whole pence or a count".into());
+        }
         toml::Value::Array(a) => Json::Array(a.iter().map(constant).collect::<Result<_, _>>()?),
         toml::Value::Table(t) => Json::Object(
             t.iter()
@@ -432,15 +471,25 @@ fn unmatched(lines: &Lines<'_>, raw: Option<&Spanned<String>>) -> Result<Unmatch
     match raw.map(|s| (s.get_ref().as_str(), s.span())) {
         None | Some(("reject", _)) => Ok(Unmatched::Reject),
         Some(("skip", _)) => Ok(Unmatched::Skip),
-        Some((_, span)) => Err(lines.err(span, "unmatched", "use \"reject\" (the default) or \"skip\"")),
+        Some((_, span)) => Err(lines.err(
+            span,
+            "unmatched",
+            "use \"reject\" (the default) or \"skip\"",
+        )),
     }
 }
 
 fn delimiter(lines: &Lines<'_>, raw: Option<&Spanned<String>>) -> Result<u8, MappingError> {
     match raw {
         None => Ok(b','),
-        Some(s) if s.get_ref().len() == 1 && s.get_ref().is_ascii() => Ok(s.get_ref().as_bytes()[0]),
+        Some(s) if s.get_ref().len() == 1 && s.get_ref().is_ascii() => {
+            Ok(s.get_ref().as_bytes()[0])
+        }
         Some(s) if s.get_ref() == "\\t" || s.get_ref() == "\t" => Ok(b'\t'),
-        Some(s) => Err(lines.err(s.span(), "delimiter", "one ASCII character, e.g. \",\" or \";\"")),
+        Some(s) => Err(lines.err(
+            s.span(),
+            "delimiter",
+            "one ASCII character, e.g. \",\" or \";\"",
+        )),
     }
 }

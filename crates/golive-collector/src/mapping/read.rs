@@ -51,7 +51,9 @@ pub fn read_mapped_csv<R: Read>(
                     }
                     counts.rejected += 1;
                     let reason = "unreadable CSV, the rest of the file is skipped";
-                    let _ = emit(FeedRecord::Rejected(rejection(source, line, "(row)", reason)));
+                    let _ = emit(FeedRecord::Rejected(rejection(
+                        source, line, "(row)", reason,
+                    )));
                     break;
                 }
             },
@@ -77,12 +79,21 @@ fn header<R: Read>(
 ) -> Result<HashMap<String, usize>, HeaderError> {
     let h = rdr.byte_headers().map_err(|e| match e.into_kind() {
         csv::ErrorKind::Io(io) => HeaderError::Io(io),
-        other => HeaderError::Rejected("(header)".into(), format!("unreadable CSV header: {other:?}")),
+        other => HeaderError::Rejected(
+            "(header)".into(),
+            format!("unreadable CSV header: {other:?}"),
+        ),
     })?;
     let mut index = HashMap::new();
     for (i, raw) in h.iter().enumerate() {
-        let raw = if i == 0 { raw.strip_prefix(UTF8_BOM).unwrap_or(raw) } else { raw };
-        index.entry(String::from_utf8_lossy(raw).into_owned()).or_insert(i);
+        let raw = if i == 0 {
+            raw.strip_prefix(UTF8_BOM).unwrap_or(raw)
+        } else {
+            raw
+        };
+        index
+            .entry(String::from_utf8_lossy(raw).into_owned())
+            .or_insert(i);
     }
     let missing: Vec<&str> = feed
         .columns()
@@ -129,7 +140,10 @@ fn row(
         match std::str::from_utf8(raw) {
             Ok(c) => cells.push(c),
             Err(_) => {
-                let column = index.iter().find(|(_, j)| **j == i).map_or("(row)", |(c, _)| c);
+                let column = index
+                    .iter()
+                    .find(|(_, j)| **j == i)
+                    .map_or("(row)", |(c, _)| c);
                 return reject(column.to_owned(), Reason::NotUtf8.to_string());
             }
         }
@@ -138,7 +152,9 @@ fn row(
     match feed.envelope(&r, file) {
         Ok(Some(envelope)) => {
             counts.events += 1;
-            Some(FeedRecord::Event(ValidEvent::from_envelope(&envelope, line)))
+            Some(FeedRecord::Event(ValidEvent::from_envelope(
+                &envelope, line,
+            )))
         }
         Ok(None) => {
             counts.skipped += 1;

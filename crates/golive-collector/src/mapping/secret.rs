@@ -65,7 +65,8 @@ impl TrustSecret {
             reason,
         };
         // The parser's message may quote the file: never echo a secret.
-        let f: SecretFile = toml::from_str(text).map_err(|_| bad("expected trust = \"...\" and key = \"<64 hex digits>\""))?;
+        let f: SecretFile = toml::from_str(text)
+            .map_err(|_| bad("expected trust = \"...\" and key = \"<64 hex digits>\""))?;
         if OdsCode::parse(&f.trust).is_none() {
             return Err(bad("its trust is not an ODS code"));
         }
@@ -73,7 +74,10 @@ impl TrustSecret {
         let key: [u8; TRUST_KEY_BYTES] = bytes
             .try_into()
             .map_err(|_| bad("its key is not 32 bytes (64 hex digits)"))?;
-        Ok(Self { trust: f.trust, key })
+        Ok(Self {
+            trust: f.trust,
+            key,
+        })
     }
 
     /// Reads a secret file, refusing one that group or others may read.

@@ -83,7 +83,8 @@ fn parse_grouped(s: &str) -> Option<i64> {
         return None;
     }
     let groups: Vec<&str> = s.split(',').collect();
-    let first_ok = !groups[0].is_empty() && groups[0].len() <= if groups.len() > 1 { 3 } else { 18 };
+    let first_ok =
+        !groups[0].is_empty() && groups[0].len() <= if groups.len() > 1 { 3 } else { 18 };
     let rest_ok = groups[1..].iter().all(|g| g.len() == 3);
     if !first_ok || !rest_ok || !groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit())) {
         return None;
@@ -126,9 +127,7 @@ pub fn parse_date(cell: &str, format: &TimeFormat) -> Result<NaiveDate, Transfor
         TimeFormat::Rfc3339 => DateTime::parse_from_rfc3339(s)
             .map(|t| t.date_naive())
             .map_err(|_| bad_format(cell, "RFC 3339")),
-        TimeFormat::Strftime(f) => {
-            NaiveDate::parse_from_str(s, f).map_err(|_| bad_format(cell, f))
-        }
+        TimeFormat::Strftime(f) => NaiveDate::parse_from_str(s, f).map_err(|_| bad_format(cell, f)),
     }
 }
 
@@ -166,14 +165,17 @@ pub fn parse_time(
         TimeFormat::Strftime(f) => match NaiveDateTime::parse_from_str(s, f) {
             Ok(t) => t,
             // A date without a time of day is that date's midnight UTC, whatever the zone.
-            Err(_) => return Ok(parse_month_or_date(s, format)?.and_time(NaiveTime::MIN).and_utc()),
+            Err(_) => {
+                return Ok(parse_month_or_date(s, format)?
+                    .and_time(NaiveTime::MIN)
+                    .and_utc());
+            }
         },
     };
     match zone {
         Zone::Utc => Ok(local.and_utc()),
-        Zone::London => london_to_utc(local).ok_or_else(|| {
-            TransformError::NonexistentLocalTime(cell.to_owned())
-        }),
+        Zone::London => london_to_utc(local)
+            .ok_or_else(|| TransformError::NonexistentLocalTime(cell.to_owned())),
     }
 }
 
@@ -203,7 +205,11 @@ pub fn excel_serial(cell: &str) -> Result<NaiveDateTime, TransformError> {
     let (days, fraction) = cell.trim().split_once('.').unwrap_or((cell.trim(), ""));
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let dot_alone = cell.trim().ends_with('.');
-    if !digits(days) || dot_alone || !(fraction.is_empty() || digits(fraction)) || fraction.len() > 12 {
+    if !digits(days)
+        || dot_alone
+        || !(fraction.is_empty() || digits(fraction))
+        || fraction.len() > 12
+    {
         return Err(not());
     }
     let days: i64 = days.parse().map_err(|_| not())?;

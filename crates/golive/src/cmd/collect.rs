@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result, bail};
 use golive::config::Config;
 use golive::{exit, render};
-use golive_collector::mapping::{FeedMaps, Mapping, MappedFeed, TrustSecret, read_mapped_csv};
+use golive_collector::mapping::{FeedMaps, MappedFeed, Mapping, TrustSecret, read_mapped_csv};
 use golive_collector::{CollectSummary, CollectorConfig, FeedFormat, FeedRecord, Input, Progress};
 
 use super::{nkey, runtime, shutdown_signal_in};
@@ -111,7 +111,10 @@ fn feeds(args: &CollectArgs) -> Result<FeedMaps> {
             (true, None) => ("*.csv".to_owned(), m.as_str()),
             (false, _) => ("*".to_owned(), m.as_str()),
         };
-        by_pattern.push((pattern, Arc::new(load_mapping(Path::new(file), secret.clone())?)));
+        by_pattern.push((
+            pattern,
+            Arc::new(load_mapping(Path::new(file), secret.clone())?),
+        ));
     }
     Ok(FeedMaps { by_pattern })
 }
@@ -134,7 +137,8 @@ fn dry_run(input: Option<&str>, feeds: &FeedMaps, json: bool) -> Result<ExitCode
         bail!("--dry-run reads a file: give its path");
     };
     let path = Path::new(path);
-    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let reader = BufReader::with_capacity(256 * 1024, file);
     let source = path.display().to_string();
     let mut records: Vec<FeedRecord> = Vec::new();
@@ -147,7 +151,9 @@ fn dry_run(input: Option<&str>, feeds: &FeedMaps, json: bool) -> Result<ExitCode
             let context = golive_collector::file_context(path);
             read_mapped_csv(reader, &source, feed, &context, &mut emit)
         }
-        None => golive_collector::feed::read_feed(FeedFormat::of_path(path), reader, &source, &mut emit),
+        None => {
+            golive_collector::feed::read_feed(FeedFormat::of_path(path), reader, &source, &mut emit)
+        }
     }
     .with_context(|| format!("cannot read {}", path.display()))?;
     terminal::out(&if json {
@@ -155,7 +161,11 @@ fn dry_run(input: Option<&str>, feeds: &FeedMaps, json: bool) -> Result<ExitCode
     } else {
         render::collect::dry_run(&source, &records, &counts)
     })?;
-    Ok(ExitCode::from(if counts.rejected > 0 { exit::REJECTED } else { exit::OK }))
+    Ok(ExitCode::from(if counts.rejected > 0 {
+        exit::REJECTED
+    } else {
+        exit::OK
+    }))
 }
 
 /// `golive collect --check-config`: the input named and the NKey file readable; nothing is

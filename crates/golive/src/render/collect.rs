@@ -270,7 +270,12 @@ pub fn dry_run(
     counts: &golive_collector::FeedCounts,
 ) -> String {
     use golive_collector::FeedRecord;
-    let mut table = super::table::Table::new(vec!["row", "kind", "event_id", "key fields, or the rejection"]);
+    let mut table = super::table::Table::new(vec![
+        "row",
+        "kind",
+        "event_id",
+        "key fields, or the rejection",
+    ]);
     for r in records {
         match r {
             FeedRecord::Event(ev) => {
@@ -296,14 +301,18 @@ pub fn dry_run(
 }
 
 /// `golive collect --dry-run --json`: one object with every event and rejection.
-pub fn dry_run_json(records: &[golive_collector::FeedRecord], counts: &golive_collector::FeedCounts) -> String {
+pub fn dry_run_json(
+    records: &[golive_collector::FeedRecord],
+    counts: &golive_collector::FeedCounts,
+) -> String {
     use golive_collector::FeedRecord;
     let mut events = Vec::new();
     let mut rejections = Vec::new();
     for r in records {
         match r {
             FeedRecord::Event(ev) => {
-                let envelope: serde_json::Value = serde_json::from_slice(&ev.canonical).unwrap_or_default();
+                let envelope: serde_json::Value =
+                    serde_json::from_slice(&ev.canonical).unwrap_or_default();
                 events.push(json!({"row": ev.line, "subject": ev.subject, "event": envelope}));
             }
             FeedRecord::Rejected(j) => rejections.push(json!({

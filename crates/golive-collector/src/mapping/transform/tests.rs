@@ -10,7 +10,11 @@ fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
 }
 
 fn local(s: &str) -> Result<DateTime<Utc>, TransformError> {
-    parse_time(s, &TimeFormat::Strftime("%d/%m/%Y %H:%M".into()), Zone::London)
+    parse_time(
+        s,
+        &TimeFormat::Strftime("%d/%m/%Y %H:%M".into()),
+        Zone::London,
+    )
 }
 
 #[test]
@@ -31,12 +35,32 @@ fn money_in_pounds_becomes_whole_pence() {
 
 #[test]
 fn sub_penny_negative_and_malformed_amounts_are_refused() {
-    assert!(matches!(parse_pence("£0.005"), Err(TransformError::SubPenny(_))));
-    assert!(matches!(parse_pence("£1,234.567"), Err(TransformError::SubPenny(_))));
+    assert!(matches!(
+        parse_pence("£0.005"),
+        Err(TransformError::SubPenny(_))
+    ));
+    assert!(matches!(
+        parse_pence("£1,234.567"),
+        Err(TransformError::SubPenny(_))
+    ));
     for cell in ["-£5", "(£5.00)", "£-5"] {
-        assert!(matches!(parse_pence(cell), Err(TransformError::NegativeMoney(_))), "{cell}");
+        assert!(
+            matches!(parse_pence(cell), Err(TransformError::NegativeMoney(_))),
+            "{cell}"
+        );
     }
-    for cell in ["", "£", "1,23.00", "12,3456", "£1.2m", "1e3", "1.", ".5", "£1,234.5a", "1 234"] {
+    for cell in [
+        "",
+        "£",
+        "1,23.00",
+        "12,3456",
+        "£1.2m",
+        "1e3",
+        "1.",
+        ".5",
+        "£1,234.5a",
+        "1 234",
+    ] {
         assert!(parse_pence(cell).is_err(), "{cell}");
     }
     assert!(matches!(parse_pence("99999999999999999999"), Err(_)));
@@ -58,7 +82,11 @@ fn pounds_text(pence: i64, pound_sign: bool, commas: bool) -> String {
     } else {
         pounds
     };
-    format!("{}{pounds}.{:02}", if pound_sign { "£" } else { "" }, pence % 100)
+    format!(
+        "{}{pounds}.{:02}",
+        if pound_sign { "£" } else { "" },
+        pence % 100
+    )
 }
 
 proptest! {
@@ -111,7 +139,10 @@ proptest! {
 fn the_spring_change_day_2008_03_30() {
     // Clocks went forward at 01:00 GMT: 00:59 is GMT, 01:00 to 01:59 never happened, 02:00 is BST.
     assert_eq!(local("30/03/2008 00:59"), Ok(utc(2008, 3, 30, 0, 59)));
-    assert!(matches!(local("30/03/2008 01:30"), Err(TransformError::NonexistentLocalTime(_))));
+    assert!(matches!(
+        local("30/03/2008 01:30"),
+        Err(TransformError::NonexistentLocalTime(_))
+    ));
     assert_eq!(local("30/03/2008 02:00"), Ok(utc(2008, 3, 30, 1, 0)));
     assert_eq!(local("29/03/2008 12:00"), Ok(utc(2008, 3, 29, 12, 0)));
     assert_eq!(local("31/03/2008 12:00"), Ok(utc(2008, 3, 31, 11, 0)));
@@ -129,9 +160,15 @@ fn the_autumn_change_day_2008_10_26_takes_the_earlier_of_a_repeated_hour() {
 #[test]
 fn a_date_without_a_time_is_midnight_utc_whatever_the_zone() {
     let f = TimeFormat::Strftime("%d/%m/%Y".into());
-    assert_eq!(parse_time("01/07/2008", &f, Zone::London), Ok(utc(2008, 7, 1, 0, 0)));
+    assert_eq!(
+        parse_time("01/07/2008", &f, Zone::London),
+        Ok(utc(2008, 7, 1, 0, 0))
+    );
     let m = TimeFormat::Strftime("%b-%y".into());
-    assert_eq!(parse_time("Nov-08", &m, Zone::London), Ok(utc(2008, 11, 1, 0, 0)));
+    assert_eq!(
+        parse_time("Nov-08", &m, Zone::London),
+        Ok(utc(2008, 11, 1, 0, 0))
+    );
     assert_eq!(
         parse_month("Nov-08", &m).map(|d| d.format("%Y-%m").to_string()),
         Ok("2008-11".into())
@@ -149,7 +186,10 @@ fn excel_serial_dates_and_times() {
         assert!(excel_serial(bad).is_err(), "{bad}");
     }
     // A fractional serial is local time: 39537.5 is noon on 30 March 2008, BST, 11:00 UTC.
-    assert_eq!(parse_time("39537.5", &TimeFormat::Excel, Zone::London), Ok(utc(2008, 3, 30, 11, 0)));
+    assert_eq!(
+        parse_time("39537.5", &TimeFormat::Excel, Zone::London),
+        Ok(utc(2008, 3, 30, 11, 0))
+    );
 }
 
 #[test]
@@ -165,7 +205,10 @@ fn booleans_and_counts() {
 #[test]
 fn nhs_numbers_are_normalised_and_their_check_digit_verified() {
     assert_eq!(normalise_nhs_number("943 476 5919").map(|_| ()), Ok(()));
-    assert_eq!(normalise_nhs_number("943-476-5919"), normalise_nhs_number("9434765919"));
+    assert_eq!(
+        normalise_nhs_number("943-476-5919"),
+        normalise_nhs_number("9434765919")
+    );
     for bad in ["943 476 5918", "94347659", "94347659190", "943476591X", ""] {
         let e = normalise_nhs_number(bad).unwrap_err();
         // The message never quotes the number.
@@ -180,8 +223,15 @@ fn a_pseudonym_is_stable_keyed_and_a_valid_patient_ref() {
     let k1 = [7u8; TRUST_KEY_BYTES];
     let k2 = [8u8; TRUST_KEY_BYTES];
     let p = pseudonym(&k1, "ZF001", &n);
-    assert_eq!(p, pseudonym(&k1, "ZF001", &normalise_nhs_number("999-001-0005").unwrap()));
-    assert_ne!(p, pseudonym(&k2, "ZF001", &n), "another trust's key, another pseudonym");
+    assert_eq!(
+        p,
+        pseudonym(&k1, "ZF001", &normalise_nhs_number("999-001-0005").unwrap())
+    );
+    assert_ne!(
+        p,
+        pseudonym(&k2, "ZF001", &n),
+        "another trust's key, another pseudonym"
+    );
     assert_ne!(p, pseudonym(&k1, "ZF001", &m));
     assert!(p.starts_with("ZF001-P-") && p.len() == "ZF001-P-".len() + PSEUDONYM_HEX_DIGITS);
     assert!(!p.contains("9990010005"));

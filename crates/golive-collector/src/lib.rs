@@ -35,7 +35,8 @@
 //! store holds the ledger, the [`outbox`] is the collector's own (a separate database in the
 //! collector's `--data` directory, with its own versioned byte layout).
 //!
-//! Modules: [`feed`] (pure readers: bytes in, events or rejections out), [`outbox`] (sled),
+//! Modules: [`feed`] (pure readers: bytes in, events or rejections out), [`mapping`] (a trust's
+//! own exports through a feed mapping, with keyed pseudonyms: docs/FEEDS.md), [`outbox`] (sled),
 //! `engine` (every decision of a run, as a pure state machine: inputs in, actions out),
 //! `driver` (the tokio/NATS/sled IO that feeds the engine and carries out its actions),
 //! `input` (reader threads), `backoff` (the retry schedule).

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::GOLIVE;
 use golive_testkit::golive::{get_json, http_head_seq, ok, repo_root};
 use golive_testkit::nats::NatsServer;
+use golive_testkit::process::Proc;
 use golive_testkit::wait_for;
 
 const TRUST: &str = "ZF001";
@@ -103,6 +104,40 @@ fn open_lost(base: &str) -> Result<u64, String> {
         .ok_or_else(|| v.to_string())
 }
 
+/// A trust secret (`golive trust-secret new`) and a ledger serving HTTP, in `d`.
+struct Started {
+    secret: PathBuf,
+    /// The output of `golive trust-secret new`.
+    made: std::process::Output,
+    ledger_data: PathBuf,
+    ledger: Proc,
+    base: String,
+}
+
+fn start(d: &Path, nats: &NatsServer) -> Started {
+    let secret = d.join("ZF001.trust-secret");
+    let made = ok(GOLIVE.run(&[
+        "trust-secret",
+        "new",
+        TRUST,
+        "--out",
+        secret.to_str().unwrap(),
+    ]));
+    let ledger_data = d.join("ledger");
+    let data = ledger_data.to_str().unwrap();
+    let (ledger, base) = GOLIVE.serve_http(
+        &["--data", data, "--nats", &nats.url()],
+        &d.join("serve.log"),
+    );
+    Started {
+        secret,
+        made,
+        ledger_data,
+        ledger,
+        base,
+    }
+}
+
 #[test]
 fn the_ptl_sample_lands_once_with_its_open_lost_count_and_no_nhs_number_is_stored() {
     let dir = tempfile::tempdir().unwrap();
@@ -115,24 +150,13 @@ fn the_ptl_sample_lands_once_with_its_open_lost_count_and_no_nhs_number_is_store
     let expected_open = sample.open_lost();
     assert!(expected_open > 0 && sample.rows.iter().any(|r| r.2 == "Found"));
 
-    let secret = d.join("ZF001.trust-secret");
-    let made = ok(GOLIVE.run(&[
-        "trust-secret",
-        "new",
-        TRUST,
-        "--out",
-        secret.to_str().unwrap(),
-    ]));
-    let ledger_data = d.join("ledger");
-    let (mut ledger, base) = GOLIVE.serve_http(
-        &[
-            "--data",
-            ledger_data.to_str().unwrap(),
-            "--nats",
-            &nats.url(),
-        ],
-        &d.join("serve.log"),
-    );
+    let Started {
+        secret,
+        made,
+        ledger_data,
+        mut ledger,
+        base,
+    } = start(d, &nats);
     let outbox = d.join("outbox");
     let extra = [
         "--map",
@@ -255,24 +279,13 @@ fn a_watched_directory_reads_each_export_through_the_mapping_its_name_matches() 
     let d = dir.path();
     let nats = NatsServer::start();
     let root = repo_root();
-    let secret = d.join("ZF001.trust-secret");
-    ok(GOLIVE.run(&[
-        "trust-secret",
-        "new",
-        TRUST,
-        "--out",
-        secret.to_str().unwrap(),
-    ]));
-    let ledger_data = d.join("ledger");
-    let (mut ledger, base) = GOLIVE.serve_http(
-        &[
-            "--data",
-            ledger_data.to_str().unwrap(),
-            "--nats",
-            &nats.url(),
-        ],
-        &d.join("serve.log"),
-    );
+    let Started {
+        secret,
+        ledger_data,
+        mut ledger,
+        base,
+        ..
+    } = start(d, &nats);
     let watched = d.join("exports");
     std::fs::create_dir_all(&watched).unwrap();
     let mut args: Vec<String> = vec![

@@ -208,11 +208,7 @@ pub fn read_csv<R: Read>(
     emit: &mut dyn FnMut(FeedRecord) -> ControlFlow<()>,
 ) -> io::Result<FeedCounts> {
     let mut counts = FeedCounts::default();
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .trim(csv::Trim::Headers)
-        .from_reader(reader);
+    let mut rdr = csv_reader(b',', None, reader);
     let Some(columns) = csv_header(&mut rdr, source, &mut counts, emit)? else {
         return Ok(counts);
     };
@@ -234,6 +230,18 @@ pub fn read_csv<R: Read>(
         }
     }
     Ok(counts)
+}
+
+/// A CSV reader with a header row whose rows must all have its length (a short or long row is
+/// rejected on its own), header cells trimmed.
+pub(crate) fn csv_reader<R: Read>(delimiter: u8, comment: Option<u8>, reader: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .delimiter(delimiter)
+        .comment(comment)
+        .trim(csv::Trim::Headers)
+        .from_reader(reader)
 }
 
 /// The columns the header row names; `None` when no row is to be read: the input is empty, or

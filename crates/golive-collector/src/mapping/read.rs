@@ -9,7 +9,9 @@ use std::ops::ControlFlow;
 use golive_model::{MESSAGE_BYTES_MAX, Reason};
 
 use super::apply::{FileContext, MappedFeed, Row};
-use crate::feed::{FeedCounts, FeedRecord, UTF8_BOM, ValidEvent, rejection, unequal_row};
+use crate::feed::{
+    FeedCounts, FeedRecord, UTF8_BOM, ValidEvent, csv_reader, rejection, unequal_row,
+};
 
 /// Reads a CSV export through `feed`, calling `emit` for each event or rejection; rows that no
 /// rule matches under `unmatched = "skip"` are counted in `skipped` and not emitted.
@@ -21,13 +23,7 @@ pub fn read_mapped_csv<R: Read>(
     emit: &mut dyn FnMut(FeedRecord) -> ControlFlow<()>,
 ) -> io::Result<FeedCounts> {
     let mut counts = FeedCounts::default();
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .delimiter(feed.mapping.delimiter)
-        .comment(feed.mapping.comment)
-        .trim(csv::Trim::Headers)
-        .from_reader(reader);
+    let mut rdr = csv_reader(feed.mapping.delimiter, feed.mapping.comment, reader);
     let index = match header(&mut rdr, feed) {
         Ok(index) => index,
         Err(HeaderError::Io(e)) => return Err(e),

@@ -334,3 +334,76 @@ fn a_watched_directory_reads_each_export_through_the_mapping_its_name_matches() 
     assert_eq!(ledger.term(), Some(0), "{}", ledger.log_text());
     assert!(GOLIVE.dead_letters(&ledger_data).is_empty());
 }
+
+#[test]
+fn a_bad_mapping_is_refused_at_start_and_the_trust_secret_is_the_owners_alone() {
+    // Proves a mapping mistake stops `golive collect` before anything is read or connected,
+    // naming the mapping's line and key; `golive trust-secret new` writes 0600 and never over an
+    // existing file; a secret others may read is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = repo_root();
+    let text = std::fs::read_to_string(root.join("deploy/feeds/ptl.toml")).unwrap();
+    let bad = d.join("bad.toml");
+    std::fs::write(
+        &bad,
+        text.replacen("kind = \"patient_lost\"", "kind = \"patient_mislaid\"", 1),
+    )
+    .unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("kind = \"patient_lost\""))
+        .unwrap()
+        + 1;
+    let sample = root.join("samples/ptl.csv");
+    let nowhere = format!("nats://127.0.0.1:{}", golive_testkit::free_port());
+    let outbox = d.join("outbox");
+    let o = GOLIVE.run(&[
+        "collect",
+        sample.to_str().unwrap(),
+        "--map",
+        bad.to_str().unwrap(),
+        "--data",
+        outbox.to_str().unwrap(),
+        "--nats",
+        &nowhere,
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("bad.toml:{line}: rows[0].kind: unknown kind")),
+        "{err}"
+    );
+    assert!(!outbox.exists(), "nothing started");
+
+    let secret = d.join("s.trust-secret");
+    let new = |path: &Path| {
+        GOLIVE.run(&[
+            "trust-secret",
+            "new",
+            TRUST,
+            "--out",
+            path.to_str().unwrap(),
+        ])
+    };
+    ok(new(&secret));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let before = std::fs::read(&secret).unwrap();
+    assert_eq!(new(&secret).status.code(), Some(1), "never overwritten");
+    assert_eq!(std::fs::read(&secret).unwrap(), before);
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mapping = root.join("deploy/feeds/ptl.toml");
+    let o = GOLIVE.run(&[
+        "collect",
+        sample.to_str().unwrap(),
+        "--map",
+        mapping.to_str().unwrap(),
+        "--trust-secret",
+        secret.to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("chmod 600"));
+}

@@ -10,6 +10,7 @@ mod audit_replicas;
 mod dashboard_browser;
 mod disk_full;
 mod faults;
+mod feeds;
 mod http_api;
 mod https;
 mod nats_auth;

@@ -77,6 +77,8 @@ pub struct FeedCounts {
     pub rejected: u64,
     /// Blank JSONL lines, skipped.
     pub blank: u64,
+    /// Mapped rows that no rule matched under `unmatched = "skip"` (docs/FEEDS.md).
+    pub skipped: u64,
 }
 
 /// The two input formats.
@@ -106,7 +108,7 @@ impl FeedFormat {
     }
 }
 
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Reads `reader` in `format`, calling `emit` for each record; `emit` returns `Break` to stop.
 pub fn read_feed<R: BufRead>(
@@ -206,11 +208,7 @@ pub fn read_csv<R: Read>(
     emit: &mut dyn FnMut(FeedRecord) -> ControlFlow<()>,
 ) -> io::Result<FeedCounts> {
     let mut counts = FeedCounts::default();
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .trim(csv::Trim::Headers)
-        .from_reader(reader);
+    let mut rdr = csv_reader(b',', None, reader);
     let Some(columns) = csv_header(&mut rdr, source, &mut counts, emit)? else {
         return Ok(counts);
     };
@@ -232,6 +230,18 @@ pub fn read_csv<R: Read>(
         }
     }
     Ok(counts)
+}
+
+/// A CSV reader with a header row whose rows must all have its length (a short or long row is
+/// rejected on its own), header cells trimmed.
+pub(crate) fn csv_reader<R: Read>(delimiter: u8, comment: Option<u8>, reader: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .delimiter(delimiter)
+        .comment(comment)
+        .trim(csv::Trim::Headers)
+        .from_reader(reader)
 }
 
 /// The columns the header row names; `None` when no row is to be read: the input is empty, or
@@ -280,7 +290,11 @@ fn csv_row(
 
 /// A row with more or fewer cells than the header has columns is rejected on its own; `None`
 /// for any other error.
-fn unequal_row(e: &csv::Error, source: &str, counts: &mut FeedCounts) -> Option<FeedRecord> {
+pub(crate) fn unequal_row(
+    e: &csv::Error,
+    source: &str,
+    counts: &mut FeedCounts,
+) -> Option<FeedRecord> {
     let csv::ErrorKind::UnequalLengths {
         pos,
         expected_len,
@@ -505,7 +519,7 @@ fn csv_field(field: &str) -> String {
     }
 }
 
-fn rejection(
+pub(crate) fn rejection(
     source: &str,
     line: u64,
     field: impl Into<String>,

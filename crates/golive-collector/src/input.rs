@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::error::CollectError;
 use crate::feed::{FeedFormat, FeedRecord, read_feed};
+use crate::mapping::{FeedMaps, FileContext, MappedFeed, read_mapped_csv};
 use crate::outbox::{FileKey, Outbox};
 
 /// Records in the channel between a reader thread and the engine.
@@ -34,13 +35,52 @@ pub(crate) enum ReadItem {
     End,
 }
 
-/// Reads one file (CSV if it ends in `.csv`, JSONL otherwise), then sends `End`.
-pub(crate) fn spawn_file(path: PathBuf, file: File, tx: mpsc::Sender<ReadItem>) {
+/// How a file is read: in one of the collector's own formats, or through a mapping.
+#[derive(Debug, Clone)]
+pub(crate) enum Reading {
+    Native(FeedFormat),
+    Mapped(Arc<MappedFeed>, FileContext),
+}
+
+impl Reading {
+    /// The mapping `feeds` has for the file at `path`, else its own format by extension.
+    fn of(path: &Path, feeds: &FeedMaps) -> Self {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match feeds.for_name(&name) {
+            Some(feed) => Reading::Mapped(feed.clone(), file_context(path)),
+            None => Reading::Native(FeedFormat::of_path(path)),
+        }
+    }
+}
+
+/// The file's name and modification time (whole seconds, UTC) for a mapping's `{file}` and
+/// `file_date`.
+pub fn file_context(path: &Path) -> FileContext {
+    let modified = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .and_then(|d| chrono::DateTime::from_timestamp(d.as_secs() as i64, 0));
+    FileContext {
+        name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        modified,
+    }
+}
+
+/// Reads one file (through its mapping if it has one; else CSV if it ends in `.csv`, JSONL
+/// otherwise), then sends `End`.
+pub(crate) fn spawn_file(path: PathBuf, file: File, feeds: FeedMaps, tx: mpsc::Sender<ReadItem>) {
     spawn("golive-collect-file", move || {
         let source: Arc<str> = path.display().to_string().into();
-        let format = FeedFormat::of_path(&path);
+        let reading = Reading::of(&path, &feeds);
         let reader = BufReader::with_capacity(256 * 1024, file);
-        if let Err(error) = send_feed(format, reader, &source, &tx) {
+        if let Err(error) = send_feed(&reading, reader, &source, &tx) {
             let _ = tx.blocking_send(ReadItem::Failed(CollectError::Read {
                 source_name: source.to_string(),
                 error,
@@ -58,8 +98,8 @@ pub(crate) fn spawn_stdin(tx: mpsc::Sender<ReadItem>) {
         let mut reader = BufReader::with_capacity(256 * 1024, stdin.lock());
         let result = reader
             .fill_buf()
-            .map(FeedFormat::sniff)
-            .and_then(|format| send_feed(format, reader, &source, &tx));
+            .map(|head| Reading::Native(FeedFormat::sniff(head)))
+            .and_then(|reading| send_feed(&reading, reader, &source, &tx));
         if let Err(error) = result {
             let _ = tx.blocking_send(ReadItem::Failed(CollectError::Read {
                 source_name: source.to_string(),
@@ -70,11 +110,17 @@ pub(crate) fn spawn_stdin(tx: mpsc::Sender<ReadItem>) {
     });
 }
 
-/// Polls `dir` every `poll_ms` for `*.jsonl`, `*.ndjson` and `*.csv` files and reads each new
-/// one once. A file is new if its (name, size, mtime) is not recorded in the outbox; it is read
+/// Polls `dir` every `poll_ms` for `*.jsonl`, `*.ndjson` and `*.csv` files, and files a
+/// pattern of `feeds` matches (read through its mapping), and reads each new one once. A file is new if its (name, size, mtime) is not recorded in the outbox; it is read
 /// once it looks complete: unchanged since the previous poll, or last modified over a second
 /// ago. Runs until the engine stops listening.
-pub(crate) fn spawn_watch(dir: PathBuf, poll_ms: u64, outbox: Outbox, tx: mpsc::Sender<ReadItem>) {
+pub(crate) fn spawn_watch(
+    dir: PathBuf,
+    poll_ms: u64,
+    feeds: FeedMaps,
+    outbox: Outbox,
+    tx: mpsc::Sender<ReadItem>,
+) {
     spawn("golive-collect-watch", move || {
         let poll = Duration::from_millis(poll_ms.max(1));
         let settled_after = poll.max(Duration::from_secs(1));
@@ -83,7 +129,7 @@ pub(crate) fn spawn_watch(dir: PathBuf, poll_ms: u64, outbox: Outbox, tx: mpsc::
         let mut dir_error_logged = false;
         tracing::info!(dir = %dir.display(), poll_ms, "watching for new *.jsonl and *.csv files");
         while !tx.is_closed() {
-            match list_feed_files(&dir) {
+            match list_feed_files(&dir, &feeds) {
                 Ok(files) => {
                     dir_error_logged = false;
                     let names: HashSet<&str> = files.iter().map(|f| f.key.name.as_str()).collect();
@@ -113,7 +159,7 @@ pub(crate) fn spawn_watch(dir: PathBuf, poll_ms: u64, outbox: Outbox, tx: mpsc::
                         if !(unchanged || old) {
                             continue; // may still be being written: look again next poll
                         }
-                        if read_watched(&f.path, &f.key, &tx) {
+                        if read_watched(&f.path, &f.key, &feeds, &tx) {
                             sent.insert(f.key.clone());
                         }
                     }
@@ -132,11 +178,11 @@ pub(crate) fn spawn_watch(dir: PathBuf, poll_ms: u64, outbox: Outbox, tx: mpsc::
 }
 
 /// Reads one watched file; true when all of it was sent and `FileDone` followed.
-fn read_watched(path: &Path, key: &FileKey, tx: &mpsc::Sender<ReadItem>) -> bool {
+fn read_watched(path: &Path, key: &FileKey, feeds: &FeedMaps, tx: &mpsc::Sender<ReadItem>) -> bool {
     let source: Arc<str> = path.display().to_string().into();
     let result = File::open(path).and_then(|file| {
         let reader = BufReader::with_capacity(256 * 1024, file);
-        send_feed(FeedFormat::of_path(path), reader, &source, tx)
+        send_feed(&Reading::of(path, feeds), reader, &source, tx)
     });
     match result {
         Ok(()) => {
@@ -158,7 +204,7 @@ struct FeedFile {
     modified: SystemTime,
 }
 
-fn list_feed_files(dir: &Path) -> io::Result<Vec<FeedFile>> {
+fn list_feed_files(dir: &Path, feeds: &FeedMaps) -> io::Result<Vec<FeedFile>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -167,7 +213,8 @@ fn list_feed_files(dir: &Path) -> io::Result<Vec<FeedFile>> {
         let lower = name.to_ascii_lowercase();
         let wanted = [".jsonl", ".ndjson", ".csv"]
             .iter()
-            .any(|e| lower.ends_with(e));
+            .any(|e| lower.ends_with(e))
+            || feeds.for_name(name).is_some();
         if !wanted || name.starts_with('.') {
             continue;
         }
@@ -195,7 +242,7 @@ fn list_feed_files(dir: &Path) -> io::Result<Vec<FeedFile>> {
 
 /// Reads a feed and sends every record; an IO error is returned, a closed channel stops quietly.
 fn send_feed<R: BufRead>(
-    format: FeedFormat,
+    reading: &Reading,
     reader: R,
     source: &Arc<str>,
     tx: &mpsc::Sender<ReadItem>,
@@ -211,7 +258,12 @@ fn send_feed<R: BufRead>(
             ControlFlow::Continue(())
         }
     };
-    read_feed(format, reader, source, &mut emit).map(|_| ())
+    match reading {
+        Reading::Native(format) => read_feed(*format, reader, source, &mut emit).map(|_| ()),
+        Reading::Mapped(feed, file) => {
+            read_mapped_csv(reader, source, feed, file, &mut emit).map(|_| ())
+        }
+    }
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) {

@@ -35,7 +35,8 @@
 //! store holds the ledger, the [`outbox`] is the collector's own (a separate database in the
 //! collector's `--data` directory, with its own versioned byte layout).
 //!
-//! Modules: [`feed`] (pure readers: bytes in, events or rejections out), [`outbox`] (sled),
+//! Modules: [`feed`] (pure readers: bytes in, events or rejections out), [`mapping`] (a trust's
+//! own exports through a feed mapping, with keyed pseudonyms: docs/FEEDS.md), [`outbox`] (sled),
 //! `engine` (every decision of a run, as a pure state machine: inputs in, actions out),
 //! `driver` (the tokio/NATS/sled IO that feeds the engine and carries out its actions),
 //! `input` (reader threads), `backoff` (the retry schedule).
@@ -46,6 +47,7 @@ mod engine;
 mod error;
 pub mod feed;
 mod input;
+pub mod mapping;
 pub mod outbox;
 
 use std::future::Future;
@@ -60,6 +62,7 @@ pub use driver::PUBLISH_ACK_TIMEOUT_MS;
 pub use engine::{RECEIPT_QUERIES_PER_ROUND, REJECTED_BY_LEDGER};
 pub use error::CollectError;
 pub use feed::{FeedCounts, FeedFormat, FeedRecord, LocalRejection, ValidEvent};
+pub use input::file_context;
 pub use outbox::{OutboxStatus, PendingInfo, RefusedInfo, RejectedInfo};
 
 /// Rejections kept in [`CollectSummary::rejections`]; all are counted and logged.
@@ -146,11 +149,20 @@ impl CollectorConfig {
 pub enum Input {
     /// One file: CSV if its name ends in `.csv`, JSONL otherwise.
     File(PathBuf),
+    /// One export of a trust's own system, read through a mapping (docs/FEEDS.md).
+    Mapped {
+        path: PathBuf,
+        feed: Arc<mapping::MappedFeed>,
+    },
     /// Standard input: JSONL, or CSV when the first byte is not `{`.
     Stdin,
-    /// A directory polled every `poll_ms` for new `*.jsonl`, `*.ndjson` and `*.csv` files; runs
-    /// until shutdown.
-    Watch { dir: PathBuf, poll_ms: u64 },
+    /// A directory polled every `poll_ms` for new `*.jsonl`, `*.ndjson` and `*.csv` files, and
+    /// files a pattern of `feeds` matches (read through its mapping); runs until shutdown.
+    Watch {
+        dir: PathBuf,
+        poll_ms: u64,
+        feeds: mapping::FeedMaps,
+    },
 }
 
 /// A snapshot for the CLI's progress line; counts are for this run, `pending` for the outbox.
@@ -244,14 +256,12 @@ pub async fn collect(
     config.validate()?;
     // Open the input first: a typo in a path should fail before anything else happens.
     let file = match &input {
-        Input::File(path) => {
-            Some(
-                std::fs::File::open(path).map_err(|error| CollectError::Read {
-                    source_name: path.display().to_string(),
-                    error,
-                })?,
-            )
-        }
+        Input::File(path) | Input::Mapped { path, .. } => Some(std::fs::File::open(path).map_err(
+            |error| CollectError::Read {
+                source_name: path.display().to_string(),
+                error,
+            },
+        )?),
         Input::Watch { dir, .. } => {
             std::fs::read_dir(dir).map_err(|error| CollectError::Read {
                 source_name: dir.display().to_string(),
@@ -272,9 +282,22 @@ pub async fn collect(
     let (items_tx, items_rx) = mpsc::channel(input::READ_CHANNEL_CAPACITY);
     let stop_when_done = !matches!(input, Input::Watch { .. });
     match input {
-        Input::File(path) => input::spawn_file(path, file.expect("opened above"), items_tx),
+        Input::File(path) => {
+            let file = file.expect("opened above");
+            input::spawn_file(path, file, mapping::FeedMaps::default(), items_tx);
+        }
+        Input::Mapped { path, feed } => {
+            let feeds = mapping::FeedMaps {
+                by_pattern: vec![("*".to_owned(), feed)],
+            };
+            input::spawn_file(path, file.expect("opened above"), feeds, items_tx);
+        }
         Input::Stdin => input::spawn_stdin(items_tx),
-        Input::Watch { dir, poll_ms } => input::spawn_watch(dir, poll_ms, outbox.clone(), items_tx),
+        Input::Watch {
+            dir,
+            poll_ms,
+            feeds,
+        } => input::spawn_watch(dir, poll_ms, feeds, outbox.clone(), items_tx),
     }
     tracing::info!(
         url = %config.nats_url,

@@ -112,8 +112,10 @@ pub fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
     getrandom::fill(buf).map_err(|e| std::io::Error::other(e.to_string()))
 }
 
+/// Creates a new file only its owner may read and write (0600 on Unix); never over an existing
+/// one (`AlreadyExists`). The signing key, and the trust secrets of `golive trust-secret`.
 #[cfg(unix)]
-fn create_owner_only(path: &Path) -> std::io::Result<std::fs::File> {
+pub fn create_owner_only(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .write(true)
@@ -123,7 +125,7 @@ fn create_owner_only(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 #[cfg(not(unix))]
-fn create_owner_only(path: &Path) -> std::io::Result<std::fs::File> {
+pub fn create_owner_only(path: &Path) -> std::io::Result<std::fs::File> {
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

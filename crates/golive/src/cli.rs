@@ -85,6 +85,9 @@ pub enum Command {
     /// For auditors: the signing key, export, offline verification, replay and comparison of
     /// ledgers (see docs/AUDIT.md)
     Audit(AuditArgs),
+    /// Trust side: the trust's own pseudonym key for NHS numbers in mapped feeds
+    /// (docs/FEEDS.md): `new TRUST` writes it, mode 0600; it is never sent anywhere
+    TrustSecret(TrustSecretArgs),
     /// Make a bearer token for the HTTP API. Prints the token on stdout (give it to its holder:
     /// it is stored nowhere) and, on stderr, the `[[http.tokens]]` entry holding only its hash
     Token(TokenArgs),
@@ -335,7 +338,8 @@ pub struct ServeArgs {
 
 #[derive(clap::Args)]
 pub struct CollectArgs {
-    /// JSONL or CSV file (by extension), or `-` for stdin (JSONL)
+    /// JSONL or CSV file (by extension), or `-` for stdin (JSONL); with --map, a trust's own
+    /// CSV export
     #[arg(required_unless_present_any = ["watch", "status"])]
     pub input: Option<String>,
     /// Watch this directory for new *.jsonl / *.csv files instead (runs until stopped)
@@ -364,6 +368,43 @@ pub struct CollectArgs {
     /// token: keep it on loopback or a private network
     #[arg(long, env = "GOLIVE_COLLECT_METRICS", value_name = "ADDR")]
     pub metrics: Option<std::net::SocketAddr>,
+    /// Read a trust's own export through a feed mapping (docs/FEEDS.md): `--map MAPPING.toml`
+    /// for the input file; with --watch, `--map PATTERN=MAPPING.toml` (repeatable; `*` and `?`
+    /// in PATTERN, e.g. `ptl-*.csv=ptl.toml`): files whose name matches are read through it
+    #[arg(long, value_name = "[PATTERN=]MAPPING")]
+    pub map: Vec<String>,
+    /// The trust's pseudonym key (`golive trust-secret new TRUST`), for a mapping that reads
+    /// NHS numbers with `pseudonym`. Stays on this host: never sent
+    #[arg(long, env = "GOLIVE_TRUST_SECRET", value_name = "FILE")]
+    pub trust_secret: Option<PathBuf>,
+    /// Read and check the input, print each row's event (row, kind, key fields) or rejection
+    /// (row, column, reason), and publish nothing: no NATS, no outbox. Exits 3 when some rows
+    /// were rejected. With --json, one JSON object
+    #[arg(long, conflicts_with_all = ["watch", "status"])]
+    pub dry_run: bool,
+}
+
+#[derive(clap::Args)]
+pub struct TrustSecretArgs {
+    #[command(subcommand)]
+    pub what: TrustSecretCommand,
+}
+
+#[derive(Subcommand)]
+pub enum TrustSecretCommand {
+    /// Make a trust's pseudonym key: 32 random bytes in a new file, mode 0600, never
+    /// overwritten. Keep it on the trust's collector host only; `golive collect --trust-secret`
+    /// reads it. Whoever holds it can link pseudonyms to NHS numbers; without it nobody can
+    New(TrustSecretNewArgs),
+}
+
+#[derive(clap::Args)]
+pub struct TrustSecretNewArgs {
+    /// The trust's ODS code, e.g. RNJ
+    pub trust: String,
+    /// The file to write [default: <TRUST>.trust-secret in the current directory]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]

@@ -72,6 +72,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(a) => cmd::serve::run(&config()?, a),
         Command::Collect(a) => cmd::collect::run(&config()?, a),
         Command::Audit(a) => cmd::audit::run(&config()?, a),
+        Command::TrustSecret(a) => {
+            config()?;
+            cmd::trust_secret::run(a)
+        }
         Command::Token(a) => {
             config()?;
             cmd::token::run(a)

@@ -294,6 +294,7 @@ async fn watch_mode_reads_each_new_file_once_across_restarts() {
             Input::Watch {
                 dir: dir.clone(),
                 poll_ms: 50,
+                feeds: Default::default(),
             },
             rec.callback(),
             async move {

@@ -2,14 +2,16 @@
 //! to NATS and forgets an event only once the ledger's receipt says it is appended. `--status`
 //! shows the outbox without NATS.
 
-use std::path::PathBuf;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use golive::config::Config;
 use golive::{exit, render};
-use golive_collector::{CollectSummary, CollectorConfig, Input, Progress};
+use golive_collector::mapping::{FeedMaps, MappedFeed, Mapping, TrustSecret, read_mapped_csv};
+use golive_collector::{CollectSummary, CollectorConfig, FeedFormat, FeedRecord, Input, Progress};
 
 use super::{nkey, runtime, shutdown_signal_in};
 use crate::cli::CollectArgs;
@@ -25,7 +27,11 @@ pub fn run(config: &Config, args: CollectArgs) -> Result<ExitCode> {
         })?;
         return Ok(ExitCode::SUCCESS);
     }
-    let input = input(args.input, args.watch)?;
+    let feeds = feeds(&args)?;
+    if args.dry_run {
+        return dry_run(args.input.as_deref(), &feeds, args.json);
+    }
+    let input = input(args.input, args.watch, feeds)?;
     let nkey = nkey(&args.nats)?;
     let cc = CollectorConfig {
         nats_url: args.nats.url,
@@ -57,21 +63,116 @@ pub fn run(config: &Config, args: CollectArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(exit_code(&summary)))
 }
 
-/// What to read: a file, stdin or a watched directory.
-fn input(input: Option<String>, watch: Option<PathBuf>) -> Result<Input> {
+/// What to read: a file (through its mapping, if --map gave one), stdin or a watched
+/// directory.
+fn input(input: Option<String>, watch: Option<PathBuf>, feeds: FeedMaps) -> Result<Input> {
     Ok(match (input, watch) {
-        (_, Some(dir)) => Input::Watch { dir, poll_ms: 500 },
-        (Some(i), None) if i == "-" => Input::Stdin,
-        (Some(i), None) => Input::File(PathBuf::from(i)),
-        (None, None) => anyhow::bail!("give an input file, `-` for stdin, or --watch DIR"),
+        (_, Some(dir)) => Input::Watch {
+            dir,
+            poll_ms: 500,
+            feeds,
+        },
+        (Some(i), None) if i == "-" => {
+            if !feeds.is_empty() {
+                bail!("--map reads a file, not stdin: give the export's path");
+            }
+            Input::Stdin
+        }
+        (Some(i), None) => match feeds.by_pattern.into_iter().next() {
+            Some((_, feed)) => Input::Mapped {
+                path: PathBuf::from(i),
+                feed,
+            },
+            None => Input::File(PathBuf::from(i)),
+        },
+        (None, None) => bail!("give an input file, `-` for stdin, or --watch DIR"),
     })
+}
+
+/// The mappings of `--map` (checked now: a mistake is refused before anything starts), with
+/// the trust secret of `--trust-secret`. For a file, one `MAPPING`; with --watch, any number of
+/// `PATTERN=MAPPING` (a bare `MAPPING` there means `*.csv=MAPPING`).
+fn feeds(args: &CollectArgs) -> Result<FeedMaps> {
+    if args.map.is_empty() {
+        return Ok(FeedMaps::default());
+    }
+    let secret = args
+        .trust_secret
+        .as_deref()
+        .map(TrustSecret::read)
+        .transpose()?;
+    if args.watch.is_none() && args.map.len() > 1 {
+        bail!("one --map for one input file (several PATTERN=MAPPING go with --watch)");
+    }
+    let mut by_pattern = Vec::new();
+    for m in &args.map {
+        let (pattern, file) = match (args.watch.is_some(), m.split_once('=')) {
+            (true, Some((p, f))) => (p.to_owned(), f),
+            (true, None) => ("*.csv".to_owned(), m.as_str()),
+            (false, _) => ("*".to_owned(), m.as_str()),
+        };
+        by_pattern.push((
+            pattern,
+            Arc::new(load_mapping(Path::new(file), secret.clone())?),
+        ));
+    }
+    Ok(FeedMaps { by_pattern })
+}
+
+/// Reads and checks one mapping file.
+fn load_mapping(path: &Path, secret: Option<TrustSecret>) -> Result<MappedFeed> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the feed mapping {name}"))?;
+    let mapping = Mapping::parse(&name, &text)
+        .with_context(|| format!("the feed mapping {name} is refused"))?;
+    MappedFeed::new(mapping, &name, secret)
+        .with_context(|| format!("the feed mapping {name} is refused"))
+}
+
+/// `--dry-run`: reads the file as a run would and prints each event or rejection; nothing is
+/// published, no outbox is opened, no NATS is needed.
+fn dry_run(input: Option<&str>, feeds: &FeedMaps, json: bool) -> Result<ExitCode> {
+    let Some(path) = input.filter(|i| *i != "-") else {
+        bail!("--dry-run reads a file: give its path");
+    };
+    let path = Path::new(path);
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let reader = BufReader::with_capacity(256 * 1024, file);
+    let source = path.display().to_string();
+    let mut records: Vec<FeedRecord> = Vec::new();
+    let mut emit = |r: FeedRecord| {
+        records.push(r);
+        std::ops::ControlFlow::Continue(())
+    };
+    let counts = match feeds.by_pattern.first() {
+        Some((_, feed)) => {
+            let context = golive_collector::file_context(path);
+            read_mapped_csv(reader, &source, feed, &context, &mut emit)
+        }
+        None => {
+            golive_collector::feed::read_feed(FeedFormat::of_path(path), reader, &source, &mut emit)
+        }
+    }
+    .with_context(|| format!("cannot read {}", path.display()))?;
+    terminal::out(&if json {
+        render::collect::dry_run_json(&records, &counts)
+    } else {
+        render::collect::dry_run(&source, &records, &counts)
+    })?;
+    Ok(ExitCode::from(if counts.rejected > 0 {
+        exit::REJECTED
+    } else {
+        exit::OK
+    }))
 }
 
 /// `golive collect --check-config`: the input named and the NKey file readable; nothing is
 /// opened or connected.
 pub fn check_only(config: &Config, args: &CollectArgs) -> Result<ExitCode> {
     if !args.status {
-        input(args.input.clone(), args.watch.clone())?;
+        input(args.input.clone(), args.watch.clone(), feeds(args)?)?;
         nkey(&args.nats)?;
     }
     terminal::err(&render::collect::config_ok(&config.data_dir));

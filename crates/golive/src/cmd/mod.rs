@@ -20,6 +20,7 @@ pub mod serve;
 pub mod simulate;
 pub mod status;
 pub mod token;
+pub mod trust_secret;
 pub mod verify;
 
 use std::sync::Arc;

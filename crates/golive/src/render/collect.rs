@@ -236,3 +236,97 @@ pub fn outbox_status_json(st: &OutboxStatus) -> String {
         "files_processed": st.files_processed,
     }))
 }
+
+/// `golive trust-secret new`: where the key is, and how to keep it (stderr).
+pub fn trust_secret_written(trust: &str, path: &std::path::Path) -> String {
+    line(format_args!(
+        "golive trust-secret: wrote the pseudonym key of {trust} to {} (mode 0600). Keep it on \
+         this trust's collector host only and back it up there: a new key gives new pseudonyms. \
+         Use it with `golive collect --map MAPPING --trust-secret {}`",
+        path.display(),
+        path.display()
+    ))
+}
+
+/// One dry-run row: (row, kind, event id, key fields) of an event.
+fn dry_run_event(ev: &golive_collector::ValidEvent) -> (String, String, String) {
+    let v: serde_json::Value = serde_json::from_slice(&ev.canonical).unwrap_or_default();
+    let kind = v["kind"].as_str().unwrap_or("?").to_owned();
+    let mut key = format!("occurred_at={}", v["occurred_at"].as_str().unwrap_or("?"));
+    if let Some(data) = v["data"].as_object() {
+        for (k, x) in data {
+            let shown = x.as_str().map_or_else(|| x.to_string(), str::to_owned);
+            let _ = write!(key, " {k}={}", super::truncate(&shown, 40));
+        }
+    }
+    (kind, ev.event_id.to_string(), key)
+}
+
+/// `golive collect --dry-run`: a table of what would be published and what is refused, then
+/// the counts (stdout).
+pub fn dry_run(
+    source: &str,
+    records: &[golive_collector::FeedRecord],
+    counts: &golive_collector::FeedCounts,
+) -> String {
+    use golive_collector::FeedRecord;
+    let mut table = super::table::Table::new(vec![
+        "row",
+        "kind",
+        "event_id",
+        "key fields, or the rejection",
+    ]);
+    for r in records {
+        match r {
+            FeedRecord::Event(ev) => {
+                let (kind, id, key) = dry_run_event(ev);
+                table.row(vec![ev.line.to_string(), kind, id, key]);
+            }
+            FeedRecord::Rejected(j) => table.row(vec![
+                j.line.to_string(),
+                "REJECTED".to_owned(),
+                format!("column {}", j.field),
+                j.reason.clone(),
+            ]),
+        }
+    }
+    let mut out = String::new();
+    table.render(&mut out);
+    let _ = writeln!(
+        out,
+        "dry run of {source}: {} rows, {} events would be published, {} rejected, {} skipped (no rule); nothing was published",
+        counts.records, counts.events, counts.rejected, counts.skipped
+    );
+    out
+}
+
+/// `golive collect --dry-run --json`: one object with every event and rejection.
+pub fn dry_run_json(
+    records: &[golive_collector::FeedRecord],
+    counts: &golive_collector::FeedCounts,
+) -> String {
+    use golive_collector::FeedRecord;
+    let mut events = Vec::new();
+    let mut rejections = Vec::new();
+    for r in records {
+        match r {
+            FeedRecord::Event(ev) => {
+                let envelope: serde_json::Value =
+                    serde_json::from_slice(&ev.canonical).unwrap_or_default();
+                events.push(json!({"row": ev.line, "subject": ev.subject, "event": envelope}));
+            }
+            FeedRecord::Rejected(j) => rejections.push(json!({
+                "source": j.source, "row": j.line, "column": j.field, "reason": j.reason
+            })),
+        }
+    }
+    line(json!({
+        "dry_run": true,
+        "rows": counts.records,
+        "events": counts.events,
+        "rejected": counts.rejected,
+        "skipped": counts.skipped,
+        "would_publish": events,
+        "rejections": rejections,
+    }))
+}

@@ -99,6 +99,7 @@ impl Feeds<'_> {
             Input::Watch {
                 dir: dir.clone(),
                 poll_ms: 500,
+                feeds: Default::default(),
             },
             |_| {},
             until_stopped(self.stop.clone()),

@@ -281,11 +281,9 @@ fn recovery_section(h: &mut String, r: &RecoveryView) {
 /// Months since go-live, % of baseline, carried.
 type ChartPoint = (i64, f64, bool);
 
-/// Each point of delivery's activity as % of baseline by month since go-live, one line each,
-/// carried months hollow, the 95% line dashed.
-fn recovery_chart(h: &mut String, r: &RecoveryView) {
-    let series: Vec<(String, Vec<ChartPoint>)> = r
-        .trusts
+/// Each point of delivery's points with a month since go-live and a percentage, labelled.
+fn chart_series(r: &RecoveryView) -> Vec<(String, Vec<ChartPoint>)> {
+    r.trusts
         .iter()
         .flat_map(|(code, t)| {
             t.points_of_delivery.iter().map(move |(pod, p)| {
@@ -298,7 +296,13 @@ fn recovery_chart(h: &mut String, r: &RecoveryView) {
             })
         })
         .filter(|(_, pts): &(String, Vec<_>)| !pts.is_empty())
-        .collect();
+        .collect()
+}
+
+/// Each point of delivery's activity as % of baseline by month since go-live, one line each,
+/// carried months hollow, the 95% line dashed.
+fn recovery_chart(h: &mut String, r: &RecoveryView) {
+    let series = chart_series(r);
     if series.is_empty() {
         return;
     }

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::error::CollectError;
 use crate::feed::{FeedFormat, FeedRecord, read_feed};
-use crate::mapping::{FeedMaps, FileContext, MappedFeed, read_mapped_csv};
+use crate::mapping::{FeedMaps, FileContext, MappedFeed, read_mapped};
 use crate::outbox::{FileKey, Outbox};
 
 /// Records in the channel between a reader thread and the engine.
@@ -261,7 +261,7 @@ fn send_feed<R: BufRead>(
     match reading {
         Reading::Native(format) => read_feed(*format, reader, source, &mut emit).map(|_| ()),
         Reading::Mapped(feed, file) => {
-            read_mapped_csv(reader, source, feed, file, &mut emit).map(|_| ())
+            read_mapped(reader, source, feed, file, &mut emit).map(|_| ())
         }
     }
 }

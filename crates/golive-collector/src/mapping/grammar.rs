@@ -29,6 +29,8 @@ pub struct Mapping {
     pub delimiter: u8,
     /// Lines starting with this byte are comments (e.g. a sample's `# SYNTHETIC` line).
     pub comment: Option<u8>,
+    /// For an Excel workbook: the sheet to read (default: the first).
+    pub sheet: Option<String>,
     pub rules: Vec<Rule>,
 }
 
@@ -105,6 +107,7 @@ struct RawMapping {
     unmatched: Option<Spanned<String>>,
     delimiter: Option<Spanned<String>>,
     comment: Option<Spanned<String>>,
+    sheet: Option<String>,
     rows: Spanned<Vec<Spanned<RawRule>>>,
 }
 
@@ -236,6 +239,7 @@ impl Mapping {
                     return Err(lines.err(c.span(), "comment", "one ASCII character, e.g. \"#\""));
                 }
             },
+            sheet: raw.sheet,
             rules,
         })
     }

@@ -17,10 +17,11 @@ mod grammar;
 mod read;
 mod secret;
 pub mod transform;
+mod xlsx;
 
 pub use apply::{FileContext, MappedFeed};
 pub use grammar::{As, FieldSpec, Mapping, Rule, Source, Unmatched, When};
-pub use read::read_mapped_csv;
+pub use read::{read_mapped, read_mapped_csv};
 pub use secret::{SecretError, TrustSecret};
 pub use transform::TransformError;
 

@@ -13,6 +13,32 @@ use crate::feed::{
     FeedCounts, FeedRecord, UTF8_BOM, ValidEvent, csv_reader, rejection, unequal_row,
 };
 
+/// Reads an export through `feed`: an Excel workbook (`.xlsx`, by the file's name) as the CSV of
+/// its sheet (the mapping's `sheet`, else the first; [`super::xlsx`]), anything else as CSV.
+/// A workbook that cannot be read is one rejection of the file, at row 1.
+pub fn read_mapped<R: Read>(
+    reader: R,
+    source: &str,
+    feed: &MappedFeed,
+    file: &FileContext,
+    emit: &mut dyn FnMut(FeedRecord) -> ControlFlow<()>,
+) -> io::Result<FeedCounts> {
+    if !super::xlsx::is_xlsx(&file.name) {
+        return read_mapped_csv(reader, source, feed, file, emit);
+    }
+    let sheet = feed.mapping.sheet.as_deref();
+    match super::xlsx::sheet_as_csv(reader, sheet, feed.mapping.delimiter) {
+        Ok(csv) => read_mapped_csv(io::Cursor::new(csv), source, feed, file, emit),
+        Err(reason) => {
+            let _ = emit(FeedRecord::Rejected(rejection(source, 1, "(file)", reason)));
+            Ok(FeedCounts {
+                rejected: 1,
+                ..FeedCounts::default()
+            })
+        }
+    }
+}
+
 /// Reads a CSV export through `feed`, calling `emit` for each event or rejection; rows that no
 /// rule matches under `unmatched = "skip"` are counted in `skipped` and not emitted.
 pub fn read_mapped_csv<R: Read>(

@@ -281,3 +281,99 @@ fn glob_patterns() {
     assert!(glob_match("a?c*", "abcde"));
     assert!(!glob_match("a?c", "ac"));
 }
+
+/// `csv` (comment lines included) as the first sheet of a workbook, every cell text; with
+/// `numbers`, the cells of those columns (0-based) that are plain pounds written as numbers.
+fn workbook(csv: &str, numbers: &[u16]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, line) in csv.lines().enumerate() {
+        let mut rdr = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(line.as_bytes());
+        let Some(Ok(rec)) = rdr.records().next() else {
+            continue;
+        };
+        for (c, cell) in rec.iter().enumerate() {
+            let (r, c) = (r as u32, c as u16);
+            let pounds = cell.trim_start_matches('£').replace(',', "");
+            match pounds.parse::<f64>() {
+                Ok(x) if numbers.contains(&c) && r > 1 => sheet.write_number(r, c, x),
+                _ => sheet.write_string(r, c, cell),
+            }
+            .unwrap();
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+fn read_xlsx(mapping: &str, bytes: Vec<u8>) -> (Vec<FeedRecord>, crate::FeedCounts) {
+    let feed = MappedFeed::new(
+        Mapping::parse("m.toml", mapping).unwrap(),
+        "m.toml",
+        Some(secret()),
+    )
+    .unwrap();
+    let file = FileContext {
+        name: "export.xlsx".into(),
+        ..context()
+    };
+    let mut out = Vec::new();
+    let counts = read_mapped(&bytes[..], "export.xlsx", &feed, &file, &mut |r| {
+        out.push(r);
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    (out, counts)
+}
+
+#[test]
+fn a_sample_saved_as_a_workbook_reads_as_its_csv() {
+    // Proves: each shipped sample written into an .xlsx (its cells as text; the finance
+    // amounts as Excel numbers, as a finance spreadsheet holds them) gives the same events and
+    // rejections, row for row, as the CSV.
+    let mut all = SAMPLES.to_vec();
+    all.push(("ptl", PTL, PTL_CSV));
+    for (name, mapping, csv) in all {
+        let numbers: &[u16] = if name == "finance" { &[4] } else { &[] };
+        let (want, want_counts) = read(mapping, csv, Some(secret()));
+        let (got, got_counts) = read_xlsx(mapping, workbook(csv, numbers));
+        assert!(want_counts.events > 0, "{name}");
+        assert_eq!(got_counts, want_counts, "{name}");
+        // The same events, but for the file's name in their sources (`{file}`).
+        let events = |r: &[FeedRecord]| -> Vec<String> {
+            r.iter()
+                .filter_map(|x| match x {
+                    FeedRecord::Event(e) => Some(
+                        String::from_utf8_lossy(&e.canonical).replace("export.xlsx", "export.csv"),
+                    ),
+                    FeedRecord::Rejected(_) => None,
+                })
+                .collect()
+        };
+        assert_eq!(events(&got), events(&want), "{name}");
+    }
+}
+
+#[test]
+fn a_workbook_without_the_sheet_or_not_a_workbook_is_one_rejection_of_the_file() {
+    let (_, finance, csv) = SAMPLES[1];
+    let with_sheet = format!("sheet = \"Nov 2008\"\n{finance}");
+    let (got, counts) = read_xlsx(&with_sheet, workbook(csv, &[]));
+    assert_eq!(counts.rejected, 1);
+    let FeedRecord::Rejected(r) = &got[0] else {
+        panic!("{got:?}")
+    };
+    assert_eq!((r.line, r.field.as_str()), (1, "(file)"));
+    assert!(r.reason.contains("no sheet `Nov 2008`"), "{}", r.reason);
+    let (got, _) = read_xlsx(finance, b"not a workbook".to_vec());
+    let FeedRecord::Rejected(r) = &got[0] else {
+        panic!("{got:?}")
+    };
+    assert!(
+        r.reason.starts_with("not an Excel workbook"),
+        "{}",
+        r.reason
+    );
+}

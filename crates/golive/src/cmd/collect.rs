@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result, bail};
 use golive::config::Config;
 use golive::{exit, render};
-use golive_collector::mapping::{FeedMaps, MappedFeed, Mapping, TrustSecret, read_mapped_csv};
+use golive_collector::mapping::{FeedMaps, MappedFeed, Mapping, TrustSecret, read_mapped};
 use golive_collector::{CollectSummary, CollectorConfig, FeedFormat, FeedRecord, Input, Progress};
 
 use super::{nkey, runtime, shutdown_signal_in};
@@ -149,7 +149,7 @@ fn dry_run(input: Option<&str>, feeds: &FeedMaps, json: bool) -> Result<ExitCode
     let counts = match feeds.by_pattern.first() {
         Some((_, feed)) => {
             let context = golive_collector::file_context(path);
-            read_mapped_csv(reader, &source, feed, &context, &mut emit)
+            read_mapped(reader, &source, feed, &context, &mut emit)
         }
         None => {
             golive_collector::feed::read_feed(FeedFormat::of_path(path), reader, &source, &mut emit)

@@ -382,3 +382,68 @@ fn exclude_synthetic_answers_as_a_ledger_of_the_sourced_events_alone() {
     assert!(!table.contains("ZZ001"), "{table}");
     assert!(table.contains("sourced figures only"), "{table}");
 }
+
+/// `golive collect --dry-run --json` of `file` through `mapping`: the object it prints.
+fn dry_run(file: &Path, mapping: &Path) -> Value {
+    let o = GOLIVE.run(&[
+        "collect",
+        file.to_str().unwrap(),
+        "--map",
+        mapping.to_str().unwrap(),
+        "--dry-run",
+        "--json",
+    ]);
+    serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&o)))
+}
+
+#[test]
+fn a_finance_workbook_dry_runs_to_the_events_of_its_csv() {
+    // Proves: the finance sample saved as an Excel workbook (its amounts as numbers, as a
+    // finance spreadsheet holds them) is read through the same mapping by `collect --dry-run`
+    // and would publish the same events (ids and figures) as the CSV.
+    use golive_report::{Cell, Column, Cover, Table, write_xlsx};
+    let dir = tempfile::tempdir().unwrap();
+    let root = golive_testkit::golive::repo_root();
+    let csv_path = root.join("samples/finance.csv");
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    let mut rdr = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
+    let header: Vec<&'static str> = rdr
+        .headers()
+        .unwrap()
+        .iter()
+        .map(|h| &*Box::leak(h.to_owned().into_boxed_str()))
+        .collect();
+    let columns: Vec<Column> = header.iter().map(|h| Column::plain(h)).collect();
+    let mut sheet = Table::new("finance", &columns);
+    for row in rdr.records() {
+        let row = row.unwrap();
+        sheet.push(
+            row.iter()
+                .enumerate()
+                .map(|(i, c)| match header[i] {
+                    "Amount" => Cell::Decimal(c.replace(['£', ','], "").parse().unwrap()),
+                    _ => Cell::text(c),
+                })
+                .collect(),
+        );
+    }
+    let book = dir.path().join("finance-nov.xlsx");
+    std::fs::write(&book, write_xlsx(&Cover::default(), &[sheet]).unwrap()).unwrap();
+    let mapping = dir.path().join("finance.toml");
+    let shipped = std::fs::read_to_string(root.join("deploy/feeds/finance.toml")).unwrap();
+    std::fs::write(&mapping, format!("sheet = \"finance\"\n{shipped}")).unwrap();
+    let (from_book, from_csv) = (dry_run(&book, &mapping), dry_run(&csv_path, &mapping));
+    assert_eq!(from_book["rejected"], 0, "{from_book}");
+    let events = |v: &Value| -> Vec<(Value, Value)> {
+        v["would_publish"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["event"]["event_id"].clone(), e["event"]["data"].clone()))
+            .collect()
+    };
+    assert!(!events(&from_csv).is_empty());
+    assert_eq!(events(&from_book), events(&from_csv));
+}

@@ -270,21 +270,32 @@ pub fn local_table(
     rules: Rules<'_>,
 ) -> Result<(u64, golive_report::Table), QueryError> {
     let (seq, p) = fold(store, point)?;
-    let exclude = point.exclude_synthetic;
-    has_trust(&p, seq, trust, exclude)?;
-    let table = match what {
-        What::Claims => {
-            let at = (seq, point.known_at);
-            let (view, sourced) =
-                claims_register_both(store, &p, at, rules.claims, trust, exclude)?;
-            golive_report::marked_table(&view, sourced.as_ref())
-        }
-        _ => golive_report::table_of(&p, exclude, |p| {
-            build_view(p, what, trust, rules, point.align)
-        }),
-    };
+    let table = table_of(store, (seq, &p), what, trust, point, rules)?;
     drop_later(p);
     Ok((seq, table))
+}
+
+/// The table of `what` of `p`, the ledger folded at `seq` (so that many tables share one fold).
+pub fn table_of(
+    store: &Store,
+    (seq, p): (u64, &Projections),
+    what: What,
+    trust: Option<&OdsCode>,
+    point: Point,
+    rules: Rules<'_>,
+) -> Result<golive_report::Table, QueryError> {
+    let exclude = point.exclude_synthetic;
+    has_trust(p, seq, trust, exclude)?;
+    Ok(match what {
+        What::Claims => {
+            let at = (seq, point.known_at);
+            let (view, sourced) = claims_register_both(store, p, at, rules.claims, trust, exclude)?;
+            golive_report::marked_table(&view, sourced.as_ref())
+        }
+        _ => golive_report::table_of(p, exclude, |p| {
+            build_view(p, what, trust, rules, point.align)
+        }),
+    })
 }
 
 /// The sequence `point` is at, and the projections there (known at its time, if any).

@@ -9,7 +9,7 @@ use golive_projections::{Align, Projections};
 use golive_report::{CheckpointInfo, Cover, Headline, Table, headline};
 use golive_store::Store;
 
-use crate::query::{At, Point, QueryError, Rules, What, local_table};
+use crate::query::{At, Point, QueryError, Rules, What, table_of};
 
 /// Which trusts a report covers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,9 +160,11 @@ pub fn all_tables(
         What::Deferred,
         What::Trusts,
     ];
+    // One fold for every table.
+    let (seq, p) = crate::query::fold(store, point)?;
     whats
         .iter()
-        .map(|w| Ok(local_table(store, *w, trust, point, rules)?.1))
+        .map(|w| Ok(table_of(store, (seq, &p), *w, trust, point, rules)?))
         .collect()
 }
 

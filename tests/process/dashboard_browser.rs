@@ -800,13 +800,16 @@ fn assert_scenario_has_claims(addr: &str, seq: u64) {
 /// Clicking a trust's net cost shows the sources `/v1/evidence` lists for its money figures.
 async fn assert_sources_panel(c: &Client, addr: &str, seq: u64) {
     let evidence = api_view(addr, &format!("/v1/evidence?as_of_seq={seq}"), seq);
+    let money = api_view(addr, &format!("/v1/money?as_of_seq={seq}"), seq);
     let (code, sources) = evidence["trusts"]
         .as_object()
         .unwrap()
         .iter()
         .map(|(code, t)| (code, t["money"]["sources"].as_array().unwrap()))
-        .find(|(_, s)| !s.is_empty())
-        .expect("a trust with money sources");
+        .find(|(code, s)| {
+            !s.is_empty() && money["trusts"][code]["total"]["net_cost_pence"] != json!(0)
+        })
+        .expect("a trust with money sources and a net cost");
     let figure = c
         .find(Locator::Css(&format!("[data-testid=\"net-cost-{code}\"]")))
         .await
@@ -824,12 +827,96 @@ async fn assert_sources_panel(c: &Client, addr: &str, seq: u64) {
             "sources panel of {code} lacks {r:?}: {shown:?}"
         );
     }
+    assert_money_events_listed(c, addr, seq, code, &figure).await;
     c.find(Locator::Css("[data-testid=\"sources-close\"]"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
+}
+
+/// The panel of a clicked net cost lists the events behind it, as `?evidence=true` gives them
+/// at the page's seq: the same events in the same order, each with its part, adding up to the
+/// figure shown, and each event's sources.
+async fn assert_money_events_listed(
+    c: &Client,
+    addr: &str,
+    seq: u64,
+    code: &str,
+    figure: &fantoccini::elements::Element,
+) {
+    let start = Instant::now();
+    while attr(c, "evidence-events", "data-state").await.as_deref() != Some("ready") {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the events of {code}'s net cost were not listed: {:?}; page errors {:?}",
+            attr(c, "evidence-events", "data-state").await,
+            page_errors(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let v = get_json(
+        addr,
+        &format!("/v1/money?trust={code}&as_of_seq={seq}&evidence=true&evidence_limit=50"),
+    );
+    let line = v["evidence"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["line"] == json!({"trust": code, "measure": "net_cost"}))
+        .expect("a net-cost line")
+        .clone();
+    let items = c
+        .find_all(Locator::Css("[data-testid=\"evidence-event\"]"))
+        .await
+        .unwrap();
+    let mut listed = Vec::new();
+    for item in &items {
+        let id = item.attr("data-event-id").await.unwrap().unwrap();
+        let part: i64 = item
+            .attr("data-part-pence")
+            .await
+            .unwrap()
+            .unwrap()
+            .parse()
+            .unwrap();
+        listed.push((id, part));
+    }
+    let want: Vec<(String, i64)> = line["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["event_id"].as_str().unwrap().to_owned(),
+                e["part_pence"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(!want.is_empty(), "{code}'s net cost is made of events");
+    assert_eq!(listed, want, "events listed for {code}'s net cost");
+    let shown: i64 = figure
+        .attr("data-pence")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        listed.iter().map(|(_, p)| p).sum::<i64>(),
+        shown,
+        "the parts add up to the figure"
+    );
+    let panel = text(c, "evidence-events").await;
+    for e in line["events"].as_array().unwrap() {
+        let r = e["sources"][0]["ref"].as_str().unwrap();
+        let words: String = r.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            panel.contains(&words),
+            "the events panel lacks source {r:?}: {panel:?}"
+        );
+    }
 }
 
 /// A ledger (`golive serve --http` on a fresh nats-server) holding the London scenario, sent

@@ -16,6 +16,8 @@ mod https;
 mod nats_auth;
 mod nats_cluster;
 mod nats_pipeline;
+mod nats_tls;
+mod origin;
 mod readiness;
 mod upgrade;
 

@@ -36,7 +36,7 @@ fn collect(file: &Path, outbox: &Path, nats: &NatsServer, log: &Path, extra: &[&
 
 /// Waits until the ledger's durable consumer has acknowledged every message up to stream seq
 /// `last` (the ledger acknowledges only what it has stored, appended or dead-lettered).
-fn wait_until_processed(nats: &NatsServer, last: u64) {
+pub(crate) fn wait_until_processed(nats: &NatsServer, last: u64) {
     wait_for(
         Duration::from_secs(120),
         &format!("the ledger to process the stream up to seq {last}"),

@@ -132,6 +132,7 @@ fn baseline_records(envelopes: &[Envelope]) -> Result<Vec<Vec<u8>>, StoreError> 
             prev_hash: GENESIS_HASH,
             hash: GENESIS_HASH,
             envelope: e.clone(),
+            origin_signature: None,
         };
         codec::encode_record(&r, &mut buf).map_err(StoreError::Encode)?;
         records.push(buf);

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::connection::State;
@@ -21,6 +22,7 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use golive_model::EventId;
 use golive_model::protocol::{RECEIPTS_SUBJECT, decode_receipt_reply, encode_receipt_query};
+use golive_verify::{NoteSigner, SIGNATURE_HEADER, sign_event};
 use tokio::sync::mpsc;
 
 use crate::engine::{
@@ -75,9 +77,12 @@ struct Sent {
 
 /// Sends publishes one at a time, in the order the engine dispatched them, so that JetStream
 /// receives events in outbox order; the acks are awaited concurrently by the driver.
+/// With a trust key, each publish carries the trust's signature of the payload (the event's
+/// canonical bytes); Ed25519 is deterministic, so a re-publish carries the same signature.
 async fn sender_task(
     js: async_nats::jetstream::Context,
     client: Client,
+    signer: Option<Arc<NoteSigner>>,
     mut jobs: mpsc::Receiver<PublishJob>,
     sent: mpsc::Sender<Sent>,
 ) {
@@ -85,9 +90,12 @@ async fn sender_task(
         let result = if client.connection_state() != State::Connected {
             Err("not connected to NATS".to_owned())
         } else {
-            let msg = PublishMessage::build()
-                .payload(job.payload)
-                .message_id(&job.msg_id);
+            let mut msg = PublishMessage::build().message_id(&job.msg_id);
+            if let Some(signer) = &signer {
+                let signature = sign_event(signer, &job.payload).to_text();
+                msg = msg.header(SIGNATURE_HEADER, signature.as_str());
+            }
+            let msg = msg.payload(job.payload);
             js.send_publish(job.subject, msg)
                 .await
                 .map_err(|e| e.to_string())
@@ -161,7 +169,8 @@ impl<F: FnMut(&Progress) + Send> Driver<F> {
             .build(client.clone());
         let (jobs_tx, jobs_rx) = mpsc::channel(cfg.window);
         let (sent_tx, sent_rx) = mpsc::channel(cfg.window);
-        tokio::spawn(sender_task(js, client.clone(), jobs_rx, sent_tx));
+        let signer = cfg.trust_signer.clone();
+        tokio::spawn(sender_task(js, client.clone(), signer, jobs_rx, sent_tx));
         let start = Start {
             next_seq: outbox.next_seq()?,
             marked_refused: outbox.refused_marks()?.into_iter().map(|m| m.0).collect(),

@@ -16,6 +16,15 @@ pub enum CollectError {
     #[error("cannot use the NATS server address {url}: {reason}")]
     NatsUrl { url: String, reason: String },
 
+    /// The TLS handshake with NATS failed (an untrusted certificate, a server without TLS, a
+    /// client certificate refused): a setting to fix, so the collector stops rather than retry.
+    #[error("TLS to NATS at {url} failed: {reason}; {hint}")]
+    NatsTls {
+        url: String,
+        reason: String,
+        hint: &'static str,
+    },
+
     /// The server answered "authorization violation": wrong, unknown or missing credentials.
     #[error("NATS at {url} refused the credentials for {who}: authorization violation; {hint}")]
     NatsRefused {

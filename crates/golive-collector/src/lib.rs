@@ -87,6 +87,8 @@ pub struct CollectorConfig {
     /// An NKey user (deploy/nats/auth.conf): authenticates with its seed, and its replies come
     /// on `_INBOX.<public key>` (see [`golive_model::protocol::user_inbox_prefix`]).
     pub nkey: Option<Arc<nkeys::KeyPair>>,
+    /// TLS to NATS (`--nats-ca`, `--nats-cert`, `--nats-key`); none by default.
+    pub tls: golive_model::protocol::NatsTls,
     /// JetStream publishes awaiting their ack at once.
     pub window: usize,
     /// An event the ledger still does not know this long after its publish is published again
@@ -101,6 +103,10 @@ pub struct CollectorConfig {
     pub wait_for_receipts_ms: Option<u64>,
     /// Most events in the outbox; at the limit reading pauses.
     pub outbox_events_max: u64,
+    /// The trust's signing key (`golive trust-key new`): each publish carries its Ed25519
+    /// signature of the event's canonical bytes in the `Golive-Signature` header
+    /// (docs/EVENTS.md). `None` publishes unsigned events.
+    pub trust_signer: Option<Arc<golive_verify::NoteSigner>>,
 }
 
 impl CollectorConfig {
@@ -111,12 +117,14 @@ impl CollectorConfig {
             outbox_dir: outbox_dir.into(),
             credentials: None,
             nkey: None,
+            tls: Default::default(),
             window: DEFAULT_WINDOW,
             republish_after_ms: DEFAULT_REPUBLISH_AFTER_MS,
             receipt_interval_ms: DEFAULT_RECEIPT_INTERVAL_MS,
             receipt_timeout_ms: DEFAULT_RECEIPT_TIMEOUT_MS,
             wait_for_receipts_ms: None,
             outbox_events_max: DEFAULT_OUTBOX_EVENTS_MAX,
+            trust_signer: None,
         }
     }
 
@@ -338,6 +346,13 @@ async fn connect(
                 reason: error.to_string(),
             });
         }
+        _ if golive_model::protocol::is_tls_failure(&error.to_string()) => {
+            return Err(CollectError::NatsTls {
+                url: config.nats_url.clone(),
+                reason: error.to_string(),
+                hint: config.tls.hint(),
+            });
+        }
         _ => {}
     }
     let client = options(config, news, true)
@@ -390,6 +405,14 @@ async fn options(
             .nkey(seed)
             .custom_inbox_prefix(golive_model::protocol::user_inbox_prefix(&kp.public_key()));
     }
+    if let Some(ca) = &config.tls.ca {
+        options = options.add_root_certificates(ca.clone());
+    }
+    if let Some((cert, key)) = &config.tls.client {
+        options = options.add_client_certificate(cert.clone(), key.clone());
+    }
+    // With any TLS option a server without TLS is refused, never talked to in clear.
+    options = options.require_tls(config.tls.required());
     if retry {
         options = options.retry_on_initial_connect();
     }

@@ -972,6 +972,88 @@
     panel.dataset.trust = code;
     panel.dataset.group = group;
     panel.hidden = false;
+    const box = evidenceBox(code, group);
+    if (box) {
+      panel.insertBefore(box, close);
+      showEvents(box, code, group, 0);
+    }
+  }
+
+  // ---------------------------------------------------------------- the events behind a figure
+
+  // Events listed per page in the panel (the API's evidence_limit).
+  const EVIDENCE_PAGE = 50;
+
+  /** Which answer lists the events behind a group's figure of a trust, and which of its lines. */
+  const EVIDENCE_OF = {
+    money: { path: '/v1/money', title: 'Events behind the net cost',
+      lines: (ev, code) => ev.lines.filter((l) => l.line.trust === code && l.line.measure === 'net_cost') },
+    lost: { path: '/v1/lost-patients', title: 'Events behind the open cases',
+      lines: (ev, code) => ev.lines.filter((l) => l.line.trust === code) },
+  };
+
+  function evidenceBox(code, group) {
+    if (!EVIDENCE_OF[group]) return null;
+    return h('div', { class: 'evidence-events', 'data-testid': 'evidence-events', 'data-state': 'loading' },
+      h('h4', {}, EVIDENCE_OF[group].title),
+      h('p', { class: 'muted' }, 'Loading the events\u2026'),
+      h('ol', { 'data-testid': 'evidence-list' }));
+  }
+
+  function relationText(r) {
+    return { disputes: 'disputes', corroborates: 'corroborates', restates: 'restates' }[r.relation] || r.relation;
+  }
+
+  /** One event behind the figure: its part, kind, date, status, sources, corrections, links. */
+  function evidenceItem(e) {
+    const sources = (e.sources || []).map((s) => h('li', {},
+      h('span', { class: 'muted' }, s.type.replace(/_/g, ' ') + ': '),
+      s.url ? h('a', { href: s.url, rel: 'noopener noreferrer', target: '_blank' }, s.ref) : s.ref));
+    const notes = [];
+    if (e.status !== 'reported') notes.push(e.status);
+    if (e.synthetic) notes.push('synthetic');
+    if (e.supersedes) notes.push('corrects an earlier report');
+    if (e.relates_to) notes.push(relationText(e.relates_to) + ' another report');
+    return h('li', { 'data-testid': 'evidence-event', 'data-event-id': e.event_id,
+      'data-part-pence': e.part_pence === undefined ? null : e.part_pence.toString(),
+      title: 'event ' + e.event_id + ', seq ' + e.seq },
+      e.part_pence === undefined ? '' : h('strong', { class: 'num' }, pounds(e.part_pence) + ' '),
+      e.kind.replace(/_/g, ' ') + ', recorded ' + dateText(e.recorded_at),
+      notes.length ? h('span', { class: 'muted' }, ' (' + notes.join('; ') + ')') : '',
+      sources.length ? h('ul', { class: 'evidence-sources' }, sources) : '');
+  }
+
+  /** Lists a page of the events behind `code`'s `group` figure at the page's seq, with a button
+   *  for the next page when the figure is made of more. */
+  async function showEvents(box, code, group, offset) {
+    const of = EVIDENCE_OF[group];
+    const q = '?trust=' + encodeURIComponent(code) + '&as_of_seq=' + state.seq +
+      (state.sourcedOnly ? '&exclude_synthetic=true' : '') +
+      '&evidence=true&evidence_limit=' + EVIDENCE_PAGE + '&evidence_offset=' + offset;
+    const note = box.querySelector('p');
+    let lines;
+    try {
+      lines = of.lines((await getJson(of.path + q)).evidence, code);
+    } catch (e) {
+      note.textContent = 'Cannot list the events: ' + e.message;
+      box.dataset.state = 'error';
+      return;
+    }
+    const list = box.querySelector('ol');
+    for (const l of lines) for (const e of l.events) list.appendChild(evidenceItem(e));
+    const total = lines.reduce((n, l) => n + l.events_total, 0);
+    const shown = list.children.length;
+    note.textContent = total === 0 ? 'No events in force.' : shown + ' of ' + total + (total === 1 ? ' event' : ' events') +
+      (lines.length === 1 && lines[0].amount_pence !== undefined ? ', adding up to ' + pounds(lines[0].amount_pence) : '') + '.';
+    box.dataset.total = String(total);
+    const old = box.querySelector('button');
+    if (old) old.remove();
+    if (lines.some((l) => l.events_total > offset + l.events.length)) {
+      const more = h('button', { type: 'button', 'data-testid': 'evidence-more' }, 'More events');
+      more.addEventListener('click', () => showEvents(box, code, group, offset + EVIDENCE_PAGE));
+      box.appendChild(more);
+    }
+    box.dataset.state = 'ready';
   }
 
   const COVERAGE_TEXT = { reporting: 'reporting', silent: 'silent', dark: 'dark' };

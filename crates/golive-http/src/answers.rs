@@ -28,6 +28,7 @@ pub(crate) struct AnswerKey {
     pub known_at: Option<String>,
     pub exclude_synthetic: bool,
     pub format: crate::api::Format,
+    pub evidence: Option<golive_report::EvidencePage>,
 }
 
 #[derive(Default)]
@@ -77,6 +78,7 @@ mod tests {
             known_at: None,
             exclude_synthetic: false,
             format: crate::api::Format::Json,
+            evidence: None,
         }
     }
 

@@ -16,6 +16,9 @@ use chrono::{DateTime, Utc};
 use golive_ledger::{LedgerGauges, seq_received_by};
 use golive_model::OdsCode;
 use golive_projections::{Align, Marked, Projections, WarningRules};
+use golive_report::{
+    EVIDENCE_LIMIT_DEFAULT, EVIDENCE_LIMIT_MAX, Evidence, EvidenceOf, EvidencePage, EvidencePlan,
+};
 use serde::Serialize;
 
 use crate::answers::AnswerKey;
@@ -37,6 +40,10 @@ const SELECT: &[&str] = &[
     "format",
     "bom",
 ];
+
+/// The parameters the projection endpoints whose lines can list their events (`/v1/money`,
+/// `/v1/lost-patients`) take besides [`SELECT`].
+const EVIDENCE_PARAMS: &[&str] = &["evidence", "evidence_offset", "evidence_limit"];
 
 /// Which state of the ledger a request asks about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +68,9 @@ pub struct Selection {
     /// `format=csv` (with `bom=true`, a UTF-8 byte-order mark first): the view's table as CSV
     /// instead of the JSON answer.
     pub format: Format,
+    /// `evidence=true` (with `evidence_offset`, `evidence_limit`): the events behind each line,
+    /// on the views that list them ([`EVIDENCE_PARAMS`]).
+    pub evidence: Option<EvidencePage>,
 }
 
 /// How an answer is written.
@@ -87,8 +97,10 @@ pub fn parse_selection(
         known_at: None,
         exclude_synthetic: false,
         format: Format::Json,
+        evidence: None,
     };
     let (mut as_of_seq, mut format, mut bom) = (None, None, None);
+    let (mut evidence, mut offset, mut limit) = (false, None, None);
     let mut as_of = None;
     for (name, value) in &raw {
         if !accepted.contains(&name.as_str()) {
@@ -128,21 +140,28 @@ pub fn parse_selection(
             "exclude_synthetic" => sel.exclude_synthetic = parse_flag(name, value)?,
             "format" => format = Some(value.as_str()),
             "bom" => bom = Some(parse_flag(name, value)?),
+            "evidence" => evidence = parse_flag(name, value)?,
+            "evidence_offset" => offset = Some(parse_count(name, value)?),
+            "evidence_limit" => limit = Some(parse_count(name, value)?),
             _ => unreachable!("only accepted names get here"),
         }
     }
     sel.format = parse_format(format, bom)?;
-    sel.at = match (as_of_seq, as_of) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::BadRequest(
-                "give as_of_seq or as_of, not both".to_owned(),
-            ));
-        }
-        (Some(s), None) => At::Seq(s),
-        (None, Some(t)) => At::Time(t),
-        (None, None) => At::Head,
-    };
+    sel.evidence = parse_evidence(evidence, offset, limit, sel.format)?;
+    sel.at = at_of(as_of_seq, as_of)?;
     Ok(sel)
+}
+
+/// The point `as_of_seq` or `as_of` asks for (the head without either; both is a 400).
+fn at_of(as_of_seq: Option<u64>, as_of: Option<DateTime<Utc>>) -> Result<At, ApiError> {
+    match (as_of_seq, as_of) {
+        (Some(_), Some(_)) => Err(ApiError::BadRequest(
+            "give as_of_seq or as_of, not both".to_owned(),
+        )),
+        (Some(s), None) => Ok(At::Seq(s)),
+        (None, Some(t)) => Ok(At::Time(t)),
+        (None, None) => Ok(At::Head),
+    }
 }
 
 /// `format` (`json`, the default, or `csv`) and `bom` (with `csv` only).
@@ -159,6 +178,47 @@ fn parse_format(format: Option<&str>, bom: Option<bool>) -> Result<Format, ApiEr
             "format `{other}` is not `json` or `csv`"
         ))),
     }
+}
+
+/// `evidence` with its page, checked: a page without `evidence=true`, a limit outside 1 to
+/// [`EVIDENCE_LIMIT_MAX`] or evidence asked of a CSV answer is a 400.
+fn parse_evidence(
+    evidence: bool,
+    offset: Option<usize>,
+    limit: Option<usize>,
+    format: Format,
+) -> Result<Option<EvidencePage>, ApiError> {
+    if !evidence {
+        return match (offset, limit) {
+            (None, None) => Ok(None),
+            _ => Err(ApiError::BadRequest(
+                "evidence_offset and evidence_limit are for evidence=true only".to_owned(),
+            )),
+        };
+    }
+    if format != Format::Json {
+        return Err(ApiError::BadRequest(
+            "evidence=true is answered in JSON only: the CSV is the view's table".to_owned(),
+        ));
+    }
+    let limit = limit.unwrap_or(EVIDENCE_LIMIT_DEFAULT);
+    if !(1..=EVIDENCE_LIMIT_MAX).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "evidence_limit `{limit}` is not from 1 to {EVIDENCE_LIMIT_MAX}"
+        )));
+    }
+    Ok(Some(EvidencePage {
+        offset: offset.unwrap_or(0),
+        limit,
+    }))
+}
+
+/// A whole number from 0.
+fn parse_count(name: &str, value: &str) -> Result<usize, ApiError> {
+    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+    value.parse().ok().filter(|_| digits).ok_or_else(|| {
+        ApiError::BadRequest(format!("{name} `{value}` is not a whole number from 0"))
+    })
 }
 
 /// `true` or `false`, and nothing else.
@@ -214,6 +274,9 @@ struct Answer<'a, V> {
     known_at: Option<String>,
     trust: Option<&'a str>,
     data: V,
+    /// With `evidence=true` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<Evidence>,
 }
 
 /// A JSON body with the as-of header.
@@ -313,6 +376,7 @@ impl<'a> Asked<'a> {
             known_at: self.known_at_text.clone(),
             exclude_synthetic: self.sel.exclude_synthetic,
             format: self.sel.format,
+            evidence: self.sel.evidence,
         }
     }
 
@@ -337,6 +401,7 @@ impl<'a> Asked<'a> {
         state: &AppState,
         (as_of_seq, head_seq): (u64, u64),
         data: V,
+        evidence: Option<Evidence>,
     ) -> Result<Response, ApiError> {
         let body = Bytes::from(
             serde_json::to_vec(&Answer {
@@ -346,6 +411,7 @@ impl<'a> Asked<'a> {
                 known_at: self.known_at_text.clone(),
                 trust: self.sel.trust.as_ref().map(OdsCode::as_str),
                 data,
+                evidence,
             })
             .map_err(|e| ApiError::Internal(format!("cannot encode the answer: {e}")))?,
         );
@@ -381,7 +447,7 @@ impl<'a> Asked<'a> {
 /// answer is always from the cache or a known-at fold up to the sequence (the head if none).
 async fn answer<V, F>(
     state: &AppState,
-    path: &'static str,
+    (path, of): (&'static str, Option<EvidenceOf>),
     sel: Selection,
     build: F,
 ) -> Result<Response, ApiError>
@@ -417,9 +483,38 @@ where
         let (as_of_seq, head_seq, t) = view_at(state, &asked, wanted, table).await?;
         return Ok(asked.respond_csv(state, (as_of_seq, head_seq), &t, bom));
     }
-    let marked = |p: &Projections| p.marked(exclude, |p| build(p, trust, &state.rules));
-    let (as_of_seq, head_seq, view) = view_at(state, &asked, wanted, marked).await?;
-    asked.respond(state, (as_of_seq, head_seq), view)
+    let wants = sel.evidence.zip(of);
+    let marked = |p: &Projections| {
+        let plan = wants.map(|(_, of)| {
+            let p = if exclude { p.sourced_only() } else { p };
+            EvidencePlan::of(p, of, trust)
+        });
+        (p.marked(exclude, |p| build(p, trust, &state.rules)), plan)
+    };
+    let (as_of_seq, head_seq, (view, plan)) = view_at(state, &asked, wanted, marked).await?;
+    let evidence = match (plan, sel.evidence) {
+        (Some(plan), Some(page)) => Some(resolve(state, plan, page).await?),
+        _ => None,
+    };
+    asked.respond(state, (as_of_seq, head_seq), view, evidence)
+}
+
+/// The evidence of `plan`, its events read from the store off the async threads and without
+/// the ledger's lock.
+async fn resolve(
+    state: &AppState,
+    plan: EvidencePlan,
+    page: EvidencePage,
+) -> Result<Evidence, ApiError> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        plan.resolve(page, |id| {
+            Ok::<_, golive_store::StoreError>(store.record_of(id)?.map(|r| (r.seq, r.envelope)))
+        })
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// The sequence a request asks about: `None` for the head, else a past sequence (a time is
@@ -482,14 +577,22 @@ where
 
 macro_rules! projection_endpoint {
     ($name:ident, $path:literal, |$p:ident, $t:ident, $rules:ident| $build:expr) => {
+        projection_endpoint!($name, $path, None, |$p, $t, $rules| $build);
+    };
+    ($name:ident, $path:literal, $of:expr, |$p:ident, $t:ident, $rules:ident| $build:expr) => {
         pub(crate) async fn $name(
             State(state): State<AppState>,
             raw: RawQuery,
         ) -> Result<Response, ApiError> {
-            let sel = selection(raw, $path, SELECT)?;
+            let of: Option<EvidenceOf> = $of;
+            let mut accepted = SELECT.to_vec();
+            if of.is_some() {
+                accepted.extend_from_slice(EVIDENCE_PARAMS);
+            }
+            let sel = selection(raw, $path, &accepted)?;
             answer(
                 &state,
-                $path,
+                ($path, of),
                 sel,
                 |$p: &Projections, $t: Option<&OdsCode>, $rules: &WarningRules| $build,
             )
@@ -498,9 +601,14 @@ macro_rules! projection_endpoint {
     };
 }
 
-projection_endpoint!(lost_patients, "/v1/lost-patients", |p, t, _r| p
-    .lost_patients(t));
-projection_endpoint!(money, "/v1/money", |p, t, _r| p.money(t));
+projection_endpoint!(
+    lost_patients,
+    "/v1/lost-patients",
+    Some(EvidenceOf::LostPatients),
+    |p, t, _r| p.lost_patients(t)
+);
+projection_endpoint!(money, "/v1/money", Some(EvidenceOf::Money), |p, t, _r| p
+    .money(t));
 projection_endpoint!(rollout, "/v1/rollout", |p, t, _r| p.rollout(t));
 projection_endpoint!(warnings, "/v1/warnings", |p, t, r| p.warnings(r, t));
 projection_endpoint!(deferred_features, "/v1/deferred-features", |p, t, _r| p
@@ -531,7 +639,7 @@ pub(crate) async fn recovery(
         Align::GoLive => "/v1/recovery?align=go_live",
     };
     let tariffs = state.tariffs.clone();
-    answer(&state, key, sel, |p, t, r| {
+    answer(&state, (key, None), sel, |p, t, r| {
         p.recovery(&tariffs, r, t, align)
     })
     .await
@@ -605,7 +713,7 @@ pub(crate) async fn claims(
     } else {
         Marked::compared(view, sourced.as_ref(), events)
     };
-    asked.respond(&state, (seq, head_now), marked)
+    asked.respond(&state, (seq, head_now), marked, None)
 }
 // With `trust`, the list is that one trust (or a 404): a cheap "does it have events" check.
 projection_endpoint!(trusts, "/v1/trusts", |p, t, _r| match t {

@@ -78,6 +78,8 @@ impl AsOfCache {
         }
         let p = slot
             .get_or_try_init(|| async {
+                // The asking token's own bound first (429 at it), then the global one (wait).
+                let _mine = crate::limits::as_of_permit()?;
                 let _permit = self
                     .permits
                     .acquire()

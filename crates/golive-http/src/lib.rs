@@ -32,7 +32,10 @@ pub mod api;
 pub mod asof;
 pub mod auth;
 pub mod dashboard;
+pub mod event;
+pub mod limits;
 pub mod refused;
+pub mod server;
 pub mod stream;
 pub mod tlog;
 pub mod tls;
@@ -81,6 +84,9 @@ pub struct AppState {
     pub readiness: Arc<Readiness>,
     /// The live stream's watcher and subscribers (`/v1/stream`).
     pub head_watch: Arc<stream::HeadWatch>,
+    /// The limits against abuse and their state ([`limits`]); none unless
+    /// [`AppState::with_limits`] sets them.
+    pub limiter: Arc<limits::Limiter>,
 }
 
 impl AppState {
@@ -104,7 +110,14 @@ impl AppState {
             answers: Arc::default(),
             readiness: Arc::default(),
             head_watch: Arc::default(),
+            limiter: Arc::new(limits::Limiter::new(limits::Limits::off())),
         }
+    }
+
+    /// The same state, served within `limits` ([`limits`]).
+    pub fn with_limits(mut self, limits: limits::Limits) -> Self {
+        self.limiter = Arc::new(limits::Limiter::new(limits));
+        self
     }
 
     /// The same state, answering `/readyz` from `readiness`.
@@ -152,6 +165,15 @@ pub enum ApiError {
     /// 503: a bounded resource is full (the live stream's subscribers).
     #[error("{0}")]
     Unavailable(String),
+    /// 429 with `Retry-After`: a token or an address over its limit ([`limits`]).
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_s: u64 },
+    /// 408: the request's body did not arrive in time ([`limits`]).
+    #[error("{0}")]
+    Timeout(String),
+    /// 413: a request body over [`limits::BODY_BYTES_MAX`].
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 impl ApiError {
@@ -162,6 +184,9 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 }
@@ -172,7 +197,15 @@ impl IntoResponse for ApiError {
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "HTTP request failed");
         }
-        error_response(status, self.to_string())
+        let retry_after_s = match &self {
+            ApiError::TooManyRequests { retry_after_s, .. } => Some(*retry_after_s),
+            _ => None,
+        };
+        let response = error_response(status, self.to_string());
+        match retry_after_s {
+            Some(s) => limits::with_retry_after(response, s),
+            None => response,
+        }
     }
 }
 
@@ -280,6 +313,10 @@ fn guarded(routes: Router<AppState>, auth: &Arc<Auth>, needs: Role) -> Router<Ap
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     let auth = state.auth.clone();
+    let guard = limits::Guard {
+        limiter: state.limiter.clone(),
+        auth: auth.clone(),
+    };
     let public = Router::new()
         .route("/v1/openapi.json", get(api::openapi))
         .route("/healthz", get(api::healthz))
@@ -298,6 +335,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/claims", get(api::claims))
         .route("/v1/usage-burden", get(api::usage_burden))
         .route("/v1/recovery", get(api::recovery))
+        .route("/v1/events/{event_id}", get(event::event))
         .route("/v1/head", get(api::head))
         .route("/v1/stream", get(stream::stream))
         .merge(dashboard::data_routes());
@@ -311,6 +349,7 @@ pub fn router(state: AppState) -> Router {
         .merge(guarded(admin, &auth, Role::Admin))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(middleware::from_fn_with_state(guard, limits::limit))
         .layer(middleware::from_fn_with_state(metrics, track))
         .with_state(state)
 }
@@ -324,7 +363,6 @@ pub async fn serve_on(
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?addr, "HTTP API listening");
     let shutdown = state.head_watch.clone().closing(shutdown);
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.limiter.limits;
+    server::serve_app(listener, router(state), None, limits, shutdown).await
 }

@@ -19,7 +19,6 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
-use golive_model::format_time;
 use golive_store::{Store, StoreError};
 use golive_verify::{record_leaf, to_hex, write_record_line};
 use serde::Deserialize;
@@ -98,15 +97,7 @@ async fn events(
         for r in store.range(from, to) {
             let r = r.map_err(internal)?;
             records.push(if n == 0 { b'[' } else { b',' });
-            write_record_line(
-                &mut records,
-                r.seq,
-                &r.prev_hash,
-                &r.hash,
-                &format_time(&r.received_at),
-                r.stream_seq,
-                &r.envelope.canonical_bytes(),
-            );
+            r.with_export(|e| write_record_line(&mut records, e));
             records.pop(); // the line's newline
             n += 1;
         }

@@ -5,10 +5,6 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -65,10 +61,11 @@ pub fn load(cert: &Path, key: &Path) -> Result<TlsConfig, TlsError> {
     Ok(Arc::new(config))
 }
 
-/// Serves the HTTP surface over TLS on a bound listener until `shutdown` completes, then
-/// stops as plain HTTP does (`axum::serve(..).with_graceful_shutdown`): it stops listening,
-/// idle connections close, and requests in flight (or in their handshake) are answered before
-/// this returns. A client whose handshake fails is logged and dropped; the server goes on.
+/// Serves the HTTP surface over TLS on a bound listener until `shutdown` completes, within the
+/// state's limits ([`crate::limits`]), then stops as plain HTTP does
+/// ([`crate::server::serve_app`]): it stops listening, idle connections close, and requests in
+/// flight (or in their handshake) are answered before this returns. A client whose handshake
+/// fails is logged and dropped; the server goes on.
 pub async fn serve_tls_on(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -76,79 +73,19 @@ pub async fn serve_tls_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let shutdown = state.head_watch.clone().closing(shutdown);
-    serve_app_tls_on(listener, router(state), config, shutdown).await
+    let limits = state.limiter.limits;
+    tracing::info!(addr = ?listener.local_addr().ok(), "HTTPS API listening");
+    crate::server::serve_app(listener, router(state), Some(config), limits, shutdown).await
 }
 
-/// [`serve_tls_on`] for any router (the refused state's, [`crate::refused`]).
+/// [`serve_tls_on`] for any router (the refused state's, [`crate::refused`]), without limits.
 pub async fn serve_app_tls_on(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     config: Arc<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let graceful = GracefulShutdown::new();
     tracing::info!(addr = ?listener.local_addr().ok(), "HTTPS API listening");
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, peer) = tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(x) => x,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait a moment, do not spin.
-                    tracing::warn!(error = %e, "accepting an HTTPS connection failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        tokio::spawn(connection(
-            acceptor.clone(),
-            tcp,
-            peer,
-            app.clone(),
-            graceful.watcher(),
-        ));
-    }
-    drop(listener);
-    let open = graceful.count();
-    if open > 0 {
-        tracing::info!(
-            open,
-            "HTTPS: answering the requests in flight before stopping"
-        );
-    }
-    graceful.shutdown().await;
-    Ok(())
-}
-
-/// One HTTPS connection: the handshake (at most 10 s), then HTTP/1.1 or HTTP/2 until the client
-/// closes or the server's shutdown (seen through `watcher`) ends it after its requests in flight.
-async fn connection(
-    acceptor: tokio_rustls::TlsAcceptor,
-    tcp: tokio::net::TcpStream,
-    peer: std::net::SocketAddr,
-    app: axum::Router,
-    watcher: Watcher,
-) {
-    let handshake =
-        tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await;
-    let tls = match handshake {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
-            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!(%peer, "TLS handshake timed out");
-            return;
-        }
-    };
-    let service = TowerToHyperService::new(app);
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
-    if let Err(e) = watcher.watch(conn.into_owned()).await {
-        tracing::debug!(%peer, error = %e, "HTTPS connection ended with an error");
-    }
+    let limits = crate::limits::Limits::off();
+    crate::server::serve_app(listener, app, Some(config), limits, shutdown).await
 }

@@ -4,55 +4,17 @@
 //! deployment charge published on 27 February 2009 is known on the 28th and not on the 26th; a
 //! corrected activity report reads as first reported until its correction was recorded.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use common::{get, london_state as state, scenario_events};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use golive_http::{AppState, router};
-use golive_ledger::{Ledger, LedgerOptions, LineSource, ingest_lines};
 use golive_model::{Envelope, EventId};
 use golive_projections::{Projections, WarningRules};
 use serde_json::Value;
-use tower::ServiceExt;
-
-fn scenario() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/london-2008.jsonl")
-}
-
-/// The scenario's events, in file order (which is the ledger's seq order: none is rejected).
-fn scenario_events() -> Vec<Envelope> {
-    std::fs::read_to_string(scenario())
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| golive_model::decode(l.as_bytes()).unwrap())
-        .collect()
-}
-
-/// A ledger with the London scenario, snapshots every 10 records.
-fn state(dir: &std::path::Path) -> AppState {
-    let options = LedgerOptions {
-        snapshot_every_events: 10,
-        snapshots_kept_max: 100,
-    };
-    let mut ledger = Ledger::open(dir, options).unwrap();
-    let f = std::fs::File::open(scenario()).unwrap();
-    let source = LineSource::Stdin;
-    let s = ingest_lines(
-        &mut ledger,
-        std::io::BufReader::new(f),
-        &source,
-        7,
-        &mut |_| {},
-    );
-    assert_eq!(s.unwrap().rejected, 0);
-    let rules = Arc::new(WarningRules::default());
-    AppState::new(Arc::new(Mutex::new(ledger)), rules)
-}
 
 /// The reference: the first `upto` events, only those recorded by `t`, folded fresh (a
 /// correction applied against its target only if that target is among them).
@@ -68,16 +30,6 @@ fn fresh_fold(events: &[Envelope], upto: usize, t: DateTime<Utc>) -> Projections
         folded.insert(e.event_id, e);
     }
     p
-}
-
-async fn get(state: &AppState, uri: &str) -> (StatusCode, Value) {
-    let r = router(state.clone())
-        .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = r.status();
-    let body = axum::body::to_bytes(r.into_body(), 64 << 20).await.unwrap();
-    (status, serde_json::from_slice(&body).unwrap())
 }
 
 fn time(s: &str) -> DateTime<Utc> {

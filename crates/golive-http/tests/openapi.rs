@@ -141,6 +141,26 @@ fn routes_in_source() -> BTreeSet<String> {
     out
 }
 
+/// Ids of the scenario's events, in file (= seq) order.
+fn scenario_ids() -> Vec<String> {
+    std::fs::read_to_string(scenario())
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            golive_model::decode(l.as_bytes())
+                .unwrap()
+                .event_id
+                .to_string()
+        })
+        .collect()
+}
+
+/// A documented path with its path parameters filled in (an event of the scenario).
+fn concrete(path: &str) -> String {
+    path.replace("{event_id}", &scenario_ids()[0])
+}
+
 /// The events of the shipped scenario the state holds.
 fn scenario_len() -> u64 {
     std::fs::read_to_string(scenario())
@@ -175,9 +195,13 @@ async fn every_route_is_documented_and_every_documented_path_is_routed() {
         "router paths (left) vs docs/openapi.json paths (right)"
     );
     for path in &documented {
-        assert!(!path.contains('{'), "no path parameters expected: {path}");
+        let uri = concrete(path);
+        assert!(
+            !uri.contains('{'),
+            "a path parameter without a value: {path}"
+        );
         // Routed: whatever it answers without parameters, it is not the fallback's 404.
-        let g = get(&st, path).await;
+        let g = get(&st, &uri).await;
         let fallback = g.status == StatusCode::NOT_FOUND
             && String::from_utf8_lossy(&g.body).contains("no such path");
         assert!(!fallback, "{path} is documented but not routed");
@@ -229,7 +253,13 @@ fn violations(validator: &jsonschema::Validator, v: &Value) -> Vec<String> {
 
 /// The JSON pointer of the `status` answer's JSON schema of GET `path`.
 fn answer_pointer(path: &str, status: &str) -> String {
-    let escape = |s: &str| s.replace('~', "~0").replace('/', "~1");
+    // A JSON pointer (RFC 6901), percent-encoded where a URI fragment needs it (`{`, `}`).
+    let escape = |s: &str| {
+        s.replace('~', "~0")
+            .replace('/', "~1")
+            .replace('{', "%7B")
+            .replace('}', "%7D")
+    };
     format!(
         "/paths/{}/get/responses/{status}/content/{}/schema",
         escape(path),
@@ -353,11 +383,15 @@ async fn every_answer_matches_its_schema() {
         "/v1/head",
         "/v1/series",
         "/v1/events",
+        "/v1/events/{event_id}",
         "/v1/checkpoints",
         "/v1/proof/inclusion",
         "/v1/proof/consistency",
         "/readyz",
     ];
+    // Every event of the scenario, corrected, correcting, disputing and disputed ones included.
+    let every_event: Vec<String> = scenario_ids().iter().map(|id| format!("/{id}")).collect();
+    let every_event: Vec<&str> = every_event.iter().map(|s| leak(s.clone())).collect();
     let mut checked = 0;
     for path in paths {
         assert!(
@@ -367,6 +401,19 @@ async fn every_answer_matches_its_schema() {
         let schema = validator(&doc, &answer_pointer(path, "200"));
         let queries: &[&str] = match path {
             "/v1/head" => &[""],
+            "/v1/events/{event_id}" => &every_event,
+            "/v1/money" | "/v1/lost-patients" => &[
+                "",
+                "?trust=RAL",
+                "?evidence=true",
+                "?trust=RAL&evidence=true&evidence_limit=2&evidence_offset=1",
+                "?evidence=true&as_of_seq=40",
+                "?evidence=true&known_at=2009-02-28T00:00:00Z",
+                "?evidence=true&exclude_synthetic=true",
+                "?evidence=false",
+                "?trust=RNJ&as_of_seq=40",
+                "?as_of=2100-01-01T00:00:00Z&known_at=2008-07-01T00:00:00Z",
+            ],
             "/v1/series" => &[
                 "",
                 "?trust=RAL",
@@ -402,7 +449,10 @@ async fn every_answer_matches_its_schema() {
             ],
         };
         for q in queries {
-            let uri = format!("{path}{q}");
+            let uri = match path {
+                "/v1/events/{event_id}" => format!("/v1/events{q}"),
+                _ => format!("{path}{q}"),
+            };
             let g = get(&st, &uri).await;
             assert_eq!(g.status, StatusCode::OK, "{uri}: {}", g.json());
             let v = g.json();
@@ -608,6 +658,51 @@ async fn bad_requests_get_json_errors_with_the_right_status() {
             "takes no parameters",
         ),
         ("/v2/money", StatusCode::NOT_FOUND, "no such path"),
+        (
+            "/v1/money?evidence=yes",
+            StatusCode::BAD_REQUEST,
+            "evidence `yes` is not `true` or `false`",
+        ),
+        (
+            "/v1/money?evidence=true&evidence_limit=0",
+            StatusCode::BAD_REQUEST,
+            "evidence_limit `0` is not from 1 to 1000",
+        ),
+        (
+            "/v1/money?evidence=true&evidence_limit=1001",
+            StatusCode::BAD_REQUEST,
+            "evidence_limit `1001` is not from 1 to 1000",
+        ),
+        (
+            "/v1/lost-patients?evidence=true&evidence_offset=-1",
+            StatusCode::BAD_REQUEST,
+            "evidence_offset `-1` is not a whole number",
+        ),
+        (
+            "/v1/money?evidence_limit=5",
+            StatusCode::BAD_REQUEST,
+            "for evidence=true only",
+        ),
+        (
+            "/v1/money?evidence=true&format=csv",
+            StatusCode::BAD_REQUEST,
+            "evidence=true is answered in JSON only",
+        ),
+        (
+            "/v1/rollout?evidence=true",
+            StatusCode::BAD_REQUEST,
+            "unknown parameter `evidence`",
+        ),
+        (
+            "/v1/events/not-an-id",
+            StatusCode::BAD_REQUEST,
+            "is not a UUID",
+        ),
+        (
+            "/v1/events/00000000-0000-4000-8000-000000000000",
+            StatusCode::NOT_FOUND,
+            "is not in this ledger",
+        ),
     ];
     for (uri, status, message) in cases {
         let g = get(&st, uri).await;
@@ -718,7 +813,7 @@ async fn every_route_answers_only_the_roles_the_document_gives_it() {
         let uri = match path.as_str() {
             "/v1/proof/inclusion" => "/v1/proof/inclusion?seq=1".to_owned(),
             "/v1/proof/consistency" => "/v1/proof/consistency?from=1".to_owned(),
-            p => p.to_owned(),
+            p => concrete(p),
         };
         let needs: Option<Role> = item["get"]["x-golive-role"]
             .as_str()

@@ -4,8 +4,10 @@
 use std::io::BufRead;
 
 use chrono::Utc;
+use golive_model::Envelope;
 use golive_model::{decode_line, read_line_bounded};
 use golive_store::{Head, Incoming, NewDeadLetter, Outcome};
+use golive_verify::{SIGNATURE_HEADER, TrustKeys};
 
 use crate::ledger::{Ledger, LedgerError};
 
@@ -67,6 +69,7 @@ pub fn ingest_lines<R: BufRead>(
     progress: &mut dyn FnMut(&IngestSummary),
 ) -> Result<IngestSummary, LedgerError> {
     let batch_events_max = batch_events_max.max(1);
+    let trust_keys = ledger.trust_keys();
     let mut summary = IngestSummary::default();
     let mut batch: Vec<Pending> = Vec::with_capacity(batch_events_max);
     let mut buf = Vec::with_capacity(1024);
@@ -83,25 +86,22 @@ pub fn ingest_lines<R: BufRead>(
             summary.blank += 1;
             continue;
         }
-        let decoded = decode_line(&buf, n, overlong);
-        match decoded {
+        let decoded =
+            decode_line(&buf, n, overlong).map_err(|e| (e.field.clone(), e.reason.to_string()));
+        match decoded.and_then(|e| unsigned_origin(&trust_keys, e)) {
             Ok(envelope) => batch.push(Pending {
                 line: line_no,
                 raw: buf.clone(),
-                incoming: Incoming {
-                    envelope,
-                    stream_seq: None,
-                    received_at: Utc::now(),
-                },
+                incoming: Incoming::new(envelope, None, Utc::now()),
             }),
-            Err(e) => reject(
+            Err((field, reason)) => reject(
                 ledger,
                 &mut summary,
                 source,
                 line_no,
                 buf.clone(),
-                Some(e.field.clone()),
-                e.reason.to_string(),
+                Some(field),
+                reason,
             )?,
         }
         if batch.len() >= batch_events_max {
@@ -114,6 +114,23 @@ pub fn ingest_lines<R: BufRead>(
     set_head(&mut summary, head);
     progress(&summary);
     Ok(summary)
+}
+
+/// A line of a file carries no signature: its event stands only for a trust whose policy lets
+/// it be unsigned (signed events come through NATS, with their `Golive-Signature` header).
+fn unsigned_origin(
+    trust_keys: &TrustKeys,
+    envelope: Envelope,
+) -> Result<Envelope, (String, String)> {
+    match trust_keys.check(envelope.trust.as_str(), envelope.recorded_at, &[], None) {
+        Ok(_) => Ok(envelope),
+        Err(refusal) => Err((
+            SIGNATURE_HEADER.to_owned(),
+            format!(
+                "{refusal} (a file line carries no signature; signed events come through NATS)"
+            ),
+        )),
+    }
 }
 
 fn set_head(summary: &mut IngestSummary, head: Head) {

@@ -2,11 +2,13 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use golive_model::{Envelope, EventId};
 use golive_projections::{ClaimRules, ClaimsView, Cut, Marked, Projections};
 use golive_store::{Head, Incoming, Outcome, Record, Store, StoreError};
+use golive_verify::TrustKeys;
 
 /// Snapshots get sparser as the log grows: the next is due at least this fraction (1/N) of
 /// the log after the last one (see [`LedgerOptions::snapshot_due`]).
@@ -75,6 +77,9 @@ pub struct Ledger {
     last_received_at: Option<DateTime<Utc>>,
     /// Signs checkpoints of the Merkle tree, once enabled (see `crate::signing`).
     signing: Option<crate::signing::CheckpointSigner>,
+    /// Each trust's signature policy and keys: the origin every event must show to be appended
+    /// (`golive_verify::TrustKeys::check`, applied by the consumer loop and by ingest).
+    trust_keys: Arc<TrustKeys>,
 }
 
 impl Ledger {
@@ -105,6 +110,7 @@ impl Ledger {
             last_snapshot_seq,
             last_received_at,
             signing: None,
+            trust_keys: Arc::default(),
         };
         if let Some(e) = unreadable {
             tracing::warn!(
@@ -121,6 +127,15 @@ impl Ledger {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The trust keys every event's origin is checked against from now on.
+    pub fn set_trust_keys(&mut self, trust_keys: TrustKeys) {
+        self.trust_keys = Arc::new(trust_keys);
+    }
+
+    pub fn trust_keys(&self) -> Arc<TrustKeys> {
+        self.trust_keys.clone()
     }
 
     pub fn head(&self) -> Head {

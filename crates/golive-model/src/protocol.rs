@@ -152,9 +152,103 @@ pub fn server_urls(list: &str) -> Vec<String> {
         .collect()
 }
 
+/// TLS to NATS, as `golive serve` and `golive collect` take it (`--nats-ca`, `--nats-cert`,
+/// `--nats-key`): file paths only; the ledger service and the collector hand them to the client
+/// library. With any of them the client requires TLS, so a server that does not offer it is
+/// refused rather than talked to in clear.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NatsTls {
+    /// PEM file of the CA(s) that signed the server's certificate, trusted instead of the
+    /// system's roots.
+    pub ca: Option<std::path::PathBuf>,
+    /// PEM certificate and private key of this client, for a server that verifies clients
+    /// (deploy/nats/tls-verify.conf). Both or neither.
+    pub client: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+impl NatsTls {
+    /// Whether any TLS option is set (the client then requires TLS).
+    pub fn required(&self) -> bool {
+        self.ca.is_some() || self.client.is_some()
+    }
+
+    /// Every file named, with the flag that named it: for the checks before a start.
+    pub fn files(&self) -> Vec<(&'static str, &std::path::Path)> {
+        let mut files = Vec::new();
+        if let Some(ca) = &self.ca {
+            files.push(("--nats-ca", ca.as_path()));
+        }
+        if let Some((cert, key)) = &self.client {
+            files.push(("--nats-cert", cert.as_path()));
+            files.push(("--nats-key", key.as_path()));
+        }
+        files
+    }
+
+    /// What to check after a TLS failure, given what was set.
+    pub fn hint(&self) -> &'static str {
+        match (&self.ca, &self.client) {
+            (None, None) => {
+                "the server requires TLS: give --nats-ca FILE (the CA that signed its certificate), and --nats-cert/--nats-key if it verifies clients"
+            }
+            (_, None) => {
+                "check --nats-ca (the CA that signed the server's certificate, whose names must include the host of the URL); if the server verifies clients, give --nats-cert and --nats-key"
+            }
+            _ => {
+                "check --nats-ca (the CA that signed the server's certificate) and --nats-cert/--nats-key (a certificate the server's CA signed)"
+            }
+        }
+    }
+}
+
+/// Whether a connect error's text is a TLS failure (an untrusted or mismatched certificate, a
+/// refused client certificate, a server that does not speak TLS): a setting to fix, not a
+/// server that is down, so neither the ledger nor the collector retries it. async-nats reports
+/// most of these as IO errors, so the words decide.
+pub fn is_tls_failure(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "tls",
+        "certificate",
+        "handshake",
+        "peer sent",
+        "corrupt message",
+    ]
+    .iter()
+    .any(|w| m.contains(w))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_failures_are_told_from_a_server_that_is_down() {
+        for tls in [
+            "IO error: invalid peer certificate: UnknownIssuer",
+            "TLS error: could not load certs",
+            "IO error: received corrupt message of type InvalidContentType",
+            "IO error: peer sent alert: CertificateRequired",
+        ] {
+            assert!(is_tls_failure(tls), "{tls}");
+        }
+        for down in ["IO error: Connection refused (os error 111)", "timed out"] {
+            assert!(!is_tls_failure(down), "{down}");
+        }
+    }
+
+    #[test]
+    fn tls_lists_its_files_with_their_flags() {
+        let tls = NatsTls {
+            ca: Some("ca.pem".into()),
+            client: Some(("c.pem".into(), "c.key".into())),
+        };
+        assert!(tls.required());
+        let flags: Vec<&str> = tls.files().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(flags, ["--nats-ca", "--nats-cert", "--nats-key"]);
+        assert!(!NatsTls::default().required());
+        assert!(NatsTls::default().hint().contains("--nats-ca FILE"));
+    }
 
     #[test]
     fn a_nats_url_list_splits_into_servers() {

@@ -18,6 +18,14 @@ impl EventId {
     pub fn from_bytes(bytes: [u8; 16]) -> Self {
         Self(uuid::Uuid::from_bytes(bytes))
     }
+
+    /// An id as events write it: a UUID in its hyphenated form, any case.
+    pub fn parse(s: &str) -> Option<Self> {
+        (s.len() == 36)
+            .then(|| uuid::Uuid::parse_str(s).ok())
+            .flatten()
+            .map(Self)
+    }
 }
 
 impl fmt::Display for EventId {

@@ -77,6 +77,28 @@ impl EvidenceState {
         self.money.events.keys().copied().collect()
     }
 
+    /// The events that make up the trust's lost-patient figures.
+    pub(crate) fn lost_events(&self) -> Vec<EventId> {
+        self.lost.events.keys().copied().collect()
+    }
+
+    /// The links of the trust's events that name `id`, by linking event.
+    pub(crate) fn links_to<'a>(
+        &'a self,
+        id: &'a EventId,
+    ) -> impl Iterator<Item = EvidenceLink> + 'a {
+        self.groups()
+            .into_iter()
+            .flat_map(|g| g.links.iter())
+            .filter(move |(_, l)| l.relates_to == *id)
+            .map(|(linking, l)| EvidenceLink {
+                event_id: *linking,
+                relates_to: l.relates_to,
+                relation: l.relation,
+                kind: l.kind,
+            })
+    }
+
     pub(crate) fn add(&mut self, e: &Envelope) {
         self.change(e, Direction::Add);
     }

@@ -125,7 +125,10 @@ pub use lost::{
     ReportingChangeKind, ReportingView, Suspension, TracedSummary, TrustLostPatients,
     WaitingListFigures, WaitingListTotals, WeekCount,
 };
-pub use money::{MoneyFigures, MoneyView, Restatement, StatusFigures, TrustMoney, UNSPECIFIED};
+pub use money::{
+    MoneyFigures, MoneyView, Restatement, StatusFigures, TrustMoney, UNSPECIFIED,
+    parts as money_parts,
+};
 pub use recovery::{
     Align, AlignedPoint, BURN_DOWN_REPORTS, Baseline, BurnDown, BurnDownPoint, BurnDownState,
     MonthSource, NotYet, PointRecovery, RECOVERED_TENTHS, RecoveryMonth, RecoveryView, Stall,
@@ -531,6 +534,32 @@ impl Projections {
         self.trusts
             .iter()
             .filter(move |(code, _)| trust.is_none_or(|t| t == *code))
+    }
+
+    /// Per trust covered (in code order), the money events in force: the events that make up
+    /// its money figures, which [`money_parts`] splits into each one's part.
+    pub fn money_events(&self, trust: Option<&OdsCode>) -> Vec<(OdsCode, Vec<EventId>)> {
+        self.selected(trust)
+            .map(|(c, t)| (c.clone(), t.evidence.money_events()))
+            .filter(|(_, ids)| !ids.is_empty())
+            .collect()
+    }
+
+    /// Per trust covered (in code order), the lost-patient events in force.
+    pub fn lost_events(&self, trust: Option<&OdsCode>) -> Vec<(OdsCode, Vec<EventId>)> {
+        self.selected(trust)
+            .map(|(c, t)| (c.clone(), t.evidence.lost_events()))
+            .filter(|(_, ids)| !ids.is_empty())
+            .collect()
+    }
+
+    /// The events in force (of any trust) that corroborate, dispute or otherwise relate to
+    /// `id`, in trust and then linking-event order.
+    pub fn links_to(&self, id: &EventId) -> Vec<EvidenceLink> {
+        self.trusts
+            .values()
+            .flat_map(|t| t.evidence.links_to(id))
+            .collect()
     }
 
     pub fn lost_patients(&self, trust: Option<&OdsCode>) -> LostPatientsView {

@@ -513,6 +513,65 @@ pub(crate) fn view<'a>(trusts: impl Iterator<Item = (&'a str, &'a MoneyState)>) 
     out
 }
 
+/// Each event's part of one trust's money figures: for every event, the [`TrustMoney`] of its
+/// contribution alone, so that the parts of all `events` add up, line by line, to
+/// [`trust_view`] of their fold (`?evidence=true`, docs/API.md "Evidence behind a figure").
+///
+/// `events` are the money events in force of ONE trust, each with its ledger sequence. A
+/// monthly figure's part is what [`MoneyState::add`] adds for it alone. A to-date figure is
+/// counted in the month of its `as_at` and the previous figure of its chain is taken off there
+/// (see the module docs), so a to-date event's part is its own amount in its month, less its
+/// amount in the month of the figure that follows it. Restatements are not parts: each part's
+/// `restatements` is empty.
+pub fn parts(events: &[(u64, &golive_model::Envelope)]) -> Vec<(EventId, TrustMoney)> {
+    let mut states: BTreeMap<EventId, MoneyState> = BTreeMap::new();
+    let mut chains: BTreeMap<Line, BTreeMap<(NaiveDate, u64), ToDateFact>> = BTreeMap::new();
+    for (seq, e) in events {
+        let Some((line, amount)) = Line::of(&e.body) else {
+            continue;
+        };
+        let state = states.entry(e.event_id).or_default();
+        match e.body.span() {
+            Some(Span::ToDate { as_at }) => {
+                let fact = ToDateFact {
+                    event_id: e.event_id,
+                    status: e.status,
+                    line: line.clone(),
+                    amount_pence: amount,
+                };
+                chains
+                    .entry(line.chain())
+                    .or_default()
+                    .insert((as_at, *seq), fact);
+            }
+            _ => state.add(*seq, e.occurred_at, e.event_id, e.status, &e.body),
+        }
+    }
+    for chain in chains.values() {
+        let mut previous: Option<&ToDateFact> = None;
+        for ((as_at, _), f) in chain {
+            let p = Period::of(as_at.and_time(chrono::NaiveTime::MIN).and_utc());
+            let mut put = |fact: &ToDateFact, amount: i64| {
+                let s = states.entry(fact.event_id).or_default();
+                let m = s.months.entry(p).or_default();
+                bump(m, (fact.status, fact.line.clone()), amount, Direction::Add);
+                if m.is_empty() {
+                    s.months.remove(&p);
+                }
+            };
+            put(f, f.amount_pence);
+            if let Some(prev) = previous {
+                put(prev, prev.amount_pence.saturating_neg());
+            }
+            previous = Some(f);
+        }
+    }
+    states
+        .into_iter()
+        .map(|(id, s)| (id, trust_view(&s)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 //! no network; the HTTP API and the CLI hand it views and write what it returns.
 
 mod csv_out;
+mod evidence;
 mod headline;
 mod html;
 mod table;
@@ -13,6 +14,10 @@ mod xlsx;
 use std::collections::HashMap;
 
 pub use csv_out::write_csv;
+pub use evidence::{
+    EVIDENCE_LIMIT_DEFAULT, EVIDENCE_LIMIT_MAX, Evidence, EvidenceError, EvidenceEvent, EvidenceOf,
+    EvidencePage, EvidencePlan, Found, LineEvidence, NET_COST, evidence_of,
+};
 pub use headline::{Headline, TrustHeadline, headline};
 pub use html::{CheckpointInfo, ReportInput, esc, money, report_html};
 pub use table::{Cell, Column, Table, name_of, pounds, text_of};

@@ -8,13 +8,19 @@ use golive_ledger::{BatchTally, Ledger, LedgerError};
 use golive_model::protocol;
 use golive_model::{Envelope, EventId, decode};
 use golive_store::{Incoming, NewDeadLetter, Outcome, RejectReason, Store, StoreError};
+use golive_verify::{OriginSignature, SIGNATURE_HEADER, TrustKeys};
 
 /// One message taken off the stream.
 pub struct Delivered {
     pub subject: String,
     pub payload: Bytes,
     pub stream_seq: u64,
+    /// The message's `Golive-Signature` header, as it came.
+    pub origin_signature: Option<String>,
 }
+
+/// How much of a signature header a dead letter's origin keeps (a good one is 92 characters).
+const ORIGIN_TEXT_CHARS_MAX: usize = 128;
 
 /// Why a message is refused before the append: its dead letter's event id (when it decoded),
 /// field and reason.
@@ -30,6 +36,7 @@ pub fn process_batch(
     ledger: &mut Ledger,
     batch: Vec<Delivered>,
 ) -> Result<BatchTally, LedgerError> {
+    let trust_keys = ledger.trust_keys();
     let mut tally = BatchTally::default();
     let dead = DeadLetters {
         store: ledger.store().clone(),
@@ -38,13 +45,11 @@ pub fn process_batch(
     let mut incoming = Vec::with_capacity(batch.len());
     let mut raws = Vec::with_capacity(batch.len());
     for d in batch {
-        match admit(&d) {
-            Ok(envelope) => {
-                incoming.push(Incoming::new(
-                    envelope,
-                    Some(d.stream_seq),
-                    dead.received_at,
-                ));
+        match admit(&d, &trust_keys) {
+            Ok((envelope, sig)) => {
+                incoming.push(
+                    Incoming::new(envelope, Some(d.stream_seq), dead.received_at).signed(sig),
+                );
                 raws.push(d);
             }
             Err(refusal) => {
@@ -64,21 +69,54 @@ pub fn process_batch(
     Ok(tally)
 }
 
-/// The message's envelope if it decodes and its subject names the envelope's trust and kind.
-fn admit(d: &Delivered) -> Result<Envelope, Refusal> {
+/// The message's envelope (and signature) if it decodes, its subject names the envelope's
+/// trust and kind, and its origin stands under the trust's keys.
+fn admit(
+    d: &Delivered,
+    trust_keys: &TrustKeys,
+) -> Result<(Envelope, Option<OriginSignature>), Refusal> {
     let envelope = decode(&d.payload).map_err(|e| Refusal {
         event_id: None,
         field: e.field.clone(),
         reason: e.reason.to_string(),
     })?;
-    match subject_mismatch(&d.subject, &envelope) {
-        Some(reason) => Err(Refusal {
+    if let Some(reason) = subject_mismatch(&d.subject, &envelope) {
+        return Err(Refusal {
             event_id: Some(envelope.event_id),
             field: "trust".to_owned(),
             reason,
-        }),
-        None => Ok(envelope),
+        });
     }
+    match check_origin(&envelope, d.origin_signature.as_deref(), trust_keys) {
+        Ok(sig) => Ok((envelope, sig)),
+        Err(reason) => Err(Refusal {
+            event_id: Some(envelope.event_id),
+            field: SIGNATURE_HEADER.to_owned(),
+            reason,
+        }),
+    }
+}
+
+/// The event's signature if its origin stands (`TrustKeys::check`, the auditor's rule too).
+fn check_origin(
+    envelope: &Envelope,
+    header: Option<&str>,
+    trust_keys: &TrustKeys,
+) -> Result<Option<OriginSignature>, String> {
+    let sig = header
+        .map(OriginSignature::parse)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let canonical = sig.map(|_| envelope.canonical_bytes()).unwrap_or_default();
+    trust_keys
+        .check(
+            envelope.trust.as_str(),
+            envelope.recorded_at,
+            &canonical,
+            sig.as_ref(),
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(sig)
 }
 
 /// Why `subject` may not carry `envelope`, if it may not: a trust may only publish its own
@@ -149,7 +187,15 @@ impl DeadLetters {
         } = refusal;
         tracing::warn!(subject = %d.subject, stream_seq = d.stream_seq, field = field.as_str(), %reason, "message dead-lettered");
         self.store.add_dead_letter(NewDeadLetter {
-            origin: format!("{} (stream seq {})", d.subject, d.stream_seq),
+            origin: match &d.origin_signature {
+                None => format!("{} (stream seq {})", d.subject, d.stream_seq),
+                Some(sig) => format!(
+                    "{} (stream seq {}, {SIGNATURE_HEADER}: {})",
+                    d.subject,
+                    d.stream_seq,
+                    sig.chars().take(ORIGIN_TEXT_CHARS_MAX).collect::<String>()
+                ),
+            },
             raw: d.payload.to_vec(),
             field: Some(field),
             reason,

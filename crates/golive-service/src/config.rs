@@ -64,6 +64,8 @@ pub struct ServeConfig {
     /// An NKey user (deploy/nats/auth.conf): authenticates with its seed, and its replies come
     /// on `_INBOX.<public key>` (see [`golive_model::protocol::user_inbox_prefix`]).
     pub nkey: Option<Arc<nkeys::KeyPair>>,
+    /// TLS to NATS (`--nats-ca`, `--nats-cert`, `--nats-key`); none by default.
+    pub tls: golive_model::protocol::NatsTls,
     /// Durable consumer name; each ledger replica needs its own.
     pub consumer: String,
     pub batch_events_max: usize,
@@ -85,6 +87,7 @@ impl Default for ServeConfig {
             nats_url: "nats://127.0.0.1:4222".to_owned(),
             credentials: None,
             nkey: None,
+            tls: Default::default(),
             consumer: "golive-ledger".to_owned(),
             batch_events_max: 1_000,
             fetch_wait_ms: 500,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use golive_ledger::Readiness;
-use golive_model::protocol;
+use golive_model::protocol::{self, NatsTls};
 
 use crate::error::ServeError;
 
@@ -19,13 +19,15 @@ pub struct Connection {
     pub refused: Arc<tokio::sync::Notify>,
 }
 
-/// Connects to NATS with the ledger's options: a `.creds` file or an NKey, if given. With an
-/// NKey the client's reply subjects are `_INBOX.<public key>.*`, the only ones its permissions
-/// let it subscribe to. Every connect and disconnect the client reports is told to `readiness`.
+/// Connects to NATS with the ledger's options: a `.creds` file or an NKey, if given, and TLS
+/// (see [`with_tls`]). With an NKey the client's reply subjects are `_INBOX.<public key>.*`, the
+/// only ones its permissions let it subscribe to. Every connect and disconnect the client
+/// reports is told to `readiness`.
 pub async fn connect(
     url: &str,
     credentials: Option<&Path>,
     nkey: Option<&nkeys::KeyPair>,
+    tls: &NatsTls,
     name: &str,
     readiness: Arc<Readiness>,
 ) -> Result<Connection, ServeError> {
@@ -71,6 +73,7 @@ pub async fn connect(
             .nkey(seed)
             .custom_inbox_prefix(protocol::user_inbox_prefix(&kp.public_key()));
     }
+    opts = with_tls(opts, tls);
     // `url` may list the servers of a cluster (`nats://a:4222,nats://b:4222`): the client tries
     // each at start and on every reconnect, so the ledger survives the loss of any one node.
     match opts.connect(protocol::server_urls(url)).await {
@@ -78,17 +81,47 @@ pub async fn connect(
             readiness.set_nats_connected(true);
             Ok(Connection { client, refused })
         }
-        Err(e) => Err(match e.kind() {
-            async_nats::ConnectErrorKind::AuthorizationViolation
-            | async_nats::ConnectErrorKind::Authentication => {
-                credentials_refused(url, credentials, nkey)
-            }
-            _ => ServeError::Connect {
-                url: url.to_owned(),
-                message: e.to_string(),
-            },
-        }),
+        Err(e) => Err(connect_error(url, &e, credentials, nkey, tls)),
     }
+}
+
+/// What a failed first connect says: credentials refused, TLS failed, or NATS unreachable.
+fn connect_error(
+    url: &str,
+    e: &async_nats::ConnectError,
+    credentials: Option<&Path>,
+    nkey: Option<&nkeys::KeyPair>,
+    tls: &NatsTls,
+) -> ServeError {
+    match e.kind() {
+        async_nats::ConnectErrorKind::AuthorizationViolation
+        | async_nats::ConnectErrorKind::Authentication => {
+            credentials_refused(url, credentials, nkey)
+        }
+        _ if protocol::is_tls_failure(&e.to_string()) => ServeError::Tls {
+            url: url.to_owned(),
+            message: e.to_string(),
+            hint: tls.hint(),
+        },
+        _ => ServeError::Connect {
+            url: url.to_owned(),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// `opts` with TLS as `tls` says: its CA trusted instead of the system's roots, its client
+/// certificate presented, and TLS required whenever any of them is set (a server without TLS
+/// is then refused, never talked to in clear). Without them the client still upgrades to TLS
+/// when the server requires it, trusting the system's roots.
+pub fn with_tls(mut opts: async_nats::ConnectOptions, tls: &NatsTls) -> async_nats::ConnectOptions {
+    if let Some(ca) = &tls.ca {
+        opts = opts.add_root_certificates(ca.clone());
+    }
+    if let Some((cert, key)) = &tls.client {
+        opts = opts.add_client_certificate(cert.clone(), key.clone());
+    }
+    opts.require_tls(tls.required())
 }
 
 /// The error for credentials the server refused, naming them and the flag to check.

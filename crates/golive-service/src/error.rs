@@ -12,6 +12,14 @@ pub enum ServeError {
         "cannot reach NATS at {url}: {message}; is nats-server running there (see docs/OPERATIONS.md)?"
     )]
     Connect { url: String, message: String },
+    /// The TLS handshake with NATS failed: an untrusted certificate, a server without TLS, a
+    /// client certificate refused.
+    #[error("TLS to NATS at {url} failed: {message}; {hint}")]
+    Tls {
+        url: String,
+        message: String,
+        hint: &'static str,
+    },
     #[error("cannot read the NATS credentials file {path}: {message}")]
     Credentials { path: PathBuf, message: String },
     /// The server answered "authorization violation": wrong, unknown or missing credentials.

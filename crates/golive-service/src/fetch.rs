@@ -149,10 +149,18 @@ async fn read_from_stream(
     match stream.get_raw_message(seq).await {
         Ok(m) => Ok(Some(Delivered {
             subject: m.subject.to_string(),
+            origin_signature: origin_signature_of(Some(&m.headers)),
             payload: m.payload,
             stream_seq: seq,
         })),
         Err(e) if matches!(e.kind(), stream::RawMessageErrorKind::NoMessageFound) => Ok(None),
         Err(e) => Err(js_err(e)),
     }
+}
+
+/// The text of a message's `Golive-Signature` header, if it has one.
+pub(crate) fn origin_signature_of(headers: Option<&async_nats::HeaderMap>) -> Option<String> {
+    headers?
+        .get(golive_verify::SIGNATURE_HEADER)
+        .map(|v| v.as_str().to_owned())
 }

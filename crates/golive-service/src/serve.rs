@@ -72,6 +72,7 @@ async fn serve_inner(
         &config.nats_url,
         config.credentials.as_deref(),
         config.nkey.as_deref(),
+        &config.tls,
         "golive-ledger",
         config.readiness.clone(),
     )
@@ -201,7 +202,7 @@ impl ConsumerLoop<'_> {
         };
         let messages = delivered.len() as u64;
         let started = Instant::now();
-        let tally = append(self.ledger, delivered, self.config.batch_events_max).await?;
+        let tally = append(self.ledger, delivered, self.config).await?;
         self.cursor.advance(&span);
         self.config
             .metrics
@@ -276,6 +277,7 @@ async fn gather<F: Future<Output = ()>>(
                     subject: m.subject.to_string(),
                     payload: m.payload.clone(),
                     stream_seq: seq,
+                    origin_signature: crate::fetch::origin_signature_of(m.headers.as_ref()),
                 });
             }
             Step::ReadBack(seq) => delivered.extend(read_back(stream, seq, stopper).await?),
@@ -289,8 +291,9 @@ async fn gather<F: Future<Output = ()>>(
 async fn append(
     ledger: &Arc<Mutex<Ledger>>,
     mut delivered: Vec<Delivered>,
-    batch_events_max: usize,
+    config: &ServeConfig,
 ) -> Result<BatchTally, ServeError> {
+    let batch_events_max = config.batch_events_max;
     let mut tally = BatchTally::default();
     while !delivered.is_empty() {
         let chunk: Vec<Delivered> = delivered

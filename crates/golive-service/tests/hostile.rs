@@ -155,6 +155,7 @@ fn hostile_messages_from_the_stream_are_dead_lettered_and_the_stream_goes_on() {
                 subject: subject.clone(),
                 payload: Bytes::from(payload),
                 stream_seq,
+                origin_signature: None,
             });
         }
     }
@@ -184,6 +185,7 @@ fn hostile_messages_from_the_stream_are_dead_lettered_and_the_stream_goes_on() {
             subject: subject.clone(),
             payload: Bytes::from(bytes),
             stream_seq: 1000,
+            origin_signature: None,
         })
         .collect();
     let tally = process_batch(&mut ledger, again).unwrap();

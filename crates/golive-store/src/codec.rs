@@ -24,12 +24,15 @@ use golive_model::{
     SafetyIncident, Source, SourceType, Status, TraceOutcome, WaitingListDiscrepancy,
 };
 
-use crate::{DeadLetter, Record};
+use crate::{DeadLetter, OriginSignature, Record};
 
 /// Version byte of a log record in format 1 (read forever, written only by tests).
 pub const RECORD_V1: u8 = 1;
 /// Version byte of a log record in format 2: the event's canonical bytes, verbatim.
 pub const RECORD_V2: u8 = 2;
+/// Version byte of a log record in format 3: format 2 plus the trust's origin signature. An
+/// unsigned event is still written in format 2.
+pub const RECORD_V3: u8 = 3;
 /// Version byte of a dead letter in format 1.
 pub const DEAD_LETTER_V1: u8 = 1;
 
@@ -69,41 +72,60 @@ fn invalid(field: &'static str, what: impl Into<String>) -> CodecError {
 // Public entry points
 // ---------------------------------------------------------------------------------------------
 
-/// Appends the stored bytes of a record to `buf`, in format 2.
+/// Appends the stored bytes of a record to `buf`: format 3 when it carries an origin
+/// signature, format 2 when not.
 pub fn encode_record(record: &Record, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-    encode_record_parts(
-        record.seq,
-        record.stream_seq,
-        record.received_at,
-        &record.prev_hash,
-        &record.hash,
-        &record.envelope.canonical_bytes(),
-        buf,
-    )
+    let parts = RecordParts {
+        seq: record.seq,
+        stream_seq: record.stream_seq,
+        received_at: record.received_at,
+        prev_hash: &record.prev_hash,
+        hash: &record.hash,
+        origin_signature: record.origin_signature.as_ref(),
+    };
+    encode_record_parts(&parts, &record.envelope.canonical_bytes(), buf)
 }
 
-/// Appends the stored bytes of a record in format 2, built from its parts, to `buf`. The append
-/// path uses this with the canonical bytes it has just hashed, so that an event is serialised
-/// once.
+/// A record's fields but the event, borrowed.
+pub(crate) struct RecordParts<'a> {
+    pub seq: u64,
+    pub stream_seq: Option<u64>,
+    pub received_at: DateTime<Utc>,
+    pub prev_hash: &'a ChainHash,
+    pub hash: &'a ChainHash,
+    pub origin_signature: Option<&'a OriginSignature>,
+}
+
+/// Appends the stored bytes of a record built from its parts to `buf` (format 3 when signed,
+/// else 2). The append path uses this with the canonical bytes it has just hashed, so that an
+/// event is serialised once.
 pub(crate) fn encode_record_parts(
-    seq: u64,
-    stream_seq: Option<u64>,
-    received_at: DateTime<Utc>,
-    prev_hash: &ChainHash,
-    hash: &ChainHash,
+    p: &RecordParts<'_>,
     canonical: &[u8],
     buf: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
     let stored = RecordV2 {
-        seq,
-        stream_seq,
-        received_at: received_at.into(),
-        prev_hash: *prev_hash,
-        hash: *hash,
+        seq: p.seq,
+        stream_seq: p.stream_seq,
+        received_at: p.received_at.into(),
+        prev_hash: *p.prev_hash,
+        hash: *p.hash,
         canonical,
     };
-    buf.push(RECORD_V2);
-    bincode::encode_into_std_write(&stored, buf, CONFIG)?;
+    match p.origin_signature {
+        None => {
+            buf.push(RECORD_V2);
+            bincode::encode_into_std_write(&stored, buf, CONFIG)?;
+        }
+        Some(sig) => {
+            buf.push(RECORD_V3);
+            let signed = RecordV3 {
+                record: stored,
+                origin_signature: sig.to_bytes(),
+            };
+            bincode::encode_into_std_write(&signed, buf, CONFIG)?;
+        }
+    }
     Ok(())
 }
 
@@ -143,6 +165,14 @@ pub fn decode_record(bytes: &[u8]) -> Result<Record, CodecError> {
         RECORD_V2 => {
             let stored: RecordV2<'_> = borrow_decode_all(rest)?;
             stored.try_into()
+        }
+        RECORD_V3 => {
+            let stored: RecordV3<'_> = borrow_decode_all(rest)?;
+            let mut record: Record = stored.record.try_into()?;
+            let sig = OriginSignature::from_bytes(&stored.origin_signature)
+                .map_err(|e| invalid("origin_signature", e.to_string()))?;
+            record.origin_signature = Some(sig);
+            Ok(record)
         }
         other => Err(CodecError::UnknownVersion(other)),
     }
@@ -218,6 +248,14 @@ struct RecordV2<'a> {
     canonical: &'a [u8],
 }
 
+/// Format 3: format 2's fields, then the trust's origin signature (key id, big-endian, and the
+/// Ed25519 signature: 68 bytes, no length prefix).
+#[derive(Debug, Encode, BorrowDecode)]
+struct RecordV3<'a> {
+    record: RecordV2<'a>,
+    origin_signature: [u8; golive_verify::ORIGIN_SIGNATURE_BYTES],
+}
+
 impl TryFrom<RecordV2<'_>> for Record {
     type Error = CodecError;
     fn try_from(s: RecordV2<'_>) -> Result<Self, CodecError> {
@@ -230,6 +268,7 @@ impl TryFrom<RecordV2<'_>> for Record {
             prev_hash: s.prev_hash,
             hash: s.hash,
             envelope,
+            origin_signature: None,
         })
     }
 }
@@ -360,6 +399,7 @@ impl TryFrom<RecordV1<'_>> for Record {
             prev_hash: s.prev_hash,
             hash: s.hash,
             envelope: s.envelope.try_into()?,
+            origin_signature: None,
         })
     }
 }

@@ -90,6 +90,7 @@ mod store;
 
 use chrono::{DateTime, Utc};
 use golive_model::{ChainHash, Envelope, EventId, GENESIS_HASH, chain_hash};
+pub use golive_verify::OriginSignature;
 
 pub use error::{ChainError, RejectReason, StoreError};
 pub use store::{
@@ -166,9 +167,30 @@ pub struct Record {
     /// `chain_hash(prev_hash, seq, envelope.canonical_bytes())`.
     pub hash: ChainHash,
     pub envelope: Envelope,
+    /// The reporting trust's signature of the event, when it came signed (format 3). Not in
+    /// the chain hash: it proves itself (`golive_verify::origin`).
+    pub origin_signature: Option<OriginSignature>,
 }
 
 impl Record {
+    /// Calls `f` with this record as an export line sees it (received time as RFC 3339, the
+    /// canonical bytes, the signature's text): what `audit export`, `/v1/events` and the
+    /// store's audit verification write or check.
+    pub fn with_export<T>(&self, f: impl FnOnce(&golive_verify::ExportRecord<'_>) -> T) -> T {
+        let received_at = golive_model::format_time(&self.received_at);
+        let canonical = self.envelope.canonical_bytes();
+        let signature = self.origin_signature.as_ref().map(OriginSignature::to_text);
+        f(&golive_verify::ExportRecord {
+            seq: self.seq,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+            received_at: &received_at,
+            stream_seq: self.stream_seq,
+            origin_signature: signature.as_deref(),
+            event: &canonical,
+        })
+    }
+
     /// The hash this record should carry, recomputed from its contents.
     pub fn computed_hash(&self) -> ChainHash {
         chain_hash(&self.prev_hash, self.seq, &self.envelope.canonical_bytes())
@@ -187,15 +209,25 @@ pub struct Incoming {
     pub envelope: Envelope,
     pub stream_seq: Option<u64>,
     pub received_at: DateTime<Utc>,
+    /// Checked by the caller against the trust's keys before the append.
+    pub origin_signature: Option<OriginSignature>,
 }
 
 impl Incoming {
+    /// An unsigned event.
     pub fn new(envelope: Envelope, stream_seq: Option<u64>, received_at: DateTime<Utc>) -> Self {
         Self {
             envelope,
             stream_seq,
             received_at,
+            origin_signature: None,
         }
+    }
+
+    /// The event with the trust's signature, already checked.
+    pub fn signed(mut self, origin_signature: Option<OriginSignature>) -> Self {
+        self.origin_signature = origin_signature;
+        self
     }
 }
 

@@ -533,6 +533,14 @@ impl Store {
         Ok(read(&self.inner.ids).get(id.as_bytes()).copied())
     }
 
+    /// The record of the event with this id, if it was appended.
+    pub fn record_of(&self, id: &EventId) -> Result<Option<Record>, StoreError> {
+        match self.seq_of(id)? {
+            Some(seq) => self.get(seq),
+            None => Ok(None),
+        }
+    }
+
     /// Every superseded event's id -> the seq of the correction that superseded it: one entry
     /// per correction, read in one scan. Replays use it to keep in memory exactly the events a
     /// later record supersedes, instead of reading each target back from the log.
@@ -1391,15 +1399,15 @@ impl<'w, 'b> BatchPlan<'w, 'b> {
     ) -> Result<(), StoreError> {
         let prev_hash = self.head.hash;
         let len = layout::push_frame(self.chunk, |buf| {
-            codec::encode_record_parts(
+            let parts = codec::RecordParts {
                 seq,
-                incoming.stream_seq,
-                incoming.received_at,
-                &prev_hash,
-                &hash,
-                canonical,
-                buf,
-            )
+                stream_seq: incoming.stream_seq,
+                received_at: incoming.received_at,
+                prev_hash: &prev_hash,
+                hash: &hash,
+                origin_signature: incoming.origin_signature.as_ref(),
+            };
+            codec::encode_record_parts(&parts, canonical, buf)
         })?;
         if len > codec::DECODE_BYTES_MAX {
             return Err(StoreError::TooLarge {

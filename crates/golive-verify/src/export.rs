@@ -40,6 +40,7 @@ use serde_json::value::RawValue;
 
 use crate::merkle::{Frontier, Hash, leaf_hash, verify_consistency};
 use crate::note::{VerifierKey, verify_checkpoint};
+use crate::origin::{OriginAudit, OriginTally, TrustKeys};
 use crate::{from_hex32, to_hex};
 
 /// The export format this build writes and reads.
@@ -113,6 +114,9 @@ pub struct ExportRecord<'a> {
     pub hash: ChainHash,
     pub received_at: &'a str,
     pub stream_seq: Option<u64>,
+    /// The trust's signature of the event (the `Golive-Signature` text, [`crate::origin`]),
+    /// when it was signed. Not part of the chain hash: it proves itself against the trust's key.
+    pub origin_signature: Option<&'a str>,
     /// The canonical bytes of the event, exactly as hashed.
     pub event: &'a [u8],
 }
@@ -125,6 +129,8 @@ struct RecordLine<'a> {
     hash: &'a str,
     received_at: &'a str,
     stream_seq: Option<u64>,
+    #[serde(default)]
+    origin_signature: Option<&'a str>,
     #[serde(borrow)]
     event: &'a RawValue,
 }
@@ -162,6 +168,7 @@ pub fn parse_line(line: &str) -> Result<Line<'_>, String> {
             hash: hex("hash", r.hash)?,
             received_at: r.received_at,
             stream_seq: r.stream_seq,
+            origin_signature: r.origin_signature,
             event: r.event.get().as_bytes(),
         }))
     } else if body.starts_with("{\"checkpoint\"") {
@@ -177,32 +184,34 @@ pub fn parse_line(line: &str) -> Result<Line<'_>, String> {
     }
 }
 
-/// Appends a record line (with its newline) to `out`. `event` must be canonical bytes (JSON).
-pub fn write_record_line(
-    out: &mut Vec<u8>,
-    seq: u64,
-    prev_hash: &ChainHash,
-    hash: &ChainHash,
-    received_at: &str,
-    stream_seq: Option<u64>,
-    event: &[u8],
-) {
+/// Appends a record line (with its newline) to `out`. `r.event` must be canonical bytes (JSON)
+/// and `r.origin_signature`, when present, the signature's base64 text.
+pub fn write_record_line(out: &mut Vec<u8>, r: &ExportRecord<'_>) {
     use std::io::Write;
-    // Every value but `event` is a number, hex or an RFC 3339 time: nothing to escape.
+    // Every value but `event` is a number, hex, base64 or an RFC 3339 time: nothing to escape.
     let _ = write!(
         out,
-        "{{\"seq\":{seq},\"prev_hash\":\"{}\",\"hash\":\"{}\",\"received_at\":\"{received_at}\",\"stream_seq\":",
-        to_hex(prev_hash),
-        to_hex(hash)
+        "{{\"seq\":{},\"prev_hash\":\"{}\",\"hash\":\"{}\",\"received_at\":\"{}\",\"stream_seq\":",
+        r.seq,
+        to_hex(&r.prev_hash),
+        to_hex(&r.hash),
+        r.received_at
     );
-    match stream_seq {
+    match r.stream_seq {
         Some(s) => {
             let _ = write!(out, "{s}");
         }
         None => out.extend_from_slice(b"null"),
     }
+    if let Some(sig) = r.origin_signature {
+        debug_assert!(
+            sig.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+        );
+        let _ = write!(out, ",\"origin_signature\":\"{sig}\"");
+    }
     out.extend_from_slice(b",\"event\":");
-    out.extend_from_slice(event);
+    out.extend_from_slice(r.event);
     out.extend_from_slice(b"}\n");
 }
 
@@ -224,6 +233,11 @@ pub enum Kind {
     RootMismatch,
     /// A line or a checkpoint could not be parsed where one was expected.
     Malformed,
+    /// A record's origin signature is not a good signature by a key of its trust in force at
+    /// its `recorded_at` (checked only against trust keys the auditor gives).
+    BadOrigin,
+    /// A record is unsigned although the auditor's trust keys say its trust must sign.
+    MissingOrigin,
 }
 
 impl Kind {
@@ -236,6 +250,8 @@ impl Kind {
             Kind::ForkedCheckpoint => "forked checkpoint",
             Kind::RootMismatch => "root mismatch",
             Kind::Malformed => "malformed",
+            Kind::BadOrigin => "bad origin signature",
+            Kind::MissingOrigin => "missing origin signature",
         }
     }
 }
@@ -249,7 +265,7 @@ pub struct Problem {
     pub detail: String,
 }
 
-fn problem(seq: u64, kind: Kind, detail: impl Into<String>) -> Problem {
+pub(crate) fn problem(seq: u64, kind: Kind, detail: impl Into<String>) -> Problem {
     Problem {
         seq,
         kind,
@@ -274,6 +290,9 @@ pub struct Verified {
     pub signed_size: u64,
     /// The log's origin, from the checkpoints.
     pub origin: Option<String>,
+    /// With trust keys to check against: per trust, how its events are signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origins: Option<std::collections::BTreeMap<String, OriginTally>>,
 }
 
 fn hex_ser<S: serde::Serializer>(h: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
@@ -283,7 +302,7 @@ fn hex_ser<S: serde::Serializer>(h: &[u8; 32], s: S) -> Result<S::Ok, S::Error> 
 /// The result of verifying: what the CLI maps to exit codes 0, 2 and 3.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Verified(Verified),
+    Verified(Box<Verified>),
     Tampered(Problem),
     CouldNotRead(String),
 }
@@ -361,6 +380,8 @@ pub struct Verifier {
     first_unsigned: u64,
     origin: Option<String>,
     checkpoints_ok: usize,
+    /// Trust keys to check each record's origin signature against, and the tally so far.
+    origins: Option<OriginAudit>,
 }
 
 impl Verifier {
@@ -403,6 +424,7 @@ impl Verifier {
             first_unsigned: start.next_seq,
             origin,
             checkpoints_ok: ok,
+            origins: None,
         };
         // Checkpoints before the records: only their own problems and, at the size where the
         // records start, the root of the header's tree prefix can be checked.
@@ -415,12 +437,22 @@ impl Verifier {
         v
     }
 
+    /// Also checks each record's origin signature against `keys` (the auditor's trust keys)
+    /// and tallies, per trust, signed, signed-by-a-since-revoked-key and unsigned events.
+    pub fn with_trust_keys(mut self, keys: TrustKeys) -> Self {
+        self.origins = Some(OriginAudit::new(keys));
+        self
+    }
+
     /// Checks the next record in file order.
     pub fn push(&mut self, r: &ExportRecord<'_>) -> Result<(), Problem> {
         if !self.in_order(r)? {
             return Ok(());
         }
         check_record_hashes(r, &self.prev_hash)?;
+        if let Some(origins) = &mut self.origins {
+            origins.check(r)?;
+        }
         self.frontier.push(leaf_hash(&r.hash));
         self.prev_hash = r.hash;
         self.expected += 1;
@@ -563,6 +595,7 @@ impl Verifier {
             checkpoints: self.checkpoints_ok,
             signed_size: self.signed_size,
             origin: self.origin,
+            origins: self.origins.map(OriginAudit::into_tally),
         })
     }
 }
@@ -684,38 +717,21 @@ fn consistency_problem(
 /// Reads an export from `open()` (called twice: checkpoints first, then records, so that
 /// memory stays bounded by the checkpoints) and verifies it with `key`.
 pub fn verify_export<R: BufRead>(
-    mut open: impl FnMut() -> std::io::Result<R>,
+    open: impl FnMut() -> std::io::Result<R>,
     key: &VerifierKey,
 ) -> Outcome {
-    // Pass 1: the header and the checkpoints.
-    let mut header = None;
-    let mut entries = Vec::new();
-    let pass1 = for_each_line(open(), |n, line| {
-        if n == 1 {
-            match parse_line(line) {
-                Ok(Line::Header(h)) => header = Some(h),
-                _ => {
-                    return Err(Stop::Read(
-                        "the first line is not a golive export header".into(),
-                    ));
-                }
-            }
-        } else if line.trim_start().starts_with("{\"checkpoint\"") {
-            let entry = serde_json::from_str::<CheckpointLine>(line)
-                .map_err(|e| e.to_string())
-                .and_then(CheckpointEntry::from_line)
-                .map_err(|e| Stop::Bad(problem(0, Kind::Malformed, format!("line {n}: {e}"))))?;
-            entries.push(entry);
-        }
-        Ok(())
-    });
-    match pass1 {
-        Err(Stop::Read(e)) => return Outcome::CouldNotRead(e),
-        Err(Stop::Bad(p)) => return Outcome::Tampered(p),
-        Ok(()) => {}
-    }
-    let Some(header) = header else {
-        return Outcome::CouldNotRead("the file is empty".to_owned());
+    verify_export_with(open, key, None)
+}
+
+/// [`verify_export`], and with `trust_keys` each record's origin signature too.
+pub fn verify_export_with<R: BufRead>(
+    mut open: impl FnMut() -> std::io::Result<R>,
+    key: &VerifierKey,
+    trust_keys: Option<TrustKeys>,
+) -> Outcome {
+    let (header, entries) = match read_header_and_checkpoints(open()) {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
     };
     let start = match header.start() {
         Ok(s) => s,
@@ -723,6 +739,9 @@ pub fn verify_export<R: BufRead>(
     };
     // Pass 2: the records.
     let mut v = Verifier::new(key, start, entries);
+    if let Some(keys) = trust_keys {
+        v = v.with_trust_keys(keys);
+    }
     let pass2 = for_each_line(open(), |n, line| {
         if n == 1 || line.trim_start().starts_with("{\"checkpoint\"") {
             return Ok(());
@@ -745,9 +764,43 @@ pub fn verify_export<R: BufRead>(
         Err(Stop::Read(e)) => Outcome::CouldNotRead(e),
         Err(Stop::Bad(p)) => Outcome::Tampered(p),
         Ok(()) => match v.finish(Some(header.to_seq)) {
-            Ok(ok) => Outcome::Verified(ok),
+            Ok(ok) => Outcome::Verified(Box::new(ok)),
             Err(p) => Outcome::Tampered(p),
         },
+    }
+}
+
+/// Pass 1 of [`verify_export_with`]: the header and the checkpoints.
+fn read_header_and_checkpoints<R: BufRead>(
+    reader: std::io::Result<R>,
+) -> Result<(Header, Vec<CheckpointEntry>), Outcome> {
+    let mut header = None;
+    let mut entries = Vec::new();
+    let pass1 = for_each_line(reader, |n, line| {
+        if n == 1 {
+            match parse_line(line) {
+                Ok(Line::Header(h)) => header = Some(h),
+                _ => {
+                    return Err(Stop::Read(
+                        "the first line is not a golive export header".into(),
+                    ));
+                }
+            }
+        } else if line.trim_start().starts_with("{\"checkpoint\"") {
+            let entry = serde_json::from_str::<CheckpointLine>(line)
+                .map_err(|e| e.to_string())
+                .and_then(CheckpointEntry::from_line)
+                .map_err(|e| Stop::Bad(problem(0, Kind::Malformed, format!("line {n}: {e}"))))?;
+            entries.push(entry);
+        }
+        Ok(())
+    });
+    match pass1 {
+        Err(Stop::Read(e)) => Err(Outcome::CouldNotRead(e)),
+        Err(Stop::Bad(p)) => Err(Outcome::Tampered(p)),
+        Ok(()) => header
+            .map(|h| (h, entries))
+            .ok_or_else(|| Outcome::CouldNotRead("the file is empty".to_owned())),
     }
 }
 

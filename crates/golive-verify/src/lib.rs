@@ -11,6 +11,8 @@
 //! - [`export`]: the JSONL export file and the streaming [`Verifier`] that recomputes every
 //!   chain hash and the tree, checks every checkpoint's signature, root and consistency, and
 //!   names the first bad sequence and what is wrong with it.
+//! - [`origin`]: a trust's Ed25519 signature of each event it reports, and the one rule
+//!   ([`TrustKeys::check`]) the ledger and the auditor both apply to it.
 //!
 //! Design decision: the tree's leaves are the records' chain hashes, not their bytes. The chain
 //! hash already commits to the seq, the previous hash and the canonical bytes, so the tree
@@ -20,16 +22,22 @@
 pub mod export;
 pub mod merkle;
 pub mod note;
+pub mod origin;
 
 pub use export::{
     CheckpointEntry, CheckpointLine, ExportRecord, Header, Kind, Line, Outcome, Problem, Start,
-    Verified, Verifier, parse_line, verify_export, write_record_line,
+    Verified, Verifier, parse_line, verify_export, verify_export_with, write_record_line,
 };
 pub use merkle::{
     EMPTY_ROOT, Frontier, Hash, ProofError, consistency_path, inclusion_path, leaf_hash, node_hash,
     root_of, verify_consistency, verify_inclusion,
 };
 pub use note::{Checkpoint, NoteError, NoteSigner, VerifierKey, open_note, verify_checkpoint};
+pub use origin::{
+    ORIGIN_SIGNATURE_BYTES, Origin, OriginAudit, OriginFormatError, OriginRefusal, OriginSignature,
+    OriginTally, SIGNATURE_HEADER, SIGNING_CONTEXT, SignaturePolicy, TrustKey, TrustKeys,
+    TrustOrigin, sign_event, signed_message, verify_event,
+};
 
 /// The leaf hash of the record whose chain hash is `chain_hash`.
 pub fn record_leaf(chain_hash: &golive_model::ChainHash) -> Hash {

@@ -126,6 +126,13 @@ impl VerifierKey {
     }
 }
 
+impl VerifierKey {
+    /// The Ed25519 key itself, for signatures that are not notes (`origin::verify_event`).
+    pub(crate) fn verifying_key(&self) -> &VerifyingKey {
+        &self.key
+    }
+}
+
 impl std::fmt::Display for VerifierKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut bytes = vec![ALG_ED25519];
@@ -206,6 +213,11 @@ impl NoteSigner {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The Ed25519 key itself, for signatures that are not notes (`origin::sign_event`).
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.key
     }
 
     /// The public key that checks this signer's notes.

@@ -97,9 +97,7 @@ fn export_lines(from: u64, to: u64) -> Vec<String> {
     let mut lines =
         vec![serde_json::to_string(&Header::new(from, to, &prev_hash, &prefix)).unwrap()];
     for (seq, prev, hash, e) in &h[from as usize - 1..to as usize] {
-        let mut out = Vec::new();
-        write_record_line(&mut out, *seq, prev, hash, "2026-01-01T00:00:00Z", None, e);
-        lines.push(String::from_utf8(out).unwrap().trim_end().to_owned());
+        lines.push(line_of(*seq, prev, hash, e));
     }
     let s = signer();
     let mut prev = None;
@@ -255,9 +253,7 @@ fn a_history_rewritten_with_recomputed_hashes_fails_at_the_signed_root() {
     let rewritten = history(30, |i| if i == 14 { 1 } else { i * 100 });
     let mut lines = export_lines(1, 30);
     for (seq, prev, hash, e) in &rewritten {
-        let mut out = Vec::new();
-        write_record_line(&mut out, *seq, prev, hash, "2026-01-01T00:00:00Z", None, e);
-        lines[at(*seq)] = String::from_utf8(out).unwrap().trim_end().to_owned();
+        lines[at(*seq)] = line_of(*seq, prev, hash, e);
     }
     let (seq, kind, _) = tampered(&lines);
     assert_eq!((seq, kind), (11, Kind::RootMismatch));
@@ -270,18 +266,8 @@ fn a_record_whose_hash_was_recomputed_breaks_the_next_link() {
     let h = history(30, |i| i * 100);
     let e = event(8, 9);
     let hash = chain_hash(&h[6].2, 8, &e);
-    let mut out = Vec::new();
-    write_record_line(
-        &mut out,
-        8,
-        &h[6].2,
-        &hash,
-        "2026-01-01T00:00:00Z",
-        None,
-        &e,
-    );
     let mut lines = export_lines(1, 30);
-    lines[at(8)] = String::from_utf8(out).unwrap().trim_end().to_owned();
+    lines[at(8)] = line_of(8, &h[6].2, &hash, &e);
     let (seq, kind, _) = tampered(&lines);
     assert_eq!((seq, kind), (8, Kind::Altered));
 }
@@ -303,17 +289,22 @@ fn unreadable_input_is_not_called_tampering() {
 
 /// A record line for seq `seq` carrying `event`, chained from `prev`.
 fn record_line(seq: u64, prev: &ChainHash, event: &[u8]) -> String {
+    line_of(seq, prev, &chain_hash(prev, seq, event), event)
+}
+
+/// The export line of an unsigned record, without its newline.
+fn line_of(seq: u64, prev: &ChainHash, hash: &ChainHash, event: &[u8]) -> String {
     let mut out = Vec::new();
-    let hash = chain_hash(prev, seq, event);
-    write_record_line(
-        &mut out,
+    let r = golive_verify::ExportRecord {
         seq,
-        prev,
-        &hash,
-        "2026-01-01T00:00:00Z",
-        None,
+        prev_hash: *prev,
+        hash: *hash,
+        received_at: "2026-01-01T00:00:00Z",
+        stream_seq: None,
+        origin_signature: None,
         event,
-    );
+    };
+    write_record_line(&mut out, &r);
     String::from_utf8(out).unwrap().trim_end().to_owned()
 }
 
@@ -543,5 +534,38 @@ fn write_fuzz_seed_exports() {
     for (from, to) in [(1, 30), (11, 25), (21, 30)] {
         let text = export_lines(from, to).join("\n") + "\n";
         std::fs::write(format!("{dir}/export-{from}-{to}.jsonl"), text).unwrap();
+    }
+}
+
+#[test]
+fn a_signed_record_line_round_trips_with_its_signature_before_the_event() {
+    // Proves the writer puts `origin_signature` in the line and the reader gives it back, and a
+    // line without one reads as unsigned (format 1 exports from before signatures).
+    let event = br#"{"event_id":"x"}"#;
+    let r = golive_verify::ExportRecord {
+        seq: 3,
+        prev_hash: [1; 32],
+        hash: [2; 32],
+        received_at: "2026-01-01T00:00:00Z",
+        stream_seq: Some(9),
+        origin_signature: Some("AAAA"),
+        event,
+    };
+    let mut out = Vec::new();
+    write_record_line(&mut out, &r);
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains(r#","origin_signature":"AAAA","event":{"#),
+        "{text}"
+    );
+    match golive_verify::parse_line(text.trim_end()) {
+        Ok(golive_verify::Line::Record(again)) => assert_eq!(again, r),
+        other => panic!("{other:?}"),
+    }
+    let unsigned = line_of(3, &[1; 32], &[2; 32], event);
+    assert!(!unsigned.contains("origin_signature"));
+    match golive_verify::parse_line(&unsigned) {
+        Ok(golive_verify::Line::Record(again)) => assert_eq!(again.origin_signature, None),
+        other => panic!("{other:?}"),
     }
 }

@@ -31,8 +31,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "GOLIVE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Check the command line and the configuration (flags, GOLIVE_* variables, config file;
-    /// for serve also its HTTP access rules, TLS files, signing key and NKey file; for collect
-    /// its input and NKey file), then exit 0 without running the command (deploy checks)
+    /// for serve also its HTTP access rules, TLS files, signing key, NKey file and NATS TLS
+    /// files; for collect its input, NKey file and NATS TLS files), then exit 0 without running the command (deploy checks)
     #[arg(long, global = true)]
     pub check_config: bool,
     #[command(flatten)]
@@ -88,6 +88,10 @@ pub enum Command {
     /// Trust side: the trust's own pseudonym key for NHS numbers in mapped feeds
     /// (docs/FEEDS.md): `new TRUST` writes it, mode 0600; it is never sent anywhere
     TrustSecret(TrustSecretArgs),
+    /// Trust side: the trust's Ed25519 signing key for the events its collector publishes
+    /// (`new TRUST` writes it 0600 and prints the public key for the ledger's `[trusts]`
+    /// config; `show FILE` prints the public key again). docs/EVENTS.md, "Event signatures"
+    TrustKey(TrustKeyArgs),
     /// Make a bearer token for the HTTP API. Prints the token on stdout (give it to its holder:
     /// it is stored nowhere) and, on stderr, the `[[http.tokens]]` entry holding only its hash
     Token(TokenArgs),
@@ -200,6 +204,18 @@ pub struct QueryArgs {
     /// With --format csv: a UTF-8 byte-order mark first, so that Excel reads it as UTF-8
     #[arg(long)]
     pub bom: bool,
+    /// money and lost-patients: the events behind each line instead of the view (their sources,
+    /// what they correct or dispute; for money each one's part, adding up to the line), as
+    /// `?evidence=true` answers (docs/API.md, "Evidence behind a figure")
+    #[arg(long)]
+    pub evidence: bool,
+    /// With --evidence: skip this many events of each line
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "evidence")]
+    pub evidence_offset: usize,
+    /// With --evidence: at most this many events per line (1 to 1000)
+    #[arg(long, value_name = "N", default_value_t = golive_report::EVIDENCE_LIMIT_DEFAULT as u64,
+          requires = "evidence", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub evidence_limit: u64,
     /// Ask a running ledger's HTTP API instead of opening --data, e.g. http://127.0.0.1:8080
     #[arg(long, env = "GOLIVE_SERVER", value_name = "URL")]
     pub server: Option<String>,
@@ -377,6 +393,11 @@ pub struct CollectArgs {
     /// NHS numbers with `pseudonym`. Stays on this host: never sent
     #[arg(long, env = "GOLIVE_TRUST_SECRET", value_name = "FILE")]
     pub trust_secret: Option<PathBuf>,
+    /// The trust's signing key (`golive trust-key new TRUST`): every publish carries the
+    /// trust's Ed25519 signature of the event in the `Golive-Signature` header, which the
+    /// ledger checks against its `[trusts]` keys. Stays on this host: never sent
+    #[arg(long, env = "GOLIVE_TRUST_KEY", value_name = "FILE")]
+    pub trust_key: Option<PathBuf>,
     /// Read and check the input, print each row's event (row, kind, key fields) or rejection
     /// (row, column, reason), and publish nothing: no NATS, no outbox. Exits 3 when some rows
     /// were rejected. With --json, one JSON object
@@ -405,6 +426,38 @@ pub struct TrustSecretNewArgs {
     /// The file to write [default: <TRUST>.trust-secret in the current directory]
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct TrustKeyArgs {
+    #[command(subcommand)]
+    pub what: TrustKeyCommand,
+}
+
+#[derive(Subcommand)]
+pub enum TrustKeyCommand {
+    /// Make a trust's signing key: a new Ed25519 key named by the trust's ODS code, in a new
+    /// file of mode 0600, never overwritten. Prints its public key (`<TRUST>+<key id>+<base64>`)
+    /// on stdout, for `[trusts.<TRUST>] keys` in the ledger's config. Keep the file on the
+    /// trust's collector host only; `golive collect --trust-key` reads it
+    New(TrustKeyNewArgs),
+    /// Print the public key of a trust's signing key file
+    Show(TrustKeyShowArgs),
+}
+
+#[derive(clap::Args)]
+pub struct TrustKeyNewArgs {
+    /// The trust's ODS code, e.g. RAL
+    pub trust: String,
+    /// The file to write [default: <TRUST>.trust-key in the current directory]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct TrustKeyShowArgs {
+    /// The trust's signing key file
+    pub file: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -472,6 +525,13 @@ pub struct AuditVerifyArgs {
     /// from the operator out of band, not from the data you are checking
     #[arg(long, value_name = "KEY")]
     pub pubkey: String,
+    /// Also check each record's origin signature against these trust keys: a TOML file with
+    /// a `[trusts]` section as in the ledger's config (`[trusts.RAL] signatures = "required"`,
+    /// `keys = [...]`), from the trusts, not from the operator. Reports per trust how many
+    /// events are signed, unsigned or signed by a key revoked since; a bad signature is
+    /// TAMPERED at its seq
+    #[arg(long, value_name = "FILE")]
+    pub trust_keys: Option<PathBuf>,
     /// One JSON object on stdout: {result: verified|tampered|could_not_read, verified |
     /// problem | error}
     #[arg(long)]
@@ -602,6 +662,37 @@ pub struct NatsArgs {
         conflicts_with = "creds"
     )]
     pub nkey: Option<PathBuf>,
+    /// PEM file of the CA that signed the NATS server's certificate (deploy/nats/tls.conf),
+    /// trusted instead of the system's roots; with it (or --nats-cert) TLS is required
+    #[arg(long = "nats-ca", env = "GOLIVE_NATS_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// PEM certificate of this client, for a NATS server that verifies clients
+    /// (deploy/nats/tls-verify.conf); needs --nats-key
+    #[arg(
+        long = "nats-cert",
+        env = "GOLIVE_NATS_CERT",
+        value_name = "FILE",
+        requires = "key"
+    )]
+    pub cert: Option<PathBuf>,
+    /// PEM private key of --nats-cert; refused if group or others can read it
+    #[arg(
+        long = "nats-key",
+        env = "GOLIVE_NATS_KEY",
+        value_name = "FILE",
+        requires = "cert"
+    )]
+    pub key: Option<PathBuf>,
+}
+
+impl NatsArgs {
+    /// The TLS options as the ledger service and the collector take them.
+    pub fn tls(&self) -> golive_model::protocol::NatsTls {
+        golive_model::protocol::NatsTls {
+            ca: self.ca.clone(),
+            client: self.cert.clone().zip(self.key.clone()),
+        }
+    }
 }
 
 fn stream_replicas(s: &str) -> Result<usize, String> {

@@ -4,8 +4,10 @@
 //! keys (`GOLIVE_<SECTION>_<KEY>`, module `env`).
 
 mod env;
+mod trusts;
 
 pub use env::{ENV_KEYS, EnvKey};
+pub use trusts::{KeyEntry, TrustSection, read_trust_keys_file};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,6 +44,9 @@ pub struct FileConfig {
     /// The JetStream stream `golive serve` creates or checks; see docs/OPERATIONS.md.
     #[serde(default)]
     pub stream: StreamSection,
+    /// Each trust's signature policy and public keys; see docs/SECURITY.md and docs/EVENTS.md.
+    #[serde(default)]
+    pub trusts: BTreeMap<String, TrustSection>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,6 +66,10 @@ pub struct HttpSection {
     /// A TOML file of more `[[http.tokens]]` entries (as `golive token NAME --role ROLE
     /// --append-to FILE` writes them), e.g. a secret mounted into a container.
     pub tokens_file: Option<PathBuf>,
+    /// `[http.limits]`: connections, request rates per token and per address, header and body
+    /// timeouts, as-of computations per token (defaults: [`golive_http::limits::Limits`]).
+    #[serde(default)]
+    pub limits: golive_http::limits::Limits,
 }
 
 /// A file of `[[http.tokens]]` entries and nothing else (`[http] tokens_file`).
@@ -95,6 +104,8 @@ pub struct HttpAccess {
     pub allow_open: bool,
     /// The lag, in stream messages, over which `/readyz` says not ready.
     pub ready_lag_max_messages: u64,
+    /// The limits against abuse (`[http.limits]`).
+    pub limits: golive_http::limits::Limits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -183,6 +194,8 @@ pub struct Config {
     pub http: HttpAccess,
     /// Replicas of the JetStream stream (`[stream] replicas`; `--stream-replicas` overrides).
     pub stream_replicas: usize,
+    /// Each trust's signature policy and keys (`[trusts.<ODS>]`).
+    pub trust_keys: golive_verify::TrustKeys,
     /// The file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -257,6 +270,7 @@ impl Config {
         let stream_replicas = file.stream.replicas.unwrap_or(1);
         check_stream_replicas(stream_replicas)
             .map_err(|e| ConfigError::Value(format!("stream.replicas {e}")))?;
+        let trust_keys = trusts::trust_keys(&file.trusts)?;
         Ok(Self {
             data_dir: data.or(file.data).unwrap_or_else(default_data_dir),
             ledger,
@@ -269,6 +283,7 @@ impl Config {
             audit_key_file,
             http,
             stream_replicas,
+            trust_keys,
             file: path,
         })
     }
@@ -413,7 +428,9 @@ fn http_access(mut h: HttpSection) -> Result<HttpAccess, ConfigError> {
             ));
         }
     };
+    h.limits.check().map_err(ConfigError::Value)?;
     Ok(HttpAccess {
+        limits: h.limits,
         auth,
         tls,
         allow_open: h.allow_open.unwrap_or(false),
@@ -437,6 +454,23 @@ pub fn check_stream_replicas(n: usize) -> Result<usize, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_limits_default_and_can_be_set() {
+        let h: FileConfig =
+            toml::from_str("[http.limits]\ntoken_requests_per_s = 7\ntoken_burst = 9\n").unwrap();
+        let access = http_access(h.http).unwrap();
+        assert_eq!(access.limits.token_requests_per_s, 7);
+        assert_eq!(access.limits.token_burst, 9);
+        assert_eq!(
+            access.limits.connections_max,
+            golive_http::limits::Limits::default().connections_max
+        );
+        let bad: FileConfig =
+            toml::from_str("[http.limits]\ntoken_requests_per_s = 7\ntoken_burst = 0\n").unwrap();
+        assert!(http_access(bad.http).is_err());
+        assert!(toml::from_str::<FileConfig>("[http.limits]\nno_such_limit = 1\n").is_err());
+    }
 
     #[test]
     fn flag_beats_file_and_file_beats_default() {
@@ -623,6 +657,14 @@ mod tests {
             ("GOLIVE_HTTP_TOKENS", &format!("alice:analyst:{HASH_A}")),
             ("GOLIVE_HTTP_TOKENS_FILE", tokens_file.to_str().unwrap()),
             ("GOLIVE_HTTP_READY_LAG_MAX_MESSAGES", "1234"),
+            ("GOLIVE_HTTP_LIMITS_CONNECTIONS_MAX", "11"),
+            ("GOLIVE_HTTP_LIMITS_TOKEN_REQUESTS_PER_S", "12"),
+            ("GOLIVE_HTTP_LIMITS_TOKEN_BURST", "13"),
+            ("GOLIVE_HTTP_LIMITS_ADDRESS_REQUESTS_PER_S", "14"),
+            ("GOLIVE_HTTP_LIMITS_ADDRESS_BURST", "15"),
+            ("GOLIVE_HTTP_LIMITS_HEADER_TIMEOUT_MS", "16"),
+            ("GOLIVE_HTTP_LIMITS_BODY_TIMEOUT_MS", "17"),
+            ("GOLIVE_HTTP_LIMITS_AS_OF_PER_TOKEN_MAX", "18"),
             ("GOLIVE_STREAM_REPLICAS", "3"),
         ]);
         assert_eq!(env.len(), ENV_KEYS.len(), "one value per variable");
@@ -642,6 +684,20 @@ mod tests {
         assert_eq!(c.http.ready_lag_max_messages, 1234);
         assert_eq!(token_names(&c), ["alice", "prometheus"]);
         assert_eq!(c.stream_replicas, 3);
+        let l = c.http.limits;
+        assert_eq!(
+            (l.connections_max, l.token_requests_per_s, l.token_burst),
+            (11, 12, 13)
+        );
+        assert_eq!((l.address_requests_per_s, l.address_burst), (14, 15));
+        assert_eq!(
+            (
+                l.header_timeout_ms,
+                l.body_timeout_ms,
+                l.as_of_per_token_max
+            ),
+            (16, 17, 18)
+        );
         // Without the variables, the file's values (and the default key file) stand.
         let c = Config::load_with_env(Some(&f), None, &BTreeMap::new()).unwrap();
         assert_eq!(c.batch_events_max, 5);
@@ -661,7 +717,16 @@ mod tests {
         let sections = [
             ("ledger", format!("{:?}", LedgerSection::default())),
             ("audit", format!("{:?}", AuditSection::default())),
-            ("http", format!("{:?}", HttpSection::default())),
+            // [http.limits] is a table of its own, below.
+            (
+                "http",
+                format!("{:?}", HttpSection::default())
+                    .replace(&format!("{:?}", golive_http::limits::Limits::default()), ""),
+            ),
+            (
+                "http.limits",
+                format!("{:?}", golive_http::limits::Limits::default()),
+            ),
             ("stream", format!("{:?}", StreamSection::default())),
         ];
         for (section, debug) in sections {
@@ -674,11 +739,12 @@ mod tests {
             for field in fields {
                 if ["checkpoint_every_events", "checkpoints_kept_max"].contains(&field)
                     && section == "ledger"
+                    || field == "limits" && section == "http"
                 {
                     continue;
                 }
                 let key = format!("{section}.{field}");
-                let var = format!("GOLIVE_{}_{}", section, field).to_uppercase();
+                let var = format!("GOLIVE_{}_{}", section.replace('.', "_"), field).to_uppercase();
                 assert!(
                     ENV_KEYS.iter().any(|k| k.key == key && k.var == var),
                     "{key} has no environment variable {var} in ENV_KEYS"

@@ -76,6 +76,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             config()?;
             cmd::trust_secret::run(a)
         }
+        Command::TrustKey(a) => {
+            config()?;
+            cmd::trust_key::run(a)
+        }
         Command::Token(a) => {
             config()?;
             cmd::token::run(a)

@@ -46,12 +46,47 @@ pub enum NatsAuthError {
          key): choose another --dir or remove it first"
     )]
     Exists(PathBuf),
+    #[error("cannot read {path} ({flag}): {source}")]
+    TlsFile {
+        flag: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "the TLS private key {path} (--nats-key) can be read by group or others (mode {mode:04o}): \
+         `chmod 600 {path}`"
+    )]
+    TlsKeyExposed { path: PathBuf, mode: u32 },
     #[error("cannot write the NKey seed file {path}: {source}")]
     Write {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Checks the files of `--nats-ca`, `--nats-cert` and `--nats-key` before anything connects:
+/// each can be opened, and the private key is not readable by group or others (as a seed).
+/// Their contents are checked by the TLS library at connect.
+pub fn check_tls_files(tls: &golive_model::protocol::NatsTls) -> Result<(), NatsAuthError> {
+    for (flag, path) in tls.files() {
+        let meta = std::fs::File::open(path)
+            .and_then(|f| f.metadata())
+            .map_err(|source| NatsAuthError::TlsFile {
+                flag,
+                path: path.to_owned(),
+                source,
+            })?;
+        let mode = meta.permissions().mode() & 0o7777;
+        if flag == "--nats-key" && mode & NOT_OWNER_BITS != 0 {
+            return Err(NatsAuthError::TlsKeyExposed {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Reads an NKey user seed from `path`, refusing a file that group or others can access.

@@ -143,6 +143,10 @@ pub enum QueryError {
     NoSuchTrust { trust: OdsCode, seq: u64 },
     #[error(transparent)]
     Client(#[from] ClientError),
+    #[error(transparent)]
+    Evidence(#[from] golive_report::EvidenceError<golive_store::StoreError>),
+    #[error("--evidence is for money and lost-patients (the views whose lines list their events)")]
+    NoEvidence,
 }
 
 /// `NoSuchTrust` unless the trust asked about (if any) has events in `p` (in its non-synthetic
@@ -337,6 +341,71 @@ fn claims(
         view: View::Claims(m.view),
         synthetic: m.synthetic,
     })
+}
+
+/// Which view's lines `what`'s evidence is of, if it has any.
+fn evidence_of(what: What) -> Result<golive_report::EvidenceOf, QueryError> {
+    match what {
+        What::Money => Ok(golive_report::EvidenceOf::Money),
+        What::LostPatients => Ok(golive_report::EvidenceOf::LostPatients),
+        _ => Err(QueryError::NoEvidence),
+    }
+}
+
+/// The evidence behind each line of `what` (docs/API.md, "Evidence behind a figure") from the
+/// ledger on disk at `point`, with the sequence it is at: the same as the API's `evidence`.
+pub fn local_evidence(
+    store: &Store,
+    what: What,
+    trust: Option<&OdsCode>,
+    point: Point,
+    page: golive_report::EvidencePage,
+) -> Result<(u64, golive_report::Evidence), QueryError> {
+    let of = evidence_of(what)?;
+    let (seq, p) = fold(store, point)?;
+    let exclude = point.exclude_synthetic;
+    has_trust(&p, seq, trust, exclude)?;
+    let plan = {
+        let p = if exclude { p.sourced_only() } else { &p };
+        golive_report::EvidencePlan::of(p, of, trust)
+    };
+    drop_later(p);
+    let evidence = plan.resolve(page, |id| {
+        Ok(store.record_of(id)?.map(|r| (r.seq, r.envelope)))
+    })?;
+    Ok((seq, evidence))
+}
+
+/// The evidence behind each line of `what`, as a running ledger's API answers it.
+pub fn remote_evidence(
+    server: &str,
+    what: What,
+    trust: Option<&OdsCode>,
+    point: Point,
+    page: golive_report::EvidencePage,
+) -> Result<(u64, golive_report::Evidence), QueryError> {
+    evidence_of(what)?;
+    #[derive(Deserialize)]
+    struct WithEvidence {
+        as_of_seq: u64,
+        evidence: golive_report::Evidence,
+    }
+    let client = Client::new(server);
+    let full = url(client.base(), what, trust, point);
+    let path = &full[client.base().len()..];
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let asked = format!(
+        "{path}{sep}evidence=true&evidence_offset={}&evidence_limit={}",
+        page.offset, page.limit
+    );
+    let body = client.get(&asked)?;
+    let w: WithEvidence = serde_json::from_slice(&body).map_err(|e| {
+        QueryError::Client(ClientError::BadAnswer {
+            url: format!("{}{asked}", client.base()),
+            message: e.to_string(),
+        })
+    })?;
+    Ok((w.as_of_seq, w.evidence))
 }
 
 /// The part of an API answer the CLI reads; `data` is the view.
@@ -624,6 +693,73 @@ mod tests {
             stopped.await.ok();
         }));
         (state, base, (rt, stop))
+    }
+
+    #[test]
+    fn evidence_is_the_same_locally_and_over_http_and_refused_for_other_views() {
+        // Proves `--evidence` reads the same lines from the disk as from `--server` (at the
+        // head, as of a seq, known at a time, paged), and that the RAL net-cost line adds up to
+        // RAL's net cost.
+        let dir = tempfile::tempdir().unwrap();
+        let (state, base, _server) = london_served(dir.path());
+        let ral = OdsCode::parse("RAL").unwrap();
+        let time = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        let page = golive_report::EvidencePage::default();
+        for (what, trust, point, page) in [
+            (What::Money, Some(&ral), Point::new(At::Head, None), page),
+            (What::Money, None, Point::new(At::Seq(100), None), page),
+            (
+                What::Money,
+                Some(&ral),
+                Point::new(At::Head, Some(time("2009-01-11T00:00:00Z"))),
+                page,
+            ),
+            (What::LostPatients, None, Point::new(At::Head, None), page),
+            (
+                What::Money,
+                None,
+                Point::new(At::Head, None),
+                golive_report::EvidencePage {
+                    offset: 1,
+                    limit: 1,
+                },
+            ),
+        ] {
+            let l = local_evidence(&state.store, what, trust, point, page).unwrap();
+            let r = remote_evidence(&base, what, trust, point, page).unwrap();
+            assert_eq!(l, r, "{what:?} {point:?}");
+            assert!(!l.1.lines.is_empty());
+        }
+        let (_, e) = local_evidence(
+            &state.store,
+            What::Money,
+            Some(&ral),
+            Point::new(At::Head, None),
+            page,
+        )
+        .unwrap();
+        let net = e
+            .lines
+            .iter()
+            .find(|l| l.line.get("measure").map(String::as_str) == Some("net_cost"))
+            .unwrap();
+        let p = projections_at(&state.store, state.store.head().seq, &mut |_, _| {}).unwrap();
+        assert_eq!(
+            net.amount_pence,
+            Some(p.money(Some(&ral)).trusts["RAL"].total.net_cost_pence)
+        );
+        for q in [
+            local_evidence(
+                &state.store,
+                What::Rollout,
+                None,
+                Point::new(At::Head, None),
+                page,
+            ),
+            remote_evidence(&base, What::Rollout, None, Point::new(At::Head, None), page),
+        ] {
+            assert!(matches!(q, Err(QueryError::NoEvidence)));
+        }
     }
 
     #[test]

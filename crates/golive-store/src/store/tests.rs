@@ -23,16 +23,15 @@ fn encoded(i: u64, seq: u64, prev_hash: &ChainHash) -> (Vec<u8>, ChainHash, Inco
     let canonical = incoming.envelope.canonical_bytes();
     let hash = chain_hash(prev_hash, seq, &canonical);
     let mut buf = Vec::new();
-    codec::encode_record_parts(
+    let parts = codec::RecordParts {
         seq,
-        None,
-        incoming.received_at,
+        stream_seq: None,
+        received_at: incoming.received_at,
         prev_hash,
-        &hash,
-        &canonical,
-        &mut buf,
-    )
-    .unwrap();
+        hash: &hash,
+        origin_signature: None,
+    };
+    codec::encode_record_parts(&parts, &canonical, &mut buf).unwrap();
     (buf, hash, incoming)
 }
 

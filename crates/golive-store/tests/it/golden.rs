@@ -46,6 +46,7 @@ fn golden_records() -> Vec<Record> {
                 prev_hash: prev,
                 hash,
                 envelope: e,
+                origin_signature: None,
             };
             prev = hash;
             r
@@ -132,6 +133,7 @@ fn golden_records_v2() -> Vec<Record> {
             prev_hash: prev,
             hash,
             envelope: e,
+            origin_signature: None,
         });
         prev = hash;
     }
@@ -176,4 +178,68 @@ fn format_2_encodes_to_the_committed_bytes_and_decodes_back() {
         assert!(got.verify_hash(), "seq {} hash recomputes", got.seq);
         assert_eq!(got, want);
     }
+}
+
+const GOLDEN_V3_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/golden_records_v3.txt"
+);
+
+/// The format-2 golden records, each signed by its trust's key (a fixed seed: Ed25519 is
+/// deterministic, so the signatures and the bytes are too).
+fn golden_records_v3() -> Vec<Record> {
+    let signer = golive_verify::NoteSigner::from_seed("RAL", [11; 32]).expect("a key");
+    golden_records_v2()
+        .into_iter()
+        .map(|mut r| {
+            let sig = golive_verify::sign_event(&signer, &r.envelope.canonical_bytes());
+            r.origin_signature = Some(sig);
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn format_3_encodes_to_the_committed_bytes_and_decodes_back_with_its_signature() {
+    // Proves a signed record is written in format 3, to exactly the committed bytes, that it
+    // is format 2's bytes plus the 68 signature bytes, and that it decodes back whole.
+    let records = golden_records_v3();
+    let actual: String = records
+        .iter()
+        .map(|r| {
+            let mut buf = Vec::new();
+            encode_record(r, &mut buf).expect("encodes");
+            assert_eq!(buf[0], golive_store::codec::RECORD_V3);
+            let mut unsigned = Vec::new();
+            let plain = Record {
+                origin_signature: None,
+                ..r.clone()
+            };
+            encode_record(&plain, &mut unsigned).expect("encodes");
+            assert_eq!(buf[1..buf.len() - 68], unsigned[1..], "seq {}", r.seq);
+            let sig = r.origin_signature.expect("signed").to_bytes();
+            assert_eq!(buf[buf.len() - 68..], sig[..]);
+            format!("{} {}\n", r.envelope.kind(), to_hex(&buf))
+        })
+        .collect();
+    if std::env::var_os("GOLIVE_BLESS_GOLDEN").is_some() {
+        std::fs::write(GOLDEN_V3_PATH, &actual).expect("write golden file");
+    }
+    let expected = std::fs::read_to_string(GOLDEN_V3_PATH).expect("golden file is committed");
+    assert_eq!(expected.lines().count(), records.len());
+    for ((a, e), want) in actual.lines().zip(expected.lines()).zip(records) {
+        assert_eq!(a, e, "the stored bytes of a signed record changed");
+        let (_, hex) = e.split_once(' ').expect("`kind hex` per line");
+        assert_eq!(decode_record(&from_hex(hex)).expect("decodes"), want);
+    }
+}
+
+#[test]
+fn a_format_3_record_with_a_cut_signature_is_refused() {
+    // Proves a signed record one byte short does not decode as anything.
+    let r = golden_records_v3().remove(0);
+    let mut buf = Vec::new();
+    encode_record(&r, &mut buf).expect("encodes");
+    buf.pop();
+    assert!(decode_record(&buf).is_err());
 }

@@ -21,6 +21,7 @@ pub fn storage_round_trip(envelope: &Envelope, seq: u64, received_at: DateTime<U
         prev_hash: GENESIS_HASH,
         hash: chain_hash(&GENESIS_HASH, seq, &canonical),
         envelope: envelope.clone(),
+        origin_signature: None,
     };
     let mut stored = Vec::new();
     encode_record(&record, &mut stored).expect("a record always encodes");

@@ -14,15 +14,7 @@ pub fn parse_line_checked(line: &str) {
         Err(e) => assert!(!e.is_empty(), "an error without a message"),
         Ok(Line::Record(r)) => {
             let mut out = Vec::new();
-            write_record_line(
-                &mut out,
-                r.seq,
-                &r.prev_hash,
-                &r.hash,
-                r.received_at,
-                r.stream_seq,
-                r.event,
-            );
+            write_record_line(&mut out, &r);
             let text = String::from_utf8(out).expect("a written record line is UTF-8");
             match parse_line(text.trim_end_matches('\n')) {
                 Ok(Line::Record(again)) => assert_eq!(again, r, "record line round trip"),

@@ -8,25 +8,31 @@ use std::path::Path;
 
 use golive_model::{Envelope, EventId, GENESIS_HASH, chain_hash, decode};
 use golive_projections::Projections;
-use golive_verify::{Line, Outcome, VerifierKey, parse_line};
+use golive_verify::{Line, Outcome, TrustKeys, VerifierKey, parse_line};
 
 use super::{AuditError, Progress};
 
 /// Verifies an export file.
 pub fn verify_file(path: &Path, key: &VerifierKey) -> Outcome {
-    verify_file_with(path, key, &mut |_, _| {})
+    verify_file_with(path, key, None, &mut |_, _| {})
 }
 
 /// [`verify_file`], telling `progress` the bytes read so far of twice the file's length (the
-/// verifier reads it twice: checkpoints, then records).
-pub fn verify_file_with(path: &Path, key: &VerifierKey, progress: Progress<'_>) -> Outcome {
+/// verifier reads it twice: checkpoints, then records). With `trust_keys`, each record's origin
+/// signature is checked too.
+pub fn verify_file_with(
+    path: &Path,
+    key: &VerifierKey,
+    trust_keys: Option<TrustKeys>,
+    progress: Progress<'_>,
+) -> Outcome {
     let total = std::fs::metadata(path).map_or(0, |m| m.len()) * 2;
     let tally = Tally {
         done: Cell::new(0),
         total,
         report: RefCell::new(progress),
     };
-    golive_verify::verify_export(
+    golive_verify::verify_export_with(
         || {
             std::fs::File::open(path).map(|f| Counting {
                 inner: BufReader::with_capacity(1 << 20, f),
@@ -35,6 +41,7 @@ pub fn verify_file_with(path: &Path, key: &VerifierKey, progress: Progress<'_>) 
             })
         },
         key,
+        trust_keys,
     )
 }
 

@@ -7,8 +7,8 @@ use std::io::Write;
 
 use golive_model::chain_hash;
 use golive_verify::{
-    CheckpointEntry, CheckpointLine, Header, Line, Outcome, Problem, Start, Verifier, VerifierKey,
-    parse_line,
+    CheckpointEntry, CheckpointLine, Header, Line, Outcome, Problem, Start, TrustKeys, Verifier,
+    VerifierKey, parse_line,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -90,12 +90,17 @@ fn checkpoints(client: &Client, to: u64) -> Result<Vec<CheckpointItem>, ClientEr
 
 /// Verifies the ledger behind `server` from seq 1 to its head as of the first page.
 pub fn verify_server(server: &str, key: &VerifierKey) -> Outcome {
-    verify_server_with(server, key, &mut |_, _| {})
+    verify_server_with(server, key, None, &mut |_, _| {})
 }
 
 /// [`verify_server`], telling `progress` the records checked of the head, page by page.
-pub fn verify_server_with(server: &str, key: &VerifierKey, progress: Progress<'_>) -> Outcome {
-    match verify(&Client::new(server), key, progress) {
+pub fn verify_server_with(
+    server: &str,
+    key: &VerifierKey,
+    trust_keys: Option<TrustKeys>,
+    progress: Progress<'_>,
+) -> Outcome {
+    match verify(&Client::new(server), key, trust_keys, progress) {
         Ok(o) => o,
         Err(e) => Outcome::CouldNotRead(e.to_string()),
     }
@@ -104,6 +109,7 @@ pub fn verify_server_with(server: &str, key: &VerifierKey, progress: Progress<'_
 fn verify(
     client: &Client,
     key: &VerifierKey,
+    trust_keys: Option<TrustKeys>,
     progress: Progress<'_>,
 ) -> Result<Outcome, ClientError> {
     // The records first, to fix the head; then only checkpoints up to it.
@@ -117,6 +123,9 @@ fn verify(
         })
         .collect();
     let mut v = Verifier::new(key, Start::genesis(), entries);
+    if let Some(keys) = trust_keys {
+        v = v.with_trust_keys(keys);
+    }
     let mut pending = Some(first);
     let mut next = Some(1u64);
     while let Some(from) = next {
@@ -147,7 +156,7 @@ fn verify(
         next = answer.next_from_seq.filter(|&n| n <= head);
     }
     Ok(match v.finish(Some(head)) {
-        Ok(ok) => Outcome::Verified(ok),
+        Ok(ok) => Outcome::Verified(Box::new(ok)),
         Err(p) => Outcome::Tampered(p),
     })
 }

@@ -4,10 +4,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use golive_model::{GENESIS_HASH, format_time};
-use golive_store::{Record, Store, StoreError};
+use golive_model::GENESIS_HASH;
+use golive_store::{Store, StoreError};
 use golive_verify::{
-    CheckpointEntry, CheckpointLine, ExportRecord, Header, Kind, Outcome, Problem, Start, Verified,
+    CheckpointEntry, CheckpointLine, Header, Kind, Outcome, Problem, Start, TrustKeys, Verified,
     Verifier, VerifierKey, to_hex, write_record_line,
 };
 
@@ -73,15 +73,7 @@ fn write_records(
     for record in store.range(from, to) {
         let r = record?;
         line.clear();
-        write_record_line(
-            &mut line,
-            r.seq,
-            &r.prev_hash,
-            &r.hash,
-            &format_time(&r.received_at),
-            r.stream_seq,
-            &r.envelope.canonical_bytes(),
-        );
+        r.with_export(|e| write_record_line(&mut line, e));
         out.write_all(&line)?;
         records += 1;
         if records.is_multiple_of(RECORDS_PER_PROGRESS) {
@@ -126,18 +118,23 @@ fn write_checkpoints(store: &Store, to: u64, out: &mut dyn Write) -> Result<u64,
 /// Verifies a store directory: the records as stored (chain, order, tree), every signed
 /// checkpoint, then the store's own structures (id index, head) and its Merkle tiles.
 pub fn verify_store(dir: &Path, key: &VerifierKey) -> Outcome {
-    verify_store_with(dir, key, &mut |_, _| {})
+    verify_store_with(dir, key, None, &mut |_, _| {})
 }
 
 /// [`verify_store`], telling `progress` the records checked of twice the head (the records as
 /// stored, then the chain again with the store's own structures). A store held by a running
 /// ledger is verified through its API, without progress.
-pub fn verify_store_with(dir: &Path, key: &VerifierKey, progress: Progress<'_>) -> Outcome {
-    let store = match open_to_verify(dir, key) {
+pub fn verify_store_with(
+    dir: &Path,
+    key: &VerifierKey,
+    trust_keys: Option<TrustKeys>,
+    progress: Progress<'_>,
+) -> Outcome {
+    let store = match open_to_verify(dir, key, &trust_keys) {
         Ok(store) => store,
         Err(outcome) => return outcome,
     };
-    match verify_records(&store, key, progress) {
+    match verify_records(&store, key, trust_keys, progress) {
         Ok(verified) => check_structures(&store, verified, progress),
         Err(outcome) => outcome,
     }
@@ -145,7 +142,11 @@ pub fn verify_store_with(dir: &Path, key: &VerifierKey, progress: Progress<'_>) 
 
 /// The store in `dir`, or the outcome when it does not open: no store there, damage the store
 /// itself detects, or a running ledger holding it (then verified through that ledger's API).
-fn open_to_verify(dir: &Path, key: &VerifierKey) -> Result<Store, Outcome> {
+fn open_to_verify(
+    dir: &Path,
+    key: &VerifierKey,
+    trust_keys: &Option<TrustKeys>,
+) -> Result<Store, Outcome> {
     if !dir.join("db").exists() && !dir.join("conf").exists() {
         return Err(Outcome::CouldNotRead(format!(
             "{} holds no ledger store",
@@ -166,7 +167,7 @@ fn open_to_verify(dir: &Path, key: &VerifierKey) -> Result<Store, Outcome> {
         Err(e @ StoreError::Locked { .. }) => Err(match crate::serving::url_of(dir) {
             Some(url) => {
                 tracing::info!(%url, "store held by a running ledger; verifying over HTTP");
-                super::verify_server(&url, key)
+                super::verify_server_with(&url, key, trust_keys.clone(), &mut |_, _| {})
             }
             None => Outcome::CouldNotRead(format!(
                 "{e}; or verify the running ledger with --server URL"
@@ -181,6 +182,7 @@ fn open_to_verify(dir: &Path, key: &VerifierKey) -> Result<Store, Outcome> {
 fn verify_records(
     store: &Store,
     key: &VerifierKey,
+    trust_keys: Option<TrustKeys>,
     progress: Progress<'_>,
 ) -> Result<Verified, Outcome> {
     let head = store.head().seq;
@@ -194,14 +196,13 @@ fn verify_records(
         })
         .collect();
     let mut v = Verifier::new(key, Start::genesis(), entries);
+    if let Some(keys) = trust_keys {
+        v = v.with_trust_keys(keys);
+    }
     let mut done = 0u64;
     for record in store.records_as_stored() {
         let checked = match record {
-            Ok(r) => {
-                let canonical = r.envelope.canonical_bytes();
-                let received = format_time(&r.received_at);
-                v.push(&as_export(&r, &received, &canonical))
-            }
+            Ok(r) => r.with_export(|e| v.push(e)),
             Err(StoreError::Corrupt { seq, what }) => Err(Problem {
                 seq,
                 kind: Kind::Altered,
@@ -231,7 +232,7 @@ fn check_structures(store: &Store, verified: Verified, progress: Progress<'_>) -
         });
     }
     match store.merkle_root(head) {
-        Ok(root) if root == verified.root => Outcome::Verified(verified),
+        Ok(root) if root == verified.root => Outcome::Verified(Box::new(verified)),
         Ok(root) => Outcome::Tampered(Problem {
             seq: head,
             kind: Kind::RootMismatch,
@@ -247,16 +248,5 @@ fn check_structures(store: &Store, verified: Verified, progress: Progress<'_>) -
             detail: what,
         }),
         Err(e) => Outcome::CouldNotRead(e.to_string()),
-    }
-}
-
-fn as_export<'a>(r: &Record, received: &'a str, canonical: &'a [u8]) -> ExportRecord<'a> {
-    ExportRecord {
-        seq: r.seq,
-        prev_hash: r.prev_hash,
-        hash: r.hash,
-        received_at: received,
-        stream_seq: r.stream_seq,
-        event: canonical,
     }
 }

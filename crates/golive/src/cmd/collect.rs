@@ -31,9 +31,11 @@ pub fn run(config: &Config, args: CollectArgs) -> Result<ExitCode> {
     if args.dry_run {
         return dry_run(args.input.as_deref(), &feeds, args.json);
     }
+    let trust_signer = trust_signer(&args)?;
     let input = input(args.input, args.watch, feeds)?;
     let nkey = nkey(&args.nats)?;
     let cc = CollectorConfig {
+        tls: args.nats.tls(),
         nats_url: args.nats.url,
         outbox_dir: config.data_dir.clone(),
         credentials: args.nats.creds,
@@ -45,6 +47,7 @@ pub fn run(config: &Config, args: CollectArgs) -> Result<ExitCode> {
         wait_for_receipts_ms: (args.wait_receipts_secs > 0)
             .then_some(args.wait_receipts_secs * 1_000),
         outbox_events_max: 1_000_000,
+        trust_signer,
     };
     let rt = runtime()?;
     let stop = shutdown_signal_in(&rt);
@@ -61,6 +64,16 @@ pub fn run(config: &Config, args: CollectArgs) -> Result<ExitCode> {
         terminal::err(&render::collect::refused_subjects(&summary));
     }
     Ok(ExitCode::from(exit_code(&summary)))
+}
+
+/// The trust key of `--trust-key`, read and checked now.
+fn trust_signer(args: &CollectArgs) -> Result<Option<Arc<golive_verify::NoteSigner>>> {
+    let Some(path) = &args.trust_key else {
+        return Ok(None);
+    };
+    let signer = super::trust_key::read(path)?;
+    tracing::info!(trust = signer.name(), key = %signer.verifier(), "signing events");
+    Ok(Some(Arc::new(signer)))
 }
 
 /// What to read: a file (through its mapping, if --map gave one), stdin or a watched
@@ -174,6 +187,7 @@ pub fn check_only(config: &Config, args: &CollectArgs) -> Result<ExitCode> {
     if !args.status {
         input(args.input.clone(), args.watch.clone(), feeds(args)?)?;
         nkey(&args.nats)?;
+        trust_signer(args)?;
     }
     terminal::err(&render::collect::config_ok(&config.data_dir));
     Ok(ExitCode::SUCCESS)

@@ -20,6 +20,7 @@ pub mod serve;
 pub mod simulate;
 pub mod status;
 pub mod token;
+pub mod trust_key;
 pub mod trust_secret;
 pub mod verify;
 
@@ -59,6 +60,7 @@ pub fn open_ledger(config: &Config) -> Result<Ledger> {
     )?;
     let signer = golive_ledger::signing::CheckpointSigner::new(key, config.audit, ledger.store())?;
     ledger.enable_checkpoint_signing(signer);
+    ledger.set_trust_keys(config.trust_keys.clone());
     Ok(ledger)
 }
 
@@ -107,8 +109,10 @@ pub fn shutdown_signal_in(
     shutdown_signal()
 }
 
-/// The NKey user of `--nkey`, read and checked now (before anything else starts).
+/// The NKey user of `--nkey`, read and checked now (before anything else starts), with the
+/// TLS files of `--nats-ca`, `--nats-cert` and `--nats-key`.
 pub fn nkey(nats: &NatsArgs) -> Result<Option<Arc<nkeys::KeyPair>>> {
+    golive::natsauth::check_tls_files(&nats.tls())?;
     Ok(nats
         .nkey
         .as_deref()

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use golive::config::Config;
-use golive::query::{At, Point, Rules, What, local, local_table, remote};
+use golive::query::{
+    At, Point, Rules, What, local, local_evidence, local_table, remote, remote_evidence,
+};
 use golive::render;
 use golive_model::OdsCode;
 
@@ -36,11 +38,26 @@ pub fn run(config: &Config, args: QueryArgs) -> Result<ExitCode> {
     };
     let json = match (args.json, args.format) {
         (true, OutputFormat::Csv) => anyhow::bail!("give --json or --format csv, not both"),
+        (_, OutputFormat::Csv) if args.evidence => {
+            anyhow::bail!("--evidence is printed as text or JSON: the CSV is the view's table")
+        }
         (_, OutputFormat::Csv) => return csv(config, &args, trust.as_ref(), at, rules),
         (json, f) => json || f == OutputFormat::Json,
     };
     if args.bom {
         anyhow::bail!("--bom is for --format csv only");
+    }
+    if args.evidence {
+        let page = golive_report::EvidencePage {
+            offset: args.evidence_offset,
+            limit: usize::try_from(args.evidence_limit).unwrap_or(usize::MAX),
+        };
+        let (seq, e) = match &args.server {
+            Some(url) => remote_evidence(url, args.what, trust.as_ref(), at, page)?,
+            None => local_evidence(&open_store(config)?, args.what, trust.as_ref(), at, page)?,
+        };
+        terminal::out(&render::evidence::evidence(seq, &e, json))?;
+        return Ok(ExitCode::SUCCESS);
     }
     let answer = match &args.server {
         Some(url) => remote(url, args.what, trust.as_ref(), at)?,

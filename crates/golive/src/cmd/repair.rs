@@ -47,7 +47,8 @@ pub fn run(config: &Config, args: RepairArgs) -> Result<ExitCode> {
     // One bar over three passes of the export: two to verify it, one to rebuild from it.
     let len = std::fs::metadata(export).map_or(0, |m| m.len());
     let bar = terminal::progress_bar(Some(len * 3), "repair (bytes)");
-    let outcome = audit::verify_file_with(export, &key, &mut |done, _| bar.set_position(done));
+    let outcome =
+        audit::verify_file_with(export, &key, None, &mut |done, _| bar.set_position(done));
     if let Some(refused) = render::audit::repair_refused(export, &outcome) {
         bar.finish_and_clear();
         terminal::err(&refused);

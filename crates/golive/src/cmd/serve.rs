@@ -147,6 +147,7 @@ fn consumer_config(
     nkey: Option<Arc<nkeys::KeyPair>>,
 ) -> ServeConfig {
     ServeConfig {
+        tls: args.nats.tls(),
         nats_url: args.nats.url,
         credentials: args.nats.creds,
         nkey,
@@ -174,6 +175,7 @@ fn app_state(
         .with_claim_rules(config.claim_rules.clone())
         .with_tariffs(config.tariffs.clone())
         .with_auth(config.http.auth.clone())
+        .with_limits(config.http.limits)
 }
 
 /// The address of `--http` (default [`DEFAULT_HTTP`]); `None` for `off`.

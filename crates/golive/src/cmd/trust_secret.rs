@@ -2,7 +2,7 @@
 //! Written with the signing key's own owner-only, never-overwrite file creation.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -20,12 +20,7 @@ pub fn run(args: TrustSecretArgs) -> Result<ExitCode> {
 }
 
 fn run_new(args: TrustSecretNewArgs) -> Result<ExitCode> {
-    if OdsCode::parse(&args.trust).is_none() {
-        bail!(
-            "{}: not an ODS code (3 to 5 upper-case letters or digits, e.g. RNJ)",
-            args.trust
-        );
-    }
+    check_trust(&args.trust)?;
     let path = args
         .out
         .unwrap_or_else(|| PathBuf::from(format!("{}.trust-secret", args.trust)));
@@ -35,17 +30,10 @@ fn run_new(args: TrustSecretNewArgs) -> Result<ExitCode> {
         trust: args.trust.clone(),
         key,
     };
-    let mut f = golive_ledger::signing::create_owner_only(&path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            anyhow::anyhow!(
-                "{} exists already; a trust secret is never overwritten (its pseudonyms would \
-                 change): remove it first or choose another --out",
-                path.display()
-            )
-        } else {
-            anyhow::anyhow!("cannot create {}: {e}", path.display())
-        }
-    })?;
+    let mut f = create_key_file(
+        &path,
+        "a trust secret is never overwritten (its pseudonyms would change)",
+    )?;
     f.write_all(secret.file_text().as_bytes())
         .and_then(|()| f.sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -54,4 +42,26 @@ fn run_new(args: TrustSecretNewArgs) -> Result<ExitCode> {
         &path,
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a trust that is not an ODS code (`trust-secret new`, `trust-key new`).
+pub(super) fn check_trust(trust: &str) -> Result<()> {
+    if OdsCode::parse(trust).is_none() {
+        bail!("{trust}: not an ODS code (3 to 5 upper-case letters or digits, e.g. RNJ)");
+    }
+    Ok(())
+}
+
+/// Creates a trust's new key file, owner-only, never over an existing one (`why` says why).
+pub(super) fn create_key_file(path: &Path, why: &str) -> Result<std::fs::File> {
+    golive_ledger::signing::create_owner_only(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!(
+                "{} exists already; {why}: remove it first or choose another --out",
+                path.display()
+            )
+        } else {
+            anyhow::anyhow!("cannot create {}: {e}", path.display())
+        }
+    })
 }

@@ -31,7 +31,7 @@ const SECTION_PREFIXES: [&str; 4] = [
 ];
 
 /// Every variable, in the order of the file's sections (docs/OPERATIONS.md lists them).
-pub const ENV_KEYS: [EnvKey; 14] = [
+pub const ENV_KEYS: [EnvKey; 22] = [
     EnvKey {
         var: "GOLIVE_LEDGER_BATCH_EVENTS_MAX",
         key: "ledger.batch_events_max",
@@ -146,6 +146,78 @@ pub const ENV_KEYS: [EnvKey; 14] = [
         value: "a whole number",
         apply: |f, v| {
             f.http.ready_lag_max_messages = Some(number(v)?);
+            Ok(())
+        },
+    },
+    EnvKey {
+        var: "GOLIVE_HTTP_LIMITS_CONNECTIONS_MAX",
+        key: "http.limits.connections_max",
+        value: "a whole number (0: off)",
+        apply: |f, v| {
+            f.http.limits.connections_max = number(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        var: "GOLIVE_HTTP_LIMITS_TOKEN_REQUESTS_PER_S",
+        key: "http.limits.token_requests_per_s",
+        value: "a whole number (0: off)",
+        apply: |f, v| {
+            f.http.limits.token_requests_per_s = number(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        var: "GOLIVE_HTTP_LIMITS_TOKEN_BURST",
+        key: "http.limits.token_burst",
+        value: "a whole number (0: off)",
+        apply: |f, v| {
+            f.http.limits.token_burst = number(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        var: "GOLIVE_HTTP_LIMITS_ADDRESS_REQUESTS_PER_S",
+        key: "http.limits.address_requests_per_s",
+        value: "a whole number (0: off)",
+        apply: |f, v| {
+            f.http.limits.address_requests_per_s = number(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        var: "GOLIVE_HTTP_LIMITS_ADDRESS_BURST",
+        key: "http.limits.address_burst",
+        value: "a whole number (0: off)",
+        apply: |f, v| {
+            f.http.limits.address_burst = number(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        var: "GOLIVE_HTTP_LIMITS_HEADER_TIMEOUT_MS",
+        key: "http.limits.header_timeout_ms",
+        value: "a whole number (0: off)",
+        apply: |f, v| {
+            f.http.limits.header_timeout_ms = number(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        var: "GOLIVE_HTTP_LIMITS_BODY_TIMEOUT_MS",
+        key: "http.limits.body_timeout_ms",
+        value: "a whole number (0: off)",
+        apply: |f, v| {
+            f.http.limits.body_timeout_ms = number(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        var: "GOLIVE_HTTP_LIMITS_AS_OF_PER_TOKEN_MAX",
+        key: "http.limits.as_of_per_token_max",
+        value: "a whole number (0: off)",
+        apply: |f, v| {
+            f.http.limits.as_of_per_token_max = number(v)?;
             Ok(())
         },
     },

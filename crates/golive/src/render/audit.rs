@@ -70,6 +70,26 @@ pub fn verified_coverage(v: &Verified) -> String {
     ))
 }
 
+/// With `--trust-keys` (stderr, after the coverage): per trust, how its events are signed.
+pub fn origins(v: &Verified) -> String {
+    let Some(origins) = &v.origins else {
+        return String::new();
+    };
+    if origins.is_empty() {
+        return line("origin: no records to check");
+    }
+    origins
+        .iter()
+        .map(|(trust, t)| {
+            line(format_args!(
+                "origin {trust}: {} signed, {} signed by a key revoked since (before its \
+                 revocation), {} unsigned",
+                t.signed, t.signed_by_revoked_key, t.unsigned
+            ))
+        })
+        .collect()
+}
+
 /// `golive audit compare A B`: where the two stand, named as the user gave them.
 pub fn comparison(c: &Comparison, name_a: &str, name_b: &str) -> String {
     match c {

@@ -248,6 +248,17 @@ pub fn trust_secret_written(trust: &str, path: &std::path::Path) -> String {
     ))
 }
 
+pub fn trust_key_written(trust: &str, path: &std::path::Path, public: &str) -> String {
+    line(format_args!(
+        "golive trust-key: wrote the signing key of {trust} to {} (mode 0600). Keep it on this \
+         trust's collector host only (`golive collect --trust-key {}`) and give the ledger's \
+         operator and auditors the public key below, for its config:\n  [trusts.{trust}]\n  \
+         signatures = \"required\"\n  keys = [\"{public}\"]",
+        path.display(),
+        path.display()
+    ))
+}
+
 /// One dry-run row: (row, kind, event id, key fields) of an event.
 fn dry_run_event(ev: &golive_collector::ValidEvent) -> (String, String, String) {
     let v: serde_json::Value = serde_json::from_slice(&ev.canonical).unwrap_or_default();

@@ -11,6 +11,7 @@ pub mod access;
 pub mod audit;
 pub mod collect;
 pub mod demo;
+pub mod evidence;
 pub mod ledger;
 pub mod recovery;
 pub mod serve;

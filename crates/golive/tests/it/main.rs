@@ -10,6 +10,7 @@ mod audit_http;
 mod cli;
 mod conventions;
 mod monitoring;
+mod signatures;
 mod takeaway;
 
 use golive_testkit::golive::Golive;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use golive::audit;
 use golive::config::Config;
+use golive::config::read_trust_keys_file;
 use golive::{exit, render};
 use golive_verify::Outcome;
 
@@ -16,15 +17,16 @@ use crate::terminal;
 pub fn run(config: &Config, args: AuditVerifyArgs) -> Result<ExitCode> {
     let key = match read_key(&args.pubkey) {
         Ok(k) => k,
-        Err(e) => {
-            let what = format!("--pubkey: {e:#}");
-            if args.json {
-                terminal::out(&render::audit::could_not_read_json(&what))?;
-            } else {
-                terminal::err(&render::audit::could_not_read(&what));
-            }
-            return Ok(ExitCode::from(exit::COULD_NOT_READ));
-        }
+        Err(e) => return could_not_read(&format!("--pubkey: {e:#}"), args.json),
+    };
+    let trust_keys = match args
+        .trust_keys
+        .as_deref()
+        .map(read_trust_keys_file)
+        .transpose()
+    {
+        Ok(k) => k,
+        Err(e) => return could_not_read(&format!("--trust-keys: {e:#}"), args.json),
     };
     // Without a file or a server, the store of --data (`--store` only makes that explicit).
     let (source, unit) = match (args.file.or(args.export), args.server) {
@@ -38,9 +40,11 @@ pub fn run(config: &Config, args: AuditVerifyArgs) -> Result<ExitCode> {
         bar.set_position(done);
     };
     let outcome = match source {
-        Source::File(f) => audit::verify_file_with(&f, &key, &mut progress),
-        Source::Server(url) => audit::verify_server_with(&url, &key, &mut progress),
-        Source::Store => audit::verify_store_with(&config.data_dir, &key, &mut progress),
+        Source::File(f) => audit::verify_file_with(&f, &key, trust_keys, &mut progress),
+        Source::Server(url) => audit::verify_server_with(&url, &key, trust_keys, &mut progress),
+        Source::Store => {
+            audit::verify_store_with(&config.data_dir, &key, trust_keys, &mut progress)
+        }
     };
     bar.finish_and_clear();
     terminal::out(&render::audit::outcome(&outcome, args.json))?;
@@ -48,12 +52,23 @@ pub fn run(config: &Config, args: AuditVerifyArgs) -> Result<ExitCode> {
         Outcome::Verified(v) => {
             if !args.json {
                 terminal::err(&render::audit::verified_coverage(v));
+                terminal::err(&render::audit::origins(v));
             }
             exit::OK
         }
         Outcome::Tampered(_) => exit::TAMPERED,
         Outcome::CouldNotRead(_) => exit::COULD_NOT_READ,
     }))
+}
+
+/// An input of the check could not be read: said on stdout (--json) or stderr, exit 6.
+fn could_not_read(what: &str, json: bool) -> Result<ExitCode> {
+    if json {
+        terminal::out(&render::audit::could_not_read_json(what))?;
+    } else {
+        terminal::err(&render::audit::could_not_read(what));
+    }
+    Ok(ExitCode::from(exit::COULD_NOT_READ))
 }
 
 /// What is verified.

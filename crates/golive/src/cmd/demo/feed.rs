@@ -44,12 +44,14 @@ impl Feeds<'_> {
             outbox_dir: self.work.join(format!("outbox-{name}")),
             credentials: None,
             nkey: None,
+            tls: Default::default(),
             window: 256,
             republish_after_ms: 5_000,
             receipt_interval_ms: 250,
             receipt_timeout_ms: 2_000,
             wait_for_receipts_ms: Some(60_000),
             outbox_events_max: 1_000_000,
+            trust_signer: None,
         }
     }
 

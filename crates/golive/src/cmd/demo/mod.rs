@@ -211,7 +211,8 @@ impl Stage {
             .with_readiness(readiness)
             .with_claim_rules(config.claim_rules.clone())
             .with_tariffs(config.tariffs.clone())
-            .with_auth(self.tokens.auth()?);
+            .with_auth(self.tokens.auth()?)
+            .with_limits(config.http.limits);
         let served = golive_http::serve_on(listener, state, feed::until_stopped(stop));
         Ok(Some(tokio::spawn(async move {
             let r = served.await;

@@ -1,0 +1,133 @@
+//! The one accept loop of HTTP and HTTPS ([`crate::serve_on`], [`crate::tls`]): at most
+//! `connections_max` connections at once (one more is answered 503 with `Retry-After` and
+//! closed, never handed to the router), a client's headers within `header_timeout_ms` (else the
+//! connection is closed), the TLS handshake within [`TLS_HANDSHAKE_TIMEOUT`], and each request
+//! told its client's address (`ConnectInfo<SocketAddr>`, for the per-address rate of
+//! [`crate::limits`]). On shutdown it stops listening, idle connections close, and requests in
+//! flight are answered before it returns, as `axum::serve(..).with_graceful_shutdown` does.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tower::Layer;
+
+use crate::limits::{Limits, over_connections_answer};
+
+/// Time a client has to complete the TLS handshake.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `app` on `listener` (over TLS with `tls`) within `limits` until `shutdown` completes.
+pub async fn serve_app(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let graceful = GracefulShutdown::new();
+    let open =
+        (limits.connections_max > 0).then(|| Arc::new(Semaphore::new(limits.connections_max)));
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment, do not spin.
+                    tracing::warn!(error = %e, "accepting an HTTP connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let permit = match &open {
+            None => None,
+            Some(s) => match s.clone().try_acquire_owned() {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    refuse(&tcp, peer, limits.connections_max);
+                    continue;
+                }
+            },
+        };
+        let conn = Connection {
+            peer,
+            app: app.clone(),
+            limits,
+            watcher: graceful.watcher(),
+            _permit: permit,
+        };
+        tokio::spawn(conn.run(tcp, acceptor.clone()));
+    }
+    drop(listener);
+    let open = graceful.count();
+    if open > 0 {
+        tracing::info!(
+            open,
+            "HTTP: answering the requests in flight before stopping"
+        );
+    }
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// A connection over `connections_max`: the 503 if the socket takes it at once, then closed.
+fn refuse(tcp: &TcpStream, peer: SocketAddr, max: usize) {
+    tracing::warn!(%peer, connections_max = max, "HTTP connection refused: too many open");
+    let _ = tcp.try_write(&over_connections_answer(max));
+}
+
+/// One accepted connection and what it is served with; `_permit` is its place among the
+/// `connections_max`, given back when it ends.
+struct Connection {
+    peer: SocketAddr,
+    app: Router,
+    limits: Limits,
+    watcher: Watcher,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Connection {
+    /// The TLS handshake if any, then HTTP/1.1 or HTTP/2 until the client closes, its headers
+    /// are late, or the server's shutdown ends it after its requests in flight.
+    async fn run(self, tcp: TcpStream, tls: Option<tokio_rustls::TlsAcceptor>) {
+        let Some(acceptor) = tls else {
+            return self.serve(TokioIo::new(tcp)).await;
+        };
+        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            Ok(Ok(s)) => self.serve(TokioIo::new(s)).await,
+            Ok(Err(e)) => tracing::debug!(peer = %self.peer, error = %e, "TLS handshake failed"),
+            Err(_) => tracing::debug!(peer = %self.peer, "TLS handshake timed out"),
+        }
+    }
+
+    async fn serve<I>(self, io: TokioIo<I>)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let service =
+            TowerToHyperService::new(axum::Extension(ConnectInfo(self.peer)).layer(self.app));
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.limits.header_timeout());
+        let conn = builder.serve_connection_with_upgrades(io, service);
+        if let Err(e) = self.watcher.watch(conn.into_owned()).await {
+            tracing::debug!(peer = %self.peer, error = %e, "HTTP connection ended with an error");
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! `golive trust-key new TRUST` and `show FILE`: a trust's Ed25519 key for signing the events
+//! its collector publishes (docs/EVENTS.md, "Event signatures"). The key file is the
+//! signed-note private key format the ledger's own key uses, named by the trust's ODS code;
+//! written with the same owner-only, never-overwrite file creation.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use golive_model::OdsCode;
+use golive_verify::NoteSigner;
+
+use super::trust_secret::{check_trust, create_key_file};
+use crate::cli::{TrustKeyArgs, TrustKeyCommand, TrustKeyNewArgs};
+use crate::terminal;
+
+pub fn run(args: TrustKeyArgs) -> Result<ExitCode> {
+    match args.what {
+        TrustKeyCommand::New(new) => run_new(new),
+        TrustKeyCommand::Show(show) => {
+            let signer = read(&show.file)?;
+            terminal::out(&format!("{}\n", signer.verifier()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn run_new(args: TrustKeyNewArgs) -> Result<ExitCode> {
+    check_trust(&args.trust)?;
+    let path = args
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("{}.trust-key", args.trust)));
+    let mut seed = [0u8; 32];
+    golive_ledger::signing::getrandom(&mut seed).context("cannot read the OS's random source")?;
+    let signer = NoteSigner::from_seed(&args.trust, seed)?;
+    let mut f = create_key_file(
+        &path,
+        "a trust key is never overwritten (the ledger knows its public key)",
+    )?;
+    f.write_all(format!("{}\n", signer.to_private_text()).as_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let public = signer.verifier().to_string();
+    terminal::err(&golive::render::collect::trust_key_written(
+        &args.trust,
+        &path,
+        &public,
+    ));
+    terminal::out(&format!("{public}\n"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a trust's signing key file (`golive collect --trust-key`); its name must be an ODS
+/// code, the trust it signs for.
+pub fn read(path: &Path) -> Result<NoteSigner> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the trust key {}", path.display()))?;
+    let signer = NoteSigner::parse(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not a trust key (`golive trust-key new TRUST` makes one): {e}",
+            path.display()
+        )
+    })?;
+    if OdsCode::parse(signer.name()).is_none() {
+        bail!(
+            "{}: the key is named {:?}, not an ODS code: it is not a trust key (the ledger's own \
+             audit key?)",
+            path.display(),
+            signer.name()
+        );
+    }
+    Ok(signer)
+}

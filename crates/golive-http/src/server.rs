@@ -58,7 +58,7 @@ pub async fn serve_app(
             Some(s) => match s.clone().try_acquire_owned() {
                 Ok(p) => Some(p),
                 Err(_) => {
-                    refuse(&tcp, peer, limits.connections_max);
+                    refuse(tcp, peer, limits.connections_max);
                     continue;
                 }
             },
@@ -84,10 +84,40 @@ pub async fn serve_app(
     Ok(())
 }
 
+/// Refused connections lingering at once (below): beyond this many, one is closed at once.
+const LINGERING_MAX: usize = 64;
+/// How long a refused connection is read from after its 503, and how much of it.
+const LINGER_MS: u64 = 1_000;
+const LINGER_BYTES_MAX: usize = 16 * 1024;
+
+static LINGERING: Semaphore = Semaphore::const_new(LINGERING_MAX);
+
 /// A connection over `connections_max`: the 503 if the socket takes it at once, then closed.
-fn refuse(tcp: &TcpStream, peer: SocketAddr, max: usize) {
+/// Closed gracefully: the write side first, then what the client sent is read and dropped
+/// for a moment, since closing a socket with unread input resets it and the client would
+/// see "connection reset" instead of the 503. Bounded by [`LINGERING_MAX`].
+fn refuse(tcp: TcpStream, peer: SocketAddr, max: usize) {
     tracing::warn!(%peer, connections_max = max, "HTTP connection refused: too many open");
     let _ = tcp.try_write(&over_connections_answer(max));
+    let Ok(permit) = LINGERING.try_acquire() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let _permit = permit;
+        let mut tcp = tcp;
+        let _ = tokio::io::AsyncWriteExt::shutdown(&mut tcp).await;
+        let mut buf = [0u8; 4096];
+        let mut read = 0;
+        let drain = async {
+            while read < LINGER_BYTES_MAX {
+                match tokio::io::AsyncReadExt::read(&mut tcp, &mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => read += n,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_millis(LINGER_MS), drain).await;
+    });
 }
 
 /// One accepted connection and what it is served with; `_permit` is its place among the

@@ -78,8 +78,12 @@ pub struct Ledger {
     /// Signs checkpoints of the Merkle tree, once enabled (see `crate::signing`).
     signing: Option<crate::signing::CheckpointSigner>,
     /// Each trust's signature policy and keys: the origin every event must show to be appended
-    /// (`golive_verify::TrustKeys::check`, applied by the consumer loop and by ingest).
+    /// (`golive_verify::TrustKeys::check`, applied by the consumer loop and by ingest). The
+    /// config's keys (`config_keys`) with the log's `trust_key` events applied in log order.
     trust_keys: Arc<TrustKeys>,
+    config_keys: TrustKeys,
+    /// How many of the projections' `trust_key` changes `trust_keys` holds.
+    key_changes_applied: usize,
 }
 
 impl Ledger {
@@ -111,6 +115,8 @@ impl Ledger {
             last_received_at,
             signing: None,
             trust_keys: Arc::default(),
+            config_keys: TrustKeys::default(),
+            key_changes_applied: 0,
         };
         if let Some(e) = unreadable {
             tracing::warn!(
@@ -122,6 +128,7 @@ impl Ledger {
             );
             ledger.rebuild(&mut |_, _| {})?;
         }
+        ledger.refresh_trust_keys();
         Ok(ledger)
     }
 
@@ -129,9 +136,31 @@ impl Ledger {
         &self.store
     }
 
-    /// The trust keys every event's origin is checked against from now on.
-    pub fn set_trust_keys(&mut self, trust_keys: TrustKeys) {
-        self.trust_keys = Arc::new(trust_keys);
+    /// The config's trust keys (and admin keys); the log's `trust_key` events are applied on
+    /// top of them, and every event's origin is checked against the result from now on.
+    pub fn set_trust_keys(&mut self, config_keys: TrustKeys) {
+        self.config_keys = config_keys;
+        self.key_changes_applied = 0;
+        self.trust_keys = Arc::new(self.config_keys.clone());
+        self.refresh_trust_keys();
+    }
+
+    /// Applies the `trust_key` events folded in since the last call to the keys in force. Each
+    /// was checked against the keys in force when it was admitted, so a refusal here means a
+    /// config that changed since (a key revoked in the config at another time): it is logged
+    /// and that change is skipped, as the auditor reports it.
+    fn refresh_trust_keys(&mut self) {
+        let changes = self.live.trust_key_changes();
+        if changes.len() <= self.key_changes_applied {
+            return;
+        }
+        let keys = Arc::make_mut(&mut self.trust_keys);
+        for fact in &changes[self.key_changes_applied..] {
+            if let Err(e) = keys.apply(fact.trust.as_str(), &fact.change) {
+                tracing::warn!(seq = fact.seq, trust = %fact.trust, error = %e, "a trust_key event of the log does not apply to the configured keys; skipped");
+            }
+        }
+        self.key_changes_applied = changes.len();
     }
 
     pub fn trust_keys(&self) -> Arc<TrustKeys> {
@@ -173,6 +202,7 @@ impl Ledger {
                 self.live.apply(*seq, envelope, superseded.as_ref());
             }
         }
+        self.refresh_trust_keys();
         let head = self.store.head().seq;
         // The batch is durable already: a projection snapshot or a signed checkpoint that
         // cannot be written now is written later, and must not make the caller believe the

@@ -31,6 +31,7 @@ wire_enum!(
         ActivityBaseline => "activity_baseline",
         ActivityActual => "activity_actual",
         PtlValidation => "ptl_validation",
+        TrustKey => "trust_key",
     }
 );
 
@@ -706,6 +707,37 @@ pub struct PtlValidation {
     pub remaining: u64,
 }
 
+wire_enum!(
+    /// What a `trust_key` event does to a trust's keys.
+    TrustKeyAction { Add => "add", Rotate => "rotate", Revoke => "revoke" }
+);
+
+wire_enum!(
+    /// A trust's signature policy as a `trust_key` event sets it.
+    SignaturesRule { Required => "required", Optional => "optional" }
+);
+
+/// A change to a trust's origin-signing keys, published by an admin identity (its signature
+/// is checked by an admin key, not by the trust's): `add` a key; `rotate` to `key`, revoking
+/// `replaces` from `revoked_at`; `revoke` `key` from `revoked_at`. A revoked key's signatures of
+/// events recorded before `revoked_at` still count. Keys are written as `golive trust-key new`
+/// prints them (`ODS+keyid+base64`), named after the event's trust.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustKeyChange {
+    pub action: TrustKeyAction,
+    pub key: String,
+    /// `rotate`: the key it replaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// `rotate` and `revoke`: from when the old key's signatures stop counting.
+    #[serde(default, with = "utc::option", skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The trust's signature policy from this event on, if it changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<SignaturesRule>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Outage {
@@ -778,6 +810,7 @@ pub enum EventBody {
     ActivityBaseline(ActivityBaseline),
     ActivityActual(ActivityActual),
     PtlValidation(PtlValidation),
+    TrustKey(TrustKeyChange),
 }
 
 impl EventBody {
@@ -805,6 +838,7 @@ impl EventBody {
             EventBody::ActivityBaseline(_) => Kind::ActivityBaseline,
             EventBody::ActivityActual(_) => Kind::ActivityActual,
             EventBody::PtlValidation(_) => Kind::PtlValidation,
+            EventBody::TrustKey(_) => Kind::TrustKey,
         }
     }
 
@@ -842,6 +876,7 @@ impl EventBody {
             Kind::ActivityBaseline => EventBody::ActivityBaseline(p(data)?),
             Kind::ActivityActual => EventBody::ActivityActual(p(data)?),
             Kind::PtlValidation => EventBody::PtlValidation(p(data)?),
+            Kind::TrustKey => EventBody::TrustKey(p(data)?),
         })
     }
 
@@ -873,6 +908,7 @@ impl EventBody {
             EventBody::ActivityBaseline(d) => m.serialize_entry("data", d),
             EventBody::ActivityActual(d) => m.serialize_entry("data", d),
             EventBody::PtlValidation(d) => m.serialize_entry("data", d),
+            EventBody::TrustKey(d) => m.serialize_entry("data", d),
         }
     }
 

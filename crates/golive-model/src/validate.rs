@@ -5,7 +5,8 @@ use crate::error::{DecodeError, Reason};
 use crate::kinds::{
     ActivityActual, ActivityBaseline, AssuranceClaim, Burden, BurdenMetric, CostCategory,
     EventBody, Harm, HarmReview, Outage, PeriodFields, ProgrammeRoster, PtlValidation,
-    RecoveryPlan, RolloutScope, UsageMetric, UsageReported, WaitingListDiscrepancy,
+    RecoveryPlan, RolloutScope, TrustKeyAction, TrustKeyChange, UsageMetric, UsageReported,
+    WaitingListDiscrepancy,
 };
 use crate::types::{FICTIONAL_PREFIX, OdsCode, Pence, Period, looks_like_nhs_number};
 
@@ -133,6 +134,15 @@ impl Envelope {
         if let Some(a) = &self.attribution {
             text("attribution.by", &a.by, NAME_CHARS_MAX)?;
         }
+        if let EventBody::TrustKey(d) = &self.body {
+            if self.supersedes.is_some() {
+                return Err(inconsistent(
+                    "supersedes",
+                    "a trust_key event is not corrected: publish another change".to_owned(),
+                ));
+            }
+            trust_key(d, self.trust.as_str())?;
+        }
         Ok(())
     }
 
@@ -243,7 +253,8 @@ fn schema1_only(e: &Envelope) -> Result<(), DecodeError> {
         | EventBody::RecoveryPlan(_)
         | EventBody::ActivityBaseline(_)
         | EventBody::ActivityActual(_)
-        | EventBody::PtlValidation(_) => needs2("kind"),
+        | EventBody::PtlValidation(_)
+        | EventBody::TrustKey(_) => needs2("kind"),
         EventBody::ExtraCost(d) if d.period.is_some() => needs2("data.period"),
         EventBody::ExtraCost(d) if d.category == CostCategory::DeploymentCharge => {
             needs2("data.category")
@@ -391,6 +402,73 @@ fn body(body: &EventBody) -> Result<(), DecodeError> {
         EventBody::ActivityBaseline(d) => activity_baseline(d)?,
         EventBody::ActivityActual(d) => activity_actual(d)?,
         EventBody::PtlValidation(d) => ptl_validation(d)?,
+        // Checked with the envelope's trust (`Envelope::validate`).
+        EventBody::TrustKey(_) => {}
+    }
+    Ok(())
+}
+
+/// A key change names keys of its own trust, and a date exactly when it revokes one.
+fn trust_key(d: &TrustKeyChange, trust: &str) -> Result<(), DecodeError> {
+    key_text("data.key", &d.key, trust)?;
+    let rotates = d.action == TrustKeyAction::Rotate;
+    match (&d.replaces, rotates) {
+        (Some(old), true) if *old == d.key => {
+            return Err(inconsistent(
+                "data.replaces",
+                "a key cannot replace itself".to_owned(),
+            ));
+        }
+        (Some(old), true) => key_text("data.replaces", old, trust)?,
+        (None, true) => return Err(DecodeError::new("data.replaces", Reason::Missing)),
+        (Some(_), false) => {
+            return Err(inconsistent(
+                "data.replaces",
+                format!("only `rotate` replaces a key, not `{}`", d.action.as_str()),
+            ));
+        }
+        (None, false) => {}
+    }
+    match (d.revoked_at, d.action) {
+        (Some(_), TrustKeyAction::Add) => Err(inconsistent(
+            "data.revoked_at",
+            "`add` revokes nothing".to_owned(),
+        )),
+        (None, TrustKeyAction::Rotate | TrustKeyAction::Revoke) => {
+            Err(DecodeError::new("data.revoked_at", Reason::Missing))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A public key as `golive trust-key new` prints it: `NAME+keyid+base64`, named after `trust`.
+/// Its bytes are checked where keys are used (golive-verify); this checks its form.
+fn key_text(field: &str, key: &str, trust: &str) -> Result<(), DecodeError> {
+    text(field, key, NAME_CHARS_MAX)?;
+    let parts: Vec<&str> = key.splitn(3, '+').collect();
+    let well_formed = parts.len() == 3
+        && parts[1].len() == 8
+        && parts[1].chars().all(|c| c.is_ascii_hexdigit())
+        && !parts[2].is_empty()
+        && parts[2]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='));
+    if !well_formed {
+        return Err(DecodeError::new(
+            field,
+            Reason::Malformed(
+                "a key is NAME+keyid+base64, as `golive trust-key new` prints it".to_owned(),
+            ),
+        ));
+    }
+    if parts[0] != trust {
+        return Err(inconsistent(
+            field,
+            format!(
+                "the key is named {}, not {trust}: a trust's key carries its ODS code",
+                parts[0]
+            ),
+        ));
     }
     Ok(())
 }

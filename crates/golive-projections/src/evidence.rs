@@ -113,7 +113,7 @@ impl EvidenceState {
             Part::Lost => Some(&mut self.lost),
             Part::Rollout => Some(&mut self.rollout),
             Part::Incidents => Some(&mut self.incidents),
-            Part::Deferred | Part::Claims | Part::Recovery => None,
+            Part::Deferred | Part::Claims | Part::Recovery | Part::Keys => None,
         }
     }
 

@@ -168,9 +168,9 @@ pub const SNAPSHOT_FORMAT: &str = "golive-projections";
 /// for (docs/BENCHMARKS.md). Version 3: schema 2 (status, periods, rosters, unknown harm). Version 4: claims, usage,
 /// burden, recovery plans, and the harm and attributions the claim register reads. Version 5:
 /// the synthetic event count and the sourced-only fold. Version 6: activity baselines and
-/// reports and waiting-list validations (the recovery view). A
-/// snapshot of another version is not read; the ledger replays.
-pub const SNAPSHOT_VERSION: u32 = 6;
+/// reports and waiting-list validations (the recovery view). Version 7: the trust-key changes
+/// of `trust_key` events. A snapshot of another version is not read; the ledger replays.
+pub const SNAPSHOT_VERSION: u32 = 7;
 /// Header: format name, version (u32 LE), last_seq (u64 LE).
 const SNAPSHOT_HEADER_BYTES: usize = SNAPSHOT_FORMAT.len() + 4 + 8;
 
@@ -210,12 +210,24 @@ pub struct Projections {
     /// Per trust: activity baselines and reports, and waiting-list validations. Apart from
     /// `trusts` for the reason `claims` is: the recovery kinds change no other view.
     recovery: BTreeMap<OdsCode, recovery::RecoveryState>,
+    /// The `trust_key` events, in log order: what the ledger and an auditor apply to the trust
+    /// keys of the config (golive-verify's `TrustKeys::apply`). Never retracted.
+    trust_keys: Vec<TrustKeyFact>,
     /// Synthetic events folded in (see the `synthetic` module).
     synthetic_events: u64,
     /// The fold of the non-synthetic events only, from the first synthetic event on (until
     /// then it would equal this one, so it is not kept): what every view would be had no
     /// synthetic event been appended. It never holds a twin of its own.
     sourced: Option<Box<Projections>>,
+}
+
+/// One `trust_key` event folded in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrustKeyFact {
+    pub seq: u64,
+    pub trust: OdsCode,
+    pub recorded_at: DateTime<Utc>,
+    pub change: golive_model::TrustKeyChange,
 }
 
 /// What coverage reads of one trust.
@@ -252,6 +264,8 @@ enum Part {
     /// Activity baselines and reports, waiting-list validations: read only by the recovery
     /// view and the `recovery_stalled` warning.
     Recovery,
+    /// Changes to the trusts' signing keys: no view reads them.
+    Keys,
 }
 
 impl Part {
@@ -277,12 +291,13 @@ impl Part {
             EventBody::ActivityBaseline(_)
             | EventBody::ActivityActual(_)
             | EventBody::PtlValidation(_) => Self::Recovery,
+            EventBody::TrustKey(_) => Self::Keys,
         }
     }
 
     /// Kinds kept apart from the trust state, which move no other view.
     fn apart(self) -> bool {
-        matches!(self, Self::Claims | Self::Recovery)
+        matches!(self, Self::Claims | Self::Recovery | Self::Keys)
     }
 }
 
@@ -350,6 +365,11 @@ impl Projections {
         self.sourced.as_deref().unwrap_or(self)
     }
 
+    /// The `trust_key` events folded in, in log order.
+    pub fn trust_key_changes(&self) -> &[TrustKeyFact] {
+        &self.trust_keys
+    }
+
     /// Synthetic events folded in (events whose every source is `synthetic`).
     pub fn synthetic_events(&self) -> u64 {
         self.synthetic_events
@@ -381,6 +401,14 @@ impl Projections {
                 .entry(e.trust.clone())
                 .or_default()
                 .add(seq, e);
+        }
+        if let EventBody::TrustKey(change) = &e.body {
+            self.trust_keys.push(TrustKeyFact {
+                seq,
+                trust: e.trust.clone(),
+                recorded_at: e.recorded_at,
+                change: change.clone(),
+            });
         }
         Part::of(&e.body).apart()
     }
@@ -424,7 +452,9 @@ impl Projections {
             (Part::Lost, body) => t.lost.add(seq, at, id, body),
             (Part::Money, body) => t.money.add(seq, at, id, e.status, body),
             (Part::Incidents, body) => t.incidents.add(seq, at, id, body),
-            (Part::Claims | Part::Recovery, _) => unreachable!("kinds kept apart return above"),
+            (Part::Claims | Part::Recovery | Part::Keys, _) => {
+                unreachable!("kinds kept apart return above")
+            }
             (Part::Rollout, EventBody::RolloutStatus(d)) => t.rollout.insert(
                 at,
                 seq,
@@ -497,7 +527,9 @@ impl Projections {
             Part::Deferred => {
                 t.deferred.remove(at, id);
             }
-            Part::Claims | Part::Recovery => unreachable!("kinds kept apart return above"),
+            Part::Claims | Part::Recovery | Part::Keys => {
+                unreachable!("kinds kept apart return above")
+            }
         }
     }
 

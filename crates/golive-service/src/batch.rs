@@ -6,7 +6,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use golive_ledger::{BatchTally, Ledger, LedgerError};
 use golive_model::protocol;
-use golive_model::{Envelope, EventId, decode};
+use golive_model::{Envelope, EventBody, EventId, decode};
 use golive_store::{Incoming, NewDeadLetter, Outcome, RejectReason, Store, StoreError};
 use golive_verify::{OriginSignature, SIGNATURE_HEADER, TrustKeys};
 
@@ -36,21 +36,30 @@ pub fn process_batch(
     ledger: &mut Ledger,
     batch: Vec<Delivered>,
 ) -> Result<BatchTally, LedgerError> {
-    let trust_keys = ledger.trust_keys();
+    let mut trust_keys = ledger.trust_keys();
     let mut tally = BatchTally::default();
     let dead = DeadLetters {
         store: ledger.store().clone(),
         received_at: Utc::now(),
     };
-    let mut incoming = Vec::with_capacity(batch.len());
-    let mut raws = Vec::with_capacity(batch.len());
+    let mut pending = Pending::default();
     for d in batch {
         match admit(&d, &trust_keys) {
             Ok((envelope, sig)) => {
-                incoming.push(
+                // A key change is appended on its own, so that the events before it are
+                // checked without it and the events after it with it, as the auditor does.
+                let key_change = matches!(envelope.body, EventBody::TrustKey(_));
+                if key_change {
+                    pending.append(ledger, &dead, &mut tally)?;
+                }
+                pending.incoming.push(
                     Incoming::new(envelope, Some(d.stream_seq), dead.received_at).signed(sig),
                 );
-                raws.push(d);
+                pending.raws.push(d);
+                if key_change {
+                    pending.append(ledger, &dead, &mut tally)?;
+                    trust_keys = ledger.trust_keys();
+                }
             }
             Err(refusal) => {
                 dead.add(&d, refusal)?;
@@ -58,15 +67,37 @@ pub fn process_batch(
             }
         }
     }
-    if incoming.is_empty() {
-        return Ok(tally);
-    }
-    let ids: Vec<EventId> = incoming.iter().map(|i| i.envelope.event_id).collect();
-    let outcomes = ledger.append(incoming)?;
-    for ((d, id), outcome) in raws.iter().zip(ids).zip(outcomes) {
-        count_outcome(&dead, d, id, outcome, &mut tally)?;
-    }
+    pending.append(ledger, &dead, &mut tally)?;
     Ok(tally)
+}
+
+/// Admitted messages not yet appended.
+#[derive(Default)]
+struct Pending {
+    incoming: Vec<Incoming>,
+    raws: Vec<Delivered>,
+}
+
+impl Pending {
+    /// Appends what is pending in one write and counts each outcome.
+    fn append(
+        &mut self,
+        ledger: &mut Ledger,
+        dead: &DeadLetters,
+        tally: &mut BatchTally,
+    ) -> Result<(), LedgerError> {
+        if self.incoming.is_empty() {
+            return Ok(());
+        }
+        let incoming = std::mem::take(&mut self.incoming);
+        let raws = std::mem::take(&mut self.raws);
+        let ids: Vec<EventId> = incoming.iter().map(|i| i.envelope.event_id).collect();
+        let outcomes = ledger.append(incoming)?;
+        for ((d, id), outcome) in raws.iter().zip(ids).zip(outcomes) {
+            count_outcome(dead, d, id, outcome, tally)?;
+        }
+        Ok(())
+    }
 }
 
 /// The message's envelope (and signature) if it decodes, its subject names the envelope's
@@ -98,6 +129,7 @@ fn admit(
 }
 
 /// The event's signature if its origin stands (`TrustKeys::check`, the auditor's rule too).
+/// A `trust_key` event must be signed by an admin key and apply to the keys in force.
 fn check_origin(
     envelope: &Envelope,
     header: Option<&str>,
@@ -107,7 +139,23 @@ fn check_origin(
         .map(OriginSignature::parse)
         .transpose()
         .map_err(|e| e.to_string())?;
-    let canonical = sig.map(|_| envelope.canonical_bytes()).unwrap_or_default();
+    let needs_bytes = sig.is_some() || matches!(envelope.body, EventBody::TrustKey(_));
+    let canonical = if needs_bytes {
+        envelope.canonical_bytes()
+    } else {
+        Vec::new()
+    };
+    if let EventBody::TrustKey(change) = &envelope.body {
+        trust_keys
+            .check_admin(&canonical, sig.as_ref())
+            .map_err(|e| e.to_string())?;
+        // Applied for real once appended (`Ledger::append`); here only whether it applies.
+        trust_keys
+            .clone()
+            .apply(envelope.trust.as_str(), change)
+            .map_err(|e| format!("trust_key: {e}"))?;
+        return Ok(sig);
+    }
     trust_keys
         .check(
             envelope.trust.as_str(),

@@ -1064,7 +1064,8 @@ impl<'a> StoredBodyV1<'a> {
             | EventBody::RecoveryPlan(_)
             | EventBody::ActivityBaseline(_)
             | EventBody::ActivityActual(_)
-            | EventBody::PtlValidation(_) => {
+            | EventBody::PtlValidation(_)
+            | EventBody::TrustKey(_) => {
                 panic!("format 1 has no {}: it is a schema-2 kind", b.kind())
             }
         }

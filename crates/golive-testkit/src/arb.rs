@@ -568,11 +568,54 @@ pub fn recovery_body() -> impl Strategy<Value = EventBody> {
     prop_oneof![baseline, actual, ptl]
 }
 
+/// `trust_key` changes, their keys named `TRUST` (the envelope's trust is put in after).
+fn trust_key_body() -> impl Strategy<Value = EventBody> {
+    let key =
+        (any::<u32>(), "[A-Za-z0-9+/]{43}=").prop_map(|(id, b64)| format!("TRUST+{id:08x}+{b64}"));
+    (
+        pick(golive_model::TrustKeyAction::ALL),
+        key.clone(),
+        key,
+        631_152_000i64..4_102_444_800,
+        proptest::option::of(pick(golive_model::SignaturesRule::ALL)),
+    )
+        .prop_map(|(action, key, old, at, signatures)| {
+            use golive_model::TrustKeyAction as A;
+            let revoked_at =
+                (action != A::Add).then(|| chrono::DateTime::from_timestamp(at, 0).unwrap());
+            let replaces = (action == A::Rotate && old != key).then_some(old);
+            let action = if action == A::Rotate && replaces.is_none() {
+                A::Add
+            } else {
+                action
+            };
+            let revoked_at = if action == A::Add { None } else { revoked_at };
+            EventBody::TrustKey(golive_model::TrustKeyChange {
+                action,
+                key,
+                replaces,
+                revoked_at,
+                signatures,
+            })
+        })
+}
+
+/// A generated `trust_key` change made valid for its envelope: keys named after the trust,
+/// and not a correction.
+fn fit_trust_key(e: &mut Envelope) {
+    let trust = e.trust.as_str().to_owned();
+    if let EventBody::TrustKey(d) = &mut e.body {
+        d.key = d.key.replacen("TRUST", &trust, 1);
+        d.replaces = d.replaces.as_ref().map(|k| k.replacen("TRUST", &trust, 1));
+        e.supersedes = None;
+    }
+}
+
 /// Valid schema-2 events: plural graded sources, links, attribution, every period form.
 pub fn envelope_schema2() -> impl Strategy<Value = Envelope> {
     (
         envelope_schema1(),
-        prop_oneof![8 => body(), 1 => roster(), 2 => claims_body(), 2 => recovery_body()],
+        prop_oneof![8 => body(), 1 => roster(), 2 => claims_body(), 2 => recovery_body(), 1 => trust_key_body()],
         (any::<u8>(), period(), 0u32..=119, 1u32..=28),
         proptest::collection::vec(schema2_source(), 1..=3),
         proptest::option::of((any::<u128>(), pick(Relation::ALL))),
@@ -589,6 +632,7 @@ pub fn envelope_schema2() -> impl Strategy<Value = Envelope> {
                     relation,
                 });
                 e.attribution = attr.map(|(by, stance)| Attribution { by, stance });
+                fit_trust_key(&mut e);
                 (e.relates_to.as_ref().map(|r| r.event_id) != Some(e.event_id)).then_some(e)
             },
         )

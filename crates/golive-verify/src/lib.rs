@@ -34,9 +34,9 @@ pub use merkle::{
 };
 pub use note::{Checkpoint, NoteError, NoteSigner, VerifierKey, open_note, verify_checkpoint};
 pub use origin::{
-    ORIGIN_SIGNATURE_BYTES, Origin, OriginAudit, OriginFormatError, OriginRefusal, OriginSignature,
-    OriginTally, SIGNATURE_HEADER, SIGNING_CONTEXT, SignaturePolicy, TrustKey, TrustKeys,
-    TrustOrigin, sign_event, signed_message, verify_event,
+    KeyChangeRefusal, ORIGIN_SIGNATURE_BYTES, Origin, OriginAudit, OriginFormatError,
+    OriginRefusal, OriginSignature, OriginTally, SIGNATURE_HEADER, SIGNING_CONTEXT,
+    SignaturePolicy, TrustKey, TrustKeys, TrustOrigin, sign_event, signed_message, verify_event,
 };
 
 /// The leaf hash of the record whose chain hash is `chain_hash`.

@@ -20,6 +20,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer as _};
 
+use golive_model::{SignaturesRule, TrustKeyAction, TrustKeyChange};
+
 use crate::note::{NoteSigner, VerifierKey};
 
 /// The NATS header that carries an event's origin signature.
@@ -192,18 +194,97 @@ pub enum OriginRefusal {
         revoked_at: DateTime<Utc>,
         recorded_at: DateTime<Utc>,
     },
+    #[error("a trust_key event must be signed by an admin key ([admin] keys); it is unsigned")]
+    AdminMissing,
+    #[error("signed by key id {key_id:08x}, which is not an admin key")]
+    AdminUnknownKey { key_id: u32 },
+    #[error("bad admin signature (key id {key_id:08x})")]
+    AdminBadSignature { key_id: u32 },
 }
 
-/// The trust keys in force: each trust's policy and keys. A trust not listed is `optional`
-/// with no keys (so a signature claiming it is refused: no key of it is known).
+/// Why a `trust_key` event's change cannot be applied to the keys in force.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyChangeRefusal {
+    #[error("{field}: {reason}")]
+    BadKey { field: &'static str, reason: String },
+    #[error("{key} is not a key of {trust}")]
+    UnknownKey { trust: String, key: String },
+    #[error("{key} is already revoked at {revoked_at}")]
+    AlreadyRevoked {
+        key: String,
+        revoked_at: DateTime<Utc>,
+    },
+}
+
+/// The trust keys in force: each trust's policy and keys, and the admin keys that sign
+/// `trust_key` events. A trust not listed is `optional` with no keys (so a signature claiming
+/// it is refused: no key of it is known).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TrustKeys {
     trusts: BTreeMap<String, TrustOrigin>,
+    admin: Vec<VerifierKey>,
 }
 
 impl TrustKeys {
     pub fn new(trusts: BTreeMap<String, TrustOrigin>) -> Self {
-        Self { trusts }
+        Self {
+            trusts,
+            admin: Vec::new(),
+        }
+    }
+
+    /// The admin keys whose signatures make a `trust_key` event stand.
+    pub fn with_admin_keys(mut self, admin: Vec<VerifierKey>) -> Self {
+        self.admin = admin;
+        self
+    }
+
+    pub fn admin_keys(&self) -> &[VerifierKey] {
+        &self.admin
+    }
+
+    /// A `trust_key` event stands only when signed by an admin key: the trust's own key
+    /// cannot vouch for a new key of the trust (whoever stole it would add their own).
+    pub fn check_admin(
+        &self,
+        canonical: &[u8],
+        sig: Option<&OriginSignature>,
+    ) -> Result<u32, OriginRefusal> {
+        let sig = sig.ok_or(OriginRefusal::AdminMissing)?;
+        let key = self
+            .admin
+            .iter()
+            .find(|k| k.id == sig.key_id)
+            .ok_or(OriginRefusal::AdminUnknownKey { key_id: sig.key_id })?;
+        if !verify_event(key, canonical, sig) {
+            return Err(OriginRefusal::AdminBadSignature { key_id: sig.key_id });
+        }
+        Ok(sig.key_id)
+    }
+
+    /// Applies a `trust_key` event of `trust` to the keys in force. Idempotent: adding a key
+    /// already there, or revoking one again from the same time, changes nothing (a replay
+    /// of the log applies each change once more onto keys that may hold it already).
+    pub fn apply(&mut self, trust: &str, change: &TrustKeyChange) -> Result<(), KeyChangeRefusal> {
+        let key = parse_trust_key("data.key", trust, &change.key)?;
+        let mut next = self.trusts.get(trust).cloned().unwrap_or_default();
+        match change.action {
+            TrustKeyAction::Add => add_key(&mut next, key)?,
+            TrustKeyAction::Rotate => {
+                let old = change.replaces.as_deref().unwrap_or_default();
+                let old = parse_trust_key("data.replaces", trust, old)?;
+                add_key(&mut next, key)?;
+                revoke_key(&mut next, trust, &old, revoked_at(change))?;
+            }
+            TrustKeyAction::Revoke => revoke_key(&mut next, trust, &key, revoked_at(change))?,
+        }
+        match change.signatures {
+            Some(SignaturesRule::Required) => next.policy = SignaturePolicy::Required,
+            Some(SignaturesRule::Optional) => next.policy = SignaturePolicy::Optional,
+            None => {}
+        }
+        self.trusts.insert(trust.to_owned(), next);
+        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -270,11 +351,15 @@ pub struct OriginTally {
     pub signed_by_revoked_key: u64,
     /// Not signed (the trust's policy allows it).
     pub unsigned: u64,
+    /// `trust_key` events about the trust, each signed by an admin key.
+    pub key_changes: u64,
 }
 
 /// The auditor's origin check of a history: each record's signature against the trust keys
-/// in force at its `recorded_at` ([`TrustKeys::check`], the ledger's own rule), tallied per
-/// trust. The first refusal is the record's problem.
+/// in force at that record ([`TrustKeys::check`], the ledger's own rule), tallied per trust.
+/// A `trust_key` record must carry an admin signature and then changes the keys in force
+/// for the records after it, as it did in the ledger. The first refusal is the record's
+/// problem.
 #[derive(Debug)]
 pub struct OriginAudit {
     keys: TrustKeys,
@@ -286,6 +371,10 @@ pub struct OriginAudit {
 struct Said {
     trust: String,
     recorded_at: DateTime<Utc>,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    data: Option<Box<serde_json::value::RawValue>>,
 }
 
 impl OriginAudit {
@@ -312,6 +401,9 @@ impl OriginAudit {
             .map(OriginSignature::parse)
             .transpose()
             .map_err(|e| problem(r.seq, Kind::BadOrigin, format!("{e}")))?;
+        if said.kind == golive_model::Kind::TrustKey.as_str() {
+            return self.key_change(r, &said, sig.as_ref());
+        }
         let origin = self
             .keys
             .check(&said.trust, said.recorded_at, r.event, sig.as_ref())
@@ -322,28 +414,130 @@ impl OriginAudit {
                 };
                 problem(r.seq, kind, refusal.to_string())
             })?;
+        let revoked = match origin {
+            Origin::Signed { key_id } => self.keys.trusts.get(&said.trust).is_some_and(|o| {
+                o.keys
+                    .iter()
+                    .any(|k| k.key.id == key_id && k.revoked_at.is_some())
+            }),
+            Origin::Unsigned => false,
+        };
         let tally = self.tally.entry(said.trust).or_default();
-        match origin {
-            Origin::Unsigned => tally.unsigned += 1,
-            Origin::Signed { key_id } => {
-                let revoked = self
-                    .keys
-                    .trusts
-                    .values()
-                    .flat_map(|o| &o.keys)
-                    .any(|k| k.key.id == key_id && k.revoked_at.is_some());
-                if revoked {
-                    tally.signed_by_revoked_key += 1;
-                } else {
-                    tally.signed += 1;
-                }
-            }
+        match (origin, revoked) {
+            (Origin::Unsigned, _) => tally.unsigned += 1,
+            (Origin::Signed { .. }, true) => tally.signed_by_revoked_key += 1,
+            (Origin::Signed { .. }, false) => tally.signed += 1,
         }
         Ok(())
     }
 
+    /// A `trust_key` record: its admin signature, then its change to the keys in force.
+    fn key_change(
+        &mut self,
+        r: &crate::ExportRecord<'_>,
+        said: &Said,
+        sig: Option<&OriginSignature>,
+    ) -> Result<(), crate::Problem> {
+        use crate::Kind;
+        use crate::export::problem;
+        self.keys.check_admin(r.event, sig).map_err(|refusal| {
+            let kind = match refusal {
+                OriginRefusal::AdminMissing => Kind::MissingOrigin,
+                _ => Kind::BadOrigin,
+            };
+            problem(r.seq, kind, refusal.to_string())
+        })?;
+        let change: TrustKeyChange = said
+            .data
+            .as_deref()
+            .map(|d| serde_json::from_str(d.get()))
+            .transpose()
+            .ok()
+            .flatten()
+            .ok_or_else(|| problem(r.seq, Kind::Malformed, "a trust_key event with no change"))?;
+        self.keys
+            .apply(&said.trust, &change)
+            .map_err(|e| problem(r.seq, Kind::BadOrigin, format!("trust_key: {e}")))?;
+        self.tally
+            .entry(said.trust.clone())
+            .or_default()
+            .key_changes += 1;
+        Ok(())
+    }
+
+    /// The keys in force after the records checked so far.
+    pub fn keys(&self) -> &TrustKeys {
+        &self.keys
+    }
+
     pub fn into_tally(self) -> BTreeMap<String, OriginTally> {
         self.tally
+    }
+}
+
+fn parse_trust_key(
+    field: &'static str,
+    trust: &str,
+    text: &str,
+) -> Result<VerifierKey, KeyChangeRefusal> {
+    let bad = |reason: String| KeyChangeRefusal::BadKey { field, reason };
+    let key = VerifierKey::parse(text).map_err(|e| bad(format!("{text:?}: {e}")))?;
+    if key.name != trust {
+        return Err(bad(format!("{text:?} is named {}, not {trust}", key.name)));
+    }
+    Ok(key)
+}
+
+/// The model's validation holds `revoked_at` present for `rotate` and `revoke`.
+fn revoked_at(change: &TrustKeyChange) -> DateTime<Utc> {
+    change
+        .revoked_at
+        .expect("a validated rotate or revoke names revoked_at")
+}
+
+fn add_key(origin: &mut TrustOrigin, key: VerifierKey) -> Result<(), KeyChangeRefusal> {
+    match origin.keys.iter().find(|k| k.key == key) {
+        Some(TrustKey {
+            revoked_at: Some(at),
+            ..
+        }) => Err(KeyChangeRefusal::AlreadyRevoked {
+            key: key.to_string(),
+            revoked_at: *at,
+        }),
+        Some(_) => Ok(()),
+        None => {
+            origin.keys.push(TrustKey {
+                key,
+                revoked_at: None,
+            });
+            Ok(())
+        }
+    }
+}
+
+fn revoke_key(
+    origin: &mut TrustOrigin,
+    trust: &str,
+    key: &VerifierKey,
+    at: DateTime<Utc>,
+) -> Result<(), KeyChangeRefusal> {
+    let known = origin
+        .keys
+        .iter_mut()
+        .find(|k| k.key == *key)
+        .ok_or_else(|| KeyChangeRefusal::UnknownKey {
+            trust: trust.to_owned(),
+            key: key.to_string(),
+        })?;
+    match known.revoked_at {
+        Some(earlier) if earlier != at => Err(KeyChangeRefusal::AlreadyRevoked {
+            key: key.to_string(),
+            revoked_at: earlier,
+        }),
+        _ => {
+            known.revoked_at = Some(at);
+            Ok(())
+        }
     }
 }
 
@@ -481,7 +675,8 @@ mod tests {
             OriginTally {
                 signed: 1,
                 signed_by_revoked_key: 0,
-                unsigned: 1
+                unsigned: 1,
+                key_changes: 0,
             }
         );
         assert_eq!(tally["RNJ"].unsigned, 1);
@@ -507,5 +702,106 @@ mod tests {
         assert_eq!((p.seq, p.kind), (6, crate::Kind::BadOrigin));
         let p = audit.check(&record(7, event, None)).unwrap_err();
         assert_eq!((p.seq, p.kind), (7, crate::Kind::MissingOrigin));
+    }
+
+    /// A `trust_key` event of RAL as the export carries it: its canonical bytes.
+    fn key_event(action: &str, key: &str, extra: &str, at: &str) -> Vec<u8> {
+        format!(
+            r#"{{"trust":"RAL","recorded_at":"{at}","kind":"trust_key","data":{{"action":"{action}","key":"{key}"{extra}}}}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn key_changes_in_the_log_need_an_admin_signature_and_change_the_keys_after_them() {
+        // Proves the auditor takes a trust's keys from the log: an admin-signed add makes the
+        // trust's later signatures count, a revocation stops those recorded from its date, and
+        // a key change that is unsigned or signed by the trust's own key is a problem.
+        let admin = NoteSigner::from_seed("golive-admin", [7; 32]).unwrap();
+        let ral = NoteSigner::from_seed("RAL", [8; 32]).unwrap();
+        let keys = TrustKeys::default().with_admin_keys(vec![admin.verifier()]);
+        let mut audit = OriginAudit::new(keys);
+        let event = br#"{"trust":"RAL","recorded_at":"2026-03-01T00:00:00Z","kind":"outage"}"#;
+        let signed = sign_event(&ral, event).to_text();
+        // Before its key is in the log, RAL's signature is of an unknown key.
+        let p = audit.check(&record(1, event, Some(&signed))).unwrap_err();
+        assert_eq!((p.seq, p.kind), (1, crate::Kind::BadOrigin));
+        let pubkey = ral.verifier().to_string();
+        let add = key_event("add", &pubkey, "", "2026-02-01T00:00:00Z");
+        // Unsigned, and signed by the trust itself: refused.
+        let p = audit.check(&record(2, &add, None)).unwrap_err();
+        assert_eq!((p.seq, p.kind), (2, crate::Kind::MissingOrigin));
+        let by_trust = sign_event(&ral, &add).to_text();
+        let p = audit.check(&record(2, &add, Some(&by_trust))).unwrap_err();
+        assert_eq!(p.kind, crate::Kind::BadOrigin, "{}", p.detail);
+        let by_admin = sign_event(&admin, &add).to_text();
+        audit.check(&record(2, &add, Some(&by_admin))).unwrap();
+        audit.check(&record(3, event, Some(&signed))).unwrap();
+        let revoke = key_event(
+            "revoke",
+            &pubkey,
+            r#","revoked_at":"2026-04-01T00:00:00Z""#,
+            "2026-05-01T00:00:00Z",
+        );
+        let by_admin = sign_event(&admin, &revoke).to_text();
+        audit.check(&record(4, &revoke, Some(&by_admin))).unwrap();
+        // Recorded before the revocation: still counts, as signed by a key revoked since.
+        audit.check(&record(5, event, Some(&signed))).unwrap();
+        let late = br#"{"trust":"RAL","recorded_at":"2026-04-02T00:00:00Z","kind":"outage"}"#;
+        let late_sig = sign_event(&ral, late).to_text();
+        let p = audit.check(&record(6, late, Some(&late_sig))).unwrap_err();
+        assert!(p.detail.contains("revoked at"), "{}", p.detail);
+        let tally = audit.into_tally();
+        assert_eq!(tally["RAL"].key_changes, 2);
+        assert_eq!(tally["RAL"].signed, 1);
+        assert_eq!(tally["RAL"].signed_by_revoked_key, 1);
+    }
+
+    #[test]
+    fn applying_changes_is_idempotent_and_refuses_what_does_not_fit() {
+        let old = NoteSigner::from_seed("RAL", [1; 32]).unwrap().verifier();
+        let new = NoteSigner::from_seed("RAL", [2; 32]).unwrap().verifier();
+        let other = NoteSigner::from_seed("RRV", [3; 32]).unwrap().verifier();
+        let change =
+            |action, key: &VerifierKey, replaces: Option<&VerifierKey>, at: Option<i64>| {
+                TrustKeyChange {
+                    action,
+                    key: key.to_string(),
+                    replaces: replaces.map(ToString::to_string),
+                    revoked_at: at.map(|s| DateTime::from_timestamp(s, 0).unwrap()),
+                    signatures: Some(SignaturesRule::Required),
+                }
+            };
+        let mut keys = TrustKeys::default();
+        let add = change(TrustKeyAction::Add, &old, None, None);
+        keys.apply("RAL", &add).unwrap();
+        keys.apply("RAL", &add).unwrap();
+        assert_eq!(keys.trusts["RAL"].keys.len(), 1);
+        assert_eq!(keys.policy("RAL"), SignaturePolicy::Required);
+        let rotate = change(TrustKeyAction::Rotate, &new, Some(&old), Some(100));
+        keys.apply("RAL", &rotate).unwrap();
+        keys.apply("RAL", &rotate).unwrap();
+        let ral = &keys.trusts["RAL"];
+        assert_eq!(ral.keys.len(), 2);
+        assert_eq!(ral.keys[0].revoked_at.map(|t| t.timestamp()), Some(100));
+        // Revoked again from another time; re-adding a revoked key; another trust's key;
+        // revoking a key the trust never had.
+        let e = keys
+            .apply("RAL", &change(TrustKeyAction::Revoke, &old, None, Some(50)))
+            .unwrap_err();
+        assert!(matches!(e, KeyChangeRefusal::AlreadyRevoked { .. }), "{e}");
+        let e = keys.apply("RAL", &add).unwrap_err();
+        assert!(matches!(e, KeyChangeRefusal::AlreadyRevoked { .. }), "{e}");
+        let e = keys
+            .apply("RAL", &change(TrustKeyAction::Add, &other, None, None))
+            .unwrap_err();
+        assert!(matches!(e, KeyChangeRefusal::BadKey { .. }), "{e}");
+        let e = keys
+            .apply(
+                "RRV",
+                &change(TrustKeyAction::Revoke, &other, None, Some(1)),
+            )
+            .unwrap_err();
+        assert!(matches!(e, KeyChangeRefusal::UnknownKey { .. }), "{e}");
     }
 }

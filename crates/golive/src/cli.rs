@@ -441,8 +441,68 @@ pub enum TrustKeyCommand {
     /// on stdout, for `[trusts.<TRUST>] keys` in the ledger's config. Keep the file on the
     /// trust's collector host only; `golive collect --trust-key` reads it
     New(TrustKeyNewArgs),
-    /// Print the public key of a trust's signing key file
+    /// Print the public key of a trust's (or the admin's) signing key file
     Show(TrustKeyShowArgs),
+    /// Make the admin key that signs `trust_key` events: like `new`, named `golive-admin` (or
+    /// --name). Its public key goes into the ledger's `[admin] keys` and to auditors
+    /// (`golive audit verify --admin-key`); keep the file off the trusts' hosts
+    NewAdmin(TrustKeyNewAdminArgs),
+    /// Publish a `trust_key` event signed with the admin key: add a trust's key, rotate to a
+    /// new one, or revoke one from a date. The ledger checks the admin signature and applies
+    /// the change to the keys in force from that record on; auditors read it from the log.
+    /// Waits for the stream's acknowledgement; a refusal is a dead letter with the reason
+    Publish(Box<TrustKeyPublishArgs>),
+}
+
+#[derive(clap::Args)]
+pub struct TrustKeyNewAdminArgs {
+    /// The key's name
+    #[arg(long, default_value = "golive-admin")]
+    pub name: String,
+    /// The file to write [default: <NAME>.admin-key in the current directory]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("change").required(true).args(["add", "rotate_to", "revoke"])))]
+pub struct TrustKeyPublishArgs {
+    /// The trust whose keys change (ODS code)
+    pub trust: String,
+    /// The admin key file (`golive trust-key new-admin`)
+    #[arg(long, env = "GOLIVE_ADMIN_KEY", value_name = "FILE")]
+    pub admin_key: PathBuf,
+    /// Add this public key of the trust (as `golive trust-key new` printed it)
+    #[arg(long, value_name = "KEY")]
+    pub add: Option<String>,
+    /// Rotate to this public key, revoking --replaces from --revoked-at
+    #[arg(long = "rotate-to", value_name = "KEY", requires_all = ["replaces", "revoked_at"])]
+    pub rotate_to: Option<String>,
+    /// With --rotate-to: the key it replaces
+    #[arg(long, value_name = "KEY")]
+    pub replaces: Option<String>,
+    /// Revoke this public key of the trust from --revoked-at
+    #[arg(long, value_name = "KEY", requires = "revoked_at")]
+    pub revoke: Option<String>,
+    /// From when the revoked key's signatures stop counting (RFC 3339 UTC); its signatures of
+    /// events recorded before stay valid
+    #[arg(long, value_name = "TIME")]
+    pub revoked_at: Option<String>,
+    /// Also set the trust's signature policy: required or optional
+    #[arg(long, value_name = "POLICY")]
+    pub signatures: Option<String>,
+    /// The source the event names (e.g. the change ticket)
+    #[arg(
+        long = "ref",
+        value_name = "TEXT",
+        default_value = "golive trust-key publish"
+    )]
+    pub reference: String,
+    /// Print the event and its signature header instead of publishing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub nats: NatsArgs,
 }
 
 #[derive(clap::Args)]
@@ -532,6 +592,12 @@ pub struct AuditVerifyArgs {
     /// TAMPERED at its seq
     #[arg(long, value_name = "FILE")]
     pub trust_keys: Option<PathBuf>,
+    /// Take the trusts' keys from the log itself: its `trust_key` events, each of which must be
+    /// signed by one of these admin keys (`<name>+<key id>+<base64>`, as `golive trust-key
+    /// new-admin` printed it; repeatable), applied in log order on top of --trust-keys (if
+    /// given). An unsigned or badly signed key change is TAMPERED at its seq
+    #[arg(long = "admin-key", value_name = "KEY")]
+    pub admin_keys: Vec<String>,
     /// One JSON object on stdout: {result: verified|tampered|could_not_read, verified |
     /// problem | error}
     #[arg(long)]

@@ -7,7 +7,7 @@ mod env;
 mod trusts;
 
 pub use env::{ENV_KEYS, EnvKey};
-pub use trusts::{KeyEntry, TrustSection, read_trust_keys_file};
+pub use trusts::{AdminSection, KeyEntry, TrustSection, read_trust_keys_file};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,6 +47,9 @@ pub struct FileConfig {
     /// Each trust's signature policy and public keys; see docs/SECURITY.md and docs/EVENTS.md.
     #[serde(default)]
     pub trusts: BTreeMap<String, TrustSection>,
+    /// `[admin] keys = [...]`: the keys that sign `trust_key` events; see docs/SECURITY.md.
+    #[serde(default)]
+    pub admin: AdminSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -270,7 +273,7 @@ impl Config {
         let stream_replicas = file.stream.replicas.unwrap_or(1);
         check_stream_replicas(stream_replicas)
             .map_err(|e| ConfigError::Value(format!("stream.replicas {e}")))?;
-        let trust_keys = trusts::trust_keys(&file.trusts)?;
+        let trust_keys = trusts::trust_keys(&file.trusts, &file.admin)?;
         Ok(Self {
             data_dir: data.or(file.data).unwrap_or_else(default_data_dir),
             ledger,

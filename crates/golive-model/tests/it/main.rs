@@ -7,6 +7,7 @@ mod decode;
 mod hostile;
 mod recovery;
 mod schema2;
+mod trust_key;
 
 use golive_model::{Envelope, Reason, decode};
 use serde_json::Value;

@@ -1,7 +1,9 @@
 //! `golive trust-key new TRUST` and `show FILE`: a trust's Ed25519 key for signing the events
 //! its collector publishes (docs/EVENTS.md, "Event signatures"). The key file is the
 //! signed-note private key format the ledger's own key uses, named by the trust's ODS code;
-//! written with the same owner-only, never-overwrite file creation.
+//! written with the same owner-only, never-overwrite file creation. `new-admin` makes the admin
+//! key, and `publish` publishes a `trust_key` event signed with it (docs/SECURITY.md,
+//! "Trust keys in the log").
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,12 +14,16 @@ use golive_model::OdsCode;
 use golive_verify::NoteSigner;
 
 use super::trust_secret::{check_trust, create_key_file};
-use crate::cli::{TrustKeyArgs, TrustKeyCommand, TrustKeyNewArgs};
+use crate::cli::{TrustKeyArgs, TrustKeyCommand, TrustKeyNewAdminArgs, TrustKeyNewArgs};
 use crate::terminal;
+
+mod publish;
 
 pub fn run(args: TrustKeyArgs) -> Result<ExitCode> {
     match args.what {
         TrustKeyCommand::New(new) => run_new(new),
+        TrustKeyCommand::NewAdmin(new) => run_new_admin(new),
+        TrustKeyCommand::Publish(p) => publish::run(*p),
         TrustKeyCommand::Show(show) => {
             let signer = read(&show.file)?;
             terminal::out(&format!("{}\n", signer.verifier()))?;
@@ -31,17 +37,7 @@ fn run_new(args: TrustKeyNewArgs) -> Result<ExitCode> {
     let path = args
         .out
         .unwrap_or_else(|| PathBuf::from(format!("{}.trust-key", args.trust)));
-    let mut seed = [0u8; 32];
-    golive_ledger::signing::getrandom(&mut seed).context("cannot read the OS's random source")?;
-    let signer = NoteSigner::from_seed(&args.trust, seed)?;
-    let mut f = create_key_file(
-        &path,
-        "a trust key is never overwritten (the ledger knows its public key)",
-    )?;
-    f.write_all(format!("{}\n", signer.to_private_text()).as_bytes())
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    let public = signer.verifier().to_string();
+    let public = write_new_key(&args.trust, &path)?;
     terminal::err(&golive::render::collect::trust_key_written(
         &args.trust,
         &path,
@@ -49,6 +45,58 @@ fn run_new(args: TrustKeyNewArgs) -> Result<ExitCode> {
     ));
     terminal::out(&format!("{public}\n"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_new_admin(args: TrustKeyNewAdminArgs) -> Result<ExitCode> {
+    if OdsCode::parse(&args.name).is_some() {
+        bail!(
+            "--name {}: an admin key is not named like a trust (an ODS code), so that neither \
+             can be taken for the other",
+            args.name
+        );
+    }
+    let path = args
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("{}.admin-key", args.name)));
+    let public = write_new_key(&args.name, &path)?;
+    terminal::err(&golive::render::collect::admin_key_written(&path, &public));
+    terminal::out(&format!("{public}\n"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a new Ed25519 key named `name` to a new 0600 file; returns its public key.
+fn write_new_key(name: &str, path: &Path) -> Result<String> {
+    let mut seed = [0u8; 32];
+    golive_ledger::signing::getrandom(&mut seed).context("cannot read the OS's random source")?;
+    let signer = NoteSigner::from_seed(name, seed)?;
+    let mut f = create_key_file(
+        path,
+        "a signing key is never overwritten (the ledger knows its public key)",
+    )?;
+    f.write_all(format!("{}\n", signer.to_private_text()).as_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(signer.verifier().to_string())
+}
+
+/// Reads the admin key file (`golive trust-key publish --admin-key`): any name but a trust's.
+pub fn read_admin(path: &Path) -> Result<NoteSigner> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the admin key {}", path.display()))?;
+    let signer = NoteSigner::parse(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not an admin key (`golive trust-key new-admin` makes one): {e}",
+            path.display()
+        )
+    })?;
+    if OdsCode::parse(signer.name()).is_some() {
+        bail!(
+            "{}: the key is named {}, a trust's ODS code: it is a trust key, not the admin key",
+            path.display(),
+            signer.name()
+        );
+    }
+    Ok(signer)
 }
 
 /// Reads a trust's signing key file (`golive collect --trust-key`); its name must be an ODS

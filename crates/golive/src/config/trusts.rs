@@ -2,7 +2,14 @@
 //! event must show to be appended) and for the auditor (`golive audit verify --trust-keys`,
 //! which reads the same tables from any TOML file, the ledger's config included).
 //!
+//! `[admin] keys` are the public keys whose signatures make a `trust_key` event stand: keys
+//! added, rotated and revoked in the log itself, on top of these tables, so that an auditor
+//! can take a trust's keys from the log (`golive audit verify --admin-key`).
+//!
 //! ```toml
+//! [admin]
+//! keys = ["golive-admin+5e6f7a8b+AS..."]  # as `golive trust-key new-admin` prints it
+//!
 //! [trusts.RAL]
 //! signatures = "required"            # or "optional" (the default)
 //! keys = [
@@ -20,6 +27,14 @@ use golive_verify::{SignaturePolicy, TrustKey, TrustKeys, TrustOrigin, VerifierK
 use serde::Deserialize;
 
 use super::ConfigError;
+
+/// The `[admin]` table.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    #[serde(default)]
+    pub keys: Vec<String>,
+}
 
 /// One `[trusts.<ODS>]` table.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -43,8 +58,20 @@ pub enum KeyEntry {
 }
 
 /// The trust keys of the `[trusts]` tables, each checked: the ODS code, the policy, each key
-/// (named after its trust), a revocation time in RFC 3339 UTC, and keys for `required`.
-pub fn trust_keys(trusts: &BTreeMap<String, TrustSection>) -> Result<TrustKeys, ConfigError> {
+/// (named after its trust), a revocation time in RFC 3339 UTC, and keys for `required` (in the
+/// table, or to come from `trust_key` events signed by an admin key).
+pub fn trust_keys(
+    trusts: &BTreeMap<String, TrustSection>,
+    admin: &AdminSection,
+) -> Result<TrustKeys, ConfigError> {
+    let admin_keys = admin
+        .keys
+        .iter()
+        .map(|text| {
+            VerifierKey::parse(text)
+                .map_err(|e| ConfigError::Value(format!("[admin] key {text:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut out = BTreeMap::new();
     for (trust, section) in trusts {
         let bad = |what: String| ConfigError::Value(format!("[trusts.{trust}] {what}"));
@@ -64,14 +91,16 @@ pub fn trust_keys(trusts: &BTreeMap<String, TrustSection>) -> Result<TrustKeys, 
             .iter()
             .map(|entry| trust_key(trust, entry).map_err(&bad))
             .collect::<Result<Vec<_>, _>>()?;
-        if policy == SignaturePolicy::Required && keys.is_empty() {
+        if policy == SignaturePolicy::Required && keys.is_empty() && admin_keys.is_empty() {
             return Err(bad(
-                "signatures = \"required\" needs at least one key (golive trust-key new)".into(),
+                "signatures = \"required\" needs at least one key (golive trust-key new), or \
+                 [admin] keys to add keys with trust_key events"
+                    .into(),
             ));
         }
         out.insert(trust.clone(), TrustOrigin { policy, keys });
     }
-    Ok(TrustKeys::new(out))
+    Ok(TrustKeys::new(out).with_admin_keys(admin_keys))
 }
 
 fn trust_key(trust: &str, entry: &KeyEntry) -> Result<TrustKey, String> {
@@ -103,6 +132,8 @@ pub fn read_trust_keys_file(path: &Path) -> Result<TrustKeys, ConfigError> {
     struct OnlyTrusts {
         #[serde(default)]
         trusts: BTreeMap<String, TrustSection>,
+        #[serde(default)]
+        admin: AdminSection,
     }
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
@@ -112,7 +143,7 @@ pub fn read_trust_keys_file(path: &Path) -> Result<TrustKeys, ConfigError> {
         path: path.to_owned(),
         message: e.to_string(),
     })?;
-    trust_keys(&file.trusts)
+    trust_keys(&file.trusts, &file.admin)
 }
 
 #[cfg(test)]
@@ -131,7 +162,10 @@ mod tests {
         struct F {
             trusts: BTreeMap<String, TrustSection>,
         }
-        trust_keys(&toml::from_str::<F>(text).expect("toml").trusts)
+        trust_keys(
+            &toml::from_str::<F>(text).expect("toml").trusts,
+            &AdminSection::default(),
+        )
     }
 
     #[test]

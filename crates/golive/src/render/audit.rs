@@ -81,9 +81,13 @@ pub fn origins(v: &Verified) -> String {
     origins
         .iter()
         .map(|(trust, t)| {
+            let changes = match t.key_changes {
+                0 => String::new(),
+                n => format!(", {n} key change(s) signed by an admin key"),
+            };
             line(format_args!(
                 "origin {trust}: {} signed, {} signed by a key revoked since (before its \
-                 revocation), {} unsigned",
+                 revocation), {} unsigned{changes}",
                 t.signed, t.signed_by_revoked_key, t.unsigned
             ))
         })

@@ -259,6 +259,17 @@ pub fn trust_key_written(trust: &str, path: &std::path::Path, public: &str) -> S
     ))
 }
 
+pub fn admin_key_written(path: &std::path::Path, public: &str) -> String {
+    line(format_args!(
+        "golive trust-key: wrote the admin key to {} (mode 0600). It signs `trust_key` events \
+         (`golive trust-key publish --admin-key {}`); keep it off the trusts' hosts. The public \
+         key below goes into the ledger's config and to auditors (`golive audit verify \
+         --admin-key`):\n  [admin]\n  keys = [\"{public}\"]",
+        path.display(),
+        path.display()
+    ))
+}
+
 /// One dry-run row: (row, kind, event id, key fields) of an event.
 fn dry_run_event(ev: &golive_collector::ValidEvent) -> (String, String, String) {
     let v: serde_json::Value = serde_json::from_slice(&ev.canonical).unwrap_or_default();

@@ -28,6 +28,10 @@ pub fn run(config: &Config, args: AuditVerifyArgs) -> Result<ExitCode> {
         Ok(k) => k,
         Err(e) => return could_not_read(&format!("--trust-keys: {e:#}"), args.json),
     };
+    let trust_keys = match with_admin_keys(trust_keys, &args.admin_keys) {
+        Ok(k) => k,
+        Err(e) => return could_not_read(&format!("--admin-key: {e:#}"), args.json),
+    };
     // Without a file or a server, the store of --data (`--store` only makes that explicit).
     let (source, unit) = match (args.file.or(args.export), args.server) {
         (Some(f), _) => (Source::File(f), "bytes"),
@@ -76,4 +80,23 @@ enum Source {
     File(std::path::PathBuf),
     Server(String),
     Store,
+}
+
+/// The trust keys of --trust-keys with the admin keys of --admin-key (a file's `[admin]` keys
+/// stay when none is given); with admin keys alone, the trusts' keys come from the log only.
+fn with_admin_keys(
+    trust_keys: Option<golive_verify::TrustKeys>,
+    admin: &[String],
+) -> Result<Option<golive_verify::TrustKeys>> {
+    if admin.is_empty() {
+        return Ok(trust_keys);
+    }
+    let keys = admin
+        .iter()
+        .map(|text| {
+            golive_verify::VerifierKey::parse(text.trim())
+                .map_err(|e| anyhow::anyhow!("{text:?}: {e}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(trust_keys.unwrap_or_default().with_admin_keys(keys)))
 }

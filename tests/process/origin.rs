@@ -3,7 +3,9 @@
 //! --trust-key` signs what it publishes to a real nats-server, `golive serve` with
 //! `[trusts.<ODS>] signatures = "required"` stores the signatures and dead-letters what is
 //! unsigned or signed by another trust's key, and `golive audit verify --trust-keys` checks
-//! every signature offline and names the seq of one whose byte was flipped.
+//! every signature offline and names the seq of one whose byte was flipped. Keys published in
+//! the log (`golive trust-key publish`, signed by the admin key) are applied by the ledger from
+//! their record on, across a restart, and by `golive audit verify --admin-key` alone.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -254,4 +256,165 @@ fn audit(d: &Path, data: &Path, config: &Path, trust: &str, count: u64) {
         &pubkey,
     ]);
     assert!(stdout(&plain).starts_with("OK"), "{plain:?}");
+}
+
+/// `golive trust-key publish TRUST --admin-key FILE ARGS... --nats URL`: the event id.
+fn publish_key_change(admin: &Path, trust: &str, nats: &NatsServer, change: &[&str]) -> String {
+    let mut args = vec![
+        "trust-key",
+        "publish",
+        trust,
+        "--admin-key",
+        admin.to_str().unwrap(),
+    ];
+    args.extend_from_slice(change);
+    let url = nats.url();
+    args.extend_from_slice(&["--nats", &url]);
+    stdout(&ok(GOLIVE.run(&args))).trim().to_owned()
+}
+
+#[test]
+fn keys_published_in_the_log_are_applied_by_the_ledger_and_by_the_auditor() {
+    // Proves: with no key in the config, an admin-signed `trust_key` add lets the trust's signed
+    // events in; a backdated revocation, re-read from the log after a restart, refuses the
+    // trust's later events ("revoked at"); the auditor, given only the admin key, finds every
+    // stored event signed and the two key changes, and TAMPERED when the key change is unsigned.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let nats = NatsServer::start();
+    let ev = GOLIVE.simulated(d, 37, 1, 60);
+    let trust = "ZZ001";
+    let (key, public) = trust_key(d, trust);
+    let admin = d.join("golive-admin.admin-key");
+    let admin_public = stdout(&ok(GOLIVE.run(&[
+        "trust-key",
+        "new-admin",
+        "--out",
+        admin.to_str().unwrap(),
+    ])))
+    .trim()
+    .to_owned();
+    let config = d.join("golive.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[admin]\nkeys = [\"{admin_public}\"]\n\n[trusts.{trust}]\nsignatures = \"required\"\n"
+        ),
+    )
+    .unwrap();
+    let data = d.join("ledger");
+    let serve_args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--nats",
+        &nats.url(),
+    ];
+    let (mut ledger, _http) = GOLIVE.serve_http(&serve_args, &d.join("serve-1.log"));
+    publish_key_change(&admin, trust, &nats, &["--add", &public]);
+    wait_until_processed(&nats, 1);
+    let lines: Vec<String> = std::fs::read_to_string(&ev.files[trust])
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let (before, after) = lines.split_at(lines.len() / 2);
+    let (before_file, after_file) = (d.join("before.jsonl"), d.join("after.jsonl"));
+    std::fs::write(&before_file, before.join("\n") + "\n").unwrap();
+    std::fs::write(&after_file, after.join("\n") + "\n").unwrap();
+    let key_arg = ["--trust-key", key.to_str().unwrap()];
+    let mut c = collect(&before_file, d, &nats, "before", &key_arg);
+    assert!(
+        c.wait(Duration::from_secs(120)).is_some(),
+        "{}",
+        c.log_text()
+    );
+    let stored = 1 + before.len() as u64;
+    wait_until_processed(&nats, stored);
+    // Revoked from 2000: every simulated event is recorded later.
+    publish_key_change(
+        &admin,
+        trust,
+        &nats,
+        &["--revoke", &public, "--revoked-at", "2000-01-01T00:00:00Z"],
+    );
+    wait_until_processed(&nats, stored + 1);
+    assert_eq!(ledger.term(), Some(0), "{}", ledger.log_text());
+    let (mut ledger, _http) = GOLIVE.serve_http(&serve_args, &d.join("serve-2.log"));
+    let mut c = collect(&after_file, d, &nats, "after", &key_arg);
+    wait_until_processed(&nats, stored + 1 + after.len() as u64);
+    assert!(
+        c.wait(Duration::from_secs(120)).is_some(),
+        "{}",
+        c.log_text()
+    );
+    assert_eq!(ledger.term(), Some(0), "{}", ledger.log_text());
+    assert_eq!(GOLIVE.status(&data)["head_seq"].as_u64(), Some(stored + 1));
+    let letters = GOLIVE.dead_letters(&data);
+    assert_eq!(letters.len(), after.len(), "{letters:?}");
+    assert!(
+        letters.iter().all(|l| l["reason"]
+            .as_str()
+            .unwrap()
+            .contains("revoked at 2000-01-01")),
+        "{letters:?}"
+    );
+    audit_from_the_log(d, &data, &admin_public, trust, before.len() as u64);
+}
+
+/// `audit verify --admin-key` alone: every event of `trust` signed, two key changes; the key
+/// change at seq 1 stripped of its signature is TAMPERED there.
+fn audit_from_the_log(d: &Path, data: &Path, admin_public: &str, trust: &str, signed: u64) {
+    let export = d.join("keys.jsonl");
+    let data_s = data.to_str().unwrap();
+    ok(GOLIVE.run(&[
+        "audit",
+        "export",
+        "--out",
+        export.to_str().unwrap(),
+        "--data",
+        data_s,
+    ]));
+    let pubkey = stdout(&ok(GOLIVE.run(&["audit", "pubkey", "--data", data_s])))
+        .trim()
+        .to_owned();
+    let run = |file: &Path| {
+        let out = GOLIVE.run(&[
+            "audit",
+            "verify",
+            file.to_str().unwrap(),
+            "--pubkey",
+            &pubkey,
+            "--admin-key",
+            admin_public,
+            "--json",
+        ]);
+        serde_json::from_str::<Value>(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+    };
+    let v = run(&export);
+    assert_eq!(v["result"], "verified", "{v}");
+    let origin = &v["verified"]["origins"][trust];
+    assert_eq!(origin["signed"].as_u64(), Some(signed), "{v}");
+    assert_eq!(origin["key_changes"].as_u64(), Some(2), "{v}");
+    assert_eq!(origin["unsigned"].as_u64(), Some(0), "{v}");
+    let text = std::fs::read_to_string(&export).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let record: Value = serde_json::from_str(&lines[1]).unwrap();
+    assert_eq!(
+        (record["seq"].as_u64(), record["event"]["kind"].as_str()),
+        (Some(1), Some("trust_key")),
+        "{record}"
+    );
+    // Removed as text, so that the event's bytes stay exactly as exported.
+    let sig = record["origin_signature"].as_str().unwrap();
+    let field = format!("\"origin_signature\":\"{sig}\",");
+    assert!(lines[1].contains(&field), "{}", lines[1]);
+    lines[1] = lines[1].replace(&field, "");
+    let stripped = d.join("stripped.jsonl");
+    std::fs::write(&stripped, lines.join("\n") + "\n").unwrap();
+    let v = run(&stripped);
+    assert_eq!(v["result"], "tampered", "{v}");
+    assert_eq!(v["problem"]["seq"].as_u64(), Some(1), "{v}");
+    assert!(v["problem"].to_string().contains("admin key"), "{v}");
 }

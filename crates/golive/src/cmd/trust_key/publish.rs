@@ -84,7 +84,7 @@ fn change_event(args: &TrustKeyPublishArgs) -> Result<Envelope> {
         "schema": 2,
         "kind": "trust_key",
         "data": data,
-        "sources": [{ "type": "system", "ref": args.reference }],
+        "sources": [source(&args.trust, &args.reference)],
         "status": "reported",
     });
     golive_model::decode(event.to_string().as_bytes()).map_err(|e| {
@@ -94,6 +94,17 @@ fn change_event(args: &TrustKeyPublishArgs) -> Result<Envelope> {
             e.reason
         )
     })
+}
+
+/// The event's source: the system, or for a simulated trust (a fictional code, whose events
+/// must all be synthetic) a synthetic source that says so.
+fn source(trust: &str, reference: &str) -> serde_json::Value {
+    let fictional = golive_model::OdsCode::parse(trust).is_some_and(|t| t.is_fictional());
+    if fictional {
+        json!({ "type": "synthetic", "ref": format!("SYNTHETIC: a key change of a simulated trust ({reference})") })
+    } else {
+        json!({ "type": "system", "ref": reference })
+    }
 }
 
 async fn publish(

@@ -5,9 +5,11 @@
 
 use chrono::{DateTime, Utc};
 use golive_model::{Envelope, MESSAGE_BYTES_MAX};
+use golive_store::OriginSignature;
 use golive_testkit::arb;
 use golive_testkit::invariants::model as model_invariants;
 use golive_testkit::invariants::store::{decode_stored_checked, storage_round_trip};
+use golive_verify::{NoteSigner, ORIGIN_SIGNATURE_BYTES, sign_event};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -39,7 +41,7 @@ proptest! {
         let decoded = model_invariants::decode_checked(wire.as_bytes())
             .map_err(|err| TestCaseError::fail(err.to_string()))?;
         prop_assert_eq!(&decoded, &e);
-        storage_round_trip(&decoded, seq, at);
+        storage_round_trip(&decoded, seq, at, None);
     }
 
     #[test]
@@ -53,19 +55,40 @@ proptest! {
         let mut v1 = b;
         v1.insert(0, golive_store::codec::RECORD_V1);
         let _ = decode_stored_checked(&v1);
+        let mut v3 = v1;
+        v3[0] = golive_store::codec::RECORD_V3;
+        let _ = decode_stored_checked(&v3);
+    }
+
+    #[test]
+    fn signed_records_keep_their_signature_through_storage(
+        e in arb::envelope(),
+        seq in 1u64..,
+        at in received_at(),
+        seed in any::<[u8; 32]>(),
+    ) {
+        // Proves: an event stored with its trust's origin signature is written in format 3
+        // and reads back with the same signature (the shared invariant of `store_codec`).
+        let signer = NoteSigner::from_seed("RAL", seed).expect("a key");
+        let sig = sign_event(&signer, &e.canonical_bytes());
+        let stored = storage_round_trip(&e, seq, at, Some(sig));
+        prop_assert_eq!(stored[0], golive_store::codec::RECORD_V3);
+        prop_assert_eq!(decode_stored_checked(&stored).unwrap().origin_signature, Some(sig));
     }
 
     #[test]
     fn corrupted_records_are_a_codec_error_never_a_panic(
         e in arb::envelope(),
         at in received_at(),
+        sig in proptest::option::of(proptest::collection::vec(any::<u8>(), ORIGIN_SIGNATURE_BYTES)),
         flips in proptest::collection::vec((any::<Index>(), 1u8..), 1..4),
         cut in proptest::option::of(any::<Index>()),
     ) {
-        // Proves: a real stored record with bytes flipped or cut short (a torn or rotted
-        // value) decodes to an error or to a record, never a panic; length prefixes that
+        // Proves: a real stored record (format 2, or format 3 with any 68 signature bytes)
+        // with bytes flipped or cut short (a torn or rotted value) decodes to an error or to a record, never a panic; length prefixes that
         // claim more than is there are refused (bounded by DECODE_BYTES_MAX).
-        let mut stored = storage_round_trip(&e, 1, at);
+        let sig = sig.map(|b| OriginSignature::from_bytes(&b).expect("68 bytes"));
+        let mut stored = storage_round_trip(&e, 1, at, sig);
         for (i, x) in &flips {
             let i = i.index(stored.len());
             stored[i] ^= x;
@@ -74,5 +97,27 @@ proptest! {
             stored.truncate(c.index(stored.len() + 1));
         }
         let _ = decode_stored_checked(&stored);
+    }
+}
+
+#[test]
+fn the_golden_records_of_every_format_pass_the_shared_invariant() {
+    // Proves: the seeds of the fuzz target `store_codec` (the golden records, formats 1, 2
+    // and 3) decode and hold its invariant, format 3 with its signature.
+    for v in 1..=3 {
+        let path = format!(
+            "{}/tests/data/golden_records_v{v}.txt",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).expect("golden file is committed");
+        for line in text.lines() {
+            let (_, hex) = line.split_once(' ').expect("`kind hex` per line");
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+                .collect();
+            let record = decode_stored_checked(&bytes).expect("a golden record decodes");
+            assert_eq!(record.origin_signature.is_some(), v == 3, "{line}");
+        }
     }
 }

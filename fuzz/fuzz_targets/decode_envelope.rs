@@ -11,6 +11,6 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(envelope) = model_invariants::decode_checked(data) {
         let at = chrono::DateTime::from_timestamp(1_700_000_000, 123).expect("a valid time");
-        store_invariants::storage_round_trip(&envelope, 1 + data.len() as u64, at);
+        store_invariants::storage_round_trip(&envelope, 1 + data.len() as u64, at, None);
     }
 });

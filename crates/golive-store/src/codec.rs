@@ -364,6 +364,17 @@ impl<'a> StoredEnvelopeV1<'a> {
 impl TryFrom<StoredEnvelopeV1<'_>> for Envelope {
     type Error = CodecError;
     fn try_from(s: StoredEnvelopeV1<'_>) -> Result<Self, CodecError> {
+        // Format 1 was written for schema 1 only: another schema there is corruption, and an
+        // envelope of it could not be stored again (format 2 keeps only readable schemas).
+        if s.schema != golive_model::SCHEMA_1 {
+            return Err(invalid(
+                "schema",
+                format!(
+                    "format 1 holds schema-1 events only, not schema {}",
+                    s.schema
+                ),
+            ));
+        }
         Ok(Envelope {
             event_id: EventId::from_bytes(s.event_id),
             trust: OdsCode::parse(s.trust)
@@ -398,10 +409,19 @@ impl TryFrom<RecordV1<'_>> for Record {
             received_at: s.received_at.try_into_time("received_at")?,
             prev_hash: s.prev_hash,
             hash: s.hash,
-            envelope: s.envelope.try_into()?,
+            envelope: readable_again(s.envelope.try_into()?)?,
             origin_signature: None,
         })
     }
+}
+
+/// A format-1 envelope as the model reads it: its fields are checked one by one as they are
+/// decoded, not as a whole event, so a corrupted value the model refuses (a period in year
+/// 32473) is refused here, rather than decoded into a record that could not be stored again.
+fn readable_again(envelope: Envelope) -> Result<Envelope, CodecError> {
+    golive_model::decode_canonical(&envelope.canonical_bytes())
+        .map_err(|e| invalid("envelope", e.to_string()))?;
+    Ok(envelope)
 }
 
 #[derive(Debug, Encode, BorrowDecode)]

@@ -184,8 +184,9 @@ pub fn parse_line(line: &str) -> Result<Line<'_>, String> {
     }
 }
 
-/// Appends a record line (with its newline) to `out`. `r.event` must be canonical bytes (JSON)
-/// and `r.origin_signature`, when present, the signature's base64 text.
+/// Appends a record line (with its newline) to `out`. `r.event` must be canonical bytes (JSON);
+/// `r.origin_signature`, when present, is the signature's base64 text (any other text is
+/// written as a JSON string, so that a line read from a damaged export is written back as read).
 pub fn write_record_line(out: &mut Vec<u8>, r: &ExportRecord<'_>) {
     use std::io::Write;
     // Every value but `event` is a number, hex, base64 or an RFC 3339 time: nothing to escape.
@@ -204,11 +205,10 @@ pub fn write_record_line(out: &mut Vec<u8>, r: &ExportRecord<'_>) {
         None => out.extend_from_slice(b"null"),
     }
     if let Some(sig) = r.origin_signature {
-        debug_assert!(
-            sig.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
-        );
-        let _ = write!(out, ",\"origin_signature\":\"{sig}\"");
+        // A signature's base64 text needs no escaping, but a line's reader gives back any JSON
+        // string (a damaged export's): written as JSON, it reads back as it was read.
+        out.extend_from_slice(b",\"origin_signature\":");
+        serde_json::to_writer(&mut *out, sig).expect("a string serialises into memory");
     }
     out.extend_from_slice(b",\"event\":");
     out.extend_from_slice(r.event);

@@ -4,10 +4,12 @@
 //! and checks that verification fails naming the right sequence and kind.
 
 use golive_model::{ChainHash, GENESIS_HASH, chain_hash, decode};
+use golive_testkit::invariants::origin::{TEST_TRUST, test_signer, test_trust_keys};
 use golive_testkit::invariants::verify::{export_checked, parse_line_checked};
 use golive_verify::{
-    Checkpoint, CheckpointLine, Frontier, Hash, Header, Kind, NoteSigner, Outcome, VerifierKey,
-    consistency_path, record_leaf, root_of, to_hex, verify_export, write_record_line,
+    Checkpoint, CheckpointLine, Frontier, Hash, Header, Kind, NoteSigner, Outcome, SignaturePolicy,
+    TrustKeys, VerifierKey, consistency_path, record_leaf, root_of, sign_event, to_hex,
+    verify_export, verify_export_with, write_record_line,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -20,6 +22,12 @@ fn signer() -> NoteSigner {
 
 fn key() -> VerifierKey {
     signer().verifier()
+}
+
+/// The trust keys the shared invariants check origin signatures with (as the fuzz target
+/// `export_line` does): the test trust's key, policy `optional`.
+fn trust() -> TrustKeys {
+    test_trust_keys(SignaturePolicy::Optional, None)
 }
 
 /// The canonical bytes of event `i` (an extra cost of `amount` pence).
@@ -82,6 +90,11 @@ fn checkpoint_line(leaves: &[Hash], note: String, prev: Option<u64>, size: u64) 
 
 /// The export of records `from..=to` of a 30-record history, checkpoints at 10, 20 and 30.
 fn export_lines(from: u64, to: u64) -> Vec<String> {
+    export_lines_signed(from, to, false)
+}
+
+/// [`export_lines`], and with `signed` the odd seqs carry the test trust's origin signature.
+fn export_lines_signed(from: u64, to: u64, signed: bool) -> Vec<String> {
     let h = history(30, |i| i * 100);
     let l = leaves(&h);
     let prefix_leaves = &l[..from as usize - 1];
@@ -97,7 +110,8 @@ fn export_lines(from: u64, to: u64) -> Vec<String> {
     let mut lines =
         vec![serde_json::to_string(&Header::new(from, to, &prev_hash, &prefix)).unwrap()];
     for (seq, prev, hash, e) in &h[from as usize - 1..to as usize] {
-        lines.push(line_of(*seq, prev, hash, e));
+        let sig = (signed && seq % 2 == 1).then(|| sign_event(test_signer(), e).to_text());
+        lines.push(signed_line_of(*seq, prev, hash, e, sig.as_deref()));
     }
     let s = signer();
     let mut prev = None;
@@ -294,6 +308,17 @@ fn record_line(seq: u64, prev: &ChainHash, event: &[u8]) -> String {
 
 /// The export line of an unsigned record, without its newline.
 fn line_of(seq: u64, prev: &ChainHash, hash: &ChainHash, event: &[u8]) -> String {
+    signed_line_of(seq, prev, hash, event, None)
+}
+
+/// The export line of a record carrying `sig` (an origin signature's text) or not.
+fn signed_line_of(
+    seq: u64,
+    prev: &ChainHash,
+    hash: &ChainHash,
+    event: &[u8],
+    sig: Option<&str>,
+) -> String {
     let mut out = Vec::new();
     let r = golive_verify::ExportRecord {
         seq,
@@ -301,7 +326,7 @@ fn line_of(seq: u64, prev: &ChainHash, hash: &ChainHash, event: &[u8]) -> String
         hash: *hash,
         received_at: "2026-01-01T00:00:00Z",
         stream_seq: None,
-        origin_signature: None,
+        origin_signature: sig,
         event,
     };
     write_record_line(&mut out, &r);
@@ -396,7 +421,7 @@ fn invalid_utf8_and_overlong_lines_are_malformed() {
     text[at] = 0xff;
     let key = key();
     assert!(
-        matches!(export_checked(&text, &key), Outcome::Tampered(p) if p.kind == Kind::Malformed)
+        matches!(export_checked(&text, &key, &trust()), Outcome::Tampered(p) if p.kind == Kind::Malformed)
     );
     let mut long = lines.clone();
     long.insert(
@@ -408,7 +433,7 @@ fn invalid_utf8_and_overlong_lines_are_malformed() {
     );
     let text = long.join("\n") + "\n";
     assert!(
-        matches!(export_checked(text.as_bytes(), &key), Outcome::Tampered(p) if p.kind == Kind::Malformed)
+        matches!(export_checked(text.as_bytes(), &key, &trust()), Outcome::Tampered(p) if p.kind == Kind::Malformed)
     );
 }
 
@@ -479,12 +504,13 @@ proptest! {
     #[test]
     fn damaged_exports_give_an_answer_never_a_panic(
         partial in any::<bool>(),
+        signed in any::<bool>(),
         ds in proptest::collection::vec(damage(), 1..5),
     ) {
-        // Proves: a genuine export (whole or partial) with lines dropped, repeated, swapped,
+        // Proves: a genuine export (whole or partial, its records signed or not) with lines dropped, repeated, swapped,
         // replaced by hostile ones, bytes flipped or lines cut is verified, found tampered or
         // unreadable; never a panic, and every line parses or fails cleanly.
-        let mut lines: Vec<Vec<u8>> = export_lines(if partial { 11 } else { 1 }, 30)
+        let mut lines: Vec<Vec<u8>> = export_lines_signed(if partial { 11 } else { 1 }, 30, signed)
             .into_iter()
             .map(String::into_bytes)
             .collect();
@@ -492,7 +518,7 @@ proptest! {
             apply(&mut lines, d);
         }
         let text = lines.join(&b'\n');
-        let _ = export_checked(&text, &key());
+        let _ = export_checked(&text, &key(), &trust());
     }
 
     #[test]
@@ -508,7 +534,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_as_an_export_give_an_answer(b in proptest::collection::vec(any::<u8>(), 0..600)) {
         // Proves: any bytes at all are an answer (mostly "could not read"), never a panic.
-        let _ = export_checked(&b, &key());
+        let _ = export_checked(&b, &key(), &trust());
     }
 }
 
@@ -516,10 +542,16 @@ proptest! {
 fn genuine_exports_pass_the_shared_invariants() {
     // Proves: the invariants the fuzz target asserts hold on genuine exports (so a fuzz
     // failure is about the mutation, not the seed).
-    for (from, to) in [(1, 30), (11, 25), (1, 0)] {
-        let text = export_lines(from, to.max(from - 1)).join("\n") + "\n";
+    for (from, to, signed) in [
+        (1, 30, false),
+        (11, 25, false),
+        (1, 0, false),
+        (1, 30, true),
+        (11, 25, true),
+    ] {
+        let text = export_lines_signed(from, to.max(from - 1), signed).join("\n") + "\n";
         assert!(matches!(
-            export_checked(text.as_bytes(), &key()),
+            export_checked(text.as_bytes(), &key(), &trust()),
             Outcome::Verified(_)
         ));
     }
@@ -529,11 +561,16 @@ fn genuine_exports_pass_the_shared_invariants() {
 #[ignore = "writes the fuzz seed corpus of export_line; run by fuzz/seed-corpus.sh"]
 fn write_fuzz_seed_exports() {
     // Writes genuine exports signed by this file's test key (the key the fuzz target
-    // verifies with) into $GOLIVE_FUZZ_SEED_DIR.
+    // verifies with), some with origin-signed records, into $GOLIVE_FUZZ_SEED_DIR.
     let dir = std::env::var("GOLIVE_FUZZ_SEED_DIR").expect("GOLIVE_FUZZ_SEED_DIR");
     for (from, to) in [(1, 30), (11, 25), (21, 30)] {
         let text = export_lines(from, to).join("\n") + "\n";
         std::fs::write(format!("{dir}/export-{from}-{to}.jsonl"), text).unwrap();
+    }
+    // And records carrying origin signatures of the test trust (the key the target checks).
+    for (from, to) in [(1, 30), (11, 25)] {
+        let text = export_lines_signed(from, to, true).join("\n") + "\n";
+        std::fs::write(format!("{dir}/export-signed-{from}-{to}.jsonl"), text).unwrap();
     }
 }
 
@@ -567,5 +604,63 @@ fn a_signed_record_line_round_trips_with_its_signature_before_the_event() {
     match golive_verify::parse_line(&unsigned) {
         Ok(golive_verify::Line::Record(again)) => assert_eq!(again.origin_signature, None),
         other => panic!("{other:?}"),
+    }
+}
+
+/// Verifies `lines` with the log's key and the test trust's keys under `policy`.
+fn verify_origins(lines: &[String], policy: SignaturePolicy) -> Outcome {
+    let text = lines.join("\n") + "\n";
+    verify_export_with(
+        || Ok(std::io::Cursor::new(text.as_bytes())),
+        &key(),
+        Some(test_trust_keys(policy, None)),
+    )
+}
+
+#[test]
+fn origin_signed_records_are_tallied_and_a_bad_or_missing_one_is_named_at_its_seq() {
+    // Proves the export verifier checks each record's origin signature with the trust keys:
+    // the genuine signatures of the odd seqs tally as signed and the even seqs as unsigned; a
+    // changed signature character is a bad origin and, under `required`, an unsigned record is
+    // a missing origin, each at its seq; without trust keys the same export just verifies.
+    let lines = export_lines_signed(1, 30, true);
+    let Outcome::Verified(v) = verify_origins(&lines, SignaturePolicy::Optional) else {
+        panic!("a signed export does not verify");
+    };
+    let tally = v.origins.expect("a tally")[TEST_TRUST];
+    assert_eq!((tally.signed, tally.unsigned), (15, 15));
+    assert!(matches!(verify(&lines), Outcome::Verified(_)));
+    let p = match verify_origins(&lines, SignaturePolicy::Required) {
+        Outcome::Tampered(p) => p,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!((p.seq, p.kind), (2, Kind::MissingOrigin), "{}", p.detail);
+    let mut bad = lines.clone();
+    let i = bad[at(5)].find("\"origin_signature\":\"").unwrap() + 25;
+    let c = if &bad[at(5)][i..=i] == "A" { "B" } else { "A" };
+    bad[at(5)].replace_range(i..=i, c);
+    let p = match verify_origins(&bad, SignaturePolicy::Optional) {
+        Outcome::Tampered(p) => p,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!((p.seq, p.kind), (5, Kind::BadOrigin), "{}", p.detail);
+}
+
+#[test]
+fn a_record_line_whose_signature_is_not_base64_is_written_back_as_read() {
+    // Proves (regression): a record line whose `origin_signature` holds characters outside
+    // base64 (any JSON string the reader can borrow) is written back and read again to the
+    // same value, and under trust keys is a bad origin at its seq, not a panic of the writer.
+    let lines = export_lines_signed(1, 3, true);
+    let sig = sign_event(test_signer(), &event(1, 100)).to_text();
+    for odd in ["not base64!", " ", "é", "<>"] {
+        let mut bad = lines.clone();
+        bad[at(1)] = bad[at(1)].replacen(&sig, odd, 1);
+        parse_line_checked(&bad[at(1)]);
+        let text = bad.join("\n") + "\n";
+        match export_checked(text.as_bytes(), &key(), &trust()) {
+            Outcome::Tampered(p) => assert_eq!((p.seq, p.kind), (1, Kind::BadOrigin), "{odd}"),
+            other => panic!("{odd}: {other:?}"),
+        }
     }
 }

@@ -3,5 +3,6 @@
 //! same failure). They use no proptest, so that the fuzz crate can build them.
 
 pub mod model;
+pub mod origin;
 pub mod store;
 pub mod verify;

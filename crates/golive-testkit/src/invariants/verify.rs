@@ -3,7 +3,8 @@
 //! target `export_line`. No proptest here.
 
 use golive_verify::{
-    CheckpointEntry, Line, Outcome, VerifierKey, parse_line, verify_export, write_record_line,
+    CheckpointEntry, Line, Outcome, TrustKeys, Verified, VerifierKey, parse_line, verify_export,
+    verify_export_with, write_record_line,
 };
 
 /// Parses one line. A line that parses is written back in its own format and parses again to
@@ -43,10 +44,13 @@ pub fn parse_line_checked(line: &str) {
     }
 }
 
-/// Verifies `bytes` as a whole export with `key`: an answer (verified, tampered at a seq, or
-/// could not read), never a panic; a verified history is consistent with itself.
-pub fn verify_export_checked(bytes: &[u8], key: &VerifierKey) -> Outcome {
-    let outcome = verify_export(|| Ok(std::io::Cursor::new(bytes)), key);
+/// Verifies `bytes` as a whole export with `key` and the trust keys `trust` (each record's
+/// origin signature is checked, [`golive_verify::OriginAudit`]): an answer (verified, tampered
+/// at a seq, or could not read), never a panic. A verified history is consistent with itself,
+/// tallies each of its records once, and verifies the same without the trust keys.
+pub fn verify_export_checked(bytes: &[u8], key: &VerifierKey, trust: &TrustKeys) -> Outcome {
+    let open = || Ok(std::io::Cursor::new(bytes));
+    let outcome = verify_export_with(open, key, Some(trust.clone()));
     if let Outcome::Verified(v) = &outcome {
         assert!(v.signed_size <= v.head_seq, "signed beyond the head: {v:?}");
         assert_eq!(
@@ -54,16 +58,38 @@ pub fn verify_export_checked(bytes: &[u8], key: &VerifierKey) -> Outcome {
             v.origin.is_some(),
             "an origin without a checkpoint, or the reverse: {v:?}"
         );
+        let tally = v.origins.as_ref().expect("trust keys given, a tally");
+        let counted: u64 = tally
+            .values()
+            .map(|t| t.signed + t.signed_by_revoked_key + t.unsigned)
+            .sum();
+        let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+        let from_seq = match std::str::from_utf8(first).map(parse_line) {
+            Ok(Ok(Line::Header(h))) => h.from_seq,
+            _ => panic!("verified without a header on line 1"),
+        };
+        assert_eq!(counted, v.head_seq + 1 - from_seq, "records tallied: {v:?}");
+        match verify_export(open, key) {
+            Outcome::Verified(without) => assert_eq!(
+                *without,
+                Verified {
+                    origins: None,
+                    ..(**v).clone()
+                },
+                "trust keys changed what verified"
+            ),
+            other => panic!("verified with trust keys, not without: {other:?}"),
+        }
     }
     outcome
 }
 
 /// Both checks over a whole input: every line, then the export.
-pub fn export_checked(bytes: &[u8], key: &VerifierKey) -> Outcome {
+pub fn export_checked(bytes: &[u8], key: &VerifierKey, trust: &TrustKeys) -> Outcome {
     if let Ok(text) = std::str::from_utf8(bytes) {
         for line in text.lines() {
             parse_line_checked(line);
         }
     }
-    verify_export_checked(bytes, key)
+    verify_export_checked(bytes, key, trust)
 }

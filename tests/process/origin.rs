@@ -179,22 +179,22 @@ fn assert_dead_letters(data: &Path, trust: &str, unsigned: usize, wrong: usize) 
     );
 }
 
+/// `golive audit export --out EXPORT` of the ledger in `data`, and the ledger's public key.
+fn export_with_pubkey(data: &Path, export: &Path) -> String {
+    let data_s = data.to_str().unwrap();
+    let out = export.to_str().unwrap();
+    ok(GOLIVE.run(&["audit", "export", "--out", out, "--data", data_s]));
+    stdout(&ok(GOLIVE.run(&["audit", "pubkey", "--data", data_s])))
+        .trim()
+        .to_owned()
+}
+
 /// The export verifies with every event of `trust` signed; a flipped signature byte is
 /// TAMPERED at that record's seq.
 fn audit(d: &Path, data: &Path, config: &Path, trust: &str, count: u64) {
     let export = d.join("h.jsonl");
+    let pubkey = export_with_pubkey(data, &export);
     let data_s = data.to_str().unwrap();
-    ok(GOLIVE.run(&[
-        "audit",
-        "export",
-        "--out",
-        export.to_str().unwrap(),
-        "--data",
-        data_s,
-    ]));
-    let pubkey = stdout(&ok(GOLIVE.run(&["audit", "pubkey", "--data", data_s])))
-        .trim()
-        .to_owned();
     let v = verify(&export, &pubkey, config);
     assert_eq!(v["result"], "verified", "{v}");
     let origin = &v["verified"]["origins"][trust];
@@ -367,18 +367,7 @@ fn keys_published_in_the_log_are_applied_by_the_ledger_and_by_the_auditor() {
 /// change at seq 1 stripped of its signature is TAMPERED there.
 fn audit_from_the_log(d: &Path, data: &Path, admin_public: &str, trust: &str, signed: u64) {
     let export = d.join("keys.jsonl");
-    let data_s = data.to_str().unwrap();
-    ok(GOLIVE.run(&[
-        "audit",
-        "export",
-        "--out",
-        export.to_str().unwrap(),
-        "--data",
-        data_s,
-    ]));
-    let pubkey = stdout(&ok(GOLIVE.run(&["audit", "pubkey", "--data", data_s])))
-        .trim()
-        .to_owned();
+    let pubkey = export_with_pubkey(data, &export);
     let run = |file: &Path| {
         let out = GOLIVE.run(&[
             "audit",

@@ -81,14 +81,10 @@ fn write_new_key(name: &str, path: &Path) -> Result<String> {
 
 /// Reads the admin key file (`golive trust-key publish --admin-key`): any name but a trust's.
 pub fn read_admin(path: &Path) -> Result<NoteSigner> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the admin key {}", path.display()))?;
-    let signer = NoteSigner::parse(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: not an admin key (`golive trust-key new-admin` makes one): {e}",
-            path.display()
-        )
-    })?;
+    let signer = read_signer(
+        path,
+        "an admin key (`golive trust-key new-admin` makes one)",
+    )?;
     if OdsCode::parse(signer.name()).is_some() {
         bail!(
             "{}: the key is named {}, a trust's ODS code: it is a trust key, not the admin key",
@@ -102,14 +98,7 @@ pub fn read_admin(path: &Path) -> Result<NoteSigner> {
 /// Reads a trust's signing key file (`golive collect --trust-key`); its name must be an ODS
 /// code, the trust it signs for.
 pub fn read(path: &Path) -> Result<NoteSigner> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the trust key {}", path.display()))?;
-    let signer = NoteSigner::parse(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: not a trust key (`golive trust-key new TRUST` makes one): {e}",
-            path.display()
-        )
-    })?;
+    let signer = read_signer(path, "a trust key (`golive trust-key new TRUST` makes one)")?;
     if OdsCode::parse(signer.name()).is_none() {
         bail!(
             "{}: the key is named {:?}, not an ODS code: it is not a trust key (the ledger's own \
@@ -119,4 +108,11 @@ pub fn read(path: &Path) -> Result<NoteSigner> {
         );
     }
     Ok(signer)
+}
+
+/// A signing key file; `what` says which kind was expected when it is not one.
+fn read_signer(path: &Path, what: &str) -> Result<NoteSigner> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    NoteSigner::parse(&text).map_err(|e| anyhow::anyhow!("{}: not {what}: {e}", path.display()))
 }

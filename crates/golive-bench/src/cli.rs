@@ -23,6 +23,9 @@ pub enum Command {
     /// Latency (p50/p99) of the HTTP API under concurrent clients, at the head and as of an
     /// earlier sequence, over a ledger of simulated events served in-process
     Query(QueryArgs),
+    /// Does a flood from one token slow another token? The API with two tokens and the default
+    /// limits: the quiet token's p99 alone and while the other floods (docs/SECURITY.md)
+    Flood(FloodArgs),
     /// Durable append and full replay vs raw sled append and raw sled scan+decode
     Store(StoreArgs),
     /// End to end through a private nats-server: collector -> JetStream -> `golive serve` (a
@@ -68,6 +71,29 @@ pub struct QueryArgs {
     /// Keep serving this many seconds after measuring, for an external load tool
     #[arg(long, default_value_t = 0)]
     pub serve_secs: u64,
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct FloodArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub events: u64,
+    #[arg(long, default_value_t = 10)]
+    pub trusts: usize,
+    /// Connections of the flooding token
+    #[arg(long, default_value_t = 16)]
+    pub flood_clients: usize,
+    /// Requests of the quiet token, alone and then under the flood
+    #[arg(long, default_value_t = 500)]
+    pub requests: u64,
+    /// Milliseconds between the quiet token's requests (20: 50 a second, below its limit)
+    #[arg(long, default_value_t = 20)]
+    pub pace_ms: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     #[arg(long)]
     pub json: Option<PathBuf>,
     #[arg(long)]

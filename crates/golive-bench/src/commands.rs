@@ -12,13 +12,14 @@ use golive_bench::pipeline::PipelineParams;
 use golive_bench::query::QueryBenchParams;
 use golive_bench::{all, golive_bin, pipeline, query, store};
 
-use crate::cli::{AllArgs, Command, PipelineArgs, QueryArgs, StoreArgs};
+use crate::cli::{AllArgs, Command, FloodArgs, PipelineArgs, QueryArgs, StoreArgs};
 
 /// Runs the subcommand.
 pub fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Store(a) => store(a),
         Command::Query(a) => query(a),
+        Command::Flood(a) => flood(a),
         Command::Pipeline(a) => pipeline(a),
         Command::All(a) => all(a),
     }
@@ -54,6 +55,24 @@ fn query(a: QueryArgs) -> Result<ExitCode> {
         true,
         |base| query::query_bench(base, params),
         query::query_table,
+    )
+}
+
+fn flood(a: FloodArgs) -> Result<ExitCode> {
+    let params = golive_bench::flood::FloodParams {
+        events: a.events,
+        trusts: a.trusts,
+        seed: a.seed,
+        flood_clients: a.flood_clients.clamp(1, 1_024),
+        requests: a.requests.max(1),
+        pace_ms: a.pace_ms,
+    };
+    run_bench(
+        a.dir,
+        a.json,
+        true,
+        |base| golive_bench::flood::flood_bench(base, params),
+        golive_bench::flood::flood_table,
     )
 }
 

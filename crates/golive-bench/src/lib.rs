@@ -31,6 +31,7 @@
 pub mod all;
 pub mod baseline;
 pub mod events;
+pub mod flood;
 pub mod golive_bin;
 pub mod pg;
 pub mod pipeline;

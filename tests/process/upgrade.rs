@@ -130,12 +130,14 @@ fn a_schema_1_ledger_opens_verifies_answers_as_before_and_takes_schema_2_after_i
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0]["field"], "data.amount_pence");
 
-    // Schema-2 events append after the schema-1 log.
+    // Schema-2 events append after the schema-1 log. Not the `trust_key` examples: a key change
+    // stands only with an admin's signature, which a file line cannot carry (ingest refuses it).
     let events = repo_root().join("docs/EVENTS.md");
     let schema2: Vec<String> = std::fs::read_to_string(events)
         .unwrap()
         .lines()
         .filter(|l| l.starts_with('{') && l.contains("\"schema\":2"))
+        .filter(|l| !l.contains("\"kind\":\"trust_key\""))
         .map(str::to_owned)
         .collect();
     assert!(schema2.len() >= 3, "docs/EVENTS.md has schema-2 examples");

@@ -113,8 +113,12 @@ impl Machine {
 pub struct Summary {
     pub raw_publish_per_s: f64,
     pub raw_consume_per_s: f64,
+    /// Baseline A+: raw publish and consume at the same time (the transport end to end).
+    pub raw_pipeline_per_s: f64,
     pub end_to_end_per_s: f64,
     pub end_to_end_ratio_to_raw_publish: f64,
+    /// The target of issue 19: end to end >= 0.8 x A+.
+    pub end_to_end_ratio_to_raw_pipeline: f64,
     /// CPU microseconds per event during the raw publish: the client and nats-server together.
     pub raw_publish_cpu_us_per_event: Option<f64>,
     /// CPU microseconds per event during the end-to-end run, per process.
@@ -340,8 +344,10 @@ fn summarize(
     Summary {
         raw_publish_per_s: n.raw_publish_per_s,
         raw_consume_per_s: n.raw_consume_per_s,
+        raw_pipeline_per_s: n.raw_pipeline_per_s,
         end_to_end_per_s: n.end_to_end_per_s,
         end_to_end_ratio_to_raw_publish: pipeline.end_to_end_ratio_to_raw_publish,
+        end_to_end_ratio_to_raw_pipeline: pipeline.end_to_end_ratio_to_raw_pipeline,
         raw_publish_cpu_us_per_event: {
             let c = &n.raw_publish_cpu_us_per_event;
             c.collector.zip(c.nats_server).map(|(a, b)| a + b)
@@ -439,14 +445,23 @@ fn pipeline_rows(s: &Summary, window: usize) -> Vec<Row> {
             "events/s",
         ),
         row(
+            "A+: raw publish and consume at the same time",
+            Some(s.raw_pipeline_per_s),
+            "events/s",
+        ),
+        row(
             "ledger end to end: collector -> NATS -> serve -> receipt",
             Some(s.end_to_end_per_s),
             "events/s",
         )
         .judged(
-            times(Some(s.end_to_end_ratio_to_raw_publish), "A"),
-            ">= 0.8 x A",
-            Some(s.end_to_end_ratio_to_raw_publish >= 0.8),
+            format!(
+                "{}, {}",
+                times(Some(s.end_to_end_ratio_to_raw_pipeline), "A+"),
+                times(Some(s.end_to_end_ratio_to_raw_publish), "A")
+            ),
+            ">= 0.8 x A+",
+            Some(s.end_to_end_ratio_to_raw_pipeline >= 0.8),
         ),
         row(
             "  CPU: raw publish, client + nats-server",

@@ -1,6 +1,7 @@
 //! `golive-bench pipeline`: the path end to end through NATS, as in production (collectors
 //! with their outboxes -> JetStream -> `golive serve`, a process of its own -> receipts), beside
-//! raw JetStream publish and consume of the same messages (`raw_jetstream`) against the same
+//! raw JetStream publish and consume of the same messages, apart and at the same time
+//! (`raw_jetstream`), against the same
 //! private nats-server, in the same run. Also the CPU each process spends per event, the bytes
 //! on disk of the served ledger and the outboxes, and the peak memory of `golive serve` and of
 //! `golive replay`. Figures are medians over runs.
@@ -28,6 +29,10 @@ pub struct PipelineRun {
     pub raw_publish_per_s: f64,
     /// Baseline A': raw durable pull consume of them (`AckPolicy::All`, batches of 1,000).
     pub raw_consume_per_s: f64,
+    /// Baseline A+: the raw publish and the raw consume at the same time on a stream of their
+    /// own: what the transport alone carries end to end (from the first publish until the
+    /// last message is read).
+    pub raw_pipeline_per_s: f64,
     /// Collectors (outbox first) -> JetStream -> `golive serve` (durable append, then ack) ->
     /// receipts cover everything: events/s from the collectors' start to their last receipt.
     pub end_to_end_per_s: f64,
@@ -82,6 +87,8 @@ pub struct PipelineReport {
     pub median: PipelineRun,
     /// Median of per-run `end_to_end / raw_publish`.
     pub end_to_end_ratio_to_raw_publish: f64,
+    /// Median of per-run `end_to_end / raw_pipeline` (target >= 0.8).
+    pub end_to_end_ratio_to_raw_pipeline: f64,
 }
 
 /// What the pipeline benchmark runs.
@@ -157,6 +164,7 @@ pub fn pipeline_bench(
         all.push(figures);
     }
     let ratio = median_of(&all, |r| r.end_to_end_per_s / r.raw_publish_per_s);
+    let ratio_to_pipeline = median_of(&all, |r| r.end_to_end_per_s / r.raw_pipeline_per_s);
     Ok(PipelineReport {
         events: ev.len(),
         trusts: ev.trusts,
@@ -165,6 +173,7 @@ pub fn pipeline_bench(
         median: PipelineRun::median(&all),
         runs: all,
         end_to_end_ratio_to_raw_publish: ratio,
+        end_to_end_ratio_to_raw_pipeline: ratio_to_pipeline,
     })
 }
 
@@ -201,6 +210,7 @@ fn pipeline_run(
     Ok(PipelineRun {
         raw_publish_per_s: raw.publish_per_s,
         raw_consume_per_s: raw.consume_per_s,
+        raw_pipeline_per_s: raw.pipeline_per_s,
         raw_publish_cpu_us_per_event: raw_publish_cpu(&raw),
         end_to_end_per_s: e2e.per_s,
         end_to_end_cpu_us_per_event: e2e.cpu_us_per_event,
@@ -398,6 +408,7 @@ impl PipelineRun {
         PipelineRun {
             raw_publish_per_s: m(|r| r.raw_publish_per_s),
             raw_consume_per_s: m(|r| r.raw_consume_per_s),
+            raw_pipeline_per_s: m(|r| r.raw_pipeline_per_s),
             raw_publish_cpu_us_per_event: cpu(|r| r.raw_publish_cpu_us_per_event),
             end_to_end_per_s: m(|r| r.end_to_end_per_s),
             end_to_end_cpu_us_per_event: cpu(|r| r.end_to_end_cpu_us_per_event),
@@ -437,7 +448,8 @@ pub fn pipeline_table(r: &PipelineReport) -> String {
         "{} events, {} trusts, {} collector(s), window {}, {} runs (medians)\n\
          {:<58} {:>10.0} events/s\n\
          {:<58} {:>10.0} events/s\n\
-         {:<58} {:>10.0} events/s  {:.2} x raw publish\n\
+         {:<58} {:>10.0} events/s\n\
+         {:<58} {:>10.0} events/s  {:.2} x raw publish, {:.2} x raw pipeline\n\
          {:<58} {:>10}\n\
          {:<58} {:>10}\n\
          {:<58} {:>10.0} bytes/event\n\
@@ -453,9 +465,12 @@ pub fn pipeline_table(r: &PipelineReport) -> String {
         m.raw_publish_per_s,
         "baseline A': raw durable pull consume (AckPolicy::All)",
         m.raw_consume_per_s,
+        "baseline A+: raw publish and consume at the same time",
+        m.raw_pipeline_per_s,
         "end to end: outbox -> NATS -> golive serve -> receipts",
         m.end_to_end_per_s,
         r.end_to_end_ratio_to_raw_publish,
+        r.end_to_end_ratio_to_raw_pipeline,
         "CPU us/event in raw publish: client / nats-server",
         cpu_text(&m.raw_publish_cpu_us_per_event, m.raw_publish_per_s),
         "CPU us/event end to end: collector / ledger / nats-server",

@@ -1,5 +1,6 @@
 //! Limits that keep the API answering under abuse: requests per second per token and per
-//! client address (token buckets; beyond them 429 with `Retry-After`), as-of computations at
+//! client address (token buckets; beyond them 429 with `Retry-After`, answered after a delay so
+//! that a flood in a loop costs little), as-of computations at
 //! once per token (beyond it 429), and, in [`crate::server`], connections at once and the time
 //! a client has to send its headers and its body. Configured by `[http.limits]` (see
 //! [`Limits`] for each key and its default, docs/SECURITY.md for what each protects against).
@@ -59,6 +60,13 @@ pub struct Limits {
     /// (`as_of_per_token_max`, default 1); beyond it 429. All tokens together are bounded by
     /// [`crate::asof::AS_OF_COMPUTATIONS_MAX`] (more wait).
     pub as_of_per_token_max: usize,
+    /// How long a request over its token's or address's rate waits for its 429
+    /// (`over_rate_delay_ms`, default 500): a client that floods in a loop then costs the
+    /// server a few answers a second per connection instead of thousands. At most
+    /// `over_rate_delayed_max` (default 512, half of `connections_max`) such answers wait at once; beyond them the 429 is
+    /// sent at once with `Connection: close`.
+    pub over_rate_delay_ms: u64,
+    pub over_rate_delayed_max: usize,
 }
 
 impl Default for Limits {
@@ -72,6 +80,8 @@ impl Default for Limits {
             header_timeout_ms: 10_000,
             body_timeout_ms: 10_000,
             as_of_per_token_max: 1,
+            over_rate_delay_ms: 500,
+            over_rate_delayed_max: 512,
         }
     }
 }
@@ -89,6 +99,8 @@ impl Limits {
             header_timeout_ms: 0,
             body_timeout_ms: 0,
             as_of_per_token_max: 0,
+            over_rate_delay_ms: 0,
+            over_rate_delayed_max: 0,
         }
     }
 
@@ -120,6 +132,11 @@ impl Limits {
     /// The body read timeout, if any.
     pub fn body_timeout(&self) -> Option<Duration> {
         Self::millis(self.body_timeout_ms)
+    }
+
+    /// How long an over-rate 429 waits, if at all.
+    pub fn over_rate_delay(&self) -> Option<Duration> {
+        Self::millis(self.over_rate_delay_ms)
     }
 }
 
@@ -185,6 +202,8 @@ pub struct Limiter {
     tokens: Buckets<Arc<str>>,
     addresses: Buckets<IpAddr>,
     as_of: Mutex<HashMap<Arc<str>, Arc<Semaphore>>>,
+    /// Places for over-rate answers waiting their delay (`None`: no bound).
+    delayed: Option<Arc<Semaphore>>,
 }
 
 impl Limiter {
@@ -194,7 +213,34 @@ impl Limiter {
             tokens: Buckets::new(limits.token_requests_per_s, limits.token_burst),
             addresses: Buckets::new(limits.address_requests_per_s, limits.address_burst),
             as_of: Mutex::default(),
+            delayed: (limits.over_rate_delayed_max > 0)
+                .then(|| Arc::new(Semaphore::new(limits.over_rate_delayed_max))),
         }
+    }
+
+    /// The answer to a request over its rate: its 429 after `over_rate_delay_ms` while a place
+    /// to wait is free, else at once with `Connection: close` (the client reconnects, which
+    /// costs it more than us). A flood from a closed loop (each connection waiting for its
+    /// answer) is slowed to one request per delay per connection.
+    async fn over_rate(&self, refusal: ApiError) -> Response {
+        let Some(delay) = self.limits.over_rate_delay() else {
+            return refusal.into_response();
+        };
+        let place = match &self.delayed {
+            None => None,
+            Some(s) => match s.clone().try_acquire_owned() {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    let mut r = refusal.into_response();
+                    r.headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                    return r;
+                }
+            },
+        };
+        tokio::time::sleep(delay).await;
+        drop(place);
+        refusal.into_response()
     }
 
     /// Charges one request to `token` and `address`; if either is over its rate, the 429.
@@ -285,7 +331,8 @@ pub struct Guard {
     pub auth: Arc<Auth>,
 }
 
-/// Charges the request to its token and address (429 beyond either rate), reads its body
+/// Charges the request to its token and address (429 beyond either rate, after the over-rate
+/// delay), reads its body
 /// within the body timeout (408 after it), and serves it with its [`Caller`] set.
 pub async fn limit(State(guard): State<Guard>, req: Request, next: Next) -> Response {
     let token: Option<Arc<str>> = match guard
@@ -301,7 +348,7 @@ pub async fn limit(State(guard): State<Guard>, req: Request, next: Next) -> Resp
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     if let Err(e) = guard.limiter.admit(token.as_ref(), address) {
-        return e.into_response();
+        return guard.limiter.over_rate(e).await;
     }
     let req = match read_body(req, guard.limiter.limits.body_timeout()).await {
         Ok(req) => req,

@@ -3,7 +3,8 @@
 //! flooding gets 429s while another address is served; a client sending its headers byte by
 //! byte is disconnected after the header timeout, one that never sends its body gets a 408;
 //! a connection beyond `connections_max` is answered 503 and closed, and served again once one
-//! closes.
+//! closes; a request over its rate waits its delay for the 429, and beyond the bound of waiting
+//! answers is refused at once and its connection closed.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -102,8 +103,11 @@ async fn read_answer(mut s: TcpStream) -> Answer {
         .await
         .expect("an answer within 10 s")
         .unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    parse_answer(&String::from_utf8_lossy(&raw))
+}
+
+fn parse_answer(text: &str) -> Answer {
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
     let mut lines = head.lines();
     let status = lines
         .next()
@@ -119,6 +123,42 @@ async fn read_answer(mut s: TcpStream) -> Answer {
         headers,
         body: body.to_owned(),
     }
+}
+
+/// `GET path` with `token` on a new keep-alive connection: the answer (read by its
+/// `content-length`), the time it took, and whether the server said `Connection: close` (and
+/// then closed it within 10 s).
+async fn get_keep_alive(addr: SocketAddr, path: &str, token: &str) -> (Answer, Duration, bool) {
+    let started = Instant::now();
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {token}\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    let answer = loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+            .await
+            .expect("an answer within 10 s")
+            .unwrap();
+        assert!(n > 0, "closed before a whole answer: {raw:?}");
+        raw.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let a = parse_answer(&format!("{head}\r\n\r\n"));
+        let length: usize = a.header("content-length").unwrap().parse().unwrap();
+        if body.len() >= length {
+            break parse_answer(&text);
+        }
+    };
+    let took = started.elapsed();
+    let closed = answer.header("connection") == Some("close");
+    if closed {
+        let end = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await;
+        assert!(matches!(end, Ok(Ok(0))), "said close, not closed: {end:?}");
+    }
+    (answer, took, closed)
 }
 
 /// `GET path` from the local address `from`, with `token` if given, on a new connection.
@@ -311,4 +351,47 @@ async fn a_connection_beyond_the_limit_is_answered_503_and_closed() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_over_rate_answer_waits_its_delay_and_beyond_the_bound_closes_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let (policy, flood, quiet) = two_tokens();
+    let delay = Duration::from_millis(3_000);
+    let st = state(dir.path()).with_auth(policy).with_limits(Limits {
+        token_requests_per_s: 1,
+        token_burst: 1,
+        over_rate_delay_ms: delay.as_millis() as u64,
+        over_rate_delayed_max: 1,
+        ..Limits::off()
+    });
+    let addr = serve(st).await;
+    // The flooding token spends its burst of one.
+    let (a, _, _) = get_keep_alive(addr, "/v1/head", &flood).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    // Two requests over its rate at once; one place to wait. While they wait, the other token
+    // is served.
+    let (first, second, other) = tokio::join!(
+        get_keep_alive(addr, "/v1/head", &flood),
+        get_keep_alive(addr, "/v1/head", &flood),
+        get(addr, "/v1/head", Some(&quiet)),
+    );
+    assert_eq!(other.status, 200, "{}", other.body);
+    for (a, _, _) in [&first, &second] {
+        a.assert_too_many();
+    }
+    // One waited its delay and kept its connection; the other was answered with
+    // `Connection: close` and closed.
+    let (waited, refused) = if first.2 {
+        (second, first)
+    } else {
+        (first, second)
+    };
+    assert!(!waited.2, "both connections were closed");
+    assert!(refused.2, "neither connection was closed");
+    assert!(
+        waited.1 >= delay,
+        "the delayed 429 came after {:?}",
+        waited.1
+    );
 }

@@ -668,6 +668,8 @@ mod tests {
             ("GOLIVE_HTTP_LIMITS_HEADER_TIMEOUT_MS", "16"),
             ("GOLIVE_HTTP_LIMITS_BODY_TIMEOUT_MS", "17"),
             ("GOLIVE_HTTP_LIMITS_AS_OF_PER_TOKEN_MAX", "18"),
+            ("GOLIVE_HTTP_LIMITS_OVER_RATE_DELAY_MS", "19"),
+            ("GOLIVE_HTTP_LIMITS_OVER_RATE_DELAYED_MAX", "20"),
             ("GOLIVE_STREAM_REPLICAS", "3"),
         ]);
         assert_eq!(env.len(), ENV_KEYS.len(), "one value per variable");
@@ -701,6 +703,7 @@ mod tests {
             ),
             (16, 17, 18)
         );
+        assert_eq!((l.over_rate_delay_ms, l.over_rate_delayed_max), (19, 20));
         // Without the variables, the file's values (and the default key file) stand.
         let c = Config::load_with_env(Some(&f), None, &BTreeMap::new()).unwrap();
         assert_eq!(c.batch_events_max, 5);

@@ -31,7 +31,7 @@ const SECTION_PREFIXES: [&str; 4] = [
 ];
 
 /// Every variable, in the order of the file's sections (docs/OPERATIONS.md lists them).
-pub const ENV_KEYS: [EnvKey; 22] = [
+pub const ENV_KEYS: [EnvKey; 24] = [
     EnvKey {
         var: "GOLIVE_LEDGER_BATCH_EVENTS_MAX",
         key: "ledger.batch_events_max",
@@ -218,6 +218,24 @@ pub const ENV_KEYS: [EnvKey; 22] = [
         value: "a whole number (0: off)",
         apply: |f, v| {
             f.http.limits.as_of_per_token_max = number(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        var: "GOLIVE_HTTP_LIMITS_OVER_RATE_DELAY_MS",
+        key: "http.limits.over_rate_delay_ms",
+        value: "a whole number (0: off)",
+        apply: |f, v| {
+            f.http.limits.over_rate_delay_ms = number(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        var: "GOLIVE_HTTP_LIMITS_OVER_RATE_DELAYED_MAX",
+        key: "http.limits.over_rate_delayed_max",
+        value: "a whole number (0: off)",
+        apply: |f, v| {
+            f.http.limits.over_rate_delayed_max = number(v)?;
             Ok(())
         },
     },

@@ -99,6 +99,9 @@ fn bench_all_reports_every_figure() {
         "query_head_p99_ms",
         "query_as_of_cached_p99_ms",
         "query_as_of_distinct_p99_ms",
+        "query_as_of_trust_distinct_p99_ms",
+        "raw_pipeline_per_s",
+        "end_to_end_ratio_to_raw_pipeline",
         "audit_verify_per_s",
         "ledger_bytes_per_event",
         "outbox_bytes_per_event",
@@ -117,7 +120,11 @@ fn bench_all_reports_every_figure() {
         let v = summary[key].as_f64().unwrap();
         assert!((1048576.0..4294967296.0).contains(&v), "{key} = {v}");
     }
-    for key in ["query_head_p99_ms", "query_as_of_distinct_p99_ms"] {
+    for key in [
+        "query_head_p99_ms",
+        "query_as_of_distinct_p99_ms",
+        "query_as_of_trust_distinct_p99_ms",
+    ] {
         let v = summary[key].as_f64().unwrap();
         assert!(v < 60_000.0, "{key} = {v}");
     }

@@ -43,6 +43,10 @@ pub struct Limits {
     /// Connections open at once (`connections_max`, default 1,024); beyond it a new connection
     /// is answered 503 and closed.
     pub connections_max: usize,
+    /// Connections open at once from one client address (`address_connections_max`, default
+    /// 256, a quarter of `connections_max`), so that one address cannot take every connection;
+    /// beyond it a new connection from that address is answered 503 and closed.
+    pub address_connections_max: usize,
     /// Requests per second per token (`token_requests_per_s`, default 100), in bursts of up to
     /// `token_burst` (default 200).
     pub token_requests_per_s: u32,
@@ -63,8 +67,8 @@ pub struct Limits {
     /// How long a request over its token's or address's rate waits for its 429
     /// (`over_rate_delay_ms`, default 500): a client that floods in a loop then costs the
     /// server a few answers a second per connection instead of thousands. At most
-    /// `over_rate_delayed_max` (default 512, half of `connections_max`) such answers wait at once; beyond them the 429 is
-    /// sent at once with `Connection: close`.
+    /// `over_rate_delayed_max` (default 512, half of `connections_max`) such answers wait at
+    /// once; beyond them the 429 is sent at once with `Connection: close`.
     pub over_rate_delay_ms: u64,
     pub over_rate_delayed_max: usize,
 }
@@ -73,6 +77,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             connections_max: 1_024,
+            address_connections_max: 256,
             token_requests_per_s: 100,
             token_burst: 200,
             address_requests_per_s: 200,
@@ -92,6 +97,7 @@ impl Limits {
     pub fn off() -> Self {
         Self {
             connections_max: 0,
+            address_connections_max: 0,
             token_requests_per_s: 0,
             token_burst: 0,
             address_requests_per_s: 0,
@@ -399,11 +405,12 @@ pub(crate) fn with_retry_after(mut r: Response, seconds: u64) -> Response {
     r
 }
 
-/// 503 for a connection over `connections_max`, as raw HTTP/1.1 (it is never handed to the
-/// router).
-pub(crate) fn over_connections_answer(max: usize) -> Vec<u8> {
+/// 503 for a connection over `connections_max` or `address_connections_max` (`who` has `max`
+/// connections open: "the server", "this address"), as raw HTTP/1.1 (it is never handed to
+/// the router).
+pub(crate) fn over_connections_answer(who: &str, max: usize) -> Vec<u8> {
     let body = format!(
-        "{{\"error\":{{\"status\":503,\"message\":\"the server has {max} connections open, its limit; try again\"}}}}"
+        "{{\"error\":{{\"status\":503,\"message\":\"{who} has {max} connections open, its limit; try again\"}}}}"
     );
     format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",

@@ -1,14 +1,16 @@
 //! The one accept loop of HTTP and HTTPS ([`crate::serve_on`], [`crate::tls`]): at most
-//! `connections_max` connections at once (one more is answered 503 with `Retry-After` and
-//! closed, never handed to the router), a client's headers within `header_timeout_ms` (else the
+//! `connections_max` connections at once, and `address_connections_max` from one client
+//! address (one more is answered 503 with `Retry-After` and closed, never handed to the
+//! router), a client's headers within `header_timeout_ms` (else the
 //! connection is closed), the TLS handshake within [`TLS_HANDSHAKE_TIMEOUT`], and each request
 //! told its client's address (`ConnectInfo<SocketAddr>`, for the per-address rate of
 //! [`crate::limits`]). On shutdown it stops listening, idle connections close, and requests in
 //! flight are answered before it returns, as `axum::serve(..).with_graceful_shutdown` does.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -39,6 +41,7 @@ pub async fn serve_app(
     let graceful = GracefulShutdown::new();
     let open =
         (limits.connections_max > 0).then(|| Arc::new(Semaphore::new(limits.connections_max)));
+    let per_address = Arc::new(AddressCounts::new(limits.address_connections_max));
     tokio::pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -58,10 +61,14 @@ pub async fn serve_app(
             Some(s) => match s.clone().try_acquire_owned() {
                 Ok(p) => Some(p),
                 Err(_) => {
-                    refuse(tcp, peer, limits.connections_max);
+                    refuse(tcp, peer, "the server", limits.connections_max);
                     continue;
                 }
             },
+        };
+        let Some(from_address) = per_address.admit(peer.ip()) else {
+            refuse(tcp, peer, "this address", limits.address_connections_max);
+            continue;
         };
         let conn = Connection {
             peer,
@@ -69,6 +76,7 @@ pub async fn serve_app(
             limits,
             watcher: graceful.watcher(),
             _permit: permit,
+            _from_address: from_address,
         };
         tokio::spawn(conn.run(tcp, acceptor.clone()));
     }
@@ -92,13 +100,13 @@ const LINGER_BYTES_MAX: usize = 16 * 1024;
 
 static LINGERING: Semaphore = Semaphore::const_new(LINGERING_MAX);
 
-/// A connection over `connections_max`: the 503 if the socket takes it at once, then closed.
+/// A connection over `connections_max` (or its address's share): the 503 if the socket takes it at once, then closed.
 /// Closed gracefully: the write side first, then what the client sent is read and dropped
 /// for a moment, since closing a socket with unread input resets it and the client would
 /// see "connection reset" instead of the 503. Bounded by [`LINGERING_MAX`].
-fn refuse(tcp: TcpStream, peer: SocketAddr, max: usize) {
-    tracing::warn!(%peer, connections_max = max, "HTTP connection refused: too many open");
-    let _ = tcp.try_write(&over_connections_answer(max));
+fn refuse(tcp: TcpStream, peer: SocketAddr, who: &'static str, max: usize) {
+    tracing::warn!(%peer, who, max, "HTTP connection refused: too many open");
+    let _ = tcp.try_write(&over_connections_answer(who, max));
     let Ok(permit) = LINGERING.try_acquire() else {
         return;
     };
@@ -128,6 +136,55 @@ struct Connection {
     limits: Limits,
     watcher: Watcher,
     _permit: Option<OwnedSemaphorePermit>,
+    _from_address: AddressPlace,
+}
+
+/// Connections open per client address, each at most `max` (0: no bound).
+struct AddressCounts {
+    max: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl AddressCounts {
+    fn new(max: usize) -> Self {
+        Self {
+            max,
+            open: Mutex::default(),
+        }
+    }
+
+    /// A place for one more connection from `ip`, or `None` when it has `max` open.
+    fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<AddressPlace> {
+        if self.max == 0 {
+            return Some(AddressPlace(None));
+        }
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(ip).or_default();
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(AddressPlace(Some((self.clone(), ip))))
+    }
+}
+
+/// One connection's place among its address's: given back when the connection ends (the
+/// address's entry goes when its last connection does, so the table holds open addresses only).
+struct AddressPlace(Option<(Arc<AddressCounts>, IpAddr)>);
+
+impl Drop for AddressPlace {
+    fn drop(&mut self) {
+        let Some((counts, ip)) = self.0.take() else {
+            return;
+        };
+        let mut open = counts.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&ip);
+            }
+        }
+    }
 }
 
 impl Connection {

@@ -3,7 +3,8 @@
 //! flooding gets 429s while another address is served; a client sending its headers byte by
 //! byte is disconnected after the header timeout, one that never sends its body gets a 408;
 //! a connection beyond `connections_max` is answered 503 and closed, and served again once one
-//! closes; a request over its rate waits its delay for the 429, and beyond the bound of waiting
+//! closes, and a connection beyond its address's limit likewise while another address is served;
+//! a request over its rate waits its delay for the 429, and beyond the bound of waiting
 //! answers is refused at once and its connection closed.
 
 use std::net::SocketAddr;
@@ -394,4 +395,58 @@ async fn an_over_rate_answer_waits_its_delay_and_beyond_the_bound_closes_the_con
         "the delayed 429 came after {:?}",
         waited.1
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_beyond_its_address_limit_is_answered_503_while_another_address_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(dir.path()).with_limits(Limits {
+        address_connections_max: 2,
+        ..Limits::off()
+    });
+    let addr = serve(st).await;
+    // Two keep-alive connections from 127.0.0.1, each served once (so both are counted).
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let mut s = socket.connect(addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nhost: t\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+        open.push(s);
+    }
+    // A third from the same address: 503, naming the address's limit.
+    let a = get_from("127.0.0.1", addr, "/healthz", None).await;
+    assert_eq!(a.status, 503, "{}", a.body);
+    assert_eq!(a.header("retry-after"), Some("1"));
+    assert!(
+        a.body.contains("this address has 2 connections open"),
+        "{}",
+        a.body
+    );
+    // Another address is served meanwhile.
+    let a = get_from("127.0.0.2", addr, "/healthz", None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    // Once one of the first address's connections closes, it is served again.
+    drop(open.pop());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let a = get_from("127.0.0.1", addr, "/healthz", None).await;
+        if a.status == 200 {
+            break;
+        }
+        assert_eq!(a.status, 503, "{}", a.body);
+        assert!(
+            Instant::now() < deadline,
+            "still refused 30 s after a connection closed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

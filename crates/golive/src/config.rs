@@ -670,6 +670,7 @@ mod tests {
             ("GOLIVE_HTTP_LIMITS_AS_OF_PER_TOKEN_MAX", "18"),
             ("GOLIVE_HTTP_LIMITS_OVER_RATE_DELAY_MS", "19"),
             ("GOLIVE_HTTP_LIMITS_OVER_RATE_DELAYED_MAX", "20"),
+            ("GOLIVE_HTTP_LIMITS_ADDRESS_CONNECTIONS_MAX", "21"),
             ("GOLIVE_STREAM_REPLICAS", "3"),
         ]);
         assert_eq!(env.len(), ENV_KEYS.len(), "one value per variable");
@@ -704,6 +705,7 @@ mod tests {
             (16, 17, 18)
         );
         assert_eq!((l.over_rate_delay_ms, l.over_rate_delayed_max), (19, 20));
+        assert_eq!(l.address_connections_max, 21);
         // Without the variables, the file's values (and the default key file) stand.
         let c = Config::load_with_env(Some(&f), None, &BTreeMap::new()).unwrap();
         assert_eq!(c.batch_events_max, 5);

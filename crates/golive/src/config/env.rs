@@ -31,7 +31,7 @@ const SECTION_PREFIXES: [&str; 4] = [
 ];
 
 /// Every variable, in the order of the file's sections (docs/OPERATIONS.md lists them).
-pub const ENV_KEYS: [EnvKey; 24] = [
+pub const ENV_KEYS: [EnvKey; 25] = [
     EnvKey {
         var: "GOLIVE_LEDGER_BATCH_EVENTS_MAX",
         key: "ledger.batch_events_max",
@@ -155,6 +155,15 @@ pub const ENV_KEYS: [EnvKey; 24] = [
         value: "a whole number (0: off)",
         apply: |f, v| {
             f.http.limits.connections_max = number(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        var: "GOLIVE_HTTP_LIMITS_ADDRESS_CONNECTIONS_MAX",
+        key: "http.limits.address_connections_max",
+        value: "a whole number (0: off)",
+        apply: |f, v| {
+            f.http.limits.address_connections_max = number(v)?;
             Ok(())
         },
     },

@@ -173,6 +173,23 @@ async fn get_from(from: &str, addr: SocketAddr, path: &str, token: Option<&str>)
     read_answer(s).await
 }
 
+/// A keep-alive connection from `from`, served one `/healthz` (so the server counts it open).
+async fn served_keep_alive(from: &str, addr: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let mut s = socket.connect(addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nhost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    s
+}
+
 async fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> Answer {
     get_from("127.0.0.1", addr, path, token).await
 }
@@ -318,17 +335,7 @@ async fn a_connection_beyond_the_limit_is_answered_503_and_closed() {
     // Two keep-alive connections, each served once (so both are counted).
     let mut open = Vec::new();
     for _ in 0..2 {
-        let mut s = TcpStream::connect(addr).await.unwrap();
-        s.write_all(b"GET /healthz HTTP/1.1\r\nhost: t\r\n\r\n")
-            .await
-            .unwrap();
-        let mut buf = [0u8; 1024];
-        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
-        open.push(s);
+        open.push(served_keep_alive("127.0.0.1", addr).await);
     }
     // The third: 503 with Retry-After and the API's JSON error, then closed.
     let third = TcpStream::connect(addr).await.unwrap();
@@ -339,19 +346,7 @@ async fn a_connection_beyond_the_limit_is_answered_503_and_closed() {
     assert_eq!(v["error"]["status"], 503, "{v}");
     // Once one closes, a new connection is served.
     drop(open.pop());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let a = get(addr, "/healthz", None).await;
-        if a.status == 200 {
-            break;
-        }
-        assert_eq!(a.status, 503, "{}", a.body);
-        assert!(
-            Instant::now() < deadline,
-            "still refused 30 s after a connection closed"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    served_again(addr).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -408,19 +403,7 @@ async fn a_connection_beyond_its_address_limit_is_answered_503_while_another_add
     // Two keep-alive connections from 127.0.0.1, each served once (so both are counted).
     let mut open = Vec::new();
     for _ in 0..2 {
-        let socket = TcpSocket::new_v4().unwrap();
-        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-        let mut s = socket.connect(addr).await.unwrap();
-        s.write_all(b"GET /healthz HTTP/1.1\r\nhost: t\r\n\r\n")
-            .await
-            .unwrap();
-        let mut buf = [0u8; 1024];
-        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
-        open.push(s);
+        open.push(served_keep_alive("127.0.0.1", addr).await);
     }
     // A third from the same address: 503, naming the address's limit.
     let a = get_from("127.0.0.1", addr, "/healthz", None).await;
@@ -436,11 +419,16 @@ async fn a_connection_beyond_its_address_limit_is_answered_503_while_another_add
     assert_eq!(a.status, 200, "{}", a.body);
     // Once one of the first address's connections closes, it is served again.
     drop(open.pop());
+    served_again(addr).await;
+}
+
+/// Waits (30 s at most) until a new connection from 127.0.0.1 is served, not refused 503.
+async fn served_again(addr: SocketAddr) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let a = get_from("127.0.0.1", addr, "/healthz", None).await;
+        let a = get(addr, "/healthz", None).await;
         if a.status == 200 {
-            break;
+            return;
         }
         assert_eq!(a.status, 503, "{}", a.body);
         assert!(

@@ -84,6 +84,15 @@ pub enum CollectError {
         supported: u32,
     },
 
+    /// The outbox on disk is not whole (a chunk cut short, missing or changed, or the head
+    /// mark spoilt). It is not opened: opening it would silently forget events.
+    #[error(
+        "the outbox at {path} is damaged: {what}. It was not opened, so none of its events is \
+         skipped: restore the directory from a backup, or, once every event read into it is \
+         known to be in the ledger (`golive audit export`), move it aside (docs/OPERATIONS.md)"
+    )]
+    OutboxDamaged { path: PathBuf, what: String },
+
     #[error("the outbox is corrupt at entry {seq}: {what}")]
     OutboxCorrupt { seq: u64, what: String },
 

@@ -1,39 +1,62 @@
 //! The durable outbox: every valid event is written here and flushed before it is published,
 //! and leaves only when the ledger's receipt says it was appended (or dead-lettered, when it
-//! moves to the `rejected` tree). It is the collector's own sled database at `--data DIR`.
+//! moves to the `rejected` tree). It lives in the collector's `--data DIR`.
 //!
-//! Trees:
-//! - `events`: outbox seq (`u64` big-endian, the order events were read) -> [`OutboxEntry`]
-//!   in the V1 layout below. Keying by read order means a restart publishes in the same order
-//!   as the first run, so a correction still follows the event it supersedes.
-//! - `rejected`: outbox seq -> events the ledger dead-lettered, with the reason, for `--status`.
-//! - `refused`: outbox seq -> a mark on a pending event whose publish the NATS server refused
-//!   (a permissions violation: these credentials may not publish on its subject), with the
-//!   server's reason and time. The event itself stays in `events`: it is kept, tried again on
-//!   the next run, and the mark goes when a publish is acknowledged or the event settles.
-//!   Value V1: `[1][refused_unix_ms i64][reason, UTF-8, to the end]`. Added after V1 of the
-//!   other trees; a build that does not know the tree ignores it, so the format stays 1.
-//! - `files`: watched files already read (name, size, mtime), so a restart does not re-read them.
-//! - `meta`: `format` -> the layout version (`u32` big-endian).
+//! Format 2 (this build) keeps the events in an append-only log of chunk files and the rest in
+//! a small sled database:
+//! - `chunks/<id>.log` and `chunks/<id>.marks`: the pending events, appended in chunks, with
+//!   their later publish states and receipts marked per chunk; a chunk whose events are all
+//!   settled is deleted ([`log`] has the layout and the rules). Keyed by outbox seq (the order
+//!   events were read): a restart publishes in the same order as the first run, so a
+//!   correction still follows the event it supersedes.
+//! - `outbox-head`: the head mark ([`head`]): which chunks exist and how much of the newest was
+//!   synced, so that a cut or damaged outbox is refused at open, never opened shorter.
+//! - sled trees: `rejected` (outbox seq -> events the ledger dead-lettered, with the reason,
+//!   for `--status`); `refused` (outbox seq -> a mark on a pending event whose publish the NATS
+//!   server refused, a permissions violation, with the server's reason and time: the event
+//!   stays pending and is tried again on the next run; the mark goes when a publish is
+//!   acknowledged or the event settles; value V1 `[1][refused_unix_ms i64][reason, UTF-8]`);
+//!   `files` (watched files already read: name, size, mtime, so a restart does not re-read
+//!   them); `meta` (`format` -> the layout version, `u32` big-endian).
+//!
+//! Format 1 kept the events in a sled tree `events` too; an outbox of format 1 is migrated
+//! once at open (its entries, with their states, are appended to chunks, synced and marked,
+//! then the format record says 2 and the tree is dropped; a migration cut short is done again
+//! from the start). Why the move: sled rewrote each event's value at every state change and
+//! never gave its disk space back (docs/BENCHMARKS.md, ARCHITECTURE.md).
 //!
 //! The layouts are hand-written byte formats with a leading version byte, independent of any
 //! Rust type, and pinned by golden-bytes tests: a refactor cannot silently change the disk.
 //!
-//! `events` value, V1: `[1][state u8][republishes u32][publish_attempts u32][queued_unix_ms i64]
+//! Entry, V1 (in a chunk frame; it was format 1's `events` value):
+//! `[1][state u8][republishes u32][publish_attempts u32][queued_unix_ms i64]
 //! [last_publish_unix_ms i64, 0 = never][event_id 16][subject_len u16][subject][payload...]`,
-//! integers big-endian. The mutable part is a fixed-size header so a state change rewrites the
-//! header without decoding the rest.
+//! integers big-endian. The first 26 bytes are the state header, which a state mark repeats.
 
+mod head;
+mod log;
+mod records;
+
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use golive_model::EventId;
 
 use crate::error::CollectError;
+pub use head::HEAD_FILE;
+use head::HeadFile;
+pub use log::{CHUNK_BYTES_TARGET, CHUNK_DIR};
+use log::{Log, remove_log_files};
+pub use records::{
+    decode_entry, decode_refused, decode_rejected, encode_entry, encode_refused, encode_rejected,
+};
 
 /// The outbox layout this build reads and writes.
-pub const OUTBOX_FORMAT: u32 = 1;
+pub const OUTBOX_FORMAT: u32 = 2;
 /// Rejected events listed by [`Outbox::status`] (all are counted).
 pub const REJECTED_LISTED_MAX: usize = 100;
 /// Events refused by the NATS server listed by [`Outbox::status`] (all are counted).
@@ -212,12 +235,24 @@ pub struct RefusedInfo {
 /// The collector's outbox. One process at a time (sled locks the directory).
 #[derive(Clone)]
 pub struct Outbox {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     path: PathBuf,
     db: sled::Db,
-    events: sled::Tree,
     rejected: sled::Tree,
     refused: sled::Tree,
     files: sled::Tree,
+    log: Mutex<Log>,
+    /// The head mark; its lock also keeps flushes one at a time.
+    head: Mutex<HeadFile>,
+    /// Something was written to sled since its last flush.
+    sled_dirty: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Outbox {
@@ -240,126 +275,196 @@ impl Outbox {
 
     fn open_db(dir: &Path) -> Result<Self, CollectError> {
         let db = open_locked(dir)?;
-        let tree = |name: &str| db.open_tree(name).map_err(|e| engine(dir, e));
-        let events = tree("events")?;
-        let rejected = tree("rejected")?;
-        let refused = tree("refused")?;
-        let files = tree("files")?;
-        let meta = tree("meta")?;
-        match meta.get("format").map_err(|e| engine(dir, e))? {
-            None => {
-                meta.insert("format", &OUTBOX_FORMAT.to_be_bytes())
-                    .map_err(|e| engine(dir, e))?;
-                db.flush().map_err(|e| engine(dir, e))?;
+        let meta = db.open_tree("meta").map_err(|e| engine(dir, e))?;
+        let found = meta.get("format").map_err(|e| engine(dir, e))?.map(|v| {
+            <[u8; 4]>::try_from(v.as_ref())
+                .map(u32::from_be_bytes)
+                .unwrap_or(u32::MAX)
+        });
+        let migrating = match found {
+            Some(OUTBOX_FORMAT) => false,
+            Some(1) => {
+                // A migration cut short left chunk files behind: they are made again.
+                remove_log_files(dir)?;
+                true
             }
-            Some(v) => {
-                let found = <[u8; 4]>::try_from(v.as_ref())
-                    .map(u32::from_be_bytes)
-                    .unwrap_or(u32::MAX);
-                if found != OUTBOX_FORMAT {
-                    return Err(CollectError::OutboxFormat {
+            None => {
+                if HeadFile::read(dir)?.is_some() {
+                    return Err(CollectError::OutboxDamaged {
                         path: dir.to_owned(),
-                        found,
-                        supported: OUTBOX_FORMAT,
+                        what: "its sled database has no format record but its head mark \
+                               exists: the database lost its contents"
+                            .to_owned(),
                     });
                 }
+                false
             }
+            Some(found) => {
+                return Err(CollectError::OutboxFormat {
+                    path: dir.to_owned(),
+                    found,
+                    supported: OUTBOX_FORMAT,
+                });
+            }
+        };
+        let outbox = Self::open_log(dir, db)?;
+        if migrating {
+            outbox.migrate_v1()?;
+        }
+        if found.is_none() || migrating {
+            meta.insert("format", &OUTBOX_FORMAT.to_be_bytes())
+                .map_err(|e| engine(dir, e))?;
+        }
+        outbox.drop_v1_tree()?;
+        outbox.flush_blocking()?;
+        outbox.inner.db.flush().map_err(|e| engine(dir, e))?;
+        Ok(outbox)
+    }
+
+    fn open_log(dir: &Path, db: sled::Db) -> Result<Self, CollectError> {
+        let tree = |name: &str| db.open_tree(name).map_err(|e| engine(dir, e));
+        let found = HeadFile::read(dir)?;
+        let log = Log::open(dir, found.map(|f| f.0))?;
+        let mut head = HeadFile::open(dir, found.map(|f| f.1))?;
+        if found.is_none() {
+            // The mark exists from the start, so chunk files without one mean damage.
+            head.write(&log.written)?;
+            log::sync_dir(dir)?;
         }
         Ok(Self {
-            path: dir.to_owned(),
-            db,
-            events,
-            rejected,
-            refused,
-            files,
+            inner: Arc::new(Inner {
+                path: dir.to_owned(),
+                rejected: tree("rejected")?,
+                refused: tree("refused")?,
+                files: tree("files")?,
+                db,
+                log: Mutex::new(log),
+                head: Mutex::new(head),
+                sled_dirty: AtomicBool::new(false),
+            }),
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Moves the entries of a format-1 outbox (sled tree `events`) into the chunk log, with
+    /// their states; the tree itself is dropped once the format record says 2.
+    fn migrate_v1(&self) -> Result<(), CollectError> {
+        let events = self
+            .inner
+            .db
+            .open_tree("events")
+            .map_err(|e| self.engine(e))?;
+        let mut batch = Vec::new();
+        for r in events.iter() {
+            let (k, v) = r.map_err(|e| self.engine(e))?;
+            batch.push(decode_entry(seq_of_key(&k), &v)?);
+            if batch.len() == 4096 {
+                self.insert(&batch, &[])?;
+                batch.clear();
+            }
+        }
+        self.insert(&batch, &[])?;
+        let n = self.len();
+        self.flush_blocking()?;
+        tracing::info!(
+            path = %self.inner.path.display(),
+            pending = n,
+            "outbox migrated from format 1 (sled) to format {OUTBOX_FORMAT} (chunk files)"
+        );
+        Ok(())
     }
 
-    /// The seq the next new entry gets: one past the highest in use (pending or rejected).
+    /// Drops the format-1 `events` tree if it is still there (after a migration).
+    fn drop_v1_tree(&self) -> Result<(), CollectError> {
+        let db = &self.inner.db;
+        if db.tree_names().iter().any(|n| n.as_ref() == b"events") {
+            db.drop_tree("events").map_err(|e| self.engine(e))?;
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The seq the next new entry gets: one past the highest ever given (pending, settled or
+    /// rejected).
     pub fn next_seq(&self) -> Result<u64, CollectError> {
-        let last = |t: &sled::Tree| -> Result<u64, CollectError> {
-            Ok(t.last()
-                .map_err(|e| self.engine(e))?
-                .map_or(0, |(k, _)| seq_of_key(&k)))
-        };
-        Ok(last(&self.events)?.max(last(&self.rejected)?) + 1)
+        let rejected = self
+            .inner
+            .rejected
+            .last()
+            .map_err(|e| self.engine(e))?
+            .map_or(0, |(k, _)| seq_of_key(&k));
+        Ok(lock(&self.inner.log).next_seq.max(rejected + 1))
     }
 
     /// Pending entries in seq order.
     pub fn entries(&self) -> impl Iterator<Item = Result<OutboxEntry, CollectError>> + '_ {
-        self.events.iter().map(move |r| {
-            let (k, v) = r.map_err(|e| self.engine(e))?;
-            decode_entry(seq_of_key(&k), &v)
-        })
+        let seqs: Vec<u64> = lock(&self.inner.log).pending.keys().copied().collect();
+        seqs.into_iter()
+            .filter_map(move |seq| self.get(seq).transpose())
     }
 
     pub fn len(&self) -> usize {
-        self.events.len()
+        lock(&self.inner.log).pending.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.len() == 0
     }
 
     pub fn get(&self, seq: u64) -> Result<Option<OutboxEntry>, CollectError> {
-        self.events
-            .get(seq.to_be_bytes())
-            .map_err(|e| self.engine(e))?
-            .map(|v| decode_entry(seq, &v))
-            .transpose()
+        let log = lock(&self.inner.log);
+        let Some(live) = log.pending.get(&seq) else {
+            return Ok(None);
+        };
+        let chunk = log
+            .chunks
+            .get(&live.chunk)
+            .expect("a pending entry's chunk is open");
+        log::read_entry(&self.inner.path, chunk, seq, live).map(Some)
     }
 
-    /// Writes new entries and then marks `files_done` as read, in that order (so a file is never
-    /// recorded as read before its events are on disk). Not durable until [`Outbox::flush`].
+    /// Appends new entries to the chunk log, and notes `files_done` as read: they are recorded
+    /// at the next flush, after the entries are synced (so a file is never recorded as read
+    /// before its events are on disk). Not durable until [`Outbox::flush`].
     pub fn insert(
         &self,
         entries: &[OutboxEntry],
         files_done: &[FileKey],
     ) -> Result<(), CollectError> {
-        let mut batch = sled::Batch::default();
-        for e in entries {
-            batch.insert(&e.seq.to_be_bytes(), encode_entry(e));
-        }
-        self.events.apply_batch(batch).map_err(|e| self.engine(e))?;
-        if !files_done.is_empty() {
-            let now = now_unix_ms().to_be_bytes();
-            let mut batch = sled::Batch::default();
-            for f in files_done {
-                batch.insert(f.to_key(), &now);
+        let dir = &self.inner.path;
+        let mut log = lock(&self.inner.log);
+        if !entries.is_empty() {
+            let id = log.chunk_for_append(dir)?;
+            let chunk = log.chunks.get_mut(&id).expect("the active chunk is open");
+            for (seq, live) in log::append_entries(dir, chunk, entries)? {
+                log.next_seq = log.next_seq.max(seq + 1);
+                log.pending.insert(seq, live);
             }
-            self.files.apply_batch(batch).map_err(|e| self.engine(e))?;
+        }
+        log.files_done.extend_from_slice(files_done);
+        Ok(())
+    }
+
+    /// Records new publish states of pending entries; entries no longer pending are skipped.
+    /// Written at the next flush: a lost state change only means a publish is repeated after a
+    /// crash.
+    pub fn update_states(&self, updates: &[(u64, EntryState)]) -> Result<(), CollectError> {
+        let mut log = lock(&self.inner.log);
+        let log = &mut *log;
+        for (seq, st) in updates {
+            if let Some(live) = log.pending.get_mut(seq) {
+                live.state = *st;
+                let chunk = log.chunks.get_mut(&live.chunk).expect("open");
+                log::mark_state(chunk, *seq, st);
+            }
         }
         Ok(())
     }
 
-    /// Rewrites the state header of pending entries; entries no longer pending are skipped.
-    /// Not flushed: a lost state change only means a publish is repeated after a crash.
-    pub fn update_states(&self, updates: &[(u64, EntryState)]) -> Result<(), CollectError> {
-        let mut batch = sled::Batch::default();
-        for (seq, st) in updates {
-            let Some(old) = self
-                .events
-                .get(seq.to_be_bytes())
-                .map_err(|e| self.engine(e))?
-            else {
-                continue;
-            };
-            if old.len() < FIXED_LEN || old[0] != RECORD_V1 {
-                return Err(corrupt(*seq, "unknown record version"));
-            }
-            let mut v = old.to_vec();
-            v[..HEADER_LEN].copy_from_slice(&encode_header(st));
-            batch.insert(&seq.to_be_bytes(), v);
-        }
-        self.events.apply_batch(batch).map_err(|e| self.engine(e))
-    }
-
-    /// Removes entries the ledger appended and moves those it dead-lettered to `rejected`.
-    /// Not flushed; call [`Outbox::flush`].
+    /// Settles entries the ledger appended and moves those it dead-lettered to `rejected`
+    /// (first, so that an event is never in neither). Not flushed; call [`Outbox::flush`].
     pub fn settle(
         &self,
         appended: &[u64],
@@ -367,7 +472,6 @@ impl Outbox {
     ) -> Result<(), CollectError> {
         let now = now_unix_ms();
         let mut rejected = sled::Batch::default();
-        let mut events = sled::Batch::default();
         for (seq, reason) in dead_lettered {
             if let Some(e) = self.get(*seq)? {
                 let r = RejectedEntry {
@@ -379,24 +483,21 @@ impl Outbox {
                     payload: e.payload,
                 };
                 rejected.insert(&seq.to_be_bytes(), encode_rejected(&r));
-                events.remove(&seq.to_be_bytes());
             }
         }
-        for seq in appended {
-            events.remove(&seq.to_be_bytes());
+        if !dead_lettered.is_empty() {
+            self.inner
+                .rejected
+                .apply_batch(rejected)
+                .map_err(|e| self.engine(e))?;
+            self.inner.sled_dirty.store(true, Ordering::Relaxed);
         }
-        // Rejected first: a crash between the two leaves the event in both trees, never in
-        // neither.
-        self.rejected
-            .apply_batch(rejected)
-            .map_err(|e| self.engine(e))?;
-        self.events
-            .apply_batch(events)
-            .map_err(|e| self.engine(e))?;
-        let settled = appended
+        let settled: Vec<u64> = appended
             .iter()
             .copied()
-            .chain(dead_lettered.iter().map(|(s, _)| *s));
+            .chain(dead_lettered.iter().map(|(s, _)| *s))
+            .collect();
+        lock(&self.inner.log).settle(&settled);
         self.clear_refused(settled)
     }
 
@@ -407,24 +508,33 @@ impl Outbox {
         for seq in seqs {
             batch.insert(&seq.to_be_bytes(), v.clone());
         }
-        self.refused.apply_batch(batch).map_err(|e| self.engine(e))
+        self.inner.sled_dirty.store(true, Ordering::Relaxed);
+        self.inner
+            .refused
+            .apply_batch(batch)
+            .map_err(|e| self.engine(e))
     }
 
     /// Removes the refused marks of `seqs` (published after all, or settled). Not flushed.
     pub fn clear_refused(&self, seqs: impl IntoIterator<Item = u64>) -> Result<(), CollectError> {
-        if self.refused.is_empty() {
+        if self.inner.refused.is_empty() {
             return Ok(());
         }
         let mut batch = sled::Batch::default();
         for seq in seqs {
             batch.remove(&seq.to_be_bytes());
         }
-        self.refused.apply_batch(batch).map_err(|e| self.engine(e))
+        self.inner.sled_dirty.store(true, Ordering::Relaxed);
+        self.inner
+            .refused
+            .apply_batch(batch)
+            .map_err(|e| self.engine(e))
     }
 
     /// Seqs of the events marked refused, with the server's reason.
     pub fn refused_marks(&self) -> Result<Vec<(u64, String, i64)>, CollectError> {
-        self.refused
+        self.inner
+            .refused
             .iter()
             .map(|r| {
                 let (k, v) = r.map_err(|e| self.engine(e))?;
@@ -437,18 +547,88 @@ impl Outbox {
 
     /// Makes everything written so far durable.
     pub async fn flush(&self) -> Result<(), CollectError> {
-        self.db.flush_async().await.map_err(|e| self.engine(e))?;
+        let outbox = self.clone();
+        tokio::task::spawn_blocking(move || outbox.flush_blocking())
+            .await
+            .map_err(|e| CollectError::OutboxIo {
+                path: self.inner.path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?
+    }
+
+    /// [`Outbox::flush`] for callers outside a runtime. In order: the chunks written are synced;
+    /// the head mark records them; the read files are recorded and sled is flushed (dead
+    /// letters included); the marks are written; then fully settled chunks leave the head mark
+    /// and their files are deleted.
+    pub fn flush_blocking(&self) -> Result<(), CollectError> {
+        let inner = &self.inner;
+        let mut head = lock(&inner.head);
+        let plan = lock(&inner.log).plan_flush(&inner.path)?;
+        let chunk_dir = inner.path.join(log::CHUNK_DIR);
+        for f in &plan.sync {
+            f.sync_data().map_err(|e| log::io(&chunk_dir, e))?;
+        }
+        if plan.dir_changed {
+            log::sync_dir(&chunk_dir)?;
+        }
+        if let Some(h) = &plan.head {
+            head.write(h)?;
+        }
+        self.flush_sled(&plan.files_done)?;
+        let mut marks_created = false;
+        for m in &plan.marks {
+            m.file
+                .write_all_at(&m.frame, m.at)
+                .and_then(|()| m.file.sync_data())
+                .map_err(|e| log::io(&chunk_dir, e))?;
+            marks_created |= m.created;
+        }
+        if marks_created {
+            log::sync_dir(&chunk_dir)?;
+        }
+        if let Some(h) = &plan.head_after_drop {
+            head.write(h)?;
+            for id in &plan.dropped {
+                for p in [
+                    log::chunk_path(&inner.path, *id),
+                    log::marks_path(&inner.path, *id),
+                ] {
+                    match std::fs::remove_file(&p) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(log::io(&p, e));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
-    /// [`Outbox::flush`] for callers outside a runtime.
-    pub fn flush_blocking(&self) -> Result<(), CollectError> {
-        self.db.flush().map_err(|e| self.engine(e))?;
+    /// Records `files_done` as read and flushes sled, if anything was written to it.
+    fn flush_sled(&self, files_done: &[FileKey]) -> Result<(), CollectError> {
+        let inner = &self.inner;
+        if !files_done.is_empty() {
+            let now = now_unix_ms().to_be_bytes();
+            let mut batch = sled::Batch::default();
+            for f in files_done {
+                batch.insert(f.to_key(), &now);
+            }
+            inner.files.apply_batch(batch).map_err(|e| self.engine(e))?;
+            inner.sled_dirty.store(true, Ordering::Relaxed);
+        }
+        if inner.sled_dirty.swap(false, Ordering::Relaxed) {
+            inner.db.flush().map_err(|e| self.engine(e))?;
+        }
         Ok(())
     }
 
     pub fn is_file_processed(&self, key: &FileKey) -> Result<bool, CollectError> {
-        self.files
+        if lock(&self.inner.log).files_done.contains(key) {
+            return Ok(true);
+        }
+        self.inner
+            .files
             .contains_key(key.to_key())
             .map_err(|e| self.engine(e))
     }
@@ -456,9 +636,12 @@ impl Outbox {
     /// Forgets read files whose name is no longer in `present`: the record exists only to keep a
     /// file from being read twice, and a file that is gone cannot be.
     pub fn forget_files_except(&self, present: &dyn Fn(&str) -> bool) -> Result<(), CollectError> {
+        lock(&self.inner.log)
+            .files_done
+            .retain(|f| present(&f.name));
         let mut batch = sled::Batch::default();
         let mut any = false;
-        for r in self.files.iter().keys() {
+        for r in self.inner.files.iter().keys() {
             let k = r.map_err(|e| self.engine(e))?;
             match FileKey::from_key(&k) {
                 Some(f) if present(&f.name) => {}
@@ -469,25 +652,28 @@ impl Outbox {
             }
         }
         if any {
-            self.files.apply_batch(batch).map_err(|e| self.engine(e))?;
+            self.inner.sled_dirty.store(true, Ordering::Relaxed);
+            self.inner
+                .files
+                .apply_batch(batch)
+                .map_err(|e| self.engine(e))?;
         }
         Ok(())
     }
 
     /// Events the ledger rejected, oldest first.
     pub fn rejected(&self) -> impl Iterator<Item = Result<RejectedEntry, CollectError>> + '_ {
-        self.rejected.iter().map(move |r| {
+        self.inner.rejected.iter().map(move |r| {
             let (k, v) = r.map_err(|e| self.engine(e))?;
             decode_rejected(seq_of_key(&k), &v)
         })
     }
-
     /// Counts and the oldest pending event, from the disk alone (no NATS needed).
     pub fn status(&self) -> Result<OutboxStatus, CollectError> {
         let now = now_unix_ms();
         let age = |t: i64| u64::try_from(now.saturating_sub(t)).unwrap_or(0);
         let mut st = OutboxStatus {
-            path: self.path.clone(),
+            path: self.inner.path.clone(),
             ..OutboxStatus::default()
         };
         for e in self.entries() {
@@ -534,12 +720,12 @@ impl Outbox {
                 });
             }
         }
-        st.files_processed = self.files.len() as u64;
+        st.files_processed = self.inner.files.len() as u64;
         Ok(st)
     }
 
     fn engine(&self, e: sled::Error) -> CollectError {
-        engine(&self.path, e)
+        engine(&self.inner.path, e)
     }
 }
 
@@ -599,156 +785,8 @@ fn engine(dir: &Path, e: sled::Error) -> CollectError {
     }
 }
 
-fn corrupt(seq: u64, what: &str) -> CollectError {
-    CollectError::OutboxCorrupt {
-        seq,
-        what: what.to_owned(),
-    }
-}
-
 fn seq_of_key(k: &[u8]) -> u64 {
     <[u8; 8]>::try_from(k).map(u64::from_be_bytes).unwrap_or(0)
-}
-
-fn encode_header(st: &EntryState) -> [u8; HEADER_LEN] {
-    let mut h = [0u8; HEADER_LEN];
-    h[0] = RECORD_V1;
-    h[1] = st.state.to_byte();
-    h[2..6].copy_from_slice(&st.republishes.to_be_bytes());
-    h[6..10].copy_from_slice(&st.publish_attempts.to_be_bytes());
-    h[10..18].copy_from_slice(&st.queued_unix_ms.to_be_bytes());
-    h[18..26].copy_from_slice(&st.last_publish_unix_ms.unwrap_or(0).to_be_bytes());
-    h
-}
-
-/// The V1 `events` value of `e` (see the module documentation).
-pub fn encode_entry(e: &OutboxEntry) -> Vec<u8> {
-    let subject = e.subject.as_bytes();
-    // Subjects are `golive.events.<ODS code>.<kind>`: far below 64 KiB.
-    let subject_len = u16::try_from(subject.len()).expect("a subject is shorter than 64 KiB");
-    let mut v = Vec::with_capacity(FIXED_LEN + subject.len() + e.payload.len());
-    v.extend_from_slice(&encode_header(&e.state));
-    v.extend_from_slice(e.event_id.as_bytes());
-    v.extend_from_slice(&subject_len.to_be_bytes());
-    v.extend_from_slice(subject);
-    v.extend_from_slice(&e.payload);
-    v
-}
-
-pub fn decode_entry(seq: u64, v: &[u8]) -> Result<OutboxEntry, CollectError> {
-    if v.len() < FIXED_LEN {
-        return Err(corrupt(seq, "record is shorter than its fixed part"));
-    }
-    if v[0] != RECORD_V1 {
-        return Err(corrupt(seq, &format!("unknown record version {}", v[0])));
-    }
-    let state = PublishState::from_byte(v[1])
-        .ok_or_else(|| corrupt(seq, &format!("unknown publish state {}", v[1])))?;
-    let u32_at = |i: usize| u32::from_be_bytes(v[i..i + 4].try_into().expect("4 bytes"));
-    let i64_at = |i: usize| i64::from_be_bytes(v[i..i + 8].try_into().expect("8 bytes"));
-    let last = i64_at(18);
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&v[26..42]);
-    let subject_len = usize::from(u16::from_be_bytes([v[42], v[43]]));
-    let rest = &v[FIXED_LEN..];
-    if rest.len() < subject_len {
-        return Err(corrupt(seq, "subject runs past the end of the record"));
-    }
-    let subject = std::str::from_utf8(&rest[..subject_len])
-        .map_err(|_| corrupt(seq, "subject is not UTF-8"))?
-        .to_owned();
-    Ok(OutboxEntry {
-        seq,
-        event_id: EventId::from_bytes(id),
-        subject,
-        payload: rest[subject_len..].to_vec(),
-        state: EntryState {
-            state,
-            republishes: u32_at(2),
-            publish_attempts: u32_at(6),
-            queued_unix_ms: i64_at(10),
-            last_publish_unix_ms: (last != 0).then_some(last),
-        },
-    })
-}
-
-/// `rejected` value, V1: `[1][rejected_unix_ms i64][event_id 16][subject_len u16][subject]
-/// [reason_len u16][reason][payload...]`.
-pub fn encode_rejected(r: &RejectedEntry) -> Vec<u8> {
-    let subject = r.subject.as_bytes();
-    let reason = truncate_utf8(&r.reason, usize::from(u16::MAX));
-    let mut v = Vec::with_capacity(1 + 8 + 16 + 4 + subject.len() + reason.len() + r.payload.len());
-    v.push(RECORD_V1);
-    v.extend_from_slice(&r.rejected_unix_ms.to_be_bytes());
-    v.extend_from_slice(r.event_id.as_bytes());
-    v.extend_from_slice(&(subject.len() as u16).to_be_bytes());
-    v.extend_from_slice(subject);
-    v.extend_from_slice(&(reason.len() as u16).to_be_bytes());
-    v.extend_from_slice(reason.as_bytes());
-    v.extend_from_slice(&r.payload);
-    v
-}
-
-pub fn decode_rejected(seq: u64, v: &[u8]) -> Result<RejectedEntry, CollectError> {
-    let bad = || corrupt(seq, "rejected record is malformed");
-    if v.len() < 1 + 8 + 16 + 2 || v[0] != RECORD_V1 {
-        return Err(bad());
-    }
-    let at = i64::from_be_bytes(v[1..9].try_into().expect("8 bytes"));
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&v[9..25]);
-    let mut rest = &v[25..];
-    let mut text = || -> Result<String, CollectError> {
-        if rest.len() < 2 {
-            return Err(bad());
-        }
-        let n = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
-        let s = rest.get(2..2 + n).ok_or_else(bad)?;
-        let s = std::str::from_utf8(s).map_err(|_| bad())?.to_owned();
-        rest = &rest[2 + n..];
-        Ok(s)
-    };
-    let subject = text()?;
-    let reason = text()?;
-    Ok(RejectedEntry {
-        seq,
-        event_id: EventId::from_bytes(id),
-        subject,
-        reason,
-        rejected_unix_ms: at,
-        payload: rest.to_vec(),
-    })
-}
-
-/// `refused` value, V1: `[1][refused_unix_ms i64][reason...]` (see the module documentation).
-pub fn encode_refused(refused_unix_ms: i64, reason: &str) -> Vec<u8> {
-    let reason = truncate_utf8(reason, 4096);
-    let mut v = Vec::with_capacity(9 + reason.len());
-    v.push(RECORD_V1);
-    v.extend_from_slice(&refused_unix_ms.to_be_bytes());
-    v.extend_from_slice(reason.as_bytes());
-    v
-}
-
-pub fn decode_refused(seq: u64, v: &[u8]) -> Result<(i64, String), CollectError> {
-    let bad = || corrupt(seq, "refused record is malformed");
-    if v.len() < 9 || v[0] != RECORD_V1 {
-        return Err(bad());
-    }
-    let at = i64::from_be_bytes(v[1..9].try_into().expect("8 bytes"));
-    let reason = std::str::from_utf8(&v[9..]).map_err(|_| bad())?.to_owned();
-    Ok((at, reason))
-}
-
-fn truncate_utf8(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]

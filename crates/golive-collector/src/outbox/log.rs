@@ -263,16 +263,7 @@ pub fn mark_settled(chunk: &mut Chunk, seq: u64) {
 /// older one (it must be whole and sealed).
 pub fn scan_chunk(dir: &Path, id: u64, synced_len: Option<u64>) -> Result<Scanned, CollectError> {
     let path = chunk_path(dir, id);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(damaged(
-                dir,
-                format!("chunk file {} is missing", path.display()),
-            ));
-        }
-        Err(e) => return Err(io(&path, e)),
-    };
+    let bytes = read_chunk(dir, &path)?;
     let end = match synced_len {
         Some(n) if (bytes.len() as u64) < n => {
             return Err(damaged(
@@ -334,6 +325,18 @@ pub fn scan_chunk(dir: &Path, id: u64, synced_len: Option<u64>) -> Result<Scanne
         sealed,
         entries,
     })
+}
+
+/// The bytes of a chunk file the head mark names: a missing one is damage.
+fn read_chunk(dir: &Path, path: &Path) -> Result<Vec<u8>, CollectError> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(damaged(
+            dir,
+            format!("chunk file {} is missing", path.display()),
+        )),
+        Err(e) => Err(io(path, e)),
+    }
 }
 
 type ScanError = (usize, String);

@@ -297,6 +297,9 @@ impl Outbox {
                             .to_owned(),
                     });
                 }
+                // A new outbox: the format record first, so that a crash before the head mark
+                // is written leaves a new outbox, not a damaged one.
+                set_format(dir, &db, &meta)?;
                 false
             }
             Some(found) => {
@@ -310,10 +313,8 @@ impl Outbox {
         let outbox = Self::open_log(dir, db)?;
         if migrating {
             outbox.migrate_v1()?;
-        }
-        if found.is_none() || migrating {
-            meta.insert("format", &OUTBOX_FORMAT.to_be_bytes())
-                .map_err(|e| engine(dir, e))?;
+            // Only now: a migration cut short before this is done again from the start.
+            set_format(dir, &outbox.inner.db, &meta)?;
         }
         outbox.drop_v1_tree()?;
         outbox.flush_blocking()?;
@@ -732,6 +733,14 @@ impl Outbox {
 /// Milliseconds since the Unix epoch, by the wall clock.
 pub fn now_unix_ms() -> i64 {
     Utc::now().timestamp_millis()
+}
+
+/// Records [`OUTBOX_FORMAT`] in `meta` and flushes it.
+fn set_format(dir: &Path, db: &sled::Db, meta: &sled::Tree) -> Result<(), CollectError> {
+    meta.insert("format", &OUTBOX_FORMAT.to_be_bytes())
+        .map_err(|e| engine(dir, e))?;
+    db.flush().map_err(|e| engine(dir, e))?;
+    Ok(())
 }
 
 fn open_locked(dir: &Path) -> Result<sled::Db, CollectError> {

@@ -459,6 +459,9 @@ enum Damage {
     Append { id: u64, bytes: Vec<u8> },
 }
 
+/// What a [`Damage`] does to a chunk file's bytes.
+type Change = Box<dyn Fn(&mut Vec<u8>)>;
+
 fn damage() -> impl Strategy<Value = Damage> {
     prop_oneof![
         (0u64..8, any::<usize>(), 0u8..8).prop_map(|(id, at, bit)| Damage::Flip { id, at, bit }),
@@ -488,7 +491,7 @@ proptest! {
         }
         let chunks = (1..).take_while(|id| chunk_file(dir, *id).exists()).count() as u64;
         prop_assert!(chunks >= 2);
-        let (id, change): (u64, Box<dyn Fn(&mut Vec<u8>)>) = match d {
+        let (id, change): (u64, Change) = match d {
             Damage::Flip { id, at, bit } => (id, Box::new(move |b: &mut Vec<u8>| {
                 let i = at % b.len();
                 b[i] ^= 1 << bit;

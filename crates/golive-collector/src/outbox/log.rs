@@ -27,7 +27,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::head::Head;
-use super::records::{corrupt, decode_entry, decode_header, encode_entry, encode_header};
+use super::records::{corrupt, decode_entry, decode_header, encode_entry_into, encode_header};
 use super::{EntryState, FileKey, HEADER_LEN, OutboxEntry};
 use crate::error::CollectError;
 
@@ -183,7 +183,7 @@ pub fn append_entries(
         push_frame(&mut buf, |b| {
             b.push(BODY_ENTRY);
             b.extend_from_slice(&e.seq.to_be_bytes());
-            b.extend_from_slice(&encode_entry(e));
+            encode_entry_into(e, b);
         });
         let live = Live {
             chunk: id,
@@ -264,20 +264,7 @@ pub fn mark_settled(chunk: &mut Chunk, seq: u64) {
 pub fn scan_chunk(dir: &Path, id: u64, synced_len: Option<u64>) -> Result<Scanned, CollectError> {
     let path = chunk_path(dir, id);
     let bytes = read_chunk(dir, &path)?;
-    let end = match synced_len {
-        Some(n) if (bytes.len() as u64) < n => {
-            return Err(damaged(
-                dir,
-                format!(
-                    "chunk file {} holds {} bytes, but {n} were synced at the last flush: it was cut",
-                    path.display(),
-                    bytes.len()
-                ),
-            ));
-        }
-        Some(n) => n as usize,
-        None => bytes.len(),
-    };
+    let end = synced_end(dir, id, &path, bytes.len(), synced_len)?;
     if bytes.len() < FILE_HEADER_LEN as usize || bytes[..16] != file_header(CHUNK_MAGIC, id) {
         return Err(damaged(
             dir,
@@ -327,6 +314,35 @@ pub fn scan_chunk(dir: &Path, id: u64, synced_len: Option<u64>) -> Result<Scanne
     })
 }
 
+/// Where a chunk's checked bytes end: its synced length for the newest (which the file must
+/// hold), the whole file for an older one.
+fn synced_end(
+    dir: &Path,
+    id: u64,
+    path: &Path,
+    file_len: usize,
+    synced_len: Option<u64>,
+) -> Result<usize, CollectError> {
+    match synced_len {
+        Some(n) if (file_len as u64) < n => Err(damaged(
+            dir,
+            format!(
+                "chunk file {} holds {} bytes, but {n} were synced at the last flush: it was cut",
+                path.display(),
+                file_len
+            ),
+        )),
+        Some(n) if n < FILE_HEADER_LEN => Err(damaged(
+            dir,
+            format!(
+                "the head mark gives chunk {id} a synced length of {n} bytes, less than its header"
+            ),
+        )),
+        Some(n) => Ok(n as usize),
+        None => Ok(file_len),
+    }
+}
+
 /// The bytes of a chunk file the head mark names: a missing one is damage.
 fn read_chunk(dir: &Path, path: &Path) -> Result<Vec<u8>, CollectError> {
     match std::fs::read(path) {
@@ -364,14 +380,12 @@ fn scan_frames(bytes: &[u8], id: u64) -> Result<(Vec<(u64, Live)>, bool), ScanEr
             }
             Some(&BODY_SEAL) if b.len() == 5 => {
                 let n = u32::from_be_bytes(b[1..5].try_into().expect("4 bytes")) as usize;
-                if n != entries.len() || body.end != bytes.len() {
-                    return Err((
-                        at,
-                        format!(
-                            "the seal says {n} entries and is not at the end, or {} were read",
-                            entries.len()
-                        ),
-                    ));
+                if n != entries.len() {
+                    let read = entries.len();
+                    return Err((at, format!("the seal counts {n} entries, {read} were read")));
+                }
+                if body.end != bytes.len() {
+                    return Err((at, "bytes follow the seal".to_owned()));
                 }
                 return Ok((entries, true));
             }

@@ -28,16 +28,21 @@ pub(super) fn encode_header(st: &EntryState) -> [u8; HEADER_LEN] {
 
 /// The V1 `events` value of `e` (see the module documentation).
 pub fn encode_entry(e: &OutboxEntry) -> Vec<u8> {
+    let mut v = Vec::with_capacity(FIXED_LEN + e.subject.len() + e.payload.len());
+    encode_entry_into(e, &mut v);
+    v
+}
+
+/// [`encode_entry`], appended to `v` (the chunk log writes a batch into one buffer).
+pub(super) fn encode_entry_into(e: &OutboxEntry, v: &mut Vec<u8>) {
     let subject = e.subject.as_bytes();
     // Subjects are `golive.events.<ODS code>.<kind>`: far below 64 KiB.
     let subject_len = u16::try_from(subject.len()).expect("a subject is shorter than 64 KiB");
-    let mut v = Vec::with_capacity(FIXED_LEN + subject.len() + e.payload.len());
     v.extend_from_slice(&encode_header(&e.state));
     v.extend_from_slice(e.event_id.as_bytes());
     v.extend_from_slice(&subject_len.to_be_bytes());
     v.extend_from_slice(subject);
     v.extend_from_slice(&e.payload);
-    v
 }
 
 pub fn decode_entry(seq: u64, v: &[u8]) -> Result<OutboxEntry, CollectError> {

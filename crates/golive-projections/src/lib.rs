@@ -78,6 +78,7 @@ mod evidence;
 mod incidents;
 mod lost;
 mod money;
+mod money_history;
 mod recovery;
 mod register;
 mod rollout;
@@ -91,6 +92,8 @@ mod week;
 extern crate self as golive_projections;
 #[cfg(test)]
 mod apply_invariants;
+#[cfg(test)]
+mod money_history_tests;
 #[cfg(test)]
 mod recovery_tests;
 #[cfg(test)]
@@ -129,6 +132,7 @@ pub use money::{
     MoneyFigures, MoneyView, Restatement, StatusFigures, TrustMoney, UNSPECIFIED,
     parts as money_parts,
 };
+pub use money_history::{CHECKPOINT_ENTRIES as MONEY_CHECKPOINT_ENTRIES, MoneyAt, MoneyHistory};
 pub use recovery::{
     Align, AlignedPoint, BURN_DOWN_REPORTS, Baseline, BurnDown, BurnDownPoint, BurnDownState,
     MonthSource, NotYet, PointRecovery, RECOVERED_TENTHS, RecoveryMonth, RecoveryView, Stall,

@@ -148,35 +148,73 @@ pub(crate) fn spread(amount: i64, n: usize) -> Vec<i64> {
         .collect()
 }
 
+/// What one money event moves, read once from its body: the line, the amount and the span.
+/// [`MoneyState::add`] and [`MoneyState::remove`] read nothing else of an event, so a money
+/// history keeps this (`money_history`) instead of the event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct MoneyMove {
+    line: Line,
+    amount_pence: i64,
+    span: Option<Span>,
+}
+
+impl MoneyMove {
+    /// The money `b` moves; `None` when `b` is not a money kind.
+    pub fn of(b: &EventBody) -> Option<Self> {
+        let (line, amount_pence) = Line::of(b)?;
+        Some(Self {
+            line,
+            amount_pence,
+            span: b.span(),
+        })
+    }
+}
+
 impl MoneyState {
     /// Adds the money `body` moves; `seq` orders to-date figures of the same `as_at`.
     pub fn add(&mut self, seq: u64, at: DateTime<Utc>, id: EventId, status: Status, b: &EventBody) {
-        let Some((line, amount)) = Line::of(b) else {
-            return;
-        };
-        if let Some(Span::ToDate { as_at }) = b.span() {
-            let fact = ToDateFact {
-                event_id: id,
-                status,
-                line: line.clone(),
-                amount_pence: amount,
-            };
-            self.to_date
-                .entry(line.chain())
-                .or_default()
-                .insert((as_at, seq), fact);
-            return;
+        if let Some(m) = MoneyMove::of(b) {
+            self.add_move(seq, at, id, status, &m);
         }
-        self.monthly(at, status, line, amount, b.span(), Direction::Add);
     }
 
     /// Removes exactly what [`Self::add`] added for the event `id`.
     pub fn remove(&mut self, at: DateTime<Utc>, id: EventId, status: Status, b: &EventBody) {
-        let Some((line, amount)) = Line::of(b) else {
+        if let Some(m) = MoneyMove::of(b) {
+            self.remove_move(at, id, status, &m);
+        }
+    }
+
+    /// [`Self::add`] of what was read of the body already.
+    pub fn add_move(
+        &mut self,
+        seq: u64,
+        at: DateTime<Utc>,
+        id: EventId,
+        status: Status,
+        m: &MoneyMove,
+    ) {
+        if let Some(Span::ToDate { as_at }) = m.span {
+            let fact = ToDateFact {
+                event_id: id,
+                status,
+                line: m.line.clone(),
+                amount_pence: m.amount_pence,
+            };
+            self.to_date
+                .entry(m.line.chain())
+                .or_default()
+                .insert((as_at, seq), fact);
             return;
-        };
-        if let Some(Span::ToDate { .. }) = b.span() {
-            let key = line.chain();
+        }
+        let line = m.line.clone();
+        self.monthly(at, status, line, m.amount_pence, m.span, Direction::Add);
+    }
+
+    /// [`Self::remove`] of what was read of the body already.
+    pub fn remove_move(&mut self, at: DateTime<Utc>, id: EventId, status: Status, m: &MoneyMove) {
+        if let Some(Span::ToDate { .. }) = m.span {
+            let key = m.line.chain();
             if let Some(chain) = self.to_date.get_mut(&key) {
                 chain.retain(|_, f| f.event_id != id);
                 if chain.is_empty() {
@@ -185,7 +223,8 @@ impl MoneyState {
             }
             return;
         }
-        self.monthly(at, status, line, amount, b.span(), Direction::Remove);
+        let line = m.line.clone();
+        self.monthly(at, status, line, m.amount_pence, m.span, Direction::Remove);
     }
 
     fn monthly(

@@ -1,0 +1,366 @@
+//! The money view as it stood after any sequence, without a snapshot or a replay of the log:
+//! what the dashboard's time slider asks (`/v1/money?trust=X&as_of_seq=N`) in milliseconds.
+//!
+//! [`MoneyState`] is small (running sums per month and line, the to-date chains) and reads
+//! nothing of an event but its [`MoneyMove`], so a history of the money moves of each trust, in
+//! seq order, with a copy of the trust's money state every [`CHECKPOINT_ENTRIES`] moves, rebuilds
+//! the money state at any sequence from the nearest copy and at most that many moves. The
+//! history mirrors [`Projections::apply`](crate::Projections::apply) exactly: a correction
+//! removes the event it supersedes once (the first correction of it does), and the sourced-only
+//! fold (`?exclude_synthetic=true`) leaves synthetic events out and keeps its own list of what
+//! it has retracted. The property test `money_history_tests` holds it against the fold at every
+//! sequence of random logs.
+//!
+//! What it does not follow it says: [`MoneyHistory::money_at`] answers `None` (the caller asks
+//! the full fold) beyond its last sequence, and for a trust whose recovery facts were once
+//! corrected (the fold can then drop it from the trusts it has seen, which this history does
+//! not track).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use golive_model::{Envelope, EventId, OdsCode, Status};
+
+use crate::claims::ClaimsState;
+use crate::money::{self, MoneyMove, MoneyState, MoneyView};
+use crate::recovery::RecoveryState;
+use crate::{Marked, Part};
+
+/// Money moves between two copies of a trust's money state: at most this many are folded to
+/// answer one trust's money at a sequence.
+pub const CHECKPOINT_ENTRIES: usize = 1024;
+
+/// One step of a trust's money history.
+#[derive(Clone, Debug)]
+enum Entry {
+    /// A money event folded in.
+    Add {
+        seq: u64,
+        at: DateTime<Utc>,
+        id: EventId,
+        status: Status,
+        synthetic: bool,
+        money: MoneyMove,
+    },
+    /// The money event at `target` (an index of the same trust's entries) removed by a
+    /// correction: from every event's fold (`main`), from the sourced-only fold (`sourced`).
+    Remove {
+        seq: u64,
+        target: usize,
+        main: bool,
+        sourced: bool,
+    },
+}
+
+impl Entry {
+    fn seq(&self) -> u64 {
+        match self {
+            Entry::Add { seq, .. } | Entry::Remove { seq, .. } => *seq,
+        }
+    }
+}
+
+/// A copy of a trust's money states (every event's, the sourced-only) after `entries` entries.
+#[derive(Clone, Debug)]
+struct Checkpoint {
+    entries: usize,
+    main: MoneyState,
+    sourced: MoneyState,
+}
+
+/// The first sequence from which something holds of a trust, in every event's fold and in the
+/// sourced-only fold.
+#[derive(Clone, Copy, Debug, Default)]
+struct Since {
+    main: Option<u64>,
+    sourced: Option<u64>,
+}
+
+impl Since {
+    fn mark(&mut self, seq: u64, synthetic: bool) {
+        self.main.get_or_insert(seq);
+        if !synthetic {
+            self.sourced.get_or_insert(seq);
+        }
+    }
+
+    fn holds_at(&self, seq: u64, exclude: bool) -> bool {
+        let from = if exclude { self.sourced } else { self.main };
+        from.is_some_and(|from| from <= seq)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct TrustHistory {
+    /// Has a line in the trust views (any kind but the claims, recovery and key kinds).
+    state: Since,
+    /// Is one of `Projections::trusts` (what a `?trust=` must name).
+    seen: Since,
+    /// A recovery fact of the trust was corrected: not followed from then on.
+    unfollowed_from: Option<u64>,
+    entries: Vec<Entry>,
+    checkpoints: Vec<Checkpoint>,
+    main: MoneyState,
+    sourced: MoneyState,
+}
+
+impl TrustHistory {
+    fn push(&mut self, entry: Entry, every: usize) {
+        fold_entry(&self.entries, &entry, &mut self.main, false);
+        fold_entry(&self.entries, &entry, &mut self.sourced, true);
+        self.entries.push(entry);
+        if self.entries.len() % every == 0 {
+            self.checkpoints.push(Checkpoint {
+                entries: self.entries.len(),
+                main: self.main.clone(),
+                sourced: self.sourced.clone(),
+            });
+        }
+    }
+
+    /// The trust's money state after `seq` (every event's, or with `exclude` the sourced-only).
+    fn state_at(&self, seq: u64, exclude: bool) -> MoneyState {
+        let upto = self.entries.partition_point(|e| e.seq() <= seq);
+        let from = self.checkpoints.partition_point(|c| c.entries <= upto);
+        let (mut state, start) = match from.checked_sub(1).map(|i| &self.checkpoints[i]) {
+            Some(c) if exclude => (c.sourced.clone(), c.entries),
+            Some(c) => (c.main.clone(), c.entries),
+            None => (MoneyState::default(), 0),
+        };
+        for entry in &self.entries[start..upto] {
+            fold_entry(&self.entries, entry, &mut state, exclude);
+        }
+        state
+    }
+}
+
+/// Folds one entry into a money state: of every event, or (`sourced`) of the sourced-only fold.
+fn fold_entry(entries: &[Entry], entry: &Entry, state: &mut MoneyState, sourced: bool) {
+    match entry {
+        Entry::Add {
+            seq,
+            at,
+            id,
+            status,
+            synthetic,
+            money,
+        } => {
+            if !(sourced && *synthetic) {
+                state.add_move(*seq, *at, *id, *status, money);
+            }
+        }
+        Entry::Remove {
+            target,
+            main,
+            sourced: in_sourced,
+            ..
+        } => {
+            if (sourced && *in_sourced) || (!sourced && *main) {
+                let Entry::Add {
+                    at,
+                    id,
+                    status,
+                    money,
+                    ..
+                } = &entries[*target]
+                else {
+                    unreachable!("a removal targets an added money event");
+                };
+                state.remove_move(*at, *id, *status, money);
+            }
+        }
+    }
+}
+
+/// What [`MoneyHistory::money_at`] found.
+#[derive(Debug)]
+pub enum MoneyAt {
+    /// The money view, marked with its synthetic share as [`crate::Projections::marked`] marks it.
+    View(Marked<MoneyView>),
+    /// The trust asked about has no events by then (in the fold asked for).
+    NoEvents,
+}
+
+/// The money moves of every trust, in seq order; see the module documentation.
+#[derive(Clone, Debug)]
+pub struct MoneyHistory {
+    /// Entries between two checkpoints of a trust ([`CHECKPOINT_ENTRIES`] but in tests).
+    checkpoint_entries: usize,
+    last_seq: u64,
+    events_applied: u64,
+    trusts: HashMap<OdsCode, TrustHistory>,
+    /// Where each money event's `Add` is: its trust, its index there.
+    adds: HashMap<EventId, (OdsCode, usize)>,
+    /// Money events removed by a correction, in every event's fold and in the sourced-only.
+    retracted: HashSet<EventId>,
+    sourced_retracted: HashSet<EventId>,
+    /// Runs of synthetic sequences `(first, last, synthetic events before the run)`.
+    synthetic: Vec<(u64, u64, u64)>,
+}
+
+impl Default for MoneyHistory {
+    fn default() -> Self {
+        Self::with_checkpoints_every(CHECKPOINT_ENTRIES)
+    }
+}
+
+impl MoneyHistory {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A history that copies a trust's money state every `entries` money moves.
+    pub fn with_checkpoints_every(entries: usize) -> Self {
+        assert!(entries > 0, "checkpoints need a positive interval");
+        Self {
+            checkpoint_entries: entries,
+            last_seq: 0,
+            events_applied: 0,
+            trusts: HashMap::new(),
+            adds: HashMap::new(),
+            retracted: HashSet::new(),
+            sourced_retracted: HashSet::new(),
+            synthetic: Vec::new(),
+        }
+    }
+
+    /// Highest sequence folded in (0 before any).
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// Folds in the event at `seq`, as [`crate::Projections::apply`] does (same arguments, same
+    /// idempotence by sequence).
+    pub fn apply(&mut self, seq: u64, e: &Envelope, superseded: Option<&Envelope>) {
+        if self.events_applied > 0 && seq <= self.last_seq {
+            return;
+        }
+        self.events_applied += 1;
+        self.last_seq = seq;
+        let synthetic = e.is_synthetic();
+        if synthetic {
+            self.count_synthetic(seq);
+        }
+        if let Some(old) = superseded {
+            self.retract(seq, old, synthetic);
+        }
+        let t = self.trusts.entry(e.trust.clone()).or_default();
+        let part = Part::of(&e.body);
+        if !part.apart() {
+            t.state.mark(seq, synthetic);
+        }
+        if !part.apart() || ClaimsState::reads(e) || RecoveryState::reads(e) {
+            t.seen.mark(seq, synthetic);
+        }
+        let Some(money) = MoneyMove::of(&e.body) else {
+            return;
+        };
+        self.adds
+            .insert(e.event_id, (e.trust.clone(), t.entries.len()));
+        t.push(
+            Entry::Add {
+                seq,
+                at: e.occurred_at,
+                id: e.event_id,
+                status: e.status,
+                synthetic,
+                money,
+            },
+            self.checkpoint_entries,
+        );
+    }
+
+    fn count_synthetic(&mut self, seq: u64) {
+        match self.synthetic.last_mut() {
+            Some((_, last, _)) if *last + 1 == seq => *last = seq,
+            Some(&mut (first, last, before)) => {
+                self.synthetic.push((seq, seq, before + (last - first + 1)))
+            }
+            None => self.synthetic.push((seq, seq, 0)),
+        }
+    }
+
+    /// Synthetic events at or before `seq`.
+    fn synthetic_at(&self, seq: u64) -> u64 {
+        let i = self
+            .synthetic
+            .partition_point(|(first, _, _)| *first <= seq);
+        i.checked_sub(1).map_or(0, |i| {
+            let (first, last, before) = self.synthetic[i];
+            before + (last.min(seq) - first + 1)
+        })
+    }
+
+    /// The removal a correction at `seq` makes of `old`, in each fold that removes it.
+    fn retract(&mut self, seq: u64, old: &Envelope, synthetic: bool) {
+        let main = self.retracted.insert(old.event_id);
+        // The sourced-only fold sees the correction only if both are sourced, and removes
+        // only what it has not removed already (`Projections::fold_sourced`).
+        let sourced =
+            !synthetic && !old.is_synthetic() && self.sourced_retracted.insert(old.event_id);
+        if RecoveryState::reads(old)
+            && (main || sourced)
+            && let Some(t) = self.trusts.get_mut(&old.trust)
+        {
+            t.unfollowed_from.get_or_insert(seq);
+        }
+        if !(main || sourced) {
+            return;
+        }
+        let Some((trust, target)) = self.adds.get(&old.event_id) else {
+            return;
+        };
+        let t = self
+            .trusts
+            .get_mut(trust)
+            .expect("an added money event's trust has a history");
+        t.push(
+            Entry::Remove {
+                seq,
+                target: *target,
+                main,
+                sourced,
+            },
+            self.checkpoint_entries,
+        );
+    }
+
+    /// The money view after `seq` of one trust or all (with `exclude`, of the sourced-only
+    /// fold), marked as [`crate::Projections::marked`] marks it. `None` when this history cannot
+    /// say: `seq` is beyond what it has folded, or it does not follow the trust then.
+    pub fn money_at(&self, seq: u64, trust: Option<&OdsCode>, exclude: bool) -> Option<MoneyAt> {
+        if seq > self.last_seq {
+            return None;
+        }
+        if let Some(code) = trust {
+            let t = self.trusts.get(code);
+            if t.and_then(|t| t.unfollowed_from)
+                .is_some_and(|from| from <= seq)
+            {
+                return None;
+            }
+            if !t.is_some_and(|t| t.seen.holds_at(seq, exclude)) {
+                return Some(MoneyAt::NoEvents);
+            }
+        }
+        let events = self.synthetic_at(seq);
+        let view = |exclude: bool| self.view_at(seq, trust, exclude);
+        Some(MoneyAt::View(if exclude {
+            Marked::excluded(view(true), events)
+        } else {
+            let sourced = (events > 0).then(|| view(true));
+            Marked::compared(view(false), sourced.as_ref(), events)
+        }))
+    }
+
+    fn view_at(&self, seq: u64, trust: Option<&OdsCode>, exclude: bool) -> MoneyView {
+        let mut selected: Vec<(&OdsCode, MoneyState)> = self
+            .trusts
+            .iter()
+            .filter(|(code, t)| trust.is_none_or(|c| c == *code) && t.state.holds_at(seq, exclude))
+            .map(|(code, t)| (code, t.state_at(seq, exclude)))
+            .collect();
+        selected.sort_by(|a, b| a.0.cmp(b.0));
+        money::view(selected.iter().map(|(code, s)| (code.as_str(), s)))
+    }
+}

@@ -57,6 +57,8 @@ pub struct QueryReport {
     pub snapshot_every_events: u64,
     pub snapshots: u64,
     pub build_secs: f64,
+    /// Building the money history from the log (`golive_ledger::build_money_history`).
+    pub money_history_secs: f64,
     pub load_tool: &'static str,
     pub scenarios: Vec<ScenarioFigures>,
 }
@@ -335,6 +337,12 @@ pub fn query_bench_over(
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // Built before serving, as `golive serve` builds it at start: money as-of answers are
+    // measured as they are served once it is.
+    let ledger = Arc::new(Mutex::new(ledger));
+    let started = Instant::now();
+    golive_ledger::build_money_history(&ledger)?;
+    let money_history_secs = started.elapsed().as_secs_f64();
     let server = InProcessServer::start(&rt, ledger)?;
     let scenarios = scenarios(&server.base, head, &p);
     if p.serve_secs > 0 {
@@ -353,6 +361,7 @@ pub fn query_bench_over(
         snapshot_every_events: p.snapshot_every_events,
         snapshots,
         build_secs,
+        money_history_secs,
         load_tool: "golive bench query: one load thread, a keep-alive connection per client (closed loop), in-process axum server",
         scenarios,
     })
@@ -395,11 +404,8 @@ pub(crate) struct InProcessServer {
 }
 
 impl InProcessServer {
-    fn start(rt: &tokio::runtime::Runtime, ledger: Ledger) -> std::io::Result<Self> {
-        let state = golive_http::AppState::new(
-            Arc::new(Mutex::new(ledger)),
-            Arc::new(WarningRules::default()),
-        );
+    fn start(rt: &tokio::runtime::Runtime, ledger: Arc<Mutex<Ledger>>) -> std::io::Result<Self> {
+        let state = golive_http::AppState::new(ledger, Arc::new(WarningRules::default()));
         Self::start_with(rt, state)
     }
 
@@ -477,8 +483,14 @@ fn scenarios(base: &str, head: u64, p: &QueryBenchParams) -> Vec<ScenarioFigures
 /// The table printed by `golive-bench query`.
 pub fn query_table(r: &QueryReport) -> String {
     let mut s = format!(
-        "{} events ({} trusts), head seq {}, snapshot every {} events ({} kept), ledger built in {:.1} s\n",
-        r.events, r.trusts, r.head_seq, r.snapshot_every_events, r.snapshots, r.build_secs
+        "{} events ({} trusts), head seq {}, snapshot every {} events ({} kept), ledger built in {:.1} s, money history in {:.1} s\n",
+        r.events,
+        r.trusts,
+        r.head_seq,
+        r.snapshot_every_events,
+        r.snapshots,
+        r.build_secs,
+        r.money_history_secs
     );
     s.push_str(&format!(
         "{:<44} {:>8} {:>7} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9}\n",

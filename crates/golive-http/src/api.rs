@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Json, Response};
 use chrono::{DateTime, Utc};
 use golive_ledger::{LedgerGauges, seq_received_by};
 use golive_model::OdsCode;
-use golive_projections::{Align, Marked, Projections, WarningRules};
+use golive_projections::{Align, Marked, MoneyAt, Projections, WarningRules};
 use golive_report::{
     EVIDENCE_LIMIT_DEFAULT, EVIDENCE_LIMIT_MAX, Evidence, EvidenceOf, EvidencePage, EvidencePlan,
 };
@@ -607,8 +607,58 @@ projection_endpoint!(
     Some(EvidenceOf::LostPatients),
     |p, t, _r| p.lost_patients(t)
 );
-projection_endpoint!(money, "/v1/money", Some(EvidenceOf::Money), |p, t, _r| p
-    .money(t));
+/// `/v1/money`: a projection view like the others, except that a past sequence (no known-at,
+/// no evidence, JSON) is answered from the ledger's money history when it has one
+/// (`golive_projections::MoneyHistory`: milliseconds, no snapshot, no replay) rather than from a
+/// full as-of fold. Both give the same answer; the history's property test holds it so.
+pub(crate) async fn money(
+    State(state): State<AppState>,
+    raw: RawQuery,
+) -> Result<Response, ApiError> {
+    const PATH: &str = "/v1/money";
+    let mut accepted = SELECT.to_vec();
+    accepted.extend_from_slice(EVIDENCE_PARAMS);
+    let sel = selection(raw, PATH, &accepted)?;
+    if let Some(response) = money_from_history(&state, PATH, &sel).await? {
+        return Ok(response);
+    }
+    answer(&state, (PATH, Some(EvidenceOf::Money)), sel, |p, t, _r| {
+        p.money(t)
+    })
+    .await
+}
+
+/// The money answer from the history, when it can give it (else `None`: the full fold does).
+async fn money_from_history(
+    state: &AppState,
+    path: &'static str,
+    sel: &Selection,
+) -> Result<Option<Response>, ApiError> {
+    if sel.known_at.is_some() || sel.evidence.is_some() || sel.format != Format::Json {
+        return Ok(None);
+    }
+    let head_now = state.store.head().seq;
+    let Some(seq) = wanted_seq(state, sel.at, head_now).await? else {
+        return Ok(None);
+    };
+    let asked = Asked::new(path, sel);
+    if let Some(body) = state.answers.get(&asked.key(seq, head_now)) {
+        return Ok(Some(cached_response(sel, path, seq, body)));
+    }
+    let trust = sel.trust.clone();
+    let found = state
+        .as_of
+        .money_at(seq, trust, sel.exclude_synthetic, &state.metrics)
+        .await?;
+    match (found, &sel.trust) {
+        (None, _) => Ok(None),
+        (Some(MoneyAt::NoEvents), Some(t)) => Err(no_events(t, seq, None)),
+        (Some(MoneyAt::NoEvents), None) => unreachable!("only a trust has no events"),
+        (Some(MoneyAt::View(view)), _) => asked
+            .respond(state, (seq, state.store.head().seq), *view, None)
+            .map(Some),
+    }
+}
 projection_endpoint!(rollout, "/v1/rollout", |p, t, _r| p.rollout(t));
 projection_endpoint!(warnings, "/v1/warnings", |p, t, r| p.warnings(r, t));
 projection_endpoint!(deferred_features, "/v1/deferred-features", |p, t, _r| p

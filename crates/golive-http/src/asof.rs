@@ -16,8 +16,9 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use golive_ledger::{Metrics, projections_at, projections_known_at};
-use golive_projections::Projections;
+use golive_ledger::{Metrics, SharedMoneyHistory, projections_at, projections_known_at};
+use golive_model::OdsCode;
+use golive_projections::{MoneyAt, Projections};
 use golive_store::Store;
 use tokio::sync::{OnceCell, Semaphore};
 
@@ -38,17 +39,46 @@ type Key = (u64, Option<DateTime<Utc>>);
 /// The cache of recent as-of and known-at projections, most recently used first.
 pub struct AsOfCache {
     store: Store,
+    /// The ledger's money history: money as-of answers without a fold (see [`Self::money_at`]).
+    money: SharedMoneyHistory,
     slots: Mutex<VecDeque<(Key, Slot)>>,
     permits: Semaphore,
 }
 
 impl AsOfCache {
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Store, money: SharedMoneyHistory) -> Self {
         Self {
             store,
+            money,
             slots: Mutex::new(VecDeque::with_capacity(AS_OF_CACHE_ENTRIES + 1)),
             permits: Semaphore::new(AS_OF_COMPUTATIONS_MAX),
         }
+    }
+
+    /// The money view right after record `seq` from the ledger's money history, off the async
+    /// threads; `None` when there is no history yet (it is built at start) or it cannot say.
+    pub async fn money_at(
+        &self,
+        seq: u64,
+        trust: Option<OdsCode>,
+        exclude: bool,
+        metrics: &Metrics,
+    ) -> Result<Option<MoneyAt>, ApiError> {
+        let money = self.money.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            let history = money.read().unwrap_or_else(|e| e.into_inner());
+            history
+                .as_ref()
+                .and_then(|h| h.money_at(seq, trust.as_ref(), exclude))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("money as-of failed: {e}")))?;
+        if found.is_some() {
+            metrics
+                .as_of_money_history
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(found)
     }
 
     /// The projections right after record `seq` (which must be at or below the head); with

@@ -93,18 +93,17 @@ impl AppState {
     /// State over `ledger`, with metrics of its own (see [`AppState::with_metrics`] to share
     /// the consumer loop's).
     pub fn new(ledger: Arc<Mutex<Ledger>>, rules: Arc<WarningRules>) -> Self {
-        let store = ledger
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .store()
-            .clone();
+        let (store, money) = {
+            let ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
+            (ledger.store().clone(), ledger.money_history())
+        };
         Self {
             ledger,
             rules,
             claim_rules: Arc::default(),
             tariffs: Arc::default(),
             metrics: Arc::new(Metrics::new()),
-            as_of: Arc::new(AsOfCache::new(store.clone())),
+            as_of: Arc::new(AsOfCache::new(store.clone(), money)),
             store,
             auth: Arc::new(Auth::Open),
             answers: Arc::default(),

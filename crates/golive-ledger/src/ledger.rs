@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 use golive_model::{Envelope, EventId};
-use golive_projections::{ClaimRules, ClaimsView, Cut, Marked, Projections};
+use golive_projections::{ClaimRules, ClaimsView, Cut, Marked, MoneyHistory, Projections};
 use golive_store::{Head, Incoming, Outcome, Record, Store, StoreError};
 use golive_verify::TrustKeys;
 
@@ -64,6 +64,11 @@ pub enum LedgerError {
     Read(String),
 }
 
+/// The ledger's money history, shared with the readers that answer money as-of questions
+/// (`golive-http`): `None` until [`Ledger::install_money_history`] installed one, then kept up
+/// to the head by every append.
+pub type SharedMoneyHistory = Arc<RwLock<Option<MoneyHistory>>>;
+
 /// Called during long replays with (records done, records in total).
 pub type ReplayProgress<'a> = &'a mut dyn FnMut(u64, u64);
 
@@ -84,6 +89,7 @@ pub struct Ledger {
     config_keys: TrustKeys,
     /// How many of the projections' `trust_key` changes `trust_keys` holds.
     key_changes_applied: usize,
+    money_history: SharedMoneyHistory,
 }
 
 impl Ledger {
@@ -117,6 +123,7 @@ impl Ledger {
             trust_keys: Arc::default(),
             config_keys: TrustKeys::default(),
             key_changes_applied: 0,
+            money_history: SharedMoneyHistory::default(),
         };
         if let Some(e) = unreadable {
             tracing::warn!(
@@ -195,13 +202,20 @@ impl Ledger {
         let envelopes: Vec<Envelope> = batch.iter().map(|i| i.envelope.clone()).collect();
         let received: Vec<DateTime<Utc>> = batch.iter().map(|i| i.received_at).collect();
         let outcomes = self.store.append_batch(batch)?;
+        // Readers of the money history wait for the batch, not for each record.
+        let money_history = self.money_history.clone();
+        let mut money = money_history.write().unwrap_or_else(|e| e.into_inner());
         for ((envelope, outcome), at) in envelopes.iter().zip(&outcomes).zip(received) {
             if let Outcome::Appended { seq } = outcome {
                 self.last_received_at = Some(at);
                 let superseded = superseded_of(&self.store, *seq, envelope)?;
                 self.live.apply(*seq, envelope, superseded.as_ref());
+                if let Some(h) = money.as_mut() {
+                    h.apply(*seq, envelope, superseded.as_ref());
+                }
             }
         }
+        drop(money);
         self.refresh_trust_keys();
         let head = self.store.head().seq;
         // The batch is durable already: a projection snapshot or a signed checkpoint that
@@ -222,6 +236,22 @@ impl Ledger {
             tracing::warn!(error = %e, "could not sign a checkpoint; will retry");
         }
         Ok(outcomes)
+    }
+
+    /// The money history readers share (see [`SharedMoneyHistory`]).
+    pub fn money_history(&self) -> SharedMoneyHistory {
+        self.money_history.clone()
+    }
+
+    /// Brings `history` (built by [`extend_money_history`] off the ledger's lock, from the log as
+    /// it stood then) up to the head and installs it: from now on every append keeps it there.
+    pub fn install_money_history(&mut self, mut history: MoneyHistory) -> Result<(), LedgerError> {
+        extend_money_history(&self.store, &mut history, self.store.head().seq)?;
+        *self
+            .money_history
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(history);
+        Ok(())
     }
 
     /// Signs checkpoints of the Merkle tree from now on (every N events or T seconds).
@@ -325,6 +355,74 @@ pub fn replay_from_start(
     progress: ReplayProgress<'_>,
 ) -> Result<Projections, LedgerError> {
     replay_onto(store, Projections::new(), store.head().seq, progress)
+}
+
+/// Folds the records after `history`'s last sequence up to `to_seq` into it (from the first
+/// record for a new history: one pass, no snapshot, since the history is of every sequence).
+/// [`Ledger::install_money_history`] brings it up to the head.
+pub fn extend_money_history(
+    store: &Store,
+    history: &mut MoneyHistory,
+    to_seq: u64,
+) -> Result<(), LedgerError> {
+    let from = history.last_seq() + 1;
+    if from > to_seq {
+        return Ok(());
+    }
+    let mut fold = Fold::new(store)?;
+    for record in store.range(from, to_seq) {
+        fold.visit(record?, |seq, e, old| history.apply(seq, e, old))?;
+    }
+    Ok(())
+}
+
+/// Builds the money history of `ledger`'s log and installs it, holding the ledger's lock only
+/// for the last records (those appended while the rest was read). Meant for a thread of its
+/// own at start: until it returns, money as-of answers are folds like the others. Returns the
+/// sequence the history was installed at.
+pub fn build_money_history(ledger: &std::sync::Mutex<Ledger>) -> Result<u64, LedgerError> {
+    let lock = || ledger.lock().unwrap_or_else(|e| e.into_inner());
+    let store = lock().store().clone();
+    let mut history = MoneyHistory::new();
+    // Twice unlocked (the second pass reads what was appended during the first), then the rest
+    // under the lock.
+    for _ in 0..2 {
+        let head = store.head().seq;
+        extend_money_history(&store, &mut history, head)?;
+    }
+    let mut ledger = lock();
+    ledger.install_money_history(history)?;
+    Ok(ledger.head().seq)
+}
+
+/// [`build_money_history`] on a thread of its own, saying in `metrics` when the history is
+/// ready (`golive_money_history_ready`) and logging how long it took, or why it failed (money
+/// as-of answers then stay folds).
+pub fn spawn_money_history_build(
+    ledger: Arc<std::sync::Mutex<Ledger>>,
+    metrics: Arc<crate::Metrics>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("money-history".to_owned())
+        .spawn(move || {
+            let started = std::time::Instant::now();
+            match build_money_history(&ledger) {
+                Ok(seq) => {
+                    metrics
+                        .money_history_ready
+                        .store(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::info!(
+                        seq,
+                        seconds = started.elapsed().as_secs_f64(),
+                        "money history built: money as-of answers need no fold from now on"
+                    );
+                }
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "could not build the money history; money as-of answers stay folds"
+                ),
+            }
+        })
 }
 
 /// Projections up to `to_seq` from the nearest readable snapshot at or before it, plus replay.
@@ -601,11 +699,21 @@ impl<'a> Fold<'a> {
     }
 
     fn apply(&mut self, p: &mut Projections, record: Record) -> Result<(), LedgerError> {
+        self.visit(record, |seq, e, old| p.apply(seq, e, old))
+    }
+
+    /// Hands `fold` the record's seq, its event and the event it supersedes (as
+    /// `Projections::apply` takes them), if the record is on this fold's record.
+    fn visit(
+        &mut self,
+        record: Record,
+        fold: impl FnOnce(u64, &Envelope, Option<&Envelope>),
+    ) -> Result<(), LedgerError> {
         if !self.known(&record.envelope) {
             return Ok(());
         }
         let superseded = self.superseded(&record)?.filter(|e| self.known(e));
-        p.apply(record.seq, &record.envelope, superseded.as_ref());
+        fold(record.seq, &record.envelope, superseded.as_ref());
         self.keep(record);
         Ok(())
     }

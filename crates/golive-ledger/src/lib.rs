@@ -22,9 +22,10 @@ pub mod signing;
 
 pub use ingest::{IngestSummary, LineSource, REJECTIONS_KEPT_MAX, Rejection, ingest_lines};
 pub use ledger::{
-    Ledger, LedgerError, LedgerOptions, ReplayProgress, claims_register, claims_register_both,
-    claims_register_marked, projections_at, projections_cuts, projections_known_at,
-    replay_from_start, seq_received_by,
+    Ledger, LedgerError, LedgerOptions, ReplayProgress, SharedMoneyHistory, build_money_history,
+    claims_register, claims_register_both, claims_register_marked, extend_money_history,
+    projections_at, projections_cuts, projections_known_at, replay_from_start, seq_received_by,
+    spawn_money_history_build,
 };
 pub use metrics::{BatchTally, LedgerGauges, Metrics};
 pub use readiness::{READY_LAG_MAX_MESSAGES_DEFAULT, Readiness, ReadyReport};

@@ -212,6 +212,11 @@ pub struct Metrics {
     pub as_of_computed: AtomicU64,
     /// Records replayed on top of snapshots for as-of answers.
     pub as_of_replayed_records: AtomicU64,
+    /// Money as-of answers from the money history (no fold).
+    pub as_of_money_history: AtomicU64,
+    /// 1 once the money history is built and installed (until then money as-of answers are
+    /// folds like the others).
+    pub money_history_ready: AtomicU64,
     http: RwLock<BTreeMap<String, RouteStats>>,
 }
 
@@ -238,6 +243,8 @@ impl Metrics {
             as_of_cache_hits: AtomicU64::new(0),
             as_of_computed: AtomicU64::new(0),
             as_of_replayed_records: AtomicU64::new(0),
+            as_of_money_history: AtomicU64::new(0),
+            money_history_ready: AtomicU64::new(0),
             http: RwLock::new(BTreeMap::new()),
         }
     }
@@ -396,7 +403,7 @@ fn load(c: &AtomicU64) -> Option<u64> {
 }
 
 /// The single-value series, in the order `/metrics` shows them.
-const PLAIN_SERIES: [PlainSeries; 16] = [
+const PLAIN_SERIES: [PlainSeries; 18] = [
     PlainSeries {
         name: "golive_events_appended_total",
         kind: "counter",
@@ -492,6 +499,18 @@ const PLAIN_SERIES: [PlainSeries; 16] = [
         kind: "counter",
         help: "Records replayed on top of a snapshot to compute as-of projections.",
         value: |m, _| load(&m.as_of_replayed_records),
+    },
+    PlainSeries {
+        name: "golive_as_of_money_history_total",
+        kind: "counter",
+        help: "Money as-of answers from the money history, without a fold.",
+        value: |m, _| load(&m.as_of_money_history),
+    },
+    PlainSeries {
+        name: "golive_money_history_ready",
+        kind: "gauge",
+        help: "1 once the money history is built at start (money as-of answers are folds until then).",
+        value: |m, _| load(&m.money_history_ready),
     },
 ];
 

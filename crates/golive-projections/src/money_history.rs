@@ -11,10 +11,8 @@
 //! it has retracted. The property test `money_history_tests` holds it against the fold at every
 //! sequence of random logs.
 //!
-//! What it does not follow it says: [`MoneyHistory::money_at`] answers `None` (the caller asks
-//! the full fold) beyond its last sequence, and for a trust whose recovery facts were once
-//! corrected (the fold can then drop it from the trusts it has seen, which this history does
-//! not track).
+//! Beyond its last sequence [`MoneyHistory::money_at`] answers `None` (the caller asks the full
+//! fold).
 
 use std::collections::{HashMap, HashSet};
 
@@ -94,10 +92,12 @@ impl Since {
 struct TrustHistory {
     /// Has a line in the trust views (any kind but the claims, recovery and key kinds).
     state: Since,
-    /// Is one of `Projections::trusts` (what a `?trust=` must name).
-    seen: Since,
-    /// A recovery fact of the trust was corrected: not followed from then on.
-    unfollowed_from: Option<u64>,
+    /// Has claims facts (never dropped): one of `Projections::trusts` from then on.
+    claims: Since,
+    /// Recovery facts in force after each change, in every event's fold and in the sourced-only:
+    /// the fold drops a trust's recovery state when a correction empties it, and the trust is
+    /// one of `Projections::trusts` only while it has facts (or claims, or a line).
+    recovery: [Vec<(u64, i64)>; 2],
     entries: Vec<Entry>,
     checkpoints: Vec<Checkpoint>,
     main: MoneyState,
@@ -105,11 +105,30 @@ struct TrustHistory {
 }
 
 impl TrustHistory {
+    /// Whether `Projections::trusts` (of the fold asked for) lists the trust after `seq`.
+    fn seen_at(&self, seq: u64, exclude: bool) -> bool {
+        let changes = &self.recovery[usize::from(exclude)];
+        let recovery = changes.partition_point(|(at, _)| *at <= seq);
+        self.state.holds_at(seq, exclude)
+            || self.claims.holds_at(seq, exclude)
+            || recovery.checked_sub(1).is_some_and(|i| changes[i].1 > 0)
+    }
+
+    /// Counts a recovery fact in (`by` 1) or out (-1) at `seq`, in the fold `sourced` says.
+    fn count_recovery(&mut self, seq: u64, sourced: bool, by: i64) {
+        let changes = &mut self.recovery[usize::from(sourced)];
+        let now = changes.last().map_or(0, |(_, n)| *n) + by;
+        match changes.last_mut() {
+            Some((at, n)) if *at == seq => *n = now,
+            _ => changes.push((seq, now)),
+        }
+    }
+
     fn push(&mut self, entry: Entry, every: usize) {
         fold_entry(&self.entries, &entry, &mut self.main, false);
         fold_entry(&self.entries, &entry, &mut self.sourced, true);
         self.entries.push(entry);
-        if self.entries.len() % every == 0 {
+        if self.entries.len().is_multiple_of(every) {
             self.checkpoints.push(Checkpoint {
                 entries: self.entries.len(),
                 main: self.main.clone(),
@@ -176,7 +195,7 @@ fn fold_entry(entries: &[Entry], entry: &Entry, state: &mut MoneyState, sourced:
 #[derive(Debug)]
 pub enum MoneyAt {
     /// The money view, marked with its synthetic share as [`crate::Projections::marked`] marks it.
-    View(Marked<MoneyView>),
+    View(Box<Marked<MoneyView>>),
     /// The trust asked about has no events by then (in the fold asked for).
     NoEvents,
 }
@@ -249,8 +268,14 @@ impl MoneyHistory {
         if !part.apart() {
             t.state.mark(seq, synthetic);
         }
-        if !part.apart() || ClaimsState::reads(e) || RecoveryState::reads(e) {
-            t.seen.mark(seq, synthetic);
+        if ClaimsState::reads(e) {
+            t.claims.mark(seq, synthetic);
+        }
+        if RecoveryState::reads(e) {
+            t.count_recovery(seq, false, 1);
+            if !synthetic {
+                t.count_recovery(seq, true, 1);
+            }
         }
         let Some(money) = MoneyMove::of(&e.body) else {
             return;
@@ -299,10 +324,13 @@ impl MoneyHistory {
         let sourced =
             !synthetic && !old.is_synthetic() && self.sourced_retracted.insert(old.event_id);
         if RecoveryState::reads(old)
-            && (main || sourced)
             && let Some(t) = self.trusts.get_mut(&old.trust)
         {
-            t.unfollowed_from.get_or_insert(seq);
+            for (removed, in_sourced) in [(main, false), (sourced, true)] {
+                if removed {
+                    t.count_recovery(seq, in_sourced, -1);
+                }
+            }
         }
         if !(main || sourced) {
             return;
@@ -326,31 +354,28 @@ impl MoneyHistory {
     }
 
     /// The money view after `seq` of one trust or all (with `exclude`, of the sourced-only
-    /// fold), marked as [`crate::Projections::marked`] marks it. `None` when this history cannot
-    /// say: `seq` is beyond what it has folded, or it does not follow the trust then.
+    /// fold), marked as [`crate::Projections::marked`] marks it. `None` when `seq` is beyond what
+    /// this history has folded.
     pub fn money_at(&self, seq: u64, trust: Option<&OdsCode>, exclude: bool) -> Option<MoneyAt> {
         if seq > self.last_seq {
             return None;
         }
-        if let Some(code) = trust {
-            let t = self.trusts.get(code);
-            if t.and_then(|t| t.unfollowed_from)
-                .is_some_and(|from| from <= seq)
-            {
-                return None;
-            }
-            if !t.is_some_and(|t| t.seen.holds_at(seq, exclude)) {
-                return Some(MoneyAt::NoEvents);
-            }
+        if let Some(code) = trust
+            && !self
+                .trusts
+                .get(code)
+                .is_some_and(|t| t.seen_at(seq, exclude))
+        {
+            return Some(MoneyAt::NoEvents);
         }
         let events = self.synthetic_at(seq);
         let view = |exclude: bool| self.view_at(seq, trust, exclude);
-        Some(MoneyAt::View(if exclude {
+        Some(MoneyAt::View(Box::new(if exclude {
             Marked::excluded(view(true), events)
         } else {
             let sourced = (events > 0).then(|| view(true));
             Marked::compared(view(false), sourced.as_ref(), events)
-        }))
+        })))
     }
 
     fn view_at(&self, seq: u64, trust: Option<&OdsCode>, exclude: bool) -> MoneyView {

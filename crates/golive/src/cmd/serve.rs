@@ -108,6 +108,10 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
         ..consumer_config(config, args, replicas, nkey)
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    if http_addr.is_some() {
+        golive_ledger::spawn_money_history_build(ledger.clone(), metrics.clone())
+            .context("cannot start the money history's thread")?;
+    }
     let state = app_state(config, &ledger, metrics, readiness.clone());
     let http = http_addr.map(|addr| Http {
         addr,

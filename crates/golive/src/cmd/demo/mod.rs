@@ -206,6 +206,7 @@ impl Stage {
             pubkey: &self.pubkey,
         }))?;
         let announced = golive::serving::announce(&config.data_dir, &format!("http://{addr}"));
+        golive_ledger::spawn_money_history_build(self.ledger.clone(), metrics.clone())?;
         let state = golive_http::AppState::new(self.ledger.clone(), Arc::new(config.rules.clone()))
             .with_metrics(metrics)
             .with_readiness(readiness)

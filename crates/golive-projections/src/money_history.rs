@@ -88,8 +88,9 @@ impl Since {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct TrustHistory {
+    code: OdsCode,
     /// Has a line in the trust views (any kind but the claims, recovery and key kinds).
     state: Since,
     /// Has claims facts (never dropped): one of `Projections::trusts` from then on.
@@ -105,6 +106,19 @@ struct TrustHistory {
 }
 
 impl TrustHistory {
+    fn new(code: OdsCode) -> Self {
+        Self {
+            code,
+            state: Since::default(),
+            claims: Since::default(),
+            recovery: [Vec::new(), Vec::new()],
+            entries: Vec::new(),
+            checkpoints: Vec::new(),
+            main: MoneyState::default(),
+            sourced: MoneyState::default(),
+        }
+    }
+
     /// Whether `Projections::trusts` (of the fold asked for) lists the trust after `seq`.
     fn seen_at(&self, seq: u64, exclude: bool) -> bool {
         let changes = &self.recovery[usize::from(exclude)];
@@ -207,9 +221,11 @@ pub struct MoneyHistory {
     checkpoint_entries: usize,
     last_seq: u64,
     events_applied: u64,
-    trusts: HashMap<OdsCode, TrustHistory>,
+    /// Each trust's history, in the order first seen; `index` finds one by code.
+    trusts: Vec<TrustHistory>,
+    index: HashMap<OdsCode, u32>,
     /// Where each money event's `Add` is: its trust, its index there.
-    adds: HashMap<EventId, (OdsCode, usize)>,
+    adds: HashMap<EventId, (u32, u32)>,
     /// Money events removed by a correction, in every event's fold and in the sourced-only.
     retracted: HashSet<EventId>,
     sourced_retracted: HashSet<EventId>,
@@ -235,7 +251,8 @@ impl MoneyHistory {
             checkpoint_entries: entries,
             last_seq: 0,
             events_applied: 0,
-            trusts: HashMap::new(),
+            trusts: Vec::new(),
+            index: HashMap::new(),
             adds: HashMap::new(),
             retracted: HashSet::new(),
             sourced_retracted: HashSet::new(),
@@ -263,7 +280,8 @@ impl MoneyHistory {
         if let Some(old) = superseded {
             self.retract(seq, old, synthetic);
         }
-        let t = self.trusts.entry(e.trust.clone()).or_default();
+        let trust = self.trust_index(&e.trust);
+        let t = &mut self.trusts[trust as usize];
         let part = Part::of(&e.body);
         if !part.apart() {
             t.state.mark(seq, synthetic);
@@ -280,8 +298,8 @@ impl MoneyHistory {
         let Some(money) = MoneyMove::of(&e.body) else {
             return;
         };
-        self.adds
-            .insert(e.event_id, (e.trust.clone(), t.entries.len()));
+        let at = u32::try_from(t.entries.len()).expect("fewer than 2^32 money moves per trust");
+        self.adds.insert(e.event_id, (trust, at));
         t.push(
             Entry::Add {
                 seq,
@@ -293,6 +311,17 @@ impl MoneyHistory {
             },
             self.checkpoint_entries,
         );
+    }
+
+    /// The index of `code`'s history, made on first sight.
+    fn trust_index(&mut self, code: &OdsCode) -> u32 {
+        if let Some(&i) = self.index.get(code) {
+            return i;
+        }
+        let i = u32::try_from(self.trusts.len()).expect("fewer than 2^32 trusts");
+        self.trusts.push(TrustHistory::new(code.clone()));
+        self.index.insert(code.clone(), i);
+        i
     }
 
     fn count_synthetic(&mut self, seq: u64) {
@@ -324,8 +353,9 @@ impl MoneyHistory {
         let sourced =
             !synthetic && !old.is_synthetic() && self.sourced_retracted.insert(old.event_id);
         if RecoveryState::reads(old)
-            && let Some(t) = self.trusts.get_mut(&old.trust)
+            && let Some(&i) = self.index.get(&old.trust)
         {
+            let t = &mut self.trusts[i as usize];
             for (removed, in_sourced) in [(main, false), (sourced, true)] {
                 if removed {
                     t.count_recovery(seq, in_sourced, -1);
@@ -335,17 +365,13 @@ impl MoneyHistory {
         if !(main || sourced) {
             return;
         }
-        let Some((trust, target)) = self.adds.get(&old.event_id) else {
+        let Some(&(trust, target)) = self.adds.get(&old.event_id) else {
             return;
         };
-        let t = self
-            .trusts
-            .get_mut(trust)
-            .expect("an added money event's trust has a history");
-        t.push(
+        self.trusts[trust as usize].push(
             Entry::Remove {
                 seq,
-                target: *target,
+                target: target as usize,
                 main,
                 sourced,
             },
@@ -362,9 +388,9 @@ impl MoneyHistory {
         }
         if let Some(code) = trust
             && !self
-                .trusts
+                .index
                 .get(code)
-                .is_some_and(|t| t.seen_at(seq, exclude))
+                .is_some_and(|&i| self.trusts[i as usize].seen_at(seq, exclude))
         {
             return Some(MoneyAt::NoEvents);
         }
@@ -379,11 +405,19 @@ impl MoneyHistory {
     }
 
     fn view_at(&self, seq: u64, trust: Option<&OdsCode>, exclude: bool) -> MoneyView {
-        let mut selected: Vec<(&OdsCode, MoneyState)> = self
-            .trusts
-            .iter()
-            .filter(|(code, t)| trust.is_none_or(|c| c == *code) && t.state.holds_at(seq, exclude))
-            .map(|(code, t)| (code, t.state_at(seq, exclude)))
+        let asked: Vec<&TrustHistory> = match trust {
+            Some(code) => self
+                .index
+                .get(code)
+                .map(|&i| &self.trusts[i as usize])
+                .into_iter()
+                .collect(),
+            None => self.trusts.iter().collect(),
+        };
+        let mut selected: Vec<(&OdsCode, MoneyState)> = asked
+            .into_iter()
+            .filter(|t| t.state.holds_at(seq, exclude))
+            .map(|t| (&t.code, t.state_at(seq, exclude)))
             .collect();
         selected.sort_by(|a, b| a.0.cmp(b.0));
         money::view(selected.iter().map(|(code, s)| (code.as_str(), s)))

@@ -149,6 +149,12 @@ pub struct Summary {
     /// As-of at distinct seqs of the whole ledger (`/v1/money?as_of_seq=N`).
     pub query_as_of_distinct_p50_ms: Option<f64>,
     pub query_as_of_distinct_p99_ms: Option<f64>,
+    /// Known-at at distinct times of one trust (`/v1/money?trust=X&known_at=T`).
+    pub query_known_at_trust_distinct_p50_ms: Option<f64>,
+    pub query_known_at_trust_distinct_p99_ms: Option<f64>,
+    /// Known-at at distinct times of the whole ledger (`/v1/money?known_at=T`).
+    pub query_known_at_distinct_p50_ms: Option<f64>,
+    pub query_known_at_distinct_p99_ms: Option<f64>,
     pub audit_export_per_s: f64,
     pub audit_verify_per_s: f64,
     pub ledger_bytes_per_event: f64,
@@ -346,6 +352,8 @@ fn summarize(
     let (cached50, cached99) = scenario(query, "as-of, same seq");
     let (trust50, trust99) = scenario(query, "as-of one trust, distinct seqs");
     let (distinct50, distinct99) = scenario(query, "as-of whole ledger, distinct seqs");
+    let (known_trust50, known_trust99) = scenario(query, "known-at one trust, distinct times");
+    let (known50, known99) = scenario(query, "known-at whole ledger, distinct times");
     Summary {
         raw_publish_per_s: n.raw_publish_per_s,
         raw_consume_per_s: n.raw_consume_per_s,
@@ -381,6 +389,10 @@ fn summarize(
         query_as_of_trust_distinct_p99_ms: trust99,
         query_as_of_distinct_p50_ms: distinct50,
         query_as_of_distinct_p99_ms: distinct99,
+        query_known_at_trust_distinct_p50_ms: known_trust50,
+        query_known_at_trust_distinct_p99_ms: known_trust99,
+        query_known_at_distinct_p50_ms: known50,
+        query_known_at_distinct_p99_ms: known99,
         audit_export_per_s: s.audit_export_per_s,
         audit_verify_per_s: s.audit_verify_per_s,
         ledger_bytes_per_event: s.ledger_bytes_per_event,
@@ -401,6 +413,7 @@ fn rows(s: &Summary, events: u64, window: usize, clients: Option<usize>) -> Vec<
     let mut rows = pipeline_rows(s, window);
     rows.extend(store_rows(s));
     rows.extend(query_rows(s, clients.unwrap_or(0), events >= 1_000_000));
+    rows.extend(known_at_rows(s, events >= 1_000_000));
     rows.extend(footprint_rows(s, events >= 10_000_000));
     rows
 }
@@ -620,6 +633,36 @@ fn query_rows(s: &Summary, clients: usize, at_1m: bool) -> Vec<Row> {
             String::new(),
             "< 100 ms at 1M events",
             s.query_as_of_distinct_p99_ms
+                .filter(|_| at_1m)
+                .map(|v| v < 100.0),
+        ),
+    ]
+}
+
+/// Known-at latency at distinct times, judged as the distinct-seq as-of is (only from 1M).
+fn known_at_rows(s: &Summary, at_1m: bool) -> Vec<Row> {
+    vec![
+        row(
+            "query p99, known-at one trust, distinct times",
+            s.query_known_at_trust_distinct_p99_ms,
+            "ms",
+        )
+        .judged(
+            String::new(),
+            "< 20 ms at 1M events",
+            s.query_known_at_trust_distinct_p99_ms
+                .filter(|_| at_1m)
+                .map(|v| v < 20.0),
+        ),
+        row(
+            "query p99, known-at whole ledger, distinct times",
+            s.query_known_at_distinct_p99_ms,
+            "ms",
+        )
+        .judged(
+            String::new(),
+            "< 100 ms at 1M events",
+            s.query_known_at_distinct_p99_ms
                 .filter(|_| at_1m)
                 .map(|v| v < 100.0),
         ),

@@ -18,13 +18,16 @@
 //!   whole log, so each one is computed: nearest snapshot (a snapshot read and parsed) plus the
 //!   replay of the records after it (on average half a snapshot interval); the dashboard's
 //!   question when its time slider moves;
-//! - `as-of whole ledger, distinct seqs`: the same for `/v1/money?as_of_seq=N`, every trust.
+//! - `as-of whole ledger, distinct seqs`: the same for `/v1/money?as_of_seq=N`, every trust;
+//! - `known-at one trust, distinct times` and `known-at whole ledger, distinct times`:
+//!   `/v1/money?trust=ZZ001&known_at=T` and `/v1/money?known_at=T` at the head, a different time
+//!   on every request, spread over the log's `recorded_at` span.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use golive_ledger::{Ledger, LedgerError, LedgerOptions};
 use golive_model::Envelope;
 use golive_projections::WarningRules;
@@ -343,8 +346,20 @@ pub fn query_bench_over(
     let started = Instant::now();
     golive_ledger::build_money_history(&ledger)?;
     let money_history_secs = started.elapsed().as_secs_f64();
+    let recorded = |seq: u64| {
+        ledger
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .store()
+            .get(seq)
+            .map(|r| r.map(|r| r.envelope.recorded_at))
+    };
+    let span = match (recorded(1)?, recorded(head)?) {
+        (Some(a), Some(b)) => (a.min(b), a.max(b)),
+        _ => (Utc::now(), Utc::now()),
+    };
     let server = InProcessServer::start(&rt, ledger)?;
-    let scenarios = scenarios(&server.base, head, &p);
+    let scenarios = scenarios(&server.base, head, span, &p);
     if p.serve_secs > 0 {
         println!(
             "serving {base} for {} s (e.g. wrk -t2 -c32 -d20s --latency '{base}/v1/money?trust=ZZ001')",
@@ -435,7 +450,21 @@ impl InProcessServer {
 }
 
 /// Warms up, then measures every scenario against the server at `base` (ledger head `head`).
-fn scenarios(base: &str, head: u64, p: &QueryBenchParams) -> Vec<ScenarioFigures> {
+/// A time spread by a prime stride over `span` (first and last `recorded_at` of the log) but
+/// its first sixteenth, so that the trust asked about has events by then: the i-th of the
+/// known-at scenarios' distinct times.
+fn known_at_time(span: (DateTime<Utc>, DateTime<Utc>), i: u64) -> String {
+    let secs = (span.1 - span.0).num_seconds().max(16) as u64;
+    let offset = secs / 16 + (i * 104_729 * 60) % (secs - secs / 16);
+    golive_model::format_time(&(span.0 + chrono::Duration::seconds(offset as i64)))
+}
+
+fn scenarios(
+    base: &str,
+    head: u64,
+    span: (DateTime<Utc>, DateTime<Utc>),
+    p: &QueryBenchParams,
+) -> Vec<ScenarioFigures> {
     let half = head / 2;
     let clients = p.clients.max(1);
     // Warm-up: connections, allocator, the as-of cache entry of the same-seq scenario.
@@ -475,6 +504,26 @@ fn scenarios(base: &str, head: u64, p: &QueryBenchParams) -> Vec<ScenarioFigures
             clients,
             p.cold_requests,
             &|i| format!("/v1/money?as_of_seq={}", seq(i + p.cold_requests)),
+        ));
+        // Known at distinct times (at the head): what had been recorded by then.
+        scenarios.push(load(
+            base,
+            "known-at one trust, distinct times (computed)",
+            clients,
+            p.cold_requests,
+            &|i| format!("/v1/money?trust=ZZ001&known_at={}", known_at_time(span, i)),
+        ));
+        scenarios.push(load(
+            base,
+            "known-at whole ledger, distinct times (computed)",
+            clients,
+            p.cold_requests,
+            &|i| {
+                format!(
+                    "/v1/money?known_at={}",
+                    known_at_time(span, i + p.cold_requests)
+                )
+            },
         ));
     }
     scenarios

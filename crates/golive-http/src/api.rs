@@ -607,8 +607,8 @@ projection_endpoint!(
     Some(EvidenceOf::LostPatients),
     |p, t, _r| p.lost_patients(t)
 );
-/// `/v1/money`: a projection view like the others, except that a past sequence (no known-at,
-/// no evidence, JSON) is answered from the ledger's money history when it has one
+/// `/v1/money`: a projection view like the others, except that a past sequence or a known-at
+/// time (JSON, no evidence) is answered from the ledger's money history when it has one
 /// (`golive_projections::MoneyHistory`: milliseconds, no snapshot, no replay) rather than from a
 /// full as-of fold. Both give the same answer; the history's property test holds it so.
 pub(crate) async fn money(
@@ -629,30 +629,46 @@ pub(crate) async fn money(
 }
 
 /// The money answer from the history, when it can give it (else `None`: the full fold does).
+/// A known-at question is at its sequence, the head if none.
 async fn money_from_history(
     state: &AppState,
     path: &'static str,
     sel: &Selection,
 ) -> Result<Option<Response>, ApiError> {
-    if sel.known_at.is_some() || sel.evidence.is_some() || sel.format != Format::Json {
+    if sel.evidence.is_some() || sel.format != Format::Json {
         return Ok(None);
     }
     let head_now = state.store.head().seq;
-    let Some(seq) = wanted_seq(state, sel.at, head_now).await? else {
-        return Ok(None);
+    let seq = match (wanted_seq(state, sel.at, head_now).await?, sel.known_at) {
+        (Some(seq), _) => seq,
+        (None, Some(_)) => head_now,
+        (None, None) => return Ok(None),
     };
     let asked = Asked::new(path, sel);
     if let Some(body) = state.answers.get(&asked.key(seq, head_now)) {
         return Ok(Some(cached_response(sel, path, seq, body)));
     }
-    let trust = sel.trust.clone();
-    let found = state
-        .as_of
-        .money_at(seq, trust, sel.exclude_synthetic, &state.metrics)
-        .await?;
+    let (trust, exclude) = (sel.trust.clone(), sel.exclude_synthetic);
+    let found = match sel.known_at {
+        None => {
+            state
+                .as_of
+                .money_at(seq, trust, exclude, &state.metrics)
+                .await?
+        }
+        Some(t) => {
+            let at = (seq, t);
+            state
+                .as_of
+                .money_known_at(at, trust, exclude, &state.metrics)
+                .await?
+        }
+    };
     match (found, &sel.trust) {
         (None, _) => Ok(None),
-        (Some(MoneyAt::NoEvents), Some(t)) => Err(no_events(t, seq, None)),
+        (Some(MoneyAt::NoEvents), Some(t)) => {
+            Err(no_events(t, seq, asked.known_at_text.as_deref()))
+        }
         (Some(MoneyAt::NoEvents), None) => unreachable!("only a trust has no events"),
         (Some(MoneyAt::View(view)), _) => asked
             .respond(state, (seq, state.store.head().seq), *view, None)

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use golive_ledger::{Metrics, SharedMoneyHistory, projections_at, projections_known_at};
 use golive_model::OdsCode;
-use golive_projections::{MoneyAt, Projections};
+use golive_projections::{KnownRecord, MoneyAt, Projections};
 use golive_store::Store;
 use tokio::sync::{OnceCell, Semaphore};
 
@@ -73,6 +73,36 @@ impl AsOfCache {
         })
         .await
         .map_err(|e| ApiError::Internal(format!("money as-of failed: {e}")))?;
+        if found.is_some() {
+            metrics
+                .as_of_money_history
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(found)
+    }
+
+    /// The money view right after record `seq` of only the records recorded by `known_at`, from
+    /// the ledger's money history (the records it folds beyond its prefix read back from the
+    /// store), off the async threads; `None` when there is no history yet.
+    pub async fn money_known_at(
+        &self,
+        (seq, known_at): (u64, DateTime<Utc>),
+        trust: Option<OdsCode>,
+        exclude: bool,
+        metrics: &Metrics,
+    ) -> Result<Option<MoneyAt>, ApiError> {
+        let (money, store) = (self.money.clone(), self.store.clone());
+        let found = tokio::task::spawn_blocking(move || {
+            let history = money.read().unwrap_or_else(|e| e.into_inner());
+            let Some(h) = history.as_ref() else {
+                return Ok(None);
+            };
+            let mut fetch = |s: u64| known_record(&store, s);
+            h.money_known_at((seq, known_at), trust.as_ref(), exclude, &mut fetch)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("money known-at failed: {e}")))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
         if found.is_some() {
             metrics
                 .as_of_money_history
@@ -139,4 +169,22 @@ impl AsOfCache {
             .await?;
         Ok(p.clone())
     }
+}
+
+/// The record at `seq` and the event it corrects, read back for a known-at money answer.
+fn known_record(store: &Store, seq: u64) -> Result<KnownRecord, golive_store::StoreError> {
+    let missing = |what: String| golive_store::StoreError::Corrupt { seq, what };
+    let record = store
+        .get(seq)?
+        .ok_or_else(|| missing("the record is missing below the head".to_owned()))?;
+    let superseded = match record.envelope.supersedes {
+        None => None,
+        Some(target) => Some(
+            store
+                .record_of(&target)?
+                .ok_or_else(|| missing(format!("the event it corrects ({target}) is missing")))?
+                .envelope,
+        ),
+    };
+    Ok((record.envelope, superseded))
 }

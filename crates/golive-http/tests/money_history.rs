@@ -1,8 +1,8 @@
-//! `/v1/money` at a past sequence from the ledger's money history, on the London scenario:
-//! byte for byte the answer the full as-of fold gives, at every sequence, for the whole ledger
-//! and for each trust (and a trust not yet seen: the same 404), with and without synthetic
-//! events; the history follows what is appended after it was installed; and until it is
-//! installed the answers are folds.
+//! `/v1/money` at a past sequence, and known at a time, from the ledger's money history, on the
+//! London scenario: byte for byte the answer the full as-of fold (the known-at fold) gives, at
+//! every sequence, for the whole ledger and for each trust (and a trust not yet seen: the same
+//! 404), with and without synthetic events; the history follows what is appended after it was
+//! installed; and until it is installed the answers are folds.
 
 mod common;
 
@@ -39,8 +39,24 @@ fn questions(seq: u64) -> Vec<String> {
         .map(|q| format!("{q}&exclude_synthetic=true"))
         .collect();
     out.extend(excluded);
+    // Known at times around the Hansard deployment charge (published 27 February 2009), the
+    // scenario's first and last years, at every fourth sequence.
+    if seq.is_multiple_of(4) {
+        let known: Vec<String> = KNOWN_AT
+            .iter()
+            .flat_map(|t| out.iter().map(move |q| format!("{q}&known_at={t}")))
+            .collect();
+        out.extend(known);
+    }
     out
 }
+
+const KNOWN_AT: [&str; 4] = [
+    "2007-06-30T00:00:00Z",
+    "2009-02-26T00:00:00Z",
+    "2009-02-28T00:00:00Z",
+    "2012-01-01T00:00:00Z",
+];
 
 /// Every answer below the head, asked of a state with a fresh answer cache.
 async fn answers(st: &AppState, head: u64) -> Vec<(String, StatusCode, Value)> {

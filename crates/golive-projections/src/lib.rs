@@ -79,6 +79,7 @@ mod incidents;
 mod lost;
 mod money;
 mod money_history;
+mod money_known;
 mod recovery;
 mod register;
 mod rollout;
@@ -133,6 +134,7 @@ pub use money::{
     parts as money_parts,
 };
 pub use money_history::{CHECKPOINT_ENTRIES as MONEY_CHECKPOINT_ENTRIES, MoneyAt, MoneyHistory};
+pub use money_known::KnownRecord;
 pub use recovery::{
     Align, AlignedPoint, BURN_DOWN_REPORTS, Baseline, BurnDown, BurnDownPoint, BurnDownState,
     MonthSource, NotYet, PointRecovery, RECOVERED_TENTHS, RecoveryMonth, RecoveryView, Stall,

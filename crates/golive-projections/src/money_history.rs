@@ -14,7 +14,7 @@
 //! Beyond its last sequence [`MoneyHistory::money_at`] answers `None` (the caller asks the full
 //! fold).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use golive_model::{Envelope, EventId, OdsCode, Status};
@@ -28,9 +28,12 @@ use crate::{Marked, Part};
 /// answer one trust's money at a sequence.
 pub const CHECKPOINT_ENTRIES: usize = 1024;
 
+/// Events per block of the minimum `recorded_at` a known-at answer skips blocks by.
+pub(crate) const RECORDED_BLOCK: usize = 1024;
+
 /// One step of a trust's money history.
 #[derive(Clone, Debug)]
-enum Entry {
+pub(crate) enum Entry {
     /// A money event folded in.
     Add {
         seq: u64,
@@ -69,37 +72,37 @@ struct Checkpoint {
 /// The first sequence from which something holds of a trust, in every event's fold and in the
 /// sourced-only fold.
 #[derive(Clone, Copy, Debug, Default)]
-struct Since {
+pub(crate) struct Since {
     main: Option<u64>,
     sourced: Option<u64>,
 }
 
 impl Since {
-    fn mark(&mut self, seq: u64, synthetic: bool) {
+    pub(crate) fn mark(&mut self, seq: u64, synthetic: bool) {
         self.main.get_or_insert(seq);
         if !synthetic {
             self.sourced.get_or_insert(seq);
         }
     }
 
-    fn holds_at(&self, seq: u64, exclude: bool) -> bool {
+    pub(crate) fn holds_at(&self, seq: u64, exclude: bool) -> bool {
         let from = if exclude { self.sourced } else { self.main };
         from.is_some_and(|from| from <= seq)
     }
 }
 
 #[derive(Clone, Debug)]
-struct TrustHistory {
-    code: OdsCode,
+pub(crate) struct TrustHistory {
+    pub code: OdsCode,
     /// Has a line in the trust views (any kind but the claims, recovery and key kinds).
-    state: Since,
+    pub state: Since,
     /// Has claims facts (never dropped): one of `Projections::trusts` from then on.
-    claims: Since,
+    pub claims: Since,
     /// Recovery facts in force after each change, in every event's fold and in the sourced-only:
     /// the fold drops a trust's recovery state when a correction empties it, and the trust is
     /// one of `Projections::trusts` only while it has facts (or claims, or a line).
     recovery: [Vec<(u64, i64)>; 2],
-    entries: Vec<Entry>,
+    pub entries: Vec<Entry>,
     checkpoints: Vec<Checkpoint>,
     main: MoneyState,
     sourced: MoneyState,
@@ -121,11 +124,16 @@ impl TrustHistory {
 
     /// Whether `Projections::trusts` (of the fold asked for) lists the trust after `seq`.
     fn seen_at(&self, seq: u64, exclude: bool) -> bool {
-        let changes = &self.recovery[usize::from(exclude)];
-        let recovery = changes.partition_point(|(at, _)| *at <= seq);
         self.state.holds_at(seq, exclude)
             || self.claims.holds_at(seq, exclude)
-            || recovery.checked_sub(1).is_some_and(|i| changes[i].1 > 0)
+            || self.recovery_at(seq, exclude) > 0
+    }
+
+    /// Recovery facts in force after `seq` (with `exclude`, in the sourced-only fold).
+    pub(crate) fn recovery_at(&self, seq: u64, exclude: bool) -> i64 {
+        let changes = &self.recovery[usize::from(exclude)];
+        let i = changes.partition_point(|(at, _)| *at <= seq);
+        i.checked_sub(1).map_or(0, |i| changes[i].1)
     }
 
     /// Counts a recovery fact in (`by` 1) or out (-1) at `seq`, in the fold `sourced` says.
@@ -152,7 +160,7 @@ impl TrustHistory {
     }
 
     /// The trust's money state after `seq` (every event's, or with `exclude` the sourced-only).
-    fn state_at(&self, seq: u64, exclude: bool) -> MoneyState {
+    pub(crate) fn state_at(&self, seq: u64, exclude: bool) -> MoneyState {
         let upto = self.entries.partition_point(|e| e.seq() <= seq);
         let from = self.checkpoints.partition_point(|c| c.entries <= upto);
         let (mut state, start) = match from.checked_sub(1).map(|i| &self.checkpoints[i]) {
@@ -222,13 +230,19 @@ pub struct MoneyHistory {
     last_seq: u64,
     events_applied: u64,
     /// Each trust's history, in the order first seen; `index` finds one by code.
-    trusts: Vec<TrustHistory>,
-    index: HashMap<OdsCode, u32>,
+    pub(crate) trusts: Vec<TrustHistory>,
+    pub(crate) index: HashMap<OdsCode, u32>,
     /// Where each money event's `Add` is: its trust, its index there.
-    adds: HashMap<EventId, (u32, u32)>,
-    /// Money events removed by a correction, in every event's fold and in the sourced-only.
-    retracted: HashSet<EventId>,
-    sourced_retracted: HashSet<EventId>,
+    pub(crate) adds: HashMap<EventId, (u32, u32)>,
+    /// Every corrected event: the first sequence at which a correction removed it, in every
+    /// event's fold (`[0]`) and in the sourced-only fold (`[1]`).
+    pub(crate) retracted: HashMap<EventId, [Option<u64>; 2]>,
+    /// Each event's sequence and `recorded_at`, in seq order, with the running maximum of
+    /// `recorded_at` and its minimum per block of [`RECORDED_BLOCK`]: what a known-at answer
+    /// finds the events it takes by (`money_known`).
+    pub(crate) recorded: Vec<(u64, DateTime<Utc>)>,
+    pub(crate) recorded_max: Vec<DateTime<Utc>>,
+    pub(crate) recorded_block_min: Vec<DateTime<Utc>>,
     /// Runs of synthetic sequences `(first, last, synthetic events before the run)`.
     synthetic: Vec<(u64, u64, u64)>,
 }
@@ -254,8 +268,10 @@ impl MoneyHistory {
             trusts: Vec::new(),
             index: HashMap::new(),
             adds: HashMap::new(),
-            retracted: HashSet::new(),
-            sourced_retracted: HashSet::new(),
+            retracted: HashMap::new(),
+            recorded: Vec::new(),
+            recorded_max: Vec::new(),
+            recorded_block_min: Vec::new(),
             synthetic: Vec::new(),
         }
     }
@@ -273,6 +289,7 @@ impl MoneyHistory {
         }
         self.events_applied += 1;
         self.last_seq = seq;
+        self.record_time(seq, e.recorded_at);
         let synthetic = e.is_synthetic();
         if synthetic {
             self.count_synthetic(seq);
@@ -313,6 +330,17 @@ impl MoneyHistory {
         );
     }
 
+    fn record_time(&mut self, seq: u64, at: DateTime<Utc>) {
+        let max = self.recorded_max.last().map_or(at, |m| (*m).max(at));
+        if self.recorded.len().is_multiple_of(RECORDED_BLOCK) {
+            self.recorded_block_min.push(at);
+        } else if let Some(min) = self.recorded_block_min.last_mut() {
+            *min = (*min).min(at);
+        }
+        self.recorded.push((seq, at));
+        self.recorded_max.push(max);
+    }
+
     /// The index of `code`'s history, made on first sight.
     fn trust_index(&mut self, code: &OdsCode) -> u32 {
         if let Some(&i) = self.index.get(code) {
@@ -335,7 +363,7 @@ impl MoneyHistory {
     }
 
     /// Synthetic events at or before `seq`.
-    fn synthetic_at(&self, seq: u64) -> u64 {
+    pub(crate) fn synthetic_at(&self, seq: u64) -> u64 {
         let i = self
             .synthetic
             .partition_point(|(first, _, _)| *first <= seq);
@@ -347,11 +375,16 @@ impl MoneyHistory {
 
     /// The removal a correction at `seq` makes of `old`, in each fold that removes it.
     fn retract(&mut self, seq: u64, old: &Envelope, synthetic: bool) {
-        let main = self.retracted.insert(old.event_id);
+        let first = self.retracted.entry(old.event_id).or_default();
+        let main = first[0].is_none();
         // The sourced-only fold sees the correction only if both are sourced, and removes
         // only what it has not removed already (`Projections::fold_sourced`).
-        let sourced =
-            !synthetic && !old.is_synthetic() && self.sourced_retracted.insert(old.event_id);
+        let sourced = !synthetic && !old.is_synthetic() && first[1].is_none();
+        for (removed, at) in [(main, 0), (sourced, 1)] {
+            if removed {
+                first[at] = Some(seq);
+            }
+        }
         if RecoveryState::reads(old)
             && let Some(&i) = self.index.get(&old.trust)
         {

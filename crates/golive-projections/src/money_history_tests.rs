@@ -21,11 +21,14 @@ prop_compose! {
         day in 0i64..400,
         flags in any::<u8>(),
         target in any::<u64>(),
+        delay in prop_oneof![2 => Just(0i64), 1 => 0i64..200],
     ) -> Envelope {
         // Built valid, then given any body: the fold reads bodies as they are.
         let when = t("2008-01-01") + Duration::days(day);
         let mut e = ev_at(i + 1, TRUSTS[trust], when, cost(CostCategory::Other, 1));
         e.body = body;
+        // Recorded at or after it happened, in another order than the log's.
+        e.recorded_at = when + Duration::days(delay);
         if flags % 5 == 0 {
             e = synthetic(e);
         }
@@ -125,4 +128,65 @@ fn a_correction_at_a_later_sequence_leaves_the_earlier_figure_standing() {
         Some(MoneyAt::NoEvents)
     ));
     assert!(h.money_at(3, None, false).is_none());
+}
+
+/// The known-at fold of the first `n` events of `log` (what `projections_known_at` folds):
+/// only those recorded by `t`, a correction counting against its target only if that target
+/// was recorded by `t` too.
+fn known_fold(log: &[Envelope], n: usize, t: chrono::DateTime<chrono::Utc>) -> Projections {
+    let mut ledger = golive_testkit::projections::Ledger::default();
+    let mut p = Projections::new();
+    for e in &log[..n] {
+        let (seq, e, old) = ledger.append(e.clone());
+        if e.recorded_at <= t {
+            p.apply(seq, e, old.filter(|o| o.recorded_at <= t));
+        }
+    }
+    p
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn the_money_history_answers_known_at_what_the_known_at_fold_does(
+        events in log(),
+        every in 1usize..5,
+    ) {
+        let mut ledger = golive_testkit::projections::Ledger::default();
+        let mut history = MoneyHistory::with_checkpoints_every(every);
+        for e in &events {
+            let (seq, e, old) = ledger.append(e.clone());
+            history.apply(seq, e, old);
+        }
+        let mut times: Vec<_> = events.iter().map(|e| e.recorded_at).collect();
+        times.sort();
+        times.dedup();
+        times.insert(0, times[0] - Duration::days(1));
+        let codes: Vec<OdsCode> = TRUSTS.iter().map(|c| ods(c)).collect();
+        let mut asked: Vec<Option<&OdsCode>> = vec![None];
+        asked.extend(codes.iter().map(Some));
+        let mut fetch = |seq: u64| -> Result<crate::KnownRecord, ()> {
+            let (_, e, old) = ledger.entry(seq as usize - 1);
+            Ok((e.clone(), old.cloned()))
+        };
+        for n in 0..=events.len() {
+            for &t in times.iter().step_by(1 + times.len() / 4) {
+                let p = known_fold(&events, n, t);
+                for trust in &asked {
+                    for exclude in [false, true] {
+                        let got = history
+                            .money_known_at((n as u64, t), *trust, exclude, &mut fetch)
+                            .expect("the log has every record");
+                        let got = match got {
+                            None => panic!("seq {n} is within the history"),
+                            Some(MoneyAt::NoEvents) => serde_json::Value::Null,
+                            Some(MoneyAt::View(v)) => serde_json::to_value(v).expect("encodes"),
+                        };
+                        prop_assert_eq!(got, expected(&p, *trust, exclude), "seq {} known at {} trust {:?} exclude {}", n, t, trust, exclude);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use golive_ledger::{Metrics, SharedMoneyHistory, projections_at, projections_known_at};
 use golive_model::OdsCode;
-use golive_projections::{KnownRecord, MoneyAt, Projections};
-use golive_store::Store;
+use golive_projections::{KnownRecord, MoneyAt, MoneyHistory, Projections};
+use golive_store::{Store, StoreError};
 use tokio::sync::{OnceCell, Semaphore};
 
 use crate::ApiError;
@@ -56,7 +56,7 @@ impl AsOfCache {
     }
 
     /// The money view right after record `seq` from the ledger's money history, off the async
-    /// threads; `None` when there is no history yet (it is built at start) or it cannot say.
+    /// threads; `None` when there is no history yet (it is built at start).
     pub async fn money_at(
         &self,
         seq: u64,
@@ -64,21 +64,10 @@ impl AsOfCache {
         exclude: bool,
         metrics: &Metrics,
     ) -> Result<Option<MoneyAt>, ApiError> {
-        let money = self.money.clone();
-        let found = tokio::task::spawn_blocking(move || {
-            let history = money.read().unwrap_or_else(|e| e.into_inner());
-            history
-                .as_ref()
-                .and_then(|h| h.money_at(seq, trust.as_ref(), exclude))
+        self.ask_history(metrics, move |h, _| {
+            Ok(h.money_at(seq, trust.as_ref(), exclude))
         })
         .await
-        .map_err(|e| ApiError::Internal(format!("money as-of failed: {e}")))?;
-        if found.is_some() {
-            metrics
-                .as_of_money_history
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        Ok(found)
     }
 
     /// The money view right after record `seq` of only the records recorded by `known_at`, from
@@ -91,17 +80,29 @@ impl AsOfCache {
         exclude: bool,
         metrics: &Metrics,
     ) -> Result<Option<MoneyAt>, ApiError> {
-        let (money, store) = (self.money.clone(), self.store.clone());
-        let found = tokio::task::spawn_blocking(move || {
-            let history = money.read().unwrap_or_else(|e| e.into_inner());
-            let Some(h) = history.as_ref() else {
-                return Ok(None);
-            };
-            let mut fetch = |s: u64| known_record(&store, s);
+        self.ask_history(metrics, move |h, store| {
+            let mut fetch = |s: u64| known_record(store, s);
             h.money_known_at((seq, known_at), trust.as_ref(), exclude, &mut fetch)
         })
         .await
-        .map_err(|e| ApiError::Internal(format!("money known-at failed: {e}")))?
+    }
+
+    /// `answer` of the installed money history (and the store), on a blocking thread under the
+    /// history's read lock, counted when it answers; `None` when there is no history yet.
+    async fn ask_history(
+        &self,
+        metrics: &Metrics,
+        answer: impl FnOnce(&MoneyHistory, &Store) -> Result<Option<MoneyAt>, StoreError>
+        + Send
+        + 'static,
+    ) -> Result<Option<MoneyAt>, ApiError> {
+        let (money, store) = (self.money.clone(), self.store.clone());
+        let found = tokio::task::spawn_blocking(move || {
+            let history = money.read().unwrap_or_else(|e| e.into_inner());
+            history.as_ref().map_or(Ok(None), |h| answer(h, &store))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("money history answer failed: {e}")))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
         if found.is_some() {
             metrics
@@ -172,8 +173,8 @@ impl AsOfCache {
 }
 
 /// The record at `seq` and the event it corrects, read back for a known-at money answer.
-fn known_record(store: &Store, seq: u64) -> Result<KnownRecord, golive_store::StoreError> {
-    let missing = |what: String| golive_store::StoreError::Corrupt { seq, what };
+fn known_record(store: &Store, seq: u64) -> Result<KnownRecord, StoreError> {
+    let missing = |what: String| StoreError::Corrupt { seq, what };
     let record = store
         .get(seq)?
         .ok_or_else(|| missing("the record is missing below the head".to_owned()))?;

@@ -33,7 +33,7 @@ pub(crate) const RECORDED_BLOCK: usize = 1024;
 
 /// One step of a trust's money history.
 #[derive(Clone, Debug)]
-pub(crate) enum Entry {
+enum Entry {
     /// A money event folded in.
     Add {
         seq: u64,
@@ -102,7 +102,7 @@ pub(crate) struct TrustHistory {
     /// the fold drops a trust's recovery state when a correction empties it, and the trust is
     /// one of `Projections::trusts` only while it has facts (or claims, or a line).
     recovery: [Vec<(u64, i64)>; 2],
-    pub entries: Vec<Entry>,
+    entries: Vec<Entry>,
     checkpoints: Vec<Checkpoint>,
     main: MoneyState,
     sourced: MoneyState,
@@ -233,7 +233,7 @@ pub struct MoneyHistory {
     pub(crate) trusts: Vec<TrustHistory>,
     pub(crate) index: HashMap<OdsCode, u32>,
     /// Where each money event's `Add` is: its trust, its index there.
-    pub(crate) adds: HashMap<EventId, (u32, u32)>,
+    adds: HashMap<EventId, (u32, u32)>,
     /// Every corrected event: the first sequence at which a correction removed it, in every
     /// event's fold (`[0]`) and in the sourced-only fold (`[1]`).
     pub(crate) retracted: HashMap<EventId, [Option<u64>; 2]>,
